@@ -1,0 +1,27 @@
+# The README's commands. Each one sets up what it needs first (see scripts/setup.sh).
+PY := .venv/bin/python
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: setup serve test lint bench
+
+setup:
+	./scripts/setup.sh --browser
+
+serve:
+	./scripts/setup.sh
+	$(PY) -m app --host $(HOST) --port $(PORT)
+
+test:
+	./scripts/setup.sh --browser
+	$(PY) -m ruff check .
+	$(PY) -m pytest
+
+lint:
+	./scripts/setup.sh
+	$(PY) -m ruff check .
+
+bench:
+	./scripts/setup.sh --browser
+	-$(PY) -m pip install --quiet --disable-pip-version-check torch==2.13.0 || echo "bench: PyTorch not available, its column is skipped"
+	$(PY) -m bench
