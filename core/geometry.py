@@ -1,0 +1,274 @@
+"""Output sizes, their explanation, and the one error type for geometry that cannot work.
+
+The output size of a convolution (the exercise's formula, with dilation added):
+
+    n_H = floor((n_H_prev + 2*pad - f_eff) / stride) + 1,   f_eff = dilation*(f - 1) + 1
+
+which for dilation 1 is the exercise's `floor((n_H_prev + 2*pad - f) / stride) + 1`.
+Example: n_H_prev = 5, pad = 1, f = 3, stride = 2 gives floor((5 + 2 - 3) / 2) + 1 = 3.
+
+Pooling is the same formula with pad = 0 and dilation = 1.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+PAD_MODES = ("constant", "reflect", "edge")
+POOL_MODES = ("max", "average")
+TIE_RULES = ("first", "all", "split")
+
+
+class GeometryError(ValueError):
+    """A shape, size or option that cannot work; the message names every number involved."""
+
+
+@dataclass(frozen=True)
+class Geometry:
+    """Sizes of one conv or pool layer along both spatial axes, with the formula written out.
+
+    `dropped_rows` / `dropped_cols` are the padded indices that no window tap reaches: the
+    bottom rows and right columns the floor in the formula leaves over, the gaps between
+    windows when stride > f_eff, and the rows skipped inside a dilated window.
+    """
+
+    n_H_prev: int
+    n_W_prev: int
+    f: int
+    stride: int
+    pad: int
+    dilation: int
+    f_eff: int
+    n_H_pad: int
+    n_W_pad: int
+    n_H: int
+    n_W: int
+    formula_H: str
+    formula_W: str
+    dropped_rows: tuple[int, ...]
+    dropped_cols: tuple[int, ...]
+    explanation: str
+
+    def to_dict(self) -> dict:
+        """JSON-ready dict (tuples become lists)."""
+        d = asdict(self)
+        d["dropped_rows"] = list(self.dropped_rows)
+        d["dropped_cols"] = list(self.dropped_cols)
+        return d
+
+
+def check_int(name: str, value, *, minimum: int, what: str) -> int:
+    """Return `value` as a Python int, or raise GeometryError explaining the rule."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        if isinstance(value, numbers.Real) and float(value).is_integer():
+            value = int(value)
+        else:
+            raise GeometryError(
+                f"{name} must be a whole number ({what}), but it is {value!r}."
+            )
+    value = int(value)
+    if value < minimum:
+        raise GeometryError(f"{name} must be at least {minimum} ({what}), but it is {value}.")
+    return value
+
+
+def check_choice(name: str, value, choices: tuple[str, ...]) -> str:
+    """Return `value` if it is one of `choices`, else raise GeometryError listing them."""
+    if not isinstance(value, str) or value not in choices:
+        listed = ", ".join(f'"{c}"' for c in choices)
+        raise GeometryError(f"{name} must be one of {listed}, but it is {value!r}.")
+    return value
+
+
+def _axis_size(n_prev: int, f: int, stride: int, pad: int, dilation: int) -> tuple[int, int]:
+    f_eff = dilation * (f - 1) + 1
+    return f_eff, (n_prev + 2 * pad - f_eff) // stride + 1
+
+
+def _formula(axis: str, n_prev: int, f: int, stride: int, pad: int, dilation: int) -> str:
+    f_eff, n = _axis_size(n_prev, f, stride, pad, dilation)
+    top = n_prev + 2 * pad - f_eff
+    if dilation == 1:
+        symbolic = f"n_{axis} = floor((n_{axis}_prev + 2*pad - f) / stride) + 1"
+        filled = f"floor(({n_prev} + 2*{pad} - {f}) / {stride}) + 1"
+    else:
+        symbolic = f"n_{axis} = floor((n_{axis}_prev + 2*pad - dilation*(f - 1) - 1) / stride) + 1"
+        filled = f"floor(({n_prev} + 2*{pad} - {dilation}*({f} - 1) - 1) / {stride}) + 1"
+    return f"{symbolic} = {filled} = floor({top} / {stride}) + 1 = {n}"
+
+
+def _unreached(n_pad: int, n_out: int, f: int, stride: int, dilation: int) -> tuple[int, ...]:
+    # Every padded index that some window tap touches: h*stride + k*dilation.
+    taps = (np.arange(n_out)[:, None] * stride + np.arange(f)[None, :] * dilation).ravel()
+    reached = np.zeros(n_pad, dtype=bool)
+    reached[taps] = True
+    return tuple(int(x) for x in np.flatnonzero(~reached))
+
+
+def _check_fits(axis_word: str, axis: str, n_prev: int, f: int, stride: int, pad: int,
+                dilation: int) -> None:
+    f_eff, n = _axis_size(n_prev, f, stride, pad, dilation)
+    if n >= 1:
+        return
+    span = (f"f = {f}" if dilation == 1
+            else f"f = {f} with dilation = {dilation}, which spans dilation*(f - 1) + 1 = {f_eff}")
+    raise GeometryError(
+        f"The window does not fit in the padded input: {span} {axis_word}, but the padded "
+        f"input has only n_{axis}_prev + 2*pad = {n_prev} + 2*{pad} = {n_prev + 2 * pad} "
+        f"{axis_word}. The output size would be {_formula(axis, n_prev, f, stride, pad, dilation)}"
+        f", and it must be at least 1. Use a smaller f, more padding or a larger input."
+    )
+
+
+def conv_geometry(n_H_prev: int, n_W_prev: int, f: int, *, stride: int = 1, pad: int = 0,
+                  dilation: int = 1) -> Geometry:
+    """Output size of a convolution, with the formula filled in and the unreached rows/cols.
+
+    n_H = floor((n_H_prev + 2*pad - dilation*(f - 1) - 1) / stride) + 1 (likewise n_W).
+    Example: conv_geometry(5, 5, 3, stride=2, pad=1).n_H == floor((5 + 2 - 3) / 2) + 1 == 3.
+    Raises GeometryError when a number is out of range or the window does not fit.
+    """
+    n_H_prev = check_int("n_H_prev (input height)", n_H_prev, minimum=1,
+                         what="the input needs at least one row")
+    n_W_prev = check_int("n_W_prev (input width)", n_W_prev, minimum=1,
+                         what="the input needs at least one column")
+    f = check_int("f (window size)", f, minimum=1, what="a window covers at least one cell")
+    stride = check_int("stride", stride, minimum=1,
+                       what="the window moves by at least one cell each step")
+    pad = check_int("pad", pad, minimum=0, what="padding adds rows and columns, it cannot remove")
+    dilation = check_int("dilation", dilation, minimum=1,
+                         what="1 means the window's cells are adjacent")
+    _check_fits("rows", "H", n_H_prev, f, stride, pad, dilation)
+    _check_fits("columns", "W", n_W_prev, f, stride, pad, dilation)
+
+    f_eff, n_H = _axis_size(n_H_prev, f, stride, pad, dilation)
+    _, n_W = _axis_size(n_W_prev, f, stride, pad, dilation)
+    n_H_pad, n_W_pad = n_H_prev + 2 * pad, n_W_prev + 2 * pad
+    dropped_rows = _unreached(n_H_pad, n_H, f, stride, dilation)
+    dropped_cols = _unreached(n_W_pad, n_W, f, stride, dilation)
+    return Geometry(
+        n_H_prev=n_H_prev, n_W_prev=n_W_prev, f=f, stride=stride, pad=pad, dilation=dilation,
+        f_eff=f_eff, n_H_pad=n_H_pad, n_W_pad=n_W_pad, n_H=n_H, n_W=n_W,
+        formula_H=_formula("H", n_H_prev, f, stride, pad, dilation),
+        formula_W=_formula("W", n_W_prev, f, stride, pad, dilation),
+        dropped_rows=dropped_rows, dropped_cols=dropped_cols,
+        explanation=_explain(n_H_pad, n_W_pad, n_H, n_W, f, f_eff, stride, pad, dilation,
+                             dropped_rows, dropped_cols),
+    )
+
+
+def pool_geometry(n_H_prev: int, n_W_prev: int, f: int, *, stride: int) -> Geometry:
+    """Output size of a pooling layer: conv_geometry with pad = 0 and dilation = 1.
+
+    n_H = floor((n_H_prev - f) / stride) + 1. Example: pool_geometry(4, 4, 2, stride=2).n_H == 2.
+    """
+    return conv_geometry(n_H_prev, n_W_prev, f, stride=stride, pad=0, dilation=1)
+
+
+def _ranges(indices: tuple[int, ...]) -> str:
+    """(0, 1, 2, 7) -> '0-2, 7'."""
+    parts: list[str] = []
+    start = prev = None
+    for x in (*indices, None):
+        if start is not None and (x is None or x != prev + 1):
+            parts.append(str(start) if start == prev else f"{start}-{prev}")
+            start = None
+        if x is not None and start is None:
+            start = x
+        prev = x
+    return ", ".join(parts)
+
+
+def _explain_axis(word: str, n_pad: int, n_out: int, f_eff: int, stride: int,
+                  dropped: tuple[int, ...]) -> str:
+    last_end = (n_out - 1) * stride + f_eff  # one past the last row the last window covers
+    text = (f"Along the {word}s, {n_out} window positions fit: the last one starts at "
+            f"{n_out - 1}*{stride} = {(n_out - 1) * stride} and ends before {word} {last_end} "
+            f"of the {n_pad} padded {word}s.")
+    if last_end < n_pad:
+        text += (f" The floor drops the leftover {word}s {_ranges(tuple(range(last_end, n_pad)))}"
+                 f": no window reaches them, so they do not affect the output.")
+    inner = tuple(x for x in dropped if x < last_end)
+    if inner:
+        text += (f" Between window taps, {word}s {_ranges(inner)} are skipped (stride or "
+                 f"dilation jumps over them).")
+    return text
+
+
+def _explain(n_H_pad, n_W_pad, n_H, n_W, f, f_eff, stride, pad, dilation, dropped_rows,
+             dropped_cols) -> str:
+    head = f"Padding adds {pad} {'row' if pad == 1 else 'rows'} and columns on every side, "
+    head += f"so the input becomes {n_H_pad} x {n_W_pad}. "
+    if dilation > 1:
+        head += (f"With dilation {dilation} the {f} x {f} window spreads over "
+                 f"{f_eff} x {f_eff} cells. ")
+    head += f"The window moves {stride} {'cell' if stride == 1 else 'cells'} at a time. "
+    return (head + _explain_axis("row", n_H_pad, n_H, f_eff, stride, dropped_rows) + " "
+            + _explain_axis("column", n_W_pad, n_W, f_eff, stride, dropped_cols)
+            + f" The output is {n_H} x {n_W}.")
+
+
+def layer_hparameters(hparameters, keys: tuple[str, ...], layer: str) -> dict:
+    """Read the required integer keys of an hparameters dict, with learner-friendly errors."""
+    if not isinstance(hparameters, dict):
+        raise GeometryError(
+            f"hparameters must be a dict with keys {', '.join(repr(k) for k in keys)} for "
+            f"{layer}, but it is {type(hparameters).__name__}."
+        )
+    missing = [k for k in keys if k not in hparameters]
+    if missing:
+        raise GeometryError(
+            f"hparameters for {layer} needs the keys {', '.join(repr(k) for k in keys)}; "
+            f"missing: {', '.join(repr(k) for k in missing)}."
+        )
+    return dict(hparameters)
+
+
+def as_float_array(name: str, x, rank: int, shape_words: str) -> np.ndarray:
+    """Array of rank `rank` in float32 (kept) or float64 (everything else is promoted)."""
+    x = np.asarray(x)
+    if x.dtype != np.float32:
+        if not (np.issubdtype(x.dtype, np.number) or x.dtype == bool):
+            raise GeometryError(f"{name} must hold numbers, but its dtype is {x.dtype}.")
+        x = x.astype(np.float64)
+    if x.ndim != rank:
+        raise GeometryError(
+            f"{name} must have {rank} axes {shape_words}, but it has {x.ndim} "
+            f"(shape {tuple(x.shape)})."
+        )
+    if 0 in x.shape:
+        raise GeometryError(f"{name} has an empty axis (shape {tuple(x.shape)}).")
+    return x
+
+
+def pad_limit_check(n_H_prev: int, n_W_prev: int, pad: int, pad_mode: str) -> None:
+    """Reflect padding mirrors without repeating the edge, so it needs pad < n on each axis."""
+    if pad_mode != "reflect":
+        return
+    for word, n in (("height n_H_prev", n_H_prev), ("width n_W_prev", n_W_prev)):
+        if pad >= n:
+            raise GeometryError(
+                f"Reflect padding mirrors the input without repeating its edge, so pad must "
+                f"be smaller than the input's {word}: pad = {pad} but {word} = {n} "
+                f"(a mirror of {n} cells has only {n - 1} cells beyond the edge). "
+                f"Use pad <= {n - 1}, or pad_mode 'edge' or 'constant'."
+            )
+
+
+def prod(shape) -> int:
+    return math.prod(int(s) for s in shape)
+
+
+def check_grad(name: str, grad, shape: tuple[int, ...]) -> np.ndarray:
+    """An incoming gradient must have the forward output's shape (m, n_H, n_W, n_C)."""
+    grad = as_float_array(name, grad, 4, "(m, n_H, n_W, n_C)")
+    if grad.shape != tuple(shape):
+        raise GeometryError(
+            f"{name} must have the shape of the forward output (m, n_H, n_W, n_C) = "
+            f"{tuple(shape)}, but its shape is {grad.shape}."
+        )
+    return grad

@@ -1,0 +1,163 @@
+"""Pooling layer, forward and backward, vectorised (the exercise's API, channels-last).
+
+Shapes: A_prev (m, n_H_prev, n_W_prev, n_C), A (m, n_H, n_W, n_C),
+n_H = floor((n_H_prev - f) / stride) + 1; each channel is pooled on its own.
+
+Both passes walk the f*f offsets of the window instead of the output pixels: offset (r, s)
+of every window at once is the strided slice A_prev[:, r:r + stride*(n_H - 1) + 1:stride, ...],
+so the forward pass is f*f element-wise maxima (or sums) and the backward pass f*f strided
+slice-adds. Within one offset the windows touch distinct cells, so the += is exact even
+when windows overlap (stride < f) and their gradients accumulate.
+
+Ties in max pooling (decided here, `tie_rule=`):
+- "first" (the default of pool_backward): the whole gradient goes to the first maximum of the
+  window in row-major order, as PyTorch does. On real images flat regions are full of ties,
+  and routing the gradient to every tied cell would multiply it.
+- "all": every cell equal to the maximum gets the whole gradient; this is the exercise's
+  mask `x == np.max(x)` (create_mask_from_window keeps exactly that meaning).
+- "split": the tied cells share the gradient equally, so the total is preserved.
+On inputs without ties the three rules agree.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .geometry import (
+    POOL_MODES,
+    TIE_RULES,
+    Geometry,
+    as_float_array,
+    check_choice,
+    check_grad,
+    layer_hparameters,
+    pool_geometry,
+)
+
+
+def prepare_pool(A_prev, hparameters, mode, tie_rule="first"):
+    """Validated (A_prev, hparameters copy, geometry, mode, tie_rule) of a pool call."""
+    A_prev = as_float_array("A_prev", A_prev, 4, "(m, n_H_prev, n_W_prev, n_C)")
+    hp = layer_hparameters(hparameters, ("stride", "f"), "pool_forward")
+    mode = check_choice("mode", mode, POOL_MODES)
+    tie_rule = check_choice("tie_rule", tie_rule, TIE_RULES)
+    g = pool_geometry(A_prev.shape[1], A_prev.shape[2], hp["f"], stride=hp["stride"])
+    hp.update(f=g.f, stride=g.stride)
+    return A_prev, hp, g, mode, tie_rule
+
+
+def _offset(g: Geometry, r: int, s: int) -> tuple[slice, slice, slice, slice]:
+    """Index of window offset (r, s) in every window: (m, n_H, n_W, n_C) cells of A_prev."""
+    return (slice(None), slice(r, r + g.stride * (g.n_H - 1) + 1, g.stride),
+            slice(s, s + g.stride * (g.n_W - 1) + 1, g.stride), slice(None))
+
+
+def _pool(A: np.ndarray, g: Geometry, mode: str) -> np.ndarray:
+    if g.f == g.stride and mode == "max":
+        # Non-overlapping windows: a reshape exposes each window's rows and columns.
+        m, _, _, n_C = A.shape
+        cropped = A[:, : g.n_H * g.f, : g.n_W * g.f, :]
+        blocks = cropped.reshape(m, g.n_H, g.f, g.n_W, g.f, n_C)  # (m, n_H, f, n_W, f, C)
+        out = blocks[:, :, 0].copy()  # (m, n_H, n_W, f, C)
+        for r in range(1, g.f):
+            np.maximum(out, blocks[:, :, r], out=out)
+        return out.max(axis=3)
+    out = A[_offset(g, 0, 0)].copy()  # (m, n_H, n_W, n_C)
+    for r in range(g.f):
+        for s in range(g.f):
+            if r or s:
+                if mode == "max":
+                    np.maximum(out, A[_offset(g, r, s)], out=out)
+                else:
+                    out += A[_offset(g, r, s)]
+    if mode == "average":
+        out /= g.f * g.f
+    return out
+
+
+def pool_forward(A_prev, hparameters, mode="max"):
+    """Pooling forward pass.
+
+    A[i, h, w, c] = max (or mean) of A_prev[i, vert_start:vert_end, horiz_start:horiz_end, c],
+    vert_start = h*stride, vert_end = vert_start + f. Returns A (m, n_H, n_W, n_C) and cache
+    (A_prev, hparameters). Example: A_prev[0, :, :, 0] = [[1 3] [4 2]], {"f": 2, "stride": 2}
+    gives A = 4 (max) or 2.5 (average).
+    """
+    A_prev, hp, g, mode, _ = prepare_pool(A_prev, hparameters, mode)
+    return _pool(A_prev, g, mode), (A_prev, hp)
+
+
+def pool_backward(dA, cache, mode="max", *, tie_rule="first"):
+    """Pooling backward pass: dA (m, n_H, n_W, n_C) -> dA_prev (m, n_H_prev, n_W_prev, n_C).
+
+    max: dA_prev[i, window, c] += mask * dA[i, h, w, c], the mask chosen by `tie_rule`
+    (module docstring); average: += dA[i, h, w, c] / (f*f) on every cell of the window.
+    Overlapping windows (stride < f) accumulate.
+    """
+    A_prev, hparameters = cache
+    A_prev, _, g, mode, tie_rule = prepare_pool(A_prev, hparameters, mode, tie_rule)
+    dA = check_grad("dA", dA, (A_prev.shape[0], g.n_H, g.n_W, A_prev.shape[3]))
+    dt = np.result_type(A_prev, dA)
+    dA = dA.astype(dt, copy=False)
+    dA_prev = np.zeros(A_prev.shape, dtype=dt)
+    offsets = [(r, s) for r in range(g.f) for s in range(g.f)]  # row-major: "first" = earliest
+    if mode == "average":
+        share = dA / (g.f * g.f)
+        for r, s in offsets:
+            dA_prev[_offset(g, r, s)] += share
+        return dA_prev
+    A = _pool(A_prev, g, "max")
+    if tie_rule == "split":
+        count = np.zeros(A.shape, dtype=dt)
+        for r, s in offsets:
+            count += A_prev[_offset(g, r, s)] == A
+        grad = dA / count
+    else:
+        grad = dA
+    taken = np.zeros(A.shape, dtype=bool) if tie_rule == "first" else None
+    for r, s in offsets:
+        hit = A_prev[_offset(g, r, s)] == A  # (m, n_H, n_W, n_C): is offset (r, s) a maximum?
+        if taken is not None:
+            hit &= ~taken
+            taken |= hit
+        dA_prev[_offset(g, r, s)] += np.where(hit, grad, 0)
+    return dA_prev
+
+
+def create_mask_from_window(x):
+    """The exercise's mask: True where x equals its maximum (every tied maximum is True).
+
+    Example: create_mask_from_window(np.array([[1, 3], [4, 2]])) is [[False False] [True False]].
+    """
+    x = np.asarray(x)
+    return x == np.max(x)
+
+
+def max_mask(window, tie_rule="first") -> np.ndarray:
+    """Routing weights of one max-pool window by tie rule, as floats of the window's shape.
+
+    "all" is create_mask_from_window as 0/1; "first" keeps the first maximum in row-major
+    order; "split" divides 1 equally among the tied maxima.
+    Example: max_mask([[2, 2], [0, 1]], "split") is [[0.5 0.5] [0 0]].
+    """
+    tie_rule = check_choice("tie_rule", tie_rule, TIE_RULES)
+    x = np.asarray(window)
+    dt = x.dtype if x.dtype == np.float32 else np.float64
+    mask = create_mask_from_window(x).astype(dt)
+    if tie_rule == "first":
+        mask = np.zeros_like(mask)
+        mask.flat[int(np.argmax(x))] = 1
+    elif tie_rule == "split":
+        mask /= mask.sum()
+    return mask
+
+
+def distribute_value(dz, shape):
+    """Spread dz evenly over a window of shape (n_H, n_W): every cell gets dz / (n_H * n_W).
+
+    Example: distribute_value(2, (2, 2)) is [[0.5 0.5] [0.5 0.5]].
+    """
+    (n_H, n_W) = shape
+    average = dz / (n_H * n_W)
+    dt = np.float32 if np.asarray(dz).dtype == np.float32 else np.float64
+    return np.full(shape, average, dtype=dt)
