@@ -1,0 +1,189 @@
+"""Convolution: fast against the loop twins, gradients against finite differences, dtypes."""
+
+import numpy as np
+import pytest
+
+from core import conv_backward, conv_forward, zero_pad
+from core.loops import conv_backward_loop, conv_forward_loop
+
+# (m, n_H_prev, n_W_prev, n_C_prev, f, n_C, stride, pad)
+GEOMETRIES = [
+    pytest.param(1, 4, 4, 1, 3, 1, 1, 0, id="pad0-stride1"),
+    pytest.param(2, 5, 5, 3, 3, 4, 1, 1, id="pad1-same"),
+    pytest.param(2, 6, 6, 2, 3, 3, 1, 2, id="pad2"),
+    pytest.param(1, 7, 7, 2, 3, 2, 2, 1, id="stride2"),
+    pytest.param(3, 8, 7, 2, 2, 3, 3, 0, id="stride3-non-square"),
+    pytest.param(2, 5, 5, 3, 1, 4, 1, 0, id="f1"),
+    pytest.param(2, 5, 5, 3, 1, 2, 2, 1, id="f1-stride2-pad1"),
+    pytest.param(1, 3, 3, 2, 5, 2, 1, 1, id="f-equals-padded-size"),
+    pytest.param(2, 4, 6, 1, 4, 2, 1, 0, id="f-equals-height"),
+    pytest.param(2, 9, 5, 3, 2, 5, 3, 1, id="stride-larger-than-f"),
+    pytest.param(4, 6, 9, 5, 3, 6, 2, 2, id="batch-many-channels"),
+    pytest.param(1, 1, 1, 1, 1, 1, 1, 0, id="one-pixel"),
+    pytest.param(2, 10, 3, 4, 3, 2, 2, 0, id="tall-thin-floor-drops"),
+]
+
+
+def _layer(rng, m, n_H_prev, n_W_prev, n_C_prev, f, n_C, dtype=np.float64):
+    A_prev = rng.standard_normal((m, n_H_prev, n_W_prev, n_C_prev)).astype(dtype)
+    W = rng.standard_normal((f, f, n_C_prev, n_C)).astype(dtype)
+    b = rng.standard_normal((1, 1, 1, n_C)).astype(dtype)
+    return A_prev, W, b
+
+
+@pytest.mark.parametrize("dtype, tol", [(np.float64, 1e-12), (np.float32, 2e-5)])
+@pytest.mark.parametrize("m, n_H_prev, n_W_prev, n_C_prev, f, n_C, stride, pad", GEOMETRIES)
+def test_conv_matches_loop_twin(rng, m, n_H_prev, n_W_prev, n_C_prev, f, n_C, stride, pad,
+                                dtype, tol):
+    A_prev, W, b = _layer(rng, m, n_H_prev, n_W_prev, n_C_prev, f, n_C, dtype)
+    hparameters = {"stride": stride, "pad": pad}
+    Z, cache = conv_forward(A_prev, W, b, hparameters)
+    Z_loop, _ = conv_forward_loop(A_prev, W, b, hparameters)
+    n_H = (n_H_prev + 2 * pad - f) // stride + 1
+    n_W = (n_W_prev + 2 * pad - f) // stride + 1
+    assert Z.shape == (m, n_H, n_W, n_C)
+    assert Z.dtype == dtype
+    np.testing.assert_allclose(Z, Z_loop, rtol=tol, atol=tol)
+
+    dZ = rng.standard_normal(Z.shape).astype(dtype)
+    fast = conv_backward(dZ, cache)
+    loop = conv_backward_loop(dZ, cache)
+    for name, got, want, shape in zip(("dA_prev", "dW", "db"), fast, loop,
+                                      (A_prev.shape, W.shape, b.shape), strict=True):
+        assert got.shape == shape, name
+        assert got.dtype == dtype, name
+        np.testing.assert_allclose(got, want, rtol=tol * 10, atol=tol * 10, err_msg=name)
+
+
+PAD_CASES = [
+    pytest.param("constant", 0.0, id="zero"),
+    pytest.param("constant", 1.5, id="constant-1.5"),
+    pytest.param("constant", (4, 6), id="constant-pair"),
+    pytest.param("reflect", 0.0, id="reflect"),
+    pytest.param("edge", 0.0, id="edge"),
+]
+
+
+@pytest.mark.parametrize("dilation", [1, 2, 3])
+@pytest.mark.parametrize("pad_mode, pad_value", PAD_CASES)
+@pytest.mark.parametrize("stride, pad", [(1, 2), (2, 1), (3, 3)])
+def test_pad_modes_and_dilation_match_loop_twin(rng, pad_mode, pad_value, dilation, stride, pad):
+    A_prev, W, b = _layer(rng, 2, 7, 6, 2, 3, 3)
+    hparameters = {"stride": stride, "pad": pad}
+    kwargs = {"pad_mode": pad_mode, "pad_value": pad_value, "dilation": dilation}
+    Z, cache = conv_forward(A_prev, W, b, hparameters, **kwargs)
+    Z_loop, _ = conv_forward_loop(A_prev, W, b, hparameters, **kwargs)
+    f_eff = dilation * 2 + 1
+    n_H, n_W = (7 + 2 * pad - f_eff) // stride + 1, (6 + 2 * pad - f_eff) // stride + 1
+    assert Z.shape == (2, n_H, n_W, 3)
+    np.testing.assert_allclose(Z, Z_loop, rtol=1e-12, atol=1e-12)
+    dZ = rng.standard_normal(Z.shape)
+    for got, want in zip(conv_backward(dZ, cache), conv_backward_loop(dZ, cache), strict=True):
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("pad_mode, pad_value", PAD_CASES)
+def test_zero_pad_modes_equal_np_pad(rng, pad_mode, pad_value):
+    X = rng.standard_normal((2, 4, 3, 2))
+    got = zero_pad(X, 2, pad_mode=pad_mode, pad_value=pad_value)
+    widths = ((0, 0), (2, 2), (2, 2), (0, 0))
+    if pad_mode == "constant":
+        want = np.pad(X, widths, "constant", constant_values=pad_value)
+    else:
+        want = np.pad(X, widths, pad_mode)
+    np.testing.assert_array_equal(got, want)
+
+
+def test_constant_pair_puts_before_top_left_and_after_bottom_right():
+    X = np.zeros((1, 2, 2, 1))
+    P = zero_pad(X, 1, pad_value=(4, 6))[0, :, :, 0]
+    np.testing.assert_array_equal(P, [[4, 4, 4, 6], [4, 0, 0, 6], [4, 0, 0, 6], [4, 6, 6, 6]])
+
+
+@pytest.mark.parametrize("pad_mode, pad_value", PAD_CASES)
+@pytest.mark.parametrize("dilation, stride, pad", [(1, 1, 1), (1, 2, 2), (2, 1, 2), (2, 2, 1)])
+def test_conv_gradients_match_centred_differences(rng, numeric_grad, pad_mode, pad_value,
+                                                  dilation, stride, pad):
+    A_prev, W, b = _layer(rng, 2, 5, 4, 2, 2, 3)
+    G = None
+    hparameters = {"stride": stride, "pad": pad}
+    kwargs = {"pad_mode": pad_mode, "pad_value": pad_value, "dilation": dilation}
+
+    def loss():  # L = sum(Z * G): dL/dZ = G
+        Z, _ = conv_forward(A_prev, W, b, hparameters, **kwargs)
+        return float(np.sum(Z * G))
+
+    Z, cache = conv_forward(A_prev, W, b, hparameters, **kwargs)
+    G = rng.standard_normal(Z.shape)
+    dA_prev, dW, db = conv_backward(G, cache)
+    np.testing.assert_allclose(dA_prev, numeric_grad(loss, A_prev), rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(dW, numeric_grad(loss, W), rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(db, numeric_grad(loss, b), rtol=1e-6, atol=1e-7)
+
+
+def test_reflect_and_edge_gradient_folds_onto_source_cells():
+    # A 1 x 1 kernel of weight 1 with pad 1 copies the padded input: each output cell's
+    # gradient of 1 flows to the input cell that pad cell shows.
+    A_prev = np.arange(9.0).reshape(1, 3, 3, 1)
+    W = np.ones((1, 1, 1, 1))
+    b = np.zeros((1, 1, 1, 1))
+    hp = {"stride": 1, "pad": 1}
+    _, cache = conv_forward(A_prev, W, b, hp, pad_mode="edge")
+    dA, _, _ = conv_backward(np.ones((1, 5, 5, 1)), cache)
+    # edge: a corner cell is shown 4 times (itself, 2 edge copies, 1 corner copy)
+    np.testing.assert_array_equal(dA[0, :, :, 0], [[4, 2, 4], [2, 1, 2], [4, 2, 4]])
+    _, cache = conv_forward(A_prev, W, b, hp, pad_mode="reflect")
+    dA, _, _ = conv_backward(np.ones((1, 5, 5, 1)), cache)
+    # reflect: [a b c] -> [b | a b c | b], so per axis the counts are 1, 3, 1
+    np.testing.assert_array_equal(dA[0, :, :, 0], [[1, 3, 1], [3, 9, 3], [1, 3, 1]])
+    _, cache = conv_forward(A_prev, W, b, hp, pad_value=7.0)
+    dA, _, _ = conv_backward(np.ones((1, 5, 5, 1)), cache)
+    np.testing.assert_array_equal(dA[0, :, :, 0], np.ones((3, 3)))
+
+
+def test_small_example_from_docstring():
+    Z, _ = conv_forward(np.ones((1, 3, 3, 1)), np.ones((3, 3, 1, 1)), np.zeros((1, 1, 1, 1)),
+                        {"stride": 1, "pad": 1})
+    np.testing.assert_array_equal(Z[0, :, :, 0], [[4, 6, 4], [6, 9, 6], [4, 6, 4]])
+
+
+def test_cache_holds_unpadded_input_and_a_copy_of_hparameters(rng):
+    A_prev, W, b = _layer(rng, 1, 4, 4, 2, 3, 2)
+    hparameters = {"stride": 1, "pad": 2}
+    Z, cache = conv_forward(A_prev, W, b, hparameters, pad_mode="reflect", dilation=2)
+    assert len(cache) == 4
+    np.testing.assert_array_equal(cache[0], A_prev)
+    assert cache[3] == {"stride": 1, "pad": 2, "pad_mode": "reflect", "pad_value": 0.0,
+                        "dilation": 2}
+    assert hparameters == {"stride": 1, "pad": 2}  # the caller's dict is not changed
+    # the backward pass reads the extensions back from the cache
+    dZ = rng.standard_normal(Z.shape)
+    for got, want in zip(conv_backward(dZ, cache), conv_backward_loop(dZ, cache), strict=True):
+        np.testing.assert_allclose(got, want, rtol=1e-12)
+
+
+def test_integer_inputs_are_promoted_to_float64():
+    A_prev = np.arange(16).reshape(1, 4, 4, 1)
+    W = np.ones((2, 2, 1, 1), dtype=np.int32)
+    b = np.zeros((1, 1, 1, 1), dtype=np.int64)
+    Z, cache = conv_forward(A_prev, W, b, {"stride": 2, "pad": 0})
+    assert Z.dtype == np.float64
+    np.testing.assert_array_equal(Z[0, :, :, 0], [[10, 18], [42, 50]])
+    dA, dW, db = conv_backward(np.ones(Z.shape, dtype=np.int64), cache)
+    assert dA.dtype == dW.dtype == db.dtype == np.float64
+    assert zero_pad(np.ones((1, 1, 1, 1), dtype=np.int8), 1).dtype == np.float64
+
+
+def test_float32_stays_float32_and_is_close_to_float64(rng):
+    A_prev, W, b = _layer(rng, 2, 9, 8, 3, 3, 4)
+    hp = {"stride": 2, "pad": 1}
+    Z32, cache32 = conv_forward(A_prev.astype(np.float32), W.astype(np.float32),
+                                b.astype(np.float32), hp)
+    Z64, cache64 = conv_forward(A_prev, W, b, hp)
+    assert Z32.dtype == np.float32
+    np.testing.assert_allclose(Z32, Z64, rtol=1e-4, atol=1e-4)
+    dZ = rng.standard_normal(Z64.shape)
+    for g32, g64 in zip(conv_backward(dZ.astype(np.float32), cache32),
+                        conv_backward(dZ, cache64), strict=True):
+        assert g32.dtype == np.float32
+        np.testing.assert_allclose(g32, g64, rtol=1e-4, atol=1e-4)
