@@ -1,0 +1,1 @@
+"""convstep's web server: FastAPI around core/ (see app.main)."""

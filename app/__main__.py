@@ -1,0 +1,51 @@
+"""python -m app [--host H] [--port P] [--workers N]: serve app.main:app with uvicorn.
+
+Defaults come from CONVSTEP_HOST (127.0.0.1), CONVSTEP_PORT (8000) and CONVSTEP_WORKERS (1);
+flags win over the environment. The limits are read from CONVSTEP_* variables (app.config).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+import uvicorn
+
+from app.config import Settings
+
+
+def _env_int(name: str, default: int) -> int:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise SystemExit(f"{name} must be a whole number, not {raw!r}") from None
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m app", description="Serve convstep.")
+    parser.add_argument("--host", default=os.environ.get("CONVSTEP_HOST", "127.0.0.1"),
+                        help="interface to bind (env CONVSTEP_HOST, default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=_env_int("CONVSTEP_PORT", 8000),
+                        help="TCP port (env CONVSTEP_PORT, default 8000)")
+    parser.add_argument("--workers", type=int, default=_env_int("CONVSTEP_WORKERS", 1),
+                        help="worker processes (env CONVSTEP_WORKERS, default 1)")
+    args = parser.parse_args(argv)
+    if not 0 < args.port < 65536:
+        parser.error(f"--port must be 1..65535, not {args.port}")
+    if args.workers < 1:
+        parser.error(f"--workers must be at least 1, not {args.workers}")
+    return args
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    Settings.from_env()  # a bad CONVSTEP_* limit stops here, with its name, before serving
+    uvicorn.run("app.main:app", host=args.host, port=args.port, workers=args.workers,
+                timeout_keep_alive=5, proxy_headers=False, server_header=False)
+
+
+if __name__ == "__main__":
+    main()

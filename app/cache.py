@@ -1,0 +1,57 @@
+"""A bounded, thread-safe, least-recently-used cache measured in bytes.
+
+Holds decoded working images (content-addressed by their hash), aliases from an upload's
+hash to its working image, and computed layer results, all under one entry count and one
+byte bound. An entry larger than the whole bound is simply not kept.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from typing import Any
+
+from app.config import Settings
+
+
+class LruCache:
+    def __init__(self, settings: Callable[[], Settings]) -> None:
+        self._settings = settings
+        self._items: OrderedDict[Hashable, tuple[Any, int]] = OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable) -> Any | None:
+        with self._lock:
+            item = self._items.get(key)
+            if item is None:
+                return None
+            self._items.move_to_end(key)
+            return item[0]
+
+    def put(self, key: Hashable, value: Any, nbytes: int) -> None:
+        s = self._settings()
+        with self._lock:
+            old = self._items.pop(key, None)
+            if old is not None:
+                self._bytes -= old[1]
+            if nbytes > s.cache_bytes:
+                return
+            self._items[key] = (value, nbytes)
+            self._bytes += nbytes
+            while len(self._items) > s.cache_entries or self._bytes > s.cache_bytes:
+                _, (_, size) = self._items.popitem(last=False)
+                self._bytes -= size
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+            self._bytes = 0
+
+    @property
+    def nbytes(self) -> int:
+        return self._bytes
+
+    def __len__(self) -> int:
+        return len(self._items)

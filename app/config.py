@@ -1,0 +1,97 @@
+"""Limits and knobs of the server, read once from the environment.
+
+Every field has a default and an environment variable `CONVSTEP_<FIELD NAME IN CAPITALS>`,
+for example `CONVSTEP_MAX_UPLOAD_BYTES=20000000`. Tests override `get_settings` through
+FastAPI's dependency overrides (or pass a Settings to `create_app`).
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+ENV_PREFIX = "CONVSTEP_"
+
+
+class Settings(BaseModel):
+    """The server's limits. Each one bounds time or memory that a client can ask for."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    max_upload_bytes: int = Field(
+        10 * 1024 * 1024, ge=1024, le=1024**3,
+        description="Largest uploaded file, in bytes (the whole request body may be 64 KiB more).",
+    )
+    max_json_bytes: int = Field(
+        4 * 1024 * 1024, ge=1024, le=1024**3,
+        description="Largest JSON request body, in bytes.",
+    )
+    max_pixels: int = Field(
+        40_000_000, ge=1, le=1_000_000_000,
+        description="Largest decoded image (width x height) an upload may declare.",
+    )
+    max_size: int = Field(
+        512, ge=8, le=4096,
+        description="Largest working size (longest side of the working image, in pixels).",
+    )
+    max_filters: int = Field(8, ge=1, le=64, description="Most filters in one image request.")
+    max_array_elements: int = Field(
+        262_144, ge=16, le=100_000_000,
+        description="Most elements in one array of an array-route request.",
+    )
+    max_work_elements: int = Field(
+        32_000_000, ge=1024, le=10_000_000_000,
+        description="Most elements of a convolution's largest intermediate (every window "
+        "copied out: m*n_H*n_W*f*f*n_C_prev), about 8 bytes each.",
+    )
+    max_steps_per_page: int = Field(
+        256, ge=1, le=100_000, description="Most step records in one page (the `limit`).",
+    )
+    cache_entries: int = Field(
+        64, ge=1, le=100_000, description="Most entries (images and results) in the steps cache.",
+    )
+    cache_bytes: int = Field(
+        256 * 1024 * 1024, ge=1024 * 1024, le=64 * 1024**3,
+        description="Memory bound of the steps cache, in bytes of array data.",
+    )
+    max_heavy: int = Field(
+        2, ge=1, le=1024,
+        description="Heavy requests (image, steps, conv/pool arrays) computed at the same time.",
+    )
+    max_queue: int = Field(
+        8, ge=0, le=10_000,
+        description="Heavy requests that may wait for a free slot; more get 503 at once.",
+    )
+    queue_wait_s: float = Field(
+        2.0, ge=0.0, le=600.0,
+        description="Longest wait for a free slot before a heavy request gets 503.",
+    )
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
+        """Settings from `CONVSTEP_*` variables; a bad value stops the server with its name."""
+        environ = os.environ if environ is None else environ
+        values = {}
+        for name in cls.model_fields:
+            raw = environ.get(ENV_PREFIX + name.upper())
+            if raw is not None and raw.strip() != "":
+                values[name] = raw.strip()
+        try:
+            return cls.model_validate(values, strict=False)
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"{ENV_PREFIX}{str(e['loc'][0]).upper()}: {e['msg']}" for e in exc.errors()
+            )
+            raise ValueError(f"Bad convstep setting: {problems}") from None
+
+    @staticmethod
+    def env_name(field: str) -> str:
+        return ENV_PREFIX + field.upper()
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process-wide settings (a FastAPI dependency; override it in tests)."""
+    return Settings.from_env()

@@ -1,0 +1,217 @@
+"""Models of the image API: the layer's settings, the image answer, the steps request.
+
+Arrays that the page draws in full travel as ARR = {"shape", "dtype": "float32", "data":
+base64 of little-endian float32 in C order, "min", "max"} (min/max of the exact values);
+step records carry full float64 precision.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from app.samples import DEFAULT_SAMPLE, SAMPLE_NAMES
+from app.schemas import STEP_LIMIT_CEILING, PadMode, PoolMode, StepPageOut, Strict, TieRule
+from core import PRESETS, GeometryError, preset_kernel
+
+WEIGHT_ABS = 1000.0
+SIZE_CEILING = 4096
+FILTERS_CEILING = 64
+FIRST_PAGE = 64
+
+Weight = Annotated[float, Field(ge=-WEIGHT_ABS, le=WEIGHT_ABS, allow_inf_nan=False)]
+SampleName = Literal[SAMPLE_NAMES]  # type: ignore[valid-type]
+Stage = Literal["conv_forward", "pool_forward", "pool_backward", "conv_backward"]
+STAGES_WITH_STEPS: tuple[str, ...] = ("conv_forward", "pool_forward", "pool_backward",
+                                      "conv_backward")
+
+
+class FilterSpec(Strict):
+    """One filter: a preset (repeated on every channel, divided by C) or explicit weights
+    (f, f) (the same on every channel) or (f, f, C); plus its bias."""
+
+    preset: Literal[PRESETS] | None = Field(None, description="A preset kernel by name.")  # type: ignore[valid-type]
+    weights: (
+        Annotated[list[Annotated[list[Weight], Field(min_length=1, max_length=31)]],
+                  Field(min_length=1, max_length=31)]
+        | Annotated[list[Annotated[list[Annotated[list[Weight], Field(min_length=1,
+                                                                       max_length=3)]],
+                                   Field(min_length=1, max_length=31)]],
+                    Field(min_length=1, max_length=31)]
+        | None
+    ) = Field(None, description="Explicit weights, (f, f) or (f, f, C).")
+    bias: Weight = 0.0
+
+    @model_validator(mode="after")
+    def _one_source(self) -> FilterSpec:
+        if (self.preset is None) == (self.weights is None):
+            raise ValueError("give exactly one of 'preset' and 'weights'")
+        return self
+
+
+class PoolSpec(Strict):
+    mode: PoolMode = "max"
+    f: int = Field(2, ge=1, le=64, description="Window size (f x f).")
+    stride: int = Field(2, ge=1, le=64, description="How far the window moves each step.")
+    tie_rule: TieRule = Field("first", description="Where a tied maximum's gradient goes.")
+
+
+class UpstreamSpec(Strict):
+    """The gradient of the loss at the last layer's output: all ones (L = sum(out)), the
+    output itself (L = sum(out**2) / 2), or seeded standard normal."""
+
+    kind: Literal["ones", "output", "random"] = "ones"
+    seed: int = Field(0, ge=0, le=2**32 - 1, description="Seed of the 'random' kind.")
+
+
+class ImageSettings(Strict):
+    """Everything about the layer that the page lets a person choose."""
+
+    sample: SampleName | None = Field(  # type: ignore[valid-type]
+        None, description="A built-in sample to use when no file is uploaded.")
+    size: int = Field(96, ge=1, le=SIZE_CEILING, description="Longest side of the working "
+                      "image in pixels (at most the server's max_size).")
+    color: Literal["gray", "rgb"] = "rgb"
+    f: int = Field(3, ge=1, le=31, description="Filter size (f x f).")
+    stride: int = Field(1, ge=1, le=64)
+    pad: int = Field(1, ge=0, le=64)
+    pad_mode: PadMode = "constant"
+    pad_value: Weight | Annotated[list[Weight], Field(min_length=2, max_length=2)] = 0.0
+    dilation: int = Field(1, ge=1, le=16)
+    filters: Annotated[list[FilterSpec], Field(min_length=1, max_length=FILTERS_CEILING)] = Field(
+        default_factory=lambda: [FilterSpec(preset="sobel_x"), FilterSpec(preset="sobel_y")],
+        description="1 to max_filters filters.")
+    relu: bool = True
+    pool: PoolSpec | None = Field(default_factory=PoolSpec)
+    upstream: UpstreamSpec = Field(default_factory=UpstreamSpec)
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "sample": DEFAULT_SAMPLE, "size": 96, "color": "rgb", "f": 3, "stride": 1, "pad": 1,
+        "pad_mode": "constant", "pad_value": 0.0, "dilation": 1,
+        "filters": [{"preset": "sobel_x", "bias": 0.0},
+                    {"weights": [[0, 0, 0], [0, 1, 0], [0, 0, 0]], "bias": 0.1}],
+        "relu": True, "pool": {"mode": "max", "f": 2, "stride": 2, "tie_rule": "first"},
+        "upstream": {"kind": "ones", "seed": 0},
+    }]})
+
+    @property
+    def channels(self) -> int:
+        return 3 if self.color == "rgb" else 1
+
+    @model_validator(mode="after")
+    def _filters_fit(self) -> ImageSettings:
+        C = self.channels
+        for i, flt in enumerate(self.filters):
+            if flt.preset is not None:
+                try:
+                    preset_kernel(flt.preset, self.f)
+                except GeometryError as exc:
+                    raise ValueError(f"filters[{i}].preset: {exc}") from None
+            else:
+                shape = _shape(flt.weights)
+                if shape not in ((self.f, self.f), (self.f, self.f, C)):
+                    raise ValueError(
+                        f"filters[{i}].weights must have shape (f, f) = ({self.f}, {self.f}) "
+                        f"or (f, f, C) = ({self.f}, {self.f}, {C}) for f = {self.f} and color "
+                        f"'{self.color}', but its shape is {shape}.")
+        return self
+
+    def layer_key(self) -> str:
+        """The settings that shape the computation on a given working image (not the
+        image source, size and color, which the image id already fixes)."""
+        return self.model_dump_json(exclude={"sample", "size", "color"})
+
+
+def _shape(nested: Any) -> tuple[int, ...] | str:
+    try:
+        return np.asarray(nested, dtype=np.float64).shape
+    except ValueError:
+        return "ragged (rows of different lengths)"
+
+
+class ArrayOut(BaseModel):
+    """A whole array, compactly: base64 of little-endian float32 in C (row-major) order."""
+
+    shape: list[int]
+    dtype: Literal["float32"]
+    data: str = Field(description="base64 of the float32 bytes, little-endian, C order.")
+    min: float
+    max: float
+
+
+class GeometryOut(BaseModel):
+    """core's Geometry.to_dict(): sizes, the formula with numbers, dropped rows/cols."""
+
+    model_config = ConfigDict(extra="allow")
+
+    n_H_prev: int
+    n_W_prev: int
+    f: int
+    stride: int
+    pad: int
+    dilation: int
+    f_eff: int
+    n_H_pad: int
+    n_W_pad: int
+    n_H: int
+    n_W: int
+    formula_H: str
+    formula_W: str
+    dropped_rows: list[int]
+    dropped_cols: list[int]
+    explanation: str
+
+
+class GeometriesOut(BaseModel):
+    conv: GeometryOut
+    pool: GeometryOut | None
+
+
+class ImageOut(BaseModel):
+    """Everything the page draws for one image and one set of settings."""
+
+    id: str = Field(description="Content hash of the working image; pass it to /api/steps.")
+    settings: ImageSettings
+    arrays: dict[str, ArrayOut] = Field(description="input, padded, W, b, Z, A, pooled, "
+                                        "pool_mask, dA, dA_pool, dZ, dA_prev, dW, db.")
+    geometry: GeometriesOut
+    stages: list[str]
+    steps: dict[str, StepPageOut]
+    timing_ms: dict[str, float]
+
+
+class StepsIn(Strict):
+    """A page of steps of one stage: by range (`offset`, `limit`) or by output `position`."""
+
+    id: str = Field(min_length=1, max_length=64, pattern=r"^[0-9a-f]+$",
+                    description="The id from /api/image.")
+    settings: ImageSettings
+    stage: Stage
+    offset: int = Field(0, ge=0, le=10**9, description="First step index (0-based).")
+    limit: int = Field(FIRST_PAGE, ge=1, le=STEP_LIMIT_CEILING,
+                       description="How many steps; at most the server's max_steps_per_page.")
+    position: Annotated[list[Annotated[int, Field(ge=0, le=10**6)]],
+                        Field(min_length=3, max_length=3)] | None = Field(
+        None, description="[h, w, c] of the output: the page starts at that step.")
+    totals_at: int | None = Field(
+        None, ge=0, le=10**9, description="For conv_backward and pool_backward: add the "
+        "running totals after steps 0..totals_at.")
+
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"id": "0123456789abcdef0123456789abcdef", "settings": {"sample": "chelsea"},
+         "stage": "conv_forward", "offset": 64, "limit": 64},
+        {"id": "0123456789abcdef0123456789abcdef", "settings": {"sample": "chelsea"},
+         "stage": "conv_backward", "position": [10, 20, 1], "limit": 1, "totals_at": 100},
+    ]})
+
+
+class StepsOut(StepPageOut):
+    """core's StepPage.to_dict() for the stage (batch index 0), with the id and stage, and
+    when asked for, `totals`: {"index": k, "dA_prev_pad", "dW", "db"} (conv_backward) or
+    {"index": k, "dA_prev"} (pool_backward), ARRs without the batch axis."""
+
+    id: str
+    stage: str
+    totals: dict[str, ArrayOut | int] | None = None

@@ -1,0 +1,104 @@
+"""The ASGI app: `app.main:app`, built by `create_app()`.
+
+    uvicorn app.main:app            (or: python -m app --host 127.0.0.1 --port 8000)
+
+Routes: GET / (the page), GET /healthz, GET /api/samples[/{name}], one POST /api/<name> per
+seed function, POST /api/image, POST /api/steps; /docs and /openapi.json describe them all.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+
+from app import errors
+from app.cache import LruCache
+from app.config import Settings, get_settings
+from app.headers import DOCS_CSP, SecurityHeadersMiddleware
+from app.limits import BodyLimitMiddleware, BodyTooLarge, HeavyLimiter, Overloaded
+from app.routes import arrays, image, pages
+
+ROOT = Path(__file__).resolve().parent.parent
+TEMPLATES_DIR = ROOT / "templates"
+STATIC_DIR = ROOT / "static"
+
+DESCRIPTION = """\
+Watch a convolutional layer work, step by step, with exact numbers.
+
+* **Array routes** run the exercise's eight functions on JSON arrays (channels-last, the
+  exercise's shapes and names) and answer with full float64 precision.
+* **POST /api/image** runs one conv layer (+ ReLU + pooling) and its backward pass on an
+  upload or a built-in sample; **POST /api/steps** pages through the step records.
+
+Client mistakes are 4xx: `{"detail": [...]}` for field validation (FastAPI's shape),
+`{"detail": "...", "code": "..."}` otherwise (413 over a size limit, 415 unsupported media,
+422 geometry that cannot work, with core's explanation). Busy: 503 with Retry-After.
+"""
+
+
+def _inline_script_hashes(html: str) -> str:
+    scripts = re.findall(r"<script>(.*?)</script>", html, flags=re.S)
+    return " ".join(
+        "'sha256-" + base64.b64encode(hashlib.sha256(s.encode()).digest()).decode() + "'"
+        for s in scripts)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """The app. `settings` (tests) replaces the environment's via the get_settings dependency."""
+    app = FastAPI(title="convstep", version="0.1.0", description=DESCRIPTION,
+                  docs_url=None, redoc_url=None)
+    if settings is not None:
+        app.dependency_overrides[get_settings] = lambda: settings
+
+    def current() -> Settings:
+        return app.dependency_overrides.get(get_settings, get_settings)()
+
+    app.state.cache = LruCache(current)
+    app.state.limiter = HeavyLimiter(current)
+    app.state.templates = Jinja2Templates(directory=str(TEMPLATES_DIR))  # autoescapes .html
+
+    errors.install(app)
+
+    async def _limit_error(_request: Request, exc: Exception):
+        assert isinstance(exc, BodyTooLarge | Overloaded)
+        return JSONResponse(errors.error_body(exc.code, exc.detail), status_code=exc.status_code,
+                            headers=exc.headers)
+
+    app.add_exception_handler(BodyTooLarge, _limit_error)
+    app.add_exception_handler(Overloaded, _limit_error)
+
+    app.include_router(pages.router)
+    app.include_router(arrays.router)
+    app.include_router(image.router)
+
+    @app.get("/docs", include_in_schema=False)
+    async def docs() -> HTMLResponse:
+        page = get_swagger_ui_html(openapi_url="/openapi.json", title="convstep API")
+        html = page.body.decode()
+        return HTMLResponse(html, headers={
+            "Content-Security-Policy": DOCS_CSP.format(hashes=_inline_script_hashes(html))})
+
+    @app.get("/redoc", include_in_schema=False)
+    async def redoc() -> HTMLResponse:
+        page = get_redoc_html(openapi_url="/openapi.json", title="convstep API")
+        html = page.body.decode()
+        return HTMLResponse(html, headers={
+            "Content-Security-Policy": DOCS_CSP.format(hashes=_inline_script_hashes(html))})
+
+    if STATIC_DIR.is_dir():
+        app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
+
+    app.add_middleware(BodyLimitMiddleware, settings=current)
+    app.add_middleware(SecurityHeadersMiddleware)
+    return app
+
+
+app = create_app()

@@ -1,0 +1,107 @@
+"""multipart/form-data read fully in memory, within a byte limit (nothing is spooled to disk).
+
+Starlette's form parser spools file parts over 1 MiB to a temporary file; an upload must
+never touch the disk, so the image route reads its body itself (bounded by
+BodyLimitMiddleware and again here) and splits it with python-multipart's parser.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from fastapi import Request
+from python_multipart.exceptions import MultipartParseError
+from python_multipart.multipart import MultipartParser, parse_options_header
+
+from app.errors import ApiError
+
+MAX_PARTS = 4
+
+
+@dataclass
+class Part:
+    name: str
+    filename: str | None
+    content_type: str | None
+    data: bytearray
+
+
+async def read_body(request: Request, limit: int, what: str) -> bytes:
+    """The whole request body, refused with 413 as soon as it passes `limit` bytes."""
+    chunks = bytearray()
+    async for chunk in request.stream():
+        chunks += chunk
+        if len(chunks) > limit:
+            raise ApiError(413, "body_too_large",
+                           f"The request body is larger than {limit} bytes, the limit for {what}.")
+    return bytes(chunks)
+
+
+def boundary_of(content_type: str | None) -> bytes:
+    """The boundary of a multipart/form-data Content-Type, or 415."""
+    kind, params = parse_options_header(content_type or "")
+    if kind != b"multipart/form-data" or not params.get(b"boundary"):
+        raise ApiError(415, "unsupported_media_type",
+                       "Send multipart/form-data with a 'settings' field (JSON text) and an "
+                       f"optional 'file' field; got Content-Type {content_type or 'none'!r}.")
+    return params[b"boundary"]
+
+
+def parse(body: bytes, boundary: bytes) -> dict[str, Part]:
+    """Parts by field name; 422 for a malformed body, a repeated or an unnamed field."""
+    parts: list[Part] = []
+    headers: dict[bytes, bytes] = {}
+    field = bytearray()
+    value = bytearray()
+    current: list[Part] = []
+
+    def on_part_begin() -> None:
+        headers.clear()
+
+    def on_header_field(data: bytes, start: int, end: int) -> None:
+        field.extend(data[start:end])
+
+    def on_header_value(data: bytes, start: int, end: int) -> None:
+        value.extend(data[start:end])
+
+    def on_header_end() -> None:
+        headers[bytes(field).lower()] = bytes(value)
+        field.clear()
+        value.clear()
+
+    def on_headers_finished() -> None:
+        _, options = parse_options_header(headers.get(b"content-disposition", b""))
+        name = options.get(b"name")
+        if name is None:
+            raise ApiError(422, "bad_multipart", "Every multipart part needs a "
+                           "Content-Disposition with a name ('settings' or 'file').")
+        filename = options.get(b"filename")
+        part = Part(name.decode("utf-8", "replace"),
+                    None if filename is None else filename.decode("utf-8", "replace"),
+                    headers.get(b"content-type", b"").decode("latin-1") or None, bytearray())
+        parts.append(part)
+        if len(parts) > MAX_PARTS:
+            raise ApiError(422, "bad_multipart", f"Too many form fields (more than {MAX_PARTS}); "
+                           "send 'settings' and optionally 'file'.")
+        current[:] = [part]
+
+    def on_part_data(data: bytes, start: int, end: int) -> None:
+        current[0].data.extend(data[start:end])
+
+    parser = MultipartParser(boundary, {
+        "on_part_begin": on_part_begin, "on_header_field": on_header_field,
+        "on_header_value": on_header_value, "on_header_end": on_header_end,
+        "on_headers_finished": on_headers_finished, "on_part_data": on_part_data,
+    })
+    try:
+        parser.write(body)
+        parser.finalize()
+    except MultipartParseError as exc:
+        raise ApiError(422, "bad_multipart",
+                       f"The multipart body cannot be parsed ({exc}).") from None
+    by_name: dict[str, Part] = {}
+    for part in parts:
+        if part.name in by_name:
+            raise ApiError(422, "bad_multipart", f"The form field '{part.name}' appears twice.")
+        by_name[part.name] = part
+    return by_name
