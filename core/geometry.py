@@ -114,10 +114,11 @@ def _check_fits(axis_word: str, axis: str, n_prev: int, f: int, stride: int, pad
     f_eff, n = _axis_size(n_prev, f, stride, pad, dilation)
     if n >= 1:
         return
-    span = (f"f = {f}" if dilation == 1
-            else f"f = {f} with dilation = {dilation}, which spans dilation*(f - 1) + 1 = {f_eff}")
+    span = (f"the window spans f = {f} {axis_word}" if dilation == 1
+            else f"f = {f} with dilation = {dilation} spans dilation*(f - 1) + 1 = {f_eff} "
+                 f"{axis_word}")
     raise GeometryError(
-        f"The window does not fit in the padded input: {span} {axis_word}, but the padded "
+        f"The window does not fit in the padded input: {span}, but the padded "
         f"input has only n_{axis}_prev + 2*pad = {n_prev} + 2*{pad} = {n_prev + 2 * pad} "
         f"{axis_word}. The output size would be {_formula(axis, n_prev, f, stride, pad, dilation)}"
         f", and it must be at least 1. Use a smaller f, more padding or a larger input."
@@ -183,15 +184,23 @@ def _ranges(indices: tuple[int, ...]) -> str:
     return ", ".join(parts)
 
 
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
 def _explain_axis(word: str, n_pad: int, n_out: int, f_eff: int, stride: int,
                   dropped: tuple[int, ...]) -> str:
-    last_end = (n_out - 1) * stride + f_eff  # one past the last row the last window covers
-    text = (f"Along the {word}s, {n_out} window positions fit: the last one starts at "
-            f"{n_out - 1}*{stride} = {(n_out - 1) * stride} and ends before {word} {last_end} "
-            f"of the {n_pad} padded {word}s.")
+    start = (n_out - 1) * stride
+    last_end = start + f_eff  # one past the last row the last window covers
+    text = (f"Along the {word}s, {_plural(n_out, 'window position')} "
+            f"{'fits' if n_out == 1 else 'fit'}: the last one starts "
+            f"at {word} {n_out - 1}*{stride} = {start} and covers {word}s {start}-{last_end - 1} "
+            f"of the padded {word}s 0-{n_pad - 1}.")
     if last_end < n_pad:
-        text += (f" The floor drops the leftover {word}s {_ranges(tuple(range(last_end, n_pad)))}"
-                 f": no window reaches them, so they do not affect the output.")
+        left = tuple(range(last_end, n_pad))
+        text += (f" The floor drops the leftover {word}{'s' if len(left) > 1 else ''} "
+                 f"{_ranges(left)}: no window reaches {'them' if len(left) > 1 else 'it'}, "
+                 f"so {'they do' if len(left) > 1 else 'it does'} not affect the output.")
     inner = tuple(x for x in dropped if x < last_end)
     if inner:
         text += (f" Between window taps, {word}s {_ranges(inner)} are skipped (stride or "
@@ -201,12 +210,12 @@ def _explain_axis(word: str, n_pad: int, n_out: int, f_eff: int, stride: int,
 
 def _explain(n_H_pad, n_W_pad, n_H, n_W, f, f_eff, stride, pad, dilation, dropped_rows,
              dropped_cols) -> str:
-    head = f"Padding adds {pad} {'row' if pad == 1 else 'rows'} and columns on every side, "
-    head += f"so the input becomes {n_H_pad} x {n_W_pad}. "
+    head = (f"Padding adds {_plural(pad, 'row')} and {_plural(pad, 'column')} on every side, "
+            f"so the input becomes {n_H_pad} x {n_W_pad}. ")
     if dilation > 1:
         head += (f"With dilation {dilation} the {f} x {f} window spreads over "
                  f"{f_eff} x {f_eff} cells. ")
-    head += f"The window moves {stride} {'cell' if stride == 1 else 'cells'} at a time. "
+    head += f"The window moves {_plural(stride, 'cell')} at a time. "
     return (head + _explain_axis("row", n_H_pad, n_H, f_eff, stride, dropped_rows) + " "
             + _explain_axis("column", n_W_pad, n_W, f_eff, stride, dropped_cols)
             + f" The output is {n_H} x {n_W}.")
