@@ -243,7 +243,7 @@ def as_float_array(name: str, x, rank: int, shape_words: str) -> np.ndarray:
     if x.dtype != np.float32:
         if not (np.issubdtype(x.dtype, np.number) or x.dtype == bool):
             raise GeometryError(f"{name} must hold numbers, but its dtype is {x.dtype}.")
-        x = x.astype(np.float64)
+        x = x.astype(np.float64, copy=False)
     if x.ndim != rank:
         raise GeometryError(
             f"{name} must have {rank} axes {shape_words}, but it has {x.ndim} "
