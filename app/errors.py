@@ -7,7 +7,11 @@ end in a 5xx: every path that reads client input raises one of these.
 
 from __future__ import annotations
 
+import math
+from typing import Any
+
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from core import GeometryError
@@ -39,6 +43,30 @@ async def _api_error(_request: Request, exc: Exception) -> JSONResponse:
                         headers=exc.headers)
 
 
+def _small_input(value: Any) -> bool:
+    """Echo an input back only when it is a short scalar (never NaN, never a whole array)."""
+    if isinstance(value, bool) or value is None:
+        return True
+    if isinstance(value, int | float):
+        return math.isfinite(value)
+    return isinstance(value, str) and len(value) <= 200
+
+
+async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
+    """FastAPI's `{"detail": [{"loc", "msg", "type", ...}]}`, made safe to serialise."""
+    assert isinstance(exc, RequestValidationError)
+    detail = []
+    for e in exc.errors():
+        item = {"loc": list(e.get("loc", ())), "msg": str(e.get("msg", "")),
+                "type": str(e.get("type", ""))}
+        if "input" in e and _small_input(e["input"]):
+            item["input"] = e["input"]
+        if e.get("ctx"):
+            item["ctx"] = {k: v if _small_input(v) else str(v) for k, v in e["ctx"].items()}
+        detail.append(item)
+    return JSONResponse({"detail": detail}, status_code=422)
+
+
 async def _geometry_error(_request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(error_body("geometry", str(exc)), status_code=422)
 
@@ -47,3 +75,4 @@ def install(app: FastAPI) -> None:
     """Register the handlers on `app`."""
     app.add_exception_handler(ApiError, _api_error)
     app.add_exception_handler(GeometryError, _geometry_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
