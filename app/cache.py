@@ -30,7 +30,10 @@ class LruCache:
             self._items.move_to_end(key)
             return item[0]
 
-    def put(self, key: Hashable, value: Any, nbytes: int) -> None:
+    def put(self, key: Hashable, value: Any, nbytes: int,
+            keep: tuple[Hashable, ...] = ()) -> None:
+        """Insert `key` as the most recent entry, then evict the least recently used until
+        within bounds; the keys in `keep` (say, the image a result belongs to) go last."""
         s = self._settings()
         with self._lock:
             old = self._items.pop(key, None)
@@ -41,7 +44,10 @@ class LruCache:
             self._items[key] = (value, nbytes)
             self._bytes += nbytes
             while len(self._items) > s.cache_entries or self._bytes > s.cache_bytes:
-                _, (_, size) = self._items.popitem(last=False)
+                victim = next((k for k in self._items if k != key and k not in keep), None)
+                if victim is None:
+                    victim = next(iter(self._items))
+                _, size = self._items.pop(victim)
                 self._bytes -= size
 
     def clear(self) -> None:

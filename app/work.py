@@ -46,11 +46,16 @@ def check_conv_work(where: str, m: int, n_H: int, n_W: int, f: int, n_C_prev: in
                        "(CONVSTEP_MAX_WORK_ELEMENTS). Use a smaller image or f.")
 
 
-def check_limit(name: str, limit: int, settings: Settings) -> None:
+def page_limit(name: str, limit: int, given: bool, settings: Settings) -> int:
+    """The steps `limit` to use: the client's (422 over max_steps_per_page), or when the
+    client gave none, the default capped at max_steps_per_page."""
+    if not given:
+        return min(limit, settings.max_steps_per_page)
     if limit > settings.max_steps_per_page:
         raise ApiError(422, "over_limit",
                        f"{name} is {limit}; the limit is max_steps_per_page = "
                        f"{settings.max_steps_per_page} (CONVSTEP_MAX_STEPS_PER_PAGE).")
+    return limit
 
 
 async def heavy(request: Request, fn: Callable[..., T], *args: Any) -> T:

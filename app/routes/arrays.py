@@ -33,7 +33,7 @@ from app.schemas import (
     ZeroPadIn,
     ZeroPadOut,
 )
-from app.work import check_conv_work, check_elements, check_limit, heavy, to_array
+from app.work import check_conv_work, check_elements, heavy, page_limit, to_array
 
 ERRORS = {
     413: {"model": ErrorOut, "description": "An array or the body is over a limit."},
@@ -53,8 +53,8 @@ def _pad_value(v: float | list[float]) -> float | tuple[float, float]:
 def _steps(steps: StepsQuery | None, settings: Settings) -> dict | None:
     if steps is None:
         return None
-    check_limit("steps.limit", steps.limit, settings)
-    return {"offset": steps.offset, "limit": steps.limit}
+    limit = page_limit("steps.limit", steps.limit, "limit" in steps.model_fields_set, settings)
+    return {"offset": steps.offset, "limit": limit}
 
 
 def _conv_setup(body: ConvForwardIn | ConvBackwardIn, settings: Settings, where: str):

@@ -15,12 +15,19 @@ from app import imaging, layer
 from app.cache import LruCache
 from app.config import Settings, get_settings
 from app.errors import ApiError
-from app.image_models import STAGES_WITH_STEPS, ImageOut, ImageSettings, StepsIn, StepsOut
+from app.image_models import (
+    FIRST_PAGE,
+    STAGES_WITH_STEPS,
+    ImageOut,
+    ImageSettings,
+    StepsIn,
+    StepsOut,
+)
 from app.limits import body_limit
 from app.multipart import boundary_of, parse, read_body
 from app.samples import SAMPLE_NAMES, sample_bytes
 from app.schemas import ErrorOut
-from app.work import check_conv_work, check_limit, heavy
+from app.work import check_conv_work, heavy, page_limit
 from core import conv_geometry
 
 router = APIRouter(prefix="/api", tags=["image: what the page runs on"])
@@ -92,7 +99,7 @@ def working_image(cache: LruCache, source: str, data: bytes | None, s: ImageSett
                            max_pixels=limits.max_pixels)
     image_id = imaging.image_id(image)
     cache.put(("image", image_id), image, image.nbytes + 256)
-    cache.put(alias, image_id, 256)
+    cache.put(alias, image_id, 256, keep=(("image", image_id),))
     return image_id, image
 
 
@@ -110,8 +117,10 @@ def image_answer(cache: LruCache, source: str, data: bytes | None, s: ImageSetti
     t1 = time.perf_counter()
     check_work(image, s, limits)
     result = layer.run(image, s)
-    cache.put(("trace", image_id, s.layer_key()), result.trace, result.trace.nbytes)
-    steps = {stage: layer.step_page(result.trace, s, stage)
+    cache.put(("trace", image_id, s.layer_key()), result.trace, result.trace.nbytes,
+              keep=(("image", image_id),))
+    first = min(FIRST_PAGE, limits.max_steps_per_page)
+    steps = {stage: layer.step_page(result.trace, s, stage, limit=first)
              for stage in STAGES_WITH_STEPS if stage in result.stages}
     arrays = {name: layer.encode(a) for name, a in result.arrays.items()}
     t2 = time.perf_counter()
@@ -168,14 +177,16 @@ def _trace_for(cache: LruCache, body: StepsIn):
     return image, cache.get(("trace", body.id, body.settings.layer_key()))
 
 
-def steps_answer(cache: LruCache, body: StepsIn, image, trace, limits: Settings) -> dict:
+def steps_answer(cache: LruCache, body: StepsIn, limit: int, image, trace,
+                 limits: Settings) -> dict:
     s = body.settings
     if trace is None:
         check_work(image, s, limits)
         trace = layer.run(image, s).trace
-        cache.put(("trace", body.id, s.layer_key()), trace, trace.nbytes)
+        cache.put(("trace", body.id, s.layer_key()), trace, trace.nbytes,
+                  keep=(("image", body.id),))
     position = None if body.position is None else tuple(body.position)
-    page = layer.step_page(trace, s, body.stage, offset=body.offset, limit=body.limit,
+    page = layer.step_page(trace, s, body.stage, offset=body.offset, limit=limit,
                            position=position)
     out = {**page, "id": body.id, "stage": body.stage}
     if body.totals_at is not None:
@@ -188,7 +199,7 @@ def steps_answer(cache: LruCache, body: StepsIn, image, trace, limits: Settings)
     "cache (evicted, restarted, another worker); send the image to /api/image again."}},
     summary="More step records of one stage, by range or by output position")
 async def steps(body: StepsIn, request: Request, limits: SettingsDep) -> StepsOut:
-    check_limit("limit", body.limit, limits)
+    limit = page_limit("limit", body.limit, "limit" in body.model_fields_set, limits)
     s = body.settings
     check_settings(s, limits)
     if body.stage.startswith("pool") and s.pool is None:
@@ -210,5 +221,7 @@ async def steps(body: StepsIn, request: Request, limits: SettingsDep) -> StepsOu
                        "to /api/image again with these settings.")
     if trace is not None:
         # Everything is computed already: a page costs only its own steps.
-        return await run_in_threadpool(steps_answer, cache, body, image, trace, limits)
-    return await heavy(request, steps_answer, cache, body, image, trace, limits)
+        return await run_in_threadpool(steps_answer, cache, body, limit, image, trace,
+                                      limits)
+    return await heavy(request, steps_answer, cache, body, limit, image, trace,
+                                      limits)
