@@ -1,0 +1,82 @@
+// The only module that knows the server's URLs (docs/CONTRACT.md section 2).
+
+export class ApiError extends Error {
+  /** status: HTTP status; messages: list of learner-readable strings; code: server code. */
+  constructor(status, messages, code, fields) {
+    super(messages.join(" "));
+    this.status = status;
+    this.messages = messages;
+    this.code = code || null;
+    this.fields = fields || [];
+  }
+}
+
+async function readError(res) {
+  let body = null;
+  try {
+    body = await res.json();
+  } catch {
+    body = null;
+  }
+  const detail = body ? body.detail : null;
+  if (Array.isArray(detail)) {
+    const messages = detail.map((d) => {
+      const loc = (d.loc || []).filter((p) => p !== "body").join(".");
+      const msg = String(d.msg || "").replace(/^Value error, /, "");
+      return loc && !msg.includes(loc) ? `${loc}: ${msg}` : msg;
+    });
+    const fields = detail.map((d) => (d.loc || []).filter((p) => p !== "body").join("."));
+    return new ApiError(res.status, messages, body.code, fields);
+  }
+  const text = typeof detail === "string" ? detail : `${res.status} ${res.statusText}`;
+  return new ApiError(res.status, [text], body ? body.code : null);
+}
+
+/** Thumbnail / full file of a built-in sample. */
+export function sampleUrl(name) {
+  return `/api/samples/${encodeURIComponent(name)}`;
+}
+
+/** The URLs the "Use it yourself" snippets show. */
+export function endpoints() {
+  const origin = window.location.origin;
+  return { image: `${origin}/api/image`, steps: `${origin}/api/steps`, docs: `${origin}/docs` };
+}
+
+/**
+ * POST /api/image: the whole layer for one image and settings.
+ * `file` (a Blob) is the upload, or null to use settings.sample.
+ */
+export async function postImage(settings, file, { signal } = {}) {
+  const form = new FormData();
+  form.append("settings", JSON.stringify(settings));
+  if (file) form.append("file", file, file.name || "upload");
+  const res = await fetch("/api/image", { method: "POST", body: form, signal });
+  if (!res.ok) throw await readError(res);
+  return res.json();
+}
+
+/**
+ * POST /api/steps for one page of step records. `image` = {id, settings, file} is the
+ * current image; if the server has forgotten it (404 "unknown_image") the image is re-sent
+ * once, transparently, and `image.id` updated.
+ */
+export async function fetchSteps(image, body, { signal } = {}) {
+  for (let attempt = 0; attempt < 2; attempt += 1) {
+    const res = await fetch("/api/steps", {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ id: image.id, settings: image.settings, ...body }),
+      signal,
+    });
+    if (res.ok) return res.json();
+    const err = await readError(res);
+    if (res.status === 404 && err.code === "unknown_image" && attempt === 0) {
+      const again = await postImage(image.requestSettings || image.settings, image.file, { signal });
+      image.id = again.id;
+      continue;
+    }
+    throw err;
+  }
+  throw new ApiError(404, ["The server could not find this image."], "unknown_image");
+}

@@ -1,0 +1,74 @@
+// The output size formula with the numbers filled in (the server's Geometry), the shape of
+// every array along the layer, and the rows and columns the floor drops.
+
+function el(tag, cls, text) {
+  const e = document.createElement(tag);
+  if (cls) e.className = cls;
+  if (text !== undefined) e.textContent = text;
+  return e;
+}
+
+function shape(a) {
+  return a ? a.shape.join(" × ") : "";
+}
+
+function listText(xs) {
+  if (xs.length <= 6) return xs.join(", ");
+  return `${xs.slice(0, 3).join(", ")}, …, ${xs.slice(-2).join(", ")} (${xs.length} in all)`;
+}
+
+function geometryBlock(title, g, what) {
+  const box = el("div", "geo-block");
+  box.append(el("h3", "", title));
+  const fH = el("p", "formula");
+  fH.dataset.field = `${what}-formula-H`;
+  fH.textContent = g.formula_H;
+  const fW = el("p", "formula");
+  fW.dataset.field = `${what}-formula-W`;
+  fW.textContent = g.formula_W;
+  box.append(fH, fW);
+  const dr = g.dropped_rows || [];
+  const dc = g.dropped_cols || [];
+  if (dr.length || dc.length) {
+    const parts = [];
+    if (dr.length) parts.push(`row${dr.length > 1 ? "s" : ""} ${listText(dr)}`);
+    if (dc.length) parts.push(`column${dc.length > 1 ? "s" : ""} ${listText(dc)}`);
+    const p = el("p", "dropped", `The floor drops ${parts.join(" and ")}${what === "conv" ? " of the padded input" : " of A"}: no window reaches them (red in the ${what === "conv" ? "Pad" : "Pooling"} view).`);
+    box.append(p);
+  }
+  const d = el("details", "explain");
+  d.append(el("summary", "", "Why these numbers"), el("p", "", g.explanation));
+  box.append(d);
+  return box;
+}
+
+/** Fills `root` with the formula panel for an image response. */
+export function renderGeometry(root, raw, arrays) {
+  const g = raw.geometry;
+  const s = raw.settings;
+  root.replaceChildren();
+  const chain = el("p", "chain");
+  chain.dataset.field = "chain";
+  const parts = [
+    ["A_prev", shape(arrays.get("input"))],
+    [`pad ${g.conv.pad}`, shape(arrays.get("padded"))],
+    [`conv f ${g.conv.f}, stride ${g.conv.stride}${g.conv.dilation > 1 ? `, dilation ${g.conv.dilation}` : ""}`, shape(arrays.get("Z"))],
+  ];
+  if (s.relu) parts.push(["ReLU", shape(arrays.get("A"))]);
+  if (g.pool) parts.push([`${s.pool.mode} pool f ${g.pool.f}, stride ${g.pool.stride}`, shape(arrays.get("pooled"))]);
+  parts.forEach(([label, sh], i) => {
+    if (i) chain.append(el("span", "arrow", " → "));
+    const item = el("span", "chain-item");
+    item.append(el("span", "chain-label", label), el("b", "", sh));
+    chain.append(item);
+  });
+  root.append(chain);
+  const blocks = el("div", "geo-blocks");
+  blocks.append(geometryBlock("Convolution output", g.conv, "conv"));
+  if (g.pool) blocks.append(geometryBlock("Pooling output", g.pool, "pool"));
+  root.append(blocks);
+  const out = el("p", "out-size");
+  out.dataset.field = "out-size";
+  out.textContent = `Z is ${g.conv.n_H} × ${g.conv.n_W} per filter${g.pool ? `; pooled ${g.pool.n_H} × ${g.pool.n_W}` : ""}.`;
+  root.append(out);
+}

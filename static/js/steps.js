@@ -1,0 +1,121 @@
+// Step records, fetched lazily a page at a time around the current step (never all of them:
+// a 256 x 256 image has about half a million convolution steps). One request in flight per
+// stage; while the player runs fast, the newest wanted step wins and older wants are dropped.
+
+import { fetchSteps } from "./api.js";
+
+const MAX_RECORDS = 20000;
+
+export class StepStore {
+  /** image = {id, settings, file, requestSettings}; onArrive(stage) is called as pages land. */
+  constructor(image, { pageSize = 64, onArrive = () => {}, onError = () => {} } = {}) {
+    this.image = image;
+    this.pageSize = pageSize;
+    this.onArrive = onArrive;
+    this.onError = onError;
+    this.records = new Map(); // stage -> Map(k -> record)
+    this.totalsByStage = new Map();
+    this.inflight = new Map(); // stage -> k being fetched
+    this.wanted = new Map(); // stage -> newest k wanted while busy
+    this.totalsCache = new Map();
+    this.totalsSupported = true;
+    this.closed = false;
+  }
+
+  close() {
+    this.closed = true;
+  }
+
+  seed(stage, page) {
+    if (!page) return;
+    this.totalsByStage.set(stage, page.total);
+    this.add(stage, page.steps);
+  }
+
+  add(stage, steps) {
+    if (!this.records.has(stage)) this.records.set(stage, new Map());
+    const m = this.records.get(stage);
+    for (const s of steps) m.set(s.index, s);
+    while (m.size > MAX_RECORDS) m.delete(m.keys().next().value);
+  }
+
+  total(stage) {
+    return this.totalsByStage.get(stage) ?? 0;
+  }
+
+  get(stage, k) {
+    const m = this.records.get(stage);
+    return m ? m.get(k) : undefined;
+  }
+
+  /** Make sure step k (and its neighbours) will arrive; returns the record if already here. */
+  want(stage, k) {
+    const have = this.get(stage, k);
+    const off = Math.floor(k / this.pageSize) * this.pageSize;
+    if (have) {
+      // prefetch the neighbouring page when close to this page's edge
+      const into = k - off;
+      if (into >= this.pageSize * 0.75) this.fetchPage(stage, off + this.pageSize, false);
+      else if (into < this.pageSize * 0.25 && off > 0) this.fetchPage(stage, off - this.pageSize, false);
+      return have;
+    }
+    this.fetchPage(stage, off, true);
+    return undefined;
+  }
+
+  fetchPage(stage, offset, needed) {
+    if (this.closed) return;
+    const total = this.total(stage);
+    if (offset < 0 || (total && offset >= total)) return;
+    if (this.get(stage, offset) && this.get(stage, Math.min(total - 1, offset + this.pageSize - 1))) return;
+    if (this.inflight.has(stage)) {
+      if (needed) this.wanted.set(stage, offset);
+      return;
+    }
+    this.inflight.set(stage, offset);
+    fetchSteps(this.image, { stage, offset, limit: this.pageSize })
+      .then((page) => {
+        if (this.closed) return;
+        this.totalsByStage.set(stage, page.total);
+        this.add(stage, page.steps);
+        this.onArrive(stage);
+      })
+      .catch((err) => {
+        if (!this.closed && err.name !== "AbortError") this.onError(err);
+      })
+      .finally(() => {
+        this.inflight.delete(stage);
+        const next = this.wanted.get(stage);
+        this.wanted.delete(stage);
+        if (next !== undefined && next !== offset) this.fetchPage(stage, next, true);
+      });
+  }
+
+  /**
+   * Running totals after step k (conv_backward / pool_backward), if the server offers them
+   * (`totals_at`, proposed in docs/CONTRACT.md). Resolves to null when it does not.
+   */
+  async totals(stage, k) {
+    if (!this.totalsSupported) return null;
+    const key = `${stage}:${k}`;
+    if (this.totalsCache.has(key)) return this.totalsCache.get(key);
+    let page;
+    try {
+      page = await fetchSteps(this.image, { stage, offset: k, limit: 1, totals_at: k });
+    } catch (err) {
+      if (err.status === 422 || err.status === 400) {
+        this.totalsSupported = false;
+        return null;
+      }
+      throw err;
+    }
+    if (page.steps) this.add(stage, page.steps);
+    if (!page.totals) {
+      this.totalsSupported = false;
+      return null;
+    }
+    if (this.totalsCache.size > 16) this.totalsCache.delete(this.totalsCache.keys().next().value);
+    this.totalsCache.set(key, page.totals);
+    return page.totals;
+  }
+}

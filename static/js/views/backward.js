@@ -1,0 +1,514 @@
+// The backward stages. "pool_backward": the upstream gradient dA routed window by window
+// into the gradient of A (create_mask_from_window's mask, or distribute_value's equal
+// shares), overlapping windows accumulating. "conv_backward": dA_prev collecting W x dZ,
+// dW collecting a_slice x dZ and db summing dZ, window by window, then the final dA_prev,
+// dW per filter and db. The page adds nothing up itself: a cell is drawn from the server's
+// final array once every window that adds into it has been visited, or from the server's
+// running totals (`totals_at`) when the player rests on a step and the server offers them.
+
+import { MapCanvas } from "../grid.js";
+import { makeScale } from "../colors.js";
+import { at, channelView, weightsView } from "../arrays.js";
+import { channelToRgba } from "../colors.js";
+import {
+  channelData, channelName, el, imageData, indexOf, loadingLine, mapGroup, matrixTable,
+  outputsCovering, positionOf, scalar, sliceChannel, tableScale, windowOf,
+} from "./common.js";
+import { decodeArray } from "../arrays.js";
+
+/**
+ * Step after which each cell of a (rows, cols) map has received all its contributions.
+ * offset: padding between the map and the windows' coordinates; cLast: the channel index of
+ * the last contributing step at a position. -1 for cells no window touches (they stay 0).
+ */
+export function completionSteps(rows, cols, { stride, fEff, dilation, nH, nW, nC, offset, cLast }) {
+  const lastOf = (R, n) => {
+    for (let h = Math.min(n - 1, Math.floor(R / stride)); h >= 0; h -= 1) {
+      const d = R - h * stride;
+      if (d >= fEff) break;
+      if (d % dilation === 0) return h;
+    }
+    return -1;
+  };
+  const lastH = new Int32Array(rows);
+  const lastW = new Int32Array(cols);
+  for (let r = 0; r < rows; r += 1) lastH[r] = lastOf(r + offset, nH);
+  for (let s = 0; s < cols; s += 1) lastW[s] = lastOf(s + offset, nW);
+  const out = new Int32Array(rows * cols);
+  for (let r = 0; r < rows; r += 1) {
+    for (let s = 0; s < cols; s += 1) {
+      out[r * cols + s] = lastH[r] < 0 || lastW[s] < 0 ? -1 : indexOf(lastH[r], lastW[s], cLast, nW, nC);
+    }
+  }
+  return out;
+}
+
+function viewHelpers(ctx, maps) {
+  return {
+    setZoom(z) {
+      maps().forEach((m) => m.setZoom(z));
+    },
+    destroy() {
+      maps().forEach((m) => m.destroy());
+    },
+  };
+}
+
+/* ------------------------------------------------------------------ pool_backward */
+
+export function createPoolBackwardView(ctx) {
+  const { arrays, geometry, store, settings } = ctx;
+  const stage = "pool_backward";
+  const dA = arrays.get("dA");
+  const dAp = arrays.get("dA_pool");
+  const g = geometry.pool;
+  const { n_H: nH, n_W: nW, stride, f } = g;
+  const nC = dA.shape[2];
+  const [aH, aW] = dAp.shape;
+  const total = nH * nW * nC;
+  const mode = settings.pool.mode;
+  const geo = { stride, fEff: f, dilation: 1, nH, nW };
+  const upScale = makeScale("diverging", dA.min, dA.max);
+  const gScale = makeScale("diverging", dAp.min, dAp.max);
+  let cur = { h: 0, w: 0, c: 0 };
+  let k = 0;
+  let hoverIn = null;
+  let hoverOut = null;
+
+  const root = el("div", "stage-view poolb-view");
+  const maps = el("div", "maps");
+  const inGroup = mapGroup("dA: the gradient arriving at the pooled output", nC, (c) => {
+    const m = new MapCanvas({
+      title: `dA[:, :, ${c}]`,
+      fmt: ctx.cellFmt,
+      maxHeight: nC > 1 ? 280 : 480,
+      onHover: (cell) => {
+        hoverIn = cell ? { ch: c, win: windowOf(cell.r, cell.c, stride, f) } : null;
+        draw();
+      },
+      onClick: (cell) => ctx.jump(indexOf(cell.r, cell.c, c, nW, nC)),
+    });
+    m.setData(channelData(dA, c, { scale: upScale, name: "dA" }));
+    return m;
+  });
+  const outGroup = mapGroup("Gradient into A, accumulating (pool_backward's dA_prev)", nC, (c) => {
+    const m = new MapCanvas({
+      title: `dA_prev[:, :, ${c}]`,
+      fmt: ctx.cellFmt,
+      maxHeight: nC > 1 ? 280 : 480,
+      onHover: (cell) => {
+        hoverOut = cell ? { ch: c, outs: outputsCovering(cell.r, cell.c, geo) } : null;
+        draw();
+      },
+      onClick: (cell) => {
+        const outs = outputsCovering(cell.r, cell.c, geo);
+        if (outs.length) ctx.jump(indexOf(outs[0].h, outs[0].w, c, nW, nC));
+      },
+    });
+    const cs = completionSteps(aH, aW, { ...geo, nC, offset: 0, cLast: c });
+    m.setData({ ...channelData(dAp, c, { scale: gScale, name: "dA_prev", cellStep: cs }), rowMajor: false });
+    return m;
+  });
+  maps.append(inGroup.el, outGroup.el);
+
+  const detail = el("aside", "detail");
+  detail.setAttribute("aria-label", "This step");
+  const body = el("div", "detail-body");
+  const code = mode === "max"
+    ? "mask = create_mask_from_window(a_prev_slice)\ndA_prev[vs:ve, hs:he, c] += mask * dA[h, w, c]"
+    : "da = dA[h, w, c]\ndA_prev[vs:ve, hs:he, c] += distribute_value(da, (f, f))";
+  const pre = el("pre", "code", code);
+  detail.append(el("h3", "", "pool_backward, window by window"), pre, body);
+  if (mode === "max") {
+    detail.append(el("p", "hint", `Tie rule "${settings.pool.tie_rule}". Where windows overlap (stride < f) a cell collects from several windows.`));
+  } else {
+    detail.append(el("p", "hint", `Each of the ${f * f} cells of the window gets an equal share 1/${f * f} of the gradient.`));
+  }
+  root.append(maps, detail);
+
+  function draw() {
+    const win = windowOf(cur.h, cur.w, stride, f);
+    const rec = store.get(stage, k);
+    inGroup.maps.forEach((m, c) => {
+      const items = c === cur.c ? [{ kind: "cell", r: cur.h, c: cur.w }] : [];
+      if (hoverOut && hoverOut.ch === c) hoverOut.outs.forEach((o) => items.push({ kind: "link", r: o.h, c: o.w }));
+      m.setOverlays(items);
+      m.setFocus(cur.h, cur.w);
+    });
+    outGroup.maps.forEach((m, c) => {
+      const items = c === cur.c ? [{ kind: "window", ...win, dilation: 1 }] : [];
+      if (c === cur.c && rec && rec.route) {
+        rec.route.forEach((row, r) => row.forEach((v, s) => {
+          if (v && mode === "max") items.push({ kind: "mark", r: win.r0 + r, c: win.c0 + s });
+        }));
+      }
+      if (hoverIn && hoverIn.ch === c) items.push({ kind: "link", ...hoverIn.win });
+      m.setOverlays(items);
+      m.setFocus(win.r0, win.c0);
+    });
+  }
+
+  function renderDetail() {
+    const rec = store.want(stage, k);
+    const fmt = ctx.fmt();
+    const win = windowOf(cur.h, cur.w, stride, f);
+    const head = el("p", "where", `dA[${cur.h}, ${cur.w}, ${cur.c}] goes to rows ${win.r0}:${win.r1}, columns ${win.c0}:${win.c1}`);
+    if (!rec) {
+      body.replaceChildren(head, loadingLine());
+      return;
+    }
+    const row = el("div", "eq-row");
+    const rScale = tableScale(rec.route);
+    const aScale = tableScale(rec.added);
+    row.append(
+      matrixTable(rec.route, { fmt, scale: rScale, field: "route", caption: mode === "max" ? "mask" : "shares" }),
+      el("span", "op", "×"),
+      scalar(rec.da, fmt, "da"),
+      el("span", "op", "="),
+      matrixTable(rec.added, { fmt, scale: aScale, field: "added", caption: "added" }),
+    );
+    body.replaceChildren(head, row);
+    draw();
+  }
+
+  let lastDetail = 0;
+  const allMaps = () => [...inGroup.maps, ...outGroup.maps];
+  return {
+    el: root,
+    stage,
+    total,
+    maps: allMaps(),
+    render(step, playing) {
+      k = step;
+      cur = positionOf(step, nH, nW, nC);
+      outGroup.maps.forEach((m) => m.setStep(step));
+      allMaps().forEach((m, i) => m.el.classList.toggle("current", nC > 1 && i % nC === cur.c));
+      draw();
+      const now = performance.now();
+      if (!playing || now - lastDetail > 150) {
+        lastDetail = now;
+        renderDetail();
+      }
+    },
+    refresh() {
+      renderDetail();
+    },
+    position(step) {
+      const p = positionOf(step, nH, nW, nC);
+      return `h ${p.h}, w ${p.w}, c ${p.c}`;
+    },
+    describe(step) {
+      const p = positionOf(step, nH, nW, nC);
+      const rec = store.get(stage, step);
+      const how = mode === "max" ? "through the mask of its window" : "as equal shares over its window";
+      return `Pooling backward step ${step + 1} of ${total}: dA[${p.h}, ${p.w}, ${p.c}]${rec ? ` = ${ctx.fmt()(rec.da)}` : ""} is routed ${how}.`;
+    },
+    ...viewHelpers(ctx, allMaps),
+  };
+}
+
+/* ------------------------------------------------------------------ conv_backward */
+
+export function createConvBackwardView(ctx) {
+  const { arrays, geometry, store } = ctx;
+  const stage = "conv_backward";
+  const dZ = arrays.get("dZ");
+  const padded = arrays.get("padded");
+  const Warr = arrays.get("W");
+  const dAprev = arrays.get("dA_prev");
+  const dW = arrays.get("dW");
+  const db = arrays.get("db");
+  const g = geometry.conv;
+  const { n_H: nH, n_W: nW, stride, dilation, f_eff: fEff, pad, f } = g;
+  const nC = dZ.shape[2];
+  const [H, W, C] = dAprev.shape;
+  const total = nH * nW * nC;
+  const geo = { stride, fEff, dilation, nH, nW };
+  const dzScale = makeScale("diverging", dZ.min, dZ.max);
+  const daScale = makeScale("diverging", dAprev.min, dAprev.max);
+  const dwScale = makeScale("diverging", dW.min, dW.max);
+  let cur = { h: 0, w: 0, c: 0 };
+  let k = 0;
+  let hoverZ = null;
+  let hoverA = null;
+  let totalsShown = null;
+
+  const root = el("div", "stage-view convb-view");
+  const maps = el("div", "maps");
+  const zGroup = mapGroup("dZ: the gradient at the convolution's output", nC, (c) => {
+    const m = new MapCanvas({
+      title: `dZ[:, :, ${c}]`,
+      fmt: ctx.cellFmt,
+      maxHeight: nC > 1 ? 260 : 420,
+      onHover: (cell) => {
+        hoverZ = cell ? windowOf(cell.r, cell.c, stride, fEff) : null;
+        draw();
+      },
+      onClick: (cell) => ctx.jump(indexOf(cell.r, cell.c, c, nW, nC)),
+    });
+    m.setData(channelData(dZ, c, { scale: dzScale, name: "dZ" }));
+    return m;
+  });
+  const padMap = new MapCanvas({
+    title: "A_prev_pad: a_slice for dW",
+    fmt: ctx.cellFmt,
+    maxHeight: 420,
+    onHover: (cell) => {
+      hoverA = cell ? outputsCovering(cell.r, cell.c, geo) : null;
+      draw();
+    },
+    onClick: (cell) => {
+      const outs = outputsCovering(cell.r, cell.c, geo);
+      if (outs.length) ctx.jump(indexOf(outs[0].h, outs[0].w, cur.c, nW, nC));
+    },
+  });
+  padMap.setData(imageData(padded, {
+    name: "A_prev_pad",
+    inner: pad > 0 ? { top: pad, left: pad, rows: H, cols: W } : null,
+  }));
+  const daSteps = completionSteps(H, W, { ...geo, nC, offset: pad, cLast: nC - 1 });
+  const daGroup = mapGroup("dA_prev over the input: W × dZ collecting", C, (ch) => {
+    const m = new MapCanvas({
+      title: `dA_prev[:, :, ${ch}]${C === 3 ? ` (${channelName(C, ch)})` : ""}`,
+      fmt: ctx.cellFmt,
+      maxHeight: C > 1 ? 260 : 420,
+      onHover: (cell) => {
+        hoverA = cell ? outputsCovering(cell.r + pad, cell.c + pad, geo) : null;
+        draw();
+      },
+      onClick: (cell) => {
+        const outs = outputsCovering(cell.r + pad, cell.c + pad, geo);
+        if (outs.length) ctx.jump(indexOf(outs[0].h, outs[0].w, cur.c, nW, nC));
+      },
+    });
+    m.setData({ ...channelData(dAprev, ch, { scale: daScale, name: "dA_prev", cellStep: daSteps }), rowMajor: false });
+    return m;
+  });
+  maps.append(zGroup.el, padMap.el, daGroup.el);
+
+  // dW per filter (C small maps each) and db
+  const dwWrap = el("section", "map-group dw-group");
+  dwWrap.append(el("h3", "map-group-title", "dW per filter: a_slice × dZ collecting (complete once the filter's last window is in)"));
+  const dwMaps = [];
+  const dwRows = el("div", "dw-rows");
+  for (let c = 0; c < nC; c += 1) {
+    const rowEl = el("div", "dw-row");
+    rowEl.append(el("span", "dw-label", `filter ${c}`));
+    const done = indexOf(nH - 1, nW - 1, c, nW, nC);
+    for (let ch = 0; ch < C; ch += 1) {
+      const m = new MapCanvas({ title: `dW[:, :, ${ch}, ${c}]`, fmt: ctx.cellFmt, maxHeight: 140, maxCell: 40, className: "small" });
+      const v = weightsView(dW, ch, c);
+      m.setData({
+        rows: f, cols: f, rgba: channelToRgba(v, dwScale), value: (r, s) => v.get(r, s),
+        label: (r, s) => `dW[${r}, ${s}, ${ch}, ${c}]`, scale: dwScale,
+        cellStep: new Int32Array(f * f).fill(done), rowMajor: true, shapeText: `${f} × ${f}`,
+      });
+      dwMaps.push(m);
+      rowEl.append(m.el);
+    }
+    dwRows.append(rowEl);
+  }
+  dwWrap.append(dwRows);
+  const dbWrap = el("section", "map-group db-group");
+  dbWrap.append(el("h3", "map-group-title", "db = Σ dZ per filter"));
+  const dbTable = el("table", "mat db-table");
+  dbTable.dataset.field = "db";
+  const dbRow = el("tr");
+  const dbCells = [];
+  for (let c = 0; c < nC; c += 1) {
+    const td = el("td", "", "…");
+    td.dataset.filter = String(c);
+    dbCells.push(td);
+    dbRow.append(td);
+  }
+  const dbHead = el("tr");
+  for (let c = 0; c < nC; c += 1) dbHead.append(el("th", "", `db[${c}]`));
+  dbTable.append(dbHead, dbRow);
+  dbWrap.append(dbTable);
+  maps.append(dwWrap, dbWrap);
+
+  const detail = el("aside", "detail");
+  detail.setAttribute("aria-label", "This step's gradients");
+  const formulas = el("div", "formulas");
+  formulas.append(
+    el("p", "formula", "dA += Σₕ Σ_w W_c × dZ_hw"),
+    el("p", "formula", "dW_c += Σₕ Σ_w a_slice × dZ_hw"),
+    el("p", "formula", "db = Σₕ Σ_w dZ_hw"),
+  );
+  const body = el("div", "detail-body");
+  detail.append(el("h3", "", "conv_backward, window by window"), formulas, body);
+  root.append(maps, detail);
+
+  function draw() {
+    const win = windowOf(cur.h, cur.w, stride, fEff);
+    zGroup.maps.forEach((m, c) => {
+      const items = c === cur.c ? [{ kind: "cell", r: cur.h, c: cur.w }] : [];
+      if (hoverA) hoverA.forEach((o) => items.push({ kind: "link", r: o.h, c: o.w }));
+      m.setOverlays(items);
+      m.setFocus(cur.h, cur.w);
+    });
+    const pw = [{ kind: "window", ...win, dilation }];
+    if (hoverZ) pw.push({ kind: "link", ...hoverZ });
+    padMap.setOverlays(pw);
+    padMap.setFocus(win.r0, win.c0);
+    const shifted = { r0: win.r0 - pad, r1: win.r1 - pad, c0: win.c0 - pad, c1: win.c1 - pad };
+    daGroup.maps.forEach((m) => {
+      const items = [{ kind: "window", ...shifted, dilation }];
+      if (hoverZ) items.push({ kind: "link", r0: hoverZ.r0 - pad, r1: hoverZ.r1 - pad, c0: hoverZ.c0 - pad, c1: hoverZ.c1 - pad });
+      m.setOverlays(items);
+      m.setFocus(shifted.r0, shifted.c0);
+    });
+  }
+
+  function renderDb(rec) {
+    const fmt = ctx.fmt();
+    for (let c = 0; c < nC; c += 1) {
+      const done = k >= indexOf(nH - 1, nW - 1, c, nW, nC);
+      const td = dbCells[c];
+      td.classList.toggle("current", c === cur.c);
+      if (done) {
+        const v = db.data[c];
+        td.textContent = fmt(v);
+        td.dataset.v = String(v);
+        td.title = "final";
+      } else if (c === cur.c && rec) {
+        td.textContent = fmt(rec.db_running);
+        td.dataset.v = String(rec.db_running);
+        td.title = "running sum after this step";
+      } else {
+        td.textContent = "…";
+        delete td.dataset.v;
+        td.title = "still collecting";
+      }
+    }
+  }
+
+  function renderDetail() {
+    const rec = store.want(stage, k);
+    const fmt = ctx.fmt();
+    const win = windowOf(cur.h, cur.w, stride, fEff);
+    const head = el("p", "where", `dZ[${cur.h}, ${cur.w}, ${cur.c}], window rows ${win.r0}:${win.r1}, columns ${win.c0}:${win.c1} of A_prev_pad`);
+    renderDb(rec);
+    if (!rec) {
+      body.replaceChildren(head, loadingLine());
+      return;
+    }
+    const sl = dilation > 1 ? `:${dilation}` : "";
+    const code = el("pre", "code");
+    code.textContent =
+      `da_prev_pad[${win.r0}:${win.r1}${sl}, ${win.c0}:${win.c1}${sl}, :] += W[:, :, :, ${cur.c}] * dZ[0, ${cur.h}, ${cur.w}, ${cur.c}]\n` +
+      `dW[:, :, :, ${cur.c}] += a_slice * dZ[0, ${cur.h}, ${cur.w}, ${cur.c}]\n` +
+      `db[:, :, :, ${cur.c}] += dZ[0, ${cur.h}, ${cur.w}, ${cur.c}]`;
+    const dz = el("p", "sum-line");
+    dz.append(el("span", "", `dZ[${cur.h}, ${cur.w}, ${cur.c}] = `), scalar(rec.dz, fmt, "dz", "result"));
+    const blockA = el("div", "eq-rows");
+    blockA.append(el("h4", "", "dA_prev window += W_c × dZ_hw"));
+    const blockW = el("div", "eq-rows");
+    blockW.append(el("h4", "", "dW_c += a_slice × dZ_hw"));
+    const wSc = tableScale(rec.da_add);
+    const dwSc = tableScale(rec.dw_add);
+    for (let ch = 0; ch < C; ch += 1) {
+      const name = C > 1 ? ` (${channelName(C, ch)})` : "";
+      const wv = weightsView(Warr, ch, cur.c);
+      const wl = [];
+      for (let r = 0; r < f; r += 1) {
+        const row = [];
+        for (let s = 0; s < f; s += 1) row.push(wv.get(r, s));
+        wl.push(row);
+      }
+      const rowA = el("div", "eq-row");
+      rowA.append(
+        matrixTable(wl, { fmt, scale: tableScale(wl), field: "W", caption: `W${name}` }),
+        el("span", "op", "×"), scalar(rec.dz, fmt, null), el("span", "op", "="),
+        matrixTable(sliceChannel(rec.da_add, ch), { fmt, scale: wSc, field: "da_add", caption: `added to dA${name}` }),
+      );
+      const pv = channelView(padded, ch);
+      const sliceL = [];
+      for (let r = 0; r < f; r += 1) {
+        const row = [];
+        for (let s = 0; s < f; s += 1) row.push(pv.get(win.r0 + r * dilation, win.c0 + s * dilation));
+        sliceL.push(row);
+      }
+      const rowW = el("div", "eq-row");
+      rowW.append(
+        matrixTable(sliceL, { fmt, scale: makeScale("grey", Math.min(0, padded.min), padded.max), field: "a_slice", caption: `a_slice${name}` }),
+        el("span", "op", "×"), scalar(rec.dz, fmt, null), el("span", "op", "="),
+        matrixTable(sliceChannel(rec.dw_add, ch), { fmt, scale: dwSc, field: "dw_add", caption: `added to dW${name}` }),
+      );
+      [rowA, rowW].forEach((r) => r.querySelectorAll("table").forEach((t) => (t.dataset.channel = String(ch))));
+      blockA.append(rowA);
+      blockW.append(rowW);
+    }
+    const dbl = el("p", "sum-line");
+    dbl.append(el("span", "", `db[${cur.c}] after this step = `), scalar(rec.db_running, fmt, "db_running", "result"));
+    body.replaceChildren(head, code, dz, blockA, blockW, dbl);
+  }
+
+  async function showTotals(step) {
+    let t = null;
+    try {
+      t = await store.totals(stage, step);
+    } catch {
+      t = null;
+    }
+    if (!t || step !== k || ctx.isPlaying()) return;
+    const arr = decodeArray(t.dA_prev_pad);
+    if (!arr) return;
+    const [, PW, PC] = arr.shape;
+    const crop = { shape: [H, W, PC], data: new Float32Array(H * W * PC), min: arr.min, max: arr.max };
+    for (let r = 0; r < H; r += 1) {
+      crop.data.set(arr.data.subarray(((r + pad) * PW + pad) * PC, ((r + pad) * PW + pad + W) * PC), r * W * PC);
+    }
+    daGroup.maps.forEach((m, ch) => m.setData(channelData(crop, ch, { scale: daScale, name: "dA_prev (running)" })));
+    totalsShown = step;
+    draw();
+  }
+
+  function restoreReveal() {
+    if (totalsShown === null) return;
+    totalsShown = null;
+    daGroup.maps.forEach((m, ch) => m.setData({ ...channelData(dAprev, ch, { scale: daScale, name: "dA_prev", cellStep: daSteps }), rowMajor: false }));
+  }
+
+  let lastDetail = 0;
+  const allMaps = () => [...zGroup.maps, padMap, ...daGroup.maps, ...dwMaps];
+  return {
+    el: root,
+    stage,
+    total,
+    maps: allMaps(),
+    render(step, playing) {
+      k = step;
+      cur = positionOf(step, nH, nW, nC);
+      restoreReveal();
+      daGroup.maps.forEach((m) => m.setStep(step));
+      dwMaps.forEach((m) => m.setStep(step));
+      zGroup.maps.forEach((m, c) => m.el.classList.toggle("current", nC > 1 && c === cur.c));
+      draw();
+      const now = performance.now();
+      if (!playing || now - lastDetail > 150) {
+        lastDetail = now;
+        renderDetail();
+      }
+      if (!playing && step < total - 1) showTotals(step);
+    },
+    refresh() {
+      renderDetail();
+    },
+    position(step) {
+      const p = positionOf(step, nH, nW, nC);
+      return `h ${p.h}, w ${p.w}, c ${p.c}`;
+    },
+    describe(step) {
+      const p = positionOf(step, nH, nW, nC);
+      const rec = store.get(stage, step);
+      const fmt = ctx.fmt();
+      const dzText = rec ? ` = ${fmt(rec.dz)}` : "";
+      const dbText = rec ? ` db[${p.c}] is now ${fmt(rec.db_running)}.` : "";
+      return `Convolution backward step ${step + 1} of ${total}: dZ[${p.h}, ${p.w}, ${p.c}]${dzText} times filter ${p.c} is added to dA_prev over its window, and the window times dZ to dW[..., ${p.c}].${dbText}`;
+    },
+    ...viewHelpers(ctx, allMaps),
+  };
+}
+
+export { at };

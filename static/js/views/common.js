@@ -1,0 +1,197 @@
+// Pieces every stage view shares: positions from step indices (loop order i, h, w, c),
+// maps of server arrays, number tables for the detail panel, and small DOM helpers.
+
+import { MapCanvas } from "../grid.js";
+import { channelView } from "../arrays.js";
+import { channelToRgba, cssColor, makeScale, rgbToRgba, textColorOn } from "../colors.js";
+
+/** Step k -> (h, w, c) for a (n_H, n_W, n_C) stage: np.unravel_index. */
+export function positionOf(k, nH, nW, nC) {
+  const c = k % nC;
+  const hw = (k - c) / nC;
+  const w = hw % nW;
+  const h = (hw - w) / nW;
+  return { h, w, c };
+}
+
+/** (h, w, c) -> step k: np.ravel_multi_index. */
+export function indexOf(h, w, c, nW, nC) {
+  return (h * nW + w) * nC + c;
+}
+
+export function el(tag, cls, text) {
+  const e = document.createElement(tag);
+  if (cls) e.className = cls;
+  if (text !== undefined) e.textContent = text;
+  return e;
+}
+
+/** Reveal steps for channel c of a map filled in loop order: cell (h, w) at (h*nW + w)*nC + c. */
+export function rowMajorSteps(rows, cols, nC, c) {
+  const out = new Int32Array(rows * cols);
+  for (let i = 0; i < out.length; i += 1) out[i] = i * nC + c;
+  return out;
+}
+
+/** Map data for channel c of a (rows, cols, C) array with a scale. */
+export function channelData(arr, c, { scale, name, cellStep, inner, dropped, describe, channels }) {
+  const v = channelView(arr, c);
+  const suffix = channels === false ? "" : `, ${c}`;
+  return {
+    rows: v.rows,
+    cols: v.cols,
+    rgba: channelToRgba(v, scale),
+    value: (r, s) => v.get(r, s),
+    label: (r, s) => `${name}[${r}, ${s}${suffix}]`,
+    scale,
+    cellStep,
+    rowMajor: Boolean(cellStep),
+    inner,
+    dropped,
+    describe,
+    shapeText: `${v.rows} × ${v.cols}`,
+  };
+}
+
+/**
+ * An image-like array (input or padded input): RGB shown as the picture itself, grey as
+ * grey, on the array's own value range.
+ */
+export function imageData(arr, { name, inner, dropped, describe }) {
+  const [rows, cols, C] = arr.shape;
+  const lo = Math.min(0, arr.min);
+  const hi = Math.max(arr.max, lo + 1e-12);
+  const scale = makeScale("grey", lo, hi);
+  const rgba = C >= 3 ? rgbToRgba(arr, lo, hi) : channelToRgba(channelView(arr, 0), scale);
+  const d = arr.data;
+  return {
+    rows,
+    cols,
+    rgba,
+    value: (r, s) => d[(r * cols + s) * C],
+    label: (r, s) => `${name}[${r}, ${s}, :]`,
+    valueText: null,
+    scale,
+    inner,
+    dropped,
+    describe: (r, s) => {
+      const parts = [];
+      if (C > 1) {
+        const vals = [];
+        for (let ch = 0; ch < C; ch += 1) vals.push(d[(r * cols + s) * C + ch]);
+        parts.push(`channels: ${vals.map((x) => String(Number(x.toPrecision(4)))).join(", ")}`);
+      }
+      if (describe) parts.push(describe(r, s));
+      return parts.filter(Boolean).join("\n");
+    },
+    shapeText: `${rows} × ${cols} × ${C}`,
+  };
+}
+
+/** A grid of maps, one per channel, each a MapCanvas; `make(c)` builds the c-th. */
+export function mapGroup(title, n, make, { className } = {}) {
+  const wrap = el("section", `map-group ${className || ""}`.trim());
+  const h = el("h3", "map-group-title", title);
+  const grid = el("div", `map-grid n${Math.min(n, 8)}`);
+  const maps = [];
+  for (let c = 0; c < n; c += 1) {
+    const m = make(c);
+    maps.push(m);
+    grid.append(m.el);
+  }
+  wrap.append(h, grid);
+  return { el: wrap, maps, title: h };
+}
+
+/**
+ * A numbers table for a 2-D nested list (from a step record), each cell coloured by the
+ * scale and carrying its exact value in data-v. `marks` (same shape, truthy) are outlined.
+ */
+export function matrixTable(rows2d, { fmt, scale, field, caption, marks }) {
+  const t = el("table", "mat");
+  if (field) t.dataset.field = field;
+  if (caption) {
+    const cap = el("caption", "", caption);
+    t.append(cap);
+  }
+  const body = el("tbody");
+  rows2d.forEach((row, r) => {
+    const tr = el("tr");
+    row.forEach((v, s) => {
+      const td = el("td", "", fmt(v));
+      td.dataset.v = String(v);
+      td.title = String(v);
+      if (scale) {
+        const bg = cssColor(scale, v);
+        td.style.background = bg;
+        const [R, G, B] = bg.slice(4, -1).split(",").map(Number);
+        td.style.color = textColorOn(R, G, B);
+      }
+      if (marks && marks[r] && marks[r][s]) td.classList.add("marked");
+      tr.append(td);
+    });
+    body.append(tr);
+  });
+  t.append(body);
+  return t;
+}
+
+/** Channel ch of an (f, f, C) nested list as an (f, f) nested list (indexing only). */
+export function sliceChannel(a3, ch) {
+  return a3.map((row) => row.map((cell) => (Array.isArray(cell) ? cell[ch] : cell)));
+}
+
+/** A scalar in the detail panel with its exact value in data-v. */
+export function scalar(v, fmt, field, cls) {
+  const o = el("output", `num ${cls || ""}`.trim(), fmt(v));
+  o.dataset.v = String(v);
+  if (field) o.dataset.field = field;
+  o.title = String(v);
+  return o;
+}
+
+/** Largest absolute value of nested lists, for a table's symmetric colour range (display only). */
+export function tableScale(...lists) {
+  let m = 0;
+  const walk = (a) => {
+    if (Array.isArray(a)) a.forEach(walk);
+    else if (Number.isFinite(a) && Math.abs(a) > m) m = Math.abs(a);
+  };
+  lists.forEach(walk);
+  return makeScale("diverging", -m, m);
+}
+
+export const CHANNEL_NAMES = ["R", "G", "B"];
+
+export function channelName(C, ch) {
+  return C === 3 ? CHANNEL_NAMES[ch] : `channel ${ch}`;
+}
+
+/** A "waiting for the numbers" line for the detail panel. */
+export function loadingLine() {
+  return el("p", "loading", "Fetching this step's numbers…");
+}
+
+/** Window corners in padded coordinates for output (h, w) (index arithmetic only). */
+export function windowOf(h, w, stride, fEff) {
+  const vs = h * stride;
+  const hs = w * stride;
+  return { r0: vs, c0: hs, r1: vs + fEff, c1: hs + fEff };
+}
+
+/** Output cells whose window covers padded cell (r, s): the inverse links of a hover. */
+export function outputsCovering(r, s, { stride, fEff, dilation, nH, nW }) {
+  const out = [];
+  const hLo = Math.max(0, Math.ceil((r - fEff + 1) / stride));
+  const hHi = Math.min(nH - 1, Math.floor(r / stride));
+  const wLo = Math.max(0, Math.ceil((s - fEff + 1) / stride));
+  const wHi = Math.min(nW - 1, Math.floor(s / stride));
+  for (let h = hLo; h <= hHi; h += 1) {
+    if ((r - h * stride) % dilation) continue;
+    for (let w = wLo; w <= wHi; w += 1) {
+      if ((s - w * stride) % dilation) continue;
+      out.push({ h, w });
+    }
+  }
+  return out;
+}

@@ -1,0 +1,175 @@
+// Stage "conv_forward": the window slides over A_prev_pad in the exercise's loop order
+// (h, w, then c innermost), each filter's feature map Z fills in behind it, and the detail
+// panel writes conv_single_step out with the step record's exact numbers.
+
+import { MapCanvas } from "../grid.js";
+import { makeScale } from "../colors.js";
+import {
+  channelData, channelName, el, imageData, indexOf, loadingLine, mapGroup, matrixTable,
+  outputsCovering, positionOf, rowMajorSteps, scalar, sliceChannel, tableScale, windowOf,
+} from "./common.js";
+
+export function createConvView(ctx) {
+  const { arrays, geometry, store } = ctx;
+  const stage = "conv_forward";
+  const padded = arrays.get("padded");
+  const Z = arrays.get("Z");
+  const g = geometry.conv;
+  const { n_H: nH, n_W: nW, stride, dilation, f_eff: fEff, pad } = g;
+  const nC = Z.shape[2];
+  const C = padded.shape[2];
+  const total = nH * nW * nC;
+  const geo = { stride, fEff, dilation, nH, nW };
+  let cur = { h: 0, w: 0, c: 0 };
+  let k = 0;
+  const links = new Map();
+
+  const root = el("div", "stage-view conv-view");
+  const maps = el("div", "maps");
+  const padMap = new MapCanvas({
+    title: "A_prev_pad with the window",
+    fmt: ctx.cellFmt,
+    onHover: (cell) => {
+      links.clear();
+      if (cell) {
+        const outs = outputsCovering(cell.r, cell.c, geo);
+        links.set(cur.c, outs.map((o) => ({ kind: "link", r: o.h, c: o.w })));
+      }
+      draw();
+    },
+    onClick: (cell) => {
+      const outs = outputsCovering(cell.r, cell.c, geo);
+      if (outs.length) ctx.jump(indexOf(outs[0].h, outs[0].w, cur.c, nW, nC));
+    },
+  });
+  padMap.setData(
+    imageData(padded, {
+      name: "A_prev_pad",
+      inner: pad > 0 ? { top: pad, left: pad, rows: padded.shape[0] - 2 * pad, cols: padded.shape[1] - 2 * pad } : null,
+      dropped: { rows: g.dropped_rows || [], cols: g.dropped_cols || [] },
+      describe: (r, s) => {
+        const n = outputsCovering(r, s, geo).length;
+        return n ? `used by ${n} output${n === 1 ? "" : "s"} per filter (click to jump)` : "no window reaches this cell";
+      },
+    }),
+  );
+  const zScale = makeScale("diverging", Z.min, Z.max);
+  let padLinks = [];
+  const group = mapGroup(`Z: ${nC} feature map${nC === 1 ? "" : "s"}, one per filter`, nC, (c) => {
+    const m = new MapCanvas({
+      title: `Z[:, :, ${c}]`,
+      fmt: ctx.cellFmt,
+      maxHeight: nC > 1 ? 320 : 560,
+      onHover: (cell) => {
+        padLinks = cell ? [{ kind: "link", ...windowOf(cell.r, cell.c, stride, fEff) }] : [];
+        draw();
+      },
+      onClick: (cell) => ctx.jump(indexOf(cell.r, cell.c, c, nW, nC)),
+    });
+    m.setData(channelData(Z, c, { scale: zScale, name: "Z", cellStep: rowMajorSteps(nH, nW, nC, c) }));
+    return m;
+  });
+  maps.append(padMap.el, group.el);
+
+  const detail = el("aside", "detail");
+  detail.setAttribute("aria-label", "This step's arithmetic");
+  const formula = el("p", "formula");
+  formula.textContent = "Z[h, w, c] = Σ (a_slice_prev ⊙ W[:, :, :, c]) + b[c]";
+  const body = el("div", "detail-body");
+  detail.append(el("h3", "", "conv_single_step, written out"), formula, body);
+  root.append(maps, detail);
+
+  function draw() {
+    const win = windowOf(cur.h, cur.w, stride, fEff);
+    padMap.setOverlays([{ kind: "window", ...win, dilation }, ...padLinks]);
+    padMap.setFocus(Math.floor((win.r0 + win.r1) / 2), Math.floor((win.c0 + win.c1) / 2));
+    group.maps.forEach((m, c) => {
+      const base = c === cur.c ? [{ kind: "cell", r: cur.h, c: cur.w }] : [];
+      m.setOverlays([...base, ...(links.get(c) || [])]);
+    });
+  }
+
+  function renderDetail() {
+    const rec = store.want(stage, k);
+    const fmt = ctx.fmt();
+    const head = el("p", "where");
+    const win = windowOf(cur.h, cur.w, stride, fEff);
+    head.textContent = `Z[${cur.h}, ${cur.w}, ${cur.c}]: rows ${win.r0}:${win.r1}, columns ${win.c0}:${win.c1} of A_prev_pad${dilation > 1 ? `, every ${dilation}th` : ""}`;
+    if (!rec) {
+      body.replaceChildren(head, loadingLine());
+      return;
+    }
+    const code = el("pre", "code");
+    code.textContent =
+      `a_slice_prev = a_prev_pad[${rec.vert_start}:${rec.vert_end}${dilation > 1 ? `:${dilation}` : ""}, ` +
+      `${rec.horiz_start}:${rec.horiz_end}${dilation > 1 ? `:${dilation}` : ""}, :]\n` +
+      `Z[0, ${rec.h}, ${rec.w}, ${rec.c}] = conv_single_step(a_slice_prev, W[:, :, :, ${rec.c}], b[:, :, :, ${rec.c}])`;
+    const aScale = makeScale("grey", Math.min(0, padded.min), padded.max);
+    const wScale = tableScale(rec.weights);
+    const pScale = tableScale(rec.products);
+    const rows = el("div", "eq-rows");
+    for (let ch = 0; ch < C; ch += 1) {
+      const row = el("div", "eq-row");
+      const name = C > 1 ? ` (${channelName(C, ch)})` : "";
+      const t1 = matrixTable(sliceChannel(rec.a_slice, ch), { fmt, scale: aScale, field: "a_slice", caption: `a_slice${name}` });
+      const t2 = matrixTable(sliceChannel(rec.weights, ch), { fmt, scale: wScale, field: "weights", caption: `W${name}` });
+      const t3 = matrixTable(sliceChannel(rec.products, ch), { fmt, scale: pScale, field: "products", caption: `products${name}` });
+      [t1, t2, t3].forEach((t) => (t.dataset.channel = String(ch)));
+      row.append(t1, el("span", "op", "⊙"), t2, el("span", "op", "="), t3);
+      rows.append(row);
+    }
+    const sum = el("div", "sum-line");
+    sum.append(
+      el("span", "", "Σ products = "),
+      scalar(rec.total, fmt, "total"),
+      el("span", "", "  + b = "),
+      scalar(rec.bias, fmt, "bias"),
+      el("span", "", `  ⇒  Z[${rec.h}, ${rec.w}, ${rec.c}] = `),
+      scalar(rec.z, fmt, "z", "result"),
+    );
+    body.replaceChildren(head, code, rows, sum);
+  }
+
+  let lastDetail = 0;
+  return {
+    el: root,
+    stage,
+    total,
+    maps: [padMap, ...group.maps],
+    render(step, playing) {
+      k = step;
+      cur = positionOf(step, nH, nW, nC);
+      group.maps.forEach((m, c) => {
+        m.setStep(step);
+        m.setFocus(cur.h, cur.w);
+        m.el.classList.toggle("current", c === cur.c && nC > 1);
+      });
+      draw();
+      const now = performance.now();
+      if (!playing || now - lastDetail > 150) {
+        lastDetail = now;
+        renderDetail();
+      }
+    },
+    refresh() {
+      renderDetail();
+    },
+    position(step) {
+      const p = positionOf(step, nH, nW, nC);
+      return `h ${p.h}, w ${p.w}, c ${p.c}`;
+    },
+    describe(step) {
+      const p = positionOf(step, nH, nW, nC);
+      const rec = store.get(stage, step);
+      const fmt = ctx.fmt();
+      if (!rec) return `Convolution step ${step + 1} of ${total}: Z[${p.h}, ${p.w}, ${p.c}].`;
+      return `Convolution step ${step + 1} of ${total}: Z[${p.h}, ${p.w}, ${p.c}] = sum of products ${fmt(rec.total)} plus bias ${fmt(rec.bias)} = ${fmt(rec.z)}.`;
+    },
+    setZoom(z) {
+      this.maps.forEach((m) => m.setZoom(z));
+    },
+    destroy() {
+      this.maps.forEach((m) => m.destroy());
+    },
+  };
+}

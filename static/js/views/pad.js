@@ -1,0 +1,108 @@
+// Stage "pad": the input A_prev and the padded input A_prev_pad side by side, the padding
+// tinted and outlined, the rows and columns no window reaches marked in red.
+
+import { MapCanvas } from "../grid.js";
+import { el, imageData } from "./common.js";
+
+/** Padded index -> source index in the unpadded axis of length n (numpy's modes). */
+export function sourceIndex(i, n, mode) {
+  if (i >= 0 && i < n) return i;
+  if (mode === "constant") return null;
+  if (mode === "edge") return i < 0 ? 0 : n - 1;
+  if (n === 1) return 0;
+  let j = i;
+  while (j < 0 || j >= n) j = j < 0 ? -j : 2 * (n - 1) - j; // reflect (no edge repeat)
+  return j;
+}
+
+export function createPadView(ctx) {
+  const { arrays, geometry, settings } = ctx;
+  const input = arrays.get("input");
+  const padded = arrays.get("padded");
+  const g = geometry.conv;
+  const p = g.pad;
+  const [H, W, C] = input.shape;
+  const mode = settings.pad_mode;
+
+  const root = el("div", "stage-view pad-view");
+  const maps = el("div", "maps two");
+  let inMap;
+  let padMap;
+  const link = (which, r, s) => {
+    if (which === "pad") {
+      const sr = sourceIndex(r - p, H, mode);
+      const sc = sourceIndex(s - p, W, mode);
+      inMap.setOverlays(sr === null || sc === null ? [] : [{ kind: "link", r: sr, c: sc }]);
+    } else {
+      padMap.setOverlays([{ kind: "link", r: r + p, c: s + p }]);
+    }
+  };
+  inMap = new MapCanvas({
+    title: "A_prev (input)",
+    fmt: ctx.cellFmt,
+    onHover: (cell) => (cell ? link("in", cell.r, cell.c) : padMap.setOverlays([])),
+  });
+  padMap = new MapCanvas({
+    title: `A_prev_pad (pad = ${p}, ${mode === "constant" ? `constant ${settings.pad_value}` : mode})`,
+    fmt: ctx.cellFmt,
+    onHover: (cell) => (cell ? link("pad", cell.r, cell.c) : inMap.setOverlays([])),
+  });
+  maps.append(inMap.el, padMap.el);
+  inMap.setData(imageData(input, { name: "A_prev" }));
+  const dropped = { rows: g.dropped_rows || [], cols: g.dropped_cols || [] };
+  padMap.setData(
+    imageData(padded, {
+      name: "A_prev_pad",
+      inner: p > 0 ? { top: p, left: p, rows: H, cols: W } : null,
+      dropped,
+      describe: (r, s) => {
+        const inside = r >= p && r < p + H && s >= p && s < p + W;
+        if (inside) return `inside: A_prev[${r - p}, ${s - p}]`;
+        const sr = sourceIndex(r - p, H, mode);
+        const sc = sourceIndex(s - p, W, mode);
+        if (sr === null || sc === null) return `padding (constant ${settings.pad_value})`;
+        return `padding, copied from A_prev[${sr}, ${sc}] (${mode})`;
+      },
+    }),
+  );
+
+  const detail = el("aside", "detail");
+  detail.setAttribute("aria-label", "About padding");
+  const h = el("h3", "", "zero_pad(X, pad)");
+  const code = el("pre", "code");
+  const cv = mode === "constant" ? `'constant', constant_values=(${settings.pad_value}, ${settings.pad_value})` : `'${mode}'`;
+  code.textContent = `X_pad = np.pad(X, ((0, 0), (${p}, ${p}), (${p}, ${p}), (0, 0)), ${cv})`;
+  const sizes = el("p", "", `${H} × ${W} × ${C} becomes ${H + 2 * p} × ${W + 2 * p} × ${C}: ${p} row${p === 1 ? "" : "s"} and column${p === 1 ? "" : "s"} on every side.`);
+  const key = el("ul", "key");
+  const k1 = el("li", "", "Tinted cells, outside the dashed yellow line: the padding.");
+  key.append(k1);
+  if (mode === "reflect") key.append(el("li", "", "reflect mirrors the image without repeating its edge row (…3 2 | 1 2 3 | 2 1…)."));
+  if (mode === "edge") key.append(el("li", "", "edge repeats the outermost row and column."));
+  if (mode === "constant") key.append(el("li", "", `constant fills with ${settings.pad_value}; with 0 this is the exercise's zero_pad.`));
+  if (dropped.rows.length || dropped.cols.length) {
+    key.append(el("li", "dropped-key", `Red: padded rows ${dropped.rows.join(", ") || "none"} and columns ${dropped.cols.join(", ") || "none"} are never reached by a window: the floor in the size formula drops them.`));
+  }
+  key.append(el("li", "", "Hover a cell to see where its value comes from."));
+  if (p === 0) key.append(el("li", "", "pad is 0: the padded input is the input itself."));
+  detail.append(h, code, sizes, key);
+  root.append(maps, detail);
+
+  return {
+    el: root,
+    total: 0,
+    maps: [inMap, padMap],
+    render() {},
+    refresh() {},
+    describe: () =>
+      `Padding: input ${H} by ${W} by ${C}, padded with ${p} on each side (${mode}) to ${H + 2 * p} by ${W + 2 * p}.`,
+    position: () => null,
+    setZoom(z) {
+      inMap.setZoom(z);
+      padMap.setZoom(z);
+    },
+    destroy() {
+      inMap.destroy();
+      padMap.destroy();
+    },
+  };
+}

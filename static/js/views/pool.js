@@ -1,0 +1,170 @@
+// Stage "pool_forward": the pooling window over A, the maximum (chosen by the tie rule)
+// outlined or the mean shown, and the pooled map filling in behind the window.
+
+import { MapCanvas } from "../grid.js";
+import { makeScale } from "../colors.js";
+import {
+  channelData, el, indexOf, loadingLine, mapGroup, matrixTable, outputsCovering, positionOf,
+  rowMajorSteps, scalar, windowOf,
+} from "./common.js";
+
+const TIE_TEXT = {
+  first: "tie rule first: the first maximum in row-major order takes the gradient (np.argmax)",
+  all: "tie rule all: every maximum takes the whole gradient (the exercise's x == np.max(x))",
+  split: "tie rule split: equal maxima share the gradient equally",
+};
+
+export function createPoolView(ctx) {
+  const { arrays, geometry, store, settings } = ctx;
+  const stage = "pool_forward";
+  const A = arrays.get("A");
+  const P = arrays.get("pooled");
+  const g = geometry.pool;
+  const { n_H: nH, n_W: nW, stride, f } = g;
+  const nC = P.shape[2];
+  const total = nH * nW * nC;
+  const mode = settings.pool.mode;
+  const geo = { stride, fEff: f, dilation: 1, nH, nW };
+  const scale = makeScale(A.min < 0 ? "diverging" : "sequential", Math.min(0, A.min), A.max);
+  let cur = { h: 0, w: 0, c: 0 };
+  let k = 0;
+  let hoverA = null;
+  let hoverP = null;
+
+  const root = el("div", "stage-view pool-view");
+  const maps = el("div", "maps");
+  const aGroup = mapGroup("A (the activation being pooled)", nC, (c) => {
+    const m = new MapCanvas({
+      title: `A[:, :, ${c}]`,
+      fmt: ctx.cellFmt,
+      maxHeight: nC > 1 ? 300 : 520,
+      onHover: (cell) => {
+        hoverA = cell ? { ch: c, outs: outputsCovering(cell.r, cell.c, geo) } : null;
+        draw();
+      },
+      onClick: (cell) => {
+        const outs = outputsCovering(cell.r, cell.c, geo);
+        if (outs.length) ctx.jump(indexOf(outs[0].h, outs[0].w, c, nW, nC));
+      },
+    });
+    m.setData(channelData(A, c, {
+      scale, name: "A",
+      dropped: { rows: g.dropped_rows || [], cols: g.dropped_cols || [] },
+    }));
+    return m;
+  });
+  const pGroup = mapGroup(`${mode === "max" ? "Max" : "Average"} pooled, f = ${f}, stride = ${stride}`, nC, (c) => {
+    const m = new MapCanvas({
+      title: `A_pool[:, :, ${c}]`,
+      fmt: ctx.cellFmt,
+      maxHeight: nC > 1 ? 300 : 520,
+      onHover: (cell) => {
+        hoverP = cell ? { ch: c, win: windowOf(cell.r, cell.c, stride, f) } : null;
+        draw();
+      },
+      onClick: (cell) => ctx.jump(indexOf(cell.r, cell.c, c, nW, nC)),
+    });
+    m.setData(channelData(P, c, { scale, name: "A_pool", cellStep: rowMajorSteps(nH, nW, nC, c) }));
+    return m;
+  });
+  maps.append(aGroup.el, pGroup.el);
+
+  const detail = el("aside", "detail");
+  detail.setAttribute("aria-label", "This step");
+  const body = el("div", "detail-body");
+  detail.append(
+    el("h3", "", mode === "max" ? "Max pooling" : "Average pooling"),
+    el("p", "formula", mode === "max"
+      ? "A_pool[h, w, c] = np.max(a_prev_slice)"
+      : "A_pool[h, w, c] = np.mean(a_prev_slice)"),
+    body,
+  );
+  if (mode === "max") detail.append(el("p", "hint", TIE_TEXT[settings.pool.tie_rule] || ""));
+  root.append(maps, detail);
+
+  function draw() {
+    const win = windowOf(cur.h, cur.w, stride, f);
+    const rec = store.get(stage, k);
+    aGroup.maps.forEach((m, c) => {
+      const items = c === cur.c ? [{ kind: "window", ...win, dilation: 1 }] : [];
+      if (c === cur.c && rec && rec.mask) {
+        rec.mask.forEach((row, r) => row.forEach((v, s) => {
+          if (v) items.push({ kind: "mark", r: win.r0 + r, c: win.c0 + s });
+        }));
+      }
+      if (hoverP && hoverP.ch === c) items.push({ kind: "link", ...hoverP.win });
+      m.setOverlays(items);
+      m.setFocus(win.r0 + (f >> 1), win.c0 + (f >> 1));
+    });
+    pGroup.maps.forEach((m, c) => {
+      const items = c === cur.c ? [{ kind: "cell", r: cur.h, c: cur.w }] : [];
+      if (hoverA && hoverA.ch === c) hoverA.outs.forEach((o) => items.push({ kind: "link", r: o.h, c: o.w }));
+      m.setOverlays(items);
+      m.setFocus(cur.h, cur.w);
+    });
+  }
+
+  function renderDetail() {
+    const rec = store.want(stage, k);
+    const fmt = ctx.fmt();
+    const win = windowOf(cur.h, cur.w, stride, f);
+    const head = el("p", "where", `A_pool[${cur.h}, ${cur.w}, ${cur.c}]: rows ${win.r0}:${win.r1}, columns ${win.c0}:${win.c1} of A`);
+    if (!rec) {
+      body.replaceChildren(head, loadingLine());
+      return;
+    }
+    const t = matrixTable(rec.window, { fmt, scale, field: "window", caption: "a_prev_slice", marks: rec.mask });
+    const line = el("div", "sum-line");
+    if (mode === "max") {
+      const am = rec.argmax ? `at (${rec.argmax[0]}, ${rec.argmax[1]}) of the window` : "";
+      line.append(el("span", "", `max ${am} = `), scalar(rec.value, fmt, "value", "result"));
+    } else {
+      line.append(el("span", "", `mean of the ${f} × ${f} values = `), scalar(rec.value, fmt, "value", "result"));
+    }
+    const parts = [head, t, line];
+    if (mode === "max" && rec.mask) {
+      parts.push(matrixTable(rec.mask, { fmt, field: "mask", caption: "mask kept for the backward pass" }));
+    }
+    body.replaceChildren(...parts);
+    draw();
+  }
+
+  let lastDetail = 0;
+  return {
+    el: root,
+    stage,
+    total,
+    maps: [...aGroup.maps, ...pGroup.maps],
+    render(step, playing) {
+      k = step;
+      cur = positionOf(step, nH, nW, nC);
+      pGroup.maps.forEach((m) => m.setStep(step));
+      [...aGroup.maps, ...pGroup.maps].forEach((m, i) => m.el.classList.toggle("current", nC > 1 && i % nC === cur.c));
+      draw();
+      const now = performance.now();
+      if (!playing || now - lastDetail > 150) {
+        lastDetail = now;
+        renderDetail();
+      }
+    },
+    refresh() {
+      renderDetail();
+    },
+    position(step) {
+      const p = positionOf(step, nH, nW, nC);
+      return `h ${p.h}, w ${p.w}, c ${p.c}`;
+    },
+    describe(step) {
+      const p = positionOf(step, nH, nW, nC);
+      const rec = store.get(stage, step);
+      const what = mode === "max" ? "maximum" : "mean";
+      return `Pooling step ${step + 1} of ${total}: A_pool[${p.h}, ${p.w}, ${p.c}] is the ${what} of its window${rec ? ` = ${ctx.fmt()(rec.value)}` : ""}.`;
+    },
+    setZoom(z) {
+      this.maps.forEach((m) => m.setZoom(z));
+    },
+    destroy() {
+      this.maps.forEach((m) => m.destroy());
+    },
+  };
+}
