@@ -80,7 +80,7 @@ def _to_8bit(im: Image.Image) -> Image.Image:
     if im.mode == "PA":
         im = im.convert("RGBA")
     if im.mode in ("LA", "RGBA"):
-        base = Image.new(im.mode[:-1], im.size, 255)
+        base = Image.new(im.mode[:-1], im.size, "white")
         base.paste(im.convert(im.mode[:-1]), mask=im.getchannel("A"))
         im = base
     return im
