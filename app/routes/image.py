@@ -77,13 +77,18 @@ def parse_settings(raw: bytes | str) -> ImageSettings:
         raise _settings_error(exc) from None
 
 
-def check_settings(s: ImageSettings, limits: Settings) -> None:
+def check_settings(s: ImageSettings, limits: Settings) -> ImageSettings:
+    """The settings within the server's limits: a default size is capped at max_size; a
+    size or a number of filters the client chose beyond a limit is a 422."""
+    if "size" not in s.model_fields_set and s.size > limits.max_size:
+        s = s.model_copy(update={"size": limits.max_size})
     if s.size > limits.max_size:
         raise ApiError(422, "over_limit", f"settings.size is {s.size}; the limit is max_size = "
                        f"{limits.max_size} (CONVSTEP_MAX_SIZE).")
     if len(s.filters) > limits.max_filters:
         raise ApiError(422, "over_limit", f"settings.filters has {len(s.filters)} filters; the "
                        f"limit is max_filters = {limits.max_filters} (CONVSTEP_MAX_FILTERS).")
+    return s
 
 
 def working_image(cache: LruCache, source: str, data: bytes | None, s: ImageSettings,
@@ -149,8 +154,7 @@ async def image(request: Request, limits: SettingsDep) -> ImageOut:
     if "settings" not in parts:
         raise RequestValidationError([{"type": "missing", "loc": ("body", "settings"),
                                        "msg": "Field required", "input": None}])
-    s = parse_settings(bytes(parts["settings"].data))
-    check_settings(s, limits)
+    s = check_settings(parse_settings(bytes(parts["settings"].data)), limits)
     upload = parts.get("file")
     if upload is not None and (upload.data or upload.filename):
         if len(upload.data) > limits.max_upload_bytes:
@@ -200,8 +204,8 @@ def steps_answer(cache: LruCache, body: StepsIn, limit: int, image, trace,
     summary="More step records of one stage, by range or by output position")
 async def steps(body: StepsIn, request: Request, limits: SettingsDep) -> StepsOut:
     limit = page_limit("limit", body.limit, "limit" in body.model_fields_set, limits)
-    s = body.settings
-    check_settings(s, limits)
+    s = check_settings(body.settings, limits)
+    body = body.model_copy(update={"settings": s})
     if body.stage.startswith("pool") and s.pool is None:
         raise ApiError(422, "no_such_stage", f"stage '{body.stage}' needs pooling, but "
                        "settings.pool is null.")

@@ -42,7 +42,9 @@ def boot_data(limits: Settings) -> dict:
     """What the page needs before its first request (embedded as JSON in the HTML)."""
     return {
         "samples": [sample_info(n) for n in SAMPLE_NAMES],
-        "default_settings": ImageSettings(sample=DEFAULT_SAMPLE).model_dump(mode="json"),
+        "default_settings": ImageSettings(
+            sample=DEFAULT_SAMPLE, size=min(ImageSettings.model_fields["size"].default,
+                                            limits.max_size)).model_dump(mode="json"),
         "limits": limits_for_page(limits),
         "presets": list(PRESETS),
     }
