@@ -3,12 +3,21 @@
 Shapes: A_prev (m, n_H_prev, n_W_prev, n_C_prev), W (f, f, n_C_prev, n_C), b (1, 1, 1, n_C),
 Z (m, n_H, n_W, n_C) with n_H = floor((n_H_prev + 2*pad - dilation*(f - 1) - 1) / stride) + 1.
 
-How it is computed (im2col): every window of the padded input is copied into one row of a
-contiguous matrix cols (m*n_H*n_W, f*f*n_C_prev), one strided slice per kernel offset, so that
-the forward pass is one matrix product cols @ W and the backward pass is two:
-dW = cols.T @ dZ and dcols = dZ @ W.T, whose rows are added back over the f*f offsets into a
-padded dA_prev (col2im), which is then cropped with [pad:pad + n_H_prev] (never [pad:-pad],
-empty for pad 0) and, for reflect/edge padding, folded back onto the cells the pad copies.
+How it is computed (im2col on a flat, channels-first layout, so that BLAS does the work):
+the padded input is laid out channels-first (n_C_prev, m, n_H_pad, n_W_pad) and, for
+stride > 1, split into its stride phases X[:, :, r::stride, q::stride]. Each is stored flat,
+one row per channel. On that flat row, tap (kh, kw) of every output window is one contiguous
+slice at a fixed shift, so the im2col matrix cols (n_C_prev*f*f, N) is f*f plain copies and
+
+    forward   Z = cols.T @ W          (one GEMM, W as (n_C_prev*f*f, n_C))
+    backward  dW = cols @ dZ,  dcols = W @ dZ.T   (two GEMMs)
+
+and dcols is added back over the f*f taps into the flat padded gradient (col2im: f*f
+contiguous slice-adds). The flat grid has a few more cells than the output (the columns past
+n_W on each row, the rows past n_H of each image): their outputs are computed and dropped,
+and their gradient is set to zero. The padded gradient is then cropped with
+[pad:pad + n_H_prev] (never [pad:-pad], empty for pad 0) and, for reflect/edge padding, the
+gradient on every pad cell is added to the cell it copies.
 """
 
 from __future__ import annotations
@@ -16,7 +25,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
 
 from .geometry import (
     Geometry,
@@ -27,7 +35,7 @@ from .geometry import (
     layer_hparameters,
     pad_limit_check,
 )
-from .padding import check_pad_options, fold_pad, zero_pad
+from .padding import check_pad_options, fold_pad, pad_channels_first
 
 
 @dataclass(frozen=True)
@@ -104,37 +112,89 @@ def conv_single_step(a_slice_prev, W, b) -> float:
     return float(np.sum(s)) + float(b.reshape(-1)[0])
 
 
-def _windows(A_pad: np.ndarray, g: Geometry) -> np.ndarray:
-    """Read-only view of every window: (m, n_H, n_W, n_C_prev, f, f), taps `dilation` apart."""
-    v = sliding_window_view(A_pad, (g.f_eff, g.f_eff), axis=(1, 2))  # (m, H', W', C, fe, fe)
-    return v[:, :: g.stride, :: g.stride, :, :: g.dilation, :: g.dilation][:, : g.n_H, : g.n_W]
+@dataclass(frozen=True)
+class _Taps:
+    """Where each kernel tap reads in the flat, channels-first phase layout (module docstring).
+
+    The padded input (n_C_prev, m, n_H_pad, n_W_pad) is split by stride phase (r, q) into
+    sub-images X[:, :, r::stride, q::stride], each stored flat as (n_C_prev, N + slack) with
+    N = m*Hs*Ws on a common grid Hs x Ws. Tap (kh, kw) of the output at flat position p then
+    reads phase (kh*dilation % stride, kw*dilation % stride) at p + shift, with
+    shift = (kh*dilation // stride)*Ws + kw*dilation // stride.
+    """
+
+    Hs: int
+    Ws: int
+    N: int
+    slack: int
+    phases: tuple[tuple[int, int], ...]
+    taps: tuple[tuple[int, int], ...]  # (phase index, shift) for kh, kw in row-major order
 
 
-def im2col(A_pad: np.ndarray, g: Geometry) -> np.ndarray:
-    """Windows copied into a contiguous matrix (m*n_H*n_W, f*f*n_C_prev), rows in loop order."""
-    m, n_C_prev = A_pad.shape[0], A_pad.shape[3]
-    win = _windows(A_pad, g)  # (m, n_H, n_W, C, f, f)
-    cols = np.empty((m, g.n_H, g.n_W, g.f, g.f, n_C_prev), dtype=A_pad.dtype)
-    for kh in range(g.f):  # f*f strided copies, each (m, n_H, n_W, C)
-        for kw in range(g.f):
-            cols[:, :, :, kh, kw, :] = win[..., kh, kw]
-    return cols.reshape(m * g.n_H * g.n_W, g.f * g.f * n_C_prev)
+def _taps(g: Geometry, m: int) -> _Taps:
+    s, d = g.stride, g.dilation
+    Hs, Ws = -(-g.n_H_pad // s), -(-g.n_W_pad // s)
+    offsets = [(kh * d, kw * d) for kh in range(g.f) for kw in range(g.f)]
+    phases = tuple(sorted({(r % s, q % s) for r, q in offsets}))
+    taps = tuple((phases.index((r % s, q % s)), (r // s) * Ws + q // s) for r, q in offsets)
+    return _Taps(Hs, Ws, m * Hs * Ws, max(sh for _, sh in taps), phases, taps)
 
 
-def col2im(dcols: np.ndarray, g: Geometry, m: int, n_C_prev: int) -> np.ndarray:
-    """Add each window's gradient back at its place: (m*n_H*n_W, f*f*C) -> padded (m, Hp, Wp, C)."""
-    dcols = dcols.reshape(m, g.n_H, g.n_W, g.f, g.f, n_C_prev)
-    dA_pad = np.zeros((m, g.n_H_pad, g.n_W_pad, n_C_prev), dtype=dcols.dtype)
-    h_span = g.stride * (g.n_H - 1) + 1
-    w_span = g.stride * (g.n_W - 1) + 1
-    for kh in range(g.f):  # one strided slice-add per kernel offset; within one offset the
-        r0 = kh * g.dilation  # windows hit distinct cells, so += is exact
-        for kw in range(g.f):
-            c0 = kw * g.dilation
-            dA_pad[:, r0 : r0 + h_span : g.stride, c0 : c0 + w_span : g.stride, :] += (
-                dcols[:, :, :, kh, kw, :]
-            )
-    return dA_pad
+def _phase_buffers(A_cf: np.ndarray, t: _Taps, stride: int) -> np.ndarray:
+    """(n_phases, n_C_prev, N + slack): the padded input, one flat copy per stride phase."""
+    C, m = A_cf.shape[:2]
+    buf = np.zeros((len(t.phases), C, t.N + t.slack), dtype=A_cf.dtype)
+    for p, (r, q) in enumerate(t.phases):
+        sub = A_cf[:, :, r::stride, q::stride]  # (C, m, <=Hs, <=Ws)
+        grid = buf[p, :, : t.N].reshape(C, m, t.Hs, t.Ws)
+        grid[:, :, : sub.shape[2], : sub.shape[3]] = sub
+    return buf
+
+
+def im2col(buf: np.ndarray, t: _Taps, f: int) -> np.ndarray:
+    """cols (n_C_prev*f*f, N): row (c, kh, kw) holds tap (kh, kw) of channel c for every output.
+
+    One contiguous copy per tap (f*f copies), no gather.
+    """
+    C = buf.shape[1]
+    cols = np.empty((C, f * f, t.N), dtype=buf.dtype)
+    for k, (p, shift) in enumerate(t.taps):
+        cols[:, k, :] = buf[p, :, shift : shift + t.N]
+    return cols.reshape(C * f * f, t.N)
+
+
+def col2im(dcols: np.ndarray, t: _Taps, g: Geometry, m: int) -> np.ndarray:
+    """Add each tap's gradient back where it read: (n_C_prev*f*f, N) -> (n_C_prev, m, Hp, Wp).
+
+    f*f contiguous slice-adds into the flat phase buffers; within one tap every output reads
+    a distinct cell, so the += is exact. Then the phases are put back in place.
+    """
+    C = dcols.shape[0] // (g.f * g.f)
+    dcols = dcols.reshape(C, g.f * g.f, t.N)
+    dbuf = np.zeros((len(t.phases), C, t.N + t.slack), dtype=dcols.dtype)
+    for k, (p, shift) in enumerate(t.taps):
+        dbuf[p, :, shift : shift + t.N] += dcols[:, k, :]
+    if g.stride == 1:
+        return dbuf[0, :, : t.N].reshape(C, m, g.n_H_pad, g.n_W_pad)
+    dA_cf = np.zeros((C, m, g.n_H_pad, g.n_W_pad), dtype=dcols.dtype)
+    for p, (r, q) in enumerate(t.phases):
+        dst = dA_cf[:, :, r :: g.stride, q :: g.stride]
+        dst[...] = dbuf[p, :, : t.N].reshape(C, m, t.Hs, t.Ws)[:, :, : dst.shape[2], : dst.shape[3]]
+    return dA_cf
+
+
+def _flat_weights(W: np.ndarray) -> np.ndarray:
+    """W (f, f, C, n_C) -> (C*f*f, n_C), rows in the (c, kh, kw) order of cols."""
+    f, _, C, n_C = W.shape
+    return W.transpose(2, 0, 1, 3).reshape(C * f * f, n_C)
+
+
+def _columns(s: ConvSetup, dt) -> tuple[np.ndarray, _Taps]:
+    g = s.geometry
+    A = s.A_prev.astype(dt, copy=False)
+    A_cf = pad_channels_first(A, g.pad, s.pad_mode, s.pad_value)  # (C, m, Hp, Wp)
+    t = _taps(g, A.shape[0])
+    return im2col(_phase_buffers(A_cf, t, g.stride), t, g.f), t
 
 
 def conv_forward(A_prev, W, b, hparameters, *, pad_mode="constant", pad_value=0.0, dilation=1):
@@ -150,33 +210,37 @@ def conv_forward(A_prev, W, b, hparameters, *, pad_mode="constant", pad_value=0.
     s = prepare_conv(A_prev, W, b, hparameters, pad_mode=pad_mode, pad_value=pad_value,
                      dilation=dilation)
     g = s.geometry
-    A, Wt, bt = s.A_prev.astype(s.dtype, copy=False), s.W.astype(s.dtype, copy=False), s.b
-    m, n_C = A.shape[0], Wt.shape[3]
-    A_pad = zero_pad(A, g.pad, pad_mode=s.pad_mode, pad_value=s.pad_value)
-    cols = im2col(A_pad, g)  # (m*n_H*n_W, f*f*C)
-    Z = cols @ Wt.reshape(-1, n_C)  # (m*n_H*n_W, n_C)
-    Z += bt.reshape(1, n_C).astype(s.dtype, copy=False)
-    return Z.reshape(m, g.n_H, g.n_W, n_C), (s.A_prev, s.W, s.b, s.hparameters)
+    m, n_C = s.A_prev.shape[0], s.W.shape[3]
+    cols, t = _columns(s, s.dtype)  # (C*f*f, N)
+    Z_ext = cols.T @ _flat_weights(s.W.astype(s.dtype, copy=False))  # (N, n_C), one GEMM
+    Z_ext = Z_ext.reshape(m, t.Hs, t.Ws, n_C)  # outputs on the phase grid, extra cells unused
+    Z = Z_ext[:, : g.n_H, : g.n_W, :] + s.b.reshape(n_C).astype(s.dtype, copy=False)
+    return Z, (s.A_prev, s.W, s.b, s.hparameters)
 
 
-def conv_backward_padded(dZ, cache):
-    """(dA_prev_pad, dW, db, setup): the backward pass before the pad is cropped/folded."""
+def _backward_cf(dZ, cache):
+    """(dA_prev_pad channels-first (C, m, Hp, Wp), dW, db, setup)."""
     A_prev, W, b, hparameters = cache
     s = prepare_conv(A_prev, W, b, hparameters)
     g = s.geometry
-    m, n_C_prev, n_C = s.A_prev.shape[0], s.A_prev.shape[3], s.W.shape[3]
+    m, n_C = s.A_prev.shape[0], s.W.shape[3]
     dZ = check_grad("dZ", dZ, (m, g.n_H, g.n_W, n_C))
     dt = np.result_type(s.dtype, dZ)
-    A = s.A_prev.astype(dt, copy=False)
-    Wt = s.W.astype(dt, copy=False)
-    dZ2 = dZ.astype(dt, copy=False).reshape(-1, n_C)  # (m*n_H*n_W, n_C)
+    cols, t = _columns(s, dt)  # (C*f*f, N)
+    dZ_ext = np.zeros((m, t.Hs, t.Ws, n_C), dtype=dt)  # zero on the unused grid cells
+    dZ_ext[:, : g.n_H, : g.n_W, :] = dZ
+    dZ2 = dZ_ext.reshape(t.N, n_C)
     db = dZ2.sum(axis=0).reshape(1, 1, 1, n_C)
-    A_pad = zero_pad(A, g.pad, pad_mode=s.pad_mode, pad_value=s.pad_value)
-    cols = im2col(A_pad, g)  # (m*n_H*n_W, f*f*C)
-    dW = (cols.T @ dZ2).reshape(g.f, g.f, n_C_prev, n_C)
-    dcols = dZ2 @ Wt.reshape(-1, n_C).T  # (m*n_H*n_W, f*f*C)
-    dA_pad = col2im(dcols, g, m, n_C_prev)
-    return dA_pad, dW, db, s
+    dW_flat = cols @ dZ2  # (C*f*f, n_C), one GEMM
+    dW = dW_flat.reshape(-1, g.f, g.f, n_C).transpose(1, 2, 0, 3).copy()  # (f, f, C, n_C)
+    dcols = _flat_weights(s.W.astype(dt, copy=False)) @ dZ2.T  # (C*f*f, N), one GEMM
+    return col2im(dcols, t, g, m), dW, db, s
+
+
+def conv_backward_padded(dZ, cache):
+    """(dA_prev_pad (m, Hp, Wp, C), dW, db, setup): the backward pass before the crop/fold."""
+    dA_cf, dW, db, s = _backward_cf(dZ, cache)
+    return np.ascontiguousarray(dA_cf.transpose(1, 2, 3, 0)), dW, db, s
 
 
 def conv_backward(dZ, cache):
@@ -189,6 +253,7 @@ def conv_backward(dZ, cache):
     plus, for reflect/edge padding, the gradient of every pad cell added to its source cell.
     Works for pad = 0 (the exercise's [pad:-pad] crop would be empty there).
     """
-    dA_pad, dW, db, s = conv_backward_padded(dZ, cache)
+    dA_cf, dW, db, s = _backward_cf(dZ, cache)
     g = s.geometry
-    return fold_pad(dA_pad, g.pad, s.pad_mode, g.n_H_prev, g.n_W_prev), dW, db
+    dA = fold_pad(dA_cf, g.pad, s.pad_mode, g.n_H_prev, g.n_W_prev, axes=(2, 3))  # (C, m, H, W)
+    return np.ascontiguousarray(dA.transpose(1, 2, 3, 0)), dW, db

@@ -123,6 +123,26 @@ def _fold_axis(G: np.ndarray, axis: int, n: int, pad: int, pad_mode: str) -> np.
     return out
 
 
-def fold_pad(dX_pad: np.ndarray, pad: int, pad_mode: str, n_H: int, n_W: int) -> np.ndarray:
-    """Backward of padding: dX_pad (m, n_H + 2p, n_W + 2p, n_C) -> dX (m, n_H, n_W, n_C)."""
-    return _fold_axis(_fold_axis(dX_pad, 1, n_H, pad, pad_mode), 2, n_W, pad, pad_mode)
+def fold_pad(dX_pad: np.ndarray, pad: int, pad_mode: str, n_H: int, n_W: int,
+             axes: tuple[int, int] = (1, 2)) -> np.ndarray:
+    """Backward of padding: dX_pad (m, n_H + 2p, n_W + 2p, n_C) -> dX (m, n_H, n_W, n_C).
+
+    `axes` names the row and column axes when the layout is not channels-last.
+    """
+    return _fold_axis(_fold_axis(dX_pad, axes[0], n_H, pad, pad_mode), axes[1], n_W, pad, pad_mode)
+
+
+def pad_channels_first(X: np.ndarray, pad: int, pad_mode: str,
+                       pad_value: tuple[float, float]) -> np.ndarray:
+    """X (m, n_H, n_W, n_C) padded and laid out channels-first: (n_C, m, n_H + 2p, n_W + 2p).
+
+    Same values as zero_pad (np.pad pads rows before columns in both layouts, so the corners
+    of a (before, after) constant pair agree).
+    """
+    X_cf = X.transpose(3, 0, 1, 2)  # (n_C, m, n_H, n_W), a view
+    if pad == 0:
+        return np.ascontiguousarray(X_cf)
+    widths = ((0, 0), (0, 0), (pad, pad), (pad, pad))
+    if pad_mode == "constant":
+        return np.pad(X_cf, widths, "constant", constant_values=pad_value)
+    return np.pad(X_cf, widths, pad_mode)

@@ -1,0 +1,68 @@
+"""`python -m bench [--quick] [--only NAME ...] [--no-write]`: run every benchmark section.
+
+Sections are modules listed in SECTIONS, each with `run(quick: bool) -> str` (Markdown).
+A section that is missing or fails is reported in the output, and the others still run.
+The result is printed and written to docs/BENCHMARKS.md (unless --no-write).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+import time
+import traceback
+from pathlib import Path
+
+from bench.common import environment
+
+SECTIONS = ("bench.core_bench", "bench.api_bench", "bench.browser_bench")
+OUTPUT = Path("docs/BENCHMARKS.md")
+
+
+def run_section(name: str, quick: bool) -> str:
+    try:
+        module = importlib.import_module(name)
+    except ModuleNotFoundError as error:
+        if error.name != name:
+            raise
+        return f"## {name}\n\nNot present yet (no module `{name}`): skipped.\n"
+    started = time.perf_counter()
+    try:
+        text = module.run(quick)
+    except Exception:  # a broken section must not hide the others' numbers
+        return (f"## {name}\n\nFailed:\n\n```\n{traceback.format_exc(limit=5)}```\n")
+    return f"{text.rstrip()}\n\n_Section time: {time.perf_counter() - started:.0f} s._\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="fewer rounds (a smoke run)")
+    parser.add_argument("--only", nargs="*", metavar="NAME",
+                        help="section names to run, e.g. core_bench (default: all)")
+    parser.add_argument("--no-write", action="store_true", help=f"do not write {OUTPUT}")
+    args = parser.parse_args(argv)
+
+    names = SECTIONS
+    if args.only:
+        names = tuple(n for n in SECTIONS if n.split(".")[-1] in args.only or n in args.only)
+    parts = ["# convstep benchmarks",
+             "Written by `python -m bench` (`make bench`). Medians over interleaved rounds in "
+             "one process; ratios compare medians taken in the same rounds. Lower is better "
+             "for times; a target is met when the ratio is on the right side of it. The "
+             "numbers move with machine load: rerun before reading much into a small miss.",
+             environment() + ("\n- mode: --quick (few rounds)" if args.quick else "")]
+    for name in names:
+        print(f"bench: running {name} ...", file=sys.stderr, flush=True)
+        parts.append(run_section(name, args.quick))
+    text = "\n\n".join(p.rstrip() for p in parts) + "\n"
+    print(text)
+    if not args.no_write:
+        OUTPUT.parent.mkdir(parents=True, exist_ok=True)
+        OUTPUT.write_text(text)
+        print(f"bench: wrote {OUTPUT}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
