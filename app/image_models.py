@@ -215,3 +215,27 @@ class StepsOut(StepPageOut):
     id: str
     stage: str
     totals: dict[str, ArrayOut | int] | None = None
+
+
+ArrayName = Literal["input", "padded", "W", "b", "Z", "A", "pooled", "pool_mask", "dA",
+                    "dA_pool", "dZ", "dA_prev", "dW", "db"]
+
+
+class ArraysIn(Strict):
+    """Arrays of an /api/image answer, by name, for an image the server still holds."""
+
+    id: str = Field(min_length=1, max_length=64, pattern=r"^[0-9a-f]+$",
+                    description="The id from /api/image.")
+    settings: ImageSettings
+    names: Annotated[list[ArrayName], Field(min_length=1, max_length=14)] = Field(
+        description="Which arrays (ARR each, as in /api/image).")
+
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"id": "0123456789abcdef0123456789abcdef", "settings": {"sample": "chelsea"},
+         "names": ["dZ", "dA_prev", "dW", "db"]},
+    ]})
+
+
+class ArraysOut(BaseModel):
+    id: str
+    arrays: dict[str, ArrayOut]

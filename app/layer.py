@@ -17,12 +17,14 @@ pool number, and every step record, comes from core.
 from __future__ import annotations
 
 import base64
+import json
+import typing
 from dataclasses import dataclass
 
 import numpy as np
 
 import core
-from app.image_models import FIRST_PAGE, ImageSettings
+from app.image_models import FIRST_PAGE, ArrayName, ImageSettings
 
 PoolCache = tuple[np.ndarray, dict]
 
@@ -45,12 +47,37 @@ class TraceInputs:
         return sum(a.nbytes for a in arrays) + 4096
 
 
+ARRAY_NAMES: tuple[str, ...] = typing.get_args(ArrayName)
+
+
 @dataclass(frozen=True)
 class LayerResult:
-    arrays: dict[str, np.ndarray]  # per image (batch axis dropped) except W, dW, b, db
+    """Every array the page draws (float32, little-endian, C order; batch axis dropped) with
+    the (min, max) of the exact float64 values, the geometry, and what the steps need."""
+
+    arrays: dict[str, np.ndarray]
+    ranges: dict[str, tuple[float, float]]
     geometry: dict
     stages: list[str]
     trace: TraceInputs
+
+    @property
+    def nbytes(self) -> int:
+        return self.trace.nbytes + sum(a.nbytes for a in self.arrays.values())
+
+    def arrays_json(self, names: tuple[str, ...] | None = None) -> bytes:
+        """The JSON object {name: ARR, ...} for `names` (default all), built as bytes: the
+        base64 text goes in as it is, without a round trip through str and json.dumps."""
+        parts = []
+        for name in names if names is not None else self.arrays:
+            if name not in self.arrays:
+                continue
+            a = self.arrays[name]
+            lo, hi = self.ranges[name]
+            head = json.dumps({"shape": list(a.shape), "dtype": "float32", "min": lo, "max": hi})
+            parts.append(b"".join((json.dumps(name).encode(), b": ", head[:-1].encode(),
+                                   b', "data": "', base64.b64encode(a.data), b'"}')))
+        return b"{" + b", ".join(parts) + b"}"
 
 
 def build_filters(settings: ImageSettings) -> tuple[np.ndarray, np.ndarray]:
@@ -116,8 +143,9 @@ def run(image: np.ndarray, settings: ImageSettings) -> LayerResult:
         pool_g = core.pool_geometry(A.shape[1], A.shape[2], pool.f, stride=pool.stride)
         dOut = upstream(settings, pooled)
         dA_pool = core.pool_backward(dOut, pool_cache, mode=pool.mode, tie_rule=pool.tie_rule)
-        pool_mask = core.pool_backward(np.ones_like(pooled), pool_cache, mode=pool.mode,
-                                       tie_rule=pool.tie_rule)
+        # pool_mask routes all-ones through the pool: the same as dA_pool for upstream "ones".
+        pool_mask = dA_pool if settings.upstream.kind == "ones" else core.pool_backward(
+            np.ones_like(pooled), pool_cache, mode=pool.mode, tie_rule=pool.tie_rule)
         arrays.update(pooled=pooled[0], pool_mask=pool_mask[0], dA=dOut[0], dA_pool=dA_pool[0])
         stages += ["pool_forward", "pool_backward"]
     else:
@@ -130,7 +158,11 @@ def run(image: np.ndarray, settings: ImageSettings) -> LayerResult:
     stages.append("conv_backward")
     geometry = {"conv": conv_g.to_dict(), "pool": pool_g.to_dict() if pool_g else None}
     trace = TraceInputs(conv_cache, A if pool is not None else None, pool_cache, dOut, dZ)
-    return LayerResult(arrays, geometry, stages, trace)
+    ordered = [n for n in ARRAY_NAMES if n in arrays]
+    return LayerResult(
+        arrays={n: np.ascontiguousarray(arrays[n], dtype="<f4") for n in ordered},
+        ranges={n: (float(arrays[n].min()), float(arrays[n].max())) for n in ordered},
+        geometry=geometry, stages=stages, trace=trace)
 
 
 def step_page(trace: TraceInputs, settings: ImageSettings, stage: str, *, offset: int = 0,

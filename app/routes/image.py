@@ -3,10 +3,11 @@ draws) and POST /api/steps (more step records of any stage, by range or position
 
 from __future__ import annotations
 
+import json
 import time
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
@@ -18,6 +19,8 @@ from app.errors import ApiError
 from app.image_models import (
     FIRST_PAGE,
     STAGES_WITH_STEPS,
+    ArraysIn,
+    ArraysOut,
     ImageOut,
     ImageSettings,
     StepsIn,
@@ -32,6 +35,11 @@ from core import conv_geometry
 
 router = APIRouter(prefix="/api", tags=["image: what the page runs on"])
 SettingsDep = Annotated[Settings, Depends(get_settings)]
+ArraysQuery = Annotated[str | None, Query(
+    max_length=200, pattern=r"^[A-Za-z_]+(,[A-Za-z_]+)*$",
+    description="Only these arrays, comma-separated (default: all of them), e.g. "
+                "`input,padded,W,b,Z`. The others can be fetched later from /api/arrays.",
+    examples=["input,padded,W,b,Z,A"])]
 
 IMAGE_BODY = {
     "required": True,
@@ -115,35 +123,62 @@ def check_work(image, s: ImageSettings, limits: Settings) -> None:
     check_conv_work("settings", 1, g.n_H, g.n_W, s.f, C, limits)
 
 
+def get_result(cache: LruCache, image_id: str, image, s: ImageSettings,
+               limits: Settings) -> layer.LayerResult:
+    """The layer's result for this image and these settings: from the cache, or computed
+    (geometry and work bound checked first) and cached next to its image."""
+    key = ("result", image_id, s.layer_key())
+    result = cache.get(key)
+    if result is None:
+        check_work(image, s, limits)
+        result = layer.run(image, s)
+        cache.put(key, result, result.nbytes, keep=(("image", image_id),))
+    return result
+
+
+def parse_names(raw: str | None) -> tuple[str, ...] | None:
+    """`arrays=input,Z,dW` -> ("input", "Z", "dW"); None means every array."""
+    if raw is None:
+        return None
+    names = tuple(dict.fromkeys(n.strip() for n in raw.split(",") if n.strip()))
+    unknown = [n for n in names if n not in layer.ARRAY_NAMES]
+    if unknown:
+        raise ApiError(422, "no_such_array", f"arrays: unknown name(s) {', '.join(unknown)}; "
+                       f"choose from {', '.join(layer.ARRAY_NAMES)}.")
+    return names
+
+
 def image_answer(cache: LruCache, source: str, data: bytes | None, s: ImageSettings,
-                 limits: Settings) -> dict:
+                 names: tuple[str, ...] | None, limits: Settings) -> bytes:
+    """The JSON answer of /api/image, as bytes (ImageOut)."""
     t0 = time.perf_counter()
     image_id, image = working_image(cache, source, data, s, limits)
     t1 = time.perf_counter()
-    check_work(image, s, limits)
-    result = layer.run(image, s)
-    cache.put(("trace", image_id, s.layer_key()), result.trace, result.trace.nbytes,
-              keep=(("image", image_id),))
+    result = get_result(cache, image_id, image, s, limits)
     first = min(FIRST_PAGE, limits.max_steps_per_page)
     steps = {stage: layer.step_page(result.trace, s, stage, limit=first)
              for stage in STAGES_WITH_STEPS if stage in result.stages}
-    arrays = {name: layer.encode(a) for name, a in result.arrays.items()}
+    arrays = result.arrays_json(names)
     t2 = time.perf_counter()
-    return {"id": image_id, "settings": s, "arrays": arrays, "geometry": result.geometry,
-            "stages": result.stages, "steps": steps,
-            "timing_ms": {"decode": round((t1 - t0) * 1000, 3),
-                          "compute": round((t2 - t1) * 1000, 3)}}
+    rest = json.dumps({
+        "id": image_id, "settings": s.model_dump(mode="json"), "geometry": result.geometry,
+        "stages": result.stages, "steps": steps,
+        "timing_ms": {"decode": round((t1 - t0) * 1000, 3),
+                      "compute": round((t2 - t1) * 1000, 3)}})
+    return b"".join((rest[:-1].encode(), b', "arrays": ', arrays, b"}"))
 
 
 @router.post("/image", openapi_extra={"requestBody": IMAGE_BODY}, responses=IMAGE_ERRORS,
              summary="Run the layer on an upload or a sample: every array, geometry, first "
                      "step pages")
-async def image(request: Request, limits: SettingsDep) -> ImageOut:
+async def image(request: Request, limits: SettingsDep,
+                arrays: ArraysQuery = None) -> ImageOut:
     """multipart/form-data: `settings` (JSON text, ImageSettings) and an optional `file`.
 
     Without a file, `settings.sample` names a built-in sample. The answer's `id` lets
-    /api/steps fetch further step pages without sending the image again.
+    /api/steps and /api/arrays fetch step pages and arrays without sending the image again.
     """
+    names = parse_names(arrays)
     boundary = boundary_of(request.headers.get("content-type"))
     limit, what = body_limit(limits, request.url.path)
     parts = parse(await read_body(request, limit, what), boundary)
@@ -171,30 +206,49 @@ async def image(request: Request, limits: SettingsDep) -> ImageOut:
         raise ApiError(422, "no_image", "settings.sample: name a built-in sample ("
                        f"{', '.join(SAMPLE_NAMES)}) or upload a 'file'.")
     cache = request.app.state.cache
-    return await heavy(request, image_answer, cache, source, data, s, limits)
+    answer = await heavy(request, image_answer, cache, source, data, s, names, limits)
+    return Response(answer, media_type="application/json")  # type: ignore[return-value]
 
 
-def _trace_for(cache: LruCache, body: StepsIn):
-    image = cache.get(("image", body.id))
+def find_image(cache: LruCache, image_id: str, s: ImageSettings):
+    """The cached working image of `image_id`, or 404 unknown_image (also when it does not
+    fit the settings' size and colour)."""
+    image = cache.get(("image", image_id))
     if image is None:
-        return None, None
-    return image, cache.get(("trace", body.id, body.settings.layer_key()))
+        raise ApiError(404, "unknown_image", f"id {image_id} is not in this server's cache "
+                       "(evicted, restarted or another worker): send the image to /api/image "
+                       "again.")
+    H, W, C = image.shape
+    if max(H, W) != s.size or s.channels != C:
+        raise ApiError(404, "unknown_image", f"id {image_id} is a {W} x {H} image with {C} "
+                       f"channel(s), not one of size {s.size} in '{s.color}': send the image "
+                       "to /api/image again with these settings.")
+    return image
 
 
-def steps_answer(cache: LruCache, body: StepsIn, limit: int, image, trace,
-                 limits: Settings) -> dict:
+async def with_result(request: Request, fn, image_id: str, image, s: ImageSettings,
+                      limits: Settings, *args):
+    """fn(result, *args) in the thread pool: at once when the result is cached (a page
+    costs only its own steps), else in a heavy slot that computes it first."""
+    cache: LruCache = request.app.state.cache
+    result = cache.get(("result", image_id, s.layer_key()))
+    if result is not None:
+        return await run_in_threadpool(fn, result, *args)
+
+    def compute_then():
+        return fn(get_result(cache, image_id, image, s, limits), *args)
+
+    return await heavy(request, compute_then)
+
+
+def steps_answer(result: layer.LayerResult, body: StepsIn, limit: int) -> dict:
     s = body.settings
-    if trace is None:
-        check_work(image, s, limits)
-        trace = layer.run(image, s).trace
-        cache.put(("trace", body.id, s.layer_key()), trace, trace.nbytes,
-                  keep=(("image", body.id),))
     position = None if body.position is None else tuple(body.position)
-    page = layer.step_page(trace, s, body.stage, offset=body.offset, limit=limit,
+    page = layer.step_page(result.trace, s, body.stage, offset=body.offset, limit=limit,
                            position=position)
     out = {**page, "id": body.id, "stage": body.stage}
     if body.totals_at is not None:
-        out["totals"] = layer.totals(trace, s, body.stage, body.totals_at)
+        out["totals"] = layer.totals(result.trace, s, body.stage, body.totals_at)
     return out
 
 
@@ -212,20 +266,23 @@ async def steps(body: StepsIn, request: Request, limits: SettingsDep) -> StepsOu
     if body.totals_at is not None and not body.stage.endswith("backward"):
         raise ApiError(422, "no_totals", "totals_at: running totals exist for the backward "
                        f"stages (conv_backward, pool_backward), not for '{body.stage}'.")
-    cache: LruCache = request.app.state.cache
-    image, trace = _trace_for(cache, body)
-    if image is None:
-        raise ApiError(404, "unknown_image", f"id {body.id} is not in this server's cache "
-                       "(evicted, restarted or another worker): send the image to /api/image "
-                       "again.")
-    H, W, C = image.shape
-    if max(H, W) != s.size or s.channels != C:
-        raise ApiError(404, "unknown_image", f"id {body.id} is a {W} x {H} image with {C} "
-                       f"channel(s), not one of size {s.size} in '{s.color}': send the image "
-                       "to /api/image again with these settings.")
-    if trace is not None:
-        # Everything is computed already: a page costs only its own steps.
-        return await run_in_threadpool(steps_answer, cache, body, limit, image, trace,
-                                      limits)
-    return await heavy(request, steps_answer, cache, body, limit, image, trace,
-                                      limits)
+    image = find_image(request.app.state.cache, body.id, s)
+    return await with_result(request, steps_answer, body.id, image, s, limits, body, limit)
+
+
+def arrays_answer(result: layer.LayerResult, body: ArraysIn) -> bytes:
+    return b"".join((b'{"id": ', json.dumps(body.id).encode(), b', "arrays": ',
+                     result.arrays_json(tuple(body.names)), b"}"))
+
+
+@router.post("/arrays", responses={**IMAGE_ERRORS, 404: {
+    "model": ErrorOut, "description": "code 'unknown_image': send the image to /api/image "
+    "again."}}, summary="Some arrays of an image answer, without sending the image again")
+async def arrays(body: ArraysIn, request: Request, limits: SettingsDep) -> ArraysOut:
+    """The ARRs named in `names` for the image `id` under `settings` (arrays that do not
+    exist for these settings, such as `pooled` without pooling, are left out)."""
+    s = check_settings(body.settings, limits)
+    body = body.model_copy(update={"settings": s})
+    image = find_image(request.app.state.cache, body.id, s)
+    answer = await with_result(request, arrays_answer, body.id, image, s, limits, body)
+    return Response(answer, media_type="application/json")  # type: ignore[return-value]

@@ -3,6 +3,8 @@ working image; step pages by range and by position; the cache-miss path."""
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 from conftest import decode_arr, encode_image, gradient_rgb
@@ -275,3 +277,47 @@ def test_upload_is_content_addressed(client):
     assert a.status_code == b.status_code == 200
     assert a.json()["id"] == b.json()["id"]
     assert b.json()["settings"]["sample"] is None
+
+
+# --- arrays on demand -------------------------------------------------------------------------
+
+
+def test_image_with_a_subset_of_arrays_then_the_rest_on_demand(client):
+    settings = {"sample": "chelsea", "size": 24}
+    full = _image(client, settings)
+    r = client.post("/api/image?arrays=input,Z,W", files={
+        "settings": (None, json.dumps(settings), "application/json")})
+    assert r.status_code == 200, r.text
+    part = r.json()
+    assert list(part["arrays"]) == ["input", "Z", "W"]  # in the order asked for
+    assert part["arrays"]["Z"] == full["arrays"]["Z"]
+    assert part["id"] == full["id"] and part["steps"] == full["steps"]
+    r = client.post("/api/arrays", json={"id": full["id"], "settings": settings,
+                                         "names": ["dA_prev", "dW", "pooled"]})
+    assert r.status_code == 200, r.text
+    assert r.json()["id"] == full["id"]
+    assert r.json()["arrays"] == {k: full["arrays"][k] for k in ("dA_prev", "dW", "pooled")}
+
+
+def test_arrays_route_mistakes(make_client):
+    client = make_client(cache_entries=3)
+    settings = {"sample": "chelsea", "size": 16, "pool": None}
+    body = _image(client, settings)
+    r = client.post("/api/arrays", json={"id": body["id"], "settings": settings,
+                                         "names": ["pooled", "dZ"]})
+    assert r.status_code == 200 and list(r.json()["arrays"]) == ["dZ"]  # no pooling here
+    r = client.post("/api/arrays", json={"id": body["id"], "settings": settings,
+                                         "names": ["nope"]})
+    assert r.status_code == 422 and r.json()["detail"][0]["loc"][:2] == ["body", "names"]
+    r = client.post("/api/arrays", json={"id": "f" * 32, "settings": settings, "names": ["Z"]})
+    assert r.status_code == 404 and r.json()["code"] == "unknown_image"
+    r = client.post("/api/image?arrays=Z,nope", files={"settings": (None, '{"sample": "text"}')})
+    assert r.status_code == 422 and r.json()["code"] == "no_such_array"
+    assert "nope" in r.json()["detail"]
+    # A result evicted from the cache is computed again from the cached image.
+    _image(client, {**settings, "relu": False})
+    _image(client, {**settings, "relu": False, "f": 5})
+    r = client.post("/api/arrays", json={"id": body["id"], "settings": settings,
+                                         "names": ["Z"]})
+    assert r.status_code == 200
+    assert r.json()["arrays"]["Z"] == body["arrays"]["Z"]
