@@ -40,11 +40,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
+def uvicorn_options() -> dict:
+    """uvicorn's settings besides host, port and workers (the tests serve with these too)."""
+    return {"timeout_keep_alive": 5, "proxy_headers": False, "server_header": False}
+
+
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     Settings.from_env()  # a bad CONVSTEP_* limit stops here, with its name, before serving
     uvicorn.run("app.main:app", host=args.host, port=args.port, workers=args.workers,
-                timeout_keep_alive=5, proxy_headers=False, server_header=False)
+                **uvicorn_options())
 
 
 if __name__ == "__main__":

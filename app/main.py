@@ -14,8 +14,8 @@ import re
 from pathlib import Path
 
 from fastapi import FastAPI, Request
-from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
@@ -29,6 +29,7 @@ from app.routes import arrays, image, pages
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATES_DIR = ROOT / "templates"
 STATIC_DIR = ROOT / "static"
+SWAGGER_UI = "/static/vendor/swagger-ui"
 
 DESCRIPTION = """\
 Watch a convolutional layer work, step by step, with exact numbers.
@@ -81,17 +82,22 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.get("/docs", include_in_schema=False)
     async def docs() -> HTMLResponse:
-        page = get_swagger_ui_html(openapi_url="/openapi.json", title="convstep API")
+        # Swagger UI from our own /static (vendored, see static/vendor/swagger-ui/README.md):
+        # /docs works offline and under a CSP that names no other origin.
+        page = get_swagger_ui_html(
+            openapi_url="/openapi.json", title="convstep API",
+            swagger_js_url=f"{SWAGGER_UI}/swagger-ui-bundle.js",
+            swagger_css_url=f"{SWAGGER_UI}/swagger-ui.css",
+            swagger_favicon_url="/static/favicon.svg",
+            swagger_ui_parameters={"validatorUrl": None})
         html = page.body.decode()
         return HTMLResponse(html, headers={
             "Content-Security-Policy": DOCS_CSP.format(hashes=_inline_script_hashes(html))})
 
     @app.get("/redoc", include_in_schema=False)
-    async def redoc() -> HTMLResponse:
-        page = get_redoc_html(openapi_url="/openapi.json", title="convstep API")
-        html = page.body.decode()
-        return HTMLResponse(html, headers={
-            "Content-Security-Policy": DOCS_CSP.format(hashes=_inline_script_hashes(html))})
+    async def redoc() -> RedirectResponse:
+        # ReDoc injects inline <style> tags, which the CSP forbids; /docs is the API page.
+        return RedirectResponse("/docs", status_code=308)
 
     if STATIC_DIR.is_dir():
         app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")

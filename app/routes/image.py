@@ -7,7 +7,7 @@ import json
 import time
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
@@ -28,6 +28,7 @@ from app.image_models import (
 )
 from app.limits import body_limit
 from app.multipart import boundary_of, parse, read_body
+from app.responses import JSONChunks
 from app.samples import SAMPLE_NAMES, sample_bytes
 from app.schemas import ErrorOut
 from app.work import check_conv_work, heavy, page_limit
@@ -149,8 +150,8 @@ def parse_names(raw: str | None) -> tuple[str, ...] | None:
 
 
 def image_answer(cache: LruCache, source: str, data: bytes | None, s: ImageSettings,
-                 names: tuple[str, ...] | None, limits: Settings) -> bytes:
-    """The JSON answer of /api/image, as bytes (ImageOut)."""
+                 names: tuple[str, ...] | None, limits: Settings) -> list[bytes]:
+    """The JSON answer of /api/image (ImageOut), as byte chunks."""
     t0 = time.perf_counter()
     image_id, image = working_image(cache, source, data, s, limits)
     t1 = time.perf_counter()
@@ -165,7 +166,7 @@ def image_answer(cache: LruCache, source: str, data: bytes | None, s: ImageSetti
         "stages": result.stages, "steps": steps,
         "timing_ms": {"decode": round((t1 - t0) * 1000, 3),
                       "compute": round((t2 - t1) * 1000, 3)}})
-    return b"".join((rest[:-1].encode(), b', "arrays": ', arrays, b"}"))
+    return [rest[:-1].encode() + b', "arrays": ', *arrays, b"}"]
 
 
 @router.post("/image", openapi_extra={"requestBody": IMAGE_BODY}, responses=IMAGE_ERRORS,
@@ -207,7 +208,7 @@ async def image(request: Request, limits: SettingsDep,
                        f"{', '.join(SAMPLE_NAMES)}) or upload a 'file'.")
     cache = request.app.state.cache
     answer = await heavy(request, image_answer, cache, source, data, s, names, limits)
-    return Response(answer, media_type="application/json")  # type: ignore[return-value]
+    return JSONChunks(answer)  # type: ignore[return-value]
 
 
 def find_image(cache: LruCache, image_id: str, s: ImageSettings):
@@ -270,9 +271,9 @@ async def steps(body: StepsIn, request: Request, limits: SettingsDep) -> StepsOu
     return await with_result(request, steps_answer, body.id, image, s, limits, body, limit)
 
 
-def arrays_answer(result: layer.LayerResult, body: ArraysIn) -> bytes:
-    return b"".join((b'{"id": ', json.dumps(body.id).encode(), b', "arrays": ',
-                     result.arrays_json(tuple(body.names)), b"}"))
+def arrays_answer(result: layer.LayerResult, body: ArraysIn) -> list[bytes]:
+    return [b'{"id": ' + json.dumps(body.id).encode() + b', "arrays": ',
+            *result.arrays_json(tuple(body.names)), b"}"]
 
 
 @router.post("/arrays", responses={**IMAGE_ERRORS, 404: {
@@ -285,4 +286,4 @@ async def arrays(body: ArraysIn, request: Request, limits: SettingsDep) -> Array
     body = body.model_copy(update={"settings": s})
     image = find_image(request.app.state.cache, body.id, s)
     answer = await with_result(request, arrays_answer, body.id, image, s, limits, body)
-    return Response(answer, media_type="application/json")  # type: ignore[return-value]
+    return JSONChunks(answer)  # type: ignore[return-value]

@@ -106,7 +106,8 @@ def test_docs_page_has_a_csp_with_hashes_not_unsafe_inline_scripts(client):
     csp = r.headers["content-security-policy"]
     script_src = next(p for p in csp.split(";") if p.strip().startswith("script-src"))
     assert "'unsafe-inline'" not in script_src and "'sha256-" in script_src
-    assert client.get("/redoc").status_code == 200
+    redoc = client.get("/redoc")  # ReDoc needs inline styles: it sends people to /docs
+    assert redoc.status_code == 308 and redoc.headers["location"] == "/docs"
 
 
 # --- headers ----------------------------------------------------------------------------------
@@ -321,3 +322,12 @@ def test_busy_server_answers_503_with_retry_after(make_client):
     assert any("max_queue = 1" in r.json()["detail"] for r in results)
     assert after.status_code == 200
     assert app.state.limiter.running == 0
+
+
+def test_image_answer_length_and_server_timing(client):
+    r = client.image({"sample": "camera", "size": 16})
+    assert r.status_code == 200
+    assert int(r.headers["content-length"]) == len(r.content)
+    assert json.loads(r.content)["id"]
+    assert r.headers["server-timing"].startswith("app;dur=")
+    assert float(r.headers["server-timing"].split("dur=")[1]) > 0
