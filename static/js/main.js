@@ -33,6 +33,8 @@ function cleanFilters(filters) {
 }
 const defaults = { ...boot.default_settings, filters: cleanFilters(boot.default_settings.filters) };
 const state = stateFromUrl(defaults, window.location.search);
+// A first visit (no state in the URL) opens mid-sweep on the convolution and plays it.
+let firstVisit = !window.location.search;
 if (!(boot.samples || []).some((s) => s.name === state.settings.sample)) state.settings.sample = defaults.sample;
 
 let current = null; // {image, raw, arrays, store}
@@ -279,6 +281,7 @@ function showError(err, fromUpload) {
     uploadError.hidden = false;
     // keep showing the image that worked
     state.file = lastGood ? lastGood.file : null;
+    form.render();
     return;
   }
   $("settings-error-text").textContent = msg;
@@ -315,12 +318,21 @@ function install(raw, sent, file) {
   renderGeometry($("geometry-body"), raw, current.arrays);
   renderTabs(raw.stages);
   const stage = raw.stages.includes(state.ui.stage) ? state.ui.stage : "conv_forward";
-  showStage(stage, state.ui.step);
+  if (firstVisit) {
+    firstVisit = false;
+    const g = raw.geometry.conv;
+    const nC = raw.arrays.Z.shape[2];
+    showStage("conv_forward", Math.floor(g.n_H * 0.35) * g.n_W * nC);
+    if (!window.matchMedia("(prefers-reduced-motion: reduce)").matches) player.play();
+  } else {
+    showStage(stage, state.ui.step);
+  }
   $("source-name").textContent = file ? `Showing your image${file.name ? ` “${file.name}”` : ""}. (Links and reloads open the sample.)` : "";
   renderSnippet();
   syncUrl(state);
   document.body.dataset.imageId = raw.id;
   document.body.dataset.ready = "1";
+  document.body.dataset.renders = String(Number(document.body.dataset.renders || 0) + 1);
 }
 
 $("undo-settings").addEventListener("click", () => {
@@ -341,6 +353,13 @@ const form = createSettingsForm({
     syncUrl(state);
     renderSnippet();
     requestCompute();
+  },
+  onInvalid: (message) => {
+    clearTimeout(pendingTimer);
+    if (inflight) inflight.abort();
+    inflight = null;
+    setBusy(false);
+    showError({ messages: [message] }, false);
   },
   onSample: (name) => {
     state.settings.sample = name;

@@ -10,7 +10,7 @@ export class Player {
     this.onPlayChange = onPlayChange || (() => {});
     this.total = 0;
     this.k = 0;
-    this.speed = 0.35;
+    this.speed = 0.7;
     this.playing = false;
     this.acc = 0;
     this.last = 0;

@@ -58,7 +58,7 @@ function reshapeChannels(w, C, perChannel) {
   return w;
 }
 
-export function createSettingsForm({ root, boot, state, onChange, onSample }) {
+export function createSettingsForm({ root, boot, state, onChange, onSample, onInvalid }) {
   const limits = boot.limits || {};
   const presets = boot.presets || Object.keys(PRESET_TITLES);
   const s = () => state.settings;
@@ -95,20 +95,24 @@ export function createSettingsForm({ root, boot, state, onChange, onSample }) {
   const seed = $(root, "#seed");
   const filtersBox = $(root, "#filters");
 
+  const invalid = (input) => {
+    input.setAttribute("aria-invalid", "true");
+    const section = input.closest("section");
+    const head = section ? section.querySelector("h2") : null;
+    const label = root.querySelector(`label[for="${input.id}"]`);
+    const name = `${head ? `${head.textContent} ` : ""}${label ? label.textContent.replace(/\(.*\)/, "").trim() : input.getAttribute("aria-label") || ""}`;
+    const why = input.value === "" ? "needs a number." : input.validationMessage || "is out of range.";
+    if (onInvalid) onInvalid(`${name}: ${why}`);
+    return null;
+  };
   const intOf = (input) => {
-    if (input.value === "" || !input.checkValidity()) {
-      input.setAttribute("aria-invalid", "true");
-      return null;
-    }
+    if (input.value === "" || !input.checkValidity()) return invalid(input);
     input.removeAttribute("aria-invalid");
     return Math.round(Number(input.value));
   };
   const numOf = (input) => {
     const v = Number(input.value);
-    if (input.value === "" || !Number.isFinite(v) || !input.checkValidity()) {
-      input.setAttribute("aria-invalid", "true");
-      return null;
-    }
+    if (input.value === "" || !Number.isFinite(v) || !input.checkValidity()) return invalid(input);
     input.removeAttribute("aria-invalid");
     return v;
   };
@@ -275,16 +279,16 @@ export function createSettingsForm({ root, boot, state, onChange, onSample }) {
         box.append(pr);
       }
       const grids = mk("div", { class: "grids" });
-      const nGrids = fl.weights ? (perChannel ? C : 1) : (C > 1 ? C : 1);
-      const showCh = fl.weights ? perChannel : C > 1;
+      const nGrids = perChannel ? C : 1; // a preset is the same on every channel
+      const showCh = perChannel;
       for (let ch = 0; ch < nGrids; ch += 1) {
         const g = mk("div", { class: "kgrid", role: "group", "aria-label": `Filter ${c} weights${showCh ? `, channel ${CH[ch]}` : ""}` });
         g.style.gridTemplateColumns = `repeat(${st.f}, minmax(2.6rem, 1fr))`;
         if (showCh) {
           const cap = mk("span", { class: "kgrid-cap" }, `W[:, :, ${CH[ch]}, ${c}]`);
           grids.append(cap);
-        } else if (fl.weights) {
-          grids.append(mk("span", { class: "kgrid-cap" }, `W[:, :, ${C > 1 ? "every channel" : "0"}, ${c}]`));
+        } else {
+          grids.append(mk("span", { class: "kgrid-cap" }, `W[:, :, ${C > 1 ? "each of the 3 channels" : "0"}, ${c}]`));
         }
         for (let i = 0; i < st.f; i += 1) {
           for (let j = 0; j < st.f; j += 1) {

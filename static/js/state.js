@@ -1,7 +1,7 @@
 // One state object for the page, kept in the URL so a reload or a shared link restores the
 // same view: the layer's settings, the stage, the step, and the display choices.
 
-const UI_DEFAULTS = { stage: "conv_forward", step: 0, zoom: 1, digits: "4", speed: 0.35 };
+const UI_DEFAULTS = { stage: "conv_forward", step: 0, zoom: 1, digits: "4", speed: 0.7 };
 
 function clone(x) {
   return JSON.parse(JSON.stringify(x));

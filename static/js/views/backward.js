@@ -171,6 +171,37 @@ export function createPoolBackwardView(ctx) {
     draw();
   }
 
+  const OUT_REVEAL = "Gradient into A (pool_backward's dA_prev): a cell shows once all its windows are in";
+  const OUT_RUNNING = "Gradient into A (pool_backward's dA_prev): running total after this step";
+  outGroup.title.textContent = OUT_REVEAL;
+  let totalsShown = null;
+
+  async function showTotals(step) {
+    let t = null;
+    try {
+      t = await store.totals(stage, step);
+    } catch {
+      t = null;
+    }
+    if (!t || step !== k || ctx.isPlaying()) return;
+    const arr = decodeArray(t.dA_prev);
+    if (!arr) return;
+    outGroup.maps.forEach((m, c) => m.setData(channelData(arr, c, { scale: gScale, name: "dA_prev (running)" })));
+    outGroup.title.textContent = OUT_RUNNING;
+    totalsShown = step;
+    draw();
+  }
+
+  function restoreReveal() {
+    if (totalsShown === null) return;
+    totalsShown = null;
+    outGroup.title.textContent = OUT_REVEAL;
+    outGroup.maps.forEach((m, c) => {
+      const cs = completionSteps(aH, aW, { ...geo, nC, offset: 0, cLast: c });
+      m.setData({ ...channelData(dAp, c, { scale: gScale, name: "dA_prev", cellStep: cs }), rowMajor: false });
+    });
+  }
+
   let lastDetail = 0;
   const allMaps = () => [...inGroup.maps, ...outGroup.maps];
   return {
@@ -181,6 +212,7 @@ export function createPoolBackwardView(ctx) {
     render(step, playing) {
       k = step;
       cur = positionOf(step, nH, nW, nC);
+      restoreReveal();
       outGroup.maps.forEach((m) => m.setStep(step));
       allMaps().forEach((m, i) => m.el.classList.toggle("current", nC > 1 && i % nC === cur.c));
       draw();
@@ -189,6 +221,7 @@ export function createPoolBackwardView(ctx) {
         lastDetail = now;
         renderDetail();
       }
+      if (!playing && step < total - 1) showTotals(step);
     },
     refresh() {
       renderDetail();
@@ -267,7 +300,7 @@ export function createConvBackwardView(ctx) {
     inner: pad > 0 ? { top: pad, left: pad, rows: H, cols: W } : null,
   }));
   const daSteps = completionSteps(H, W, { ...geo, nC, offset: pad, cLast: nC - 1 });
-  const daGroup = mapGroup("dA_prev over the input: W × dZ collecting", C, (ch) => {
+  const daGroup = mapGroup("dA_prev over the input", C, (ch) => {
     const m = new MapCanvas({
       title: `dA_prev[:, :, ${ch}]${C === 3 ? ` (${channelName(C, ch)})` : ""}`,
       fmt: ctx.cellFmt,
@@ -283,12 +316,14 @@ export function createConvBackwardView(ctx) {
     });
     m.setData({ ...channelData(dAprev, ch, { scale: daScale, name: "dA_prev", cellStep: daSteps }), rowMajor: false });
     return m;
-  });
+  }, { className: "da-group" });
   maps.append(zGroup.el, padMap.el, daGroup.el);
 
   // dW per filter (C small maps each) and db
   const dwWrap = el("section", "map-group dw-group");
-  dwWrap.append(el("h3", "map-group-title", "dW per filter: a_slice × dZ collecting (complete once the filter's last window is in)"));
+  const DW_REVEAL = "dW per filter: a_slice × dZ collecting (shown once the filter's last window is in)";
+  const DW_RUNNING = "dW per filter: running total after this step";
+  dwWrap.append(el("h3", "map-group-title", DW_REVEAL));
   const dwMaps = [];
   const dwRows = el("div", "dw-rows");
   for (let c = 0; c < nC; c += 1) {
@@ -366,7 +401,12 @@ export function createConvBackwardView(ctx) {
       const done = k >= indexOf(nH - 1, nW - 1, c, nW, nC);
       const td = dbCells[c];
       td.classList.toggle("current", c === cur.c);
-      if (done) {
+      if (runningDb) {
+        const v = runningDb.data[c];
+        td.textContent = fmt(v);
+        td.dataset.v = String(v);
+        td.title = done ? "final" : "running sum after this step";
+      } else if (done) {
         const v = db.data[c];
         td.textContent = fmt(v);
         td.dataset.v = String(v);
@@ -444,6 +484,20 @@ export function createConvBackwardView(ctx) {
     body.replaceChildren(head, code, dz, blockA, blockW, dbl);
   }
 
+  const REVEAL_TITLE = "dA_prev over the input: W × dZ collecting (a cell shows once all its windows are in)";
+  const RUNNING_TITLE = "dA_prev over the input: running total after this step";
+  daGroup.title.textContent = REVEAL_TITLE;
+  let runningDb = null;
+
+  function dwData(arr, ch, c, cellStep) {
+    const v = weightsView(arr, ch, c);
+    return {
+      rows: f, cols: f, rgba: channelToRgba(v, dwScale), value: (r, s) => v.get(r, s),
+      label: (r, s) => `dW[${r}, ${s}, ${ch}, ${c}]`, scale: dwScale,
+      cellStep, rowMajor: true, shapeText: `${f} × ${f}`,
+    };
+  }
+
   async function showTotals(step) {
     let t = null;
     try {
@@ -453,6 +507,8 @@ export function createConvBackwardView(ctx) {
     }
     if (!t || step !== k || ctx.isPlaying()) return;
     const arr = decodeArray(t.dA_prev_pad);
+    const tdw = decodeArray(t.dW);
+    const tdb = decodeArray(t.db);
     if (!arr) return;
     const [, PW, PC] = arr.shape;
     const crop = { shape: [H, W, PC], data: new Float32Array(H * W * PC), min: arr.min, max: arr.max };
@@ -460,6 +516,11 @@ export function createConvBackwardView(ctx) {
       crop.data.set(arr.data.subarray(((r + pad) * PW + pad) * PC, ((r + pad) * PW + pad + W) * PC), r * W * PC);
     }
     daGroup.maps.forEach((m, ch) => m.setData(channelData(crop, ch, { scale: daScale, name: "dA_prev (running)" })));
+    if (tdw) dwMaps.forEach((m, i) => m.setData(dwData(tdw, i % C, Math.floor(i / C), null)));
+    runningDb = tdb;
+    renderDb(store.get(stage, k));
+    daGroup.title.textContent = RUNNING_TITLE;
+    dwWrap.firstChild.textContent = DW_RUNNING;
     totalsShown = step;
     draw();
   }
@@ -467,7 +528,14 @@ export function createConvBackwardView(ctx) {
   function restoreReveal() {
     if (totalsShown === null) return;
     totalsShown = null;
+    runningDb = null;
+    daGroup.title.textContent = REVEAL_TITLE;
+    dwWrap.firstChild.textContent = DW_REVEAL;
     daGroup.maps.forEach((m, ch) => m.setData({ ...channelData(dAprev, ch, { scale: daScale, name: "dA_prev", cellStep: daSteps }), rowMajor: false }));
+    dwMaps.forEach((m, i) => {
+      const c = Math.floor(i / C);
+      m.setData(dwData(dW, i % C, c, new Int32Array(f * f).fill(indexOf(nH - 1, nW - 1, c, nW, nC))));
+    });
   }
 
   let lastDetail = 0;
