@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from typing import Any, TypeVar
 
 import numpy as np
@@ -56,6 +56,12 @@ def page_limit(name: str, limit: int, given: bool, settings: Settings) -> int:
                        f"{name} is {limit}; the limit is max_steps_per_page = "
                        f"{settings.max_steps_per_page} (CONVSTEP_MAX_STEPS_PER_PAGE).")
     return limit
+
+
+async def heavy_slot(request: Request) -> AsyncIterator[None]:
+    """A dependency that holds a heavy slot while the route runs."""
+    async with request.app.state.limiter.slot():
+        yield
 
 
 async def heavy(request: Request, fn: Callable[..., T], *args: Any) -> T:

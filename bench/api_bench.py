@@ -143,11 +143,12 @@ def run(quick: bool) -> str:
     rounds = 4 if quick else 20
     with Server() as srv, httpx.Client(timeout=120) as client:
         full256 = _image_case(client, srv.url, 256, rounds)
-        first256 = _image_case(client, srv.url, 256, rounds, "?arrays=input,padded,W,b,Z")
-        full512 = _image_case(client, srv.url, 512, max(3, rounds // 2))
+        # Pages of the last 256 answer, whose result the server holds (as the page's are).
         steps = {stage: _steps_case(client, srv.url, full256["id"], full256["total"], rounds,
                                     stage)
                  for stage in ("conv_forward", "conv_backward")}
+        first256 = _image_case(client, srv.url, 256, rounds, "?arrays=input,padded,W,b,Z")
+        full512 = _image_case(client, srv.url, 512, max(3, rounds // 2))
 
     def row(case: str, m: dict, target: str, ok: bool, with_bytes: bool = True) -> str:
         size = f"{m['bytes'] / MB:.2f}" if with_bytes else "–"

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Annotated
 
 import numpy as np
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends
 
 import core
 from app.config import Settings, get_settings
@@ -33,7 +33,7 @@ from app.schemas import (
     ZeroPadIn,
     ZeroPadOut,
 )
-from app.work import check_conv_work, check_elements, heavy, page_limit, to_array
+from app.work import check_conv_work, check_elements, heavy_slot, page_limit, to_array
 
 ERRORS = {
     413: {"model": ErrorOut, "description": "An array or the body is over a limit."},
@@ -44,6 +44,9 @@ ERRORS = {
 
 router = APIRouter(prefix="/api", tags=["arrays: the exercise's functions"], responses=ERRORS)
 SettingsDep = Annotated[Settings, Depends(get_settings)]
+# The routes are plain functions: FastAPI runs them in its thread pool, off the event loop,
+# once heavy_slot has a slot for them (503 with Retry-After when none comes soon).
+HeavySlot = Annotated[None, Depends(heavy_slot)]
 
 
 def _pad_value(v: float | list[float]) -> float | tuple[float, float]:
@@ -75,23 +78,20 @@ def _conv_setup(body: ConvForwardIn | ConvBackwardIn, settings: Settings, where:
 
 
 @router.post("/zero_pad", summary="zero_pad(X, pad): pad height and width")
-async def zero_pad(body: ZeroPadIn, request: Request, settings: SettingsDep) -> ZeroPadOut:
+def zero_pad(body: ZeroPadIn, settings: SettingsDep, _: HeavySlot) -> ZeroPadOut:
     X = to_array("X", body.X, settings)
     if X.ndim == 4:
         m, n_H, n_W, n_C = X.shape
         check_elements("X_pad (the output)", m * (n_H + 2 * body.pad) * (n_W + 2 * body.pad)
                        * n_C, settings)
-
-    def work() -> dict:
-        X_pad = core.zero_pad(X, body.pad, pad_mode=body.pad_mode,
-                              pad_value=_pad_value(body.pad_value))
-        return {"X_pad": X_pad.tolist()}
-
-    return await heavy(request, work)
+    X_pad = core.zero_pad(X, body.pad, pad_mode=body.pad_mode,
+                          pad_value=_pad_value(body.pad_value))
+    return ZeroPadOut(X_pad=X_pad.tolist())
 
 
 @router.post("/conv_single_step", summary="conv_single_step(a_slice_prev, W, b)")
-async def conv_single_step(body: ConvSingleStepIn, settings: SettingsDep) -> ConvSingleStepOut:
+def conv_single_step(body: ConvSingleStepIn, settings: SettingsDep,
+                     _: HeavySlot) -> ConvSingleStepOut:
     a = to_array("a_slice_prev", body.a_slice_prev, settings)
     W = to_array("W", body.W, settings)
     b = to_array("b", body.b, settings)
@@ -99,89 +99,71 @@ async def conv_single_step(body: ConvSingleStepIn, settings: SettingsDep) -> Con
 
 
 @router.post("/conv_forward", summary="conv_forward(A_prev, W, b, hparameters)")
-async def conv_forward(body: ConvForwardIn, request: Request,
-                       settings: SettingsDep) -> ConvForwardOut:
+def conv_forward(body: ConvForwardIn, settings: SettingsDep, _: HeavySlot) -> ConvForwardOut:
     A_prev, W, b, hp, kw = _conv_setup(body, settings, "conv_forward")
     where = _steps(body.steps, settings)
-
-    def work() -> dict:
-        Z, _ = core.conv_forward(A_prev, W, b, hp, **kw)
-        out: dict = {"Z": Z.tolist()}
-        if where is not None:
-            out["steps"] = core.conv_forward_trace(A_prev, W, b, hp, **kw, **where).to_dict()
-        return out
-
-    return await heavy(request, work)
+    Z, _cache = core.conv_forward(A_prev, W, b, hp, **kw)
+    out: dict = {"Z": Z.tolist()}
+    if where is not None:
+        out["steps"] = core.conv_forward_trace(A_prev, W, b, hp, **kw, **where).to_dict()
+    return ConvForwardOut(**out)
 
 
 @router.post("/conv_backward", summary="conv_backward(dZ, cache)")
-async def conv_backward(body: ConvBackwardIn, request: Request,
-                        settings: SettingsDep) -> ConvBackwardOut:
+def conv_backward(body: ConvBackwardIn, settings: SettingsDep,
+                  _: HeavySlot) -> ConvBackwardOut:
     A_prev, W, b, hp, kw = _conv_setup(body, settings, "conv_backward")
     dZ = to_array("dZ", body.dZ, settings)
     where = _steps(body.steps, settings)
-
     # The cache as conv_forward builds it: (A_prev, W, b, hparameters) with the extensions
     # stored inside hparameters.
     cache = (A_prev, W, b, {**hp, **kw})
-
-    def work() -> dict:
-        dA_prev, dW, db = core.conv_backward(dZ, cache)
-        out: dict = {"dA_prev": dA_prev.tolist(), "dW": dW.tolist(), "db": db.tolist()}
-        if where is not None:
-            out["steps"] = core.conv_backward_trace(dZ, cache, **where).to_dict()
-        return out
-
-    return await heavy(request, work)
+    dA_prev, dW, db = core.conv_backward(dZ, cache)
+    out: dict = {"dA_prev": dA_prev.tolist(), "dW": dW.tolist(), "db": db.tolist()}
+    if where is not None:
+        out["steps"] = core.conv_backward_trace(dZ, cache, **where).to_dict()
+    return ConvBackwardOut(**out)
 
 
 @router.post("/pool_forward", summary="pool_forward(A_prev, hparameters, mode)")
-async def pool_forward(body: PoolForwardIn, request: Request,
-                       settings: SettingsDep) -> PoolForwardOut:
+def pool_forward(body: PoolForwardIn, settings: SettingsDep, _: HeavySlot) -> PoolForwardOut:
     A_prev = to_array("A_prev", body.A_prev, settings)
     hp = body.hparameters.model_dump()
     where = _steps(body.steps, settings)
-
-    def work() -> dict:
-        A, _ = core.pool_forward(A_prev, hp, mode=body.mode)
-        out: dict = {"A": A.tolist()}
-        if where is not None:
-            out["steps"] = core.pool_forward_trace(A_prev, hp, mode=body.mode,
-                                                   tie_rule=body.tie_rule, **where).to_dict()
-        return out
-
-    return await heavy(request, work)
+    A, _cache = core.pool_forward(A_prev, hp, mode=body.mode)
+    out: dict = {"A": A.tolist()}
+    if where is not None:
+        out["steps"] = core.pool_forward_trace(A_prev, hp, mode=body.mode,
+                                               tie_rule=body.tie_rule, **where).to_dict()
+    return PoolForwardOut(**out)
 
 
 @router.post("/pool_backward", summary="pool_backward(dA, cache, mode)")
-async def pool_backward(body: PoolBackwardIn, request: Request,
-                        settings: SettingsDep) -> PoolBackwardOut:
+def pool_backward(body: PoolBackwardIn, settings: SettingsDep,
+                  _: HeavySlot) -> PoolBackwardOut:
     A_prev = to_array("A_prev", body.A_prev, settings)
     dA = to_array("dA", body.dA, settings)
     hp = body.hparameters.model_dump()
     where = _steps(body.steps, settings)
-
-    def work() -> dict:
-        cache = (A_prev, hp)
-        dA_prev = core.pool_backward(dA, cache, mode=body.mode, tie_rule=body.tie_rule)
-        out: dict = {"dA_prev": dA_prev.tolist()}
-        if where is not None:
-            out["steps"] = core.pool_backward_trace(dA, cache, mode=body.mode,
-                                                    tie_rule=body.tie_rule, **where).to_dict()
-        return out
-
-    return await heavy(request, work)
+    cache = (A_prev, hp)
+    dA_prev = core.pool_backward(dA, cache, mode=body.mode, tie_rule=body.tie_rule)
+    out: dict = {"dA_prev": dA_prev.tolist()}
+    if where is not None:
+        out["steps"] = core.pool_backward_trace(dA, cache, mode=body.mode,
+                                                tie_rule=body.tie_rule, **where).to_dict()
+    return PoolBackwardOut(**out)
 
 
 @router.post("/create_mask_from_window", summary="create_mask_from_window(x): x == max(x)")
-async def create_mask_from_window(body: CreateMaskIn, settings: SettingsDep) -> CreateMaskOut:
+def create_mask_from_window(body: CreateMaskIn, settings: SettingsDep,
+                            _: HeavySlot) -> CreateMaskOut:
     x = to_array("x", body.x, settings)
     return CreateMaskOut(mask=np.asarray(core.create_mask_from_window(x)).tolist())
 
 
 @router.post("/distribute_value", summary="distribute_value(dz, shape): dz / (n_H * n_W) each")
-async def distribute_value(body: DistributeValueIn,
-                           settings: SettingsDep) -> DistributeValueOut:
+def distribute_value(body: DistributeValueIn, settings: SettingsDep,
+                     _: HeavySlot) -> DistributeValueOut:
     n_H, n_W = body.shape
     check_elements("shape (the output)", n_H * n_W, settings)
     return DistributeValueOut(a=core.distribute_value(body.dz, (n_H, n_W)).tolist())
