@@ -272,6 +272,10 @@ async function compute({ fromUpload = false } = {}) {
   const ms = Math.round(performance.now() - t0);
   statusEl.textContent = `Server: decode ${raw.timing_ms.decode.toFixed(0)} ms, compute ${raw.timing_ms.compute.toFixed(0)} ms; drawn ${ms} ms after asking.`;
   document.body.dataset.drawnMs = String(ms);
+  // "convstep-drawn": from asking (or choosing the upload) to the first frame showing it
+  requestAnimationFrame(() => {
+    performance.measure("convstep-drawn", { start: fromUpload ? uploadChosenAt : t0, end: performance.now() });
+  });
 }
 
 function showError(err, fromUpload) {
@@ -373,8 +377,10 @@ form.render();
 
 /* ------------------------------------------------------------------ uploads */
 
+let uploadChosenAt = 0;
 function useFile(file) {
   if (!file) return;
+  uploadChosenAt = performance.now();
   uploadError.hidden = true;
   if (limits.max_upload_bytes && file.size > limits.max_upload_bytes) {
     uploadError.textContent = `This file is ${(file.size / 1048576).toFixed(1)} MB; the server takes at most ${(limits.max_upload_bytes / 1048576).toFixed(1)} MB.`;

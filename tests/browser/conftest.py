@@ -100,7 +100,8 @@ def make_page(browser, server_url):
         page = ctx.new_page()
         page.set_default_timeout(15000)
         log = PageLog()
-        page.on("console", lambda m: log.console_errors.append(m.text) if m.type == "error" else None)
+        page.on("console",
+                lambda m: log.console_errors.append(m.text) if m.type == "error" else None)
         page.on("pageerror", lambda e: log.page_errors.append(str(e)))
         page.on("request", lambda r: log.requests.append(r.url))
         return page, log

@@ -94,7 +94,21 @@ def table_values(page, field: str, channel: int | None = None) -> list[float]:
     sel = f'#view table[data-field="{field}"]'
     if channel is not None:
         sel += f'[data-channel="{channel}"]'
-    return page.eval_on_selector(sel, "t => [...t.querySelectorAll('td')].map(td => Number(td.dataset.v))")
+    return page.eval_on_selector(
+        sel, "t => [...t.querySelectorAll('td')].map(td => Number(td.dataset.v))")
+
+
+def pressed_sample(page) -> str | None:
+    return page.locator("#samples button[aria-pressed=true]").get_attribute("data-sample")
+
+
+def selected_stage(page) -> str | None:
+    return page.locator("#stage-tabs [aria-selected=true]").get_attribute("data-stage")
+
+
+def scroll_widths(page) -> tuple[int, int]:
+    return tuple(page.evaluate(
+        "[document.documentElement.scrollWidth, document.documentElement.clientWidth]"))
 
 
 def scalar_value(page, field: str) -> float:

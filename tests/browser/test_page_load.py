@@ -7,9 +7,18 @@ import io
 from urllib.parse import urlparse
 
 import pytest
+from pagetools import (
+    DEFAULT_QUERY,
+    canvas_stats,
+    open_page,
+    pressed_sample,
+    renders,
+    scroll_widths,
+    selected_stage,
+    wait_ready,
+    wait_until,
+)
 from PIL import Image, ImageDraw
-
-from pagetools import DEFAULT_QUERY, canvas_stats, open_page, renders, wait_ready, wait_until
 
 STAGES = ["pad", "conv_forward", "relu", "pool_forward", "pool_backward", "conv_backward"]
 
@@ -44,7 +53,7 @@ def test_sample_is_drawn_within_a_second(page_and_log):
     z = canvas_stats(page, "#view .map-group figure.map canvas.map-base")
     assert z["colors"] > 20  # the feature map has filled in up to step 3000
     assert page.locator("#stage-tabs [role=tab]").count() == 6
-    assert page.locator("#samples button[aria-pressed=true]").get_attribute("data-sample") == "chelsea"
+    assert pressed_sample(page) == "chelsea"
     assert log.console_errors == [] and log.page_errors == []
 
 
@@ -114,8 +123,8 @@ def test_url_restores_state(make_page):
         assert page.locator("input[name=color][value=gray]").is_checked()
         assert page.locator("#filter-0-preset").input_value() == "gaussian_blur"
         assert page.locator("#filter-0-bias").input_value() == "0.25"
-        assert page.locator("#samples button[aria-pressed=true]").get_attribute("data-sample") == "coffee"
-        assert page.locator("#stage-tabs [aria-selected=true]").get_attribute("data-stage") == "pool_forward"
+        assert pressed_sample(page) == "coffee"
+        assert selected_stage(page) == "pool_forward"
         assert page.locator("#scrub").input_value() == "5"
         assert page.locator("#step-label").inner_text().startswith("step 6 of")
         assert page.locator("#digits").input_value() == "6"
@@ -162,6 +171,6 @@ def test_phone_viewport_has_no_sideways_scroll(make_page, stage):
     page, log = make_page(390, 844)
     open_page(page, DEFAULT_QUERY + f"&stage={stage}&step=40")
     page.wait_for_timeout(200)
-    sw, cw = page.evaluate("[document.documentElement.scrollWidth, document.documentElement.clientWidth]")
+    sw, cw = scroll_widths(page)
     assert sw <= cw, (stage, sw, cw)
     assert log.page_errors == []

@@ -8,10 +8,19 @@ import json
 
 import numpy as np
 import pytest
-
 from pagetools import (
-    DEFAULT_QUERY, DEFAULT_SETTINGS, canvas_stats, decode, flat_channel, open_page, post_image,
-    post_steps, renders, scalar_value, table_values, wait_ready, wait_until,
+    DEFAULT_QUERY,
+    DEFAULT_SETTINGS,
+    canvas_stats,
+    decode,
+    flat_channel,
+    open_page,
+    post_image,
+    post_steps,
+    renders,
+    scalar_value,
+    table_values,
+    wait_until,
 )
 
 
@@ -49,7 +58,7 @@ def test_stepping_shows_the_apis_numbers(page_and_log):
     _detail_matches(page, record(201))
     page.locator("#scrub").fill("5000")
     wait_until(page, "document.body.dataset.step === '5000'")
-    wait_until(page, 
+    wait_until(page,
         "(v) => Number(document.querySelector('#view output[data-field=\"z\"]')?.dataset.v) === v",
         record(5000)["z"])
     _detail_matches(page, record(5000))
@@ -89,7 +98,8 @@ def test_backward_view_shows_dA_prev_dW_and_db(page_and_log):
     assert page.locator("#view .map-title", has_text="dA_prev[:, :,").count() == 3
     assert page.locator("#view .map-title", has_text="dW[:, :,").count() == 6
     db = decode(api["arrays"]["db"])
-    cells = page.eval_on_selector_all('#view table[data-field="db"] td', "tds => tds.map(td => Number(td.dataset.v))")
+    cells = page.eval_on_selector_all('#view table[data-field="db"] td',
+                                      "tds => tds.map(td => Number(td.dataset.v))")
     np.testing.assert_array_equal(np.array(cells, dtype=np.float32), db)
     # at the last step every cell of dA_prev is drawn
     da = canvas_stats(page, "#view .convb-view .da-group canvas.map-base")
@@ -126,8 +136,10 @@ def test_stride_and_pad_change_the_stated_size_and_the_map(page_and_log):
     page.locator("#stride").fill("2")
     page.locator("#pad").fill("0")
     wait_until(page, f"Number(document.body.dataset.renders) > {n}")
-    wait_until(page, "document.querySelector('[data-field=\"out-size\"]').textContent.startsWith('Z is 31 × 47')")
-    assert "floor((64 + 2*0 - 3) / 2) + 1" in page.locator('[data-field="conv-formula-H"]').inner_text()
+    wait_until(page, "document.querySelector('[data-field=\"out-size\"]')"
+                     ".textContent.startsWith('Z is 31 × 47')")
+    formula = page.locator('[data-field="conv-formula-H"]').inner_text()
+    assert "floor((64 + 2*0 - 3) / 2) + 1" in formula
     assert page.locator("#view .map-group .map-shape").first.inner_text() == "31 × 47"
     z_after = canvas_stats(page, "#view .map-group figure.map canvas.map-base")
     assert z_after["sum"] != z_before["sum"]
