@@ -117,16 +117,17 @@ class _Taps:
     """Where each kernel tap reads in the flat, channels-first phase layout (module docstring).
 
     The padded input (n_C_prev, m, n_H_pad, n_W_pad) is split by stride phase (r, q) into
-    sub-images X[:, :, r::stride, q::stride], each stored flat as (n_C_prev, N + slack) with
-    N = m*Hs*Ws on a common grid Hs x Ws. Tap (kh, kw) of the output at flat position p then
-    reads phase (kh*dilation % stride, kw*dilation % stride) at p + shift, with
-    shift = (kh*dilation // stride)*Ws + kw*dilation // stride.
+    sub-images X[:, :, r::stride, q::stride], each stored flat as (n_C_prev, N) on a common
+    grid of N = m*Hs*Ws cells. Output (i, h, w) sits at flat position p = (i*Hs + h)*Ws + w,
+    and its tap (kh, kw) reads phase (kh*dilation % stride, kw*dilation % stride) at p + shift,
+    shift = (kh*dilation // stride)*Ws + kw*dilation // stride. Only positions below N_out
+    (one past the last real output) are computed: every read then stays inside the grid.
     """
 
     Hs: int
     Ws: int
     N: int
-    slack: int
+    N_out: int
     phases: tuple[tuple[int, int], ...]
     taps: tuple[tuple[int, int], ...]  # (phase index, shift) for kh, kw in row-major order
 
@@ -137,50 +138,30 @@ def _taps(g: Geometry, m: int) -> _Taps:
     offsets = [(kh * d, kw * d) for kh in range(g.f) for kw in range(g.f)]
     phases = tuple(sorted({(r % s, q % s) for r, q in offsets}))
     taps = tuple((phases.index((r % s, q % s)), (r // s) * Ws + q // s) for r, q in offsets)
-    return _Taps(Hs, Ws, m * Hs * Ws, max(sh for _, sh in taps), phases, taps)
+    N_out = ((m - 1) * Hs + g.n_H - 1) * Ws + g.n_W
+    return _Taps(Hs, Ws, m * Hs * Ws, N_out, phases, taps)
 
 
 def _phase_buffers(A_cf: np.ndarray, t: _Taps, stride: int) -> np.ndarray:
-    """(n_phases, n_C_prev, N + slack): the padded input, one flat copy per stride phase."""
+    """(n_phases, n_C_prev, N): the padded input, one flat grid per stride phase."""
     C, m = A_cf.shape[:2]
-    buf = np.zeros((len(t.phases), C, t.N + t.slack), dtype=A_cf.dtype)
+    if stride == 1:  # one phase, the padded image itself
+        return A_cf.reshape(1, C, t.N)
+    buf = np.zeros((len(t.phases), C, t.N), dtype=A_cf.dtype)
     for p, (r, q) in enumerate(t.phases):
         sub = A_cf[:, :, r::stride, q::stride]  # (C, m, <=Hs, <=Ws)
-        grid = buf[p, :, : t.N].reshape(C, m, t.Hs, t.Ws)
+        grid = buf[p].reshape(C, m, t.Hs, t.Ws)
         grid[:, :, : sub.shape[2], : sub.shape[3]] = sub
     return buf
 
 
-def im2col(buf: np.ndarray, t: _Taps, f: int) -> np.ndarray:
-    """cols (n_C_prev*f*f, N): row (c, kh, kw) holds tap (kh, kw) of channel c for every output.
-
-    One contiguous copy per tap (f*f copies), no gather.
-    """
-    C = buf.shape[1]
-    cols = np.empty((C, f * f, t.N), dtype=buf.dtype)
-    for k, (p, shift) in enumerate(t.taps):
-        cols[:, k, :] = buf[p, :, shift : shift + t.N]
-    return cols.reshape(C * f * f, t.N)
+# Bytes of cols per block: a block (n_C_prev*f*f + 1 rows) of about 1 MB stays in the CPU's
+# cache while it is written, multiplied and read back, instead of a round trip to memory.
+_BLOCK_BYTES = 1 << 20
 
 
-def col2im(dcols: np.ndarray, t: _Taps, g: Geometry, m: int) -> np.ndarray:
-    """Add each tap's gradient back where it read: (n_C_prev*f*f, N) -> (n_C_prev, m, Hp, Wp).
-
-    f*f contiguous slice-adds into the flat phase buffers; within one tap every output reads
-    a distinct cell, so the += is exact. Then the phases are put back in place.
-    """
-    C = dcols.shape[0] // (g.f * g.f)
-    dcols = dcols.reshape(C, g.f * g.f, t.N)
-    dbuf = np.zeros((len(t.phases), C, t.N + t.slack), dtype=dcols.dtype)
-    for k, (p, shift) in enumerate(t.taps):
-        dbuf[p, :, shift : shift + t.N] += dcols[:, k, :]
-    if g.stride == 1:
-        return dbuf[0, :, : t.N].reshape(C, m, g.n_H_pad, g.n_W_pad)
-    dA_cf = np.zeros((C, m, g.n_H_pad, g.n_W_pad), dtype=dcols.dtype)
-    for p, (r, q) in enumerate(t.phases):
-        dst = dA_cf[:, :, r :: g.stride, q :: g.stride]
-        dst[...] = dbuf[p, :, : t.N].reshape(C, m, t.Hs, t.Ws)[:, :, : dst.shape[2], : dst.shape[3]]
-    return dA_cf
+def _block_width(K: int, N: int, itemsize: int) -> int:
+    return min(N, max(256, _BLOCK_BYTES // (K * itemsize)))
 
 
 def _flat_weights(W: np.ndarray) -> np.ndarray:
@@ -189,12 +170,55 @@ def _flat_weights(W: np.ndarray) -> np.ndarray:
     return W.transpose(2, 0, 1, 3).reshape(C * f * f, n_C)
 
 
-def _columns(s: ConvSetup, dt) -> tuple[np.ndarray, _Taps]:
+def _phase_input(s: ConvSetup, dt) -> tuple[np.ndarray, _Taps]:
     g = s.geometry
     A = s.A_prev.astype(dt, copy=False)
     A_cf = pad_channels_first(A, g.pad, s.pad_mode, s.pad_value)  # (C, m, Hp, Wp)
     t = _taps(g, A.shape[0])
-    return im2col(_phase_buffers(A_cf, t, g.stride), t, g.f), t
+    return _phase_buffers(A_cf, t, g.stride), t
+
+
+class _Columns:
+    """im2col, one block of outputs at a time: cols (C*f*f + 1, n) for flat outputs p0..p0+n.
+
+    Row (c, kh, kw) holds tap (kh, kw) of channel c, a contiguous slice of the phase buffer
+    (f*f copies per block, no gather); the last row is all ones, so that the bias rides along
+    in the forward GEMM and db comes out of the dW GEMM.
+    """
+
+    def __init__(self, buf: np.ndarray, t: _Taps, f: int):
+        self.buf, self.t, self.f = buf, t, f
+        self.C = buf.shape[1]
+        self.K = self.C * f * f
+        self.width = _block_width(self.K + 1, t.N_out, buf.dtype.itemsize)
+        self.full = self._alloc(self.width)
+
+    def _alloc(self, n: int) -> np.ndarray:
+        cols = np.empty((self.K + 1, n), dtype=self.buf.dtype)
+        cols[self.K] = 1.0
+        return cols
+
+    def blocks(self):
+        """Yield (p0, n, cols) over the flat outputs; cols is (C*f*f + 1, n), contiguous."""
+        for p0 in range(0, self.t.N_out, self.width):
+            n = min(self.width, self.t.N_out - p0)
+            cols = self.full if n == self.width else self._alloc(n)
+            taps = cols[: self.K].reshape(self.C, self.f * self.f, n)
+            for k, (p, shift) in enumerate(self.t.taps):
+                taps[:, k, :] = self.buf[p, :, p0 + shift : p0 + shift + n]
+            yield p0, n, cols
+
+
+def _col2im_phases(dbuf: np.ndarray, t: _Taps, g: Geometry, m: int) -> np.ndarray:
+    """Flat phase gradients (n_phases, C, N) -> padded gradient (C, m, Hp, Wp)."""
+    C = dbuf.shape[1]
+    if g.stride == 1:
+        return dbuf[0].reshape(C, m, g.n_H_pad, g.n_W_pad)
+    dA_cf = np.zeros((C, m, g.n_H_pad, g.n_W_pad), dtype=dbuf.dtype)
+    for p, (r, q) in enumerate(t.phases):
+        dst = dA_cf[:, :, r :: g.stride, q :: g.stride]
+        dst[...] = dbuf[p].reshape(C, m, t.Hs, t.Ws)[:, :, : dst.shape[2], : dst.shape[3]]
+    return dA_cf
 
 
 def conv_forward(A_prev, W, b, hparameters, *, pad_mode="constant", pad_value=0.0, dilation=1):
@@ -211,10 +235,14 @@ def conv_forward(A_prev, W, b, hparameters, *, pad_mode="constant", pad_value=0.
                      dilation=dilation)
     g = s.geometry
     m, n_C = s.A_prev.shape[0], s.W.shape[3]
-    cols, t = _columns(s, s.dtype)  # (C*f*f, N)
-    Z_ext = cols.T @ _flat_weights(s.W.astype(s.dtype, copy=False))  # (N, n_C), one GEMM
-    Z_ext = Z_ext.reshape(m, t.Hs, t.Ws, n_C)  # outputs on the phase grid, extra cells unused
-    Z = Z_ext[:, : g.n_H, : g.n_W, :] + s.b.reshape(n_C).astype(s.dtype, copy=False)
+    buf, t = _phase_input(s, s.dtype)
+    W_b = np.concatenate([_flat_weights(s.W), s.b.reshape(1, n_C)]).astype(s.dtype, copy=False)
+    Z_ext = np.empty((t.N, n_C), dtype=s.dtype)  # outputs on the flat phase grid
+    Z_ext[t.N_out :] = 0  # grid cells past the last output (never shown)
+    for p0, n, cols in _Columns(buf, t, g.f).blocks():
+        np.matmul(cols.T, W_b, out=Z_ext[p0 : p0 + n])  # (n, C*f*f + 1) @ (C*f*f + 1, n_C)
+    # The grid has Ws >= n_W columns and Hs >= n_H rows per image: keep the real outputs.
+    Z = Z_ext.reshape(m, t.Hs, t.Ws, n_C)[:, : g.n_H, : g.n_W, :]
     return Z, (s.A_prev, s.W, s.b, s.hparameters)
 
 
@@ -226,15 +254,27 @@ def _backward_cf(dZ, cache):
     m, n_C = s.A_prev.shape[0], s.W.shape[3]
     dZ = check_grad("dZ", dZ, (m, g.n_H, g.n_W, n_C))
     dt = np.result_type(s.dtype, dZ)
-    cols, t = _columns(s, dt)  # (C*f*f, N)
-    dZ_ext = np.zeros((m, t.Hs, t.Ws, n_C), dtype=dt)  # zero on the unused grid cells
+    buf, t = _phase_input(s, dt)
+    dZ_ext = np.zeros((m, t.Hs, t.Ws, n_C), dtype=dt)  # zero on the grid cells past the output
     dZ_ext[:, : g.n_H, : g.n_W, :] = dZ
     dZ2 = dZ_ext.reshape(t.N, n_C)
-    db = dZ2.sum(axis=0).reshape(1, 1, 1, n_C)
-    dW_flat = cols @ dZ2  # (C*f*f, n_C), one GEMM
-    dW = dW_flat.reshape(-1, g.f, g.f, n_C).transpose(1, 2, 0, 3).copy()  # (f, f, C, n_C)
-    dcols = _flat_weights(s.W.astype(dt, copy=False)) @ dZ2.T  # (C*f*f, N), one GEMM
-    return col2im(dcols, t, g, m), dW, db, s
+    W_flat = _flat_weights(s.W.astype(dt, copy=False))  # (C*f*f, n_C)
+    columns = _Columns(buf, t, g.f)
+    C, K = columns.C, columns.K
+    dW_b = np.zeros((K + 1, n_C), dtype=dt)  # rows (c, kh, kw) then db
+    dbuf = np.zeros_like(buf)  # gradient of the flat phase buffers
+    dcols_full = np.empty((K, columns.width), dtype=dt)
+    for p0, n, cols in columns.blocks():
+        dZ_block = dZ2[p0 : p0 + n]  # (n, n_C)
+        dW_b += cols @ dZ_block  # (C*f*f + 1, n) @ (n, n_C)
+        dcols = dcols_full if n == columns.width else np.empty((K, n), dtype=dt)
+        np.matmul(W_flat, dZ_block.T, out=dcols)  # (C*f*f, n): each tap's share of dA
+        taps = dcols.reshape(C, g.f * g.f, n)
+        for k, (p, shift) in enumerate(t.taps):  # col2im: f*f contiguous slice-adds; one
+            dbuf[p, :, p0 + shift : p0 + shift + n] += taps[:, k, :]  # tap never repeats a cell
+    dW = dW_b[:K].reshape(C, g.f, g.f, n_C).transpose(1, 2, 0, 3).copy()  # (f, f, C, n_C)
+    db = dW_b[K].reshape(1, 1, 1, n_C).copy()
+    return _col2im_phases(dbuf, t, g, m), dW, db, s
 
 
 def conv_backward_padded(dZ, cache):

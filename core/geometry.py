@@ -12,6 +12,7 @@ Pooling is the same formula with pad = 0 and dilation = 1.
 
 from __future__ import annotations
 
+import functools
 import math
 import numbers
 from dataclasses import asdict, dataclass
@@ -145,7 +146,14 @@ def conv_geometry(n_H_prev: int, n_W_prev: int, f: int, *, stride: int = 1, pad:
                          what="1 means the window's cells are adjacent")
     _check_fits("rows", "H", n_H_prev, f, stride, pad, dilation)
     _check_fits("columns", "W", n_W_prev, f, stride, pad, dilation)
+    return _conv_geometry(n_H_prev, n_W_prev, f, stride, pad, dilation)
 
+
+@functools.lru_cache(maxsize=256)
+def _conv_geometry(n_H_prev: int, n_W_prev: int, f: int, stride: int, pad: int,
+                   dilation: int) -> Geometry:
+    """The Geometry of checked plain ints (memoised: it is frozen, and a layer is called
+    with the same sizes over and over)."""
     f_eff, n_H = _axis_size(n_H_prev, f, stride, pad, dilation)
     _, n_W = _axis_size(n_W_prev, f, stride, pad, dilation)
     n_H_pad, n_W_pad = n_H_prev + 2 * pad, n_W_prev + 2 * pad
