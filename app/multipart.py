@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from fastapi import Request
 from python_multipart.exceptions import MultipartParseError
-from python_multipart.multipart import MultipartParser, parse_options_header
+from python_multipart.multipart import MultipartParser, MultipartState, parse_options_header
 
 from app.errors import ApiError
 
@@ -99,6 +99,9 @@ def parse(body: bytes, boundary: bytes) -> dict[str, Part]:
     except MultipartParseError as exc:
         raise ApiError(422, "bad_multipart",
                        f"The multipart body cannot be parsed ({exc}).") from None
+    if parser.state != MultipartState.END:
+        raise ApiError(422, "bad_multipart", "The multipart body ends before its closing "
+                       "boundary: the upload is incomplete.")
     by_name: dict[str, Part] = {}
     for part in parts:
         if part.name in by_name:

@@ -59,7 +59,6 @@ IMAGE_BODY = {
     }},
 }
 IMAGE_ERRORS = {
-    404: {"model": ErrorOut, "description": "Unknown sample."},
     413: {"model": ErrorOut, "description": "Body, file or decoded pixels over a limit."},
     415: {"model": ErrorOut, "description": "Not multipart/form-data, or not an image."},
     422: {"description": "Invalid settings, a broken image, or geometry that cannot work."},

@@ -331,3 +331,16 @@ def test_image_answer_length_and_server_timing(client):
     assert json.loads(r.content)["id"]
     assert r.headers["server-timing"].startswith("app;dur=")
     assert float(r.headers["server-timing"].split("dur=")[1]) > 0
+
+
+def test_incomplete_multipart_is_422(client):
+    body = (b'--xx\r\nContent-Disposition: form-data; name="settings"\r\n\r\n'
+            b'{"sample": "chelsea", "size": 16}\r\n--xx\r\nContent-Disposition: form-data; '
+            b'name="file"; filename="a.png"\r\n\r\n\x89PNG')
+    r = client.post("/api/image", content=body,
+                    headers={"content-type": "multipart/form-data; boundary=xx"})
+    assert r.status_code == 422 and r.json()["code"] == "bad_multipart"
+    assert "closing boundary" in r.json()["detail"]
+    r = client.post("/api/image", content=b"garbage",
+                    headers={"content-type": "multipart/form-data; boundary=xx"})
+    assert r.status_code == 422 and r.json()["code"] == "bad_multipart"
