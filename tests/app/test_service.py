@@ -344,3 +344,18 @@ def test_incomplete_multipart_is_422(client):
     r = client.post("/api/image", content=b"garbage",
                     headers={"content-type": "multipart/form-data; boundary=xx"})
     assert r.status_code == 422 and r.json()["code"] == "bad_multipart"
+
+
+def test_main_runs_uvicorn_on_the_app(monkeypatch):
+    import app.__main__ as entry
+
+    calls = []
+    monkeypatch.setattr(entry.uvicorn, "run", lambda target, **kw: calls.append((target, kw)))
+    monkeypatch.setenv("CONVSTEP_HOST", "0.0.0.0")
+    entry.main(["--port", "8101"])
+    target, kw = calls[0]
+    assert target == "app.main:app"
+    assert (kw["host"], kw["port"], kw["workers"]) == ("0.0.0.0", 8101, 1)
+    monkeypatch.setenv("CONVSTEP_MAX_SIZE", "-5")
+    with pytest.raises(ValueError, match="CONVSTEP_MAX_SIZE"):
+        entry.main([])
