@@ -17,15 +17,28 @@ function listText(xs) {
   return `${xs.slice(0, 3).join(", ")}, …, ${xs.slice(-2).join(", ")} (${xs.length} in all)`;
 }
 
+/** "n_H = generic = numbers = ... = 64" -> [generic formula, "n_H = numbers ... = 64"]. */
+function splitFormula(text) {
+  const parts = text.split(" = ");
+  if (parts.length < 3) return [null, text];
+  return [`${parts[0]} = ${parts[1]}`, `${parts[0]} = ${parts.slice(2).join(" = ")}`];
+}
+
 function geometryBlock(title, g, what) {
   const box = el("div", "geo-block");
-  box.append(el("h3", "", title));
+  const [genH, numH] = splitFormula(g.formula_H);
+  const [genW, numW] = splitFormula(g.formula_W);
+  const head = el("h3", "", title);
+  box.append(head);
+  if (genH) box.append(el("p", "formula generic", genH));
   const fH = el("p", "formula");
   fH.dataset.field = `${what}-formula-H`;
-  fH.textContent = g.formula_H;
+  fH.textContent = numH;
+  fH.title = g.formula_H;
   const fW = el("p", "formula");
   fW.dataset.field = `${what}-formula-W`;
-  fW.textContent = g.formula_W;
+  fW.textContent = numW;
+  fW.title = g.formula_W;
   box.append(fH, fW);
   const dr = g.dropped_rows || [];
   const dc = g.dropped_cols || [];
@@ -62,13 +75,13 @@ export function renderGeometry(root, raw, arrays) {
     item.append(el("span", "chain-label", label), el("b", "", sh));
     chain.append(item);
   });
+  const out = el("p", "out-size");
+  out.dataset.field = "out-size";
+  out.textContent = `Z is ${g.conv.n_H} × ${g.conv.n_W} per filter${g.pool ? `; pooled ${g.pool.n_H} × ${g.pool.n_W}` : ""}.`;
+  chain.append(out);
   root.append(chain);
   const blocks = el("div", "geo-blocks");
   blocks.append(geometryBlock("Convolution output", g.conv, "conv"));
   if (g.pool) blocks.append(geometryBlock("Pooling output", g.pool, "pool"));
   root.append(blocks);
-  const out = el("p", "out-size");
-  out.dataset.field = "out-size";
-  out.textContent = `Z is ${g.conv.n_H} × ${g.conv.n_W} per filter${g.pool ? `; pooled ${g.pool.n_H} × ${g.pool.n_W}` : ""}.`;
-  root.append(out);
 }

@@ -7,7 +7,7 @@ import { buildLegend, textColorOn } from "./colors.js";
 import { fmtShort } from "./arrays.js";
 
 const NEVER = 0x7fffffff;
-const MIN_NUMBER_CELL = 30; // CSS px a cell needs before its number is written in it
+const MIN_NUMBER_CELL = 28; // CSS px a cell needs before its number is written in it
 let tooltip = null;
 
 function getTooltip() {
@@ -120,7 +120,7 @@ export class MapCanvas {
 
   setFocus(r, c) {
     this.focus = { r, c };
-    if (this.zoom > 1 && this.updateView()) this.redraw();
+    if ((this.zoom > 1 || this.opts.fixedCells) && this.updateView()) this.redraw();
   }
 
   /** Reveal every cell whose cellStep <= k. */
@@ -149,11 +149,12 @@ export class MapCanvas {
   updateView(resize) {
     const d = this.data;
     const z = this.zoom;
-    const vr = Math.max(1, Math.min(d.rows, Math.ceil(d.rows / z)));
-    const vc = Math.max(1, Math.min(d.cols, Math.ceil(d.cols / z)));
+    const fixed = this.opts.fixedCells;
+    const vr = fixed ? Math.min(d.rows, fixed) : Math.max(1, Math.min(d.rows, Math.ceil(d.rows / z)));
+    const vc = fixed ? Math.min(d.cols, fixed) : Math.max(1, Math.min(d.cols, Math.ceil(d.cols / z)));
     let r0 = 0;
     let c0 = 0;
-    if (z > 1 && this.focus) {
+    if ((z > 1 || fixed) && this.focus) {
       r0 = Math.min(Math.max(0, this.focus.r - Math.floor(vr / 2)), d.rows - vr);
       c0 = Math.min(Math.max(0, this.focus.c - Math.floor(vc / 2)), d.cols - vc);
     }
@@ -167,7 +168,7 @@ export class MapCanvas {
       let cssCell = Math.min(avail / vc, maxH / vr);
       if (this.opts.maxCell) cssCell = Math.min(cssCell, this.opts.maxCell);
       let px = cssCell * dpr;
-      if (px >= 1) px = Math.floor(px);
+      if (px >= 3) px = Math.floor(px); // whole device pixels per cell: crisp and even
       this.cellPx = px;
       const W = Math.max(1, Math.round(vc * px));
       const H = Math.max(1, Math.round(vr * px));

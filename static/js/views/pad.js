@@ -2,7 +2,8 @@
 // tinted and outlined, the rows and columns no window reaches marked in red.
 
 import { MapCanvas } from "../grid.js";
-import { el, imageData } from "./common.js";
+import { makeScale } from "../colors.js";
+import { channelData, channelName, el, imageData } from "./common.js";
 
 /** Padded index -> source index in the unpadded axis of length n (numpy's modes). */
 export function sourceIndex(i, n, mode) {
@@ -47,7 +48,17 @@ export function createPadView(ctx) {
     fmt: ctx.cellFmt,
     onHover: (cell) => (cell ? link("pad", cell.r, cell.c) : inMap.setOverlays([])),
   });
-  maps.append(inMap.el, padMap.el);
+  // the top-left corner, magnified, with its numbers: the padding cell by cell
+  const corner = Math.min(padded.shape[0], padded.shape[1], 10);
+  const cornerMap = new MapCanvas({
+    title: `A_prev_pad[:${corner}, :${corner}, 0]${C === 3 ? ` (${channelName(C, 0)})` : ""}, magnified`,
+    fmt: ctx.cellFmt,
+    maxHeight: 420,
+    fixedCells: corner,
+    className: "corner",
+    onHover: (cell) => (cell ? link("pad", cell.r, cell.c) : inMap.setOverlays([])),
+  });
+  maps.append(inMap.el, padMap.el, cornerMap.el);
   inMap.setData(imageData(input, { name: "A_prev" }));
   const dropped = { rows: g.dropped_rows || [], cols: g.dropped_cols || [] };
   padMap.setData(
@@ -65,6 +76,14 @@ export function createPadView(ctx) {
       },
     }),
   );
+
+  cornerMap.setData(channelData(padded, 0, {
+    scale: makeScale("grey", Math.min(0, padded.min), Math.max(padded.max, 1e-12)),
+    name: "A_prev_pad",
+    inner: p > 0 ? { top: p, left: p, rows: H, cols: W } : null,
+    dropped,
+  }));
+  cornerMap.setFocus(0, 0);
 
   const detail = el("aside", "detail");
   detail.setAttribute("aria-label", "About padding");
@@ -90,7 +109,7 @@ export function createPadView(ctx) {
   return {
     el: root,
     total: 0,
-    maps: [inMap, padMap],
+    maps: [inMap, padMap, cornerMap],
     render() {},
     refresh() {},
     describe: () =>
@@ -103,6 +122,7 @@ export function createPadView(ctx) {
     destroy() {
       inMap.destroy();
       padMap.destroy();
+      cornerMap.destroy();
     },
   };
 }
