@@ -11,8 +11,10 @@ import math
 from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from core import GeometryError
 
@@ -71,8 +73,25 @@ async def _geometry_error(_request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(error_body("geometry", str(exc)), status_code=422)
 
 
+# FastAPI's words when a JSON body is not UTF-8 text (it answers 400, an undocumented
+# status with no code); valid UTF-8 that is not JSON is already a 422 "json_invalid".
+_UNPARSABLE_BODY = "There was an error parsing the body"
+
+
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+    """An undecodable JSON body is a 422 like any other invalid JSON; the rest as FastAPI."""
+    assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 400 and exc.detail == _UNPARSABLE_BODY:
+        return JSONResponse({"detail": [{
+            "loc": ["body"], "type": "json_invalid",
+            "msg": "JSON decode error: the body is not UTF-8 text; send JSON as UTF-8."}]},
+            status_code=422)
+    return await http_exception_handler(request, exc)
+
+
 def install(app: FastAPI) -> None:
     """Register the handlers on `app`."""
+    app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(ApiError, _api_error)
     app.add_exception_handler(GeometryError, _geometry_error)
     app.add_exception_handler(RequestValidationError, _validation_error)

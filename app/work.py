@@ -46,6 +46,18 @@ def check_conv_work(where: str, m: int, n_H: int, n_W: int, f: int, n_C_prev: in
                        "(CONVSTEP_MAX_WORK_ELEMENTS). Use a smaller image or f.")
 
 
+def check_pool_work(where: str, m: int, n_H: int, n_W: int, n_C: int, f: int,
+                    settings: Settings) -> None:
+    """Refuse a pooling whose f*f window offsets each touch every output (m*n_H*n_W*n_C)."""
+    n = m * n_H * n_W * n_C * f * f
+    if n > settings.max_work_elements:
+        raise ApiError(413, "too_much_work",
+                       f"{where}: this pooling reads m*n_H*n_W*n_C*f*f = {m}*{n_H}*{n_W}*{n_C}"
+                       f"*{f}*{f} = {n} numbers; the limit is max_work_elements = "
+                       f"{settings.max_work_elements} (CONVSTEP_MAX_WORK_ELEMENTS). Use a "
+                       "smaller pooling window.")
+
+
 def page_limit(name: str, limit: int, given: bool, settings: Settings) -> int:
     """The steps `limit` to use: the client's (422 over max_steps_per_page), or when the
     client gave none, the default capped at max_steps_per_page."""

@@ -33,7 +33,14 @@ from app.schemas import (
     ZeroPadIn,
     ZeroPadOut,
 )
-from app.work import check_conv_work, check_elements, heavy_slot, page_limit, to_array
+from app.work import (
+    check_conv_work,
+    check_elements,
+    check_pool_work,
+    heavy_slot,
+    page_limit,
+    to_array,
+)
 
 ERRORS = {
     413: {"model": ErrorOut, "description": "An array or the body is over a limit."},
@@ -58,6 +65,14 @@ def _steps(steps: StepsQuery | None, settings: Settings) -> dict | None:
         return None
     limit = page_limit("steps.limit", steps.limit, "limit" in steps.model_fields_set, settings)
     return {"offset": steps.offset, "limit": limit}
+
+
+def _pool_setup(A_prev: np.ndarray, hp: dict, settings: Settings, where: str) -> None:
+    """Check the pooling's geometry (core's message) and its work bound before any work."""
+    if A_prev.ndim == 4:
+        m, n_H_prev, n_W_prev, n_C = A_prev.shape
+        g = core.pool_geometry(n_H_prev, n_W_prev, hp["f"], stride=hp["stride"])
+        check_pool_work(where, m, g.n_H, g.n_W, n_C, g.f, settings)
 
 
 def _conv_setup(body: ConvForwardIn | ConvBackwardIn, settings: Settings, where: str):
@@ -129,6 +144,7 @@ def conv_backward(body: ConvBackwardIn, settings: SettingsDep,
 def pool_forward(body: PoolForwardIn, settings: SettingsDep, _: HeavySlot) -> PoolForwardOut:
     A_prev = to_array("A_prev", body.A_prev, settings)
     hp = body.hparameters.model_dump()
+    _pool_setup(A_prev, hp, settings, "pool_forward")
     where = _steps(body.steps, settings)
     A, _cache = core.pool_forward(A_prev, hp, mode=body.mode)
     out: dict = {"A": A.tolist()}
@@ -144,6 +160,7 @@ def pool_backward(body: PoolBackwardIn, settings: SettingsDep,
     A_prev = to_array("A_prev", body.A_prev, settings)
     dA = to_array("dA", body.dA, settings)
     hp = body.hparameters.model_dump()
+    _pool_setup(A_prev, hp, settings, "pool_backward")
     where = _steps(body.steps, settings)
     cache = (A_prev, hp)
     dA_prev = core.pool_backward(dA, cache, mode=body.mode, tie_rule=body.tie_rule)

@@ -31,8 +31,8 @@ from app.multipart import boundary_of, parse, read_body
 from app.responses import JSONChunks
 from app.samples import SAMPLE_NAMES, sample_bytes
 from app.schemas import ErrorOut
-from app.work import check_conv_work, heavy, page_limit
-from core import conv_geometry
+from app.work import check_conv_work, check_pool_work, heavy, page_limit
+from core import conv_geometry, pool_geometry
 
 router = APIRouter(prefix="/api", tags=["image: what the page runs on"])
 SettingsDep = Annotated[Settings, Depends(get_settings)]
@@ -121,6 +121,9 @@ def check_work(image, s: ImageSettings, limits: Settings) -> None:
     H, W, C = image.shape
     g = conv_geometry(H, W, s.f, stride=s.stride, pad=s.pad, dilation=s.dilation)
     check_conv_work("settings", 1, g.n_H, g.n_W, s.f, C, limits)
+    if s.pool is not None:
+        p = pool_geometry(g.n_H, g.n_W, s.pool.f, stride=s.pool.stride)
+        check_pool_work("settings.pool", 1, p.n_H, p.n_W, len(s.filters), p.f, limits)
 
 
 def get_result(cache: LruCache, image_id: str, image, s: ImageSettings,

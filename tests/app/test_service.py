@@ -359,3 +359,14 @@ def test_main_runs_uvicorn_on_the_app(monkeypatch):
     monkeypatch.setenv("CONVSTEP_MAX_SIZE", "-5")
     with pytest.raises(ValueError, match="CONVSTEP_MAX_SIZE"):
         entry.main([])
+
+
+def test_pool_work_bound(make_client):
+    client = make_client(max_work_elements=100_000)
+    r = client.image({"sample": "chelsea", "size": 64, "filters": [{"preset": "identity"}],
+                      "pool": {"f": 40, "stride": 1}})
+    assert r.status_code == 413 and r.json()["code"] == "too_much_work"
+    assert "settings.pool" in r.json()["detail"]
+    r = client.post("/api/pool_forward", json={"A_prev": np.zeros((1, 40, 40, 1)).tolist(),
+                                               "hparameters": {"stride": 1, "f": 30}})
+    assert r.status_code == 413 and "pool_forward" in r.json()["detail"]
