@@ -53,23 +53,14 @@ def _offset(g: Geometry, r: int, s: int) -> tuple[slice, slice, slice, slice]:
 
 
 def _pool(A: np.ndarray, g: Geometry, mode: str) -> np.ndarray:
-    if g.f == g.stride and mode == "max":
-        # Non-overlapping windows: a reshape exposes each window's rows and columns.
-        m, _, _, n_C = A.shape
-        cropped = A[:, : g.n_H * g.f, : g.n_W * g.f, :]
-        blocks = cropped.reshape(m, g.n_H, g.f, g.n_W, g.f, n_C)  # (m, n_H, f, n_W, f, C)
-        out = blocks[:, :, 0].copy()  # (m, n_H, n_W, f, C)
-        for r in range(1, g.f):
-            np.maximum(out, blocks[:, :, r], out=out)
-        return out.max(axis=3)
-    out = A[_offset(g, 0, 0)].copy()  # (m, n_H, n_W, n_C)
-    for r in range(g.f):
-        for s in range(g.f):
-            if r or s:
-                if mode == "max":
-                    np.maximum(out, A[_offset(g, r, s)], out=out)
-                else:
-                    out += A[_offset(g, r, s)]
+    """A (m, n_H, n_W, n_C): element-wise max (or mean) of the f*f offset slices."""
+    views = [A[_offset(g, r, s)] for r in range(g.f) for s in range(g.f)]  # (m, n_H, n_W, C)
+    if len(views) == 1:
+        return views[0].copy()
+    combine = np.maximum if mode == "max" else np.add
+    out = combine(views[0], views[1])
+    for view in views[2:]:
+        combine(out, view, out=out)
     if mode == "average":
         out /= g.f * g.f
     return out
@@ -100,27 +91,36 @@ def pool_backward(dA, cache, mode="max", *, tie_rule="first"):
     dt = np.result_type(A_prev, dA)
     dA = dA.astype(dt, copy=False)
     dA_prev = np.zeros(A_prev.shape, dtype=dt)
-    offsets = [(r, s) for r in range(g.f) for s in range(g.f)]  # row-major: "first" = earliest
+    offsets = [_offset(g, r, s) for r in range(g.f) for s in range(g.f)]  # row-major order
+    # With stride >= f the windows do not overlap: each input cell gets at most one value,
+    # so it is written (=) instead of accumulated (+=).
+    exclusive = g.stride >= g.f
     if mode == "average":
         share = dA / (g.f * g.f)
-        for r, s in offsets:
-            dA_prev[_offset(g, r, s)] += share
+        for at in offsets:
+            if exclusive:
+                dA_prev[at] = share
+            else:
+                dA_prev[at] += share
         return dA_prev
     A = _pool(A_prev, g, "max")
     if tie_rule == "split":
         count = np.zeros(A.shape, dtype=dt)
-        for r, s in offsets:
-            count += A_prev[_offset(g, r, s)] == A
+        for at in offsets:
+            count += A_prev[at] == A
         grad = dA / count
     else:
         grad = dA
-    taken = np.zeros(A.shape, dtype=bool) if tie_rule == "first" else None
-    for r, s in offsets:
-        hit = A_prev[_offset(g, r, s)] == A  # (m, n_H, n_W, n_C): is offset (r, s) a maximum?
-        if taken is not None:
-            hit &= ~taken
-            taken |= hit
-        dA_prev[_offset(g, r, s)] += np.where(hit, grad, 0)
+    # mask * gradient, as the exercise's loops do (a 0/1 mask times dA), one offset at a time.
+    for k, at in enumerate(offsets):
+        hit = np.equal(A_prev[at], A)  # (m, n_H, n_W, n_C): is this offset a maximum?
+        if exclusive:
+            np.multiply(hit, grad, out=dA_prev[at])
+        else:
+            dA_prev[at] += hit * grad
+        if tie_rule == "first" and k < len(offsets) - 1:
+            # routed: the later maxima of this window (ties) get nothing
+            grad = np.multiply(grad, np.logical_not(hit, out=hit))
     return dA_prev
 
 

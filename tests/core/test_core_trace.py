@@ -243,3 +243,16 @@ def test_a_page_costs_memory_for_its_steps_not_for_the_image():
         finally:
             tracemalloc.stop()
         assert peak < 1_000_000, f"{pad_mode}: a 64-step page allocated {peak} bytes"
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("rows", [0, 1, 2, 9, 10007])
+def test_db_running_prefix_sum_is_exact_enough(dtype, rows):
+    from core.trace import _column_sums
+
+    X = np.random.default_rng(rows).standard_normal((rows, 5)).astype(dtype)
+    want = X.astype(np.float64).sum(axis=0)
+    got = _column_sums(X)
+    assert got.dtype == np.float64 and got.shape == (5,)
+    np.testing.assert_allclose(got, want, rtol=1e-12 if dtype == np.float64 else 1e-5,
+                               atol=1e-9 if dtype == np.float64 else 1e-3)
