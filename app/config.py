@@ -25,8 +25,9 @@ class Settings(BaseModel):
         description="Largest uploaded file, in bytes (the whole request body may be 64 KiB more).",
     )
     max_json_bytes: int = Field(
-        4 * 1024 * 1024, ge=1024, le=1024**3,
-        description="Largest JSON request body, in bytes.",
+        8 * 1024 * 1024, ge=1024, le=1024**3,
+        description="Largest JSON request body, in bytes (262144 numbers written with full "
+        "float64 precision take about 5.5 MB).",
     )
     max_pixels: int = Field(
         40_000_000, ge=1, le=1_000_000_000,
