@@ -57,6 +57,10 @@ class Settings(BaseModel):
         256 * 1024 * 1024, ge=1024 * 1024, le=64 * 1024**3,
         description="Memory bound of the steps cache, in bytes of array data.",
     )
+    body_timeout_s: float = Field(
+        30.0, gt=0.0, le=3600.0,
+        description="Longest time a client may take to send its request body (408 after).",
+    )
     max_heavy: int = Field(
         2, ge=1, le=1024,
         description="Heavy requests (image, steps, conv/pool arrays) computed at the same time.",

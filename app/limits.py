@@ -4,7 +4,8 @@
 client declares a Content-Length, and counts the bytes as they stream in otherwise, so no
 request ever holds more than the limit in memory. `HeavyLimiter` admits at most
 `max_heavy` computations plus `max_queue` waiters; a waiter that gets no slot within
-`queue_wait_s` (and anyone beyond the queue) gets 503 with Retry-After.
+`queue_wait_s` (and anyone beyond the queue) gets 503 with Retry-After. A body that takes
+longer than `body_timeout_s` to arrive gets 408.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import collections
 import contextlib
 import json
 import math
+import time
 from collections.abc import AsyncIterator, Callable
 
 from starlette.exceptions import HTTPException
@@ -81,17 +83,35 @@ class BodyLimitMiddleware:
                 await _send_json(send, 413, {"detail": exc.detail, "code": exc.code})
                 return
         received = 0
+        complete = False
+        timeout = self.settings().body_timeout_s
+        deadline = time.monotonic() + timeout
 
         async def limited_receive() -> Message:
-            nonlocal received
-            message = await receive()
+            nonlocal received, complete
+            if complete:  # after the body: a wait for the disconnect, never timed
+                return await receive()
+            try:
+                message = await asyncio.wait_for(receive(), deadline - time.monotonic())
+            except TimeoutError:
+                raise BodyTimeout(timeout) from None
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > limit:
                     raise BodyTooLarge(limit, what)
+                complete = not message.get("more_body", False)
             return message
 
         await self.app(scope, limited_receive, send)
+
+
+class BodyTimeout(HTTPException):
+    """Raised from `receive` when a client sends its body too slowly."""
+
+    def __init__(self, timeout: float) -> None:
+        super().__init__(408, f"The request body did not arrive within body_timeout_s = "
+                              f"{timeout} s (CONVSTEP_BODY_TIMEOUT_S).")
+        self.code = "body_timeout"
 
 
 class Overloaded(HTTPException):

@@ -23,7 +23,7 @@ from app import errors
 from app.cache import LruCache
 from app.config import Settings, get_settings
 from app.headers import DOCS_CSP, SecurityHeadersMiddleware
-from app.limits import BodyLimitMiddleware, BodyTooLarge, HeavyLimiter, Overloaded
+from app.limits import BodyLimitMiddleware, BodyTimeout, BodyTooLarge, HeavyLimiter, Overloaded
 from app.routes import arrays, image, pages
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -69,12 +69,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     errors.install(app)
 
     async def _limit_error(_request: Request, exc: Exception):
-        assert isinstance(exc, BodyTooLarge | Overloaded)
+        assert isinstance(exc, BodyTooLarge | BodyTimeout | Overloaded)
         return JSONResponse(errors.error_body(exc.code, exc.detail), status_code=exc.status_code,
                             headers=exc.headers)
 
     app.add_exception_handler(BodyTooLarge, _limit_error)
     app.add_exception_handler(Overloaded, _limit_error)
+    app.add_exception_handler(BodyTimeout, _limit_error)
 
     app.include_router(pages.router)
     app.include_router(arrays.router)

@@ -370,3 +370,20 @@ def test_pool_work_bound(make_client):
     r = client.post("/api/pool_forward", json={"A_prev": np.zeros((1, 40, 40, 1)).tolist(),
                                                "hparameters": {"stride": 1, "f": 30}})
     assert r.status_code == 413 and "pool_forward" in r.json()["detail"]
+
+
+@pytest.mark.parametrize("path", ["/api/distribute_value", "/api/image"])
+def test_slow_body_is_408(make_client, path):
+    client = make_client(body_timeout_s=0.2)
+
+    async def slow():
+        yield b'{"dz": 1,'
+        await anyio.sleep(1)
+        yield b' "shape": [2, 2]}'
+
+    r = client.post(path, content=slow(), headers={
+        "content-type": "application/json" if "distribute" in path
+        else "multipart/form-data; boundary=xx"})
+    assert r.status_code == 408
+    assert r.json()["code"] == "body_timeout"
+    assert "body_timeout_s = 0.2" in r.json()["detail"]
