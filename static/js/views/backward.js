@@ -214,7 +214,7 @@ export function createPoolBackwardView(ctx) {
       cur = positionOf(step, nH, nW, nC);
       restoreReveal();
       outGroup.maps.forEach((m) => m.setStep(step));
-      allMaps().forEach((m, i) => m.el.classList.toggle("current", nC > 1 && i % nC === cur.c));
+      allMaps().forEach((m, i) => m.el.classList.toggle("current", !playing && nC > 1 && i % nC === cur.c));
       draw();
       const now = performance.now();
       if (!playing || now - lastDetail > 150) {
@@ -551,7 +551,7 @@ export function createConvBackwardView(ctx) {
       restoreReveal();
       daGroup.maps.forEach((m) => m.setStep(step));
       dwMaps.forEach((m) => m.setStep(step));
-      zGroup.maps.forEach((m, c) => m.el.classList.toggle("current", nC > 1 && c === cur.c));
+      zGroup.maps.forEach((m, c) => m.el.classList.toggle("current", !playing && nC > 1 && c === cur.c));
       draw();
       const now = performance.now();
       if (!playing || now - lastDetail > 150) {

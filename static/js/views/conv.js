@@ -142,7 +142,7 @@ export function createConvView(ctx) {
       group.maps.forEach((m, c) => {
         m.setStep(step);
         m.setFocus(cur.h, cur.w);
-        m.el.classList.toggle("current", c === cur.c && nC > 1);
+        m.el.classList.toggle("current", !playing && c === cur.c && nC > 1);
       });
       draw();
       const now = performance.now();

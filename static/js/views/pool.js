@@ -139,7 +139,7 @@ export function createPoolView(ctx) {
       k = step;
       cur = positionOf(step, nH, nW, nC);
       pGroup.maps.forEach((m) => m.setStep(step));
-      [...aGroup.maps, ...pGroup.maps].forEach((m, i) => m.el.classList.toggle("current", nC > 1 && i % nC === cur.c));
+      [...aGroup.maps, ...pGroup.maps].forEach((m, i) => m.el.classList.toggle("current", !playing && nC > 1 && i % nC === cur.c));
       draw();
       const now = performance.now();
       if (!playing || now - lastDetail > 150) {

@@ -77,10 +77,10 @@ export function createReluView(ctx) {
     stage: "relu",
     total,
     maps: [...zGroup.maps, ...aGroup.maps],
-    render(step) {
+    render(step, playing) {
       cur = positionOf(step, nH, nW, nC);
       aGroup.maps.forEach((m) => m.setStep(step));
-      [...zGroup.maps, ...aGroup.maps].forEach((m, i) => m.el.classList.toggle("current", nC > 1 && i % nC === cur.c));
+      [...zGroup.maps, ...aGroup.maps].forEach((m, i) => m.el.classList.toggle("current", !playing && nC > 1 && i % nC === cur.c));
       draw();
       renderDetail();
     },
