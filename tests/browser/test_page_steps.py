@@ -202,6 +202,7 @@ def test_hover_reads_a_value_and_click_jumps(page_and_log, stage):
     open_page(page, DEFAULT_QUERY + f"&stage={stage}&step=0")
     overlays = page.locator("#view canvas.map-overlay")
     overlay = overlays.first if stage == "conv_backward" else overlays.last
+    overlay.scroll_into_view_if_needed()
     box = overlay.bounding_box()
     page.mouse.move(box["x"] + box["width"] * 0.5, box["y"] + box["height"] * 0.5)
     tip = page.locator(".tooltip")
