@@ -150,11 +150,14 @@ def run(quick: bool) -> str:
         first256 = _image_case(client, srv.url, 256, rounds, "?arrays=input,padded,W,b,Z")
         full512 = _image_case(client, srv.url, 512, max(3, rounds // 2))
 
-    def row(case: str, m: dict, target: str, ok: bool, with_bytes: bool = True) -> str:
-        size = f"{m['bytes'] / MB:.2f}" if with_bytes else "–"
-        parts = (f"{m['decode']:.1f} / {m['compute']:.1f}" if "decode" in m else "–")
+    def row(case: str, m: dict, ms_target: float, mb_target: float | None = None) -> str:
+        size = f"{m['bytes'] / MB:.2f}" if "bytes" in m else "–"
+        parts = f"{m['decode']:.1f} / {m['compute']:.1f}" if "decode" in m else "–"
+        time_cell = f"<= {ms_target:g} ms: {_verdict(m['median'] <= ms_target)}"
+        size_cell = ("–" if mb_target is None
+                     else f"<= {mb_target:g} MB: {_verdict(m['bytes'] <= mb_target * MB)}")
         return (f"| {case} | {m['median']:.1f} | {m['p95']:.1f} | {m['wall']:.1f} | {parts} | "
-                f"{size} | {target} | {_verdict(ok)} |")
+                f"{size} | {time_cell} | {size_cell} |")
 
     lines = [
         "## API: the image route and a steps page",
@@ -164,17 +167,17 @@ def run(quick: bool) -> str:
         "upstream all ones, the backward pass, the first 64-step page of each of the four "
         f"stages. {rounds} rounds after one warm-up (the 512 case: {max(3, rounds // 2)}). "
         "Server ms: the server's Server-Timing (arrival to first byte of the answer); wall "
-        "ms: the client's, with the transfer and JSON parsing.",
+        "ms: the client's, with the transfer and JSON parsing. Every array is float32 in "
+        "base64 as docs/CONTRACT.md fixes it: at size 256 with eight filters that is 18.7 MB "
+        "(Z alone 2.8 MB), so the 1.5 MB target cannot be met by the full answer; "
+        "`?arrays=` asks for a first view's arrays only (the rest come from /api/arrays).",
         "| case | server median ms | server p95 ms | wall median ms | decode / compute ms "
-        "| response MB | target | result |",
+        "| response MB | time | size |",
         "| --- | ---: | ---: | ---: | ---: | ---: | --- | --- |",
-        row("image, size 256, every array", full256, "<= 100 ms, <= 1.5 MB",
-            full256["median"] <= 100 and full256["bytes"] <= 1.5 * MB),
-        row("image, size 256, `?arrays=input,padded,W,b,Z`", first256,
-            "<= 100 ms, <= 1.5 MB", first256["median"] <= 100 and first256["bytes"] <= 1.5 * MB),
-        row("image, size 512, every array", full512, "<= 400 ms", full512["median"] <= 400),
+        row("image, size 256, every array", full256, 100, 1.5),
+        row("image, size 256, `?arrays=input,padded,W,b,Z`", first256, 100, 1.5),
+        row("image, size 512, every array", full512, 400),
     ]
     for stage, m in steps.items():
-        lines.append(row(f"steps page, 64 {stage} steps (256 result cached)", m, "<= 10 ms",
-                         m["median"] <= 10, with_bytes=False))
+        lines.append(row(f"steps page, 64 {stage} steps (256 result cached)", m, 10))
     return "\n".join(lines[:2]) + "\n\n" + "\n".join(lines[2:])

@@ -4,6 +4,7 @@ body limits, the image route's request errors, and load shedding with 503."""
 from __future__ import annotations
 
 import json
+import os
 
 import anyio
 import httpx
@@ -352,7 +353,10 @@ def test_main_runs_uvicorn_on_the_app(monkeypatch):
     calls = []
     monkeypatch.setattr(entry.uvicorn, "run", lambda target, **kw: calls.append((target, kw)))
     monkeypatch.setenv("CONVSTEP_HOST", "0.0.0.0")
+    for name in entry.BLAS_THREADS:  # restored after the test
+        monkeypatch.delenv(name, raising=False)
     entry.main(["--port", "8101"])
+    assert os.environ["OPENBLAS_NUM_THREADS"] == "1"  # read by NumPy in the server
     target, kw = calls[0]
     assert target == "app.main:app"
     assert (kw["host"], kw["port"], kw["workers"]) == ("0.0.0.0", 8101, 1)
