@@ -7,6 +7,7 @@ BodyLimitMiddleware and again here) and splits it with python-multipart's parser
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 from fastapi import Request
@@ -16,6 +17,12 @@ from python_multipart.multipart import MultipartParser, MultipartState, parse_op
 from app.errors import ApiError
 
 MAX_PARTS = 4
+# Nothing from an upload is logged: the parser's own warnings are dropped (the client gets
+# the same words in its 422).
+QUIET = logging.getLogger("app.multipart.parser")
+QUIET.addHandler(logging.NullHandler())
+QUIET.propagate = False
+QUIET.setLevel(logging.CRITICAL + 1)
 
 
 @dataclass
@@ -93,6 +100,7 @@ def parse(body: bytes, boundary: bytes) -> dict[str, Part]:
         "on_header_value": on_header_value, "on_header_end": on_header_end,
         "on_headers_finished": on_headers_finished, "on_part_data": on_part_data,
     })
+    parser.logger = QUIET  # its warnings quote the upload's bytes: they go to the client only
     try:
         parser.write(body)
         parser.finalize()

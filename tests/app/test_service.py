@@ -391,3 +391,11 @@ def test_slow_body_is_408(make_client, path):
     assert r.status_code == 408
     assert r.json()["code"] == "body_timeout"
     assert "body_timeout_s = 0.2" in r.json()["detail"]
+
+
+def test_malformed_multipart_is_not_logged(client, caplog):
+    caplog.set_level("DEBUG")
+    r = client.post("/api/image", content=b"SECRETgarbage",
+                    headers={"content-type": "multipart/form-data; boundary=xx"})
+    assert r.status_code == 422
+    assert not [rec for rec in caplog.records if "multipart" in rec.name]
