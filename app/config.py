@@ -44,18 +44,20 @@ class Settings(BaseModel):
     )
     max_work_elements: int = Field(
         32_000_000, ge=1024, le=10_000_000_000,
-        description="Most elements of a convolution's largest intermediate (every window "
-        "copied out: m*n_H*n_W*f*f*n_C_prev), about 8 bytes each.",
+        description="Most window reads in one convolution (m*n_H*n_W*f*f*n_C_prev) or "
+        "pooling (m*n_H*n_W*n_C*f*f): bounds the time and memory one request asks for.",
     )
     max_steps_per_page: int = Field(
         256, ge=1, le=100_000, description="Most step records in one page (the `limit`).",
     )
     cache_entries: int = Field(
-        64, ge=1, le=100_000, description="Most entries (images and results) in the steps cache.",
+        64, ge=1, le=100_000,
+        description="Most entries (working images and layer results) in the steps cache.",
     )
     cache_bytes: int = Field(
         256 * 1024 * 1024, ge=1024 * 1024, le=64 * 1024**3,
-        description="Memory bound of the steps cache, in bytes of array data.",
+        description="Memory bound of the steps cache, in bytes of array data (a layer "
+        "result is about 25 MB at size 256 with 8 filters, 100 MB at 512).",
     )
     body_timeout_s: float = Field(
         30.0, gt=0.0, le=3600.0,
@@ -63,7 +65,8 @@ class Settings(BaseModel):
     )
     max_heavy: int = Field(
         2, ge=1, le=1024,
-        description="Heavy requests (image, steps, conv/pool arrays) computed at the same time.",
+        description="Heavy requests (image, steps and arrays that compute, array routes) "
+        "computed at the same time.",
     )
     max_queue: int = Field(
         8, ge=0, le=10_000,
