@@ -46,7 +46,12 @@ function geometryBlock(title, g, what) {
     const parts = [];
     if (dr.length) parts.push(`row${dr.length > 1 ? "s" : ""} ${listText(dr)}`);
     if (dc.length) parts.push(`column${dc.length > 1 ? "s" : ""} ${listText(dc)}`);
-    const p = el("p", "dropped", `The floor drops ${parts.join(" and ")}${what === "conv" ? " of the padded input" : " of A"}: no window reaches them (red in the ${what === "conv" ? "Pad" : "Pooling"} view).`);
+    const where = what === "conv" ? "of the padded input" : "of A";
+    const why = g.dilation > 1
+      ? "the dilated windows step over them or the floor in the formula drops them"
+      : "the floor in the formula drops them";
+    const view = what === "conv" ? "Pad and Convolution views" : "Pooling view";
+    const p = el("p", "dropped", `No window reaches ${parts.join(" and ")} ${where}: ${why} (red in the ${view}).`);
     box.append(p);
   }
   const d = el("details", "explain");

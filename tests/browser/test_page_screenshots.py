@@ -59,7 +59,7 @@ def test_overview_and_phone_screenshots(make_page):
     phone, plog = make_page(390, 844)
     open_page(phone, DEFAULT_QUERY + "&stage=conv_forward&step=3101")
     phone.wait_for_selector('#view output[data-field="z"]')
-    phone.evaluate("document.getElementById('geometry').scrollIntoView()")
+    phone.evaluate("document.getElementById('stage-tabs').scrollIntoView()")
     phone.wait_for_timeout(150)
     _save_small(OUT / "7-phone.png", phone.screenshot())
     with Image.open(OUT / "7-phone.png") as im:

@@ -144,7 +144,8 @@ def test_stride_and_pad_change_the_stated_size_and_the_map(page_and_log):
     z_after = canvas_stats(page, "#view .map-group figure.map canvas.map-base")
     assert z_after["sum"] != z_before["sum"]
     # the floor drops the last row and column of the padded input (96 - 3 is odd)
-    assert "drops" in page.locator("#geometry").inner_text()
+    geo = page.locator("#geometry").inner_text()
+    assert "No window reaches row 63 and column 95 of the padded input" in geo
     assert log.console_errors == [] and log.page_errors == []
 
 
@@ -212,3 +213,46 @@ def test_hover_reads_a_value_and_click_jumps(page_and_log, stage):
         overlay.click(position={"x": box["width"] * 0.5, "y": box["height"] * 0.5})
         wait_until(page, "document.body.dataset.step !== '0'")
     assert log.page_errors == []
+
+
+COMBOS = [
+    # gray, no ReLU, average pooling with overlapping windows, dilation, odd stride
+    "sample=camera&size=40&color=gray&f=3&stride=3&pad=2&pad_mode=constant&pad_value=0.5"
+    "&dilation=2&k0=laplacian&b0=-0.1&relu=0&pool=average&pool_f=3&pool_stride=2&up=output",
+    # RGB, 8 filters, no pooling, edge padding, f = 5
+    "sample=text&size=32&color=rgb&f=5&stride=1&pad=2&pad_mode=edge&dilation=1"
+    "&k0=gaussian_blur&k1=sharpen&k2=emboss&k3=outline&k4=box_blur&k5=identity&k6=sobel_y"
+    "&k7=laplacian&relu=1&pool=none&up=random&seed=11",
+    # max pooling that splits ties, f = 1, stride bigger than f, reflect padding
+    "sample=coffee&size=20&color=rgb&f=1&stride=2&pad=1&pad_mode=reflect&dilation=1"
+    "&k0=identity&relu=1&pool=max&pool_f=2&pool_stride=1&tie=split&up=ones",
+]
+FIELDS = {"conv_forward": "z", "relu": "a", "pool_forward": "value", "pool_backward": "da",
+          "conv_backward": "db_running"}
+
+
+@pytest.mark.parametrize("combo", range(len(COMBOS)))
+def test_every_stage_under_other_settings(page_and_log, combo):
+    page, log = page_and_log
+    open_page(page, COMBOS[combo] + "&stage=conv_forward&step=0")
+    stages = page.eval_on_selector_all("#stage-tabs [role=tab]",
+                                       "ts => ts.map(t => t.dataset.stage)")
+    for stage in stages:
+        page.click(f"#tab-{stage}")
+        if stage != "pad":
+            page.locator("#btn-last").click()
+        if stage in FIELDS:
+            page.wait_for_selector(f'#view output[data-field="{FIELDS[stage]}"]')
+        # at the last step every map is drawn in full: no cell left unreached
+        unreached = page.eval_on_selector_all("#view canvas.map-base", """cs => cs.map(c => {
+            const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+            let n = 0;
+            for (let i = 0; i < d.length; i += 4) {
+                if (d[i] === 0xe4 && d[i + 1] === 0xe7 && d[i + 2] === 0xec) n += 1;
+            }
+            return c.width > 0 && c.height > 0 ? n : -1;
+        })""")
+        assert unreached and all(n == 0 for n in unreached), (stage, unreached)
+    assert ("relu" in stages) == ("relu=1" in COMBOS[combo])
+    assert ("pool_forward" in stages) == ("pool=none" not in COMBOS[combo])
+    assert log.console_errors == [] and log.page_errors == []
