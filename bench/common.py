@@ -105,7 +105,9 @@ def openblas_info() -> dict[str, str]:
 def environment() -> str:
     """A few lines saying where the numbers were measured."""
     blas = openblas_info()
-    return (f"- machine: {platform.machine()}, {os.cpu_count()} cores, Python "
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    return (f"- load average when the run started (1, 5, 15 min): {load}\n"
+            f"- machine: {platform.machine()}, {os.cpu_count()} cores, Python "
             f"{platform.python_version()}, NumPy {np.__version__}\n"
             f"- OpenBLAS: kernel {blas.get('corename', '?')}, {blas.get('threads', '?')} "
             f"threads (OPENBLAS_CORETYPE={blas['OPENBLAS_CORETYPE']}, "

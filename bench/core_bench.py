@@ -11,6 +11,8 @@ many threads as OpenBLAS uses for NumPy.
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 
 import numpy as np
 
@@ -94,7 +96,7 @@ def _pool_case(torch, rng, shape, f, stride, mode, dtype):
     return contenders
 
 
-def _versus_torch(torch, rounds: int) -> tuple[list[Row], list[Row]]:
+def _versus_torch(torch, rounds: int, pooling: bool = True) -> tuple[list[Row], list[Row]]:
     rng = np.random.default_rng(0)
     conv_rows, pool_rows = [], []
     conv_cases = [((1, 256, 256, 3), 3, 8, 1, 1), ((1, 512, 512, 3), 5, 16, 2, 2)]
@@ -105,7 +107,7 @@ def _versus_torch(torch, rounds: int) -> tuple[list[Row], list[Row]]:
             name = (f"conv {shape[1]}x{shape[2]}x{shape[3]}, {n_C} filters {f}x{f}, "
                     f"stride {stride}, pad {pad}, {np.dtype(dtype).name}")
             conv_rows.append(Row(name, medians["ours"], medians.get("torch"), target))
-    for f, stride in ((2, 2), (3, 1)):
+    for f, stride in ((2, 2), (3, 1)) if pooling else ():
         for mode in ("max", "average"):
             for dtype in (np.float64, np.float32):
                 medians = interleaved(
@@ -166,24 +168,59 @@ def _trace_pages(rounds: int) -> list[Row]:
     return rows
 
 
+CONV_HEADERS = ("case (forward+backward)", "convstep ms", "PyTorch ms", "convstep/PyTorch")
+BLAS_VARIABLES = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
+
+
+def conv_table(quick: bool) -> str:
+    """The convolution table alone (run in a child process by `_other_kernel`)."""
+    torch, _ = _torch()
+    info = openblas_info()
+    rows, _ = _versus_torch(torch, 3 if quick else 15, pooling=False)
+    return (f"OpenBLAS kernel {info.get('corename', '?')}, {info.get('threads', '?')} threads.\n\n"
+            + table(rows, CONV_HEADERS))
+
+
+def _other_kernel(quick: bool) -> str:
+    """The convolution table again, in a child process without OPENBLAS_CORETYPE/L2_SIZE.
+
+    This machine sets them because old OpenBLAS builds crash or miscompute on its CPU; the
+    current NumPy's OpenBLAS then runs an older kernel than it would pick by itself.
+    """
+    if not any(v in os.environ for v in BLAS_VARIABLES):
+        return ""
+    env = {k: v for k, v in os.environ.items() if k not in BLAS_VARIABLES}
+    code = f"from bench.core_bench import conv_table; print(conv_table({quick!r}))"
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                          timeout=900, check=False)
+    body = done.stdout.strip() if done.returncode == 0 else f"```\n{done.stderr[-2000:]}```"
+    return ("### Convolution again, with OpenBLAS choosing its own kernel\n\n"
+            f"Same cases in a child process with {' and '.join(BLAS_VARIABLES)} unset (for "
+            "this table only; the tables above use the machine's settings). " + body)
+
+
 def run(quick: bool) -> str:
     torch, torch_note = _torch()
     rounds = 3 if quick else 15
     conv_rows, pool_rows = _versus_torch(torch, rounds)
     loop_row = _versus_loops(1 if quick else 3)
     trace_rows = _trace_pages(5 if quick else 30)
-    headers = ("case (forward+backward)", "convstep ms", "PyTorch ms", "convstep/PyTorch")
     return "\n\n".join([
         "## Core: NumPy layers",
         f"{torch_note} Inputs in each library's own layout (channels-last for convstep, NCHW "
         "for PyTorch), converted before timing; each timing is one forward and one backward "
         "call. Max-pool backward uses convstep's default tie rule \"first\", as PyTorch does.",
         "### Convolution against PyTorch CPU",
-        table(conv_rows, headers),
+        table(conv_rows, CONV_HEADERS),
         "### Pooling against PyTorch CPU",
-        table(pool_rows, headers),
+        table(pool_rows, CONV_HEADERS),
         "### Against the loop twins (core/loops.py)",
         table([loop_row], ("case", "fast ms", "loops ms", "speed-up")),
         "### Trace pages: the end of a big input against its start",
         table(trace_rows, ("page", "end ms", "start ms", "end/start")),
+        "A page reads only its own windows, wherever it is. The conv backward page also "
+        "reports `db_running` (db after each step), the sum of every dZ before the step: one "
+        "vectorised pass over the dZ values before the page, so that page's cost grows with "
+        "its position (memory-bound, about 1 ms per 8 million float32 values here).",
+        _other_kernel(quick),
     ])

@@ -245,9 +245,8 @@ def conv_backward_trace(dZ, cache, *, offset=0, limit=64, position=None) -> Step
         # db before the page: every dZ of earlier output pixels, plus the filters before c
         # at the first pixel (one vectorised sum, no loop over steps).
         p0, c0 = divmod(ks.start, n_C)
-        dZ2 = dZ.reshape(-1, n_C)  # (m*n_H*n_W, n_C), loop order
-        running = _column_sums(dZ2[:p0])
-        running[:c0] += dZ2[p0, :c0]
+        running = _pixels_before(dZ, p0)  # (n_C,) float64
+        running[:c0] += dZ[np.unravel_index(p0, shape[:3])][:c0]
     for k in ks:
         at = _where(k, shape)
         dz = dZ[at["i"], at["h"], at["w"], at["c"]]
@@ -269,6 +268,22 @@ def _column_sums(X: np.ndarray) -> np.ndarray:
     blocks = X[: q * rows].reshape(q, rows * n_C).sum(axis=0)  # (rows * n_C,)
     return (blocks.reshape(rows, n_C).sum(axis=0, dtype=np.float64)
             + X[q * rows :].sum(axis=0, dtype=np.float64))
+
+
+def _pixels_before(dZ: np.ndarray, p: int) -> np.ndarray:
+    """Sum over the first p output pixels (loop order) of dZ (m, n_H, n_W, n_C): (n_C,)."""
+    m, n_H, n_W, n_C = dZ.shape
+    if dZ.flags.c_contiguous:
+        return _column_sums(dZ.reshape(-1, n_C)[:p])  # (m*n_H*n_W, n_C), a view
+    # A strided dZ (a view such as Z itself) is summed in place, never copied whole:
+    # the whole images before, the whole rows before, then the pixels before in the row.
+    i, rest = divmod(p, n_H * n_W)
+    h, w = divmod(rest, n_W)
+    total = dZ[:i].sum(axis=(0, 1, 2), dtype=np.float64)
+    if i < m:
+        total += dZ[i, :h].sum(axis=(0, 1), dtype=np.float64)
+        total += dZ[i, h, :w].sum(axis=0, dtype=np.float64)
+    return total
 
 
 def pool_forward_trace(A_prev, hparameters, mode="max", *, tie_rule="first", offset=0,

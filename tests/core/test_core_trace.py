@@ -231,6 +231,7 @@ def test_a_page_costs_memory_for_its_steps_not_for_the_image():
     b = np.zeros((1, 1, 1, 8))
     hp = {"stride": 1, "pad": 1}
     dZ = rng.standard_normal((1, 1024, 1024, 8))
+    dZ_view = np.zeros((1, 1024, 1030, 8))[:, :, 3:1027]  # strided, like conv_forward's Z
     cache = (A_prev, W, b, hp)
     end = 1024 * 1024 * 8 - 64
     for pad_mode in ("constant", "reflect", "edge"):
@@ -238,6 +239,7 @@ def test_a_page_costs_memory_for_its_steps_not_for_the_image():
         try:
             conv_forward_trace(A_prev, W, b, hp, pad_mode=pad_mode, offset=end, limit=64)
             conv_backward_trace(dZ, cache, offset=end, limit=64)
+            conv_backward_trace(dZ_view, cache, offset=end, limit=64)
             pool_forward_trace(A_prev, {"f": 3, "stride": 1}, offset=end, limit=64)
             _, peak = tracemalloc.get_traced_memory()
         finally:
@@ -256,3 +258,20 @@ def test_db_running_prefix_sum_is_exact_enough(dtype, rows):
     assert got.dtype == np.float64 and got.shape == (5,)
     np.testing.assert_allclose(got, want, rtol=1e-12 if dtype == np.float64 else 1e-5,
                                atol=1e-9 if dtype == np.float64 else 1e-3)
+
+
+def test_backward_pages_of_a_strided_dZ_equal_those_of_a_copy(rng):
+    hp = {"stride": 1, "pad": 1}
+    *_, Z, cache = _conv_layer(rng, hp, {}, m=2)
+    assert not Z.flags.c_contiguous  # the case this test is about
+    dZ = Z  # conv_forward's Z may be a strided view; the exercise passes it as dZ
+    contiguous = np.ascontiguousarray(dZ)
+    for offset in (0, 5, Z.size // 2 + 3, Z.size - 4):
+        got = conv_backward_trace(dZ, cache, offset=offset, limit=4).steps
+        want = conv_backward_trace(contiguous, cache, offset=offset, limit=4).steps
+        assert [s.index for s in got] == [s.index for s in want] == list(range(offset,
+                                                                             offset + 4))
+        for g, w in zip(got, want, strict=True):
+            assert g.dz == w.dz
+            np.testing.assert_array_equal(g.da_add, w.da_add)
+            assert g.db_running == pytest.approx(w.db_running, rel=1e-12, abs=1e-12)
