@@ -1,0 +1,429 @@
+"""Load on loopback: a classroom of clients against a live uvicorn, then past capacity.
+
+    python -m bench --only load_bench          (or: python -m bench.load_bench [--quick])
+
+Three phases against one `python -m app` server (uvicorn, one worker, the default limits
+except a smaller steps cache so that its bound is reached within the run):
+
+1. **Classroom**: 32 clients for 30 s, each one looping over a mix of what the page and a
+   program send (an upload, a sample image, step pages of its last image, array routes,
+   health) with a random pause of 0.2-1.0 s between requests, as people click.
+2. **Overload**: 64 clients for 10 s sending heavy image requests (working size 256, eight
+   filters) with no pause at all: far past `max_heavy` + `max_queue`. The server must shed
+   with 503 + Retry-After, not queue without bound or grow its memory.
+3. **Recovery**: right after, 8 clients for 5 s of the classroom mix: every answer 200 again.
+
+Every request goes to 127.0.0.1 only; every loop stops at its deadline and at a request cap.
+Resident memory (VmRSS of the serving processes) is sampled every 0.2 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import io
+import json
+import os
+import random
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+MAX_REQUESTS = 50_000  # a hard cap on any one phase, whatever its duration
+MIB = 2**20
+SERVE = ("import sys, uvicorn; from app.__main__ import uvicorn_options; "
+         "uvicorn.run('app.main:app', fd=int(sys.argv[1]), workers=int(sys.argv[2]), "
+         "access_log=sys.argv[3] == '1', **uvicorn_options())")
+
+
+# --- a live server ----------------------------------------------------------------------------
+
+
+def rss_bytes(pid: int) -> int:
+    """Resident memory of one process, from /proc/<pid>/status (VmRSS, in kB)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    raise RuntimeError(f"no VmRSS for pid {pid}")
+
+
+def children(pid: int) -> list[int]:
+    out: list[int] = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        out.extend(int(c) for c in (task / "children").read_text().split())
+    return out
+
+
+class LiveServer:
+    """uvicorn serving app.main:app with `python -m app`'s options, on a socket bound here to
+    127.0.0.1 port 0 and passed down (`--fd`), so no port is guessed. Output goes to
+    `log_path`; `env` adds CONVSTEP_* limits."""
+
+    def __init__(self, log_path: Path, env: dict[str, str] | None = None, workers: int = 1,
+                 access_log: bool = True) -> None:
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(1024)
+        self.sock.set_inheritable(True)
+        self.port = self.sock.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.workers = workers
+        self.log_path = log_path
+        self._log = open(log_path, "wb")  # noqa: SIM115 (closed in stop())
+        self.proc = subprocess.Popen(
+            [sys.executable, "-c", SERVE, str(self.sock.fileno()), str(workers),
+             "1" if access_log else "0"],
+            cwd=ROOT, pass_fds=[self.sock.fileno()], stdout=self._log,
+            stderr=subprocess.STDOUT, env={**os.environ, **(env or {})})
+        self.wait_healthy(30)
+
+    def wait_healthy(self, seconds: float) -> None:
+        deadline = time.monotonic() + seconds
+        while True:
+            try:
+                with urllib.request.urlopen(f"{self.url}/healthz", timeout=2) as res:
+                    if res.status == 200 and len(self.worker_pids()) >= self.workers:
+                        return
+            except OSError:
+                pass
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(f"the server did not become healthy:\n{self.log()}")
+            time.sleep(0.1)
+
+    def worker_pids(self) -> list[int]:
+        """The processes that serve requests (the server itself with one worker)."""
+        if self.workers == 1:
+            return [self.proc.pid]
+        # uvicorn's supervisor spawns the workers (and multiprocessing a resource tracker)
+        return [pid for pid in children(self.proc.pid)
+                if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()]
+
+    def rss(self) -> int:
+        """Resident memory of the serving processes together, in bytes."""
+        return sum(rss_bytes(pid) for pid in self.worker_pids())
+
+    def log(self) -> str:
+        if not self._log.closed:
+            self._log.flush()
+        return self.log_path.read_bytes().decode("utf-8", "replace")
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.sock.close()
+        self._log.close()
+
+
+class RssSampler:
+    """Samples a server's RSS every `interval` seconds in a thread, between start and stop."""
+
+    def __init__(self, server: LiveServer, interval: float = 0.2) -> None:
+        self.server = server
+        self.interval = interval
+        self.samples: list[int] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            with contextlib.suppress(OSError, RuntimeError):
+                self.samples.append(self.server.rss())
+            self._stop.wait(self.interval)
+
+    def __enter__(self) -> RssSampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    @property
+    def peak(self) -> int:
+        return max(self.samples)
+
+
+# --- what the clients send --------------------------------------------------------------------
+
+
+def upload_images(n: int = 8, seed: int = 0) -> list[bytes]:
+    """n distinct 160x120 JPEGs (a gradient plus noise), made in memory."""
+    from PIL import Image
+
+    rng = np.random.default_rng(seed)
+    out = []
+    for _ in range(n):
+        x = np.linspace(0, 200, 160)[None, :, None]
+        y = np.linspace(0, 200, 120)[:, None, None]
+        arr = np.clip(x * rng.random(3) + y * rng.random(3)
+                      + rng.normal(0, 20, (120, 160, 3)), 0, 255).astype(np.uint8)
+        buf = io.BytesIO()
+        Image.fromarray(arr, "RGB").save(buf, format="JPEG", quality=85)
+        out.append(buf.getvalue())
+    return out
+
+
+CLASSROOM_UPLOAD = {"size": 64, "color": "rgb"}
+CLASSROOM_SAMPLE = {"sample": "chelsea", "size": 96, "color": "rgb"}
+HEAVY = {"sample": "coffee", "size": 256, "color": "rgb",
+         "filters": [{"preset": p} for p in ("sobel_x", "sobel_y", "laplacian", "sharpen",
+                                              "box_blur", "gaussian_blur", "emboss",
+                                              "outline")]}
+# (kind, weight) of the classroom mix
+CLASSROOM_MIX = (("upload", 2), ("sample", 2), ("steps", 4), ("conv_forward", 1),
+                 ("pool_forward", 1), ("conv_backward", 1), ("healthz", 1))
+
+
+@dataclass
+class Record:
+    kind: str
+    status: int
+    seconds: float
+    retry_after: str | None = None
+
+
+@dataclass
+class PhaseResult:
+    name: str
+    clients: int
+    seconds: float  # wall time from the first request to the last answer
+    records: list[Record] = field(default_factory=list)
+    errors: Counter = field(default_factory=Counter)  # transport errors by type
+    rss_before: int = 0
+    rss_peak: int = 0
+    rss_after: int = 0
+
+    @property
+    def statuses(self) -> Counter:
+        return Counter(r.status for r in self.records)
+
+    @property
+    def server_errors(self) -> list[Record]:
+        """5xx other than the 503 of load shedding."""
+        return [r for r in self.records if r.status >= 500 and r.status != 503]
+
+    @property
+    def shed(self) -> list[Record]:
+        return [r for r in self.records if r.status == 503]
+
+    def latencies(self, kind: str | None = None, status: int | None = 200) -> list[float]:
+        return [r.seconds for r in self.records
+                if (kind is None or r.kind == kind) and (status is None or r.status == status)]
+
+    @property
+    def throughput(self) -> float:
+        return len(self.records) / self.seconds if self.seconds else 0.0
+
+
+def percentile(values: list[float], q: float) -> float:
+    """The q-th percentile (0..100), linear between ranks; nan for no values."""
+    if not values:
+        return float("nan")
+    return float(np.percentile(np.asarray(values), q))
+
+
+async def _client(url: str, kinds: list[str], weights: list[int], deadline: float,
+                  think: tuple[float, float], result: PhaseResult, uploads: list[bytes],
+                  examples: dict[str, dict], rng: random.Random, budget: list[int]) -> None:
+    last: dict | None = None  # {"id", "settings", "totals": {stage: total}}
+    limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
+    async with httpx.AsyncClient(base_url=url, timeout=60, limits=limits) as http:
+        while time.monotonic() < deadline and budget[0] > 0:
+            budget[0] -= 1
+            kind = rng.choices(kinds, weights)[0]
+            if kind == "steps" and last is None:
+                kind = "sample"
+            t0 = time.perf_counter()
+            try:
+                if kind in ("upload", "sample", "heavy"):
+                    settings = (CLASSROOM_UPLOAD if kind == "upload" else
+                                CLASSROOM_SAMPLE if kind == "sample" else HEAVY)
+                    files = {"settings": (None, json.dumps(settings), "application/json")}
+                    if kind == "upload":
+                        files["file"] = ("photo.jpg", rng.choice(uploads), "image/jpeg")
+                    res = await http.post("/api/image", files=files)
+                    if res.status_code == 200 and kind != "heavy":
+                        answer = res.json()
+                        last = {"id": answer["id"], "settings": settings,
+                                "totals": {k: v["total"] for k, v in answer["steps"].items()}}
+                elif kind == "steps":
+                    assert last is not None
+                    stage = rng.choice(sorted(last["totals"]))
+                    body = {"id": last["id"], "settings": last["settings"], "stage": stage,
+                            "offset": rng.randrange(last["totals"][stage]), "limit": 64}
+                    res = await http.post("/api/steps", json=body)
+                elif kind == "healthz":
+                    res = await http.get("/healthz")
+                else:
+                    res = await http.post(f"/api/{kind}", json=examples[kind])
+                elapsed = time.perf_counter() - t0
+                result.records.append(Record(kind, res.status_code, elapsed,
+                                             res.headers.get("retry-after")))
+            except httpx.HTTPError as exc:
+                result.errors[type(exc).__name__] += 1
+            if think[1] > 0:
+                await asyncio.sleep(rng.uniform(*think))
+
+
+async def _phase(url: str, name: str, clients: int, seconds: float,
+                 mix: tuple[tuple[str, int], ...], think: tuple[float, float],
+                 uploads: list[bytes], examples: dict[str, dict], seed: int) -> PhaseResult:
+    result = PhaseResult(name, clients, 0.0)
+    kinds = [k for k, _ in mix]
+    weights = [w for _, w in mix]
+    budget = [MAX_REQUESTS]
+    start = time.monotonic()
+    deadline = start + seconds
+    await asyncio.gather(*(
+        _client(url, kinds, weights, deadline, think, result, uploads, examples,
+                random.Random(seed * 1000 + i), budget) for i in range(clients)))
+    result.seconds = time.monotonic() - start
+    return result
+
+
+def array_examples(url: str) -> dict[str, dict]:
+    """The OpenAPI examples of the array routes (the exercise's own inputs)."""
+    schemas = httpx.get(f"{url}/openapi.json", timeout=10).json()["components"]["schemas"]
+    return {route: schemas[model]["examples"][0] for route, model in (
+        ("conv_forward", "ConvForwardIn"), ("pool_forward", "PoolForwardIn"),
+        ("conv_backward", "ConvBackwardIn"))}
+
+
+def run_phase(server: LiveServer, name: str, clients: int, seconds: float,
+              mix: tuple[tuple[str, int], ...], think: tuple[float, float] = (0.0, 0.0),
+              seed: int = 0) -> PhaseResult:
+    """One bounded phase of load against `server`, with its RSS before, at peak and after."""
+    uploads = upload_images()
+    examples = array_examples(server.url)
+    before = server.rss()
+    with RssSampler(server) as sampler:
+        result = asyncio.run(_phase(server.url, name, clients, seconds, mix, think, uploads,
+                                    examples, seed))
+    result.rss_before, result.rss_peak, result.rss_after = before, sampler.peak, server.rss()
+    return result
+
+
+# --- the report -------------------------------------------------------------------------------
+
+
+def ms(seconds: float) -> str:
+    value = seconds * 1e3
+    return "–" if value != value else (f"{value:.1f}" if value < 100 else f"{value:.0f}")
+
+
+def phase_table(results: list[PhaseResult]) -> str:
+    lines = ["| phase | clients | requests | req/s | 200 | 503 (shed) | other 5xx | errors "
+             "| p50 ms | p95 ms | p99 ms | RSS before / peak / after MiB |",
+             "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: "
+             "| --- |"]
+    for r in results:
+        ok = r.latencies()
+        lines.append(
+            f"| {r.name} | {r.clients} | {len(r.records)} | {r.throughput:.0f} | "
+            f"{r.statuses[200]} | {len(r.shed)} | {len(r.server_errors)} | "
+            f"{sum(r.errors.values())} | {ms(percentile(ok, 50))} | {ms(percentile(ok, 95))} | "
+            f"{ms(percentile(ok, 99))} | {r.rss_before / MIB:.0f} / {r.rss_peak / MIB:.0f} / "
+            f"{r.rss_after / MIB:.0f} |")
+    return "\n".join(lines)
+
+
+def kind_table(r: PhaseResult) -> str:
+    lines = [f"Per request kind, {r.name} (answers with status 200):", "",
+             "| kind | requests | p50 ms | p95 ms | p99 ms |",
+             "| --- | ---: | ---: | ---: | ---: |"]
+    for kind in sorted({rec.kind for rec in r.records}):
+        lat = r.latencies(kind)
+        lines.append(f"| {kind} | {len([x for x in r.records if x.kind == kind])} | "
+                     f"{ms(percentile(lat, 50))} | {ms(percentile(lat, 95))} | "
+                     f"{ms(percentile(lat, 99))} |")
+    return "\n".join(lines)
+
+
+# The steps cache is set to 64 MiB for the run, so its bound is reached; the RSS bound is
+# the idle server + the cache bound + room for max_heavy computations at working size 512.
+CACHE_MIB = 64
+RSS_BOUND_MIB = 400
+
+
+def run(quick: bool) -> str:
+    """The three phases (shorter with quick), as Markdown."""
+    import tempfile
+
+    seconds = (8, 4, 3) if quick else (30, 10, 5)
+    with tempfile.TemporaryDirectory() as tmp:
+        server = LiveServer(Path(tmp) / "server.log", access_log=False,
+                            env={"CONVSTEP_CACHE_BYTES": str(CACHE_MIB * MIB)})
+        try:
+            idle = server.rss()
+            classroom = run_phase(server, "classroom", 32, seconds[0], CLASSROOM_MIX,
+                                  think=(0.2, 1.0), seed=1)
+            overload = run_phase(server, "overload", 64, seconds[1], (("heavy", 1),), seed=2)
+            time.sleep(1.0)
+            recovery = run_phase(server, "recovery", 8, seconds[2], CLASSROOM_MIX,
+                                 think=(0.2, 1.0), seed=3)
+            alive = server.proc.poll() is None
+        finally:
+            server.stop()
+    shed = overload.shed
+    with_retry = sum(1 for r in shed if r.retry_after and r.retry_after.isdigit())
+    shed_ms = [r.seconds for r in shed]
+    results = (classroom, overload, recovery)
+    peak = max(r.rss_peak for r in results)
+    lines = [
+        "## Load on loopback (bench/load_bench.py)",
+        "",
+        f"One uvicorn worker (`python -m app`'s options), default limits (max_heavy 2, "
+        f"max_queue 8, queue_wait_s 2) except a {CACHE_MIB} MiB steps cache. The load "
+        "generator runs on the same 2 cores. Classroom: 32 clients, each pausing 0.2-1.0 s "
+        "between requests, mixing uploads (160x120 JPEG at size 64), a sample at size 96, "
+        "step pages of their last image, three array routes and /healthz. Overload: 64 "
+        "clients with no pause sending image requests at size 256 with eight filters. "
+        "Recovery: 8 classroom clients right after.",
+        "",
+        phase_table(list(results)),
+        "",
+        kind_table(classroom),
+        "",
+        f"- idle RSS {idle / MIB:.0f} MiB; peak over all phases {peak / MIB:.0f} MiB "
+        f"(bound {RSS_BOUND_MIB} MiB: {'held' if peak < RSS_BOUND_MIB * MIB else '**missed**'})",
+        f"- shedding: {len(shed)} of {len(overload.records)} overload requests got 503, "
+        f"{with_retry} of them with a Retry-After in whole seconds; a 503 took "
+        f"p50 {ms(percentile(shed_ms, 50))} ms, p95 {ms(percentile(shed_ms, 95))} ms; "
+        f"served heavy requests: {overload.statuses[200]} "
+        f"({overload.statuses[200] / overload.seconds:.1f}/s)",
+        f"- recovery: {recovery.statuses[200]} of {len(recovery.records)} answers 200, "
+        f"5xx {len(recovery.server_errors) + len(recovery.shed)}; server alive: {alive}",
+        f"- 5xx other than shedding, all phases: "
+        f"{sum(len(r.server_errors) for r in results)}; classroom 503s: {len(classroom.shed)}",
+    ]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.load_bench", description=__doc__)
+    parser.add_argument("--quick", action="store_true")
+    args = parser.parse_args(argv)
+    print(run(args.quick))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
