@@ -13,9 +13,12 @@ slice at a fixed shift, so the im2col matrix cols (n_C_prev*f*f, N) is f*f plain
     backward  dW = cols @ dZ,  dcols = W @ dZ.T   (two GEMMs)
 
 and dcols is added back over the f*f taps into the flat padded gradient (col2im: f*f
-contiguous slice-adds). The flat grid has a few more cells than the output (the columns past
-n_W on each row, the rows past n_H of each image): their outputs are computed and dropped,
-and their gradient is set to zero. The padded gradient is then cropped with
+contiguous slice-adds). cols is never built whole: it is filled and used in blocks of about
+1 MB, which stay in the CPU cache. A last row of ones in cols carries the bias in the forward
+GEMM and yields db in the dW GEMM. The flat grid has a few more cells than the output (the
+columns past n_W on each row, the rows past n_H of each image): their outputs are computed
+and dropped (Z is a view that leaves them out), their gradient is zero. The padded gradient
+is then cropped with
 [pad:pad + n_H_prev] (never [pad:-pad], empty for pad 0) and, for reflect/edge padding, the
 gradient on every pad cell is added to the cell it copies.
 """
@@ -25,6 +28,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
 
 from .geometry import (
     Geometry,
@@ -113,6 +117,20 @@ def conv_single_step(a_slice_prev, W, b) -> float:
 
 
 @dataclass(frozen=True)
+class _TapGroup:
+    """The taps that read one stride phase: a grid of nr x nq taps whose reads start at
+    shift (a0 + i*da)*Ws + (b0 + j*db), i < nr, j < nq. Row order of cols follows them."""
+
+    phase: int
+    a0: int
+    da: int
+    nr: int
+    b0: int
+    db: int
+    nq: int
+
+
+@dataclass(frozen=True)
 class _Taps:
     """Where each kernel tap reads in the flat, channels-first phase layout (module docstring).
 
@@ -122,6 +140,8 @@ class _Taps:
     and its tap (kh, kw) reads phase (kh*dilation % stride, kw*dilation % stride) at p + shift,
     shift = (kh*dilation // stride)*Ws + kw*dilation // stride. Only positions below N_out
     (one past the last real output) are computed: every read then stays inside the grid.
+    Taps are ordered phase by phase (`order`), so that each phase's taps are one strided
+    view of its buffer and one copy fills their rows of cols.
     """
 
     Hs: int
@@ -129,17 +149,33 @@ class _Taps:
     N: int
     N_out: int
     phases: tuple[tuple[int, int], ...]
-    taps: tuple[tuple[int, int], ...]  # (phase index, shift) for kh, kw in row-major order
+    groups: tuple[_TapGroup, ...]
+    order: tuple[tuple[int, int], ...]  # (kh, kw) of each row of cols, per channel
+    taps: tuple[tuple[int, int], ...]  # (phase index, shift) in the same order
+
+
+def _axis_taps(f: int, d: int, s: int, r: int) -> tuple[list[int], int, int]:
+    """Taps k (k*d % s == r) of one axis: their indices, first shift k*d // s and its step."""
+    ks = [k for k in range(f) if k * d % s == r]
+    step = (ks[1] - ks[0]) * d // s if len(ks) > 1 else 1
+    return ks, ks[0] * d // s, step
 
 
 def _taps(g: Geometry, m: int) -> _Taps:
     s, d = g.stride, g.dilation
     Hs, Ws = -(-g.n_H_pad // s), -(-g.n_W_pad // s)
-    offsets = [(kh * d, kw * d) for kh in range(g.f) for kw in range(g.f)]
-    phases = tuple(sorted({(r % s, q % s) for r, q in offsets}))
-    taps = tuple((phases.index((r % s, q % s)), (r // s) * Ws + q // s) for r, q in offsets)
+    phases = tuple(sorted({(kh * d % s, kw * d % s) for kh in range(g.f) for kw in range(g.f)}))
+    groups, order, taps = [], [], []
+    for p, (r, q) in enumerate(phases):
+        khs, a0, da = _axis_taps(g.f, d, s, r)
+        kws, b0, db = _axis_taps(g.f, d, s, q)
+        groups.append(_TapGroup(p, a0, da, len(khs), b0, db, len(kws)))
+        for i, kh in enumerate(khs):
+            for j, kw in enumerate(kws):
+                order.append((kh, kw))
+                taps.append((p, (a0 + i * da) * Ws + b0 + j * db))
     N_out = ((m - 1) * Hs + g.n_H - 1) * Ws + g.n_W
-    return _Taps(Hs, Ws, m * Hs * Ws, N_out, phases, taps)
+    return _Taps(Hs, Ws, m * Hs * Ws, N_out, phases, tuple(groups), tuple(order), tuple(taps))
 
 
 def _phase_buffers(A_cf: np.ndarray, t: _Taps, stride: int) -> np.ndarray:
@@ -164,10 +200,20 @@ def _block_width(K: int, N: int, itemsize: int) -> int:
     return min(N, max(256, _BLOCK_BYTES // (K * itemsize)))
 
 
-def _flat_weights(W: np.ndarray) -> np.ndarray:
-    """W (f, f, C, n_C) -> (C*f*f, n_C), rows in the (c, kh, kw) order of cols."""
-    f, _, C, n_C = W.shape
-    return W.transpose(2, 0, 1, 3).reshape(C * f * f, n_C)
+def _flat_weights(W: np.ndarray, t: _Taps) -> np.ndarray:
+    """W (f, f, C, n_C) -> (C*f*f, n_C), rows in the (c, tap) order of cols."""
+    kh, kw = np.array(t.order).T
+    taps = W[kh, kw]  # (f*f, C, n_C) in tap order
+    return taps.transpose(1, 0, 2).reshape(-1, W.shape[3])
+
+
+def _unflatten_weights(dW_flat: np.ndarray, t: _Taps, f: int) -> np.ndarray:
+    """Inverse of _flat_weights: (C*f*f, n_C) in (c, tap) order -> (f, f, C, n_C)."""
+    C, n_C = dW_flat.shape[0] // (f * f), dW_flat.shape[1]
+    kh, kw = np.array(t.order).T
+    dW = np.empty((f, f, C, n_C), dtype=dW_flat.dtype)
+    dW[kh, kw] = dW_flat.reshape(C, f * f, n_C).transpose(1, 0, 2)
+    return dW
 
 
 def _phase_input(s: ConvSetup, dt) -> tuple[np.ndarray, _Taps]:
@@ -200,13 +246,29 @@ class _Columns:
 
     def blocks(self):
         """Yield (p0, n, cols) over the flat outputs; cols is (C*f*f + 1, n), contiguous."""
+        ff = self.f * self.f
         for p0 in range(0, self.t.N_out, self.width):
             n = min(self.width, self.t.N_out - p0)
             cols = self.full if n == self.width else self._alloc(n)
-            taps = cols[: self.K].reshape(self.C, self.f * self.f, n)
-            for k, (p, shift) in enumerate(self.t.taps):
-                taps[:, k, :] = self.buf[p, :, p0 + shift : p0 + shift + n]
+            rows = cols[: self.K].reshape(self.C, ff, n)
+            start = 0
+            for grp in self.t.groups:  # one copy per stride phase
+                count = grp.nr * grp.nq
+                dst = rows[:, start : start + count].reshape(self.C, grp.nr, grp.nq, n)
+                dst[...] = _tap_view(self.buf[grp.phase], grp, p0, n, self.t.Ws)
+                start += count
             yield p0, n, cols
+
+
+def _tap_view(flat: np.ndarray, grp: _TapGroup, p0: int, n: int, Ws: int) -> np.ndarray:
+    """Read-only view V (C, nr, nq, n) of a flat phase buffer (C, N):
+    V[c, i, j, t] = flat[c, p0 + (a0 + i*da)*Ws + b0 + j*db + t], from two sliding windows."""
+    base = p0 + grp.a0 * Ws + grp.b0
+    row_len = (grp.nq - 1) * grp.db + n  # what one tap row spans
+    span = (grp.nr - 1) * grp.da * Ws + row_len
+    rows = sliding_window_view(flat[:, base : base + span], row_len, axis=-1)
+    rows = rows[:, :: grp.da * Ws][:, : grp.nr]  # (C, nr, row_len)
+    return sliding_window_view(rows, n, axis=-1)[:, :, :: grp.db][:, :, : grp.nq]
 
 
 def _col2im_phases(dbuf: np.ndarray, t: _Taps, g: Geometry, m: int) -> np.ndarray:
@@ -236,7 +298,7 @@ def conv_forward(A_prev, W, b, hparameters, *, pad_mode="constant", pad_value=0.
     g = s.geometry
     m, n_C = s.A_prev.shape[0], s.W.shape[3]
     buf, t = _phase_input(s, s.dtype)
-    W_b = np.concatenate([_flat_weights(s.W), s.b.reshape(1, n_C)]).astype(s.dtype, copy=False)
+    W_b = np.concatenate([_flat_weights(s.W, t), s.b.reshape(1, n_C)]).astype(s.dtype, copy=False)
     Z_ext = np.empty((t.N, n_C), dtype=s.dtype)  # outputs on the flat phase grid
     Z_ext[t.N_out :] = 0  # grid cells past the last output (never shown)
     for p0, n, cols in _Columns(buf, t, g.f).blocks():
@@ -258,7 +320,7 @@ def _backward_cf(dZ, cache):
     dZ_ext = np.zeros((m, t.Hs, t.Ws, n_C), dtype=dt)  # zero on the grid cells past the output
     dZ_ext[:, : g.n_H, : g.n_W, :] = dZ
     dZ2 = dZ_ext.reshape(t.N, n_C)
-    W_flat = _flat_weights(s.W.astype(dt, copy=False))  # (C*f*f, n_C)
+    W_flat = _flat_weights(s.W.astype(dt, copy=False), t)  # (C*f*f, n_C)
     columns = _Columns(buf, t, g.f)
     C, K = columns.C, columns.K
     dW_b = np.zeros((K + 1, n_C), dtype=dt)  # rows (c, kh, kw) then db
@@ -272,7 +334,7 @@ def _backward_cf(dZ, cache):
         taps = dcols.reshape(C, g.f * g.f, n)
         for k, (p, shift) in enumerate(t.taps):  # col2im: f*f contiguous slice-adds; one
             dbuf[p, :, p0 + shift : p0 + shift + n] += taps[:, k, :]  # tap never repeats a cell
-    dW = dW_b[:K].reshape(C, g.f, g.f, n_C).transpose(1, 2, 0, 3).copy()  # (f, f, C, n_C)
+    dW = _unflatten_weights(dW_b[:K], t, g.f)  # (f, f, C, n_C)
     db = dW_b[K].reshape(1, 1, 1, n_C).copy()
     return _col2im_phases(dbuf, t, g, m), dW, db, s
 
