@@ -15,7 +15,7 @@ function getTooltip() {
     tooltip = document.createElement("div");
     tooltip.className = "tooltip";
     tooltip.hidden = true;
-    tooltip.setAttribute("role", "status");
+    tooltip.setAttribute("aria-hidden", "true"); // the live region reads the steps instead
     document.body.append(tooltip);
   }
   return tooltip;

@@ -246,7 +246,7 @@ function requestCompute(delay = 180) {
   pendingTimer = setTimeout(() => compute(), delay);
 }
 
-async function compute({ fromUpload = false } = {}) {
+async function compute({ fromUpload = false, retries = 0 } = {}) {
   clearTimeout(pendingTimer);
   if (inflight) inflight.abort();
   const ac = new AbortController();
@@ -261,6 +261,12 @@ async function compute({ fromUpload = false } = {}) {
   } catch (err) {
     if (err.name === "AbortError") return;
     inflight = null;
+    if (err.status === 503 && retries < 3) {
+      // the server is busy with other work: ask again shortly, as its Retry-After says
+      statusEl.textContent = "The server is busy; trying again…";
+      pendingTimer = setTimeout(() => compute({ fromUpload, retries: retries + 1 }), 800 * (retries + 1));
+      return;
+    }
     setBusy(false);
     showError(err, fromUpload);
     return;
