@@ -42,8 +42,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def uvicorn_options() -> dict:
-    """uvicorn's settings besides host, port and workers (the tests serve with these too)."""
-    return {"timeout_keep_alive": 5, "proxy_headers": False, "server_header": False}
+    """uvicorn's settings besides host, port and workers (the tests serve with these too).
+
+    Kept-alive connections idle for 5 s are closed; a request head must arrive within
+    CONVSTEP_HEADER_TIMEOUT_S (10 s) and be at most 16 KiB (app/protocol.py).
+    """
+    return {"timeout_keep_alive": 5, "proxy_headers": False, "server_header": False,
+            "http": "app.protocol:HeadTimeoutH11Protocol"}
 
 
 # One BLAS thread per computation unless the environment says otherwise: the server's

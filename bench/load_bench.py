@@ -42,7 +42,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 MAX_REQUESTS = 50_000  # a hard cap on any one phase, whatever its duration
 MIB = 2**20
-SERVE = ("import sys, uvicorn; from app.__main__ import uvicorn_options; "
+SERVE = ("import os, sys, uvicorn; from app.__main__ import BLAS_THREADS, uvicorn_options; "
+         "[os.environ.setdefault(k, v) for k, v in BLAS_THREADS.items()]; "
          "uvicorn.run('app.main:app', fd=int(sys.argv[1]), workers=int(sys.argv[2]), "
          "access_log=sys.argv[3] == '1', **uvicorn_options())")
 

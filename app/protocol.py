@@ -1,0 +1,74 @@
+"""uvicorn's h11 protocol with a deadline for request heads (slow clients, "slowloris").
+
+uvicorn times out idle kept-alive connections (`timeout_keep_alive`) but not a client that
+connects and then sends its request line and headers a byte at a time: such a client holds
+its connection forever. Here every request head must be complete within
+`CONVSTEP_HEADER_TIMEOUT_S` seconds (default 10) of the connection opening, or of the first
+byte of the next request on a kept-alive connection; otherwise the connection is closed.
+A head is at most 16 KiB (uvicorn's `h11_max_incomplete_event_size`), bodies are bounded by
+BodyLimitMiddleware, and a slow client only ever holds its own connection: the event loop
+keeps serving everyone else.
+
+    uvicorn app.main:app --http app.protocol:HeadTimeoutH11Protocol
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+
+import h11
+from uvicorn.protocols.http.h11_impl import H11Protocol
+
+DEFAULT_HEADER_TIMEOUT_S = 10.0
+
+
+def header_timeout() -> float:
+    """Seconds a client has to send a whole request head (CONVSTEP_HEADER_TIMEOUT_S)."""
+    raw = os.environ.get("CONVSTEP_HEADER_TIMEOUT_S", "").strip()
+    if not raw:
+        return DEFAULT_HEADER_TIMEOUT_S
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SystemExit(f"CONVSTEP_HEADER_TIMEOUT_S must be a number of seconds, not "
+                         f"{raw!r}") from None
+    if not 0 < value <= 3600:
+        raise SystemExit(f"CONVSTEP_HEADER_TIMEOUT_S must be in (0, 3600], not {value}")
+    return value
+
+
+class HeadTimeoutH11Protocol(H11Protocol):
+    """H11Protocol that closes a connection whose request head does not arrive in time."""
+
+    header_timeout_s = header_timeout()
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        self._head_deadline: asyncio.TimerHandle | None = None
+        super().connection_made(transport)
+        self._arm()
+
+    def data_received(self, data: bytes) -> None:
+        if self._head_deadline is None and self.conn.their_state is h11.IDLE:
+            self._arm()  # the first byte of the next request on a kept-alive connection
+        super().data_received(data)
+        if self.conn.their_state is not h11.IDLE:
+            self._disarm()  # the head is complete (or the connection failed)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm()
+        super().connection_lost(exc)
+
+    def _arm(self) -> None:
+        self._disarm()
+        self._head_deadline = self.loop.call_later(self.header_timeout_s, self._head_timed_out)
+
+    def _disarm(self) -> None:
+        if self._head_deadline is not None:
+            self._head_deadline.cancel()
+            self._head_deadline = None
+
+    def _head_timed_out(self) -> None:
+        self._head_deadline = None
+        if self.conn.their_state is h11.IDLE and not self.transport.is_closing():
+            self.transport.close()
