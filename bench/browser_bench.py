@@ -137,7 +137,8 @@ def _frames_case(browser, url: str, stage: str, speed: float, seconds: float) ->
     page.evaluate("performance.clearMeasures('convstep-frame')")
     page.click("#btn-play")
     page.wait_for_timeout(int(seconds * 1000))
-    page.click("#btn-play")
+    if page.evaluate("document.body.dataset.playing === '1'"):
+        page.click("#btn-play")  # pause (a whole sweep may have ended on its own)
     entries = page.evaluate(
         "performance.getEntriesByName('convstep-frame').map(e => [e.startTime, e.duration])")
     frames = [d for _, d in entries]
@@ -159,7 +160,7 @@ def run(quick: bool) -> str:
     from playwright.sync_api import sync_playwright
 
     rounds = 3 if quick else 10
-    seconds = 1.5 if quick else 4.0
+    seconds = 1.5 if quick else 2.8  # a whole sweep at full speed takes 3 s
     lines = ["## The page in a browser (bench/browser_bench.py)", "",
              f"Debian's chromium ({CHROMIUM}) headless through Playwright, app on loopback "
              "(one uvicorn worker), viewport 1280 x 800. Upload: a 1024 x 683 JPEG "

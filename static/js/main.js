@@ -154,7 +154,8 @@ document.addEventListener("keydown", (ev) => {
     ev.preventDefault();
     return;
   }
-  if (EDITABLE.has(tag) || (t && t.isContentEditable)) return;
+  const isRange = tag === "INPUT" && t.type === "range";
+  if ((EDITABLE.has(tag) && !(isRange && ev.key === " ")) || (t && t.isContentEditable)) return;
   if (!view || !view.total) return;
   if (ev.key === " " || ev.key === "Spacebar") {
     if (tag === "BUTTON" || tag === "A" || tag === "SUMMARY") return; // Space presses those
