@@ -9,9 +9,9 @@ import {
 } from "./common.js";
 
 const TIE_TEXT = {
-  first: "tie rule first: the first maximum in row-major order takes the gradient (np.argmax)",
-  all: "tie rule all: every maximum takes the whole gradient (the exercise's x == np.max(x))",
-  split: "tie rule split: equal maxima share the gradient equally",
+  first: "Tie rule \"first\": of equal maxima, the first in row-major order takes the gradient (np.argmax).",
+  all: "Tie rule \"all\": every maximum takes the whole gradient (the exercise's x == np.max(x)).",
+  split: "Tie rule \"split\": equal maxima share the gradient equally.",
 };
 
 export function createPoolView(ctx) {
@@ -121,10 +121,13 @@ export function createPoolView(ctx) {
     } else {
       line.append(el("span", "", `mean of the ${f} × ${f} values = `), scalar(rec.value, fmt, "value", "result"));
     }
-    const parts = [head, t, line];
+    const row = el("div", "eq-row");
+    row.append(t);
     if (mode === "max" && rec.mask) {
-      parts.push(matrixTable(rec.mask, { fmt, field: "mask", caption: "mask kept for the backward pass" }));
+      row.append(el("span", "op", "→"), matrixTable(rec.mask, { fmt, field: "mask", caption: "mask" }));
     }
+    const parts = [head, row, line];
+    if (mode === "max" && rec.mask) parts.push(el("p", "hint", "The mask is kept for the backward pass: it says where this window's gradient goes."));
     body.replaceChildren(...parts);
     draw();
   }
