@@ -7,7 +7,8 @@ its connection forever. Here every request head must be complete within
 byte of the next request on a kept-alive connection; otherwise the connection is closed.
 A head is at most 16 KiB (uvicorn's `h11_max_incomplete_event_size`), bodies are bounded by
 BodyLimitMiddleware, and a slow client only ever holds its own connection: the event loop
-keeps serving everyone else.
+keeps serving everyone else. The 400 that uvicorn itself sends for a request it cannot
+parse carries the same security headers as every answer of the app.
 
     uvicorn app.main:app --http app.protocol:HeadTimeoutH11Protocol
 """
@@ -19,6 +20,12 @@ import os
 
 import h11
 from uvicorn.protocols.http.h11_impl import H11Protocol
+
+from app.headers import PAGE_CSP, STATIC_HEADERS
+
+_400_HEADERS = [(b"content-type", b"text/plain; charset=utf-8"), (b"connection", b"close"),
+                *((k.lower().encode(), v.encode()) for k, v in STATIC_HEADERS.items()),
+                (b"content-security-policy", PAGE_CSP.encode())]
 
 DEFAULT_HEADER_TIMEOUT_S = 10.0
 
@@ -67,6 +74,13 @@ class HeadTimeoutH11Protocol(H11Protocol):
         if self._head_deadline is not None:
             self._head_deadline.cancel()
             self._head_deadline = None
+
+    def send_400_response(self, msg: str) -> None:
+        """uvicorn's answer to a request it cannot parse, with the security headers."""
+        for event in (h11.Response(status_code=400, headers=_400_HEADERS, reason=b"Bad Request"),
+                      h11.Data(data=msg.encode("ascii")), h11.EndOfMessage()):
+            self.transport.write(self.conn.send(event))
+        self.transport.close()
 
     def _head_timed_out(self) -> None:
         self._head_deadline = None

@@ -6,9 +6,12 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
+import re
 import socket
 import threading
 import time
+from pathlib import Path
 
 import httpx
 import pytest
@@ -163,3 +166,251 @@ def test_production_options_use_the_head_timeout_protocol():
     options = uvicorn_options()
     assert options["http"] == "app.protocol:HeadTimeoutH11Protocol"
     assert options["timeout_keep_alive"] <= 10
+
+
+# --- headers on every response ------------------------------------------------------------
+
+
+def _assert_strict_headers(r: httpx.Response, what: str) -> None:
+    h = r.headers
+    assert h.get("x-content-type-options") == "nosniff", what
+    assert h.get("x-frame-options") == "DENY", what
+    assert h.get("referrer-policy") == "no-referrer", what
+    csp = h.get("content-security-policy", "")
+    assert "frame-ancestors 'none'" in csp and "default-src 'self'" in csp, (what, csp)
+    assert "unsafe-inline" not in csp and "unsafe-eval" not in csp, (what, csp)
+    assert "http:" not in csp and "https:" not in csp, (what, csp)
+
+
+def _every_response(url: str) -> list[tuple[str, httpx.Response]]:
+    """One request per route and per kind of answer: pages, API, static, docs, and errors
+    from the app, its validation, its middlewares and the router."""
+    sample = {"sample": "camera", "size": 16}
+    files = {"settings": (None, json.dumps(sample), "application/json")}
+    out = []
+    with httpx.Client(base_url=url, timeout=30) as c:
+        openapi = c.get("/openapi.json").json()
+        for path, ops in openapi["paths"].items():
+            for method in ops:
+                concrete = path.replace("{name}", "camera")
+                if method == "get":
+                    out.append((f"GET {concrete}", c.get(concrete)))
+                elif path == "/api/image":
+                    out.append(("POST /api/image", c.post(path, files=files)))
+                else:  # an empty JSON object: each route's validation error
+                    out.append((f"POST {path} {{}}", c.post(path, json={})))
+        image_id = next(r for w, r in out if w == "POST /api/image").json()["id"]
+        out += [
+            ("GET /", c.get("/")),
+            ("GET /docs", c.get("/docs")),
+            ("GET /redoc", c.get("/redoc")),
+            ("GET /openapi.json", c.get("/openapi.json")),
+            ("GET /static/css/app.css", c.get("/static/css/app.css")),
+            ("GET /static/js/api.js", c.get("/static/js/api.js")),
+            ("GET /static/vendor/swagger-ui/swagger-ui.css",
+             c.get("/static/vendor/swagger-ui/swagger-ui.css")),
+            ("GET /static/missing.js (404)", c.get("/static/missing.js")),
+            ("GET /nowhere (404)", c.get("/nowhere")),
+            ("DELETE /healthz (405)", c.delete("/healthz")),
+            ("GET /api/samples/nope (422)", c.get("/api/samples/nope")),
+            ("POST /api/steps unknown id (404)", c.post("/api/steps", json={
+                "id": "ab" * 16, "settings": sample, "stage": "conv_forward"})),
+            ("POST /api/steps (200)", c.post("/api/steps", json={
+                "id": image_id, "settings": sample, "stage": "conv_forward"})),
+            ("POST /api/image not multipart (415)", c.post("/api/image", json=sample)),
+            ("POST /api/image text file (415)", c.post("/api/image", files={
+                **files, "file": ("x.png", b"not an image", "image/png")})),
+            ("POST /api/zero_pad bad JSON (422)", c.post(
+                "/api/zero_pad", content=b"{", headers={"content-type": "application/json"})),
+            ("HEAD /healthz", c.head("/healthz")),
+        ]
+    return out
+
+
+def _raw_response(server, request: bytes) -> httpx.Response:
+    """Send bytes httpx would refuse to send; parse the answer's status and headers."""
+    s = _raw(server, request)
+    data = b""
+    with contextlib.suppress(TimeoutError, ConnectionResetError):
+        while b"\r\n\r\n" not in data and (chunk := s.recv(65536)):
+            data += chunk
+    s.close()
+    head = data.split(b"\r\n\r\n", 1)[0].decode("latin-1").split("\r\n")
+    headers = [tuple(line.split(": ", 1)) for line in head[1:]]
+    return httpx.Response(int(head[0].split(" ")[1]), headers=headers)
+
+
+def test_strict_headers_on_every_route_and_every_error(shared_server):
+    responses = _every_response(shared_server.url)
+    post = b"POST /api/zero_pad HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+    responses += [
+        ("declared 1 GB (413)", _raw_response(
+            shared_server, post + b"Content-Length: 1000000000\r\n\r\n")),
+        ("unparsable Content-Length (uvicorn's 400)", _raw_response(
+            shared_server, post + b"Content-Length: 2x\r\n\r\n{}")),
+        ("not HTTP at all (uvicorn's 400)", _raw_response(shared_server, b"HELLO\r\n\r\n")),
+    ]
+    statuses = {r.status_code for _, r in responses}
+    assert {200, 308, 400, 404, 405, 413, 415, 422} <= statuses, statuses
+    for what, r in responses:
+        assert r.status_code < 500, (what, r.status_code, r.text[:200])
+        _assert_strict_headers(r, what)
+    # the page itself runs no inline script or style at all
+    page = next(r for w, r in responses if w == "GET /").headers["content-security-policy"]
+    assert "script-src 'self';" in page and "style-src 'self';" in page
+
+
+def test_strict_headers_on_503_shedding(start_server):
+    """A 503 from the limiter carries the headers too (max_heavy 1, no queue)."""
+    server = start_server(env={"CONVSTEP_MAX_HEAVY": "1", "CONVSTEP_MAX_QUEUE": "0"},
+                          access_log=False)
+    heavy = {"sample": "coffee", "size": 256,
+             "filters": [{"preset": "sobel_x"}] * 8}
+
+    def post() -> httpx.Response:
+        return httpx.post(f"{server.url}/api/image", timeout=60, files={
+            "settings": (None, json.dumps(heavy), "application/json")})
+
+    results: list[httpx.Response] = []
+    threads = [threading.Thread(target=lambda: results.append(post())) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    shed = [r for r in results if r.status_code == 503]
+    assert shed and {r.status_code for r in results} <= {200, 503}
+    for r in shed:
+        _assert_strict_headers(r, "503")
+        assert int(r.headers["retry-after"]) >= 1 and r.json()["code"] == "overloaded"
+
+
+# --- names, templates, bodies -------------------------------------------------------------
+
+
+def _raw_get(server, target: bytes) -> bytes:
+    s = _raw(server, b"GET " + target + b" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    data = b""
+    with contextlib.suppress(TimeoutError):
+        while chunk := s.recv(65536):
+            data += chunk
+    s.close()
+    return data
+
+
+@pytest.mark.parametrize("target", [
+    b"/static/../app/main.py", b"/static/..%2fapp%2fmain.py", b"/static/%2e%2e/app/config.py",
+    b"/static//etc/passwd", b"/api/samples/..%2f..%2fapp%2fmain.py",
+    b"/api/samples/%2e%2e", b"/api/samples/chelsea.jpg", b"/api/samples/../main.py",
+])
+def test_no_client_name_reaches_the_file_system(shared_server, target):
+    """Only /static's own files and the whitelisted sample names are ever read."""
+    answer = _raw_get(shared_server, target)
+    status = int(answer.split(b" ", 2)[1])
+    assert status in (404, 422), (target, answer[:200])
+    assert b"create_app" not in answer and b"root:" not in answer and b"Settings" not in answer
+
+
+def test_sample_names_are_a_whitelist_and_upload_names_are_ignored(shared_server):
+    url = shared_server.url
+    r = httpx.post(f"{url}/api/image", files={"settings": (None, json.dumps(
+        {"sample": "../../app/main.py", "size": 16}), "application/json")})
+    assert r.status_code == 422 and r.json()["detail"][0]["loc"][-1] == "sample"
+    from hostile_images import encode
+    from PIL import Image
+
+    png = encode(Image.new("L", (4, 4), 7), "PNG")
+    for name in ("../../../../tmp/convstep-pwned.png", "/etc/passwd", "C:\\boot.ini",
+                 "a\x00b.png", "<script>alert(1)</script>.png"):
+        r = httpx.post(f"{url}/api/image", files={
+            "settings": (None, json.dumps({"size": 4}), "application/json"),
+            "file": (name, png, "image/png")})
+        assert r.status_code == 200, (name, r.text[:200])
+        assert name not in r.text
+    assert not Path("/tmp/convstep-pwned.png").exists()
+
+
+def test_no_route_opens_a_path_built_from_a_request():
+    """A tripwire over app/: files are only read in samples.py, from the fixed SAMPLES
+    table (the router answers 422 for any other name before that code runs)."""
+    root = Path(__file__).resolve().parents[2] / "app"
+    readers = re.compile(r"\bopen\(|read_bytes\(|read_text\(|write_bytes\(|write_text\(|"
+                         r"FileResponse|NamedTemporaryFile|SpooledTemporaryFile|mkstemp")
+    in_memory = "Image.open(io.BytesIO("  # Pillow reading the upload's bytes in memory
+    hits = {p.relative_to(root).as_posix() for p in root.rglob("*.py")
+            if readers.search(p.read_text().replace(in_memory, ""))}
+    assert hits <= {"samples.py"}, hits
+    from app.samples import SAMPLES
+
+    assert all(s.path.is_file() and "/" not in s.file for s in SAMPLES.values())
+
+
+def test_templates_autoescape_and_boot_data_cannot_close_its_script():
+    from app.main import create_app
+
+    env = create_app().state.templates.env
+    assert env.from_string("{{ x }}").render(x="<b>&") == "&lt;b&gt;&amp;"
+    html = env.get_template("index.html").render(
+        request=None, boot={"evil": "</script><script>alert(1)</script>", "q": "'\"&"})
+    boot = html.split('<script type="application/json" id="boot">', 1)[1].split("</script>")[0]
+    assert "<" not in boot and ">" not in boot and "&" not in boot.replace("\\u0026", "")
+    assert json.loads(boot)["evil"] == "</script><script>alert(1)</script>"
+
+
+@pytest.mark.timeout(60)
+def test_bodies_are_refused_before_they_are_read(shared_server):
+    """A client declaring a 1 GB body gets 413 at once, without sending it; one streaming
+    chunks without a length is cut off at the limit, and the server's memory stays flat."""
+    before = shared_server.rss()
+    s = _raw(shared_server, b"POST /api/image HTTP/1.1\r\nHost: x\r\nContent-Type: "
+             b"multipart/form-data; boundary=zz\r\nContent-Length: 1000000000\r\n\r\n")
+    t0 = time.monotonic()
+    answer = b""
+    while b"body_too_large" not in answer and (chunk := s.recv(65536)):
+        answer += chunk
+    s.close()
+    assert answer.startswith(b"HTTP/1.1 413") and time.monotonic() - t0 < 2
+    assert b"body_too_large" in answer
+
+    def chunks():
+        block = b"0" * (1024 * 1024)
+        for _ in range(64):  # 64 MiB offered, the limit is 10 MiB + 64 KiB
+            yield block
+
+    r = httpx.post(f"{shared_server.url}/api/image", content=chunks(), timeout=30,
+                   headers={"content-type": "multipart/form-data; boundary=zz"})
+    assert r.status_code == 413 and r.json()["code"] == "body_too_large"
+    assert shared_server.rss() - before < 40 * 1024 * 1024
+    assert httpx.get(f"{shared_server.url}/healthz").status_code == 200
+
+
+# --- nothing from an upload on disk or in the log -------------------------------------------
+
+
+def test_uploads_leave_nothing_on_disk_or_in_the_log(start_server, tmp_path):
+    """With the access log on and TMPDIR pointing at an empty folder, a large upload, a
+    broken one and an oversized one leave no file behind, no open file in the worker, and
+    neither their file names nor their bytes in the server's output."""
+    from hostile_images import encode, noise_rgb
+
+    tmp = tmp_path / "server-tmp"
+    tmp.mkdir()
+    server = start_server(env={"TMPDIR": str(tmp), "CONVSTEP_MAX_UPLOAD_BYTES": str(4 * 2**20)})
+    marker = b"CONVSTEP-SECRET-PAYLOAD-7f3a"
+    big = encode(noise_rgb(1200, 900, seed=3), "BMP") + marker  # 3.2 MB, > 1 MiB spool size
+    broken = encode(noise_rgb(seed=4), "PNG")[:300] + marker
+    cases = [("SECRET-NAME-big.bmp", big), ("SECRET-NAME-broken.png", broken),
+             ("SECRET-NAME-huge.bmp", big + b"\0" * (4 * 2**20 + 10_000 - len(big)))]
+    statuses = []
+    for name, data in cases:
+        r = httpx.post(f"{server.url}/api/image", timeout=60, files={
+            "settings": (None, json.dumps({"size": 32}), "application/json"),
+            "file": (name, data, "image/bmp")})
+        statuses.append(r.status_code)
+    assert statuses == [200, 422, 413], statuses
+    open_files = [os.readlink(f"/proc/{server.proc.pid}/fd/{fd}")
+                  for fd in os.listdir(f"/proc/{server.proc.pid}/fd")]
+    log = server.log()
+    assert "POST /api/image" in log  # the access log is on...
+    assert "SECRET-NAME" not in log and marker.decode() not in log  # ...and says nothing more
+    assert list(tmp.iterdir()) == []
+    assert not [f for f in open_files if f.startswith(str(tmp)) or "(deleted)" in f], open_files
