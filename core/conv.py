@@ -238,6 +238,8 @@ class _Columns:
         self.K = self.C * f * f
         self.width = _block_width(self.K + 1, t.N_out, buf.dtype.itemsize)
         self.full = self._alloc(self.width)
+        # per phase, every tap of every output: (C, nr, nq, N_out) views, sliced per block
+        self.views = [_tap_view(buf[grp.phase], grp, 0, t.N_out, t.Ws) for grp in t.groups]
 
     def _alloc(self, n: int) -> np.ndarray:
         cols = np.empty((self.K + 1, n), dtype=self.buf.dtype)
@@ -252,10 +254,10 @@ class _Columns:
             cols = self.full if n == self.width else self._alloc(n)
             rows = cols[: self.K].reshape(self.C, ff, n)
             start = 0
-            for grp in self.t.groups:  # one copy per stride phase
+            for grp, view in zip(self.t.groups, self.views, strict=True):  # a copy per phase
                 count = grp.nr * grp.nq
                 dst = rows[:, start : start + count].reshape(self.C, grp.nr, grp.nq, n)
-                dst[...] = _tap_view(self.buf[grp.phase], grp, p0, n, self.t.Ws)
+                dst[...] = view[..., p0 : p0 + n]
                 start += count
             yield p0, n, cols
 
