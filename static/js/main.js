@@ -296,10 +296,25 @@ function showError(err, fromUpload) {
     return;
   }
   $("settings-error-text").textContent = msg;
+  $("size-summary").textContent = "These settings do not fit: see Output size above.";
+  $("size-summary").classList.add("bad");
   settingsError.hidden = false;
   document.body.dataset.settingsError = "1";
   $("view").classList.add("stale");
   $("stale-note").hidden = !current;
+}
+
+/** The sizes through the layer, kept in the sticky player bar so they stay on screen. */
+function renderSummary(raw) {
+  const g = raw.geometry;
+  const a = raw.arrays;
+  const sh = (name) => (a[name] ? a[name].shape.join("×") : "");
+  const parts = [`A_prev ${sh("input")}`, `pad ${g.conv.pad} → ${sh("padded")}`, `Z ${sh("Z")}`];
+  if (g.pool) parts.push(`pool ${sh("pooled")}`);
+  const box = $("size-summary");
+  box.classList.remove("bad");
+  box.textContent = `${parts.join(" → ")} · n_H = ${g.conv.formula_H.split(" = ").slice(2).join(" = ")}`;
+  box.title = g.conv.formula_H;
 }
 
 function install(raw, sent, file) {
@@ -327,6 +342,7 @@ function install(raw, sent, file) {
   $("stale-note").hidden = true;
   form.render(current.arrays.get("W"));
   renderGeometry($("geometry-body"), raw, current.arrays);
+  renderSummary(raw);
   renderTabs(raw.stages);
   const stage = raw.stages.includes(state.ui.stage) ? state.ui.stage : "conv_forward";
   if (firstVisit) {
