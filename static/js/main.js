@@ -286,7 +286,9 @@ async function compute({ fromUpload = false, retries = 0 } = {}) {
 }
 
 function showError(err, fromUpload) {
-  const msg = err.messages ? err.messages.join(" ") : String(err.message || err);
+  const msg = err.messages
+    ? err.messages.join(" ")
+    : `Cannot reach the convstep server (${err.message || err}). Is it still running?`;
   if (fromUpload) {
     uploadError.textContent = msg;
     uploadError.hidden = false;
@@ -302,6 +304,8 @@ function showError(err, fromUpload) {
   document.body.dataset.settingsError = "1";
   $("view").classList.add("stale");
   $("stale-note").hidden = !current;
+  $("undo-settings").hidden = !lastGood;
+  if (!current) $("view").replaceChildren();
 }
 
 /** The sizes through the layer, kept in the sticky player bar so they stay on screen. */

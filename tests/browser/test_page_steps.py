@@ -256,3 +256,16 @@ def test_every_stage_under_other_settings(page_and_log, combo):
     assert ("relu" in stages) == ("relu=1" in COMBOS[combo])
     assert ("pool_forward" in stages) == ("pool=none" not in COMBOS[combo])
     assert log.console_errors == [] and log.page_errors == []
+
+
+def test_hovering_a_number_lights_its_cell_on_the_map(page_and_log):
+    page, log = page_and_log
+    open_page(page, DEFAULT_QUERY + "&stage=conv_forward&step=3101&zoom=8")
+    page.wait_for_selector('#view table[data-field="a_slice"] td')
+    overlay = "#view .conv-view figure.map canvas.map-overlay"
+    before = canvas_stats(page, overlay)
+    page.hover('#view table[data-field="a_slice"][data-channel="0"] td >> nth=0')
+    wait_until(page, "true")
+    assert canvas_stats(page, overlay)["sum"] != before["sum"]
+    page.mouse.move(0, 0)
+    assert log.page_errors == []

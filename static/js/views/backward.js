@@ -11,7 +11,7 @@ import { makeScale } from "../colors.js";
 import { at, channelView, weightsView } from "../arrays.js";
 import { channelToRgba } from "../colors.js";
 import {
-  channelData, channelName, el, imageData, indexOf, loadingLine, mapGroup, matrixTable,
+  channelData, channelName, el, imageData, indexOf, linkTables, loadingLine, mapGroup, matrixTable,
   outputsCovering, positionOf, scalar, sliceChannel, tableScale, windowOf,
 } from "./common.js";
 import { decodeArray } from "../arrays.js";
@@ -125,6 +125,12 @@ export function createPoolBackwardView(ctx) {
     detail.append(el("p", "hint", `Each of the ${f * f} cells of the window gets an equal share 1/${f * f} of the gradient.`));
   }
   root.append(maps, detail);
+  let cellLink = null;
+  linkTables(body, (cell) => {
+    const win = windowOf(cur.h, cur.w, stride, f);
+    cellLink = cell ? { r: win.r0 + cell.r, c: win.c0 + cell.c } : null;
+    draw();
+  });
 
   function draw() {
     const win = windowOf(cur.h, cur.w, stride, f);
@@ -143,6 +149,7 @@ export function createPoolBackwardView(ctx) {
         }));
       }
       if (hoverIn && hoverIn.ch === c) items.push({ kind: "link", ...hoverIn.win });
+      if (cellLink && c === cur.c) items.push({ kind: "link", r: cellLink.r, c: cellLink.c });
       m.setOverlays(items);
       m.setFocus(win.r0, win.c0);
     });
@@ -373,6 +380,12 @@ export function createConvBackwardView(ctx) {
   const body = el("div", "detail-body");
   detail.append(el("h3", "", "conv_backward, window by window"), formulas, body);
   root.append(maps, detail);
+  let cellLink = null; // a window cell hovered in the tables, in padded coordinates
+  linkTables(body, (cell) => {
+    const win = windowOf(cur.h, cur.w, stride, fEff);
+    cellLink = cell ? { r: win.r0 + cell.r * dilation, c: win.c0 + cell.c * dilation } : null;
+    draw();
+  });
 
   function draw() {
     const win = windowOf(cur.h, cur.w, stride, fEff);
@@ -384,12 +397,14 @@ export function createConvBackwardView(ctx) {
     });
     const pw = [{ kind: "window", ...win, dilation }];
     if (hoverZ) pw.push({ kind: "link", ...hoverZ });
+    if (cellLink) pw.push({ kind: "link", r: cellLink.r, c: cellLink.c });
     padMap.setOverlays(pw);
     padMap.setFocus(win.r0, win.c0);
     const shifted = { r0: win.r0 - pad, r1: win.r1 - pad, c0: win.c0 - pad, c1: win.c1 - pad };
     daGroup.maps.forEach((m) => {
       const items = [{ kind: "window", ...shifted, dilation }];
       if (hoverZ) items.push({ kind: "link", r0: hoverZ.r0 - pad, r1: hoverZ.r1 - pad, c0: hoverZ.c0 - pad, c1: hoverZ.c1 - pad });
+      if (cellLink) items.push({ kind: "link", r: cellLink.r - pad, c: cellLink.c - pad });
       m.setOverlays(items);
       m.setFocus(shifted.r0, shifted.c0);
     });

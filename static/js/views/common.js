@@ -120,6 +120,8 @@ export function matrixTable(rows2d, { fmt, scale, field, caption, marks }) {
     row.forEach((v, s) => {
       const td = el("td", "", fmt(v));
       td.dataset.v = String(v);
+      td.dataset.r = String(r);
+      td.dataset.c = String(s);
       td.title = String(v);
       if (scale) {
         const bg = cssColor(scale, v);
@@ -194,4 +196,16 @@ export function outputsCovering(r, s, { stride, fEff, dilation, nH, nW }) {
     }
   }
   return out;
+}
+
+/**
+ * Hovering a number in the detail panel's tables calls onCell({r, c}) with its position in
+ * the window (or null when the pointer leaves), so a view can light the cell up on its map.
+ */
+export function linkTables(container, onCell) {
+  container.addEventListener("pointerover", (ev) => {
+    const td = ev.target.closest ? ev.target.closest("td[data-r]") : null;
+    onCell(td ? { r: Number(td.dataset.r), c: Number(td.dataset.c) } : null);
+  });
+  container.addEventListener("pointerleave", () => onCell(null));
 }

@@ -5,7 +5,7 @@
 import { MapCanvas } from "../grid.js";
 import { makeScale } from "../colors.js";
 import {
-  channelData, channelName, el, imageData, indexOf, loadingLine, mapGroup, matrixTable,
+  channelData, channelName, el, imageData, indexOf, linkTables, loadingLine, mapGroup, matrixTable,
   outputsCovering, positionOf, rowMajorSteps, scalar, sliceChannel, tableScale, windowOf,
 } from "./common.js";
 
@@ -77,6 +77,11 @@ export function createConvView(ctx) {
   formula.textContent = "Z[h, w, c] = Σ (a_slice_prev ⊙ W[:, :, :, c]) + b[c]";
   const body = el("div", "detail-body");
   detail.append(el("h3", "", "conv_single_step, written out"), formula, body);
+  linkTables(body, (cell) => {
+    const win = windowOf(cur.h, cur.w, stride, fEff);
+    padLinks = cell ? [{ kind: "link", r: win.r0 + cell.r * dilation, c: win.c0 + cell.c * dilation }] : [];
+    draw();
+  });
   root.append(maps, detail);
 
   function draw() {

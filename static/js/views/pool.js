@@ -4,7 +4,7 @@
 import { MapCanvas } from "../grid.js";
 import { makeScale } from "../colors.js";
 import {
-  channelData, el, indexOf, loadingLine, mapGroup, matrixTable, outputsCovering, positionOf,
+  channelData, el, indexOf, linkTables, loadingLine, mapGroup, matrixTable, outputsCovering, positionOf,
   rowMajorSteps, scalar, windowOf,
 } from "./common.js";
 
@@ -80,6 +80,11 @@ export function createPoolView(ctx) {
     body,
   );
   if (mode === "max") detail.append(el("p", "hint", TIE_TEXT[settings.pool.tie_rule] || ""));
+  linkTables(body, (cell) => {
+    const win = windowOf(cur.h, cur.w, stride, f);
+    hoverP = cell ? { ch: cur.c, win: { r0: win.r0 + cell.r, c0: win.c0 + cell.c, r1: win.r0 + cell.r + 1, c1: win.c0 + cell.c + 1 } } : null;
+    draw();
+  });
   root.append(maps, detail);
 
   function draw() {
