@@ -1,8 +1,9 @@
 """Models of the image API: the layer's settings, the image answer, the steps request.
 
 Arrays that the page draws in full travel as ARR = {"shape", "dtype": "float32", "data":
-base64 of little-endian float32 in C order, "min", "max"} (min/max of the exact values);
-step records carry full float64 precision.
+base64 of little-endian float32 in C order, "min", "max"} (min/max of the exact values), or
+with `?encoding=display` as one byte per value (DisplayArrayOut, docs/CONTRACT.md); step
+records carry full float64 precision.
 """
 
 from __future__ import annotations
@@ -141,6 +142,28 @@ class ArrayOut(BaseModel):
     max: float
 
 
+class DisplayArrayOut(BaseModel):
+    """A whole array for drawing: one byte q per value, value ~= offset + q * scale (float64,
+    then rounded to float32), within half a step (scale / 2) of the float32 value."""
+
+    shape: list[int]
+    dtype: Literal["uint8"]
+    encoding: Literal["display"]
+    data: str = Field(description="base64 of the uint8 q, C order.")
+    min: float = Field(description="Smallest exact value (for scales and legends).")
+    max: float = Field(description="Largest exact value.")
+    offset: float = Field(description="The value of q = 0.")
+    scale: float = Field(description="The step between neighbouring q (0 for a constant "
+                         "array). Signed arrays: scale = max|v| / 127, offset = -128 * "
+                         "scale, so 0 is q = 128 exactly.")
+    exact: bool = Field(description="Every q decodes to exactly the float32 value (the "
+                        "working image: q is the 8-bit pixel, scale 1/255; integer masks; "
+                        "constants). When false, fetch float32 for numbers shown to people.")
+
+
+AnyArrayOut = ArrayOut | DisplayArrayOut
+
+
 class GeometryOut(BaseModel):
     """core's Geometry.to_dict(): sizes, the formula with numbers, dropped rows/cols."""
 
@@ -174,8 +197,9 @@ class ImageOut(BaseModel):
 
     id: str = Field(description="Content hash of the working image; pass it to /api/steps.")
     settings: ImageSettings
-    arrays: dict[str, ArrayOut] = Field(description="input, padded, W, b, Z, A, pooled, "
-                                        "pool_mask, dA, dA_pool, dZ, dA_prev, dW, db.")
+    arrays: dict[str, AnyArrayOut] = Field(
+        description="input, padded, W, b, Z, A, pooled, pool_mask, dA, dA_pool, dZ, dA_prev, "
+        "dW, db. Display ARRs with ?encoding=display (all but W, b, dW, db).")
     geometry: GeometriesOut
     stages: list[str]
     steps: dict[str, StepPageOut]
@@ -238,4 +262,4 @@ class ArraysIn(Strict):
 
 class ArraysOut(BaseModel):
     id: str
-    arrays: dict[str, ArrayOut]
+    arrays: dict[str, AnyArrayOut]

@@ -24,6 +24,7 @@ from app.cache import LruCache
 from app.config import Settings, get_settings
 from app.headers import DOCS_CSP, SecurityHeadersMiddleware
 from app.limits import BodyLimitMiddleware, BodyTimeout, BodyTooLarge, HeavyLimiter, Overloaded
+from app.responses import GzipMiddleware
 from app.routes import arrays, image, pages
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -104,6 +105,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
 
     app.add_middleware(BodyLimitMiddleware, settings=current)
+    # Inside the security headers, so Server-Timing (taken when the answer starts) counts
+    # the compression of answers that this middleware compresses.
+    app.add_middleware(GzipMiddleware, level=lambda: current().gzip_level)
     app.add_middleware(SecurityHeadersMiddleware)
     return app
 

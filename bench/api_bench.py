@@ -2,11 +2,14 @@
 
 Cases (issue 3, section 8): POST /api/image with a 512x512 JPEG at working size 256, eight
 3x3 filters, ReLU, max pooling 2/2 and the backward pass; the same at working size 512; and
-a 64-step page from POST /api/steps. Every image request is cold: the JPEG's bytes differ
-each time (a comment marker holds the round number), so the server decodes, computes and
-encodes everything again; nothing comes from its cache. Server time is the server's own
-Server-Timing (request arrival to the answer's first byte); the client's wall time over
-loopback, which adds the transfer and JSON parsing, is shown next to it.
+a 64-step page from POST /api/steps. Each image case in four forms: float32 without gzip,
+float32 gzipped, the display encoding gzipped, and the display encoding of the first
+view's arrays only, with bytes on the wire and uncompressed. Every image request is cold:
+the JPEG's bytes differ each time (a comment marker holds the round number), so the server
+decodes, computes and encodes everything again; nothing comes from its cache. Server time
+is the server's own Server-Timing (request arrival to the answer's first byte); the
+client's wall time over loopback, which adds the transfer, gunzip and JSON parsing, is
+shown next to it.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import statistics
 import subprocess
 import sys
 import time
+import zlib
 from pathlib import Path
 
 import httpx
@@ -91,15 +95,15 @@ def _p95(values: list[float]) -> float:
 
 
 def _image_case(client: httpx.Client, url: str, size: int, rounds: int,
-                query: str = "") -> dict:
-    server, wall, sizes, compute, decode = [], [], [], [], []
+                query: str = "", accept: str = "gzip") -> dict:
+    server, wall, wire, raw, compute, decode = [], [], [], [], [], []
     settings = json.dumps(_settings(size))
     for r in range(rounds + 1):  # round 0 warms up
-        data = _jpeg(r * 1000 + size + len(query))
+        data = _jpeg(r * 1000 + size + len(query) + len(accept))
         t0 = time.perf_counter()
-        resp = client.post(url + "/api/image" + query, files={
-            "settings": (None, settings, "application/json"),
-            "file": ("bench.jpg", data, "image/jpeg")})
+        resp = client.post(url + "/api/image" + query, headers={"Accept-Encoding": accept},
+                           files={"settings": (None, settings, "application/json"),
+                                  "file": ("bench.jpg", data, "image/jpeg")})
         body = resp.json()
         elapsed = time.perf_counter() - t0
         resp.raise_for_status()
@@ -107,18 +111,20 @@ def _image_case(client: httpx.Client, url: str, size: int, rounds: int,
             continue
         server.append(_server_ms(resp))
         wall.append(elapsed * 1000)
-        sizes.append(len(resp.content))
+        wire.append(resp.num_bytes_downloaded)
+        raw.append(len(resp.content))
         decode.append(body["timing_ms"]["decode"])
         compute.append(body["timing_ms"]["compute"])
     return {"median": statistics.median(server), "p95": _p95(server),
-            "wall": statistics.median(wall), "bytes": statistics.median(sizes),
+            "wall": statistics.median(wall), "bytes": statistics.median(wire),
+            "raw": statistics.median(raw),
             "decode": statistics.median(decode), "compute": statistics.median(compute),
             "id": body["id"], "total": body["steps"]["conv_forward"]["total"]}
 
 
 def _steps_case(client: httpx.Client, url: str, image_id: str, total: int, rounds: int,
                 stage: str) -> dict:
-    server, wall = [], []
+    server, wall, wire, raw = [], [], [], []
     for r in range(rounds + 1):
         offset = (total // 2 + r * 997) % max(1, total - 64)
         t0 = time.perf_counter()
@@ -131,33 +137,73 @@ def _steps_case(client: httpx.Client, url: str, image_id: str, total: int, round
         if r:
             server.append(_server_ms(resp))
             wall.append(elapsed * 1000)
+            wire.append(resp.num_bytes_downloaded)
+            raw.append(len(resp.content))
     return {"median": statistics.median(server), "p95": _p95(server),
-            "wall": statistics.median(wall)}
+            "wall": statistics.median(wall), "bytes": statistics.median(wire),
+            "raw": statistics.median(raw)}
+
+
+def _gzip_levels(client: httpx.Client, url: str) -> list[str]:
+    """zlib levels on one uncompressed display answer at size 256 (every array), in this
+    process: what CONVSTEP_GZIP_LEVEL trades."""
+    resp = client.post(url + "/api/image?encoding=display", headers={"Accept-Encoding":
+                                                                     "identity"},
+                       files={"settings": (None, json.dumps(_settings(256)), "application/json"),
+                              "file": ("bench.jpg", _jpeg(7), "image/jpeg")})
+    resp.raise_for_status()
+    body = resp.content
+    rows = ["| gzip level | MB | ms |", "| ---: | ---: | ---: |"]
+    for level in (1, 2, 4, 6, 9):
+        times = []
+        for _ in range(3):
+            t0 = time.perf_counter()
+            out = zlib.compress(body, level)
+            times.append((time.perf_counter() - t0) * 1000)
+        rows.append(f"| {level} | {len(out) / MB:.2f} | {min(times):.0f} |")
+    return rows
 
 
 def _verdict(ok: bool) -> str:
     return "pass" if ok else "**miss**"
 
 
+FIRST_VIEW = "input,padded,W,b,Z"
+
+
 def run(quick: bool) -> str:
     rounds = 4 if quick else 20
+    big = max(3, rounds // 2)
+    cases = []  # (label, size, query, accept)
+    for size in (256, 512):
+        cases += [(f"size {size}, float32, every array, no gzip", size, "", "identity"),
+                  (f"size {size}, float32, every array", size, "", "gzip"),
+                  (f"size {size}, display, every array", size, "?encoding=display", "gzip"),
+                  (f"size {size}, display, first view `{FIRST_VIEW}`", size,
+                   f"?encoding=display&arrays={FIRST_VIEW}", "gzip")]
+    results = {}
     with Server() as srv, httpx.Client(timeout=120) as client:
-        full256 = _image_case(client, srv.url, 256, rounds)
-        # Pages of the last 256 answer, whose result the server holds (as the page's are).
-        steps = {stage: _steps_case(client, srv.url, full256["id"], full256["total"], rounds,
-                                    stage)
-                 for stage in ("conv_forward", "conv_backward")}
-        first256 = _image_case(client, srv.url, 256, rounds, "?arrays=input,padded,W,b,Z")
-        full512 = _image_case(client, srv.url, 512, max(3, rounds // 2))
+        for label, size, query, accept in cases:
+            results[label] = _image_case(client, srv.url, size,
+                                         rounds if size == 256 else big, query, accept)
+            if size == 256 and "steps" not in results:
+                # Pages of this 256 answer, whose result the server holds (as the page's
+                # are); gzipped by the middleware, as a browser asks.
+                last = results[label]
+                results["steps"] = {stage: _steps_case(client, srv.url, last["id"],
+                                                       last["total"], rounds, stage)
+                                    for stage in ("conv_forward", "conv_backward")}
+        levels = _gzip_levels(client, srv.url)
 
     def row(case: str, m: dict, ms_target: float, mb_target: float | None = None) -> str:
-        size = f"{m['bytes'] / MB:.2f}" if "bytes" in m else "–"
+        wire = f"{m['bytes'] / MB:.3f}" if "bytes" in m else "–"
+        raw = f"{m['raw'] / MB:.3f}" if "raw" in m else "–"
         parts = f"{m['decode']:.1f} / {m['compute']:.1f}" if "decode" in m else "–"
         time_cell = f"<= {ms_target:g} ms: {_verdict(m['median'] <= ms_target)}"
         size_cell = ("–" if mb_target is None
                      else f"<= {mb_target:g} MB: {_verdict(m['bytes'] <= mb_target * MB)}")
         return (f"| {case} | {m['median']:.1f} | {m['p95']:.1f} | {m['wall']:.1f} | {parts} | "
-                f"{size} | {time_cell} | {size_cell} |")
+                f"{wire} | {raw} | {time_cell} | {size_cell} |")
 
     lines = [
         "## API: the image route and a steps page",
@@ -165,19 +211,25 @@ def run(quick: bool) -> str:
         "512x512 JPEG (quality 90) of the coffee sample, so nothing comes from the server's "
         "cache. Settings: RGB, eight 3x3 presets, stride 1, pad 1, ReLU, max pooling 2/2, "
         "upstream all ones, the backward pass, the first 64-step page of each of the four "
-        f"stages. {rounds} rounds after one warm-up (the 512 case: {max(3, rounds // 2)}). "
-        "Server ms: the server's Server-Timing (arrival to first byte of the answer); wall "
-        "ms: the client's, with the transfer and JSON parsing. Every array is float32 in "
-        "base64 as docs/CONTRACT.md fixes it: at size 256 with eight filters that is 18.7 MB "
-        "(Z alone 2.8 MB), so the 1.5 MB target cannot be met by the full answer; "
-        "`?arrays=` asks for a first view's arrays only (the rest come from /api/arrays).",
+        f"stages. {rounds} rounds after one warm-up (size 512: {big}). Server ms: the "
+        "server's Server-Timing (arrival to first byte of the answer, which is built and "
+        "gzipped by then); wall ms: the client's, with the transfer, gunzip and JSON "
+        "parsing. Wire MB: bytes on the wire (gzip, as browsers ask, unless the case says "
+        "no gzip, server level CONVSTEP_GZIP_LEVEL, default 1); JSON MB: the answer "
+        "uncompressed. `float32`: every array base64 float32 (the default); `display` "
+        "(`?encoding=display`): image-shaped arrays one byte per value, W/b/dW/db float32 "
+        "(docs/CONTRACT.md). The first view asks `?arrays=` for what the conv_forward view "
+        "draws; the rest come from POST /api/arrays.",
         "| case | server median ms | server p95 ms | wall median ms | decode / compute ms "
-        "| response MB | time | size |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | --- | --- |",
-        row("image, size 256, every array", full256, 100, 1.5),
-        row("image, size 256, `?arrays=input,padded,W,b,Z`", first256, 100, 1.5),
-        row("image, size 512, every array", full512, 400),
+        "| wire MB | JSON MB | time | size |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |",
     ]
-    for stage, m in steps.items():
+    for label, size, _query, _accept in cases:
+        lines.append(row("image, " + label, results[label], 100 if size == 256 else 400,
+                         1.5 if size == 256 else None))
+    for stage, m in results["steps"].items():
         lines.append(row(f"steps page, 64 {stage} steps (256 result cached)", m, 10))
-    return "\n".join(lines[:2]) + "\n\n" + "\n".join(lines[2:])
+    return ("\n".join(lines[:2]) + "\n\n" + "\n".join(lines[2:]) + "\n\n"
+            + "The gzip level: one display answer at size 256 (every array, "
+            f"{results[cases[2][0]]['raw'] / MB:.2f} MB of JSON) compressed by zlib in the "
+            "benchmark's process, best of 3.\n\n" + "\n".join(levels))

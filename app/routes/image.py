@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.exceptions import RequestValidationError
@@ -28,7 +28,7 @@ from app.image_models import (
 )
 from app.limits import body_limit
 from app.multipart import boundary_of, parse, read_body
-from app.responses import JSONChunks
+from app.responses import JSONChunks, accepts_gzip, maybe_gzip
 from app.samples import SAMPLE_NAMES, sample_bytes
 from app.schemas import ErrorOut
 from app.work import check_conv_work, check_pool_work, heavy, page_limit
@@ -41,6 +41,13 @@ ArraysQuery = Annotated[str | None, Query(
     description="Only these arrays, comma-separated (default: all of them), e.g. "
                 "`input,padded,W,b,Z`. The others can be fetched later from /api/arrays.",
     examples=["input,padded,W,b,Z,A"])]
+EncodingQuery = Annotated[Literal["float32", "display"], Query(
+    description="How the image-shaped arrays travel. `float32` (default): every ARR is "
+                "base64 float32. `display`: every array but W, b, dW, db is one byte per "
+                "value, value ~= offset + q * scale (ARR fields `dtype` \"uint8\", "
+                "`encoding` \"display\", `offset`, `scale`, `exact`): within half a "
+                "step, a quarter of the bytes, enough for 256-colour drawing; ask for "
+                "`float32` (e.g. from /api/arrays) where exact numbers are shown.")]
 
 IMAGE_BODY = {
     "required": True,
@@ -152,8 +159,10 @@ def parse_names(raw: str | None) -> tuple[str, ...] | None:
 
 
 def image_answer(cache: LruCache, source: str, data: bytes | None, s: ImageSettings,
-                 names: tuple[str, ...] | None, limits: Settings) -> list[bytes]:
-    """The JSON answer of /api/image (ImageOut), as byte chunks."""
+                 names: tuple[str, ...] | None, limits: Settings, encoding: str = "float32",
+                 gzip: bool = False) -> tuple[list[bytes], str | None]:
+    """The JSON answer of /api/image (ImageOut) as byte chunks, gzipped when `gzip`, with
+    its content encoding."""
     t0 = time.perf_counter()
     image_id, image = working_image(cache, source, data, s, limits)
     t1 = time.perf_counter()
@@ -161,21 +170,22 @@ def image_answer(cache: LruCache, source: str, data: bytes | None, s: ImageSetti
     first = min(FIRST_PAGE, limits.max_steps_per_page)
     steps = {stage: layer.step_page(result.trace, s, stage, limit=first)
              for stage in STAGES_WITH_STEPS if stage in result.stages}
-    arrays = result.arrays_json(names)
+    arrays = result.arrays_json(names, encoding)
     t2 = time.perf_counter()
     rest = json.dumps({
         "id": image_id, "settings": s.model_dump(mode="json"), "geometry": result.geometry,
         "stages": result.stages, "steps": steps,
         "timing_ms": {"decode": round((t1 - t0) * 1000, 3),
                       "compute": round((t2 - t1) * 1000, 3)}})
-    return [rest[:-1].encode() + b', "arrays": ', *arrays, b"}"]
+    return maybe_gzip([rest[:-1].encode() + b', "arrays": ', *arrays, b"}"], gzip,
+                      limits.gzip_level)
 
 
 @router.post("/image", openapi_extra={"requestBody": IMAGE_BODY}, responses=IMAGE_ERRORS,
              summary="Run the layer on an upload or a sample: every array, geometry, first "
                      "step pages")
 async def image(request: Request, limits: SettingsDep,
-                arrays: ArraysQuery = None) -> ImageOut:
+                arrays: ArraysQuery = None, encoding: EncodingQuery = "float32") -> ImageOut:
     """multipart/form-data: `settings` (JSON text, ImageSettings) and an optional `file`.
 
     Without a file, `settings.sample` names a built-in sample. The answer's `id` lets
@@ -209,8 +219,10 @@ async def image(request: Request, limits: SettingsDep,
         raise ApiError(422, "no_image", "settings.sample: name a built-in sample ("
                        f"{', '.join(SAMPLE_NAMES)}) or upload a 'file'.")
     cache = request.app.state.cache
-    answer = await heavy(request, image_answer, cache, source, data, s, names, limits)
-    return JSONChunks(answer)  # type: ignore[return-value]
+    answer, content_encoding = await heavy(
+        request, image_answer, cache, source, data, s, names, limits, encoding,
+        accepts_gzip(request.headers.get("accept-encoding")))
+    return JSONChunks(answer, content_encoding=content_encoding)  # type: ignore[return-value]
 
 
 def find_image(cache: LruCache, image_id: str, s: ImageSettings):
@@ -273,19 +285,23 @@ async def steps(body: StepsIn, request: Request, limits: SettingsDep) -> StepsOu
     return await with_result(request, steps_answer, body.id, image, s, limits, body, limit)
 
 
-def arrays_answer(result: layer.LayerResult, body: ArraysIn) -> list[bytes]:
-    return [b'{"id": ' + json.dumps(body.id).encode() + b', "arrays": ',
-            *result.arrays_json(tuple(body.names)), b"}"]
+def arrays_answer(result: layer.LayerResult, body: ArraysIn, encoding: str, gzip: bool,
+                  level: int) -> tuple[list[bytes], str | None]:
+    return maybe_gzip([b'{"id": ' + json.dumps(body.id).encode() + b', "arrays": ',
+                       *result.arrays_json(tuple(body.names), encoding), b"}"], gzip, level)
 
 
 @router.post("/arrays", responses={**IMAGE_ERRORS, 404: {
     "model": ErrorOut, "description": "code 'unknown_image': send the image to /api/image "
     "again."}}, summary="Some arrays of an image answer, without sending the image again")
-async def arrays(body: ArraysIn, request: Request, limits: SettingsDep) -> ArraysOut:
+async def arrays(body: ArraysIn, request: Request, limits: SettingsDep,
+                 encoding: EncodingQuery = "float32") -> ArraysOut:
     """The ARRs named in `names` for the image `id` under `settings` (arrays that do not
     exist for these settings, such as `pooled` without pooling, are left out)."""
     s = check_settings(body.settings, limits)
     body = body.model_copy(update={"settings": s})
     image = find_image(request.app.state.cache, body.id, s)
-    answer = await with_result(request, arrays_answer, body.id, image, s, limits, body)
-    return JSONChunks(answer)  # type: ignore[return-value]
+    answer, content_encoding = await with_result(
+        request, arrays_answer, body.id, image, s, limits, body, encoding,
+        accepts_gzip(request.headers.get("accept-encoding")), limits.gzip_level)
+    return JSONChunks(answer, content_encoding=content_encoding)  # type: ignore[return-value]

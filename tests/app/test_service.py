@@ -325,10 +325,13 @@ def test_busy_server_answers_503_with_retry_after(make_client):
     assert app.state.limiter.running == 0
 
 
-def test_image_answer_length_and_server_timing(client):
-    r = client.image({"sample": "camera", "size": 16})
+@pytest.mark.parametrize("accept", ["identity", "gzip"])
+def test_image_answer_length_and_server_timing(client, accept):
+    r = client.post("/api/image", headers={"Accept-Encoding": accept}, files={
+        "settings": (None, json.dumps({"sample": "camera", "size": 16}), "application/json")})
     assert r.status_code == 200
-    assert int(r.headers["content-length"]) == len(r.content)
+    assert r.headers.get("content-encoding") == (None if accept == "identity" else "gzip")
+    assert int(r.headers["content-length"]) == r.num_bytes_downloaded  # bytes on the wire
     assert json.loads(r.content)["id"]
     assert r.headers["server-timing"].startswith("app;dur=")
     assert float(r.headers["server-timing"].split("dur=")[1]) > 0
