@@ -191,13 +191,21 @@ def _phase_buffers(A_cf: np.ndarray, t: _Taps, stride: int) -> np.ndarray:
     return buf
 
 
-# Bytes of cols per block: a block (n_C_prev*f*f + 1 rows) of about 1 MB stays in the CPU's
-# cache while it is written, multiplied and read back, instead of a round trip to memory.
+# Block size. A block of cols (n_C_prev*f*f + 1 rows) of about 1 MB stays in the CPU's cache
+# while it is written, multiplied and read back, instead of a round trip to memory. When the
+# GEMM is thin ((n_C_prev*f*f + 1) * n_C small) it is memory-bound and gains nothing from
+# BLAS threads, so its blocks are kept small enough (m*n*k <= 2**19) that BLAS runs them on
+# one thread: on 2 busy cores that is many times faster than waking threads for each call.
 _BLOCK_BYTES = 1 << 20
+_THIN_GEMM = 512
+_SINGLE_THREAD_MNK = 1 << 19
 
 
-def _block_width(K: int, N: int, itemsize: int) -> int:
-    return min(N, max(256, _BLOCK_BYTES // (K * itemsize)))
+def _block_width(K: int, n_C: int, N: int, itemsize: int) -> int:
+    width = _BLOCK_BYTES // (K * itemsize)
+    if K * n_C < _THIN_GEMM:
+        width = min(width, _SINGLE_THREAD_MNK // (K * n_C))
+    return min(N, max(256, width))
 
 
 def _flat_weights(W: np.ndarray, t: _Taps) -> np.ndarray:
@@ -232,11 +240,11 @@ class _Columns:
     in the forward GEMM and db comes out of the dW GEMM.
     """
 
-    def __init__(self, buf: np.ndarray, t: _Taps, f: int):
+    def __init__(self, buf: np.ndarray, t: _Taps, f: int, n_C: int):
         self.buf, self.t, self.f = buf, t, f
         self.C = buf.shape[1]
         self.K = self.C * f * f
-        self.width = _block_width(self.K + 1, t.N_out, buf.dtype.itemsize)
+        self.width = _block_width(self.K + 1, n_C, t.N_out, buf.dtype.itemsize)
         self.full = self._alloc(self.width)
         # per phase, every tap of every output: (C, nr, nq, N_out) views, sliced per block
         self.views = [_tap_view(buf[grp.phase], grp, 0, t.N_out, t.Ws) for grp in t.groups]
@@ -303,7 +311,7 @@ def conv_forward(A_prev, W, b, hparameters, *, pad_mode="constant", pad_value=0.
     W_b = np.concatenate([_flat_weights(s.W, t), s.b.reshape(1, n_C)]).astype(s.dtype, copy=False)
     Z_ext = np.empty((t.N, n_C), dtype=s.dtype)  # outputs on the flat phase grid
     Z_ext[t.N_out :] = 0  # grid cells past the last output (never shown)
-    for p0, n, cols in _Columns(buf, t, g.f).blocks():
+    for p0, n, cols in _Columns(buf, t, g.f, n_C).blocks():
         np.matmul(cols.T, W_b, out=Z_ext[p0 : p0 + n])  # (n, C*f*f + 1) @ (C*f*f + 1, n_C)
     # The grid has Ws >= n_W columns and Hs >= n_H rows per image: keep the real outputs.
     Z = Z_ext.reshape(m, t.Hs, t.Ws, n_C)[:, : g.n_H, : g.n_W, :]
@@ -323,7 +331,7 @@ def _backward_cf(dZ, cache):
     dZ_ext[:, : g.n_H, : g.n_W, :] = dZ
     dZ2 = dZ_ext.reshape(t.N, n_C)
     W_flat = _flat_weights(s.W.astype(dt, copy=False), t)  # (C*f*f, n_C)
-    columns = _Columns(buf, t, g.f)
+    columns = _Columns(buf, t, g.f, n_C)
     C, K = columns.C, columns.K
     dW_b = np.zeros((K + 1, n_C), dtype=dt)  # rows (c, kh, kw) then db
     dbuf = np.zeros_like(buf)  # gradient of the flat phase buffers
