@@ -133,6 +133,26 @@ def test_slow_clients_are_cut_and_never_block_others(start_server):
     assert httpx.get(f"{server.url}/healthz").status_code == 200
 
 
+def test_a_body_that_trickles_gets_408_and_others_are_served(start_server):
+    """Headers complete, then the body a byte at a time: 408 after body_timeout_s (1 s
+    here, 30 s by default), while another client is served at once."""
+    server = start_server(env={"CONVSTEP_BODY_TIMEOUT_S": "1"})
+    s = _raw(server, b"POST /api/image HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/"
+             b"form-data; boundary=zz\r\nContent-Length: 5000\r\n\r\n--zz")
+    t0 = time.monotonic()
+    answer = b""
+    s.settimeout(0.2)
+    while time.monotonic() - t0 < 5 and b"body_timeout" not in answer:
+        with contextlib.suppress(OSError):
+            s.sendall(b"x")
+        assert httpx.get(f"{server.url}/healthz", timeout=1).status_code == 200
+        with contextlib.suppress(TimeoutError, ConnectionResetError):
+            answer += s.recv(65536)
+    s.close()
+    assert answer.startswith(b"HTTP/1.1 408") and b"body_timeout" in answer, answer[:300]
+    assert 0.9 < time.monotonic() - t0 < 4
+
+
 def test_a_kept_alive_connection_that_stalls_mid_head_is_cut(start_server):
     server = start_server(env={"CONVSTEP_HEADER_TIMEOUT_S": "1"})
     s = _raw(server, b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
