@@ -191,20 +191,17 @@ def _phase_buffers(A_cf: np.ndarray, t: _Taps, stride: int) -> np.ndarray:
     return buf
 
 
-# Block size. A block of cols (n_C_prev*f*f + 1 rows) of about 1 MB stays in the CPU's cache
-# while it is written, multiplied and read back, instead of a round trip to memory. When the
-# GEMM is thin ((n_C_prev*f*f + 1) * n_C small) it is memory-bound and gains nothing from
-# BLAS threads, so its blocks are kept small enough (m*n*k <= 2**19) that BLAS runs them on
-# one thread: on 2 busy cores that is many times faster than waking threads for each call.
+# Block size. A block of cols (n_C_prev*f*f + 1 rows) of at most about 1 MB stays in the CPU's
+# cache while it is written, multiplied and read back, instead of a round trip to memory.
+# Blocks are also kept small enough (m*n*k <= 2**19 per GEMM) that BLAS runs each call on the
+# calling thread: waking BLAS threads for every call costs more than it saves on GEMMs this
+# thin, and on busy cores (other processes running) it can cost a hundred times more.
 _BLOCK_BYTES = 1 << 20
-_THIN_GEMM = 512
 _SINGLE_THREAD_MNK = 1 << 19
 
 
 def _block_width(K: int, n_C: int, N: int, itemsize: int) -> int:
-    width = _BLOCK_BYTES // (K * itemsize)
-    if K * n_C < _THIN_GEMM:
-        width = min(width, _SINGLE_THREAD_MNK // (K * n_C))
+    width = min(_BLOCK_BYTES // (K * itemsize), _SINGLE_THREAD_MNK // (K * n_C))
     return min(N, max(256, width))
 
 
