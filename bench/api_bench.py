@@ -123,12 +123,12 @@ def _image_case(client: httpx.Client, url: str, size: int, rounds: int,
 
 
 def _steps_case(client: httpx.Client, url: str, image_id: str, total: int, rounds: int,
-                stage: str) -> dict:
+                stage: str, accept: str = "gzip") -> dict:
     server, wall, wire, raw = [], [], [], []
     for r in range(rounds + 1):
         offset = (total // 2 + r * 997) % max(1, total - 64)
         t0 = time.perf_counter()
-        resp = client.post(url + "/api/steps", json={
+        resp = client.post(url + "/api/steps", headers={"Accept-Encoding": accept}, json={
             "id": image_id, "settings": _settings(256), "stage": stage, "offset": offset,
             "limit": 64})
         resp.json()
@@ -190,9 +190,11 @@ def run(quick: bool) -> str:
                 # Pages of this 256 answer, whose result the server holds (as the page's
                 # are); gzipped by the middleware, as a browser asks.
                 last = results[label]
-                results["steps"] = {stage: _steps_case(client, srv.url, last["id"],
-                                                       last["total"], rounds, stage)
-                                    for stage in ("conv_forward", "conv_backward")}
+                results["steps"] = {
+                    f"{stage}{note}": _steps_case(client, srv.url, last["id"], last["total"],
+                                                  rounds, stage, accept)
+                    for stage in ("conv_forward", "conv_backward")
+                    for note, accept in (("", "gzip"), (", no gzip", "identity"))}
         levels = _gzip_levels(client, srv.url)
 
     def row(case: str, m: dict, ms_target: float, mb_target: float | None = None) -> str:
@@ -228,7 +230,9 @@ def run(quick: bool) -> str:
         lines.append(row("image, " + label, results[label], 100 if size == 256 else 400,
                          1.5 if size == 256 else None))
     for stage, m in results["steps"].items():
-        lines.append(row(f"steps page, 64 {stage} steps (256 result cached)", m, 10))
+        stage, _, note = stage.partition(", ")
+        cached = "256 result cached" + (f", {note}" if note else "")
+        lines.append(row(f"steps page, 64 {stage} steps ({cached})", m, 10))
     return ("\n".join(lines[:2]) + "\n\n" + "\n".join(lines[2:]) + "\n\n"
             + "The gzip level: one display answer at size 256 (every array, "
             f"{results[cases[2][0]]['raw'] / MB:.2f} MB of JSON) compressed by zlib in the "

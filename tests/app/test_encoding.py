@@ -260,6 +260,21 @@ def test_small_answers_are_not_compressed(client):
     assert r.status_code == 422 and "content-encoding" not in r.headers
 
 
+def test_page_scripts_and_schema_gzipped_images_not(client):
+    for url in ("/", "/static/js/main.js", "/openapi.json"):
+        z = client.get(url, headers={"Accept-Encoding": "gzip"})
+        p = client.get(url, headers={"Accept-Encoding": "identity"})
+        assert z.status_code == p.status_code == 200, url
+        assert z.headers["content-encoding"] == "gzip", url
+        assert "content-encoding" not in p.headers, url
+        assert z.content == p.content, url
+        assert z.headers["content-security-policy"] == p.headers["content-security-policy"]
+        assert z.headers["server-timing"].startswith("app;dur=")
+    r = client.get("/api/samples/coffee", headers={"Accept-Encoding": "gzip"})
+    assert r.status_code == 200 and r.headers["content-type"].startswith("image/")
+    assert "content-encoding" not in r.headers
+
+
 def test_gzip_chunks_are_one_gzip_member():
     chunks = [b'{"a": "', b"x" * 5000, b'", "b": ', json.dumps(list(range(999))).encode(), b"}"]
     out = gzip_chunks(chunks, 1)
