@@ -25,6 +25,7 @@ gradient on every pad cell is added to the cell it copies.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -200,9 +201,12 @@ _BLOCK_BYTES = 1 << 20
 _SINGLE_THREAD_MNK = 1 << 19
 
 
+_MIN_BLOCK = 256  # outputs per block at least, whatever the sizes above say
+
+
 def _block_width(K: int, n_C: int, N: int, itemsize: int) -> int:
     width = min(_BLOCK_BYTES // (K * itemsize), _SINGLE_THREAD_MNK // (K * n_C))
-    return min(N, max(256, width))
+    return max(1, min(N, max(_MIN_BLOCK, width)))
 
 
 def _flat_weights(W: np.ndarray, t: _Taps) -> np.ndarray:
@@ -251,11 +255,13 @@ class _Columns:
         cols[self.K] = 1.0
         return cols
 
-    def blocks(self):
-        """Yield (p0, n, cols) over the flat outputs; cols is (C*f*f + 1, n), contiguous."""
+    def blocks(self, start: int = 0, stop: int | None = None):
+        """Yield (p0, n, cols) over flat outputs start..stop (default all); cols is
+        (C*f*f + 1, n), contiguous, and reused from one block to the next."""
         ff = self.f * self.f
-        for p0 in range(0, self.t.N_out, self.width):
-            n = min(self.width, self.t.N_out - p0)
+        stop = self.t.N_out if stop is None else stop
+        for p0 in range(start, stop, self.width):
+            n = min(self.width, stop - p0)
             cols = self.full if n == self.width else self._alloc(n)
             rows = cols[: self.K].reshape(self.C, ff, n)
             start = 0
@@ -276,6 +282,30 @@ def _tap_view(flat: np.ndarray, grp: _TapGroup, p0: int, n: int, Ws: int) -> np.
     rows = sliding_window_view(flat[:, base : base + span], row_len, axis=-1)
     rows = rows[:, :: grp.da * Ws][:, : grp.nr]  # (C, nr, row_len)
     return sliding_window_view(rows, n, axis=-1)[:, :, :: grp.db][:, :, : grp.nq]
+
+
+# Below this many cells of cols (all blocks together) one thread does all the work; above
+# it the blocks are split in two halves, one per thread. NumPy and BLAS release the GIL in
+# the copies, adds and products, and each GEMM is small enough to run on its calling thread.
+_PARALLEL_CELLS = 1 << 21
+
+
+def _halves(columns: _Columns) -> list[tuple[int, int]]:
+    """Flat output ranges for one or two threads, split on a block boundary."""
+    N_out, width = columns.t.N_out, columns.width
+    blocks = -(-N_out // width)
+    if blocks < 2 or N_out * (columns.K + 1) < _PARALLEL_CELLS:
+        return [(0, N_out)]
+    mid = -(-blocks // 2) * width
+    return [(0, mid), (mid, N_out)]
+
+
+def _run_halves(work, ranges: list[tuple[int, ...]]) -> list:
+    """work(*r) for each range, on two threads when there are two ranges."""
+    if len(ranges) == 1:
+        return [work(*ranges[0])]
+    with ThreadPoolExecutor(max_workers=len(ranges)) as pool:
+        return list(pool.map(lambda r: work(*r), ranges))
 
 
 def _col2im_phases(dbuf: np.ndarray, t: _Taps, g: Geometry, m: int) -> np.ndarray:
@@ -308,8 +338,12 @@ def conv_forward(A_prev, W, b, hparameters, *, pad_mode="constant", pad_value=0.
     W_b = np.concatenate([_flat_weights(s.W, t), s.b.reshape(1, n_C)]).astype(s.dtype, copy=False)
     Z_ext = np.empty((t.N, n_C), dtype=s.dtype)  # outputs on the flat phase grid
     Z_ext[t.N_out :] = 0  # grid cells past the last output (never shown)
-    for p0, n, cols in _Columns(buf, t, g.f, n_C).blocks():
-        np.matmul(cols.T, W_b, out=Z_ext[p0 : p0 + n])  # (n, C*f*f + 1) @ (C*f*f + 1, n_C)
+
+    def forward(start: int, stop: int) -> None:
+        for p0, n, cols in _Columns(buf, t, g.f, n_C).blocks(start, stop):
+            np.matmul(cols.T, W_b, out=Z_ext[p0 : p0 + n])  # (n, C*f*f + 1) @ (C*f*f + 1, n_C)
+
+    _run_halves(forward, _halves(_Columns(buf, t, g.f, n_C)))
     # The grid has Ws >= n_W columns and Hs >= n_H rows per image: keep the real outputs.
     Z = Z_ext.reshape(m, t.Hs, t.Ws, n_C)[:, : g.n_H, : g.n_W, :]
     return Z, (s.A_prev, s.W, s.b, s.hparameters)
@@ -328,19 +362,30 @@ def _backward_cf(dZ, cache):
     dZ_ext[:, : g.n_H, : g.n_W, :] = dZ
     dZ2 = dZ_ext.reshape(t.N, n_C)
     W_flat = _flat_weights(s.W.astype(dt, copy=False), t)  # (C*f*f, n_C)
-    columns = _Columns(buf, t, g.f, n_C)
-    C, K = columns.C, columns.K
-    dW_b = np.zeros((K + 1, n_C), dtype=dt)  # rows (c, kh, kw) then db
-    dbuf = np.zeros_like(buf)  # gradient of the flat phase buffers
-    dcols_full = np.empty((K, columns.width), dtype=dt)
-    for p0, n, cols in columns.blocks():
-        dZ_block = dZ2[p0 : p0 + n]  # (n, n_C)
-        dW_b += cols @ dZ_block  # (C*f*f + 1, n) @ (n, n_C)
-        dcols = dcols_full if n == columns.width else np.empty((K, n), dtype=dt)
-        np.matmul(W_flat, dZ_block.T, out=dcols)  # (C*f*f, n): each tap's share of dA
-        taps = dcols.reshape(C, g.f * g.f, n)
-        for k, (p, shift) in enumerate(t.taps):  # col2im: f*f contiguous slice-adds; one
-            dbuf[p, :, p0 + shift : p0 + shift + n] += taps[:, k, :]  # tap never repeats a cell
+    ranges = _halves(_Columns(buf, t, g.f, n_C))
+    dbufs = [np.zeros_like(buf) for _ in ranges]  # gradient of the flat phase buffers
+
+    def backward(start: int, stop: int, dbuf: np.ndarray) -> np.ndarray:
+        columns = _Columns(buf, t, g.f, n_C)
+        C, K = columns.C, columns.K
+        dW_b = np.zeros((K + 1, n_C), dtype=dt)  # rows (c, tap) then db
+        dcols_full = np.empty((K, columns.width), dtype=dt)
+        for p0, n, cols in columns.blocks(start, stop):
+            dZ_block = dZ2[p0 : p0 + n]  # (n, n_C)
+            dW_b += cols @ dZ_block  # (C*f*f + 1, n) @ (n, n_C)
+            dcols = dcols_full if n == columns.width else np.empty((K, n), dtype=dt)
+            np.matmul(W_flat, dZ_block.T, out=dcols)  # (C*f*f, n): each tap's share of dA
+            taps = dcols.reshape(C, g.f * g.f, n)
+            for k, (p, shift) in enumerate(t.taps):  # col2im: f*f contiguous slice-adds; one
+                dbuf[p, :, p0 + shift : p0 + shift + n] += taps[:, k, :]  # tap, distinct cells
+        return dW_b
+
+    dW_b = sum(_run_halves(backward, [(*r, d) for r, d in zip(ranges, dbufs, strict=True)]))
+    dbuf = dbufs[0]
+    if len(ranges) == 2:  # the second half only wrote from its start on
+        mid = ranges[1][0]
+        dbuf[..., mid:] += dbufs[1][..., mid:]
+    K = dW_b.shape[0] - 1
     dW = _unflatten_weights(dW_b[:K], t, g.f)  # (f, f, C, n_C)
     db = dW_b[K].reshape(1, 1, 1, n_C).copy()
     return _col2im_phases(dbuf, t, g, m), dW, db, s

@@ -187,3 +187,32 @@ def test_float32_stays_float32_and_is_close_to_float64(rng):
                         conv_backward(dZ, cache64), strict=True):
         assert g32.dtype == np.float32
         np.testing.assert_allclose(g32, g64, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("block", [1, 5, 17])
+@pytest.mark.parametrize("stride, pad, dilation, pad_mode", [
+    (1, 1, 1, "constant"), (2, 2, 1, "reflect"), (3, 1, 2, "edge"), (2, 0, 3, "constant"),
+])
+def test_blocked_and_threaded_paths_match_loop_twin(rng, monkeypatch, threads, block, stride,
+                                                    pad, dilation, pad_mode):
+    # Real inputs are cut into cache-sized blocks and, when big, split over two threads;
+    # force both on small inputs (tiny blocks that end anywhere) and check every number.
+    import core.conv
+
+    monkeypatch.setattr(core.conv, "_MIN_BLOCK", block)
+    monkeypatch.setattr(core.conv, "_BLOCK_BYTES", 1)
+    monkeypatch.setattr(core.conv, "_PARALLEL_CELLS", 0 if threads == 2 else 1 << 60)
+    A_prev, W, b = _layer(rng, 2, 9, 7, 3, 3, 4)
+    hp = {"stride": stride, "pad": pad}
+    kw = {"pad_mode": pad_mode, "dilation": dilation}
+    Z, cache = conv_forward(A_prev, W, b, hp, **kw)
+    np.testing.assert_allclose(Z, conv_forward_loop(A_prev, W, b, hp, **kw)[0], rtol=1e-12,
+                               atol=1e-12)
+    dZ = rng.standard_normal(Z.shape)
+    for got, want in zip(conv_backward(dZ, cache), conv_backward_loop(dZ, cache), strict=True):
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+    columns = core.conv._Columns(*core.conv._phase_input(core.conv.prepare_conv(*cache),
+                                                         np.float64), 3, 4)
+    assert columns.width == block
+    assert len(core.conv._halves(columns)) == threads
