@@ -47,13 +47,41 @@ export function endpoints() {
  * POST /api/image: the whole layer for one image and settings.
  * `file` (a Blob) is the upload, or null to use settings.sample.
  */
-export async function postImage(settings, file, { signal } = {}) {
+export async function postImage(settings, file, { signal, display = true } = {}) {
   const form = new FormData();
   form.append("settings", JSON.stringify(settings));
   if (file) form.append("file", file, file.name || "upload");
-  const res = await fetch("/api/image", { method: "POST", body: form, signal });
+  // display encoding: one byte per value for the image-shaped arrays (colours), a quarter
+  // of the bytes; numbers people read come from float32 (fetchArrays) or step records
+  const url = display ? "/api/image?encoding=display" : "/api/image";
+  const res = await fetch(url, { method: "POST", body: form, signal });
   if (!res.ok) throw await readError(res);
   return res.json();
+}
+
+async function resendOn404(image, send) {
+  for (let attempt = 0; attempt < 2; attempt += 1) {
+    const res = await send();
+    if (res.ok) return res.json();
+    const err = await readError(res);
+    if (res.status === 404 && err.code === "unknown_image" && attempt === 0) {
+      const again = await postImage(image.requestSettings || image.settings, image.file, { display: true });
+      image.id = again.id;
+      continue;
+    }
+    throw err;
+  }
+  throw new ApiError(404, ["The server could not find this image."], "unknown_image");
+}
+
+/** POST /api/arrays: float32 copies of arrays of the current image (exact numbers). */
+export function fetchArrays(image, names, { signal } = {}) {
+  return resendOn404(image, () => fetch("/api/arrays", {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ id: image.id, settings: image.settings, names }),
+    signal,
+  }));
 }
 
 /**
@@ -61,22 +89,11 @@ export async function postImage(settings, file, { signal } = {}) {
  * current image; if the server has forgotten it (404 "unknown_image") the image is re-sent
  * once, transparently, and `image.id` updated.
  */
-export async function fetchSteps(image, body, { signal } = {}) {
-  for (let attempt = 0; attempt < 2; attempt += 1) {
-    const res = await fetch("/api/steps", {
-      method: "POST",
-      headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ id: image.id, settings: image.settings, ...body }),
-      signal,
-    });
-    if (res.ok) return res.json();
-    const err = await readError(res);
-    if (res.status === 404 && err.code === "unknown_image" && attempt === 0) {
-      const again = await postImage(image.requestSettings || image.settings, image.file, { signal });
-      image.id = again.id;
-      continue;
-    }
-    throw err;
-  }
-  throw new ApiError(404, ["The server could not find this image."], "unknown_image");
+export function fetchSteps(image, body, { signal } = {}) {
+  return resendOn404(image, () => fetch("/api/steps", {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ id: image.id, settings: image.settings, ...body }),
+    signal,
+  }));
 }

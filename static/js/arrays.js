@@ -9,24 +9,47 @@ function base64ToBytes(b64) {
   return out;
 }
 
-/** ARR {shape, dtype, data, min, max} -> {shape, data: Float32Array, min, max}. */
+/**
+ * ARR -> {shape, data: Float32Array, min, max, exact}. A float32 ARR is the values
+ * themselves; a display ARR (dtype uint8, one byte q per value) decodes by the contract's
+ * one formula, value = offset + q * scale in float64 rounded to float32, through a
+ * 256-entry table. `exact` is false when that is only the colour-accurate approximation.
+ */
 export function decodeArray(arr) {
   if (!arr) return null;
   const bytes = base64ToBytes(arr.data);
+  if (arr.encoding === "display") {
+    const table = Float32Array.from({ length: 256 }, (_, q) => arr.offset + q * arr.scale);
+    const data = new Float32Array(bytes.length);
+    for (let i = 0; i < bytes.length; i += 1) data[i] = table[bytes[i]];
+    return { shape: arr.shape.slice(), data, min: arr.min, max: arr.max, exact: Boolean(arr.exact) };
+  }
   const data = new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
-  return { shape: arr.shape.slice(), data, min: arr.min, max: arr.max };
+  return { shape: arr.shape.slice(), data, min: arr.min, max: arr.max, exact: true };
 }
 
-/** Decodes every array of an image response once, lazily. */
+/** Decodes every array of an image response once, lazily; float32 copies can replace them. */
 export function lazyArrays(raw) {
   const cache = new Map();
+  const src = { ...(raw || {}) };
   return {
     has(name) {
-      return Boolean(raw && raw[name]);
+      return Boolean(src[name]);
     },
     get(name) {
-      if (!cache.has(name)) cache.set(name, decodeArray(raw ? raw[name] : null));
+      if (!cache.has(name)) cache.set(name, decodeArray(src[name] || null));
       return cache.get(name);
+    },
+    /** Names whose values are only the display approximation. */
+    approximate() {
+      return Object.keys(src).filter((n) => src[n].encoding === "display" && !src[n].exact);
+    },
+    /** Put exact (float32) ARRs in place of display ones. */
+    replace(arrs) {
+      for (const [name, arr] of Object.entries(arrs)) {
+        src[name] = arr;
+        cache.delete(name);
+      }
     },
   };
 }

@@ -6,7 +6,7 @@ const DIVERGING = [
   [0.0, [33, 78, 150]],
   [0.2, [67, 147, 195]],
   [0.4, [176, 214, 232]],
-  [0.5, [247, 247, 247]],
+  [128 / 255, [247, 247, 247]],
   [0.6, [248, 195, 168]],
   [0.8, [214, 96, 77]],
   [1.0, [140, 20, 40]],
@@ -58,6 +58,18 @@ export function makeScale(kind, min, max) {
     hi = lo + 1;
   }
   const span = hi - lo;
+  if (kind === "diverging") {
+    // 0 is index 128 exactly, -m is 1 and +m is 255: the server's display encoding's q
+    const m = hi;
+    return {
+      kind, lo, hi, lut: LUTS.diverging,
+      index(v) {
+        const i = 128 + Math.round((127 * v) / m);
+        if (!(i > 1)) return 1; // also NaN
+        return i > 255 ? 255 : i;
+      },
+    };
+  }
   return {
     kind,
     lo,

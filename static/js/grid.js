@@ -196,7 +196,8 @@ export class MapCanvas {
     ctx.imageSmoothingEnabled = false;
     const { r0, c0, rows, cols } = this.view;
     const px = this.cellPx;
-    ctx.fillStyle = "#e4e7ec";
+    // cells no step has reached yet (the page's --unreached colour; light: #e4e7ec)
+    ctx.fillStyle = getComputedStyle(this.el).getPropertyValue("--unreached").trim() || "#e4e7ec";
     ctx.fillRect(0, 0, this.base.width, this.base.height);
     if (!d.cellStep) {
       ctx.drawImage(this.src, c0, r0, cols, rows, 0, 0, cols * px, rows * px);
@@ -409,7 +410,7 @@ export class MapCanvas {
         return;
       }
       const d = this.data;
-      let text = `${d.label(cell.r, cell.c)} = ${this.fmt(d.value(cell.r, cell.c))}`;
+      let text = `${d.label(cell.r, cell.c)} = ${d.approx ? "≈ " : ""}${this.fmt(d.value(cell.r, cell.c))}`;
       if (!this.revealed(cell.r * d.cols + cell.c)) text += " (not reached yet)";
       const extra = d.describe ? d.describe(cell.r, cell.c) : "";
       tip.textContent = extra ? `${text}\n${extra}` : text;

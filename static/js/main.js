@@ -1,7 +1,7 @@
 // The page: reads the boot data, restores the state from the URL, asks the server for the
 // layer, and wires settings, stages, the player, uploads and the "Use it yourself" panel.
 
-import { postImage } from "./api.js";
+import { fetchArrays, postImage } from "./api.js";
 import { lazyArrays, makeFormatter } from "./arrays.js";
 import { Player } from "./player.js";
 import { createSettingsForm } from "./settings.js";
@@ -16,12 +16,14 @@ import { createPoolView } from "./views/pool.js";
 import { createConvBackwardView, createPoolBackwardView } from "./views/backward.js";
 
 const STAGES = {
-  pad: { label: "Pad", make: createPadView },
-  conv_forward: { label: "Convolution", make: createConvView },
-  relu: { label: "ReLU", make: createReluView },
-  pool_forward: { label: "Pooling", make: createPoolView },
-  pool_backward: { label: "Pool backward", make: createPoolBackwardView },
-  conv_backward: { label: "Conv backward", make: createConvBackwardView },
+  pad: { label: "Pad", make: createPadView, uses: ["input", "padded"] },
+  conv_forward: { label: "Convolution", make: createConvView, uses: ["padded", "Z"] },
+  relu: { label: "ReLU", make: createReluView, uses: ["Z", "A"] },
+  pool_forward: { label: "Pooling", make: createPoolView, uses: ["A", "pooled"] },
+  pool_backward: { label: "Pool backward", make: createPoolBackwardView, uses: ["dA", "dA_pool"] },
+  conv_backward: {
+    label: "Conv backward", make: createConvBackwardView, uses: ["dZ", "padded", "W", "dA_prev", "dW", "db"],
+  },
 };
 
 const $ = (id) => document.getElementById(id);
@@ -308,6 +310,30 @@ function showError(err, fromUpload) {
   if (!current) $("view").replaceChildren();
 }
 
+/**
+ * The first answer carries colours (display encoding); fetch float32 copies of the arrays
+ * whose numbers are only approximate, then redraw the view with the exact numbers.
+ */
+function fetchExact(cur) {
+  const names = cur.arrays.approximate();
+  document.body.dataset.exact = names.length ? "0" : "1";
+  if (!names.length) return;
+  fetchArrays(cur.image, names)
+    .then((res) => {
+      if (current !== cur) return;
+      cur.arrays.replace(res.arrays);
+      if (STAGES[state.ui.stage].uses.some((n) => n in res.arrays)) {
+        const wasPlaying = player.playing;
+        showStage(state.ui.stage, state.ui.step);
+        if (wasPlaying) player.play();
+      }
+      document.body.dataset.exact = cur.arrays.approximate().length ? "0" : "1";
+    })
+    .catch((err) => {
+      if (current === cur) statusEl.textContent = `Numbers on the maps are rounded to their colours (${err.message}).`;
+    });
+}
+
 /** The sizes through the layer, kept in the sticky player bar so they stay on screen. */
 function renderSummary(raw) {
   const g = raw.geometry;
@@ -363,6 +389,7 @@ function install(raw, sent, file) {
   syncUrl(state);
   document.body.dataset.imageId = raw.id;
   document.body.dataset.ready = "1";
+  fetchExact(current);
   document.body.dataset.renders = String(Number(document.body.dataset.renders || 0) + 1);
 }
 

@@ -41,8 +41,10 @@ def renders(page) -> int:
 
 
 def wait_ready(page, at_least: int = 1) -> None:
-    """Until the page has drawn `at_least` results of /api/image."""
-    wait_until(page, f"Number(document.body.dataset.renders || 0) >= {at_least}")
+    """Until the page has drawn `at_least` results of /api/image, with exact numbers (the
+    float32 copies of the display-encoded arrays have arrived and the view is redrawn)."""
+    wait_until(page, f"Number(document.body.dataset.renders || 0) >= {at_least} && "
+                     "document.body.dataset.exact === '1'")
 
 
 def open_page(page, query: str = DEFAULT_QUERY) -> None:

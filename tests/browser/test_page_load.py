@@ -33,7 +33,9 @@ def test_loads_without_console_errors_or_offsite_requests(make_page, server_url)
     assert log.page_errors == []
     hosts = {urlparse(u).hostname for u in log.requests if not u.startswith(("data:", "blob:"))}
     assert hosts == {"127.0.0.1"}, hosts
-    assert any(u.endswith("/api/image") for u in log.requests)
+    # colours first (display encoding, one byte per value), exact numbers right after
+    assert any(urlparse(u).path == "/api/image" and "encoding=display" in u for u in log.requests)
+    assert any(urlparse(u).path == "/api/arrays" for u in log.requests)
     assert any("/static/js/main.js" in u for u in log.requests)
     # no inline style or script in the HTML (the page runs under a strict CSP)
     html = page.request.get("/").text()

@@ -49,6 +49,7 @@ export function channelData(arr, c, { scale, name, cellStep, inner, dropped, des
     inner,
     dropped,
     describe,
+    approx: arr.exact === false,
     shapeText: `${v.rows} × ${v.cols}`,
   };
 }
@@ -84,6 +85,7 @@ export function imageData(arr, { name, inner, dropped, describe }) {
       if (describe) parts.push(describe(r, s));
       return parts.filter(Boolean).join("\n");
     },
+    approx: arr.exact === false,
     shapeText: `${rows} × ${cols} × ${C}`,
   };
 }

@@ -69,7 +69,9 @@ export function createReluView(ctx) {
       el("span", "", ") = "),
       scalar(a, fmt, "a", "result"),
     );
-    body.replaceChildren(line);
+    const parts = [line];
+    if (!Z.exact || !A.exact) parts.push(el("p", "loading", "(numbers rounded to their colours until the exact ones arrive)"));
+    body.replaceChildren(...parts);
   }
 
   return {
