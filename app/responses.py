@@ -46,15 +46,22 @@ def accepts_gzip(accept_encoding: str | None) -> bool:
 
 
 def gzip_chunks(chunks: list[bytes], level: int) -> list[bytes]:
-    """The chunks as one gzip stream (a list of its pieces)."""
+    """The chunks as one gzip stream (a list of its pieces). `chunks` is emptied as it is
+    compressed, so each piece of the plain answer can be freed once it is compressed."""
     z = zlib.compressobj(level, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
-    out = [z.compress(c) for c in chunks]
+    chunks.reverse()
+    out = []
+    while chunks:
+        piece = z.compress(chunks.pop())
+        if piece:
+            out.append(piece)
     out.append(z.flush())
-    return [c for c in out if c]
+    return out
 
 
 def maybe_gzip(chunks: list[bytes], gzip: bool, level: int) -> tuple[list[bytes], str | None]:
-    """(chunks, content encoding): gzipped when asked, on and worth it."""
+    """(chunks, content encoding): gzipped when asked, on and worth it (then `chunks` is
+    emptied, see gzip_chunks)."""
     if gzip and level > 0 and sum(len(c) for c in chunks) >= GZIP_MINIMUM:
         return gzip_chunks(chunks, level), "gzip"
     return chunks, None

@@ -177,8 +177,9 @@ def image_answer(cache: LruCache, source: str, data: bytes | None, s: ImageSetti
         "stages": result.stages, "steps": steps,
         "timing_ms": {"decode": round((t1 - t0) * 1000, 3),
                       "compute": round((t2 - t1) * 1000, 3)}})
-    return maybe_gzip([rest[:-1].encode() + b', "arrays": ', *arrays, b"}"], gzip,
-                      limits.gzip_level)
+    chunks = [rest[:-1].encode() + b', "arrays": ', *arrays, b"}"]
+    del arrays  # gzip frees each plain chunk once it is compressed
+    return maybe_gzip(chunks, gzip, limits.gzip_level)
 
 
 @router.post("/image", openapi_extra={"requestBody": IMAGE_BODY}, responses=IMAGE_ERRORS,
