@@ -15,7 +15,7 @@ OUT = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 BACKWARD = DEFAULT_QUERY.replace("up=ones", "up=output")
 SHOTS = [
     ("1-pad", DEFAULT_QUERY + "&stage=pad&step=0", None),
-    ("2-convolution", DEFAULT_QUERY + "&stage=conv_forward&step=3101", "z"),
+    ("2-convolution", DEFAULT_QUERY + "&stage=conv_forward&step=8101", "z"),
     ("3-relu", DEFAULT_QUERY + "&stage=relu&step=5000", "a"),
     ("4-pooling", DEFAULT_QUERY + "&stage=pool_forward&step=1201", "value"),
     ("5-pool-backward", BACKWARD + "&stage=pool_backward&step=1201", "da"),

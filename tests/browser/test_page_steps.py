@@ -269,3 +269,23 @@ def test_hovering_a_number_lights_its_cell_on_the_map(page_and_log):
     assert canvas_stats(page, overlay)["sum"] != before["sum"]
     page.mouse.move(0, 0)
     assert log.page_errors == []
+
+
+def test_backward_views_show_the_servers_running_totals(page_and_log):
+    page, log = page_and_log
+    api = post_image(page, DEFAULT_SETTINGS)
+    k = 5000
+    open_page(page, DEFAULT_QUERY + f"&stage=conv_backward&step={k}")
+    page.locator("#view .da-group .map-group-title",
+                 has_text="running total after this step").wait_for()
+    totals = post_steps(page, {"id": api["id"], "settings": api["settings"],
+                               "stage": "conv_backward", "offset": k, "limit": 1,
+                               "totals_at": k})["totals"]
+    cells = page.eval_on_selector_all('#view table[data-field="db"] td',
+                                      "tds => tds.map(td => Number(td.dataset.v))")
+    np.testing.assert_array_equal(np.array(cells, dtype=np.float32), decode(totals["db"]))
+    # and the pool's gradient too
+    page.click("#tab-pool_backward")
+    page.locator("#scrub").fill("700")
+    page.locator("#view .map-group-title", has_text="running total after this step").wait_for()
+    assert log.page_errors == []

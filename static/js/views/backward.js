@@ -182,6 +182,7 @@ export function createPoolBackwardView(ctx) {
   const OUT_RUNNING = "Gradient into A (pool_backward's dA_prev): running total after this step";
   outGroup.title.textContent = OUT_REVEAL;
   let totalsShown = null;
+  let totalsTimer = 0;
 
   async function showTotals(step) {
     let t = null;
@@ -228,7 +229,9 @@ export function createPoolBackwardView(ctx) {
         lastDetail = now;
         renderDetail();
       }
-      if (!playing && step < total - 1) showTotals(step);
+      // running totals once the player rests on a step (not for every key repeat)
+      clearTimeout(totalsTimer);
+      if (!playing && step < total - 1) totalsTimer = setTimeout(() => showTotals(step), 180);
     },
     refresh() {
       renderDetail();
@@ -272,6 +275,7 @@ export function createConvBackwardView(ctx) {
   let hoverZ = null;
   let hoverA = null;
   let totalsShown = null;
+  let totalsTimer = 0;
 
   const root = el("div", "stage-view convb-view");
   const maps = el("div", "maps");
@@ -573,7 +577,9 @@ export function createConvBackwardView(ctx) {
         lastDetail = now;
         renderDetail();
       }
-      if (!playing && step < total - 1) showTotals(step);
+      // running totals once the player rests on a step (not for every key repeat)
+      clearTimeout(totalsTimer);
+      if (!playing && step < total - 1) totalsTimer = setTimeout(() => showTotals(step), 180);
     },
     refresh() {
       renderDetail();
