@@ -24,21 +24,34 @@ function splitFormula(text) {
   return [`${parts[0]} = ${parts[1]}`, `${parts[0]} = ${parts.slice(2).join(" = ")}`];
 }
 
+/** "n = generic = numbers = middle ... = result" without the middle steps (kept in the title). */
+function shortFormula(text) {
+  const parts = text.split(" = ");
+  return parts.length > 4 ? [...parts.slice(0, 3), parts[parts.length - 1]].join(" = ") : text;
+}
+
+/** A formula line that wraps only at its " = " signs. */
+function formulaLine(text, full) {
+  const p = el("p", "formula");
+  p.title = full;
+  text.split(" = ").forEach((part, i) => {
+    p.append(el("span", "eq-part", i ? `= ${part}` : part));
+    p.append(" ");
+  });
+  return p;
+}
+
 function geometryBlock(title, g, what) {
   const box = el("div", "geo-block");
-  const [genH, numH] = splitFormula(g.formula_H);
-  const [genW, numW] = splitFormula(g.formula_W);
+  const [genH, numH] = splitFormula(shortFormula(g.formula_H));
+  const [genW, numW] = splitFormula(shortFormula(g.formula_W));
   const head = el("h3", "", title);
   box.append(head);
   if (genH) box.append(el("p", "formula generic", genH));
-  const fH = el("p", "formula");
+  const fH = formulaLine(numH, g.formula_H);
   fH.dataset.field = `${what}-formula-H`;
-  fH.textContent = numH;
-  fH.title = g.formula_H;
-  const fW = el("p", "formula");
+  const fW = formulaLine(numW, g.formula_W);
   fW.dataset.field = `${what}-formula-W`;
-  fW.textContent = numW;
-  fW.title = g.formula_W;
   box.append(fH, fW);
   const dr = g.dropped_rows || [];
   const dc = g.dropped_cols || [];
@@ -80,10 +93,8 @@ export function renderGeometry(root, raw, arrays) {
     item.append(el("span", "chain-label", label), el("b", "", sh));
     chain.append(item);
   });
-  const out = el("p", "out-size");
-  out.dataset.field = "out-size";
-  out.textContent = `Z is ${g.conv.n_H} × ${g.conv.n_W} per filter${g.pool ? `; pooled ${g.pool.n_H} × ${g.pool.n_W}` : ""}.`;
-  chain.append(out);
+  const out = document.getElementById("geo-out");
+  if (out) out.textContent = `Z is ${g.conv.n_H} × ${g.conv.n_W} per filter${g.pool ? `; pooled ${g.pool.n_H} × ${g.pool.n_W}` : ""}.`;
   root.append(chain);
   const blocks = el("div", "geo-blocks");
   blocks.append(geometryBlock("Convolution output", g.conv, "conv"));
