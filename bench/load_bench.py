@@ -12,6 +12,8 @@ except a smaller steps cache so that its bound is reached within the run):
    filters) with no pause at all: far past `max_heavy` + `max_queue`. The server must shed
    with 503 + Retry-After, not queue without bound or grow its memory.
 3. **Recovery**: right after, 8 clients for 5 s of the classroom mix: every answer 200 again.
+4. **Classroom, longer queue**: phase 1 again on a fresh server with CONVSTEP_MAX_QUEUE=32
+   and CONVSTEP_QUEUE_WAIT_S=10, the settings RELIABILITY.md suggests for a class.
 
 Every request goes to 127.0.0.1 only; every loop stops at its deadline and at a request cap.
 Resident memory (VmRSS of the serving processes) is sampled every 0.2 s.
@@ -364,14 +366,19 @@ CACHE_MIB = 64
 RSS_BOUND_MIB = 400
 
 
+# A second server for the classroom with a longer queue: what a class of 30+ should run.
+CLASS_QUEUE = {"CONVSTEP_MAX_QUEUE": "32", "CONVSTEP_QUEUE_WAIT_S": "10"}
+
+
 def run(quick: bool) -> str:
-    """The three phases (shorter with quick), as Markdown."""
+    """The three phases on default limits, then the classroom again with a longer queue
+    (shorter phases with quick), as Markdown."""
     import tempfile
 
     seconds = (8, 4, 3) if quick else (30, 10, 5)
+    cache = {"CONVSTEP_CACHE_BYTES": str(CACHE_MIB * MIB)}
     with tempfile.TemporaryDirectory() as tmp:
-        server = LiveServer(Path(tmp) / "server.log", access_log=False,
-                            env={"CONVSTEP_CACHE_BYTES": str(CACHE_MIB * MIB)})
+        server = LiveServer(Path(tmp) / "server.log", access_log=False, env=cache)
         try:
             idle = server.rss()
             classroom = run_phase(server, "classroom", 32, seconds[0], CLASSROOM_MIX,
@@ -383,10 +390,17 @@ def run(quick: bool) -> str:
             alive = server.proc.poll() is None
         finally:
             server.stop()
+        server = LiveServer(Path(tmp) / "server2.log", access_log=False,
+                            env={**cache, **CLASS_QUEUE})
+        try:
+            long_queue = run_phase(server, "classroom, max_queue 32, queue_wait_s 10", 32,
+                                   seconds[0], CLASSROOM_MIX, think=(0.2, 1.0), seed=1)
+        finally:
+            server.stop()
     shed = overload.shed
     with_retry = sum(1 for r in shed if r.retry_after and r.retry_after.isdigit())
     shed_ms = [r.seconds for r in shed]
-    results = (classroom, overload, recovery)
+    results = (classroom, overload, recovery, long_queue)
     peak = max(r.rss_peak for r in results)
     lines = [
         "## Load on loopback (bench/load_bench.py)",
@@ -397,12 +411,14 @@ def run(quick: bool) -> str:
         "between requests, mixing uploads (160x120 JPEG at size 64), a sample at size 96, "
         "step pages of their last image, three array routes and /healthz. Overload: 64 "
         "clients with no pause sending image requests at size 256 with eight filters. "
-        "Recovery: 8 classroom clients right after.",
+        "Recovery: 8 classroom clients right after. Last row: the classroom again on a "
+        "fresh server with a longer queue (CONVSTEP_MAX_QUEUE=32, CONVSTEP_QUEUE_WAIT_S=10).",
         "",
         phase_table(list(results)),
         "",
         kind_table(classroom),
         "",
+        f"- load average when the run ended: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores",
         f"- idle RSS {idle / MIB:.0f} MiB; peak over all phases {peak / MIB:.0f} MiB "
         f"(bound {RSS_BOUND_MIB} MiB: {'held' if peak < RSS_BOUND_MIB * MIB else '**missed**'})",
         f"- shedding: {len(shed)} of {len(overload.records)} overload requests got 503, "
@@ -413,7 +429,8 @@ def run(quick: bool) -> str:
         f"- recovery: {recovery.statuses[200]} of {len(recovery.records)} answers 200, "
         f"5xx {len(recovery.server_errors) + len(recovery.shed)}; server alive: {alive}",
         f"- 5xx other than shedding, all phases: "
-        f"{sum(len(r.server_errors) for r in results)}; classroom 503s: {len(classroom.shed)}",
+        f"{sum(len(r.server_errors) for r in results)}; classroom 503s: {len(classroom.shed)} "
+        f"with the default queue, {len(long_queue.shed)} with the longer one",
     ]
     return "\n".join(lines)
 
