@@ -220,7 +220,8 @@ function showStage(stage, step) {
     b.tabIndex = on ? 0 : -1;
   });
   const has = view.total > 0;
-  $("player").hidden = !has;
+  // a stage without steps (Pad) keeps zoom, digits and the sizes; its player controls go
+  for (const id of ["player-buttons", "scrub-row", "speed-group"]) $(id).hidden = !has;
   scrub.max = String(Math.max(0, view.total - 1));
   player.setTotal(view.total);
   speedOut.textContent = speedText();

@@ -104,7 +104,8 @@ export function createPadView(ctx) {
   key.append(el("li", "", "Hover a cell to see where its value comes from."));
   if (p === 0) key.append(el("li", "", "pad is 0: the padded input is the input itself."));
   detail.append(h, code, sizes, key);
-  root.append(maps, detail);
+  maps.append(detail); // beside the magnified corner
+  root.append(maps);
 
   return {
     el: root,
