@@ -24,9 +24,11 @@ def run_section(name: str, quick: bool) -> str:
     try:
         module = importlib.import_module(name)
     except ModuleNotFoundError as error:
-        if error.name != name:
-            raise
-        return f"## {name}\n\nNot present yet (no module `{name}`): skipped.\n"
+        if error.name == name:
+            return f"## {name}\n\nNot present yet (no module `{name}`): skipped.\n"
+        return f"## {name}\n\nCould not be imported (missing `{error.name}`): skipped.\n"
+    except Exception:  # a section that cannot even load must not stop the others
+        return f"## {name}\n\nFailed to import:\n\n```\n{traceback.format_exc(limit=5)}```\n"
     started = time.perf_counter()
     try:
         text = module.run(quick)
