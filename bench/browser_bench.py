@@ -108,23 +108,28 @@ def _upload_case(browser, url: str, size: int, rounds: int, folder: Path) -> dic
     page = ctx.new_page()
     page.goto("/?" + _query(size, "conv_forward"))
     _wait(page, "Number(document.body.dataset.renders || 0) >= 1")
-    page_ms, wall_ms = [], []
+    page_ms, wall_ms, exact_ms = [], [], []
     for r in range(rounds + 1):  # round 0 warms up
         path = _photo(r + size, folder)
         n = page.evaluate("Number(document.body.dataset.renders)")
         before = page.evaluate("performance.getEntriesByName('convstep-drawn').length")
+        before_exact = page.evaluate("performance.getEntriesByName('convstep-exact').length")
         t0 = time.perf_counter()
         page.set_input_files("#upload", str(path))
         _wait(page, f"performance.getEntriesByName('convstep-drawn').length > {before} && "
                     f"Number(document.body.dataset.renders) > {n}")
         wall = (time.perf_counter() - t0) * 1000
         measured = page.evaluate("performance.getEntriesByName('convstep-drawn').at(-1).duration")
+        _wait(page, "document.body.dataset.exact === '1' && "
+                    f"performance.getEntriesByName('convstep-exact').length > {before_exact}")
+        exact = page.evaluate("performance.getEntriesByName('convstep-exact').at(-1).duration")
         if r:
             page_ms.append(measured)
             wall_ms.append(wall)
+            exact_ms.append(exact)
     ctx.close()
     return {"median": statistics.median(page_ms), "p95": _p95(page_ms),
-            "wall": statistics.median(wall_ms)}
+            "wall": statistics.median(wall_ms), "exact": statistics.median(exact_ms)}
 
 
 def _frames_case(browser, url: str, stage: str, speed: float, seconds: float) -> dict:
@@ -166,7 +171,9 @@ def run(quick: bool) -> str:
              "(one uvicorn worker), viewport 1280 x 800. Upload: a 1024 x 683 JPEG "
              f"(different bytes each round), {rounds} rounds after a warm-up; time from "
              "choosing the file to the first animation frame after everything is drawn, "
-             "measured in the page. Frames: the requestAnimationFrame callback's drawing "
+             "measured in the page (the answer is display-encoded: colours; the float32 "
+             "copies that make every number on the maps exact follow in the background, "
+             "'to exact numbers'). Frames: the requestAnimationFrame callback's drawing "
              f"time during {seconds:g} s of playback at working size 256, and the interval between "
              "those callbacks (16.7 ms is 60 frames a second; a longer one is a dropped frame). "
              "Canvas rasterisation runs after the callback, so the interval is the "
@@ -174,13 +181,13 @@ def run(quick: bool) -> str:
     with _Server() as server, sync_playwright() as pw, tempfile.TemporaryDirectory() as tmp:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
-            lines += ["| upload to drawn | median ms | p95 ms | wall ms (Playwright) | target "
-                      "| result |",
-                      "| --- | ---: | ---: | ---: | --- | --- |"]
+            lines += ["| upload to drawn | median ms | p95 ms | wall ms (Playwright) | "
+                      "to exact numbers, median ms | target | result |",
+                      "| --- | ---: | ---: | ---: | ---: | --- | --- |"]
             for size in (96, 256):
                 m = _upload_case(browser, server.url, size, rounds, Path(tmp))
                 lines.append(f"| working size {size} | {m['median']:.0f} | {m['p95']:.0f} | "
-                             f"{m['wall']:.0f} | <= {UPLOAD_TARGET_MS:.0f} ms | "
+                             f"{m['wall']:.0f} | {m['exact']:.0f} | <= {UPLOAD_TARGET_MS:.0f} ms | "
                              f"{_verdict(m['p95'] <= UPLOAD_TARGET_MS)} |")
             lines += ["", "| playback at size 256 | speed | frames | steps reached | draw p50 ms | "
                           "draw p95 ms | draw max ms | interval p50 / p95 ms | target (draw p95) "

@@ -277,7 +277,7 @@ async function compute({ fromUpload = false, retries = 0 } = {}) {
   }
   if (inflight !== ac) return;
   inflight = null;
-  install(raw, sent, file);
+  install(raw, sent, file, fromUpload ? uploadChosenAt : t0);
   setBusy(false);
   const ms = Math.round(performance.now() - t0);
   statusEl.textContent = `Server: decode ${raw.timing_ms.decode.toFixed(0)} ms, compute ${raw.timing_ms.compute.toFixed(0)} ms; drawn ${ms} ms after asking.`;
@@ -329,6 +329,9 @@ function fetchExact(cur) {
         if (wasPlaying) player.play();
       }
       document.body.dataset.exact = cur.arrays.approximate().length ? "0" : "1";
+      requestAnimationFrame(() => {
+        performance.measure("convstep-exact", { start: cur.askedAt, end: performance.now() });
+      });
     })
     .catch((err) => {
       if (current === cur) statusEl.textContent = `Numbers on the maps are rounded to their colours (${err.message}).`;
@@ -348,7 +351,7 @@ function renderSummary(raw) {
   box.title = g.conv.formula_H;
 }
 
-function install(raw, sent, file) {
+function install(raw, sent, file, askedAt = performance.now()) {
   if (current) current.store.close();
   const image = { id: raw.id, settings: raw.settings, requestSettings: sent, file };
   const store = new StepStore(image, {
@@ -364,7 +367,7 @@ function install(raw, sent, file) {
     },
   });
   for (const [stage, page] of Object.entries(raw.steps || {})) store.seed(stage, page);
-  current = { image, raw, arrays: lazyArrays(raw.arrays), store };
+  current = { image, raw, arrays: lazyArrays(raw.arrays), store, askedAt };
   lastGood = { settings: JSON.parse(JSON.stringify(sent)), file };
   settingsError.hidden = true;
   uploadError.hidden = true;
