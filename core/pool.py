@@ -21,6 +21,8 @@ On inputs without ties the three rules agree.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 
 from .geometry import (
@@ -52,18 +54,47 @@ def _offset(g: Geometry, r: int, s: int) -> tuple[slice, slice, slice, slice]:
             slice(s, s + g.stride * (g.n_W - 1) + 1, g.stride), slice(None))
 
 
-def _pool(A: np.ndarray, g: Geometry, mode: str) -> np.ndarray:
+def _pool(A: np.ndarray, g: Geometry, mode: str, out: np.ndarray | None = None) -> np.ndarray:
     """A (m, n_H, n_W, n_C): element-wise max (or mean) of the f*f offset slices."""
     views = [A[_offset(g, r, s)] for r in range(g.f) for s in range(g.f)]  # (m, n_H, n_W, C)
-    if len(views) == 1:
-        return views[0].copy()
+    if len(views) == 1:  # f = 1: the input itself
+        if out is None:
+            return views[0].copy()
+        out[...] = views[0]
+        return out
     combine = np.maximum if mode == "max" else np.add
-    out = combine(views[0], views[1])
+    out = combine(views[0], views[1], out=out)
     for view in views[2:]:
         combine(out, view, out=out)
     if mode == "average":
         out /= g.f * g.f
     return out
+
+
+# Inputs of at least this many cells are pooled by two threads, each on one band of output
+# rows (NumPy releases the GIL in its element-wise loops).
+_PARALLEL_CELLS = 1 << 18
+
+
+def _bands(A_prev: np.ndarray, g: Geometry) -> list[tuple[int, int]]:
+    """Output row ranges [h0, h1) for one or two threads."""
+    if A_prev.size < _PARALLEL_CELLS or g.n_H < 2:
+        return [(0, g.n_H)]
+    return [(0, g.n_H // 2), (g.n_H // 2, g.n_H)]
+
+
+def _band(A: np.ndarray, g: Geometry, h0: int, h1: int) -> tuple[np.ndarray, Geometry]:
+    """The input rows that output rows h0..h1 read, and their geometry (the same windows)."""
+    rows = A[:, h0 * g.stride : (h1 - 1) * g.stride + g.f]
+    return rows, pool_geometry(rows.shape[1], rows.shape[2], g.f, stride=g.stride)
+
+
+def _in_bands(work, bands: list[tuple[int, int]]) -> None:
+    if len(bands) == 1:
+        work(*bands[0])
+        return
+    with ThreadPoolExecutor(max_workers=len(bands)) as pool:
+        list(pool.map(lambda band: work(*band), bands))
 
 
 def pool_forward(A_prev, hparameters, mode="max"):
@@ -75,22 +106,18 @@ def pool_forward(A_prev, hparameters, mode="max"):
     gives A = 4 (max) or 2.5 (average).
     """
     A_prev, hp, g, mode, _ = prepare_pool(A_prev, hparameters, mode)
-    return _pool(A_prev, g, mode), (A_prev, hp)
+    A = np.empty((A_prev.shape[0], g.n_H, g.n_W, A_prev.shape[3]), dtype=A_prev.dtype)
+
+    def forward(h0: int, h1: int) -> None:
+        rows, g_band = _band(A_prev, g, h0, h1)
+        _pool(rows, g_band, mode, out=A[:, h0:h1])
+
+    _in_bands(forward, _bands(A_prev, g))
+    return A, (A_prev, hp)
 
 
-def pool_backward(dA, cache, mode="max", *, tie_rule="first"):
-    """Pooling backward pass: dA (m, n_H, n_W, n_C) -> dA_prev (m, n_H_prev, n_W_prev, n_C).
-
-    max: dA_prev[i, window, c] += mask * dA[i, h, w, c], the mask chosen by `tie_rule`
-    (module docstring); average: += dA[i, h, w, c] / (f*f) on every cell of the window.
-    Overlapping windows (stride < f) accumulate.
-    """
-    A_prev, hparameters = cache
-    A_prev, _, g, mode, tie_rule = prepare_pool(A_prev, hparameters, mode, tie_rule)
-    dA = check_grad("dA", dA, (A_prev.shape[0], g.n_H, g.n_W, A_prev.shape[3]))
-    dt = np.result_type(A_prev, dA)
-    dA = dA.astype(dt, copy=False)
-    dA_prev = np.zeros(A_prev.shape, dtype=dt)
+def _backward_band(A_prev, dA, g, mode, tie_rule, dA_prev) -> None:
+    """Add the gradient of one band into dA_prev (its input rows, zeros on entry)."""
     offsets = [_offset(g, r, s) for r in range(g.f) for s in range(g.f)]  # row-major order
     # With stride >= f the windows do not overlap: each input cell gets at most one value,
     # so it is written (=) instead of accumulated (+=).
@@ -102,10 +129,10 @@ def pool_backward(dA, cache, mode="max", *, tie_rule="first"):
                 dA_prev[at] = share
             else:
                 dA_prev[at] += share
-        return dA_prev
+        return
     A = _pool(A_prev, g, "max")
     if tie_rule == "split":
-        count = np.zeros(A.shape, dtype=dt)
+        count = np.zeros(A.shape, dtype=dA.dtype)
         for at in offsets:
             count += A_prev[at] == A
         grad = dA / count
@@ -121,6 +148,36 @@ def pool_backward(dA, cache, mode="max", *, tie_rule="first"):
         if tie_rule == "first" and k < len(offsets) - 1:
             # routed: the later maxima of this window (ties) get nothing
             grad = np.multiply(grad, np.logical_not(hit, out=hit))
+
+
+def pool_backward(dA, cache, mode="max", *, tie_rule="first"):
+    """Pooling backward pass: dA (m, n_H, n_W, n_C) -> dA_prev (m, n_H_prev, n_W_prev, n_C).
+
+    max: dA_prev[i, window, c] += mask * dA[i, h, w, c], the mask chosen by `tie_rule`
+    (module docstring); average: += dA[i, h, w, c] / (f*f) on every cell of the window.
+    Overlapping windows (stride < f) accumulate.
+    """
+    A_prev, hparameters = cache
+    A_prev, _, g, mode, tie_rule = prepare_pool(A_prev, hparameters, mode, tie_rule)
+    dA = check_grad("dA", dA, (A_prev.shape[0], g.n_H, g.n_W, A_prev.shape[3]))
+    dt = np.result_type(A_prev, dA)
+    dA = dA.astype(dt, copy=False)
+    dA_prev = np.zeros(A_prev.shape, dtype=dt)
+    bands = _bands(A_prev, g)
+    # Bands of overlapping windows share f - stride input rows: every band but the first
+    # adds into its own buffer, added to dA_prev once all bands are done.
+    shared = g.stride < g.f and len(bands) > 1
+    own = {h0: np.zeros_like(_band(dA_prev, g, h0, h1)[0]) for h0, h1 in bands[1:]} if shared \
+        else {}
+
+    def backward(h0: int, h1: int) -> None:
+        rows, g_band = _band(A_prev, g, h0, h1)
+        out = own[h0] if h0 in own else _band(dA_prev, g, h0, h1)[0]
+        _backward_band(rows, dA[:, h0:h1], g_band, mode, tie_rule, out)
+
+    _in_bands(backward, bands)
+    for h0, buffer in own.items():
+        dA_prev[:, h0 * g.stride : h0 * g.stride + buffer.shape[1]] += buffer
     return dA_prev
 
 
