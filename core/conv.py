@@ -13,12 +13,12 @@ slice at a fixed shift, so the im2col matrix cols (n_C_prev*f*f, N) is f*f plain
     backward  dW = cols @ dZ,  dcols = W @ dZ.T   (two GEMMs)
 
 and dcols is added back over the f*f taps into the flat padded gradient (col2im: f*f
-contiguous slice-adds). cols is never built whole: it is filled and used in blocks of about
-1 MB, which stay in the CPU cache. A last row of ones in cols carries the bias in the forward
-GEMM and yields db in the dW GEMM. The flat grid has a few more cells than the output (the
-columns past n_W on each row, the rows past n_H of each image): their outputs are computed
-and dropped (Z is a view that leaves them out), their gradient is zero. The padded gradient
-is then cropped with
+contiguous slice-adds). cols is never built whole: it is filled and used in blocks of at most
+about 1 MB, which stay in the CPU cache, and big layers split their blocks between two
+threads. A last row of ones in cols carries the bias in the forward GEMM and yields db in
+the dW GEMM. The flat grid has a few more cells than the output (the columns past n_W on each
+row, the rows past n_H of each image): their outputs are computed and dropped (Z is a view
+that leaves them out), and their gradient is zero. The padded gradient is then cropped with
 [pad:pad + n_H_prev] (never [pad:-pad], empty for pad 0) and, for reflect/edge padding, the
 gradient on every pad cell is added to the cell it copies.
 """
