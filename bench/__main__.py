@@ -1,4 +1,4 @@
-"""`python -m bench [--quick] [--only NAME ...] [--no-write]`: run every benchmark section.
+"""`python -m bench [--quick] [--only NAME ...] [--out FILE] [--no-write]`: run the benchmarks.
 
 Sections are modules listed in SECTIONS, each with `run(quick: bool) -> str` (Markdown).
 A section that is missing or fails is reported in the output, and the others still run.
@@ -43,7 +43,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", nargs="*", metavar="NAME",
                         help="section names to run, e.g. core_bench (default: all)")
     parser.add_argument("--no-write", action="store_true", help=f"do not write {OUTPUT}")
+    parser.add_argument("--out", type=Path, default=None,
+                        help=f"file to write (default {OUTPUT} for a run of every section; a "
+                             "run of some sections with --only writes only when given --out, "
+                             "so that it never replaces the full results with a part)")
     args = parser.parse_args(argv)
+    out = args.out or (None if args.only else OUTPUT)
 
     names = SECTIONS
     if args.only:
@@ -59,10 +64,10 @@ def main(argv: list[str] | None = None) -> int:
         parts.append(run_section(name, args.quick))
     text = "\n\n".join(p.rstrip() for p in parts) + "\n"
     print(text)
-    if not args.no_write:
-        OUTPUT.parent.mkdir(parents=True, exist_ok=True)
-        OUTPUT.write_text(text)
-        print(f"bench: wrote {OUTPUT}", file=sys.stderr)
+    if out is not None and not args.no_write:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(text)
+        print(f"bench: wrote {out}", file=sys.stderr)
     return 0
 
 
