@@ -176,3 +176,20 @@ def test_phone_viewport_has_no_sideways_scroll(make_page, stage):
     sw, cw = scroll_widths(page)
     assert sw <= cw, (stage, sw, cw)
     assert log.page_errors == []
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_every_control_has_a_name(page_and_log, stage):
+    page, log = page_and_log
+    open_page(page, DEFAULT_QUERY + f"&stage={stage}&step=10")
+    unnamed = page.evaluate("""() => [...document.querySelectorAll('button, input, select')]
+        .filter(e => e.offsetParent !== null || e.type === 'file')
+        .filter(e => {
+            const name = (e.getAttribute('aria-label') || '').trim()
+                || (e.labels && [...e.labels].map(l => l.textContent).join('').trim())
+                || (e.tagName === 'BUTTON' && e.textContent.trim());
+            return !name;
+        })
+        .map(e => e.outerHTML.slice(0, 80))""")
+    assert unnamed == []
+    assert log.page_errors == []
