@@ -242,7 +242,8 @@ const uploadError = $("upload-error");
 
 function setBusy(on) {
   document.body.dataset.busy = on ? "1" : "0";
-  statusEl.textContent = on ? "Computing…" : statusEl.textContent;
+  if (on) statusEl.textContent = "Computing…";
+  else if (statusEl.textContent === "Computing…") statusEl.textContent = "";
 }
 
 function requestCompute(delay = 180) {
