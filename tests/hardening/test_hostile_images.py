@@ -9,9 +9,10 @@ import json
 import anyio
 import httpx
 import pytest
-from hostile_images import SETTINGS, Case, corpus, decode_input
 
 from app.main import create_app
+
+from .hostile_images import SETTINGS, Case, corpus, decode_input
 
 CASES = corpus()
 APP = create_app()

@@ -335,8 +335,9 @@ def test_sample_names_are_a_whitelist_and_upload_names_are_ignored(shared_server
     r = httpx.post(f"{url}/api/image", files={"settings": (None, json.dumps(
         {"sample": "../../app/main.py", "size": 16}), "application/json")})
     assert r.status_code == 422 and r.json()["detail"][0]["loc"][-1] == "sample"
-    from hostile_images import encode
     from PIL import Image
+
+    from .hostile_images import encode
 
     png = encode(Image.new("L", (4, 4), 7), "PNG")
     for name in ("../../../../tmp/convstep-pwned.png", "/etc/passwd", "C:\\boot.ini",
@@ -410,7 +411,7 @@ def test_uploads_leave_nothing_on_disk_or_in_the_log(start_server, tmp_path):
     """With the access log on and TMPDIR pointing at an empty folder, a large upload, a
     broken one and an oversized one leave no file behind, no open file in the worker, and
     neither their file names nor their bytes in the server's output."""
-    from hostile_images import encode, noise_rgb
+    from .hostile_images import encode, noise_rgb
 
     tmp = tmp_path / "server-tmp"
     tmp.mkdir()
