@@ -7,14 +7,12 @@
 // running totals (`totals_at`) when the player rests on a step and the server offers them.
 
 import { MapCanvas } from "../grid.js";
-import { makeScale } from "../colors.js";
-import { at, channelView, weightsView } from "../arrays.js";
-import { channelToRgba } from "../colors.js";
+import { channelToRgba, makeScale } from "../colors.js";
+import { channelView, decodeArray, weightsView } from "../arrays.js";
 import {
   channelData, channelName, el, imageData, indexOf, linkTables, loadingLine, mapGroup, matrixTable,
   outputsCovering, positionOf, scalar, sliceChannel, tableScale, windowOf,
 } from "./common.js";
-import { decodeArray } from "../arrays.js";
 
 /**
  * Step after which each cell of a (rows, cols) map has received all its contributions.
@@ -600,4 +598,3 @@ export function createConvBackwardView(ctx) {
   };
 }
 
-export { at };

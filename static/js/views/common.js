@@ -1,7 +1,6 @@
 // Pieces every stage view shares: positions from step indices (loop order i, h, w, c),
 // maps of server arrays, number tables for the detail panel, and small DOM helpers.
 
-import { MapCanvas } from "../grid.js";
 import { channelView } from "../arrays.js";
 import { channelToRgba, cssColor, makeScale, rgbToRgba, textColorOn } from "../colors.js";
 
