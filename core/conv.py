@@ -194,19 +194,22 @@ def _phase_buffers(A_cf: np.ndarray, t: _Taps, stride: int) -> np.ndarray:
 
 # Block size. A block of cols (n_C_prev*f*f + 1 rows) of at most about 1 MB stays in the CPU's
 # cache while it is written, multiplied and read back, instead of a round trip to memory.
-# Blocks are also kept small enough (m*n*k <= 2**19 per GEMM) that BLAS runs each call on the
-# calling thread: waking BLAS threads for every call costs more than it saves on GEMMs this
-# thin, and on busy cores (other processes running) it can cost a hundred times more.
+# Within a block the GEMMs go in chunks small enough (m*n*k <= 2**19) that BLAS runs each on
+# the calling thread: waking BLAS threads for every call costs more than it saves on GEMMs
+# this thin, and on busy cores (other processes running) it can cost a hundred times more.
 _BLOCK_BYTES = 1 << 20
 _SINGLE_THREAD_MNK = 1 << 19
+_MIN_BLOCK = 256  # outputs per block (and per GEMM chunk) at least
 
 
-_MIN_BLOCK = 256  # outputs per block at least, whatever the sizes above say
+def _block_width(K: int, N: int, itemsize: int) -> int:
+    return max(1, min(N, max(_MIN_BLOCK, _BLOCK_BYTES // (K * itemsize))))
 
 
-def _block_width(K: int, n_C: int, N: int, itemsize: int) -> int:
-    width = min(_BLOCK_BYTES // (K * itemsize), _SINGLE_THREAD_MNK // (K * n_C))
-    return max(1, min(N, max(_MIN_BLOCK, width)))
+def _chunks(n: int, K: int, n_C: int) -> list[slice]:
+    """Column ranges of a block for one GEMM each (m*n*k <= _SINGLE_THREAD_MNK)."""
+    width = max(1, _MIN_BLOCK, _SINGLE_THREAD_MNK // (K * n_C))
+    return [slice(q, min(q + width, n)) for q in range(0, n, width)]
 
 
 def _flat_weights(W: np.ndarray, t: _Taps) -> np.ndarray:
@@ -245,7 +248,8 @@ class _Columns:
         self.buf, self.t, self.f = buf, t, f
         self.C = buf.shape[1]
         self.K = self.C * f * f
-        self.width = _block_width(self.K + 1, n_C, t.N_out, buf.dtype.itemsize)
+        self.width = _block_width(self.K + 1, t.N_out, buf.dtype.itemsize)
+        self.n_C = n_C
         self.full = self._alloc(self.width)
         # per phase, every tap of every output: (C, nr, nq, N_out) views, sliced per block
         self.views = [_tap_view(buf[grp.phase], grp, 0, t.N_out, t.Ws) for grp in t.groups]
@@ -341,7 +345,9 @@ def conv_forward(A_prev, W, b, hparameters, *, pad_mode="constant", pad_value=0.
 
     def forward(start: int, stop: int) -> None:
         for p0, n, cols in _Columns(buf, t, g.f, n_C).blocks(start, stop):
-            np.matmul(cols.T, W_b, out=Z_ext[p0 : p0 + n])  # (n, C*f*f + 1) @ (C*f*f + 1, n_C)
+            Z_block = Z_ext[p0 : p0 + n]
+            for q in _chunks(n, W_b.shape[0], n_C):  # (n, C*f*f + 1) @ (C*f*f + 1, n_C)
+                np.matmul(cols[:, q].T, W_b, out=Z_block[q])
 
     _run_halves(forward, _halves(_Columns(buf, t, g.f, n_C)))
     # The grid has Ws >= n_W columns and Hs >= n_H rows per image: keep the real outputs.
@@ -372,9 +378,10 @@ def _backward_cf(dZ, cache):
         dcols_full = np.empty((K, columns.width), dtype=dt)
         for p0, n, cols in columns.blocks(start, stop):
             dZ_block = dZ2[p0 : p0 + n]  # (n, n_C)
-            dW_b += cols @ dZ_block  # (C*f*f + 1, n) @ (n, n_C)
             dcols = dcols_full if n == columns.width else np.empty((K, n), dtype=dt)
-            np.matmul(W_flat, dZ_block.T, out=dcols)  # (C*f*f, n): each tap's share of dA
+            for q in _chunks(n, K + 1, n_C):
+                dW_b += cols[:, q] @ dZ_block[q]  # (C*f*f + 1, n) @ (n, n_C)
+                np.matmul(W_flat, dZ_block[q].T, out=dcols[:, q])  # (C*f*f, n): taps' dA
             taps = dcols.reshape(C, g.f * g.f, n)
             for k, (p, shift) in enumerate(t.taps):  # col2im: f*f contiguous slice-adds; one
                 dbuf[p, :, p0 + shift : p0 + shift + n] += taps[:, k, :]  # tap, distinct cells

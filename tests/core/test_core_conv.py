@@ -190,18 +190,24 @@ def test_float32_stays_float32_and_is_close_to_float64(rng):
 
 
 @pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("split", ["blocks", "chunks"])
 @pytest.mark.parametrize("block", [1, 5, 17])
 @pytest.mark.parametrize("stride, pad, dilation, pad_mode", [
     (1, 1, 1, "constant"), (2, 2, 1, "reflect"), (3, 1, 2, "edge"), (2, 0, 3, "constant"),
 ])
-def test_blocked_and_threaded_paths_match_loop_twin(rng, monkeypatch, threads, block, stride,
-                                                    pad, dilation, pad_mode):
-    # Real inputs are cut into cache-sized blocks and, when big, split over two threads;
-    # force both on small inputs (tiny blocks that end anywhere) and check every number.
+def test_blocked_and_threaded_paths_match_loop_twin(rng, monkeypatch, threads, split, block,
+                                                    stride, pad, dilation, pad_mode):
+    # Real inputs are cut into cache-sized blocks, each block's GEMMs into chunks, and big
+    # inputs are split over two threads; force these on small inputs (tiny blocks or chunks
+    # that end anywhere) and check every number.
     import core.conv
 
-    monkeypatch.setattr(core.conv, "_MIN_BLOCK", block)
-    monkeypatch.setattr(core.conv, "_BLOCK_BYTES", 1)
+    if split == "blocks":
+        monkeypatch.setattr(core.conv, "_MIN_BLOCK", block)
+        monkeypatch.setattr(core.conv, "_BLOCK_BYTES", 1)
+    else:  # whole-input blocks, GEMMs in chunks of `block` columns
+        monkeypatch.setattr(core.conv, "_MIN_BLOCK", 1)
+        monkeypatch.setattr(core.conv, "_SINGLE_THREAD_MNK", block * (3 * 9 + 1) * 4)
     monkeypatch.setattr(core.conv, "_PARALLEL_CELLS", 0 if threads == 2 else 1 << 60)
     A_prev, W, b = _layer(rng, 2, 9, 7, 3, 3, 4)
     hp = {"stride": stride, "pad": pad}
@@ -214,5 +220,9 @@ def test_blocked_and_threaded_paths_match_loop_twin(rng, monkeypatch, threads, b
         np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
     columns = core.conv._Columns(*core.conv._phase_input(core.conv.prepare_conv(*cache),
                                                          np.float64), 3, 4)
-    assert columns.width == block
-    assert len(core.conv._halves(columns)) == threads
+    if split == "blocks":
+        assert columns.width == block
+        assert len(core.conv._halves(columns)) == threads
+    else:
+        assert [q.stop - q.start for q in core.conv._chunks(2 * block + 1, 28, 4)] == \
+            [block, block, 1]
