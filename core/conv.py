@@ -14,7 +14,7 @@ slice at a fixed shift, so the im2col matrix cols (n_C_prev*f*f, N) is f*f plain
 
 and dcols is added back over the f*f taps into the flat padded gradient (col2im: f*f
 contiguous slice-adds). cols is never built whole: it is filled and used in blocks of at most
-about 1 MB, which stay in the CPU cache, and big layers split their blocks between two
+about 512 KB, which stay in the CPU cache, and big layers split their blocks between two
 threads. A last row of ones in cols carries the bias in the forward GEMM and yields db in
 the dW GEMM. The flat grid has a few more cells than the output (the columns past n_W on each
 row, the rows past n_H of each image): their outputs are computed and dropped (Z is a view
@@ -192,13 +192,13 @@ def _phase_buffers(A_cf: np.ndarray, t: _Taps, stride: int) -> np.ndarray:
     return buf
 
 
-# Block size. A block of cols (n_C_prev*f*f + 1 rows) of at most about 1 MB stays in the CPU's
-# cache while it is written, multiplied and read back, instead of a round trip to memory.
-# Within a block the GEMMs go in chunks small enough (m*n*k <= 2**19) that BLAS runs each on
+# Block size. A block of cols (n_C_prev*f*f + 1 rows) of at most about 512 KB stays in the
+# CPU's cache while it is written, multiplied and read back, instead of a round trip to memory.
+# Within a block the GEMMs go in chunks small enough (m*n*k <= 2**18) that BLAS runs each on
 # the calling thread: waking BLAS threads for every call costs more than it saves on GEMMs
 # this thin, and on busy cores (other processes running) it can cost a hundred times more.
-_BLOCK_BYTES = 1 << 20
-_SINGLE_THREAD_MNK = 1 << 19
+_BLOCK_BYTES = 1 << 19
+_SINGLE_THREAD_MNK = 1 << 18
 _MIN_BLOCK = 256  # outputs per block (and per GEMM chunk) at least
 
 
