@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
-from pagetools import DEFAULT_QUERY, open_page, wait_until
+from pagetools import DEFAULT_QUERY, DEFAULT_SETTINGS, decode, open_page, post_image, wait_until
 from PIL import Image
 
 OUT = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
@@ -20,6 +21,7 @@ SHOTS = [
     ("4-pooling", DEFAULT_QUERY + "&stage=pool_forward&step=1201", "value"),
     ("5-pool-backward", BACKWARD + "&stage=pool_backward&step=1201", "da"),
     ("6-conv-backward", BACKWARD + "&stage=conv_backward&step=5001", "db_running"),
+    ("6b-conv-backward-numbers", BACKWARD + "&stage=conv_backward&step=5001", "db_running"),
 ]
 
 
@@ -32,13 +34,23 @@ def _save_small(path: Path, png: bytes) -> None:
             path, optimize=True)
 
 
+def _nonzero_dz_step(page, start: int) -> int:
+    """The first conv_backward step from `start` whose dZ is not 0 (a step worth a picture)."""
+    settings = {**DEFAULT_SETTINGS, "upstream": {"kind": "output", "seed": 0}}
+    dz = decode(post_image(page, settings)["arrays"]["dZ"]).reshape(-1)
+    return start + int(np.flatnonzero(dz[start:])[0])
+
+
 @pytest.mark.parametrize(("name", "query", "field"), SHOTS)
 def test_stage_screenshot(make_page, name, query, field):
     page, log = make_page(1280, 800)
+    if name.startswith("6"):
+        query = query.replace("step=5001", f"step={_nonzero_dz_step(page, 5001)}")
     open_page(page, query)
     if field:
         page.wait_for_selector(f'#view output[data-field="{field}"]')
-    page.evaluate("document.getElementById('stage-tabs').scrollIntoView()")
+    target = "#view .detail" if name.endswith("numbers") else "#stage-tabs"
+    page.evaluate(f"document.querySelector('{target}').scrollIntoView()")
     wait_until(page, "document.fonts.status === 'loaded'")
     page.wait_for_timeout(150)
     OUT.mkdir(parents=True, exist_ok=True)

@@ -498,7 +498,9 @@ export function createConvBackwardView(ctx) {
     }
     const dbl = el("p", "sum-line");
     dbl.append(el("span", "", `db[${cur.c}] after this step = `), scalar(rec.db_running, fmt, "db_running", "result"));
-    body.replaceChildren(head, code, dz, blockA, blockW, dbl);
+    const pair = el("div", "bw-grid"); // the two accumulations side by side when there is room
+    pair.append(blockA, blockW);
+    body.replaceChildren(head, code, dz, pair, dbl);
   }
 
   const REVEAL_TITLE = "dA_prev over the input: W × dZ collecting (a cell shows once all its windows are in)";
