@@ -35,6 +35,7 @@ import threading
 import time
 import urllib.request
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -317,9 +318,10 @@ def run_phase(server: LiveServer, name: str, clients: int, seconds: float,
     uploads = upload_images()
     examples = array_examples(server.url)
     before = server.rss()
-    with RssSampler(server) as sampler:
-        result = asyncio.run(_phase(server.url, name, clients, seconds, mix, think, uploads,
-                                    examples, seed))
+    with RssSampler(server) as sampler, ThreadPoolExecutor(1) as pool:
+        # a thread of its own: the caller's thread may have a running loop (Playwright)
+        result = pool.submit(asyncio.run, _phase(server.url, name, clients, seconds, mix,
+                                                 think, uploads, examples, seed)).result()
     result.rss_before, result.rss_peak, result.rss_after = before, sampler.peak, server.rss()
     return result
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -53,12 +54,25 @@ def shared_server(tmp_path_factory) -> Iterator[LiveServer]:
     server.stop()
 
 
-@pytest.fixture(scope="session")
-def browser():
-    from playwright.sync_api import sync_playwright
+@pytest.fixture
+def chromium() -> Callable:
+    """chromium(fn) -> fn(browser): runs `fn` in a thread of its own, with its own
+    Playwright and Chromium. Playwright's sync API keeps an event loop running in the
+    thread that starts it, so another test folder's session-wide browser (tests/browser)
+    would stop a second one in the main thread, and ours would stop anyio.run there."""
 
-    pw = sync_playwright().start()
-    b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-    yield b
-    b.close()
-    pw.stop()
+    def run(fn: Callable):
+        def body():
+            from playwright.sync_api import sync_playwright
+
+            with sync_playwright() as pw:
+                b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+                try:
+                    return fn(b)
+                finally:
+                    b.close()
+
+        with ThreadPoolExecutor(1) as pool:
+            return pool.submit(body).result()
+
+    return run

@@ -22,6 +22,8 @@ from schemathesis.checks import (
 from app.config import Settings
 from app.main import create_app
 
+from .asgi import asgi_request
+
 # Small limits bound the time of one request; every limit is still enforced, so the
 # fuzzer also meets the 413 / 422 "over a limit" answers.
 LIMITS = Settings(max_size=48, max_work_elements=400_000, max_array_elements=20_000,
@@ -66,16 +68,8 @@ def test_fuzz_every_operation(case):
 @pytest.mark.parametrize("route", ["/api/zero_pad", "/api/conv_forward", "/api/steps"])
 def test_a_body_that_is_not_utf8_is_a_422_like_other_bad_json(route):
     """Found by the fuzzer: FastAPI answered such a body with an undocumented 400."""
-    import anyio
-    import httpx
-
-    async def go() -> httpx.Response:
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
-            return await c.post(route, content=b"{\"X\": \"\xe4\"}",
-                                headers={"content-type": "application/json"})
-
-    r = anyio.run(go)
+    r = asgi_request(app, "POST", route, content=b"{\"X\": \"\xe4\"}",
+                     headers={"content-type": "application/json"})
     assert r.status_code == 422
     (err,) = r.json()["detail"]
     assert err["type"] == "json_invalid" and err["loc"] == ["body"] and "UTF-8" in err["msg"]

@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import json
 
-import anyio
 import httpx
 import pytest
 
 from app.main import create_app
 
+from .asgi import asgi_request
 from .hostile_images import SETTINGS, Case, corpus, decode_input
 
 CASES = corpus()
@@ -23,13 +23,7 @@ def post(case: Case, *, client_url: str | None = None) -> httpx.Response:
              "file": (case.filename, case.data, case.content_type)}
     if client_url is not None:
         return httpx.post(f"{client_url}/api/image", files=files, timeout=30)
-
-    async def go() -> httpx.Response:
-        transport = httpx.ASGITransport(app=APP)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:
-            return await c.post("/api/image", files=files)
-
-    return anyio.run(go)
+    return asgi_request(APP, "POST", "/api/image", files=files)
 
 
 def verify(case: Case, r: httpx.Response) -> None:

@@ -48,8 +48,9 @@ def test_load_sheds_past_capacity_and_recovers(start_server, monkeypatch):
     assert all(r.retry_after and int(r.retry_after) >= 1 for r in shed)
     assert overload.statuses[200] >= 2  # the admitted ones are still served
     assert set(overload.statuses) <= {200, 503}
-    # shed at once from the full queue, not after waiting
-    assert sorted(r.seconds for r in shed)[len(shed) // 2] < 1.0
+    # shed from the full queue without waiting for a slot (queue_wait_s is 20 s here; the
+    # median includes the busy machine's scheduling, about 0.2-1.7 s measured)
+    assert sorted(r.seconds for r in shed)[len(shed) // 2] < 5.0
 
     recovery = run_phase(server, "recovery", 6, 2.0, CLASSROOM_MIX, think=(0.1, 0.3), seed=3)
     assert not recovery.errors and set(recovery.statuses) <= {200, 404}, recovery.statuses

@@ -28,7 +28,7 @@ def api_operations(openapi: dict) -> int:
 
 
 @pytest.mark.browser
-def test_docs_render_offline_under_the_csp(shared_server, browser):
+def test_docs_render_offline_under_the_csp(shared_server, chromium):
     """Swagger UI comes from our own /static: every request stays on the server, the CSP
     names no other origin, no CSP violation is reported, every operation is listed and one
     opens with its schema."""
@@ -40,23 +40,28 @@ def test_docs_render_offline_under_the_csp(shared_server, browser):
     assert "cdn" not in r.text and "https://" not in r.text
     n_ops = api_operations(httpx.get(f"{url}/openapi.json").json())
 
-    ctx = browser.new_context(base_url=url)
-    page = ctx.new_page()
-    console, requests = [], []
-    page.on("console", lambda m: console.append(m.text) if m.type in ("error", "warning")
-            else None)
-    page.on("request", lambda req: requests.append(req.url))
-    try:
-        page.goto("/docs")
-        page.locator(".opblock").first.wait_for(timeout=15000)
-        assert page.locator(".opblock").count() == n_ops
-        page.locator(".opblock-summary", has_text="/api/steps").first.click()
-        page.locator(".opblock-body .model-example, .opblock-body .body-param, "
-                     ".opblock-body table.parameters, .opblock-body .opblock-section"
-                     ).first.wait_for(timeout=10000)
-        page.wait_for_timeout(300)
-    finally:
-        ctx.close()
+    console: list[str] = []
+    requests: list[str] = []
+
+    def go(browser) -> None:
+        ctx = browser.new_context(base_url=url)
+        page = ctx.new_page()
+        page.on("console", lambda m: console.append(m.text) if m.type in ("error", "warning")
+                else None)
+        page.on("request", lambda req: requests.append(req.url))
+        try:
+            page.goto("/docs")
+            page.locator(".opblock").first.wait_for(timeout=15000)
+            assert page.locator(".opblock").count() == n_ops
+            page.locator(".opblock-summary", has_text="/api/steps").first.click()
+            page.locator(".opblock-body .model-example, .opblock-body .body-param, "
+                         ".opblock-body table.parameters, .opblock-body .opblock-section"
+                         ).first.wait_for(timeout=10000)
+            page.wait_for_timeout(300)
+        finally:
+            ctx.close()
+
+    chromium(go)
     assert requests and all(u.startswith(url + "/") for u in requests), requests
     assert any("/static/vendor/swagger-ui/swagger-ui-bundle.js" in u for u in requests)
     assert not [m for m in console if "Content Security Policy" in m or "Refused" in m], console

@@ -110,7 +110,7 @@ def test_two_workers_miss_then_recover_with_the_same_numbers(start_server):
 
 
 @pytest.mark.browser
-def test_the_page_resends_across_two_workers(start_server, browser):
+def test_the_page_resends_across_two_workers(start_server, chromium):
     """The real page, two workers. Its API requests are relayed over fresh connections and
     steered: the first image to worker A, then everything to worker B, as when the
     browser's next connection lands on the other process. Stepping the player past the
@@ -139,34 +139,38 @@ def test_the_page_resends_across_two_workers(start_server, browser):
                                if k.lower() not in ("content-length", "connection",
                                                     "transfer-encoding")})
 
-    ctx = browser.new_context(base_url=server.url, reduced_motion="reduce")
-    ctx.route("**/api/**", via_fresh_connection)
-    page = ctx.new_page()
-    page.set_default_timeout(15000)
     page_errors: list[str] = []
     console: list[str] = []
-    page.on("pageerror", lambda e: page_errors.append(str(e)))
-    page.on("console", lambda m: console.append(m.text) if m.type == "error" else None)
-    try:
-        page.goto(f"/?{QUERY}&stage=conv_forward&step=0")
-        wait_until(page, "Number(document.body.dataset.renders || 0) >= 1")
-        image = {"id": page.evaluate("document.body.dataset.imageId"), "settings": SETTINGS}
-        assert [e[:2] for e in events if e[0] == "image"] == [("image", 200)]
-        target[0] = b  # from now on the page talks to the other worker
-        with fresh(server.url) as c:
-            for k in (3000, 7000, 11000):  # past the first page: /api/steps is asked
-                page.locator("#scrub").fill(str(k))
-                wait_until(page, f"document.body.dataset.step === '{k}'")
-                with only(server, a):  # the numbers worker A computes for step k
-                    rec = steps_with_resend(c, image, {"stage": "conv_forward", "offset": k,
-                                                       "limit": 1})["steps"][0]
-                wait_until(page, "(v) => Number(document.querySelector("
-                                 "'#view output[data-field=\"z\"]')?.dataset.v) === v",
-                           rec["z"])
-                assert page.locator('#view output[data-field="z"]').count() == 1
-    finally:
-        ctx.close()
-        relay.close()
+
+    def go(browser) -> None:
+        ctx = browser.new_context(base_url=server.url, reduced_motion="reduce")
+        ctx.route("**/api/**", via_fresh_connection)
+        page = ctx.new_page()
+        page.set_default_timeout(15000)
+        page.on("pageerror", lambda e: page_errors.append(str(e)))
+        page.on("console", lambda m: console.append(m.text) if m.type == "error" else None)
+        try:
+            page.goto(f"/?{QUERY}&stage=conv_forward&step=0")
+            wait_until(page, "Number(document.body.dataset.renders || 0) >= 1")
+            image = {"id": page.evaluate("document.body.dataset.imageId"), "settings": SETTINGS}
+            assert [e[:2] for e in events if e[0] == "image"] == [("image", 200)]
+            target[0] = b  # from now on the page talks to the other worker
+            with fresh(server.url) as c:
+                for k in (3000, 7000, 11000):  # past the first page: /api/steps is asked
+                    page.locator("#scrub").fill(str(k))
+                    wait_until(page, f"document.body.dataset.step === '{k}'")
+                    with only(server, a):  # the numbers worker A computes for step k
+                        rec = steps_with_resend(c, image, {"stage": "conv_forward", "offset": k,
+                                                           "limit": 1})["steps"][0]
+                    wait_until(page, "(v) => Number(document.querySelector("
+                                     "'#view output[data-field=\"z\"]')?.dataset.v) === v",
+                               rec["z"])
+                    assert page.locator('#view output[data-field="z"]').count() == 1
+        finally:
+            ctx.close()
+            relay.close()
+
+    chromium(go)
     calls = [e[:3] for e in events if e[0] in ("image", "steps")]
     # A computed the image; B missed it, got it again from the page, then served the steps
     assert calls[:4] == [("image", 200, None), ("steps", 404, "unknown_image"),
