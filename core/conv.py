@@ -294,14 +294,15 @@ def _tap_view(flat: np.ndarray, grp: _TapGroup, p0: int, n: int, Ws: int) -> np.
 _PARALLEL_CELLS = 1 << 20
 
 
-def _halves(columns: _Columns) -> list[tuple[int, int]]:
+def _halves(buf: np.ndarray, t: _Taps, f: int) -> list[tuple[int, int]]:
     """Flat output ranges for one or two threads, split on a block boundary."""
-    N_out, width = columns.t.N_out, columns.width
-    blocks = -(-N_out // width)
-    if blocks < 2 or N_out * (columns.K + 1) < _PARALLEL_CELLS:
-        return [(0, N_out)]
+    K1 = buf.shape[1] * f * f + 1
+    width = _block_width(K1, t.N_out, buf.dtype.itemsize)
+    blocks = -(-t.N_out // width)
+    if blocks < 2 or t.N_out * K1 < _PARALLEL_CELLS:
+        return [(0, t.N_out)]
     mid = -(-blocks // 2) * width
-    return [(0, mid), (mid, N_out)]
+    return [(0, mid), (mid, t.N_out)]
 
 
 def _run_halves(work, ranges: list[tuple[int, ...]]) -> list:
@@ -349,7 +350,7 @@ def conv_forward(A_prev, W, b, hparameters, *, pad_mode="constant", pad_value=0.
             for q in _chunks(n, W_b.shape[0], n_C):  # (n, C*f*f + 1) @ (C*f*f + 1, n_C)
                 np.matmul(cols[:, q].T, W_b, out=Z_block[q])
 
-    _run_halves(forward, _halves(_Columns(buf, t, g.f, n_C)))
+    _run_halves(forward, _halves(buf, t, g.f))
     # The grid has Ws >= n_W columns and Hs >= n_H rows per image: keep the real outputs.
     Z = Z_ext.reshape(m, t.Hs, t.Ws, n_C)[:, : g.n_H, : g.n_W, :]
     return Z, (s.A_prev, s.W, s.b, s.hparameters)
@@ -368,7 +369,7 @@ def _backward_cf(dZ, cache):
     dZ_ext[:, : g.n_H, : g.n_W, :] = dZ
     dZ2 = dZ_ext.reshape(t.N, n_C)
     W_flat = _flat_weights(s.W.astype(dt, copy=False), t)  # (C*f*f, n_C)
-    ranges = _halves(_Columns(buf, t, g.f, n_C))
+    ranges = _halves(buf, t, g.f)
     dbufs = [np.zeros_like(buf) for _ in ranges]  # gradient of the flat phase buffers
 
     def backward(start: int, stop: int, dbuf: np.ndarray) -> np.ndarray:

@@ -142,7 +142,15 @@ def pad_channels_first(X: np.ndarray, pad: int, pad_mode: str,
     X_cf = X.transpose(3, 0, 1, 2)  # (n_C, m, n_H, n_W), a view
     if pad == 0:
         return np.ascontiguousarray(X_cf)
-    widths = ((0, 0), (0, 0), (pad, pad), (pad, pad))
-    if pad_mode == "constant":
-        return np.pad(X_cf, widths, "constant", constant_values=pad_value)
-    return np.pad(X_cf, widths, pad_mode)
+    if pad_mode != "constant":
+        return np.pad(X_cf, ((0, 0), (0, 0), (pad, pad), (pad, pad)), pad_mode)
+    # Constant: filled by hand (np.pad's bookkeeping costs more than the copy on small inputs).
+    C, m, n_H, n_W = X_cf.shape
+    before, after = pad_value
+    out = np.empty((C, m, n_H + 2 * pad, n_W + 2 * pad), dtype=X.dtype)
+    out[:, :, :pad, :] = before  # top rows, then bottom rows ...
+    out[:, :, pad + n_H :, :] = after
+    out[:, :, :, :pad] = before  # ... then the columns, corners included, as np.pad does
+    out[:, :, :, pad + n_W :] = after
+    out[:, :, pad : pad + n_H, pad : pad + n_W] = X_cf
+    return out

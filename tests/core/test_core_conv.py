@@ -218,11 +218,11 @@ def test_blocked_and_threaded_paths_match_loop_twin(rng, monkeypatch, threads, s
     dZ = rng.standard_normal(Z.shape)
     for got, want in zip(conv_backward(dZ, cache), conv_backward_loop(dZ, cache), strict=True):
         np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
-    columns = core.conv._Columns(*core.conv._phase_input(core.conv.prepare_conv(*cache),
-                                                         np.float64), 3, 4)
+    buf, taps = core.conv._phase_input(core.conv.prepare_conv(*cache), np.float64)
+    columns = core.conv._Columns(buf, taps, 3, 4)
     if split == "blocks":
         assert columns.width == block
-        assert len(core.conv._halves(columns)) == threads
+        assert len(core.conv._halves(buf, taps, 3)) == threads
     else:
         assert [q.stop - q.start for q in core.conv._chunks(2 * block + 1, 28, 4)] == \
             [block, block, 1]
