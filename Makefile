@@ -3,7 +3,7 @@ PY := .venv/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: setup serve test lint bench
+.PHONY: setup serve test lint bench screenshots
 
 setup:
 	./scripts/setup.sh --browser
@@ -25,3 +25,7 @@ bench:
 	./scripts/setup.sh --browser
 	-$(PY) -m pip install --quiet --disable-pip-version-check torch==2.13.0 || echo "bench: PyTorch not available, its column is skipped"
 	$(PY) -m bench
+
+screenshots:
+	./scripts/setup.sh --browser
+	CONVSTEP_SCREENSHOT_DIR=docs/screenshots $(PY) -m pytest tests/browser/test_page_screenshots.py -q

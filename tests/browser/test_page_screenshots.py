@@ -1,8 +1,13 @@
-"""Screenshots of every stage (and the page on a phone) into docs/screenshots/, taken at
-1280 x 800 with the stage's maps and numbers in view. Look at them after a change."""
+"""Screenshots of every stage (and the page on a phone), taken at 1280 x 800 with the stage's
+maps and numbers in view. Look at them after a change.
+
+They go to a temporary folder, so that a test run leaves the work tree clean; `make
+screenshots` sets CONVSTEP_SCREENSHOT_DIR=docs/screenshots to refresh the README's pictures."""
 
 from __future__ import annotations
 
+import os
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -10,7 +15,8 @@ import pytest
 from pagetools import DEFAULT_QUERY, DEFAULT_SETTINGS, decode, open_page, post_image, wait_until
 from PIL import Image
 
-OUT = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+OUT = Path(os.environ.get("CONVSTEP_SCREENSHOT_DIR")
+           or Path(tempfile.gettempdir()) / "convstep-screenshots")
 # the backward stages with upstream = the output itself (L = sum(out**2) / 2): a gradient
 # with the picture's structure instead of all ones
 BACKWARD = DEFAULT_QUERY.replace("up=ones", "up=output")
