@@ -71,14 +71,16 @@ def _pool(A: np.ndarray, g: Geometry, mode: str, out: np.ndarray | None = None) 
     return out
 
 
-# Inputs of at least this many cells are pooled by two threads, each on one band of output
-# rows (NumPy releases the GIL in its element-wise loops).
-_PARALLEL_CELLS = 1 << 18
+# Layers with at least this much work (bytes read, times f*f, times 2 for max pooling's
+# extra passes) are pooled by two threads, each on one band of output rows (NumPy releases
+# the GIL in its element-wise loops). Below it, starting the threads costs more than it saves.
+_PARALLEL_WORK = 1 << 25
 
 
-def _bands(A_prev: np.ndarray, g: Geometry) -> list[tuple[int, int]]:
+def _bands(A_prev: np.ndarray, g: Geometry, mode: str) -> list[tuple[int, int]]:
     """Output row ranges [h0, h1) for one or two threads."""
-    if A_prev.size < _PARALLEL_CELLS or g.n_H < 2:
+    work = A_prev.nbytes * g.f * g.f * (2 if mode == "max" else 1)
+    if work < _PARALLEL_WORK or g.n_H < 2:
         return [(0, g.n_H)]
     return [(0, g.n_H // 2), (g.n_H // 2, g.n_H)]
 
@@ -112,7 +114,7 @@ def pool_forward(A_prev, hparameters, mode="max"):
         rows, g_band = _band(A_prev, g, h0, h1)
         _pool(rows, g_band, mode, out=A[:, h0:h1])
 
-    _in_bands(forward, _bands(A_prev, g))
+    _in_bands(forward, _bands(A_prev, g, mode))
     return A, (A_prev, hp)
 
 
@@ -163,7 +165,7 @@ def pool_backward(dA, cache, mode="max", *, tie_rule="first"):
     dt = np.result_type(A_prev, dA)
     dA = dA.astype(dt, copy=False)
     dA_prev = np.zeros(A_prev.shape, dtype=dt)
-    bands = _bands(A_prev, g)
+    bands = _bands(A_prev, g, mode)
     # Bands of overlapping windows share f - stride input rows: every band but the first
     # adds into its own buffer, added to dA_prev once all bands are done.
     shared = g.stride < g.f and len(bands) > 1
