@@ -291,7 +291,7 @@ def _tap_view(flat: np.ndarray, grp: _TapGroup, p0: int, n: int, Ws: int) -> np.
 # Below this many cells of cols (all blocks together) one thread does all the work; above
 # it the blocks are split in two halves, one per thread. NumPy and BLAS release the GIL in
 # the copies, adds and products, and each GEMM is small enough to run on its calling thread.
-_PARALLEL_CELLS = 1 << 20
+_PARALLEL_CELLS = 1 << 22
 
 
 def _halves(buf: np.ndarray, t: _Taps, f: int) -> list[tuple[int, int]]:
