@@ -69,11 +69,11 @@ class Settings(BaseModel):
         "computed at the same time.",
     )
     max_queue: int = Field(
-        8, ge=0, le=10_000,
+        32, ge=0, le=10_000,
         description="Heavy requests that may wait for a free slot; more get 503 at once.",
     )
     queue_wait_s: float = Field(
-        2.0, ge=0.0, le=600.0,
+        10.0, ge=0.0, le=600.0,
         description="Longest wait for a free slot before a heavy request gets 503.",
     )
 

@@ -59,12 +59,16 @@ export async function postImage(settings, file, { signal, display = true } = {})
   return res.json();
 }
 
+// Re-sends: behind a balancer that alternates requests between workers a re-sent image
+// can land on one worker and the retried request on another, so try a few times.
+const RESENDS = 3;
+
 async function resendOn404(image, send) {
-  for (let attempt = 0; attempt < 2; attempt += 1) {
+  for (let attempt = 0; attempt <= RESENDS; attempt += 1) {
     const res = await send();
     if (res.ok) return res.json();
     const err = await readError(res);
-    if (res.status === 404 && err.code === "unknown_image" && attempt === 0) {
+    if (res.status === 404 && err.code === "unknown_image" && attempt < RESENDS) {
       const again = await postImage(image.requestSettings || image.settings, image.file, { display: true });
       image.id = again.id;
       continue;

@@ -13,7 +13,7 @@ import json
 
 import numpy as np
 import pytest
-from conftest import decode_arr
+from apptools import decode_arr
 
 from app import layer
 from app.responses import accepts_gzip, gzip_chunks

@@ -7,7 +7,7 @@ import json
 
 import numpy as np
 import pytest
-from conftest import decode_arr, encode_image, gradient_rgb
+from apptools import decode_arr, encode_image, gradient_rgb
 
 import core
 from app import imaging, layer

@@ -10,7 +10,7 @@ import anyio
 import httpx
 import numpy as np
 import pytest
-from conftest import Client
+from apptools import Client
 
 from app.__main__ import parse_args
 from app.config import Settings, get_settings

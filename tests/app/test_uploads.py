@@ -8,7 +8,7 @@ import zlib
 
 import numpy as np
 import pytest
-from conftest import decode_arr, encode_image, gradient_rgb
+from apptools import decode_arr, encode_image, gradient_rgb
 from PIL import Image
 
 from app import imaging

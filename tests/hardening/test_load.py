@@ -19,6 +19,8 @@ ENV = {
     # A generous wait so that the normal phase never sheds on a slow or busy machine; the
     # overload below is shed by the full queue (max_heavy 2 + max_queue 8), at once.
     "CONVSTEP_QUEUE_WAIT_S": "20",
+    # a short queue (the default is 32) so that 48 clients overflow it at once
+    "CONVSTEP_MAX_QUEUE": "8",
 }
 
 
