@@ -14,18 +14,17 @@ slice at a fixed shift, so the im2col matrix cols (n_C_prev*f*f, N) is f*f plain
 
 and dcols is added back over the f*f taps into the flat padded gradient (col2im: f*f
 contiguous slice-adds). cols is never built whole: it is filled and used in blocks of at most
-about 512 KB, which stay in the CPU cache, and big layers split their blocks between two
-threads. A last row of ones in cols carries the bias in the forward GEMM and yields db in
-the dW GEMM. The flat grid has a few more cells than the output (the columns past n_W on each
-row, the rows past n_H of each image): their outputs are computed and dropped (Z is a view
-that leaves them out), and their gradient is zero. The padded gradient is then cropped with
+about 512 KB, which stay in the CPU cache. A last row of ones in cols carries the bias in the
+forward GEMM and yields db in the dW GEMM. The flat grid has a few more cells than the output
+(the columns past n_W on each row, the rows past n_H of each image): their outputs are
+computed and dropped (Z is a view that leaves them out), and their gradient is zero. The
+padded gradient is then cropped with
 [pad:pad + n_H_prev] (never [pad:-pad], empty for pad 0) and, for reflect/edge padding, the
 gradient on every pad cell is added to the cell it copies.
 """
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -259,13 +258,12 @@ class _Columns:
         cols[self.K] = 1.0
         return cols
 
-    def blocks(self, start: int = 0, stop: int | None = None):
-        """Yield (p0, n, cols) over flat outputs start..stop (default all); cols is
-        (C*f*f + 1, n), contiguous, and reused from one block to the next."""
+    def blocks(self):
+        """Yield (p0, n, cols) over the flat outputs; cols is (C*f*f + 1, n), contiguous,
+        and reused from one block to the next."""
         ff = self.f * self.f
-        stop = self.t.N_out if stop is None else stop
-        for p0 in range(start, stop, self.width):
-            n = min(self.width, stop - p0)
+        for p0 in range(0, self.t.N_out, self.width):
+            n = min(self.width, self.t.N_out - p0)
             cols = self.full if n == self.width else self._alloc(n)
             rows = cols[: self.K].reshape(self.C, ff, n)
             start = 0
@@ -286,31 +284,6 @@ def _tap_view(flat: np.ndarray, grp: _TapGroup, p0: int, n: int, Ws: int) -> np.
     rows = sliding_window_view(flat[:, base : base + span], row_len, axis=-1)
     rows = rows[:, :: grp.da * Ws][:, : grp.nr]  # (C, nr, row_len)
     return sliding_window_view(rows, n, axis=-1)[:, :, :: grp.db][:, :, : grp.nq]
-
-
-# Below this many cells of cols (all blocks together) one thread does all the work; above
-# it the blocks are split in two halves, one per thread. NumPy and BLAS release the GIL in
-# the copies, adds and products, and each GEMM is small enough to run on its calling thread.
-_PARALLEL_CELLS = 1 << 22
-
-
-def _halves(buf: np.ndarray, t: _Taps, f: int) -> list[tuple[int, int]]:
-    """Flat output ranges for one or two threads, split on a block boundary."""
-    K1 = buf.shape[1] * f * f + 1
-    width = _block_width(K1, t.N_out, buf.dtype.itemsize)
-    blocks = -(-t.N_out // width)
-    if blocks < 2 or t.N_out * K1 < _PARALLEL_CELLS:
-        return [(0, t.N_out)]
-    mid = -(-blocks // 2) * width
-    return [(0, mid), (mid, t.N_out)]
-
-
-def _run_halves(work, ranges: list[tuple[int, ...]]) -> list:
-    """work(*r) for each range, on two threads when there are two ranges."""
-    if len(ranges) == 1:
-        return [work(*ranges[0])]
-    with ThreadPoolExecutor(max_workers=len(ranges)) as pool:
-        return list(pool.map(lambda r: work(*r), ranges))
 
 
 def _col2im_phases(dbuf: np.ndarray, t: _Taps, g: Geometry, m: int) -> np.ndarray:
@@ -344,13 +317,10 @@ def conv_forward(A_prev, W, b, hparameters, *, pad_mode="constant", pad_value=0.
     Z_ext = np.empty((t.N, n_C), dtype=s.dtype)  # outputs on the flat phase grid
     Z_ext[t.N_out :] = 0  # grid cells past the last output (never shown)
 
-    def forward(start: int, stop: int) -> None:
-        for p0, n, cols in _Columns(buf, t, g.f, n_C).blocks(start, stop):
-            Z_block = Z_ext[p0 : p0 + n]
-            for q in _chunks(n, W_b.shape[0], n_C):  # (n, C*f*f + 1) @ (C*f*f + 1, n_C)
-                np.matmul(cols[:, q].T, W_b, out=Z_block[q])
-
-    _run_halves(forward, _halves(buf, t, g.f))
+    for p0, n, cols in _Columns(buf, t, g.f, n_C).blocks():
+        Z_block = Z_ext[p0 : p0 + n]
+        for q in _chunks(n, W_b.shape[0], n_C):  # (n, C*f*f + 1) @ (C*f*f + 1, n_C)
+            np.matmul(cols[:, q].T, W_b, out=Z_block[q])
     # The grid has Ws >= n_W columns and Hs >= n_H rows per image: keep the real outputs.
     Z = Z_ext.reshape(m, t.Hs, t.Ws, n_C)[:, : g.n_H, : g.n_W, :]
     return Z, (s.A_prev, s.W, s.b, s.hparameters)
@@ -369,31 +339,20 @@ def _backward_cf(dZ, cache):
     dZ_ext[:, : g.n_H, : g.n_W, :] = dZ
     dZ2 = dZ_ext.reshape(t.N, n_C)
     W_flat = _flat_weights(s.W.astype(dt, copy=False), t)  # (C*f*f, n_C)
-    ranges = _halves(buf, t, g.f)
-    dbufs = [np.zeros_like(buf) for _ in ranges]  # gradient of the flat phase buffers
-
-    def backward(start: int, stop: int, dbuf: np.ndarray) -> np.ndarray:
-        columns = _Columns(buf, t, g.f, n_C)
-        C, K = columns.C, columns.K
-        dW_b = np.zeros((K + 1, n_C), dtype=dt)  # rows (c, tap) then db
-        dcols_full = np.empty((K, columns.width), dtype=dt)
-        for p0, n, cols in columns.blocks(start, stop):
-            dZ_block = dZ2[p0 : p0 + n]  # (n, n_C)
-            dcols = dcols_full if n == columns.width else np.empty((K, n), dtype=dt)
-            for q in _chunks(n, K + 1, n_C):
-                dW_b += cols[:, q] @ dZ_block[q]  # (C*f*f + 1, n) @ (n, n_C)
-                np.matmul(W_flat, dZ_block[q].T, out=dcols[:, q])  # (C*f*f, n): taps' dA
-            taps = dcols.reshape(C, g.f * g.f, n)
-            for k, (p, shift) in enumerate(t.taps):  # col2im: f*f contiguous slice-adds; one
-                dbuf[p, :, p0 + shift : p0 + shift + n] += taps[:, k, :]  # tap, distinct cells
-        return dW_b
-
-    dW_b = sum(_run_halves(backward, [(*r, d) for r, d in zip(ranges, dbufs, strict=True)]))
-    dbuf = dbufs[0]
-    if len(ranges) == 2:  # the second half only wrote from its start on
-        mid = ranges[1][0]
-        dbuf[..., mid:] += dbufs[1][..., mid:]
-    K = dW_b.shape[0] - 1
+    columns = _Columns(buf, t, g.f, n_C)
+    C, K = columns.C, columns.K
+    dW_b = np.zeros((K + 1, n_C), dtype=dt)  # rows (c, tap) then db
+    dbuf = np.zeros_like(buf)  # gradient of the flat phase buffers
+    dcols_full = np.empty((K, columns.width), dtype=dt)
+    for p0, n, cols in columns.blocks():
+        dZ_block = dZ2[p0 : p0 + n]  # (n, n_C)
+        dcols = dcols_full if n == columns.width else np.empty((K, n), dtype=dt)
+        for q in _chunks(n, K + 1, n_C):
+            dW_b += cols[:, q] @ dZ_block[q]  # (C*f*f + 1, n) @ (n, n_C)
+            np.matmul(W_flat, dZ_block[q].T, out=dcols[:, q])  # (C*f*f, n): taps' dA
+        taps = dcols.reshape(C, g.f * g.f, n)
+        for k, (p, shift) in enumerate(t.taps):  # col2im: f*f contiguous slice-adds; one
+            dbuf[p, :, p0 + shift : p0 + shift + n] += taps[:, k, :]  # tap, distinct cells
     dW = _unflatten_weights(dW_b[:K], t, g.f)  # (f, f, C, n_C)
     db = dW_b[K].reshape(1, 1, 1, n_C).copy()
     return _col2im_phases(dbuf, t, g, m), dW, db, s

@@ -21,8 +21,6 @@ On inputs without ties the three rules agree.
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
-
 import numpy as np
 
 from .geometry import (
@@ -71,34 +69,6 @@ def _pool(A: np.ndarray, g: Geometry, mode: str, out: np.ndarray | None = None) 
     return out
 
 
-# Layers with at least this much work (bytes read, times f*f, times 2 for max pooling's
-# extra passes) are pooled by two threads, each on one band of output rows (NumPy releases
-# the GIL in its element-wise loops). Below it, starting the threads costs more than it saves.
-_PARALLEL_WORK = 1 << 25
-
-
-def _bands(A_prev: np.ndarray, g: Geometry, mode: str) -> list[tuple[int, int]]:
-    """Output row ranges [h0, h1) for one or two threads."""
-    work = A_prev.nbytes * g.f * g.f * (2 if mode == "max" else 1)
-    if work < _PARALLEL_WORK or g.n_H < 2:
-        return [(0, g.n_H)]
-    return [(0, g.n_H // 2), (g.n_H // 2, g.n_H)]
-
-
-def _band(A: np.ndarray, g: Geometry, h0: int, h1: int) -> tuple[np.ndarray, Geometry]:
-    """The input rows that output rows h0..h1 read, and their geometry (the same windows)."""
-    rows = A[:, h0 * g.stride : (h1 - 1) * g.stride + g.f]
-    return rows, pool_geometry(rows.shape[1], rows.shape[2], g.f, stride=g.stride)
-
-
-def _in_bands(work, bands: list[tuple[int, int]]) -> None:
-    if len(bands) == 1:
-        work(*bands[0])
-        return
-    with ThreadPoolExecutor(max_workers=len(bands)) as pool:
-        list(pool.map(lambda band: work(*band), bands))
-
-
 def pool_forward(A_prev, hparameters, mode="max"):
     """Pooling forward pass.
 
@@ -108,48 +78,7 @@ def pool_forward(A_prev, hparameters, mode="max"):
     gives A = 4 (max) or 2.5 (average).
     """
     A_prev, hp, g, mode, _ = prepare_pool(A_prev, hparameters, mode)
-    A = np.empty((A_prev.shape[0], g.n_H, g.n_W, A_prev.shape[3]), dtype=A_prev.dtype)
-
-    def forward(h0: int, h1: int) -> None:
-        rows, g_band = _band(A_prev, g, h0, h1)
-        _pool(rows, g_band, mode, out=A[:, h0:h1])
-
-    _in_bands(forward, _bands(A_prev, g, mode))
-    return A, (A_prev, hp)
-
-
-def _backward_band(A_prev, dA, g, mode, tie_rule, dA_prev) -> None:
-    """Add the gradient of one band into dA_prev (its input rows, zeros on entry)."""
-    offsets = [_offset(g, r, s) for r in range(g.f) for s in range(g.f)]  # row-major order
-    # With stride >= f the windows do not overlap: each input cell gets at most one value,
-    # so it is written (=) instead of accumulated (+=).
-    exclusive = g.stride >= g.f
-    if mode == "average":
-        share = dA / (g.f * g.f)
-        for at in offsets:
-            if exclusive:
-                dA_prev[at] = share
-            else:
-                dA_prev[at] += share
-        return
-    A = _pool(A_prev, g, "max")
-    if tie_rule == "split":
-        count = np.zeros(A.shape, dtype=dA.dtype)
-        for at in offsets:
-            count += A_prev[at] == A
-        grad = dA / count
-    else:
-        grad = dA
-    # mask * gradient, as the exercise's loops do (a 0/1 mask times dA), one offset at a time.
-    for k, at in enumerate(offsets):
-        hit = np.equal(A_prev[at], A)  # (m, n_H, n_W, n_C): is this offset a maximum?
-        if exclusive:
-            np.multiply(hit, grad, out=dA_prev[at])
-        else:
-            dA_prev[at] += hit * grad
-        if tie_rule == "first" and k < len(offsets) - 1:
-            # routed: the later maxima of this window (ties) get nothing
-            grad = np.multiply(grad, np.logical_not(hit, out=hit))
+    return _pool(A_prev, g, mode), (A_prev, hp)
 
 
 def pool_backward(dA, cache, mode="max", *, tie_rule="first"):
@@ -165,21 +94,40 @@ def pool_backward(dA, cache, mode="max", *, tie_rule="first"):
     dt = np.result_type(A_prev, dA)
     dA = dA.astype(dt, copy=False)
     dA_prev = np.zeros(A_prev.shape, dtype=dt)
-    bands = _bands(A_prev, g, mode)
-    # Bands of overlapping windows share f - stride input rows: every band but the first
-    # adds into its own buffer, added to dA_prev once all bands are done.
-    shared = g.stride < g.f and len(bands) > 1
-    own = {h0: np.zeros_like(_band(dA_prev, g, h0, h1)[0]) for h0, h1 in bands[1:]} if shared \
-        else {}
-
-    def backward(h0: int, h1: int) -> None:
-        rows, g_band = _band(A_prev, g, h0, h1)
-        out = own[h0] if h0 in own else _band(dA_prev, g, h0, h1)[0]
-        _backward_band(rows, dA[:, h0:h1], g_band, mode, tie_rule, out)
-
-    _in_bands(backward, bands)
-    for h0, buffer in own.items():
-        dA_prev[:, h0 * g.stride : h0 * g.stride + buffer.shape[1]] += buffer
+    offsets = [_offset(g, r, s) for r in range(g.f) for s in range(g.f)]  # row-major order
+    # With stride >= f the windows do not overlap: each input cell gets at most one value,
+    # so it is written (=) instead of accumulated (+=).
+    exclusive = g.stride >= g.f
+    if mode == "average":
+        share = dA / (g.f * g.f)
+        for at in offsets:
+            if exclusive:
+                dA_prev[at] = share
+            else:
+                dA_prev[at] += share
+        return dA_prev
+    A = _pool(A_prev, g, "max")
+    if tie_rule == "split":
+        count = np.zeros(A.shape, dtype=dt)
+        for at in offsets:
+            count += A_prev[at] == A
+        grad = dA / count
+    else:
+        grad = dA.copy() if tie_rule == "first" else dA  # "first" zeroes what it has routed
+    # mask * gradient, as the exercise's loops do (a 0/1 mask times dA), one offset at a time;
+    # the scratch arrays are reused (a fresh array per offset costs more than the arithmetic).
+    hit = np.empty(A.shape, dtype=bool)
+    routed = None if exclusive else np.empty(A.shape, dtype=dt)
+    for k, at in enumerate(offsets):
+        np.equal(A_prev[at], A, out=hit)  # (m, n_H, n_W, n_C): is this offset a maximum?
+        if exclusive:
+            np.multiply(hit, grad, out=dA_prev[at])
+        else:
+            np.multiply(hit, grad, out=routed)
+            dA_prev[at] += routed
+        if tie_rule == "first" and k < len(offsets) - 1:
+            # routed: the later maxima of this window (ties) get nothing
+            np.multiply(grad, np.logical_not(hit, out=hit), out=grad)
     return dA_prev
 
 

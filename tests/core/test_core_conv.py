@@ -189,17 +189,15 @@ def test_float32_stays_float32_and_is_close_to_float64(rng):
         np.testing.assert_allclose(g32, g64, rtol=1e-4, atol=1e-4)
 
 
-@pytest.mark.parametrize("threads", [1, 2])
 @pytest.mark.parametrize("split", ["blocks", "chunks"])
 @pytest.mark.parametrize("block", [1, 5, 17])
 @pytest.mark.parametrize("stride, pad, dilation, pad_mode", [
     (1, 1, 1, "constant"), (2, 2, 1, "reflect"), (3, 1, 2, "edge"), (2, 0, 3, "constant"),
 ])
-def test_blocked_and_threaded_paths_match_loop_twin(rng, monkeypatch, threads, split, block,
-                                                    stride, pad, dilation, pad_mode):
-    # Real inputs are cut into cache-sized blocks, each block's GEMMs into chunks, and big
-    # inputs are split over two threads; force these on small inputs (tiny blocks or chunks
-    # that end anywhere) and check every number.
+def test_blocked_paths_match_loop_twin(rng, monkeypatch, split, block, stride, pad, dilation,
+                                       pad_mode):
+    # Real inputs are cut into cache-sized blocks and each block's GEMMs into chunks; force
+    # both on small inputs (tiny blocks or chunks that end anywhere) and check every number.
     import core.conv
 
     if split == "blocks":
@@ -208,7 +206,6 @@ def test_blocked_and_threaded_paths_match_loop_twin(rng, monkeypatch, threads, s
     else:  # whole-input blocks, GEMMs in chunks of `block` columns
         monkeypatch.setattr(core.conv, "_MIN_BLOCK", 1)
         monkeypatch.setattr(core.conv, "_SINGLE_THREAD_MNK", block * (3 * 9 + 1) * 4)
-    monkeypatch.setattr(core.conv, "_PARALLEL_CELLS", 0 if threads == 2 else 1 << 60)
     A_prev, W, b = _layer(rng, 2, 9, 7, 3, 3, 4)
     hp = {"stride": stride, "pad": pad}
     kw = {"pad_mode": pad_mode, "dilation": dilation}
@@ -222,7 +219,7 @@ def test_blocked_and_threaded_paths_match_loop_twin(rng, monkeypatch, threads, s
     columns = core.conv._Columns(buf, taps, 3, 4)
     if split == "blocks":
         assert columns.width == block
-        assert len(core.conv._halves(buf, taps, 3)) == threads
+        assert len(list(columns.blocks())) == -(-taps.N_out // block)
     else:
         assert [q.stop - q.start for q in core.conv._chunks(2 * block + 1, 28, 4)] == \
             [block, block, 1]

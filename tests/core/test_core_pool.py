@@ -118,27 +118,3 @@ def test_pool_cache_and_promotion():
     assert len(cache) == 2
     np.testing.assert_array_equal(cache[0], A_prev)
     assert cache[1] == hparameters and cache[1] is not hparameters
-
-
-@pytest.mark.parametrize("threads", [1, 2])
-@pytest.mark.parametrize("n_H_prev, f, stride", [(9, 2, 2), (10, 3, 1), (11, 3, 2), (8, 2, 3),
-                                                 (7, 1, 1), (4, 4, 1)])
-def test_banded_threads_match_loop_twin(rng, monkeypatch, threads, n_H_prev, f, stride):
-    # Big inputs are pooled by two threads on two bands of output rows; force that on small
-    # inputs (odd row counts, overlapping windows whose bands share input rows, ties).
-    import core.pool
-
-    monkeypatch.setattr(core.pool, "_PARALLEL_WORK", 0 if threads == 2 else 1 << 60)
-    A_prev = rng.integers(0, 3, (2, n_H_prev, 6, 3)).astype(float)
-    hp = {"f": f, "stride": stride}
-    for mode in ("max", "average"):
-        A, cache = pool_forward(A_prev, hp, mode)
-        np.testing.assert_array_equal(A, pool_forward_loop(A_prev, hp, mode)[0])
-        dA = rng.standard_normal(A.shape)
-        for tie_rule in ("first", "all", "split"):
-            np.testing.assert_allclose(pool_backward(dA, cache, mode, tie_rule=tie_rule),
-                                       pool_backward_loop(dA, cache, mode, tie_rule=tie_rule),
-                                       rtol=1e-12, atol=1e-12)
-    g = core.pool.pool_geometry(n_H_prev, 6, f, stride=stride)
-    for mode in ("max", "average"):
-        assert len(core.pool._bands(A_prev, g, mode)) == (threads if g.n_H > 1 else 1)
