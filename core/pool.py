@@ -69,6 +69,21 @@ def _pool(A: np.ndarray, g: Geometry, mode: str, out: np.ndarray | None = None) 
     return out
 
 
+# Rows per band: both passes go over the output in bands of rows whose input (about 256 KB)
+# stays in the CPU cache across the f*f offset passes, instead of a round trip to memory each.
+_BAND_BYTES = 1 << 18
+
+
+def _bands(A_prev: np.ndarray, g: Geometry):
+    """Yield (h0, h1, input rows of output rows h0..h1, their geometry), top to bottom."""
+    row_bytes = A_prev.shape[0] * A_prev.shape[2] * A_prev.shape[3] * A_prev.itemsize
+    rows = max(1, _BAND_BYTES // (row_bytes * g.stride))
+    for h0 in range(0, g.n_H, rows):
+        h1 = min(h0 + rows, g.n_H)
+        band = A_prev[:, h0 * g.stride : (h1 - 1) * g.stride + g.f]
+        yield h0, h1, band, pool_geometry(band.shape[1], band.shape[2], g.f, stride=g.stride)
+
+
 def pool_forward(A_prev, hparameters, mode="max"):
     """Pooling forward pass.
 
@@ -78,7 +93,10 @@ def pool_forward(A_prev, hparameters, mode="max"):
     gives A = 4 (max) or 2.5 (average).
     """
     A_prev, hp, g, mode, _ = prepare_pool(A_prev, hparameters, mode)
-    return _pool(A_prev, g, mode), (A_prev, hp)
+    A = np.empty((A_prev.shape[0], g.n_H, g.n_W, A_prev.shape[3]), dtype=A_prev.dtype)
+    for h0, h1, band, g_band in _bands(A_prev, g):
+        _pool(band, g_band, mode, out=A[:, h0:h1])
+    return A, (A_prev, hp)
 
 
 def pool_backward(dA, cache, mode="max", *, tie_rule="first"):
@@ -94,8 +112,18 @@ def pool_backward(dA, cache, mode="max", *, tie_rule="first"):
     dt = np.result_type(A_prev, dA)
     dA = dA.astype(dt, copy=False)
     dA_prev = np.zeros(A_prev.shape, dtype=dt)
+    for h0, h1, band, g_band in _bands(A_prev, g):
+        out = dA_prev[:, h0 * g.stride : h0 * g.stride + band.shape[1]]
+        _backward_band(band, dA[:, h0:h1], g_band, mode, tie_rule, out)
+    return dA_prev
+
+
+def _backward_band(A_prev, dA, g: Geometry, mode: str, tie_rule: str, dA_prev) -> None:
+    """Add one band's gradient into dA_prev (the band's input rows; bands of overlapping
+    windows share rows, so everything is added, except where windows cannot overlap)."""
+    dt = dA_prev.dtype
     offsets = [_offset(g, r, s) for r in range(g.f) for s in range(g.f)]  # row-major order
-    # With stride >= f the windows do not overlap: each input cell gets at most one value,
+    # With stride >= f no two windows share a cell: each input cell gets at most one value,
     # so it is written (=) instead of accumulated (+=).
     exclusive = g.stride >= g.f
     if mode == "average":
@@ -105,7 +133,7 @@ def pool_backward(dA, cache, mode="max", *, tie_rule="first"):
                 dA_prev[at] = share
             else:
                 dA_prev[at] += share
-        return dA_prev
+        return
     A = _pool(A_prev, g, "max")
     if tie_rule == "split":
         count = np.zeros(A.shape, dtype=dt)
@@ -128,7 +156,6 @@ def pool_backward(dA, cache, mode="max", *, tie_rule="first"):
         if tie_rule == "first" and k < len(offsets) - 1:
             # routed: the later maxima of this window (ties) get nothing
             np.multiply(grad, np.logical_not(hit, out=hit), out=grad)
-    return dA_prev
 
 
 def create_mask_from_window(x):

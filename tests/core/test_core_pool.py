@@ -1,5 +1,7 @@
 """Pooling: fast against the loop twins, tie rules, finite differences, dtypes."""
 
+import itertools
+
 import numpy as np
 import pytest
 
@@ -118,3 +120,31 @@ def test_pool_cache_and_promotion():
     assert len(cache) == 2
     np.testing.assert_array_equal(cache[0], A_prev)
     assert cache[1] == hparameters and cache[1] is not hparameters
+
+
+@pytest.mark.parametrize("band_bytes", [1, 200, 1 << 60])
+@pytest.mark.parametrize("n_H_prev, f, stride", [(9, 2, 2), (10, 3, 1), (11, 3, 2), (8, 2, 3),
+                                                 (7, 1, 1), (4, 4, 1)])
+def test_bands_of_rows_match_loop_twin(rng, monkeypatch, band_bytes, n_H_prev, f, stride):
+    # Big inputs are pooled in bands of output rows (cache-sized); force bands of one row or a
+    # few rows on small inputs: overlapping windows share input rows between bands, ties too.
+    import core.pool
+
+    monkeypatch.setattr(core.pool, "_BAND_BYTES", band_bytes)
+    A_prev = rng.integers(0, 3, (2, n_H_prev, 6, 3)).astype(float)
+    hp = {"f": f, "stride": stride}
+    g = core.pool.pool_geometry(n_H_prev, 6, f, stride=stride)
+    bands = list(core.pool._bands(A_prev, g))
+    spans = [(h0, h1) for h0, h1, _, _ in bands]
+    assert spans[0][0] == 0 and spans[-1][1] == g.n_H
+    assert all(a[1] == b[0] for a, b in itertools.pairwise(spans))  # no gap, no overlap
+    if band_bytes == 1:
+        assert len(bands) == g.n_H
+    for mode in ("max", "average"):
+        A, cache = pool_forward(A_prev, hp, mode)
+        np.testing.assert_array_equal(A, pool_forward_loop(A_prev, hp, mode)[0])
+        dA = rng.standard_normal(A.shape)
+        for tie_rule in ("first", "all", "split"):
+            np.testing.assert_allclose(pool_backward(dA, cache, mode, tie_rule=tie_rule),
+                                       pool_backward_loop(dA, cache, mode, tie_rule=tie_rule),
+                                       rtol=1e-12, atol=1e-12)
