@@ -141,21 +141,23 @@ def _backward_band(A_prev, dA, g: Geometry, mode: str, tie_rule: str, dA_prev) -
             count += A_prev[at] == A
         grad = dA / count
     else:
-        grad = dA.copy() if tie_rule == "first" else dA  # "first" zeroes what it has routed
+        grad = dA
     # mask * gradient, as the exercise's loops do (a 0/1 mask times dA), one offset at a time;
     # the scratch arrays are reused (a fresh array per offset costs more than the arithmetic).
     hit = np.empty(A.shape, dtype=bool)
+    taken = np.zeros(A.shape, dtype=bool) if tie_rule == "first" else None
     routed = None if exclusive else np.empty(A.shape, dtype=dt)
     for k, at in enumerate(offsets):
         np.equal(A_prev[at], A, out=hit)  # (m, n_H, n_W, n_C): is this offset a maximum?
+        if taken is not None:  # "first": only a window's first maximum (hit and not taken)
+            np.greater(hit, taken, out=hit)
+            if k < len(offsets) - 1:
+                np.logical_or(taken, hit, out=taken)
         if exclusive:
             np.multiply(hit, grad, out=dA_prev[at])
         else:
             np.multiply(hit, grad, out=routed)
             dA_prev[at] += routed
-        if tie_rule == "first" and k < len(offsets) - 1:
-            # routed: the later maxima of this window (ties) get nothing
-            np.multiply(grad, np.logical_not(hit, out=hit), out=grad)
 
 
 def create_mask_from_window(x):
