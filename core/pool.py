@@ -7,7 +7,8 @@ Both passes walk the f*f offsets of the window instead of the output pixels: off
 of every window at once is the strided slice A_prev[:, r:r + stride*(n_H - 1) + 1:stride, ...],
 so the forward pass is f*f element-wise maxima (or sums) and the backward pass f*f strided
 slice-adds. Within one offset the windows touch distinct cells, so the += is exact even
-when windows overlap (stride < f) and their gradients accumulate.
+when windows overlap (stride < f) and their gradients accumulate. Both passes go through
+the output in bands of rows small enough to stay in the CPU cache over the f*f passes.
 
 Ties in max pooling (decided here, `tie_rule=`):
 - "first" (the default of pool_backward): the whole gradient goes to the first maximum of the
