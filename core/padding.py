@@ -110,9 +110,9 @@ def _fold_axis(G: np.ndarray, axis: int, n: int, pad: int, pad_mode: str) -> np.
         idx[axis] = slice(start, stop, step)
         return tuple(idx)
 
-    out = G[take(pad, pad + n)].copy()  # [pad:pad + n], never [pad:-pad] (empty for pad 0)
     if pad == 0 or pad_mode == "constant":
-        return out
+        return G[take(pad, pad + n)]  # [pad:pad + n], never [pad:-pad] (empty for pad 0); a view
+    out = G[take(pad, pad + n)].copy()
     top, bottom = G[take(0, pad)], G[take(pad + n, pad + n + pad)]
     if pad_mode == "edge":
         out[take(0, 1)] += top.sum(axis=axis, keepdims=True)
@@ -127,7 +127,8 @@ def fold_pad(dX_pad: np.ndarray, pad: int, pad_mode: str, n_H: int, n_W: int,
              axes: tuple[int, int] = (1, 2)) -> np.ndarray:
     """Backward of padding: dX_pad (m, n_H + 2p, n_W + 2p, n_C) -> dX (m, n_H, n_W, n_C).
 
-    `axes` names the row and column axes when the layout is not channels-last.
+    `axes` names the row and column axes when the layout is not channels-last. For constant
+    padding (the pad cells copy nothing) the result is a view of dX_pad, the crop.
     """
     return _fold_axis(_fold_axis(dX_pad, axes[0], n_H, pad, pad_mode), axes[1], n_W, pad, pad_mode)
 
