@@ -1,15 +1,7 @@
 """Shared helpers for the core tests: random arrays and centred finite differences."""
 
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
-
-# bench/ is not an installed package: make it importable however pytest is started.
-ROOT = str(Path(__file__).resolve().parents[2])
-if ROOT not in sys.path:
-    sys.path.insert(0, ROOT)
 
 
 @pytest.fixture

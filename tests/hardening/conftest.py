@@ -10,15 +10,10 @@ and time (see /work/.library/env/README.md, "the network").
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import pytest
-
-# bench/ is not an installed package (pyproject lists core and app): import it from the root.
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from bench.load_bench import LiveServer
 
