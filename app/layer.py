@@ -38,10 +38,16 @@ class TraceInputs:
     pool_cache: PoolCache | None
     dOut: np.ndarray  # upstream gradient at the last output
     dZ: np.ndarray  # (1, n_H, n_W, n_C)
+    # core.conv_backward_row_sums(dZ), (1, n_H + 1, n_C): db at the start of every output
+    # row, computed once with the backward pass so that a conv_backward page anywhere costs
+    # O(page), not a sum over every dZ before it.
+    db_prefix: np.ndarray | None = None
 
     @property
     def nbytes(self) -> int:
         arrays = [*self.conv_cache[:3], self.dOut, self.dZ]
+        if self.db_prefix is not None:
+            arrays.append(self.db_prefix)
         if self.A is not None:
             arrays.append(self.A)
         return sum(a.nbytes for a in arrays) + 4096
@@ -235,7 +241,8 @@ def run(image: np.ndarray, settings: ImageSettings) -> LayerResult:
     arrays.update(dZ=dZ[0], dA_prev=dA_prev[0], dW=dW, db=db.reshape(-1))
     stages.append("conv_backward")
     geometry = {"conv": conv_g.to_dict(), "pool": pool_g.to_dict() if pool_g else None}
-    trace = TraceInputs(conv_cache, A if pool is not None else None, pool_cache, dOut, dZ)
+    trace = TraceInputs(conv_cache, A if pool is not None else None, pool_cache, dOut, dZ,
+                        db_prefix=core.conv_backward_row_sums(dZ))
     ordered = [n for n in ARRAY_NAMES if n in arrays]
     return LayerResult(
         arrays={n: np.ascontiguousarray(arrays[n], dtype="<f4") for n in ordered},
@@ -253,7 +260,8 @@ def step_page(trace: TraceInputs, settings: ImageSettings, stage: str, *, offset
     if stage == "conv_forward":
         page = core.conv_forward_trace(X, W, b, hp, **conv_kwargs(settings), **where)
     elif stage == "conv_backward":
-        page = core.conv_backward_trace(trace.dZ, trace.conv_cache, **where)
+        page = core.conv_backward_trace(trace.dZ, trace.conv_cache, db_prefix=trace.db_prefix,
+                                        **where)
     elif pool is None:
         raise ValueError(f"stage {stage} needs pooling")
     elif stage == "pool_forward":

@@ -14,6 +14,7 @@ from .padding import zero_pad
 from .pool import create_mask_from_window, distribute_value, max_mask, pool_backward, pool_forward
 from .trace import (
     StepPage,
+    conv_backward_row_sums,
     conv_backward_totals,
     conv_backward_trace,
     conv_forward_trace,
@@ -30,6 +31,7 @@ __all__ = [
     "GeometryError",
     "StepPage",
     "conv_backward",
+    "conv_backward_row_sums",
     "conv_backward_totals",
     "conv_backward_trace",
     "conv_forward",

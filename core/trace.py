@@ -9,8 +9,12 @@ Cost: a page reads only the cells of its own windows, mapping each padded index 
 unpadded input (a constant for constant padding, the mirrored or edge cell otherwise), so it
 costs time and memory in proportion to `limit`, not to the image; nothing builds all steps
 and nothing pads the whole image. The one exception is `db_running` in conv backward pages:
-db after a step is the sum of every dZ before it, one vectorised sum over the dZ values
-before the page (no Python loop over steps).
+db after a step is the sum of every dZ before it. Given `db_prefix`, the running db at the
+start of every output row (`conv_backward_row_sums(dZ)`, a small (m, n_H + 1, n_C) array
+computed once next to the backward pass, as the server does), a page sums only within its
+own output row: O(limit + n_W*n_C). Without it, a page takes one vectorised sum over the dZ
+values before the page (no Python loop over steps, no image-sized allocation), so its cost
+grows with its position.
 
 Running totals after step k (conv_backward_totals, pool_backward_totals) keep the gradient
 of steps 0..k in loop order, zero the rest, and run the vectorised backward pass once.
@@ -25,7 +29,7 @@ from dataclasses import dataclass, fields
 import numpy as np
 
 from .conv import conv_backward_padded, prepare_conv
-from .geometry import GeometryError, check_grad, check_int, prod
+from .geometry import GeometryError, as_float_array, check_grad, check_int, prod
 from .padding import padded_window
 from .pool import max_mask, pool_backward, prepare_pool
 
@@ -229,8 +233,15 @@ def _first(steps, shape, offset, position) -> int:
     return step_index(shape, position) if position is not None else min(offset, prod(shape))
 
 
-def conv_backward_trace(dZ, cache, *, offset=0, limit=64, position=None) -> StepPage:
-    """Page of conv backward steps: dz, da_add = W[..., c]*dz, dw_add = a_slice*dz, db_running."""
+def conv_backward_trace(dZ, cache, *, offset=0, limit=64, position=None,
+                        db_prefix=None) -> StepPage:
+    """Page of conv backward steps: dz, da_add = W[..., c]*dz, dw_add = a_slice*dz, db_running.
+
+    db_prefix: optional, `conv_backward_row_sums(dZ)` computed once for this dZ; the page
+    then costs O(limit + n_W*n_C) wherever it is. Without it (None), db before the page is
+    summed from dZ itself: correct, but O(position). Both give the same db_running up to
+    float64 rounding.
+    """
     A_prev, W, b, hparameters = cache
     s = prepare_conv(A_prev, W, b, hparameters)
     g = s.geometry
@@ -245,7 +256,12 @@ def conv_backward_trace(dZ, cache, *, offset=0, limit=64, position=None) -> Step
         # db before the page: every dZ of earlier output pixels, plus the filters before c
         # at the first pixel (one vectorised sum, no loop over steps).
         p0, c0 = divmod(ks.start, n_C)
-        running = _pixels_before(dZ, p0)  # (n_C,) float64
+        if db_prefix is None:
+            running = _pixels_before(dZ, p0)  # (n_C,) float64
+        else:  # db at the start of the page's row, then the pixels before it in the row
+            i0, h0, w0 = np.unravel_index(p0, shape[:3])
+            running = _check_prefix(db_prefix, shape)[i0, h0].astype(np.float64)  # a copy
+            running += dZ[i0, h0, :w0].sum(axis=0, dtype=np.float64)
         running[:c0] += dZ[np.unravel_index(p0, shape[:3])][:c0]
     for k in ks:
         at = _where(k, shape)
@@ -257,6 +273,55 @@ def conv_backward_trace(dZ, cache, *, offset=0, limit=64, position=None) -> Step
                                       db_running=float(running[at["c"]])))
     return StepPage("conv_backward", prod(shape), _first(steps, shape, offset, position),
                     tuple(steps))
+
+
+def conv_backward_row_sums(dZ) -> np.ndarray:
+    """Running db at the start of every output row, for fast conv backward pages.
+
+    dZ (m, n_H, n_W, n_C) -> prefix (m, n_H + 1, n_C) float64, where prefix[i, h, c] is the
+    sum of dZ[..., c] over every output pixel before row h of image i in loop order (all of
+    images 0..i-1, then rows 0..h-1 of image i): db[c] just before step (i, h, 0, 0).
+    prefix[i, n_H] is the total through image i (equal to prefix[i + 1, 0]); prefix[-1, -1]
+    is db. One O(image) pass; pass the result to conv_backward_trace(..., db_prefix=prefix).
+    Example: dZ = ones((1, 2, 3, 1)) gives prefix[0, :, 0] == [0, 3, 6].
+    """
+    dZ = as_float_array("dZ", dZ, 4, "(m, n_H, n_W, n_C)")
+    m, n_H, n_W, n_C = dZ.shape
+    rows = _row_sums(dZ.reshape(m * n_H, n_W, n_C) if dZ.flags.c_contiguous else dZ)
+    flat = np.zeros((m * n_H + 1, n_C), dtype=np.float64)
+    np.cumsum(rows.reshape(m * n_H, n_C), axis=0, out=flat[1:])
+    prefix = np.empty((m, n_H + 1, n_C), dtype=np.float64)
+    prefix[:, :n_H] = flat[:-1].reshape(m, n_H, n_C)
+    prefix[:, n_H] = flat[n_H::n_H]
+    return prefix
+
+
+def _row_sums(X: np.ndarray) -> np.ndarray:
+    """Sums over axis -2 in float64 of X (R, n_W, n_C) (contiguous) or (m, n_H, n_W, n_C)
+    (any strides). Contiguous rows go in two wide, vectorised reductions (blocks of about
+    sqrt(n_W) pixels, then the block sums) instead of one n_C-wide add per pixel."""
+    if X.ndim == 4:
+        return X.sum(axis=2, dtype=np.float64)
+    R, n_W, n_C = X.shape
+    k = max(1, math.isqrt(n_W))
+    q = n_W // k
+    out = X[:, : q * k].reshape(R, k, q * n_C).sum(axis=1, dtype=np.float64)
+    out = out.reshape(R, q, n_C).sum(axis=1)
+    if q * k < n_W:
+        out += X[:, q * k :].sum(axis=1, dtype=np.float64)
+    return out
+
+
+def _check_prefix(db_prefix, shape) -> np.ndarray:
+    m, n_H, _, n_C = shape
+    db_prefix = np.asarray(db_prefix)
+    if db_prefix.shape != (m, n_H + 1, n_C):
+        raise GeometryError(
+            f"db_prefix must be conv_backward_row_sums(dZ), of shape (m, n_H + 1, n_C) = "
+            f"{(m, n_H + 1, n_C)} for dZ of shape {tuple(shape)}, but its shape is "
+            f"{db_prefix.shape}."
+        )
+    return db_prefix
 
 
 def _column_sums(X: np.ndarray) -> np.ndarray:

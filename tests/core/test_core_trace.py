@@ -9,6 +9,7 @@ import pytest
 from core import (
     GeometryError,
     conv_backward,
+    conv_backward_row_sums,
     conv_backward_totals,
     conv_backward_trace,
     conv_forward,
@@ -277,3 +278,81 @@ def test_backward_pages_of_a_strided_dZ_equal_those_of_a_copy(rng):
             assert g.dz == w.dz
             np.testing.assert_array_equal(g.da_add, w.da_add)
             assert g.db_running == pytest.approx(w.db_running, rel=1e-12, abs=1e-12)
+
+
+@pytest.mark.parametrize("hparameters, kwargs", CONV_CASES)
+@pytest.mark.parametrize("contiguous", [True, False])
+def test_backward_pages_with_db_prefix_equal_those_without(rng, hparameters, kwargs,
+                                                            contiguous):
+    *_, Z, cache = _conv_layer(rng, hparameters, kwargs, m=2)
+    dZ = rng.standard_normal(Z.shape)
+    if not contiguous:  # a strided view, as Z itself may be
+        dZ = np.zeros((*Z.shape[:2], Z.shape[2] + 3, Z.shape[3]))[:, :, 1:-2]
+        dZ[...] = rng.standard_normal(Z.shape)
+    prefix = conv_backward_row_sums(dZ)
+    for page in (1, 4, 7):  # pages that start and end anywhere in a row or an image
+        total, without = _all_steps(conv_backward_trace, dZ, cache, page=page)
+        _, with_prefix = _all_steps(conv_backward_trace, dZ, cache, page=page,
+                                    db_prefix=prefix)
+        assert total == len(without) == len(with_prefix) == dZ.size
+        for g, w in zip(with_prefix, without, strict=True):
+            assert (g.index, g.dz) == (w.index, w.dz)
+            np.testing.assert_array_equal(g.da_add, w.da_add)
+            np.testing.assert_array_equal(g.dw_add, w.dw_add)
+            assert g.db_running == pytest.approx(w.db_running, rel=1e-12, abs=1e-12)
+    _, _, db = conv_backward(dZ, cache)
+    assert with_prefix[-1].db_running == pytest.approx(db[0, 0, 0, -1], rel=1e-12)
+    for position in ((1, 0, 0, 0), (0, Z.shape[1] - 1, Z.shape[2] - 1, 2), (1, 1, 1, 1)):
+        got = conv_backward_trace(dZ, cache, position=position, limit=3, db_prefix=prefix)
+        want = conv_backward_trace(dZ, cache, position=position, limit=3)
+        assert [s.db_running for s in got.steps] == pytest.approx(
+            [s.db_running for s in want.steps], rel=1e-12, abs=1e-12)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("shape", [(1, 1, 1, 1), (2, 3, 5, 4), (3, 4, 1, 2), (1, 7, 40, 3),
+                                   (2, 2, 17, 8)])
+def test_conv_backward_row_sums_shape_and_values(dtype, shape):
+    dZ = np.random.default_rng(sum(shape)).standard_normal(shape).astype(dtype)
+    m, n_H, n_W, n_C = shape
+    prefix = conv_backward_row_sums(dZ)
+    assert prefix.shape == (m, n_H + 1, n_C) and prefix.dtype == np.float64
+    flat = dZ.astype(np.float64).reshape(m * n_H, n_W, n_C).sum(axis=1)
+    running = np.concatenate([np.zeros((1, n_C)), np.cumsum(flat, axis=0)])
+    for i in range(m):
+        for h in range(n_H + 1):  # db just before step (i, h, 0, 0); row n_H: after image i
+            np.testing.assert_allclose(prefix[i, h], running[i * n_H + h], rtol=1e-12,
+                                       atol=1e-12)
+    np.testing.assert_allclose(prefix[-1, -1], dZ.astype(np.float64).sum(axis=(0, 1, 2)),
+                               rtol=1e-12, atol=1e-12)
+    if m > 1:
+        np.testing.assert_array_equal(prefix[1:, 0], prefix[:-1, n_H])
+    np.testing.assert_array_equal(conv_backward_row_sums(np.ones((1, 2, 3, 1)))[0, :, 0],
+                                  [0, 3, 6])
+
+
+def test_db_prefix_of_the_wrong_shape_is_refused(rng):
+    *_, Z, cache = _conv_layer(rng, {"stride": 1, "pad": 1}, {})
+    dZ = rng.standard_normal(Z.shape)
+    bad = conv_backward_row_sums(dZ)[:, :-1]
+    with pytest.raises(GeometryError, match=r"db_prefix must be conv_backward_row_sums\(dZ\)"):
+        conv_backward_trace(dZ, cache, offset=3, limit=2, db_prefix=bad)
+
+
+def test_a_page_at_the_end_with_db_prefix_allocates_little():
+    rng = np.random.default_rng(5)
+    A_prev = rng.standard_normal((1, 300, 300, 3))
+    W = rng.standard_normal((3, 3, 3, 8))
+    b = rng.standard_normal((1, 1, 1, 8))
+    Z, cache = conv_forward(A_prev, W, b, {"stride": 1, "pad": 1})
+    dZ = rng.standard_normal(Z.shape)
+    prefix = conv_backward_row_sums(dZ)
+    assert prefix.nbytes == 301 * 8 * 8
+    tracemalloc.start()
+    try:
+        page = conv_backward_trace(dZ, cache, offset=dZ.size - 64, limit=64, db_prefix=prefix)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 1_000_000
+    assert page.steps[-1].db_running == pytest.approx(dZ.sum(axis=(0, 1, 2))[-1], rel=1e-12)
