@@ -60,9 +60,10 @@ function geometryBlock(title, g, what) {
     if (dr.length) parts.push(`row${dr.length > 1 ? "s" : ""} ${listText(dr)}`);
     if (dc.length) parts.push(`column${dc.length > 1 ? "s" : ""} ${listText(dc)}`);
     const where = what === "conv" ? "of the padded input" : "of A";
+    const them = dr.length + dc.length > 1 ? "them" : "it";
     const why = g.dilation > 1
-      ? "the dilated windows step over them or the floor in the formula drops them"
-      : "the floor in the formula drops them";
+      ? `the dilated windows step over ${them} or the floor in the formula drops ${them}`
+      : `the floor in the formula drops ${them}`;
     const view = what === "conv" ? "Pad and Convolution views" : "Pooling view";
     const p = el("p", "dropped", `No window reaches ${parts.join(" and ")} ${where}: ${why} (red in the ${view}).`);
     box.append(p);
