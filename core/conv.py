@@ -14,17 +14,21 @@ slice at a fixed shift, so the im2col matrix cols (n_C_prev*f*f, N) is f*f plain
 
 and dcols is added back over the f*f taps into the flat padded gradient (col2im: f*f
 contiguous slice-adds). cols is never built whole: it is filled and used in blocks of at most
-about 512 KB, which stay in the CPU cache. A last row of ones in cols carries the bias in the
-forward GEMM and yields db in the dW GEMM. The flat grid has a few more cells than the output
-(the columns past n_W on each row, the rows past n_H of each image): their outputs are
-computed and dropped (Z is a view that leaves them out), and their gradient is zero. The
-padded gradient is then cropped with
-[pad:pad + n_H_prev] (never [pad:-pad], empty for pad 0) and, for reflect/edge padding, the
-gradient on every pad cell is added to the cell it copies.
+about 2 MB (see _BLOCK_BYTES for the GEMM sizes and threads). A last row of ones in cols
+carries the bias in the forward GEMM and yields db in the dW GEMM. The flat grid has a few
+more cells than the output (the columns past n_W on each row, the rows past n_H of each
+image): their outputs are computed and dropped (Z is a view that leaves them out), and their
+gradient is zero. For constant padding the phase buffers are filled straight from A_prev
+(one strided copy per phase, no padded image) and dA_prev is read straight back from their
+gradient (the pad cells' gradient is dropped: the crop [pad:pad + n_H_prev], never
+[pad:-pad], which is empty for pad 0). For reflect/edge padding the padded gradient is built,
+and the gradient on every pad cell is added to the cell it copies. Scratch arrays are reused
+per thread (see _scratch_array).
 """
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 
 import numpy as np
@@ -191,14 +195,44 @@ def _phase_buffers(A_cf: np.ndarray, t: _Taps, stride: int) -> np.ndarray:
     return buf
 
 
-# Block size. A block of cols (n_C_prev*f*f + 1 rows) of at most about 512 KB stays in the
-# CPU's cache while it is written, multiplied and read back, instead of a round trip to memory.
-# Within a block the GEMMs go in chunks small enough (m*n*k <= 2**18) that BLAS runs each on
-# the calling thread: waking BLAS threads for every call costs more than it saves on GEMMs
-# this thin, and on busy cores (other processes running) it can cost a hundred times more.
-_BLOCK_BYTES = 1 << 19
+# Block size. cols (n_C_prev*f*f + 1 rows) is filled and used in blocks of at most about
+# 2 MB. A block's GEMMs go whole when they are big (m*n*k >= _WHOLE_GEMM_MNK): OpenBLAS may
+# then run them on both cores, and fewer, larger calls cost less Python and BLAS set-up.
+# Smaller ones go in chunks of m*n*k <= 2**18, which OpenBLAS runs on the calling thread:
+# waking BLAS threads for a thin GEMM costs more than it saves. Measured on a quiet 2-core
+# machine, forward+backward, against the former 512 KB blocks in single-thread chunks:
+# 256x256x3 with eight 3x3 filters, float64, 3.9-4.4 ms against 5.1-5.4 ms; 512x512x3 with
+# sixteen 5x5 filters, stride 2, float32, 8.0 ms against 12.3-12.5 ms (1 MB and 4 MB blocks
+# were no better). With OPENBLAS_NUM_THREADS=1 (the server's workers) the larger calls still
+# win a little (5.3 against 5.6 ms, 12.0 against 13-15 ms). On cores busy with other
+# processes threaded GEMMs can cost many times more: set OPENBLAS_NUM_THREADS=1 there.
+_BLOCK_BYTES = 1 << 21
 _SINGLE_THREAD_MNK = 1 << 18
+_WHOLE_GEMM_MNK = 1 << 20
 _MIN_BLOCK = 256  # outputs per block (and per GEMM chunk) at least
+
+
+# Scratch arrays (the phase buffers, their gradient, the padded dZ, the blocks of cols) are
+# kept per thread and reused from one call to the next: a fresh array of a few MB costs a
+# page fault per 4 KB on first touch (about 1 ms per 4 MB here, as much as the GEMMs), and
+# the allocator often hands such arrays back to the system on free. Only arrays up to
+# _SCRATCH_MAX_BYTES are kept, so a thread holds a few of those at most; results are
+# always fresh arrays, never scratch.
+_SCRATCH_MAX_BYTES = 1 << 24
+_scratch = threading.local()
+
+
+def _scratch_array(name: str, shape: tuple[int, ...], dtype) -> np.ndarray:
+    """An uninitialised array of `shape`, reused by this thread's next call under `name`."""
+    dtype = np.dtype(dtype)
+    nbytes = int(np.prod(shape)) * dtype.itemsize
+    if nbytes > _SCRATCH_MAX_BYTES:
+        return np.empty(shape, dtype=dtype)
+    store = _scratch.__dict__
+    raw = store.get(name)
+    if raw is None or raw.nbytes < nbytes:
+        raw = store[name] = np.empty(max(nbytes, 1), dtype=np.uint8)
+    return raw[:nbytes].view(dtype).reshape(shape)
 
 
 def _block_width(K: int, N: int, itemsize: int) -> int:
@@ -206,7 +240,10 @@ def _block_width(K: int, N: int, itemsize: int) -> int:
 
 
 def _chunks(n: int, K: int, n_C: int) -> list[slice]:
-    """Column ranges of a block for one GEMM each (m*n*k <= _SINGLE_THREAD_MNK)."""
+    """Column ranges of a block for one GEMM each: the whole block when its GEMM is big
+    (n*K*n_C >= _WHOLE_GEMM_MNK), else chunks of m*n*k <= _SINGLE_THREAD_MNK."""
+    if n * K * n_C >= _WHOLE_GEMM_MNK:
+        return [slice(0, n)]
     width = max(1, _MIN_BLOCK, _SINGLE_THREAD_MNK // (K * n_C))
     return [slice(q, min(q + width, n)) for q in range(0, n, width)]
 
@@ -229,10 +266,59 @@ def _unflatten_weights(dW_flat: np.ndarray, t: _Taps, f: int) -> np.ndarray:
 
 def _phase_input(s: ConvSetup, dt) -> tuple[np.ndarray, _Taps]:
     g = s.geometry
+    t = _taps(g, s.A_prev.shape[0])
+    if s.pad_mode == "constant":  # one strided copy per phase, straight from A_prev
+        return _constant_phase_buffers(s.A_prev, t, g, s.pad_value, dt), t
     A = s.A_prev.astype(dt, copy=False)
     A_cf = pad_channels_first(A, g.pad, s.pad_mode, s.pad_value)  # (C, m, Hp, Wp)
-    t = _taps(g, A.shape[0])
     return _phase_buffers(A_cf, t, g.stride), t
+
+
+def _axis_phase(r: int, stride: int, pad: int, n: int, n_grid: int) -> tuple[int, int, int]:
+    """One axis of stride phase r: its grid cells y hold padded index r + y*stride. Cells
+    y < y0 are padding before the input, y0 <= y < y1 hold input index src0 + (y - y0)*stride,
+    cells from y1 on are padding after it (or past the padded edge, never read by a real
+    output)."""
+    y0 = max(0, -(-(pad - r) // stride))
+    y1 = min(n_grid, max(y0, -(-(pad + n - r) // stride)))
+    return y0, y1, r + y0 * stride - pad
+
+
+def _constant_phase_buffers(A: np.ndarray, t: _Taps, g: Geometry, pad_value, dt) -> np.ndarray:
+    """(n_phases, n_C_prev, N) for constant padding without building the padded image: each
+    phase grid gets its pad cells (rows first, then columns, corners included, as np.pad
+    does) and one strided copy of the input cells it holds (channels-last to -first)."""
+    m, H, W, C = A.shape
+    s = g.stride
+    before, after = pad_value
+    buf = _scratch_array("buf", (len(t.phases), C, t.N), dt)
+    for p, (r, q) in enumerate(t.phases):
+        grid = buf[p].reshape(C, m, t.Hs, t.Ws)
+        y0, y1, r0 = _axis_phase(r, s, g.pad, H, t.Hs)
+        x0, x1, c0 = _axis_phase(q, s, g.pad, W, t.Ws)
+        grid[:, :, :y0] = before
+        grid[:, :, y1:] = after
+        grid[:, :, :, :x0] = before
+        grid[:, :, :, x1:] = after
+        if y1 > y0 and x1 > x0:
+            grid[:, :, y0:y1, x0:x1] = A[:, r0::s, c0::s, :].transpose(3, 0, 1, 2)
+    return buf
+
+
+def _constant_grad_from_phases(dbuf: np.ndarray, t: _Taps, g: Geometry, m: int) -> np.ndarray:
+    """dA_prev (m, n_H_prev, n_W_prev, C) for constant padding, straight from the flat phase
+    gradients (the pad cells' gradient is dropped): one strided copy per phase."""
+    C, s = dbuf.shape[1], g.stride
+    H, W = g.n_H_prev, g.n_W_prev
+    every_cell = len(t.phases) == s * s  # else the cells of missing phases get no gradient
+    dA = (np.empty if every_cell else np.zeros)((m, H, W, C), dtype=dbuf.dtype)
+    for p, (r, q) in enumerate(t.phases):
+        grid = dbuf[p].reshape(C, m, t.Hs, t.Ws)
+        y0, y1, r0 = _axis_phase(r, s, g.pad, H, t.Hs)
+        x0, x1, c0 = _axis_phase(q, s, g.pad, W, t.Ws)
+        if y1 > y0 and x1 > x0:
+            dA[:, r0::s, c0::s, :] = grid[:, :, y0:y1, x0:x1].transpose(1, 2, 3, 0)
+    return dA
 
 
 class _Columns:
@@ -249,14 +335,10 @@ class _Columns:
         self.K = self.C * f * f
         self.width = _block_width(self.K + 1, t.N_out, buf.dtype.itemsize)
         self.n_C = n_C
-        self.full = self._alloc(self.width)
+        self.full = _scratch_array("cols", (self.K + 1, self.width), buf.dtype)
+        self.full[self.K] = 1.0
         # per phase, every tap of every output: (C, nr, nq, N_out) views, sliced per block
         self.views = [_tap_view(buf[grp.phase], grp, 0, t.N_out, t.Ws) for grp in t.groups]
-
-    def _alloc(self, n: int) -> np.ndarray:
-        cols = np.empty((self.K + 1, n), dtype=self.buf.dtype)
-        cols[self.K] = 1.0
-        return cols
 
     def blocks(self):
         """Yield (p0, n, cols) over the flat outputs; cols is (C*f*f + 1, n), contiguous,
@@ -264,7 +346,7 @@ class _Columns:
         ff = self.f * self.f
         for p0 in range(0, self.t.N_out, self.width):
             n = min(self.width, self.t.N_out - p0)
-            cols = self.full if n == self.width else self._alloc(n)
+            cols = self.full if n == self.width else self.full[:, :n]  # the last block
             rows = cols[: self.K].reshape(self.C, ff, n)
             start = 0
             for grp, view in zip(self.t.groups, self.views, strict=True):  # a copy per phase
@@ -328,6 +410,12 @@ def conv_forward(A_prev, W, b, hparameters, *, pad_mode="constant", pad_value=0.
 
 def _backward_cf(dZ, cache):
     """(dA_prev_pad channels-first (C, m, Hp, Wp), dW, db, setup)."""
+    dbuf, t, dW, db, s = _backward_phases(dZ, cache)
+    return _col2im_phases(dbuf, t, s.geometry, s.A_prev.shape[0]), dW, db, s
+
+
+def _backward_phases(dZ, cache, scratch=False):
+    """(gradient of the flat phase buffers (n_phases, C, N), taps, dW, db, setup)."""
     A_prev, W, b, hparameters = cache
     s = prepare_conv(A_prev, W, b, hparameters)
     g = s.geometry
@@ -335,18 +423,25 @@ def _backward_cf(dZ, cache):
     dZ = check_grad("dZ", dZ, (m, g.n_H, g.n_W, n_C))
     dt = np.result_type(s.dtype, dZ)
     buf, t = _phase_input(s, dt)
-    dZ_ext = np.zeros((m, t.Hs, t.Ws, n_C), dtype=dt)  # zero on the grid cells past the output
+    dZ_ext = _scratch_array("dZ", (m, t.Hs, t.Ws, n_C), dt)  # zero on the cells past the output
     dZ_ext[:, : g.n_H, : g.n_W, :] = dZ
+    dZ_ext[:, : g.n_H, g.n_W :, :] = 0
+    dZ_ext[:, g.n_H :, :, :] = 0
     dZ2 = dZ_ext.reshape(t.N, n_C)
     W_flat = _flat_weights(s.W.astype(dt, copy=False), t)  # (C*f*f, n_C)
     columns = _Columns(buf, t, g.f, n_C)
     C, K = columns.C, columns.K
     dW_b = np.zeros((K + 1, n_C), dtype=dt)  # rows (c, tap) then db
-    dbuf = np.zeros_like(buf)  # gradient of the flat phase buffers
-    dcols_full = np.empty((K, columns.width), dtype=dt)
+    if scratch and s.pad_mode == "constant":  # gradient of the flat phase buffers, read
+        # only by _constant_grad_from_phases (which copies)
+        dbuf = _scratch_array("dbuf", buf.shape, dt)
+        dbuf[...] = 0
+    else:  # handed on as (a view of) the padded gradient: a fresh array
+        dbuf = np.zeros_like(buf)
+    dcols_full = _scratch_array("dcols", (K, columns.width), dt)
     for p0, n, cols in columns.blocks():
         dZ_block = dZ2[p0 : p0 + n]  # (n, n_C)
-        dcols = dcols_full if n == columns.width else np.empty((K, n), dtype=dt)
+        dcols = dcols_full if n == columns.width else dcols_full[:, :n]
         for q in _chunks(n, K + 1, n_C):
             dW_b += cols[:, q] @ dZ_block[q]  # (C*f*f + 1, n) @ (n, n_C)
             np.matmul(W_flat, dZ_block[q].T, out=dcols[:, q])  # (C*f*f, n): taps' dA
@@ -355,7 +450,7 @@ def _backward_cf(dZ, cache):
             dbuf[p, :, p0 + shift : p0 + shift + n] += taps[:, k, :]  # tap, distinct cells
     dW = _unflatten_weights(dW_b[:K], t, g.f)  # (f, f, C, n_C)
     db = dW_b[K].reshape(1, 1, 1, n_C).copy()
-    return _col2im_phases(dbuf, t, g, m), dW, db, s
+    return dbuf, t, dW, db, s
 
 
 def conv_backward_padded(dZ, cache):
@@ -374,7 +469,10 @@ def conv_backward(dZ, cache):
     plus, for reflect/edge padding, the gradient of every pad cell added to its source cell.
     Works for pad = 0 (the exercise's [pad:-pad] crop would be empty there).
     """
-    dA_cf, dW, db, s = _backward_cf(dZ, cache)
+    dbuf, t, dW, db, s = _backward_phases(dZ, cache, scratch=True)
     g = s.geometry
+    if s.pad_mode == "constant":  # the pad cells' gradient is dropped: no padded array
+        return _constant_grad_from_phases(dbuf, t, g, s.A_prev.shape[0]), dW, db
+    dA_cf = _col2im_phases(dbuf, t, g, s.A_prev.shape[0])
     dA = fold_pad(dA_cf, g.pad, s.pad_mode, g.n_H_prev, g.n_W_prev, axes=(2, 3))  # (C, m, H, W)
     return np.ascontiguousarray(dA.transpose(1, 2, 3, 0)), dW, db

@@ -189,7 +189,7 @@ def test_float32_stays_float32_and_is_close_to_float64(rng):
         np.testing.assert_allclose(g32, g64, rtol=1e-4, atol=1e-4)
 
 
-@pytest.mark.parametrize("split", ["blocks", "chunks"])
+@pytest.mark.parametrize("split", ["blocks", "chunks", "whole"])
 @pytest.mark.parametrize("block", [1, 5, 17])
 @pytest.mark.parametrize("stride, pad, dilation, pad_mode", [
     (1, 1, 1, "constant"), (2, 2, 1, "reflect"), (3, 1, 2, "edge"), (2, 0, 3, "constant"),
@@ -203,6 +203,10 @@ def test_blocked_paths_match_loop_twin(rng, monkeypatch, split, block, stride, p
     if split == "blocks":
         monkeypatch.setattr(core.conv, "_MIN_BLOCK", block)
         monkeypatch.setattr(core.conv, "_BLOCK_BYTES", 1)
+    elif split == "whole":  # tiny blocks, each block's GEMMs in one call
+        monkeypatch.setattr(core.conv, "_MIN_BLOCK", block)
+        monkeypatch.setattr(core.conv, "_BLOCK_BYTES", 1)
+        monkeypatch.setattr(core.conv, "_WHOLE_GEMM_MNK", 1)
     else:  # whole-input blocks, GEMMs in chunks of `block` columns
         monkeypatch.setattr(core.conv, "_MIN_BLOCK", 1)
         monkeypatch.setattr(core.conv, "_SINGLE_THREAD_MNK", block * (3 * 9 + 1) * 4)
@@ -217,9 +221,47 @@ def test_blocked_paths_match_loop_twin(rng, monkeypatch, split, block, stride, p
         np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
     buf, taps = core.conv._phase_input(core.conv.prepare_conv(*cache), np.float64)
     columns = core.conv._Columns(buf, taps, 3, 4)
-    if split == "blocks":
+    if split in ("blocks", "whole"):
         assert columns.width == block
         assert len(list(columns.blocks())) == -(-taps.N_out // block)
+        if split == "whole":
+            assert core.conv._chunks(block, 28, 4) == [slice(0, block)]
     else:
         assert [q.stop - q.start for q in core.conv._chunks(2 * block + 1, 28, 4)] == \
             [block, block, 1]
+
+
+def test_scratch_arrays_are_reused_but_never_returned(rng, monkeypatch):
+    # Intermediates are kept per thread between calls; results must stay fresh arrays, and a
+    # call of another shape or dtype in between must not change them.
+    import core.conv
+
+    cases = [(_layer(rng, 1, 9, 8, 3, 3, 4), {"stride": 1, "pad": 1}, np.float64),
+             (_layer(rng, 2, 11, 6, 2, 3, 5), {"stride": 2, "pad": 2}, np.float32),
+             (_layer(rng, 1, 7, 7, 1, 1, 2), {"stride": 1, "pad": 0}, np.float64)]
+    results = []
+    for (A_prev, W, b), hp, dtype in cases * 2:
+        A_prev, W, b = (x.astype(dtype) for x in (A_prev, W, b))
+        Z, cache = conv_forward(A_prev, W, b, hp)
+        dZ = np.linspace(-1, 1, Z.size, dtype=dtype).reshape(Z.shape)
+        grads = conv_backward(dZ, cache)
+        results.append([x.copy() for x in (Z, *grads)])
+        want = [conv_forward_loop(A_prev, W, b, hp)[0], *conv_backward_loop(dZ, cache)]
+        for got, w in zip((Z, *grads), want, strict=True):
+            assert got.dtype == dtype
+            np.testing.assert_allclose(got, w, rtol=1e-5 if dtype == np.float32 else 1e-12,
+                                       atol=1e-5 if dtype == np.float32 else 1e-12)
+        for arr in (Z, *grads):
+            for kept in core.conv._scratch.__dict__.values():
+                assert not np.shares_memory(arr, kept)
+    for first, second in zip(results[:3], results[3:], strict=True):
+        for x, y in zip(first, second, strict=True):
+            np.testing.assert_array_equal(x, y)
+    # Arrays above the bound are never kept.
+    monkeypatch.setattr(core.conv, "_SCRATCH_MAX_BYTES", 0)
+    kept = dict(core.conv._scratch.__dict__)
+    (A_prev, W, b), hp, _ = cases[0]
+    conv_backward(np.ones(conv_forward(A_prev, W, b, hp)[0].shape),
+                  conv_forward(A_prev, W, b, hp)[1])
+    assert {k: id(v) for k, v in core.conv._scratch.__dict__.items()} == \
+        {k: id(v) for k, v in kept.items()}
