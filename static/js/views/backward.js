@@ -10,8 +10,9 @@ import { MapCanvas } from "../grid.js";
 import { channelToRgba, makeScale } from "../colors.js";
 import { channelView, decodeArray, weightsView } from "../arrays.js";
 import {
-  channelData, channelName, el, imageData, indexOf, linkTables, loadingLine, mapGroup, matrixTable,
-  outputsCovering, positionOf, scalar, sliceChannel, tableScale, windowOf,
+  channelData, channelName, el, imageData, indexOf, linkTables, loadingLine, mapGroup, mapsLifecycle,
+  matrixTable, outputsCovering, positionOf, positionText, scalar, sliceChannel, tableScale, throttledDetail,
+  windowOf,
 } from "./common.js";
 
 /**
@@ -39,17 +40,6 @@ export function completionSteps(rows, cols, { stride, fEff, dilation, nH, nW, nC
     }
   }
   return out;
-}
-
-function viewHelpers(ctx, maps) {
-  return {
-    setZoom(z) {
-      maps().forEach((m) => m.setZoom(z));
-    },
-    destroy() {
-      maps().forEach((m) => m.destroy());
-    },
-  };
 }
 
 /* ------------------------------------------------------------------ pool_backward */
@@ -208,7 +198,7 @@ export function createPoolBackwardView(ctx) {
     });
   }
 
-  let lastDetail = 0;
+  const detailWhen = throttledDetail(renderDetail);
   const allMaps = () => [...inGroup.maps, ...outGroup.maps];
   return {
     el: root,
@@ -222,11 +212,7 @@ export function createPoolBackwardView(ctx) {
       outGroup.maps.forEach((m) => m.setStep(step));
       allMaps().forEach((m, i) => m.el.classList.toggle("current", !playing && nC > 1 && i % nC === cur.c));
       draw();
-      const now = performance.now();
-      if (!playing || now - lastDetail > 150) {
-        lastDetail = now;
-        renderDetail();
-      }
+      detailWhen(playing);
       // running totals once the player rests on a step (not for every key repeat)
       clearTimeout(totalsTimer);
       if (!playing && step < total - 1) totalsTimer = setTimeout(() => showTotals(step), 180);
@@ -235,8 +221,7 @@ export function createPoolBackwardView(ctx) {
       renderDetail();
     },
     position(step) {
-      const p = positionOf(step, nH, nW, nC);
-      return `h ${p.h}, w ${p.w}, c ${p.c}`;
+      return positionText(step, nH, nW, nC);
     },
     describe(step) {
       const p = positionOf(step, nH, nW, nC);
@@ -244,7 +229,7 @@ export function createPoolBackwardView(ctx) {
       const how = mode === "max" ? "through the mask of its window" : "as equal shares over its window";
       return `Pooling backward step ${step + 1} of ${total}: dA[${p.h}, ${p.w}, ${p.c}]${rec ? ` = ${ctx.fmt()(rec.da)}` : ""} is routed ${how}.`;
     },
-    ...viewHelpers(ctx, allMaps),
+    ...mapsLifecycle(allMaps),
   };
 }
 
@@ -557,7 +542,7 @@ export function createConvBackwardView(ctx) {
     });
   }
 
-  let lastDetail = 0;
+  const detailWhen = throttledDetail(renderDetail);
   const allMaps = () => [...zGroup.maps, padMap, ...daGroup.maps, ...dwMaps];
   return {
     el: root,
@@ -572,11 +557,7 @@ export function createConvBackwardView(ctx) {
       dwMaps.forEach((m) => m.setStep(step));
       zGroup.maps.forEach((m, c) => m.el.classList.toggle("current", !playing && nC > 1 && c === cur.c));
       draw();
-      const now = performance.now();
-      if (!playing || now - lastDetail > 150) {
-        lastDetail = now;
-        renderDetail();
-      }
+      detailWhen(playing);
       // running totals once the player rests on a step (not for every key repeat)
       clearTimeout(totalsTimer);
       if (!playing && step < total - 1) totalsTimer = setTimeout(() => showTotals(step), 180);
@@ -585,8 +566,7 @@ export function createConvBackwardView(ctx) {
       renderDetail();
     },
     position(step) {
-      const p = positionOf(step, nH, nW, nC);
-      return `h ${p.h}, w ${p.w}, c ${p.c}`;
+      return positionText(step, nH, nW, nC);
     },
     describe(step) {
       const p = positionOf(step, nH, nW, nC);
@@ -596,7 +576,7 @@ export function createConvBackwardView(ctx) {
       const dbText = rec ? ` db[${p.c}] is now ${fmt(rec.db_running)}.` : "";
       return `Convolution backward step ${step + 1} of ${total}: dZ[${p.h}, ${p.w}, ${p.c}]${dzText} times filter ${p.c} is added to dA_prev over its window, and the window times dZ to dW[..., ${p.c}].${dbText}`;
     },
-    ...viewHelpers(ctx, allMaps),
+    ...mapsLifecycle(allMaps),
   };
 }
 

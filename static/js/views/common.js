@@ -13,6 +13,12 @@ export function positionOf(k, nH, nW, nC) {
   return { h, w, c };
 }
 
+/** Step k as the step counter shows it: "h 1, w 2, c 0". */
+export function positionText(k, nH, nW, nC) {
+  const p = positionOf(k, nH, nW, nC);
+  return `h ${p.h}, w ${p.w}, c ${p.c}`;
+}
+
 /** (h, w, c) -> step k: np.ravel_multi_index. */
 export function indexOf(h, w, c, nW, nC) {
   return (h * nW + w) * nC + c;
@@ -209,4 +215,31 @@ export function linkTables(container, onCell) {
     onCell(td ? { r: Number(td.dataset.r), c: Number(td.dataset.c) } : null);
   });
   container.addEventListener("pointerleave", () => onCell(null));
+}
+
+/**
+ * A view's detail panel drawn at once when paused and at most every `ms` while playing:
+ * returns (playing) => void, which calls render() when it is time.
+ */
+export function throttledDetail(render, ms = 150) {
+  let last = 0;
+  return (playing) => {
+    const now = performance.now();
+    if (!playing || now - last > ms) {
+      last = now;
+      render();
+    }
+  };
+}
+
+/** setZoom and destroy over every map of a view; `maps()` lists them. */
+export function mapsLifecycle(maps) {
+  return {
+    setZoom(z) {
+      maps().forEach((m) => m.setZoom(z));
+    },
+    destroy() {
+      maps().forEach((m) => m.destroy());
+    },
+  };
 }

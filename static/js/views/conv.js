@@ -6,7 +6,8 @@ import { MapCanvas } from "../grid.js";
 import { makeScale } from "../colors.js";
 import {
   channelData, channelName, el, imageData, indexOf, linkTables, loadingLine, mapGroup, matrixTable,
-  outputsCovering, positionOf, rowMajorSteps, scalar, sliceChannel, tableScale, windowOf,
+  mapsLifecycle, outputsCovering, positionOf, positionText, rowMajorSteps, scalar, sliceChannel, tableScale,
+  throttledDetail, windowOf,
 } from "./common.js";
 
 export function createConvView(ctx) {
@@ -135,12 +136,13 @@ export function createConvView(ctx) {
     body.replaceChildren(head, code, rows, sum);
   }
 
-  let lastDetail = 0;
+  const detailWhen = throttledDetail(renderDetail);
+  const allMaps = [padMap, ...group.maps];
   return {
     el: root,
     stage,
     total,
-    maps: [padMap, ...group.maps],
+    maps: allMaps,
     render(step, playing) {
       k = step;
       cur = positionOf(step, nH, nW, nC);
@@ -150,18 +152,13 @@ export function createConvView(ctx) {
         m.el.classList.toggle("current", !playing && c === cur.c && nC > 1);
       });
       draw();
-      const now = performance.now();
-      if (!playing || now - lastDetail > 150) {
-        lastDetail = now;
-        renderDetail();
-      }
+      detailWhen(playing);
     },
     refresh() {
       renderDetail();
     },
     position(step) {
-      const p = positionOf(step, nH, nW, nC);
-      return `h ${p.h}, w ${p.w}, c ${p.c}`;
+      return positionText(step, nH, nW, nC);
     },
     describe(step) {
       const p = positionOf(step, nH, nW, nC);
@@ -170,11 +167,6 @@ export function createConvView(ctx) {
       if (!rec) return `Convolution step ${step + 1} of ${total}: Z[${p.h}, ${p.w}, ${p.c}].`;
       return `Convolution step ${step + 1} of ${total}: Z[${p.h}, ${p.w}, ${p.c}] = sum of products ${fmt(rec.total)} plus bias ${fmt(rec.bias)} = ${fmt(rec.z)}.`;
     },
-    setZoom(z) {
-      this.maps.forEach((m) => m.setZoom(z));
-    },
-    destroy() {
-      this.maps.forEach((m) => m.destroy());
-    },
+    ...mapsLifecycle(() => allMaps),
   };
 }

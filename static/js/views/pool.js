@@ -4,8 +4,8 @@
 import { MapCanvas } from "../grid.js";
 import { makeScale } from "../colors.js";
 import {
-  channelData, el, indexOf, linkTables, loadingLine, mapGroup, matrixTable, outputsCovering, positionOf,
-  rowMajorSteps, scalar, windowOf,
+  channelData, el, indexOf, linkTables, loadingLine, mapGroup, mapsLifecycle, matrixTable, outputsCovering,
+  positionOf, positionText, rowMajorSteps, scalar, throttledDetail, windowOf,
 } from "./common.js";
 
 const TIE_TEXT = {
@@ -137,30 +137,26 @@ export function createPoolView(ctx) {
     draw();
   }
 
-  let lastDetail = 0;
+  const detailWhen = throttledDetail(renderDetail);
+  const allMaps = [...aGroup.maps, ...pGroup.maps];
   return {
     el: root,
     stage,
     total,
-    maps: [...aGroup.maps, ...pGroup.maps],
+    maps: allMaps,
     render(step, playing) {
       k = step;
       cur = positionOf(step, nH, nW, nC);
       pGroup.maps.forEach((m) => m.setStep(step));
       [...aGroup.maps, ...pGroup.maps].forEach((m, i) => m.el.classList.toggle("current", !playing && nC > 1 && i % nC === cur.c));
       draw();
-      const now = performance.now();
-      if (!playing || now - lastDetail > 150) {
-        lastDetail = now;
-        renderDetail();
-      }
+      detailWhen(playing);
     },
     refresh() {
       renderDetail();
     },
     position(step) {
-      const p = positionOf(step, nH, nW, nC);
-      return `h ${p.h}, w ${p.w}, c ${p.c}`;
+      return positionText(step, nH, nW, nC);
     },
     describe(step) {
       const p = positionOf(step, nH, nW, nC);
@@ -168,11 +164,6 @@ export function createPoolView(ctx) {
       const what = mode === "max" ? "maximum" : "mean";
       return `Pooling step ${step + 1} of ${total}: A_pool[${p.h}, ${p.w}, ${p.c}] is the ${what} of its window${rec ? ` = ${ctx.fmt()(rec.value)}` : ""}.`;
     },
-    setZoom(z) {
-      this.maps.forEach((m) => m.setZoom(z));
-    },
-    destroy() {
-      this.maps.forEach((m) => m.destroy());
-    },
+    ...mapsLifecycle(() => allMaps),
   };
 }

@@ -4,7 +4,9 @@
 import { MapCanvas } from "../grid.js";
 import { makeScale } from "../colors.js";
 import { at } from "../arrays.js";
-import { channelData, el, indexOf, mapGroup, positionOf, rowMajorSteps, scalar } from "./common.js";
+import {
+  channelData, el, indexOf, mapGroup, mapsLifecycle, positionOf, positionText, rowMajorSteps, scalar,
+} from "./common.js";
 
 export function createReluView(ctx) {
   const { arrays } = ctx;
@@ -74,11 +76,12 @@ export function createReluView(ctx) {
     body.replaceChildren(...parts);
   }
 
+  const allMaps = [...zGroup.maps, ...aGroup.maps];
   return {
     el: root,
     stage: "relu",
     total,
-    maps: [...zGroup.maps, ...aGroup.maps],
+    maps: allMaps,
     render(step, playing) {
       cur = positionOf(step, nH, nW, nC);
       aGroup.maps.forEach((m) => m.setStep(step));
@@ -88,19 +91,13 @@ export function createReluView(ctx) {
     },
     refresh() {},
     position(step) {
-      const p = positionOf(step, nH, nW, nC);
-      return `h ${p.h}, w ${p.w}, c ${p.c}`;
+      return positionText(step, nH, nW, nC);
     },
     describe(step) {
       const p = positionOf(step, nH, nW, nC);
       const fmt = ctx.fmt();
       return `ReLU step ${step + 1} of ${total}: A[${p.h}, ${p.w}, ${p.c}] = max(0, ${fmt(at(Z, p.h, p.w, p.c))}) = ${fmt(at(A, p.h, p.w, p.c))}.`;
     },
-    setZoom(z) {
-      this.maps.forEach((m) => m.setZoom(z));
-    },
-    destroy() {
-      this.maps.forEach((m) => m.destroy());
-    },
+    ...mapsLifecycle(() => allMaps),
   };
 }
