@@ -42,6 +42,30 @@ export function completionSteps(rows, cols, { stride, fEff, dilation, nH, nW, nC
   return out;
 }
 
+/**
+ * The server's running totals once the player rests on a step (not for every key repeat):
+ * the returned (step, playing) => void asks store.totals(stage, step) 180 ms after a paused
+ * step and hands the answer to show(t, step) if that step is still current() and the player
+ * still paused.
+ */
+function restingTotals({ ctx, store, stage, total, current, show }) {
+  let timer = 0;
+  async function fetchAndShow(step) {
+    let t = null;
+    try {
+      t = await store.totals(stage, step);
+    } catch {
+      t = null;
+    }
+    if (!t || step !== current() || ctx.isPlaying()) return;
+    show(t, step);
+  }
+  return (step, playing) => {
+    clearTimeout(timer);
+    if (!playing && step < total - 1) timer = setTimeout(() => fetchAndShow(step), 180);
+  };
+}
+
 /* ------------------------------------------------------------------ pool_backward */
 
 export function createPoolBackwardView(ctx) {
@@ -79,6 +103,12 @@ export function createPoolBackwardView(ctx) {
     m.setData(channelData(dA, c, { scale: upScale, name: "dA" }));
     return m;
   });
+  const revealData = (c) => ({
+    ...channelData(dAp, c, {
+      scale: gScale, name: "dA_prev", cellStep: completionSteps(aH, aW, { ...geo, nC, offset: 0, cLast: c }),
+    }),
+    rowMajor: false,
+  });
   const outGroup = mapGroup("Gradient into A, accumulating (pool_backward's dA_prev)", nC, (c) => {
     const m = new MapCanvas({
       title: `dA_prev[:, :, ${c}]`,
@@ -93,8 +123,7 @@ export function createPoolBackwardView(ctx) {
         if (outs.length) ctx.jump(indexOf(outs[0].h, outs[0].w, c, nW, nC));
       },
     });
-    const cs = completionSteps(aH, aW, { ...geo, nC, offset: 0, cLast: c });
-    m.setData({ ...channelData(dAp, c, { scale: gScale, name: "dA_prev", cellStep: cs }), rowMajor: false });
+    m.setData(revealData(c));
     return m;
   });
   maps.append(inGroup.el, outGroup.el);
@@ -170,16 +199,8 @@ export function createPoolBackwardView(ctx) {
   const OUT_RUNNING = "Gradient into A (pool_backward's dA_prev): running total after this step";
   outGroup.title.textContent = OUT_REVEAL;
   let totalsShown = null;
-  let totalsTimer = 0;
 
-  async function showTotals(step) {
-    let t = null;
-    try {
-      t = await store.totals(stage, step);
-    } catch {
-      t = null;
-    }
-    if (!t || step !== k || ctx.isPlaying()) return;
+  function showTotals(t, step) {
     const arr = decodeArray(t.dA_prev);
     if (!arr) return;
     outGroup.maps.forEach((m, c) => m.setData(channelData(arr, c, { scale: gScale, name: "dA_prev (running)" })));
@@ -192,13 +213,11 @@ export function createPoolBackwardView(ctx) {
     if (totalsShown === null) return;
     totalsShown = null;
     outGroup.title.textContent = OUT_REVEAL;
-    outGroup.maps.forEach((m, c) => {
-      const cs = completionSteps(aH, aW, { ...geo, nC, offset: 0, cLast: c });
-      m.setData({ ...channelData(dAp, c, { scale: gScale, name: "dA_prev", cellStep: cs }), rowMajor: false });
-    });
+    outGroup.maps.forEach((m, c) => m.setData(revealData(c)));
   }
 
   const detailWhen = throttledDetail(renderDetail);
+  const totalsWhen = restingTotals({ ctx, store, stage, total, current: () => k, show: showTotals });
   const allMaps = () => [...inGroup.maps, ...outGroup.maps];
   return {
     el: root,
@@ -213,9 +232,7 @@ export function createPoolBackwardView(ctx) {
       allMaps().forEach((m, i) => m.el.classList.toggle("current", !playing && nC > 1 && i % nC === cur.c));
       draw();
       detailWhen(playing);
-      // running totals once the player rests on a step (not for every key repeat)
-      clearTimeout(totalsTimer);
-      if (!playing && step < total - 1) totalsTimer = setTimeout(() => showTotals(step), 180);
+      totalsWhen(step, playing);
     },
     refresh() {
       renderDetail();
@@ -258,7 +275,6 @@ export function createConvBackwardView(ctx) {
   let hoverZ = null;
   let hoverA = null;
   let totalsShown = null;
-  let totalsTimer = 0;
 
   const root = el("div", "stage-view convb-view");
   const maps = el("div", "maps");
@@ -294,6 +310,7 @@ export function createConvBackwardView(ctx) {
     inner: pad > 0 ? { top: pad, left: pad, rows: H, cols: W } : null,
   }));
   const daSteps = completionSteps(H, W, { ...geo, nC, offset: pad, cLast: nC - 1 });
+  const daData = (ch) => ({ ...channelData(dAprev, ch, { scale: daScale, name: "dA_prev", cellStep: daSteps }), rowMajor: false });
   const daGroup = mapGroup("dA_prev over the input", C, (ch) => {
     const m = new MapCanvas({
       title: `dA_prev[:, :, ${ch}]${C === 3 ? ` (${channelName(C, ch)})` : ""}`,
@@ -308,7 +325,7 @@ export function createConvBackwardView(ctx) {
         if (outs.length) ctx.jump(indexOf(outs[0].h, outs[0].w, cur.c, nW, nC));
       },
     });
-    m.setData({ ...channelData(dAprev, ch, { scale: daScale, name: "dA_prev", cellStep: daSteps }), rowMajor: false });
+    m.setData(daData(ch));
     return m;
   }, { className: "da-group" });
   maps.append(zGroup.el, padMap.el, daGroup.el);
@@ -323,15 +340,9 @@ export function createConvBackwardView(ctx) {
   for (let c = 0; c < nC; c += 1) {
     const rowEl = el("div", "dw-row");
     rowEl.append(el("span", "dw-label", `filter ${c}`));
-    const done = indexOf(nH - 1, nW - 1, c, nW, nC);
     for (let ch = 0; ch < C; ch += 1) {
       const m = new MapCanvas({ title: `dW[:, :, ${ch}, ${c}]`, fmt: ctx.cellFmt, maxHeight: 140, maxCell: 40, className: "small" });
-      const v = weightsView(dW, ch, c);
-      m.setData({
-        rows: f, cols: f, rgba: channelToRgba(v, dwScale), value: (r, s) => v.get(r, s),
-        label: (r, s) => `dW[${r}, ${s}, ${ch}, ${c}]`, scale: dwScale,
-        cellStep: new Int32Array(f * f).fill(done), rowMajor: true, shapeText: `${f} × ${f}`,
-      });
+      m.setData(dwFinalData(ch, c));
       dwMaps.push(m);
       rowEl.append(m.el);
     }
@@ -502,14 +513,12 @@ export function createConvBackwardView(ctx) {
     };
   }
 
-  async function showTotals(step) {
-    let t = null;
-    try {
-      t = await store.totals(stage, step);
-    } catch {
-      t = null;
-    }
-    if (!t || step !== k || ctx.isPlaying()) return;
+  /** The final dW[:, :, ch, c], every cell shown once filter c's last window is in. */
+  function dwFinalData(ch, c) {
+    return dwData(dW, ch, c, new Int32Array(f * f).fill(indexOf(nH - 1, nW - 1, c, nW, nC)));
+  }
+
+  function showTotals(t, step) {
     const arr = decodeArray(t.dA_prev_pad);
     const tdw = decodeArray(t.dW);
     const tdb = decodeArray(t.db);
@@ -535,14 +544,12 @@ export function createConvBackwardView(ctx) {
     runningDb = null;
     daGroup.title.textContent = REVEAL_TITLE;
     dwWrap.firstChild.textContent = DW_REVEAL;
-    daGroup.maps.forEach((m, ch) => m.setData({ ...channelData(dAprev, ch, { scale: daScale, name: "dA_prev", cellStep: daSteps }), rowMajor: false }));
-    dwMaps.forEach((m, i) => {
-      const c = Math.floor(i / C);
-      m.setData(dwData(dW, i % C, c, new Int32Array(f * f).fill(indexOf(nH - 1, nW - 1, c, nW, nC))));
-    });
+    daGroup.maps.forEach((m, ch) => m.setData(daData(ch)));
+    dwMaps.forEach((m, i) => m.setData(dwFinalData(i % C, Math.floor(i / C))));
   }
 
   const detailWhen = throttledDetail(renderDetail);
+  const totalsWhen = restingTotals({ ctx, store, stage, total, current: () => k, show: showTotals });
   const allMaps = () => [...zGroup.maps, padMap, ...daGroup.maps, ...dwMaps];
   return {
     el: root,
@@ -558,9 +565,7 @@ export function createConvBackwardView(ctx) {
       zGroup.maps.forEach((m, c) => m.el.classList.toggle("current", !playing && nC > 1 && c === cur.c));
       draw();
       detailWhen(playing);
-      // running totals once the player rests on a step (not for every key repeat)
-      clearTimeout(totalsTimer);
-      if (!playing && step < total - 1) totalsTimer = setTimeout(() => showTotals(step), 180);
+      totalsWhen(step, playing);
     },
     refresh() {
       renderDetail();
