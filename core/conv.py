@@ -23,12 +23,13 @@ gradient is zero. For constant padding the phase buffers are filled straight fro
 gradient (the pad cells' gradient is dropped: the crop [pad:pad + n_H_prev], never
 [pad:-pad], which is empty for pad 0). For reflect/edge padding the padded gradient is built,
 and the gradient on every pad cell is added to the cell it copies. Scratch arrays are reused
-per thread (see _scratch_array).
+between calls (see _scratch).
 """
 
 from __future__ import annotations
 
 import threading
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -213,25 +214,56 @@ _MIN_BLOCK = 256  # outputs per block (and per GEMM chunk) at least
 
 
 # Scratch arrays (the phase buffers, their gradient, the padded dZ, the blocks of cols) are
-# kept per thread and reused from one call to the next: a fresh array of a few MB costs a
-# page fault per 4 KB on first touch (about 1 ms per 4 MB here, as much as the GEMMs), and
-# the allocator often hands such arrays back to the system on free. Only arrays up to
-# _SCRATCH_MAX_BYTES are kept, so a thread holds a few of those at most; results are
-# always fresh arrays, never scratch.
+# reused from one call to the next: a fresh array of a few MB costs a page fault per 4 KB on
+# first touch (about 1 ms per 4 MB here, as much as the GEMMs), and the allocator often hands
+# such arrays back to the system when they are freed. A call takes them from one pool shared
+# by all threads (a thread holds what it took until its call ends, so no two calls share
+# one) and gives them back at the end. Arrays above _SCRATCH_MAX_BYTES are never kept, and
+# the pool keeps at most _POOL_MAX_BYTES in all (the largest go first). Results are always
+# fresh arrays, never scratch.
 _SCRATCH_MAX_BYTES = 1 << 24
-_scratch = threading.local()
+_POOL_MAX_BYTES = 1 << 26
+_pool: list[np.ndarray] = []  # free raw uint8 buffers, smallest first
+_pool_lock = threading.Lock()
+_current = threading.local()  # .taken: the buffers of this thread's running call, or None
 
 
-def _scratch_array(name: str, shape: tuple[int, ...], dtype) -> np.ndarray:
-    """An uninitialised array of `shape`, reused by this thread's next call under `name`."""
+@contextmanager
+def _scratch():
+    """Within it, _scratch_array hands out pooled buffers; they go back to the pool at the
+    end (so nothing made from them may outlive the block)."""
+    taken: list[np.ndarray] = []
+    outer = getattr(_current, "taken", None)
+    _current.taken = taken
+    try:
+        yield
+    finally:
+        _current.taken = outer
+        with _pool_lock:
+            _pool.extend(taken)
+            _pool.sort(key=lambda a: a.nbytes)
+            total = sum(a.nbytes for a in _pool)
+            while total > _POOL_MAX_BYTES:
+                total -= _pool.pop().nbytes
+
+
+def _scratch_array(shape: tuple[int, ...], dtype) -> np.ndarray:
+    """An uninitialised array of `shape`: a pooled buffer inside `with _scratch()`, else (or
+    when it is larger than _SCRATCH_MAX_BYTES) a fresh one."""
     dtype = np.dtype(dtype)
     nbytes = int(np.prod(shape)) * dtype.itemsize
-    if nbytes > _SCRATCH_MAX_BYTES:
+    taken = getattr(_current, "taken", None)
+    if taken is None or nbytes > _SCRATCH_MAX_BYTES:
         return np.empty(shape, dtype=dtype)
-    store = _scratch.__dict__
-    raw = store.get(name)
-    if raw is None or raw.nbytes < nbytes:
-        raw = store[name] = np.empty(max(nbytes, 1), dtype=np.uint8)
+    raw = None
+    with _pool_lock:  # the smallest that fits, and not more than twice as big
+        for k, a in enumerate(_pool):
+            if nbytes <= a.nbytes <= 2 * max(nbytes, 4096):
+                raw = _pool.pop(k)
+                break
+    if raw is None:
+        raw = np.empty(max(nbytes, 1), dtype=np.uint8)
+    taken.append(raw)
     return raw[:nbytes].view(dtype).reshape(shape)
 
 
@@ -291,7 +323,7 @@ def _constant_phase_buffers(A: np.ndarray, t: _Taps, g: Geometry, pad_value, dt)
     m, H, W, C = A.shape
     s = g.stride
     before, after = pad_value
-    buf = _scratch_array("buf", (len(t.phases), C, t.N), dt)
+    buf = _scratch_array((len(t.phases), C, t.N), dt)
     for p, (r, q) in enumerate(t.phases):
         grid = buf[p].reshape(C, m, t.Hs, t.Ws)
         y0, y1, r0 = _axis_phase(r, s, g.pad, H, t.Hs)
@@ -335,7 +367,7 @@ class _Columns:
         self.K = self.C * f * f
         self.width = _block_width(self.K + 1, t.N_out, buf.dtype.itemsize)
         self.n_C = n_C
-        self.full = _scratch_array("cols", (self.K + 1, self.width), buf.dtype)
+        self.full = _scratch_array((self.K + 1, self.width), buf.dtype)
         self.full[self.K] = 1.0
         # per phase, every tap of every output: (C, nr, nq, N_out) views, sliced per block
         self.views = [_tap_view(buf[grp.phase], grp, 0, t.N_out, t.Ws) for grp in t.groups]
@@ -394,15 +426,16 @@ def conv_forward(A_prev, W, b, hparameters, *, pad_mode="constant", pad_value=0.
                      dilation=dilation)
     g = s.geometry
     m, n_C = s.A_prev.shape[0], s.W.shape[3]
-    buf, t = _phase_input(s, s.dtype)
-    W_b = np.concatenate([_flat_weights(s.W, t), s.b.reshape(1, n_C)]).astype(s.dtype, copy=False)
-    Z_ext = np.empty((t.N, n_C), dtype=s.dtype)  # outputs on the flat phase grid
-    Z_ext[t.N_out :] = 0  # grid cells past the last output (never shown)
-
-    for p0, n, cols in _Columns(buf, t, g.f, n_C).blocks():
-        Z_block = Z_ext[p0 : p0 + n]
-        for q in _chunks(n, W_b.shape[0], n_C):  # (n, C*f*f + 1) @ (C*f*f + 1, n_C)
-            np.matmul(cols[:, q].T, W_b, out=Z_block[q])
+    with _scratch():
+        buf, t = _phase_input(s, s.dtype)
+        W_b = np.concatenate([_flat_weights(s.W, t), s.b.reshape(1, n_C)]).astype(s.dtype,
+                                                                                 copy=False)
+        Z_ext = np.empty((t.N, n_C), dtype=s.dtype)  # outputs on the flat phase grid (fresh)
+        Z_ext[t.N_out :] = 0  # grid cells past the last output (never shown)
+        for p0, n, cols in _Columns(buf, t, g.f, n_C).blocks():
+            Z_block = Z_ext[p0 : p0 + n]
+            for q in _chunks(n, W_b.shape[0], n_C):  # (n, C*f*f + 1) @ (C*f*f + 1, n_C)
+                np.matmul(cols[:, q].T, W_b, out=Z_block[q])
     # The grid has Ws >= n_W columns and Hs >= n_H rows per image: keep the real outputs.
     Z = Z_ext.reshape(m, t.Hs, t.Ws, n_C)[:, : g.n_H, : g.n_W, :]
     return Z, (s.A_prev, s.W, s.b, s.hparameters)
@@ -410,8 +443,9 @@ def conv_forward(A_prev, W, b, hparameters, *, pad_mode="constant", pad_value=0.
 
 def _backward_cf(dZ, cache):
     """(dA_prev_pad channels-first (C, m, Hp, Wp), dW, db, setup)."""
-    dbuf, t, dW, db, s = _backward_phases(dZ, cache)
-    return _col2im_phases(dbuf, t, s.geometry, s.A_prev.shape[0]), dW, db, s
+    with _scratch():  # dbuf is fresh here (scratch=False): the result may be a view of it
+        dbuf, t, dW, db, s = _backward_phases(dZ, cache)
+        return _col2im_phases(dbuf, t, s.geometry, s.A_prev.shape[0]), dW, db, s
 
 
 def _backward_phases(dZ, cache, scratch=False):
@@ -423,7 +457,7 @@ def _backward_phases(dZ, cache, scratch=False):
     dZ = check_grad("dZ", dZ, (m, g.n_H, g.n_W, n_C))
     dt = np.result_type(s.dtype, dZ)
     buf, t = _phase_input(s, dt)
-    dZ_ext = _scratch_array("dZ", (m, t.Hs, t.Ws, n_C), dt)  # zero on the cells past the output
+    dZ_ext = _scratch_array((m, t.Hs, t.Ws, n_C), dt)  # zero on the cells past the output
     dZ_ext[:, : g.n_H, : g.n_W, :] = dZ
     dZ_ext[:, : g.n_H, g.n_W :, :] = 0
     dZ_ext[:, g.n_H :, :, :] = 0
@@ -433,12 +467,12 @@ def _backward_phases(dZ, cache, scratch=False):
     C, K = columns.C, columns.K
     dW_b = np.zeros((K + 1, n_C), dtype=dt)  # rows (c, tap) then db
     if scratch and s.pad_mode == "constant":  # gradient of the flat phase buffers, read
-        # only by _constant_grad_from_phases (which copies)
-        dbuf = _scratch_array("dbuf", buf.shape, dt)
+        # only by _constant_grad_from_phases (which copies) inside the caller's _scratch()
+        dbuf = _scratch_array(buf.shape, dt)
         dbuf[...] = 0
     else:  # handed on as (a view of) the padded gradient: a fresh array
         dbuf = np.zeros_like(buf)
-    dcols_full = _scratch_array("dcols", (K, columns.width), dt)
+    dcols_full = _scratch_array((K, columns.width), dt)
     for p0, n, cols in columns.blocks():
         dZ_block = dZ2[p0 : p0 + n]  # (n, n_C)
         dcols = dcols_full if n == columns.width else dcols_full[:, :n]
@@ -469,10 +503,11 @@ def conv_backward(dZ, cache):
     plus, for reflect/edge padding, the gradient of every pad cell added to its source cell.
     Works for pad = 0 (the exercise's [pad:-pad] crop would be empty there).
     """
-    dbuf, t, dW, db, s = _backward_phases(dZ, cache, scratch=True)
-    g = s.geometry
-    if s.pad_mode == "constant":  # the pad cells' gradient is dropped: no padded array
-        return _constant_grad_from_phases(dbuf, t, g, s.A_prev.shape[0]), dW, db
-    dA_cf = _col2im_phases(dbuf, t, g, s.A_prev.shape[0])
+    with _scratch():
+        dbuf, t, dW, db, s = _backward_phases(dZ, cache, scratch=True)
+        g = s.geometry
+        if s.pad_mode == "constant":  # the pad cells' gradient is dropped: no padded array
+            return _constant_grad_from_phases(dbuf, t, g, s.A_prev.shape[0]), dW, db  # a copy
+    dA_cf = _col2im_phases(dbuf, t, g, s.A_prev.shape[0])  # dbuf is fresh for these modes
     dA = fold_pad(dA_cf, g.pad, s.pad_mode, g.n_H_prev, g.n_W_prev, axes=(2, 3))  # (C, m, H, W)
     return np.ascontiguousarray(dA.transpose(1, 2, 3, 0)), dW, db

@@ -232,7 +232,7 @@ def test_blocked_paths_match_loop_twin(rng, monkeypatch, split, block, stride, p
 
 
 def test_scratch_arrays_are_reused_but_never_returned(rng, monkeypatch):
-    # Intermediates are kept per thread between calls; results must stay fresh arrays, and a
+    # Intermediates go back to a pool between calls; results must stay fresh arrays, and a
     # call of another shape or dtype in between must not change them.
     import core.conv
 
@@ -251,17 +251,38 @@ def test_scratch_arrays_are_reused_but_never_returned(rng, monkeypatch):
             assert got.dtype == dtype
             np.testing.assert_allclose(got, w, rtol=1e-5 if dtype == np.float32 else 1e-12,
                                        atol=1e-5 if dtype == np.float32 else 1e-12)
+        assert core.conv._pool, "the intermediates went back to the pool"
         for arr in (Z, *grads):
-            for kept in core.conv._scratch.__dict__.values():
+            for kept in core.conv._pool:
                 assert not np.shares_memory(arr, kept)
     for first, second in zip(results[:3], results[3:], strict=True):
         for x, y in zip(first, second, strict=True):
             np.testing.assert_array_equal(x, y)
-    # Arrays above the bound are never kept.
-    monkeypatch.setattr(core.conv, "_SCRATCH_MAX_BYTES", 0)
-    kept = dict(core.conv._scratch.__dict__)
+    assert sum(a.nbytes for a in core.conv._pool) <= core.conv._POOL_MAX_BYTES
+    # Outside a call nothing is handed out from the pool; a pool bound of 0 keeps nothing.
+    outside = core.conv._scratch_array((4,), np.float64)
+    assert not any(np.shares_memory(outside, kept) for kept in core.conv._pool)
+    monkeypatch.setattr(core.conv, "_POOL_MAX_BYTES", 0)
     (A_prev, W, b), hp, _ = cases[0]
-    conv_backward(np.ones(conv_forward(A_prev, W, b, hp)[0].shape),
-                  conv_forward(A_prev, W, b, hp)[1])
-    assert {k: id(v) for k, v in core.conv._scratch.__dict__.items()} == \
-        {k: id(v) for k, v in kept.items()}
+    Z, cache = conv_forward(A_prev, W, b, hp)
+    conv_backward(np.ones(Z.shape), cache)
+    assert core.conv._pool == []
+
+
+def test_concurrent_calls_never_share_scratch(rng):
+    from concurrent.futures import ThreadPoolExecutor
+
+    A_prev, W, b = _layer(rng, 1, 40, 33, 3, 3, 4)
+    hp = {"stride": 2, "pad": 1}
+    dZs = [rng.standard_normal(conv_forward(A_prev, W, b, hp)[0].shape) for _ in range(4)]
+
+    def run(dZ):
+        Z, cache = conv_forward(A_prev, W, b, hp)
+        return [x.copy() for x in (Z, *conv_backward(dZ, cache))]
+
+    want = [run(dZ) for dZ in dZs]
+    with ThreadPoolExecutor(4) as pool:
+        for _ in range(5):
+            for got, w in zip(pool.map(run, dZs), want, strict=True):
+                for x, y in zip(got, w, strict=True):
+                    np.testing.assert_array_equal(x, y)
