@@ -258,7 +258,7 @@ def run(quick: bool) -> str:
         "not counted: alternated back to back, each library's idle threads keep spinning for "
         "a while and slow the other down (measured here: PyTorch 4.5 ms -> 8.5 ms, convstep "
         "3.8 ms -> 8.5 ms on the 256x256 float64 case). convstep's scratch arrays are reused "
-        "between calls (per thread), as PyTorch's allocator reuses its memory.",
+        "between calls (a bounded pool), as PyTorch's allocator reuses its memory.",
         "### Convolution against PyTorch CPU",
         table(conv_rows, CONV_HEADERS),
         "### Pooling against PyTorch CPU",
