@@ -10,9 +10,9 @@ import { MapCanvas } from "../grid.js";
 import { channelToRgba, makeScale } from "../colors.js";
 import { channelView, decodeArray, weightsView } from "../arrays.js";
 import {
-  channelData, channelName, el, imageData, indexOf, linkTables, loadingLine, mapGroup, mapsLifecycle,
-  matrixTable, outputsCovering, positionOf, positionText, scalar, sliceChannel, tableScale, throttledDetail,
-  windowOf,
+  channelData, channelName, currentCell, el, imageData, indexOf, jumpToCovering, linkTables, loadingLine,
+  mapGroup, mapsLifecycle, markCurrentChannel, maskMarks, matrixTable, outputLinks, outputsCovering, positionOf,
+  positionText, scalar, sliceChannel, tableScale, throttledDetail, windowOf,
 } from "./common.js";
 
 /**
@@ -118,10 +118,7 @@ export function createPoolBackwardView(ctx) {
         hoverOut = cell ? { ch: c, outs: outputsCovering(cell.r, cell.c, geo) } : null;
         draw();
       },
-      onClick: (cell) => {
-        const outs = outputsCovering(cell.r, cell.c, geo);
-        if (outs.length) ctx.jump(indexOf(outs[0].h, outs[0].w, c, nW, nC));
-      },
+      onClick: (cell) => jumpToCovering(ctx, cell.r, cell.c, c, geo, nC),
     });
     m.setData(revealData(c));
     return m;
@@ -153,18 +150,14 @@ export function createPoolBackwardView(ctx) {
     const win = windowOf(cur.h, cur.w, stride, f);
     const rec = store.get(stage, k);
     inGroup.maps.forEach((m, c) => {
-      const items = c === cur.c ? [{ kind: "cell", r: cur.h, c: cur.w }] : [];
-      if (hoverOut && hoverOut.ch === c) hoverOut.outs.forEach((o) => items.push({ kind: "link", r: o.h, c: o.w }));
+      const items = currentCell(c, cur);
+      if (hoverOut && hoverOut.ch === c) items.push(...outputLinks(hoverOut.outs));
       m.setOverlays(items);
       m.setFocus(cur.h, cur.w);
     });
     outGroup.maps.forEach((m, c) => {
       const items = c === cur.c ? [{ kind: "window", ...win, dilation: 1 }] : [];
-      if (c === cur.c && rec && rec.route) {
-        rec.route.forEach((row, r) => row.forEach((v, s) => {
-          if (v && mode === "max") items.push({ kind: "mark", r: win.r0 + r, c: win.c0 + s });
-        }));
-      }
+      if (c === cur.c && rec && rec.route && mode === "max") items.push(...maskMarks(rec.route, win));
       if (hoverIn && hoverIn.ch === c) items.push({ kind: "link", ...hoverIn.win });
       if (cellLink && c === cur.c) items.push({ kind: "link", r: cellLink.r, c: cellLink.c });
       m.setOverlays(items);
@@ -229,7 +222,7 @@ export function createPoolBackwardView(ctx) {
       cur = positionOf(step, nH, nW, nC);
       restoreReveal();
       outGroup.maps.forEach((m) => m.setStep(step));
-      allMaps().forEach((m, i) => m.el.classList.toggle("current", !playing && nC > 1 && i % nC === cur.c));
+      markCurrentChannel(allMaps(), cur.c, nC, playing);
       draw();
       detailWhen(playing);
       totalsWhen(step, playing);
@@ -300,10 +293,7 @@ export function createConvBackwardView(ctx) {
       hoverA = cell ? outputsCovering(cell.r, cell.c, geo) : null;
       draw();
     },
-    onClick: (cell) => {
-      const outs = outputsCovering(cell.r, cell.c, geo);
-      if (outs.length) ctx.jump(indexOf(outs[0].h, outs[0].w, cur.c, nW, nC));
-    },
+    onClick: (cell) => jumpToCovering(ctx, cell.r, cell.c, cur.c, geo, nC),
   });
   padMap.setData(imageData(padded, {
     name: "A_prev_pad",
@@ -320,10 +310,7 @@ export function createConvBackwardView(ctx) {
         hoverA = cell ? outputsCovering(cell.r + pad, cell.c + pad, geo) : null;
         draw();
       },
-      onClick: (cell) => {
-        const outs = outputsCovering(cell.r + pad, cell.c + pad, geo);
-        if (outs.length) ctx.jump(indexOf(outs[0].h, outs[0].w, cur.c, nW, nC));
-      },
+      onClick: (cell) => jumpToCovering(ctx, cell.r + pad, cell.c + pad, cur.c, geo, nC),
     });
     m.setData(daData(ch));
     return m;
@@ -388,8 +375,8 @@ export function createConvBackwardView(ctx) {
   function draw() {
     const win = windowOf(cur.h, cur.w, stride, fEff);
     zGroup.maps.forEach((m, c) => {
-      const items = c === cur.c ? [{ kind: "cell", r: cur.h, c: cur.w }] : [];
-      if (hoverA) hoverA.forEach((o) => items.push({ kind: "link", r: o.h, c: o.w }));
+      const items = currentCell(c, cur);
+      if (hoverA) items.push(...outputLinks(hoverA));
       m.setOverlays(items);
       m.setFocus(cur.h, cur.w);
     });
@@ -562,7 +549,7 @@ export function createConvBackwardView(ctx) {
       restoreReveal();
       daGroup.maps.forEach((m) => m.setStep(step));
       dwMaps.forEach((m) => m.setStep(step));
-      zGroup.maps.forEach((m, c) => m.el.classList.toggle("current", !playing && nC > 1 && c === cur.c));
+      markCurrentChannel(zGroup.maps, cur.c, nC, playing);
       draw();
       detailWhen(playing);
       totalsWhen(step, playing);

@@ -205,6 +205,36 @@ export function outputsCovering(r, s, { stride, fEff, dilation, nH, nW }) {
   return out;
 }
 
+/** Jump to the first step (loop order) at channel c whose window covers padded cell (r, s). */
+export function jumpToCovering(ctx, r, s, c, geo, nC) {
+  const outs = outputsCovering(r, s, geo);
+  if (outs.length) ctx.jump(indexOf(outs[0].h, outs[0].w, c, geo.nW, nC));
+}
+
+/** Link overlays on the output cells `outs` (from outputsCovering). */
+export function outputLinks(outs) {
+  return outs.map((o) => ({ kind: "link", r: o.h, c: o.w }));
+}
+
+/** The current output cell's outline on channel c's map; none on the other channels. */
+export function currentCell(c, cur) {
+  return c === cur.c ? [{ kind: "cell", r: cur.h, c: cur.w }] : [];
+}
+
+/** Mark overlays on the cells of window `win` where `mask` (a nested list) is truthy. */
+export function maskMarks(mask, win) {
+  const items = [];
+  mask.forEach((row, r) => row.forEach((v, s) => {
+    if (v) items.push({ kind: "mark", r: win.r0 + r, c: win.c0 + s });
+  }));
+  return items;
+}
+
+/** While paused, outline channel c's maps (every nC-th of `maps`) when there are several channels. */
+export function markCurrentChannel(maps, c, nC, playing) {
+  maps.forEach((m, i) => m.el.classList.toggle("current", !playing && nC > 1 && i % nC === c));
+}
+
 /**
  * Hovering a number in the detail panel's tables calls onCell({r, c}) with its position in
  * the window (or null when the pointer leaves), so a view can light the cell up on its map.

@@ -5,9 +5,9 @@
 import { MapCanvas } from "../grid.js";
 import { makeScale } from "../colors.js";
 import {
-  channelData, channelName, el, imageData, indexOf, linkTables, loadingLine, mapGroup, matrixTable,
-  mapsLifecycle, outputsCovering, positionOf, positionText, rowMajorSteps, scalar, sliceChannel, tableScale,
-  throttledDetail, windowOf,
+  channelData, channelName, currentCell, el, imageData, indexOf, jumpToCovering, linkTables, loadingLine,
+  mapGroup, mapsLifecycle, markCurrentChannel, matrixTable, outputLinks, outputsCovering, positionOf,
+  positionText, rowMajorSteps, scalar, sliceChannel, tableScale, throttledDetail, windowOf,
 } from "./common.js";
 
 export function createConvView(ctx) {
@@ -33,15 +33,11 @@ export function createConvView(ctx) {
     onHover: (cell) => {
       links.clear();
       if (cell) {
-        const outs = outputsCovering(cell.r, cell.c, geo);
-        links.set(cur.c, outs.map((o) => ({ kind: "link", r: o.h, c: o.w })));
+        links.set(cur.c, outputLinks(outputsCovering(cell.r, cell.c, geo)));
       }
       draw();
     },
-    onClick: (cell) => {
-      const outs = outputsCovering(cell.r, cell.c, geo);
-      if (outs.length) ctx.jump(indexOf(outs[0].h, outs[0].w, cur.c, nW, nC));
-    },
+    onClick: (cell) => jumpToCovering(ctx, cell.r, cell.c, cur.c, geo, nC),
   });
   padMap.setData(
     imageData(padded, {
@@ -90,8 +86,7 @@ export function createConvView(ctx) {
     padMap.setOverlays([{ kind: "window", ...win, dilation }, ...padLinks]);
     padMap.setFocus(Math.floor((win.r0 + win.r1) / 2), Math.floor((win.c0 + win.c1) / 2));
     group.maps.forEach((m, c) => {
-      const base = c === cur.c ? [{ kind: "cell", r: cur.h, c: cur.w }] : [];
-      m.setOverlays([...base, ...(links.get(c) || [])]);
+      m.setOverlays([...currentCell(c, cur), ...(links.get(c) || [])]);
     });
   }
 
@@ -146,11 +141,11 @@ export function createConvView(ctx) {
     render(step, playing) {
       k = step;
       cur = positionOf(step, nH, nW, nC);
-      group.maps.forEach((m, c) => {
+      group.maps.forEach((m) => {
         m.setStep(step);
         m.setFocus(cur.h, cur.w);
-        m.el.classList.toggle("current", !playing && c === cur.c && nC > 1);
       });
+      markCurrentChannel(group.maps, cur.c, nC, playing);
       draw();
       detailWhen(playing);
     },

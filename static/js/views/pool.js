@@ -4,8 +4,9 @@
 import { MapCanvas } from "../grid.js";
 import { makeScale } from "../colors.js";
 import {
-  channelData, el, indexOf, linkTables, loadingLine, mapGroup, mapsLifecycle, matrixTable, outputsCovering,
-  positionOf, positionText, rowMajorSteps, scalar, throttledDetail, windowOf,
+  channelData, currentCell, el, indexOf, jumpToCovering, linkTables, loadingLine, mapGroup, mapsLifecycle,
+  markCurrentChannel, maskMarks, matrixTable, outputLinks, outputsCovering, positionOf, positionText,
+  rowMajorSteps, scalar, throttledDetail, windowOf,
 } from "./common.js";
 
 const TIE_TEXT = {
@@ -42,10 +43,7 @@ export function createPoolView(ctx) {
         hoverA = cell ? { ch: c, outs: outputsCovering(cell.r, cell.c, geo) } : null;
         draw();
       },
-      onClick: (cell) => {
-        const outs = outputsCovering(cell.r, cell.c, geo);
-        if (outs.length) ctx.jump(indexOf(outs[0].h, outs[0].w, c, nW, nC));
-      },
+      onClick: (cell) => jumpToCovering(ctx, cell.r, cell.c, c, geo, nC),
     });
     m.setData(channelData(A, c, {
       scale, name: "A",
@@ -92,18 +90,14 @@ export function createPoolView(ctx) {
     const rec = store.get(stage, k);
     aGroup.maps.forEach((m, c) => {
       const items = c === cur.c ? [{ kind: "window", ...win, dilation: 1 }] : [];
-      if (c === cur.c && rec && rec.mask) {
-        rec.mask.forEach((row, r) => row.forEach((v, s) => {
-          if (v) items.push({ kind: "mark", r: win.r0 + r, c: win.c0 + s });
-        }));
-      }
+      if (c === cur.c && rec && rec.mask) items.push(...maskMarks(rec.mask, win));
       if (hoverP && hoverP.ch === c) items.push({ kind: "link", ...hoverP.win });
       m.setOverlays(items);
       m.setFocus(win.r0 + (f >> 1), win.c0 + (f >> 1));
     });
     pGroup.maps.forEach((m, c) => {
-      const items = c === cur.c ? [{ kind: "cell", r: cur.h, c: cur.w }] : [];
-      if (hoverA && hoverA.ch === c) hoverA.outs.forEach((o) => items.push({ kind: "link", r: o.h, c: o.w }));
+      const items = currentCell(c, cur);
+      if (hoverA && hoverA.ch === c) items.push(...outputLinks(hoverA.outs));
       m.setOverlays(items);
       m.setFocus(cur.h, cur.w);
     });
@@ -148,7 +142,7 @@ export function createPoolView(ctx) {
       k = step;
       cur = positionOf(step, nH, nW, nC);
       pGroup.maps.forEach((m) => m.setStep(step));
-      [...aGroup.maps, ...pGroup.maps].forEach((m, i) => m.el.classList.toggle("current", !playing && nC > 1 && i % nC === cur.c));
+      markCurrentChannel(allMaps, cur.c, nC, playing);
       draw();
       detailWhen(playing);
     },

@@ -5,7 +5,8 @@ import { MapCanvas } from "../grid.js";
 import { makeScale } from "../colors.js";
 import { at } from "../arrays.js";
 import {
-  channelData, el, indexOf, mapGroup, mapsLifecycle, positionOf, positionText, rowMajorSteps, scalar,
+  channelData, currentCell, el, indexOf, mapGroup, mapsLifecycle, markCurrentChannel, positionOf, positionText,
+  rowMajorSteps, scalar,
 } from "./common.js";
 
 export function createReluView(ctx) {
@@ -52,7 +53,7 @@ export function createReluView(ctx) {
   function draw() {
     [zGroup, aGroup].forEach((grp) =>
       grp.maps.forEach((m, c) => {
-        const items = c === cur.c ? [{ kind: "cell", r: cur.h, c: cur.w }] : [];
+        const items = currentCell(c, cur);
         if (hover && hover.ch === c) items.push({ kind: "link", r: hover.r, c: hover.col });
         m.setOverlays(items);
         m.setFocus(cur.h, cur.w);
@@ -85,7 +86,7 @@ export function createReluView(ctx) {
     render(step, playing) {
       cur = positionOf(step, nH, nW, nC);
       aGroup.maps.forEach((m) => m.setStep(step));
-      [...zGroup.maps, ...aGroup.maps].forEach((m, i) => m.el.classList.toggle("current", !playing && nC > 1 && i % nC === cur.c));
+      markCurrentChannel(allMaps, cur.c, nC, playing);
       draw();
       renderDetail();
     },
