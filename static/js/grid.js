@@ -21,6 +21,16 @@ function getTooltip() {
   return tooltip;
 }
 
+/** A rectangle outlined in `color`, lw wide, on a dark rim lw + 2*dpr wide (seen on any cell colour). */
+function strokeOnRim(ctx, x, y, w, h, color, lw, dpr) {
+  ctx.strokeStyle = "#111";
+  ctx.lineWidth = lw + 2 * dpr;
+  ctx.strokeRect(x, y, w, h);
+  ctx.strokeStyle = color;
+  ctx.lineWidth = lw;
+  ctx.strokeRect(x, y, w, h);
+}
+
 export class MapCanvas {
   /**
    * @param {object} o
@@ -357,19 +367,9 @@ export class MapCanvas {
             }
           }
         }
-        ctx.strokeStyle = "#111";
-        ctx.lineWidth = lw + 2 * dpr;
-        ctx.strokeRect(x, y, w, h);
-        ctx.strokeStyle = "#ffbe00";
-        ctx.lineWidth = lw;
-        ctx.strokeRect(x, y, w, h);
+        strokeOnRim(ctx, x, y, w, h, "#ffbe00", lw, dpr);
       } else if (it.kind === "cell") {
-        ctx.strokeStyle = "#111";
-        ctx.lineWidth = lw + 2 * dpr;
-        ctx.strokeRect(x, y, w, h);
-        ctx.strokeStyle = "#fff";
-        ctx.lineWidth = lw;
-        ctx.strokeRect(x, y, w, h);
+        strokeOnRim(ctx, x, y, w, h, "#fff", lw, dpr);
       } else if (it.kind === "mark") {
         ctx.strokeStyle = "#0a8f3c";
         ctx.lineWidth = lw * 1.4;
