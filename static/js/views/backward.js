@@ -10,9 +10,9 @@ import { MapCanvas } from "../grid.js";
 import { channelToRgba, makeScale } from "../colors.js";
 import { channelView, decodeArray, weightsView } from "../arrays.js";
 import {
-  channelData, channelName, currentCell, el, imageData, indexOf, jumpToCovering, linkTables, loadingLine,
-  mapGroup, mapsLifecycle, markCurrentChannel, maskMarks, matrixTable, outputLinks, outputsCovering, positionOf,
-  positionText, scalar, sliceChannel, tableScale, throttledDetail, windowOf,
+  channelData, channelName, currentCell, detailPanel, el, imageData, indexOf, jumpToCovering, linkTables,
+  loadingLine, mapGroup, mapsLifecycle, markCurrentChannel, maskMarks, matrixTable, outputLinks,
+  outputsCovering, positionOf, positionText, scalar, sliceChannel, tableScale, throttledDetail, windowOf,
 } from "./common.js";
 
 /**
@@ -125,19 +125,17 @@ export function createPoolBackwardView(ctx) {
   });
   maps.append(inGroup.el, outGroup.el);
 
-  const detail = el("aside", "detail");
-  detail.setAttribute("aria-label", "This step");
-  const body = el("div", "detail-body");
   const code = mode === "max"
     ? "mask = create_mask_from_window(a_prev_slice)\ndA_prev[vs:ve, hs:he, c] += mask * dA[h, w, c]"
     : "da = dA[h, w, c]\ndA_prev[vs:ve, hs:he, c] += distribute_value(da, (f, f))";
-  const pre = el("pre", "code", code);
-  detail.append(el("h3", "", "pool_backward, window by window"), pre, body);
-  if (mode === "max") {
-    detail.append(el("p", "hint", `Tie rule "${settings.pool.tie_rule}". Where windows overlap (stride < f) a cell collects from several windows.`));
-  } else {
-    detail.append(el("p", "hint", `Each of the ${f * f} cells of the window gets an equal share 1/${f * f} of the gradient.`));
-  }
+  const { el: detail, body } = detailPanel({
+    label: "This step",
+    title: "pool_backward, window by window",
+    intro: el("pre", "code", code),
+    notes: [mode === "max"
+      ? el("p", "hint", `Tie rule "${settings.pool.tie_rule}". Where windows overlap (stride < f) a cell collects from several windows.`)
+      : el("p", "hint", `Each of the ${f * f} cells of the window gets an equal share 1/${f * f} of the gradient.`)],
+  });
   root.append(maps, detail);
   let cellLink = null;
   linkTables(body, (cell) => {
@@ -354,16 +352,17 @@ export function createConvBackwardView(ctx) {
   dbWrap.append(dbTable);
   maps.append(dwWrap, dbWrap);
 
-  const detail = el("aside", "detail");
-  detail.setAttribute("aria-label", "This step's gradients");
   const formulas = el("div", "formulas");
   formulas.append(
     el("p", "formula", "dA += Σₕ Σ_w W_c × dZ_hw"),
     el("p", "formula", "dW_c += Σₕ Σ_w a_slice × dZ_hw"),
     el("p", "formula", "db = Σₕ Σ_w dZ_hw"),
   );
-  const body = el("div", "detail-body");
-  detail.append(el("h3", "", "conv_backward, window by window"), formulas, body);
+  const { el: detail, body } = detailPanel({
+    label: "This step's gradients",
+    title: "conv_backward, window by window",
+    intro: formulas,
+  });
   root.append(maps, detail);
   let cellLink = null; // a window cell hovered in the tables, in padded coordinates
   linkTables(body, (cell) => {

@@ -176,6 +176,18 @@ export function channelName(C, ch) {
   return C === 3 ? CHANNEL_NAMES[ch] : `channel ${ch}`;
 }
 
+/**
+ * The detail panel beside the maps: an <aside class="detail"> with a heading, what states the
+ * stage (formula or code), the step's own body (returned, for the view to fill) and notes.
+ */
+export function detailPanel({ label, title, intro, notes = [] }) {
+  const panel = el("aside", "detail");
+  panel.setAttribute("aria-label", label);
+  const body = el("div", "detail-body");
+  panel.append(el("h3", "", title), intro, body, ...notes);
+  return { el: panel, body };
+}
+
 /** A "waiting for the numbers" line for the detail panel. */
 export function loadingLine() {
   return el("p", "loading", "Fetching this step's numbers…");

@@ -5,9 +5,9 @@
 import { MapCanvas } from "../grid.js";
 import { makeScale } from "../colors.js";
 import {
-  channelData, channelName, currentCell, el, imageData, indexOf, jumpToCovering, linkTables, loadingLine,
-  mapGroup, mapsLifecycle, markCurrentChannel, matrixTable, outputLinks, outputsCovering, positionOf,
-  positionText, rowMajorSteps, scalar, sliceChannel, tableScale, throttledDetail, windowOf,
+  channelData, channelName, currentCell, detailPanel, el, imageData, indexOf, jumpToCovering, linkTables,
+  loadingLine, mapGroup, mapsLifecycle, markCurrentChannel, matrixTable, outputLinks, outputsCovering,
+  positionOf, positionText, rowMajorSteps, scalar, sliceChannel, tableScale, throttledDetail, windowOf,
 } from "./common.js";
 
 export function createConvView(ctx) {
@@ -68,12 +68,11 @@ export function createConvView(ctx) {
   });
   maps.append(padMap.el, group.el);
 
-  const detail = el("aside", "detail");
-  detail.setAttribute("aria-label", "This step's arithmetic");
-  const formula = el("p", "formula");
-  formula.textContent = "Z[h, w, c] = Σ (a_slice_prev ⊙ W[:, :, :, c]) + b[c]";
-  const body = el("div", "detail-body");
-  detail.append(el("h3", "", "conv_single_step, written out"), formula, body);
+  const { el: detail, body } = detailPanel({
+    label: "This step's arithmetic",
+    title: "conv_single_step, written out",
+    intro: el("p", "formula", "Z[h, w, c] = Σ (a_slice_prev ⊙ W[:, :, :, c]) + b[c]"),
+  });
   linkTables(body, (cell) => {
     const win = windowOf(cur.h, cur.w, stride, fEff);
     padLinks = cell ? [{ kind: "link", r: win.r0 + cell.r * dilation, c: win.c0 + cell.c * dilation }] : [];

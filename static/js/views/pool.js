@@ -4,9 +4,9 @@
 import { MapCanvas } from "../grid.js";
 import { makeScale } from "../colors.js";
 import {
-  channelData, currentCell, el, indexOf, jumpToCovering, linkTables, loadingLine, mapGroup, mapsLifecycle,
-  markCurrentChannel, maskMarks, matrixTable, outputLinks, outputsCovering, positionOf, positionText,
-  rowMajorSteps, scalar, throttledDetail, windowOf,
+  channelData, currentCell, detailPanel, el, indexOf, jumpToCovering, linkTables, loadingLine, mapGroup,
+  mapsLifecycle, markCurrentChannel, maskMarks, matrixTable, outputLinks, outputsCovering, positionOf,
+  positionText, rowMajorSteps, scalar, throttledDetail, windowOf,
 } from "./common.js";
 
 const TIE_TEXT = {
@@ -67,17 +67,14 @@ export function createPoolView(ctx) {
   });
   maps.append(aGroup.el, pGroup.el);
 
-  const detail = el("aside", "detail");
-  detail.setAttribute("aria-label", "This step");
-  const body = el("div", "detail-body");
-  detail.append(
-    el("h3", "", mode === "max" ? "Max pooling" : "Average pooling"),
-    el("p", "formula", mode === "max"
+  const { el: detail, body } = detailPanel({
+    label: "This step",
+    title: mode === "max" ? "Max pooling" : "Average pooling",
+    intro: el("p", "formula", mode === "max"
       ? "A_pool[h, w, c] = np.max(a_prev_slice)"
       : "A_pool[h, w, c] = np.mean(a_prev_slice)"),
-    body,
-  );
-  if (mode === "max") detail.append(el("p", "hint", TIE_TEXT[settings.pool.tie_rule] || ""));
+    notes: mode === "max" ? [el("p", "hint", TIE_TEXT[settings.pool.tie_rule] || "")] : [],
+  });
   linkTables(body, (cell) => {
     const win = windowOf(cur.h, cur.w, stride, f);
     hoverP = cell ? { ch: cur.c, win: { r0: win.r0 + cell.r, c0: win.c0 + cell.c, r1: win.r0 + cell.r + 1, c1: win.c0 + cell.c + 1 } } : null;

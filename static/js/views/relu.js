@@ -5,8 +5,8 @@ import { MapCanvas } from "../grid.js";
 import { makeScale } from "../colors.js";
 import { at } from "../arrays.js";
 import {
-  channelData, currentCell, el, indexOf, mapGroup, mapsLifecycle, markCurrentChannel, positionOf, positionText,
-  rowMajorSteps, scalar,
+  channelData, currentCell, detailPanel, el, indexOf, mapGroup, mapsLifecycle, markCurrentChannel, positionOf,
+  positionText, rowMajorSteps, scalar,
 } from "./common.js";
 
 export function createReluView(ctx) {
@@ -39,15 +39,12 @@ export function createReluView(ctx) {
   const aGroup = mapGroup("A = relu(Z)", nC, mk("A", A, true));
   maps.append(zGroup.el, aGroup.el);
 
-  const detail = el("aside", "detail");
-  detail.setAttribute("aria-label", "This step");
-  const body = el("div", "detail-body");
-  detail.append(
-    el("h3", "", "ReLU"),
-    el("p", "formula", "A[h, w, c] = max(0, Z[h, w, c])"),
-    body,
-    el("p", "hint", "Negative values become 0 (white); the backward pass lets gradient through only where Z > 0."),
-  );
+  const { el: detail, body } = detailPanel({
+    label: "This step",
+    title: "ReLU",
+    intro: el("p", "formula", "A[h, w, c] = max(0, Z[h, w, c])"),
+    notes: [el("p", "hint", "Negative values become 0 (white); the backward pass lets gradient through only where Z > 0.")],
+  });
   root.append(maps, detail);
 
   function draw() {
