@@ -47,13 +47,17 @@ export function endpoints() {
  * POST /api/image: the whole layer for one image and settings.
  * `file` (a Blob) is the upload, or null to use settings.sample.
  */
-export async function postImage(settings, file, { signal, display = true } = {}) {
+export async function postImage(settings, file, { signal, display = true, arrays = null } = {}) {
   const form = new FormData();
   form.append("settings", JSON.stringify(settings));
   if (file) form.append("file", file, file.name || "upload");
   // display encoding: one byte per value for the image-shaped arrays (colours), a quarter
-  // of the bytes; numbers people read come from float32 (fetchArrays) or step records
-  const url = display ? "/api/image?encoding=display" : "/api/image";
+  // of the bytes; numbers people read come from float32 (fetchArrays) or step records.
+  // `arrays` (a list of names) asks for only those; the rest come from fetchArrays.
+  const query = [];
+  if (display) query.push("encoding=display");
+  if (arrays) query.push(`arrays=${arrays.map(encodeURIComponent).join(",")}`);
+  const url = query.length ? `/api/image?${query.join("&")}` : "/api/image";
   const res = await fetch(url, { method: "POST", body: form, signal });
   if (!res.ok) throw await readError(res);
   return res.json();
@@ -69,7 +73,8 @@ async function resendOn404(image, send) {
     if (res.ok) return res.json();
     const err = await readError(res);
     if (res.status === 404 && err.code === "unknown_image" && attempt < RESENDS) {
-      const again = await postImage(image.requestSettings || image.settings, image.file, { display: true });
+      // only the id is wanted: ask for the smallest array
+      const again = await postImage(image.requestSettings || image.settings, image.file, { arrays: ["b"] });
       image.id = again.id;
       continue;
     }
@@ -78,9 +83,12 @@ async function resendOn404(image, send) {
   throw new ApiError(404, ["The server could not find this image."], "unknown_image");
 }
 
-/** POST /api/arrays: float32 copies of arrays of the current image (exact numbers). */
-export function fetchArrays(image, names, { signal } = {}) {
-  return resendOn404(image, () => fetch("/api/arrays", {
+/**
+ * POST /api/arrays: arrays of the current image, float32 (exact numbers) or, with
+ * `display`, one byte per value as in postImage.
+ */
+export function fetchArrays(image, names, { signal, display = false } = {}) {
+  return resendOn404(image, () => fetch(display ? "/api/arrays?encoding=display" : "/api/arrays", {
     method: "POST",
     headers: { "Content-Type": "application/json" },
     body: JSON.stringify({ id: image.id, settings: image.settings, names }),

@@ -8,8 +8,26 @@ function el(tag, cls, text) {
   return e;
 }
 
-function shape(a) {
-  return a ? a.shape.join(" × ") : "";
+/**
+ * The shapes along the layer from the server's geometry and W's shape (f, f, C, n_C), so
+ * they are known before the arrays themselves arrive: {input, padded, Z, A, pooled}, each
+ * a list of numbers (pooled null without pooling).
+ */
+export function layerShapes(raw, W) {
+  const g = raw.geometry;
+  const [, , C, nC] = W.shape;
+  const out = [g.conv.n_H, g.conv.n_W, nC];
+  return {
+    input: [g.conv.n_H_prev, g.conv.n_W_prev, C],
+    padded: [g.conv.n_H_pad, g.conv.n_W_pad, C],
+    Z: out,
+    A: out,
+    pooled: g.pool ? [g.pool.n_H, g.pool.n_W, nC] : null,
+  };
+}
+
+function shape(sh) {
+  return sh ? sh.join(" × ") : "";
 }
 
 function listText(xs) {
@@ -81,13 +99,14 @@ export function renderGeometry(root, raw, arrays) {
   root.replaceChildren();
   const chain = el("p", "chain");
   chain.dataset.field = "chain";
+  const sh = layerShapes(raw, arrays.get("W"));
   const parts = [
-    ["A_prev", shape(arrays.get("input"))],
-    [`pad ${g.conv.pad}`, shape(arrays.get("padded"))],
-    [`conv f ${g.conv.f}, stride ${g.conv.stride}${g.conv.dilation > 1 ? `, dilation ${g.conv.dilation}` : ""}`, shape(arrays.get("Z"))],
+    ["A_prev", shape(sh.input)],
+    [`pad ${g.conv.pad}`, shape(sh.padded)],
+    [`conv f ${g.conv.f}, stride ${g.conv.stride}${g.conv.dilation > 1 ? `, dilation ${g.conv.dilation}` : ""}`, shape(sh.Z)],
   ];
-  if (s.relu) parts.push(["ReLU", shape(arrays.get("A"))]);
-  if (g.pool) parts.push([`${s.pool.mode} pool f ${g.pool.f}, stride ${g.pool.stride}`, shape(arrays.get("pooled"))]);
+  if (s.relu) parts.push(["ReLU", shape(sh.A)]);
+  if (g.pool) parts.push([`${s.pool.mode} pool f ${g.pool.f}, stride ${g.pool.stride}`, shape(sh.pooled)]);
   parts.forEach(([label, sh], i) => {
     if (i) chain.append(el("span", "arrow", " → "));
     const item = el("span", "chain-item");

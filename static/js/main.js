@@ -8,13 +8,15 @@ import { createSettingsForm } from "./settings.js";
 import { flushUrl, stateFromUrl, syncUrl } from "./state.js";
 import { StepStore } from "./steps.js";
 import { curlSnippet, pythonSnippet, torchSnippet } from "./snippets.js";
-import { renderGeometry } from "./geometry.js";
+import { layerShapes, renderGeometry } from "./geometry.js";
 import { createPadView } from "./views/pad.js";
 import { createConvView } from "./views/conv.js";
 import { createReluView } from "./views/relu.js";
 import { createPoolView } from "./views/pool.js";
 import { createConvBackwardView, createPoolBackwardView } from "./views/backward.js";
 
+// `uses`: the arrays each view reads (arrays.get); the first /api/image asks only for
+// those of the stage being opened (plus ALWAYS), the rest follow in one /api/arrays.
 const STAGES = {
   pad: { label: "Pad", make: createPadView, uses: ["input", "padded"] },
   conv_forward: { label: "Convolution", make: createConvView, uses: ["padded", "Z"] },
@@ -25,6 +27,16 @@ const STAGES = {
     label: "Conv backward", make: createConvBackwardView, uses: ["dZ", "padded", "W", "dA_prev", "dW", "db"],
   },
 };
+// W: the filter form shows it, and its shape gives the channel counts for the shapes panel
+const ALWAYS = ["W"];
+// every array the server may answer with (docs/CONTRACT.md), fetched after the first draw
+const ALL_ARRAYS = ["input", "padded", "W", "b", "Z", "A", "pooled", "pool_mask", "dA", "dA_pool", "dZ", "dA_prev", "dW", "db"];
+
+/** The arrays the first /api/image asks for when `stage` is to be opened. */
+function firstArrays(stage) {
+  const uses = (STAGES[stage] || STAGES.conv_forward).uses;
+  return ALL_ARRAYS.filter((n) => ALWAYS.includes(n) || uses.includes(n));
+}
 
 const $ = (id) => document.getElementById(id);
 const boot = JSON.parse($("boot").textContent);
@@ -205,20 +217,48 @@ function renderTabs(stages) {
   });
 }
 
-function showStage(stage, step) {
-  if (view) view.destroy();
-  const info = STAGES[stage];
-  state.ui.stage = stage;
-  view = info.make({ ...ctx, arrays: current.arrays, geometry: current.raw.geometry, settings: current.raw.settings, store: current.store });
-  view.setZoom(state.ui.zoom);
-  $("view").replaceChildren(view.el);
-  $("view").dataset.stage = stage;
-  $("view").setAttribute("aria-labelledby", `tab-${stage}`);
+function selectTab(stage) {
   document.querySelectorAll("#stage-tabs [role=tab]").forEach((b) => {
     const on = b.dataset.stage === stage;
     b.setAttribute("aria-selected", String(on));
     b.tabIndex = on ? 0 : -1;
   });
+}
+
+/** A stage whose arrays are still on their way: a note, no player; drawn when they arrive. */
+function showPending(stage, step) {
+  const note = document.createElement("p");
+  note.className = "loading";
+  note.textContent = `Fetching the arrays of ${STAGES[stage].label}…`;
+  $("view").replaceChildren(note);
+  $("view").dataset.stage = stage;
+  $("view").dataset.pending = "1";
+  $("view").setAttribute("aria-labelledby", `tab-${stage}`);
+  for (const id of ["player-buttons", "scrub-row", "speed-group"]) $(id).hidden = true;
+  player.setTotal(0);
+  stepLabel.textContent = "";
+  state.ui.step = step || 0;
+  current.pending = { stage, step: step || 0 };
+}
+
+function showStage(stage, step) {
+  if (view) view.destroy();
+  view = null;
+  const info = STAGES[stage];
+  state.ui.stage = stage;
+  if (!info.uses.every((n) => current.arrays.has(n))) {
+    showPending(stage, step);
+    selectTab(stage);
+    return;
+  }
+  current.pending = null;
+  delete $("view").dataset.pending;
+  view = info.make({ ...ctx, arrays: current.arrays, geometry: current.raw.geometry, settings: current.raw.settings, store: current.store });
+  view.setZoom(state.ui.zoom);
+  $("view").replaceChildren(view.el);
+  $("view").dataset.stage = stage;
+  $("view").setAttribute("aria-labelledby", `tab-${stage}`);
+  selectTab(stage);
   const has = view.total > 0;
   // a stage without steps (Pad) keeps zoom, digits and the sizes; its player controls go
   for (const id of ["player-buttons", "scrub-row", "speed-group"]) $(id).hidden = !has;
@@ -262,7 +302,7 @@ async function compute({ fromUpload = false, retries = 0 } = {}) {
   const t0 = performance.now();
   let raw;
   try {
-    raw = await postImage(sent, file, { signal: ac.signal });
+    raw = await postImage(sent, file, { signal: ac.signal, arrays: firstArrays(state.ui.stage) });
   } catch (err) {
     if (err.name === "AbortError") return;
     inflight = null;
@@ -312,9 +352,48 @@ function showError(err, fromUpload) {
   if (!current) $("view").replaceChildren();
 }
 
+/** Redraws the current stage (keeping the step and playing) if it reads any of `names`. */
+function redrawIfUses(names) {
+  const wasPlaying = player.playing;
+  if (current.pending) {
+    showStage(current.pending.stage, current.pending.step);
+  } else if (STAGES[state.ui.stage].uses.some((n) => names.includes(n))) {
+    showStage(state.ui.stage, state.ui.step);
+  } else return;
+  if (wasPlaying) player.play();
+}
+
 /**
- * The first answer carries colours (display encoding); fetch float32 copies of the arrays
- * whose numbers are only approximate, then redraw the view with the exact numbers.
+ * The first answer carries only the arrays of the stage being opened: fetch all the
+ * others (display encoding: colours, exact where the contract's rules allow), then draw a
+ * stage that was waiting for them, then fetch exact numbers (fetchExact).
+ */
+function fetchRest(cur) {
+  const names = ALL_ARRAYS.filter((n) => !cur.arrays.has(n));
+  document.body.dataset.exact = "0";
+  document.body.dataset.complete = names.length ? "0" : "1";
+  if (!names.length) {
+    fetchExact(cur);
+    return;
+  }
+  fetchArrays(cur.image, names, { display: true })
+    .then((res) => {
+      if (current !== cur) return;
+      cur.arrays.replace(res.arrays);
+      document.body.dataset.complete = "1";
+      redrawIfUses(Object.keys(res.arrays));
+      fetchExact(cur);
+    })
+    .catch((err) => {
+      if (current !== cur) return;
+      statusEl.textContent = `Could not fetch the other stages' arrays (${err.messages ? err.messages.join(" ") : err.message}).`;
+      if (cur.pending) $("view").firstChild.textContent = statusEl.textContent;
+    });
+}
+
+/**
+ * Fetch float32 copies of the arrays whose numbers are only approximate (display
+ * encoding), then redraw the view with the exact numbers.
  */
 function fetchExact(cur) {
   const names = cur.arrays.approximate();
@@ -324,11 +403,7 @@ function fetchExact(cur) {
     .then((res) => {
       if (current !== cur) return;
       cur.arrays.replace(res.arrays);
-      if (STAGES[state.ui.stage].uses.some((n) => n in res.arrays)) {
-        const wasPlaying = player.playing;
-        showStage(state.ui.stage, state.ui.step);
-        if (wasPlaying) player.play();
-      }
+      redrawIfUses(Object.keys(res.arrays));
       document.body.dataset.exact = cur.arrays.approximate().length ? "0" : "1";
       requestAnimationFrame(() => {
         performance.measure("convstep-exact", { start: cur.askedAt, end: performance.now() });
@@ -340,10 +415,10 @@ function fetchExact(cur) {
 }
 
 /** The sizes through the layer, kept in the sticky player bar so they stay on screen. */
-function renderSummary(raw) {
+function renderSummary(raw, W) {
   const g = raw.geometry;
-  const a = raw.arrays;
-  const sh = (name) => (a[name] ? a[name].shape.join("×") : "");
+  const shapes = layerShapes(raw, W);
+  const sh = (name) => (shapes[name] ? shapes[name].join("×") : "");
   const parts = [`A_prev ${sh("input")}`, `pad ${g.conv.pad} → ${sh("padded")}`, `Z ${sh("Z")}`];
   if (g.pool) parts.push(`pool ${sh("pooled")}`);
   const box = $("size-summary");
@@ -368,7 +443,7 @@ function install(raw, sent, file, askedAt = performance.now()) {
     },
   });
   for (const [stage, page] of Object.entries(raw.steps || {})) store.seed(stage, page);
-  current = { image, raw, arrays: lazyArrays(raw.arrays), store, askedAt };
+  current = { image, raw, arrays: lazyArrays(raw.arrays), store, askedAt, pending: null };
   lastGood = { settings: JSON.parse(JSON.stringify(sent)), file };
   settingsError.hidden = true;
   uploadError.hidden = true;
@@ -377,13 +452,13 @@ function install(raw, sent, file, askedAt = performance.now()) {
   $("stale-note").hidden = true;
   form.render(current.arrays.get("W"));
   renderGeometry($("geometry-body"), raw, current.arrays);
-  renderSummary(raw);
+  renderSummary(raw, current.arrays.get("W"));
   renderTabs(raw.stages);
   const stage = raw.stages.includes(state.ui.stage) ? state.ui.stage : "conv_forward";
   if (firstVisit) {
     firstVisit = false;
     const g = raw.geometry.conv;
-    const nC = raw.arrays.Z.shape[2];
+    const nC = current.arrays.get("W").shape[3];
     showStage("conv_forward", Math.floor(g.n_H * 0.35) * g.n_W * nC);
     if (!window.matchMedia("(prefers-reduced-motion: reduce)").matches) player.play();
   } else {
@@ -394,7 +469,7 @@ function install(raw, sent, file, askedAt = performance.now()) {
   syncUrl(state);
   document.body.dataset.imageId = raw.id;
   document.body.dataset.ready = "1";
-  fetchExact(current);
+  fetchRest(current);
   document.body.dataset.renders = String(Number(document.body.dataset.renders || 0) + 1);
 }
 
