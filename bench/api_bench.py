@@ -245,5 +245,6 @@ def run(quick: bool) -> str:
         lines.append(row(f"steps page, 64 {stage} steps ({cached})", m, 10))
     return ("\n".join(lines[:2]) + "\n\n" + "\n".join(lines[2:]) + "\n\n"
             + "The gzip level: one display answer at size 256 (every array, "
-            f"{results['size 256, display, every array']['raw'] / MB:.2f} MB of JSON) compressed by zlib in the "
+            f"{results['size 256, display, every array']['raw'] / MB:.2f} MB of JSON) "
+            "compressed by zlib in the "
             "benchmark's process, best of 3.\n\n" + "\n".join(levels))

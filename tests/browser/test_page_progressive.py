@@ -37,7 +37,9 @@ def assert_drawn(page, stage: str) -> None:
                 const c = document.querySelectorAll('#view canvas.map-base')[i];
                 const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
                 const seen = new Set();
-                for (let k = 0; k < d.length; k += 4) seen.add((d[k] << 16) | (d[k + 1] << 8) | d[k + 2]);
+                for (let k = 0; k < d.length; k += 4) {
+                    seen.add((d[k] << 16) | (d[k + 1] << 8) | d[k + 2]);
+                }
                 return {colors: seen.size, width: Math.min(c.width, c.height)};
             }""", i)
         assert stats["width"] > 0, (stage, i, stats)
