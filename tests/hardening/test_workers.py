@@ -152,6 +152,9 @@ def test_the_page_resends_across_two_workers(start_server, chromium):
         try:
             page.goto(f"/?{QUERY}&stage=conv_forward&step=0")
             wait_until(page, "Number(document.body.dataset.renders || 0) >= 1")
+            # the page loads progressively: let its follow-up array requests finish on A
+            wait_until(page, "document.body.dataset.complete === '1' "
+                             "&& document.body.dataset.exact === '1'")
             image = {"id": page.evaluate("document.body.dataset.imageId"), "settings": SETTINGS}
             assert [e[:2] for e in events if e[0] == "image"] == [("image", 200)]
             target[0] = b  # from now on the page talks to the other worker
