@@ -51,6 +51,7 @@ def boot_data(limits: Settings) -> dict:
 
 
 @router.get("/", response_class=HTMLResponse, include_in_schema=False)
+@router.get("/explore", response_class=HTMLResponse, include_in_schema=False)
 async def index(request: Request, limits: SettingsDep) -> HTMLResponse:
     templates = request.app.state.templates
     return templates.TemplateResponse(request, "index.html", {"boot": boot_data(limits)})

@@ -48,7 +48,7 @@ def wait_ready(page, at_least: int = 1) -> None:
 
 
 def open_page(page, query: str = DEFAULT_QUERY) -> None:
-    page.goto(f"/?{query}" if query else "/")
+    page.goto(f"/explore?{query}" if query else "/explore")
     wait_ready(page)
 
 

@@ -25,7 +25,7 @@ STAGES = ["pad", "conv_forward", "relu", "pool_forward", "pool_backward", "conv_
 
 def test_loads_without_console_errors_or_offsite_requests(make_page, server_url):
     page, log = make_page(reduced_motion="no-preference")
-    page.goto("/")  # a first visit: no state in the URL, the convolution plays
+    page.goto("/explore")  # a first visit: no state in the URL, the convolution plays
     wait_ready(page)
     wait_until(page, "document.body.dataset.playing === '1'")
     page.wait_for_timeout(800)
@@ -38,16 +38,16 @@ def test_loads_without_console_errors_or_offsite_requests(make_page, server_url)
     assert any(urlparse(u).path == "/api/arrays" for u in log.requests)
     assert any("/static/js/main.js" in u for u in log.requests)
     # no inline style or script in the HTML (the page runs under a strict CSP)
-    html = page.request.get("/").text()
+    html = page.request.get("/explore").text()
     assert "style=" not in html and "<style" not in html
     assert "<script>" not in html
-    csp = page.request.get("/").headers["content-security-policy"]
+    csp = page.request.get("/explore").headers["content-security-policy"]
     assert "script-src 'self'" in csp
 
 
 def test_sample_is_drawn_within_a_second(page_and_log):
     page, log = page_and_log
-    page.goto("/?" + DEFAULT_QUERY + "&stage=conv_forward&step=3000")
+    page.goto("/explore?" + DEFAULT_QUERY + "&stage=conv_forward&step=3000")
     wait_ready(page)
     assert int(page.evaluate("document.body.dataset.drawnMs")) < 1000
     padded = canvas_stats(page, "#view .conv-view figure.map canvas.map-base")

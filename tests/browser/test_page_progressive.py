@@ -66,7 +66,7 @@ def test_a_stage_opened_before_its_arrays_arrive_draws_when_they_do(page_and_log
     page, log = page_and_log
     held = []
     page.route("**/api/arrays?encoding=display", lambda route: held.append(route))
-    page.goto("/?" + DEFAULT_QUERY + "&stage=conv_forward&step=10")
+    page.goto("/explore?" + DEFAULT_QUERY + "&stage=conv_forward&step=10")
     wait_until(page, "Number(document.body.dataset.renders || 0) >= 1")
     for _ in range(600):  # until the follow-up has been asked for (and held)
         if held:
