@@ -5,11 +5,13 @@ Pure NumPy, channels-last, the exercise's names:
     dA_prev, dW, db = conv_backward(dZ, cache)
     A, cache = pool_forward(A_prev, {"stride": 2, "f": 2}, mode="max")
     dA_prev = pool_backward(dA, cache, mode="max")
+and a small CNN made of them (core/net.py): net_forward(params, X), net_backward(fwd, y).
 """
 
 from .conv import conv_backward, conv_forward, conv_single_step
 from .geometry import Geometry, GeometryError, conv_geometry, pool_geometry
 from .kernels import PRESETS, preset_kernel
+from .net import DEFAULT_NET, Network, init_params, net_backward, net_forward
 from .padding import zero_pad
 from .pool import create_mask_from_window, distribute_value, max_mask, pool_backward, pool_forward
 from .trace import (
@@ -26,9 +28,11 @@ from .trace import (
 )
 
 __all__ = [
+    "DEFAULT_NET",
     "PRESETS",
     "Geometry",
     "GeometryError",
+    "Network",
     "StepPage",
     "conv_backward",
     "conv_backward_row_sums",
@@ -40,7 +44,10 @@ __all__ = [
     "conv_single_step",
     "create_mask_from_window",
     "distribute_value",
+    "init_params",
     "max_mask",
+    "net_backward",
+    "net_forward",
     "pool_backward",
     "pool_backward_totals",
     "pool_backward_trace",
