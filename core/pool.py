@@ -75,10 +75,15 @@ def _pool(A: np.ndarray, g: Geometry, mode: str, out: np.ndarray | None = None) 
 _BAND_BYTES = 1 << 18
 
 
+def band_rows(m: int, n_W_prev: int, n_C: int, itemsize: int, stride: int) -> int:
+    """Output rows per band: their input rows take about _BAND_BYTES (at least one row)."""
+    return max(1, _BAND_BYTES // (m * n_W_prev * n_C * itemsize * stride))
+
+
 def _bands(A_prev: np.ndarray, g: Geometry):
     """Yield (h0, h1, input rows of output rows h0..h1, their geometry), top to bottom."""
-    row_bytes = A_prev.shape[0] * A_prev.shape[2] * A_prev.shape[3] * A_prev.itemsize
-    rows = max(1, _BAND_BYTES // (row_bytes * g.stride))
+    m, _, n_W_prev, n_C = A_prev.shape
+    rows = band_rows(m, n_W_prev, n_C, A_prev.itemsize, g.stride)
     for h0 in range(0, g.n_H, rows):
         h1 = min(h0 + rows, g.n_H)
         band = A_prev[:, h0 * g.stride : (h1 - 1) * g.stride + g.f]
