@@ -3,7 +3,9 @@
     uvicorn app.main:app            (or: python -m app --host 127.0.0.1 --port 8000)
 
 Routes: GET / (the page), GET /healthz, GET /api/samples[/{name}], one POST /api/<name> per
-seed function, POST /api/image, POST /api/steps; /docs and /openapi.json describe them all.
+seed function, POST /api/image, /api/steps and /api/arrays; /docs and /openapi.json describe
+them all. This module only assembles the app: the routes are in app/routes/, the work in
+app/services/, the middleware in app/middleware/ (see app/__init__.py for the whole map).
 """
 
 from __future__ import annotations
@@ -20,12 +22,13 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
 from app import errors
-from app.cache import LruCache
 from app.config import Settings, get_settings
-from app.headers import DOCS_CSP, SecurityHeadersMiddleware
-from app.limits import BodyLimitMiddleware, BodyTimeout, BodyTooLarge, HeavyLimiter, Overloaded
-from app.responses import GzipMiddleware
+from app.middleware.body_limit import BodyLimitMiddleware, BodyTimeout, BodyTooLarge
+from app.middleware.gzip import GzipMiddleware
+from app.middleware.security_headers import DOCS_CSP, SecurityHeadersMiddleware
 from app.routes import arrays, image, pages
+from app.services.cache import LruCache
+from app.services.heavy import HeavyLimiter, Overloaded
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATES_DIR = ROOT / "templates"

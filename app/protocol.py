@@ -21,7 +21,7 @@ import os
 import h11
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
-from app.headers import PAGE_CSP, STATIC_HEADERS
+from app.middleware.security_headers import PAGE_CSP, STATIC_HEADERS
 
 _400_HEADERS = [(b"content-type", b"text/plain; charset=utf-8"), (b"connection", b"close"),
                 *((k.lower().encode(), v.encode()) for k, v in STATIC_HEADERS.items()),

@@ -1,23 +1,20 @@
 """A JSON answer sent as a list of byte chunks, with its Content-Length known up front, and
-gzip for answers whose client accepts it.
+the gzip of such answers for clients that accept it.
 
 Compression happens in two places, both at `gzip_level` (CONVSTEP_GZIP_LEVEL, 0 = off):
 the large answers (/api/image, /api/arrays) are compressed by `gzip_chunks` in the worker
 thread that builds them, so the work is counted in Server-Timing and in the heavy-request
 limit and never runs on the event loop; every other answer of a compressible type of at
 least GZIP_MINIMUM bytes (steps pages, the OpenAPI schema, scripts, styles) by
-`GzipMiddleware` (Starlette's, which hands chunks of 128 KiB or more to a thread).
+app/middleware/gzip.py (Starlette's, which hands chunks of 128 KiB or more to a thread).
 """
 
 from __future__ import annotations
 
 import zlib
-from collections.abc import Callable
 
-from starlette.datastructures import Headers
-from starlette.middleware.gzip import GZipResponder, IdentityResponder
 from starlette.responses import Response
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Receive, Scope, Send
 
 GZIP_MINIMUM = 1024  # bytes; below this gzip saves too little to be worth its header
 
@@ -95,25 +92,3 @@ class JSONChunks(Response):
         last = len(self.chunks) - 1
         for i, chunk in enumerate(self.chunks):
             await send({"type": "http.response.body", "body": chunk, "more_body": i < last})
-
-
-class GzipMiddleware:
-    """Starlette's gzip for answers that are not compressed yet, at the level that
-    `level()` gives per request (0 = off), honouring q=0 in Accept-Encoding. Images, fonts
-    and archives are left alone (Starlette's exclusions); answers that already carry a
-    Content-Encoding (JSONChunks) pass through."""
-
-    def __init__(self, app: ASGIApp, level: Callable[[], int]) -> None:
-        self.app = app
-        self.level = level
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        level = self.level()
-        if level > 0 and accepts_gzip(Headers(scope=scope).get("accept-encoding")):
-            responder: ASGIApp = GZipResponder(self.app, GZIP_MINIMUM, compresslevel=level)
-        else:
-            responder = IdentityResponder(self.app, GZIP_MINIMUM)
-        await responder(scope, receive, send)

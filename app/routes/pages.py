@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Literal
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel
 
-from app.config import Settings, get_settings
-from app.image_models import ImageSettings
+from app.config import Settings
+from app.deps import SampleName, SettingsDep
 from app.samples import DEFAULT_SAMPLE, SAMPLE_NAMES, SAMPLES, sample_bytes, sample_info
+from app.schemas.image import ImageSettings
 from core import PRESETS
 
 router = APIRouter()
-SettingsDep = Annotated[Settings, Depends(get_settings)]
-SampleName = Literal[SAMPLE_NAMES]  # type: ignore[valid-type]
 
 
 class Health(BaseModel):

@@ -6,9 +6,9 @@ import asyncio
 
 import pytest
 
-from app.cache import LruCache
 from app.config import Settings
-from app.limits import HeavyLimiter, Overloaded
+from app.services.cache import LruCache
+from app.services.heavy import HeavyLimiter, Overloaded
 
 
 def _cache(**limits) -> LruCache:

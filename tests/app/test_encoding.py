@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from apptools import decode_arr
 
-from app import layer
+from app import encoding
 from app.responses import accepts_gzip, gzip_chunks
 
 FLOAT32_ALWAYS = ("W", "b", "dW", "db")
@@ -104,7 +104,7 @@ def test_input_and_padded_are_exact(client, settings):
 
 def test_every_byte_of_the_image_lattice_is_exact():
     values = (np.arange(256, dtype=np.float64) / 255).astype(np.float32)
-    q, offset, scale, exact = layer.display_code(values, 0.0, 1.0)
+    q, offset, scale, exact = encoding.display_code(values, 0.0, 1.0)
     assert exact and offset == 0 and scale == 1 / 255
     np.testing.assert_array_equal(q, np.arange(256))
 
@@ -121,7 +121,7 @@ def test_a_pad_value_off_the_lattice_is_not_exact(client):
 @pytest.mark.parametrize("value", [0.0, 1.0, -3.0, 0.3, -0.7, 1234.5])
 def test_constant_arrays_do_not_divide_by_zero(value):
     a = np.full((4, 5, 2), value, dtype=np.float32)
-    q, offset, scale, exact = layer.display_code(a, float(a.min()), float(a.max()))
+    q, offset, scale, exact = encoding.display_code(a, float(a.min()), float(a.max()))
     assert exact
     table = (np.arange(256) * scale + offset).astype(np.float32)
     np.testing.assert_array_equal(table[q], a)
@@ -142,10 +142,10 @@ def test_constant_arrays_in_an_answer(client):
 
 def test_integer_arrays_are_exact():
     a = np.array([[0, 1, 2], [4, 1, 0]], dtype=np.float32)
-    q, offset, scale, exact = layer.display_code(a, 0.0, 4.0)
+    q, offset, scale, exact = encoding.display_code(a, 0.0, 4.0)
     assert exact and (offset, scale) == (0.0, 1.0) and q.tolist() == [[0, 1, 2], [4, 1, 0]]
     a = np.array([-5, 0, 250], dtype=np.float32)
-    q, offset, scale, exact = layer.display_code(a, -5.0, 250.0)
+    q, offset, scale, exact = encoding.display_code(a, -5.0, 250.0)
     assert exact and (offset, scale) == (-5.0, 1.0) and q.tolist() == [0, 5, 255]
 
 

@@ -1,45 +1,32 @@
-"""Pydantic models of the JSON API: bounds on every field, examples from the exercise.
+"""Models of the array routes (one per seed function): bounds on every field, examples
+from the exercise.
 
-Arrays are nested lists in the exercise's channels-last shapes. Every number is finite and
-at most 1e6 in size (so no sum of products can overflow); every list axis has a hard
-ceiling here, and the server's `max_array_elements` bounds the total (413 beyond it).
+Arrays are nested lists in the exercise's channels-last shapes (app/schemas/common.py: every
+number finite and at most 1e6 in size, every list axis bounded); the server's
+`max_array_elements` bounds the total (413 beyond it).
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
-MAX_ABS = 1e6
-AXIS_MAX = 4096
-STEP_LIMIT_CEILING = 100_000
-
-Number = Annotated[float, Field(ge=-MAX_ABS, le=MAX_ABS, allow_inf_nan=False)]
-Axis = Annotated[int, Field(ge=1, le=AXIS_MAX)]
-
-
-def _axis(item: Any) -> Any:
-    return Annotated[list[item], Field(min_length=1, max_length=AXIS_MAX)]
-
-
-Array1 = _axis(Number)
-Array2 = _axis(Array1)
-Array3 = _axis(Array2)
-Array4 = _axis(Array3)
-
-PadMode = Literal["constant", "reflect", "edge"]
-PoolMode = Literal["max", "average"]
-TieRule = Literal["first", "all", "split"]
-PadValue = Annotated[
-    Number | Annotated[list[Number], Field(min_length=2, max_length=2)],
-    Field(description="The constant for pad_mode 'constant': one number, or [before, after] "
-                      "as in np.pad(..., constant_values=(4, 6)). Ignored by other modes."),
-]
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+from app.schemas.common import (
+    AXIS_MAX,
+    STEP_LIMIT_CEILING,
+    Array2,
+    Array3,
+    Array4,
+    Axis,
+    Number,
+    PadMode,
+    PadValue,
+    PoolMode,
+    Strict,
+    TieRule,
+)
+from app.schemas.steps import StepPageOut
 
 
 class StepsQuery(Strict):
@@ -49,15 +36,6 @@ class StepsQuery(Strict):
     offset: int = Field(0, ge=0, le=10**9, description="First step index (0-based).")
     limit: int = Field(64, ge=1, le=STEP_LIMIT_CEILING,
                        description="How many steps; at most the server's max_steps_per_page.")
-
-
-class StepPageOut(BaseModel):
-    """core's StepPage.to_dict(): `total` steps in all, `steps` from `offset` on."""
-
-    kind: str
-    total: int
-    offset: int
-    steps: list[dict[str, Any]]
 
 
 class ConvHparameters(Strict):
@@ -111,8 +89,9 @@ class ConvSingleStepOut(BaseModel):
     Z: float = Field(description="A scalar: the sum of the element-wise products, plus b.")
 
 
-class ConvForwardIn(Strict):
-    """conv_forward(A_prev, W, b, hparameters) with the extensions as keywords."""
+class ConvLayerIn(Strict):
+    """What conv_forward takes, and so what its cache holds: the input, the weights, the
+    hparameters and the extensions as keywords."""
 
     A_prev: Array4 = Field(description="Input (m, n_H_prev, n_W_prev, n_C_prev).")
     W: Array4 = Field(description="Filters (f, f, n_C_prev, n_C).")
@@ -121,6 +100,11 @@ class ConvForwardIn(Strict):
     pad_mode: PadMode = "constant"
     pad_value: PadValue = 0.0
     dilation: int = Field(1, ge=1, le=64, description="Spacing of the window's taps.")
+
+
+class ConvForwardIn(ConvLayerIn):
+    """conv_forward(A_prev, W, b, hparameters) with the extensions as keywords."""
+
     steps: StepsQuery | None = Field(None, description="Add a page of step records.")
 
     model_config = ConfigDict(json_schema_extra={"examples": [
@@ -137,18 +121,11 @@ class ConvForwardOut(BaseModel):
     steps: StepPageOut | None = None
 
 
-class ConvBackwardIn(Strict):
+class ConvBackwardIn(ConvLayerIn):
     """conv_backward(dZ, cache) with cache = (A_prev, W, b, hparameters) sent back in full."""
 
     dZ: Array4 = Field(description="Gradient of the cost with respect to Z (m, n_H, n_W, n_C).")
-    A_prev: Array4 = Field(description="The forward input (m, n_H_prev, n_W_prev, n_C_prev).")
-    W: Array4 = Field(description="Filters (f, f, n_C_prev, n_C).")
-    b: Array4 = Field(description="Biases (1, 1, 1, n_C).")
-    hparameters: ConvHparameters
-    pad_mode: PadMode = "constant"
-    pad_value: PadValue = 0.0
-    dilation: int = Field(1, ge=1, le=64)
-    steps: StepsQuery | None = None
+    steps: StepsQuery | None = Field(None, description="Add a page of step records.")
 
     model_config = ConfigDict(json_schema_extra={"examples": [
         {"dZ": [[[[1.0], [1.0]], [[1.0], [1.0]]]], "A_prev": EXAMPLE_A_PREV, "W": EXAMPLE_W,
@@ -164,15 +141,20 @@ class ConvBackwardOut(BaseModel):
     steps: StepPageOut | None = None
 
 
-class PoolForwardIn(Strict):
-    """pool_forward(A_prev, hparameters, mode); tie_rule only shapes the step records."""
+class PoolLayerIn(Strict):
+    """What pool_forward takes, and so what its cache holds."""
 
     A_prev: Array4 = Field(description="Input (m, n_H_prev, n_W_prev, n_C_prev).")
     hparameters: PoolHparameters
     mode: PoolMode = "max"
+
+
+class PoolForwardIn(PoolLayerIn):
+    """pool_forward(A_prev, hparameters, mode); tie_rule only shapes the step records."""
+
     tie_rule: TieRule = Field("first", description="Which maximum the steps' argmax/mask "
                               "name when a window has ties.")
-    steps: StepsQuery | None = None
+    steps: StepsQuery | None = Field(None, description="Add a page of step records.")
 
     model_config = ConfigDict(json_schema_extra={"examples": [
         {"A_prev": EXAMPLE_A_PREV, "hparameters": {"stride": 1, "f": 2}, "mode": "max",
@@ -186,17 +168,14 @@ class PoolForwardOut(BaseModel):
     steps: StepPageOut | None = None
 
 
-class PoolBackwardIn(Strict):
+class PoolBackwardIn(PoolLayerIn):
     """pool_backward(dA, cache, mode) with cache = (A_prev, hparameters) sent back in full."""
 
     dA: Array4 = Field(description="Gradient with respect to the pooled output (m, n_H, n_W, "
                                    "n_C).")
-    A_prev: Array4 = Field(description="The forward input (m, n_H_prev, n_W_prev, n_C).")
-    hparameters: PoolHparameters
-    mode: PoolMode = "max"
     tie_rule: TieRule = Field("first", description="Where a tied maximum's gradient goes: "
                               "the first maximum, all of them, or split equally.")
-    steps: StepsQuery | None = None
+    steps: StepsQuery | None = Field(None, description="Add a page of step records.")
 
     model_config = ConfigDict(json_schema_extra={"examples": [
         {"dA": [[[[1.0]]]], "A_prev": EXAMPLE_POOL, "hparameters": {"stride": 2, "f": 2},
@@ -236,10 +215,3 @@ class DistributeValueIn(Strict):
 
 class DistributeValueOut(BaseModel):
     a: list[list[float]] = Field(description="np.full(shape, dz / (n_H * n_W)).")
-
-
-class ErrorOut(BaseModel):
-    """Every refusal that is not a field validation error."""
-
-    detail: str
-    code: str

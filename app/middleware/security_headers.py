@@ -6,7 +6,9 @@ from __future__ import annotations
 import time
 
 from starlette.datastructures import MutableHeaders
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
+
+from app.middleware.base import HttpMiddleware
 
 # The page: its own scripts, styles and images only; no inline script, no framing.
 PAGE_CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: "
@@ -27,15 +29,11 @@ STATIC_HEADERS = {
 }
 
 
-class SecurityHeadersMiddleware:
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
+class SecurityHeadersMiddleware(HttpMiddleware):
+    """STATIC_HEADERS and PAGE_CSP on every answer that does not set its own, and
+    Server-Timing: app;dur=<ms from the request's arrival to the answer's start>."""
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
         started = time.perf_counter()
 
         async def send_with_headers(message: Message) -> None:

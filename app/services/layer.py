@@ -11,20 +11,19 @@
     dA_prev, dW, db = conv_backward(dZ, conv_cache)
 
 No arithmetic of the layer lives here beyond ReLU and the upstream choice: every conv and
-pool number, and every step record, comes from core.
+pool number comes from core. The step records of a stage are read from the kept
+TraceInputs by app/services/steps.py; the arrays go out through app/encoding.py.
 """
 
 from __future__ import annotations
 
-import base64
-import json
 import typing
 from dataclasses import dataclass
 
 import numpy as np
 
 import core
-from app.image_models import FIRST_PAGE, ArrayName, ImageSettings
+from app.schemas.image import ArrayName, ImageSettings
 
 PoolCache = tuple[np.ndarray, dict]
 
@@ -70,98 +69,6 @@ class LayerResult:
     @property
     def nbytes(self) -> int:
         return self.trace.nbytes + sum(a.nbytes for a in self.arrays.values())
-
-    def arrays_json(self, names: tuple[str, ...] | None = None,
-                    encoding: str = "float32") -> list[bytes]:
-        """The JSON object {name: ARR, ...} for `names` (default all) as a list of byte
-        chunks to be sent one after the other: the base64 text of each array goes out as it
-        is, never copied into one big string (at size 512 that is 74 MB). `encoding`
-        "display" sends every array but W, b, dW, db as one byte per value (see
-        display_code); "float32" sends them all as float32."""
-        chunks = [b"{"]
-        for name in names if names is not None else self.arrays:
-            if name not in self.arrays:
-                continue
-            a = self.arrays[name]
-            lo, hi = self.ranges[name]
-            head: dict = {"shape": list(a.shape)}
-            if encoding == "display" and name not in FLOAT32_ALWAYS:
-                q, offset, scale, exact = display_code(a, lo, hi)
-                head.update(dtype="uint8", encoding="display", min=lo, max=hi, offset=offset,
-                            scale=scale, exact=exact)
-                data = q.data
-            else:
-                head.update(dtype="float32", min=lo, max=hi)
-                data = a.data
-            sep = b"" if len(chunks) == 1 else b", "
-            chunks += [sep + json.dumps(name).encode() + b": " + json.dumps(head)[:-1].encode()
-                       + b', "data": "', base64.b64encode(data), b'"}']
-        chunks.append(b"}")
-        return chunks
-
-
-# The parameters and their gradients stay float32 in the display encoding: they are tiny
-# and the page shows their numbers (the filter form, the gradient tables).
-FLOAT32_ALWAYS = frozenset({"W", "b", "dW", "db"})
-ENCODINGS = ("float32", "display")
-
-
-def _lut(offset: float, scale: float) -> np.ndarray:
-    """The 256 values a display byte decodes to, as the page computes them: float64
-    offset + q * scale, then rounded to float32."""
-    return (np.arange(256, dtype=np.float64) * scale + offset).astype("<f4")
-
-
-def display_code(a: np.ndarray, lo: float, hi: float) -> tuple[np.ndarray, float, float, bool]:
-    """One byte per value for drawing: (q uint8 of a's shape, offset, scale, exact) with
-    value ~= offset + q * scale, within half a step (scale / 2) of the float32 value.
-
-    - values that are all k/255 for k in 0..255 (a working image: input, padded): offset
-      0, scale 1/255, q = k, exact;
-    - values that are all integers spanning at most 255 (masks, routed ones, counts):
-      offset lo, scale 1, exact;
-    - a constant array (lo == hi): q = 0, offset lo, scale 0, exact;
-    - signed values (lo < 0): zero-symmetric for a diverging scale, m = max(-lo, hi),
-      scale = m / 127, offset = -128 * scale: q = 128 + round(v / scale) in 1..255, so
-      0 is q = 128 exactly, -m is q = 1 and m is q = 255;
-    - otherwise (lo >= 0): offset lo, scale (hi - lo) / 255, q = round((v - lo) / scale):
-      q is the index the page's sequential scale (lo..hi, 256 colours) gives the value.
-
-    `exact` is true when every q decodes (float64 offset + q * scale rounded to float32) to
-    exactly the float32 value: the picture and every number are then those of float32.
-    """
-    a = np.asarray(a, dtype=np.float32)
-    candidates = []
-    if lo >= 0 and hi <= 1 and _integral(lo * 255) and _integral(hi * 255):
-        candidates.append((0.0, 1 / 255))
-    if _integral(lo) and _integral(hi) and hi - lo <= 255:
-        candidates.append((float(lo), 1.0))
-    for offset, scale in candidates:
-        t = a if offset == 0 else a - np.float32(offset)
-        q = np.rint(t / np.float32(scale)).clip(0, 255).astype(np.uint8)
-        if np.array_equal(_lut(offset, scale)[q], a):
-            return q, offset, scale, True
-    if hi == lo:
-        return np.zeros(a.shape, np.uint8), float(lo), 0.0, True
-    if lo < 0:
-        scale = max(-lo, hi) / 127
-        offset = -128 * scale
-        t = a * np.float32(1 / scale)
-        np.rint(t, out=t)
-        t += 128
-        np.clip(t, 1, 255, out=t)
-    else:
-        scale = (hi - lo) / 255
-        offset = float(lo)
-        t = a - np.float32(lo)
-        t *= np.float32(1 / scale)
-        np.rint(t, out=t)
-        np.clip(t, 0, 255, out=t)
-    return t.astype(np.uint8), offset, scale, False
-
-
-def _integral(x: float) -> bool:
-    return abs(x - round(x)) <= 1e-9 * max(1.0, abs(x))
 
 
 def build_filters(settings: ImageSettings) -> tuple[np.ndarray, np.ndarray]:
@@ -248,45 +155,3 @@ def run(image: np.ndarray, settings: ImageSettings) -> LayerResult:
         arrays={n: np.ascontiguousarray(arrays[n], dtype="<f4") for n in ordered},
         ranges={n: (float(arrays[n].min()), float(arrays[n].max())) for n in ordered},
         geometry=geometry, stages=stages, trace=trace)
-
-
-def step_page(trace: TraceInputs, settings: ImageSettings, stage: str, *, offset: int = 0,
-              limit: int = FIRST_PAGE, position: tuple[int, ...] | None = None) -> dict:
-    """core's StepPage for `stage` as a dict (batch index 0); position is (h, w, c)."""
-    where = {"offset": offset, "limit": limit,
-             "position": None if position is None else (0, *position)}
-    X, W, b, hp = trace.conv_cache
-    pool = settings.pool
-    if stage == "conv_forward":
-        page = core.conv_forward_trace(X, W, b, hp, **conv_kwargs(settings), **where)
-    elif stage == "conv_backward":
-        page = core.conv_backward_trace(trace.dZ, trace.conv_cache, db_prefix=trace.db_prefix,
-                                        **where)
-    elif pool is None:
-        raise ValueError(f"stage {stage} needs pooling")
-    elif stage == "pool_forward":
-        page = core.pool_forward_trace(trace.A, trace.pool_cache[1], mode=pool.mode,
-                                       tie_rule=pool.tie_rule, **where)
-    else:
-        page = core.pool_backward_trace(trace.dOut, trace.pool_cache, mode=pool.mode,
-                                        tie_rule=pool.tie_rule, **where)
-    return page.to_dict()
-
-
-def totals(trace: TraceInputs, settings: ImageSettings, stage: str, k: int) -> dict:
-    """Running totals after steps 0..k of a backward stage (ARRs, batch axis dropped)."""
-    if stage == "conv_backward":
-        dA_prev_pad, dW, db = core.conv_backward_totals(trace.dZ, trace.conv_cache, k)
-        return {"index": k, "dA_prev_pad": encode(dA_prev_pad[0]), "dW": encode(dW),
-                "db": encode(db.reshape(-1))}
-    pool = settings.pool
-    dA_prev = core.pool_backward_totals(trace.dOut, trace.pool_cache, k, mode=pool.mode,
-                                        tie_rule=pool.tie_rule)
-    return {"index": k, "dA_prev": encode(dA_prev[0])}
-
-
-def encode(a: np.ndarray) -> dict:
-    """ARR: {"shape", "dtype": "float32", "data": base64 little-endian, "min", "max"}."""
-    return {"shape": list(a.shape), "dtype": "float32",
-            "data": base64.b64encode(np.ascontiguousarray(a, dtype="<f4").data).decode("ascii"),
-            "min": float(a.min()), "max": float(a.max())}

@@ -1,4 +1,5 @@
-"""Models of the image API: the layer's settings, the image answer, the steps request.
+"""Models of the image API: the layer's settings, the image answer, the steps and arrays
+requests and answers.
 
 Arrays that the page draws in full travel as ARR = {"shape", "dtype": "float32", "data":
 base64 of little-endian float32 in C order, "min", "max"} (min/max of the exact values), or
@@ -13,8 +14,10 @@ from typing import Annotated, Any, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from app.samples import DEFAULT_SAMPLE, SAMPLE_NAMES
-from app.schemas import STEP_LIMIT_CEILING, PadMode, PoolMode, StepPageOut, Strict, TieRule
+from app.deps import SampleName
+from app.samples import DEFAULT_SAMPLE
+from app.schemas.common import STEP_LIMIT_CEILING, PadMode, PoolMode, Strict, TieRule
+from app.schemas.steps import StepPageOut
 from core import PRESETS, GeometryError, preset_kernel
 
 WEIGHT_ABS = 1000.0
@@ -23,7 +26,6 @@ FILTERS_CEILING = 64
 FIRST_PAGE = 64
 
 Weight = Annotated[float, Field(ge=-WEIGHT_ABS, le=WEIGHT_ABS, allow_inf_nan=False)]
-SampleName = Literal[SAMPLE_NAMES]  # type: ignore[valid-type]
 Stage = Literal["conv_forward", "pool_forward", "pool_backward", "conv_backward"]
 STAGES_WITH_STEPS: tuple[str, ...] = ("conv_forward", "pool_forward", "pool_backward",
                                       "conv_backward")

@@ -1,0 +1,146 @@
+"""The work behind the array routes: each seed function run on a request's JSON arrays.
+
+Every array and the work it asks for are checked against the limits before core runs
+(app/services/bounds.py); core checks every shape and names the numbers (a GeometryError
+becomes a 422 "geometry"). Each function returns the answer's fields as plain lists.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+import core
+from app.config import Settings
+from app.schemas.arrays import (
+    ConvBackwardIn,
+    ConvForwardIn,
+    ConvSingleStepIn,
+    CreateMaskIn,
+    DistributeValueIn,
+    PoolBackwardIn,
+    PoolForwardIn,
+    StepsQuery,
+    ZeroPadIn,
+)
+from app.services.bounds import (
+    check_conv_work,
+    check_elements,
+    check_pool_work,
+    page_limit,
+    to_array,
+)
+
+
+def _pad_value(v: float | list[float]) -> float | tuple[float, float]:
+    return tuple(v) if isinstance(v, list) else v
+
+
+def _steps(steps: StepsQuery | None, settings: Settings) -> dict | None:
+    """core's page arguments {offset, limit} for a request's `steps`, or None."""
+    if steps is None:
+        return None
+    limit = page_limit("steps.limit", steps.limit, "limit" in steps.model_fields_set, settings)
+    return {"offset": steps.offset, "limit": limit}
+
+
+def _with_steps(out: dict, where: dict | None, page) -> dict:
+    """`out` plus "steps": page(**where).to_dict() when the request asked for steps."""
+    if where is not None:
+        out["steps"] = page(**where).to_dict()
+    return out
+
+
+def _pool_setup(A_prev: np.ndarray, hp: dict, settings: Settings, where: str) -> None:
+    """Check the pooling's geometry (core's message) and its work bound before any work."""
+    if A_prev.ndim == 4:
+        m, n_H_prev, n_W_prev, n_C = A_prev.shape
+        g = core.pool_geometry(n_H_prev, n_W_prev, hp["f"], stride=hp["stride"])
+        check_pool_work(where, m, g.n_H, g.n_W, n_C, g.f, settings)
+
+
+def _conv_setup(body: ConvForwardIn | ConvBackwardIn, settings: Settings, where: str):
+    """Arrays and the geometry of a conv request, every size checked before any work."""
+    A_prev = to_array("A_prev", body.A_prev, settings)
+    W = to_array("W", body.W, settings)
+    b = to_array("b", body.b, settings)
+    hp = body.hparameters.model_dump()
+    kw = {"pad_mode": body.pad_mode, "pad_value": _pad_value(body.pad_value),
+          "dilation": body.dilation}
+    # core checks every shape and names the numbers; a mistake ends as a 422 "geometry".
+    setup = core.conv.prepare_conv(A_prev, W, b, hp, **kw)
+    g = setup.geometry
+    m, n_C_prev, n_C = A_prev.shape[0], A_prev.shape[3], W.shape[3]
+    check_elements("Z (the output)", m * g.n_H * g.n_W * n_C, settings)
+    check_conv_work(where, m, g.n_H, g.n_W, g.f, n_C_prev, settings)
+    return A_prev, W, b, hp, kw
+
+
+def zero_pad(body: ZeroPadIn, settings: Settings) -> dict:
+    X = to_array("X", body.X, settings)
+    if X.ndim == 4:
+        m, n_H, n_W, n_C = X.shape
+        check_elements("X_pad (the output)", m * (n_H + 2 * body.pad) * (n_W + 2 * body.pad)
+                       * n_C, settings)
+    X_pad = core.zero_pad(X, body.pad, pad_mode=body.pad_mode,
+                          pad_value=_pad_value(body.pad_value))
+    return {"X_pad": X_pad.tolist()}
+
+
+def conv_single_step(body: ConvSingleStepIn, settings: Settings) -> dict:
+    a = to_array("a_slice_prev", body.a_slice_prev, settings)
+    W = to_array("W", body.W, settings)
+    b = to_array("b", body.b, settings)
+    return {"Z": core.conv_single_step(a, W, b)}
+
+
+def conv_forward(body: ConvForwardIn, settings: Settings) -> dict:
+    A_prev, W, b, hp, kw = _conv_setup(body, settings, "conv_forward")
+    where = _steps(body.steps, settings)
+    Z, _cache = core.conv_forward(A_prev, W, b, hp, **kw)
+    return _with_steps({"Z": Z.tolist()}, where,
+                       lambda **w: core.conv_forward_trace(A_prev, W, b, hp, **kw, **w))
+
+
+def conv_backward(body: ConvBackwardIn, settings: Settings) -> dict:
+    A_prev, W, b, hp, kw = _conv_setup(body, settings, "conv_backward")
+    dZ = to_array("dZ", body.dZ, settings)
+    where = _steps(body.steps, settings)
+    # The cache as conv_forward builds it: (A_prev, W, b, hparameters) with the extensions
+    # stored inside hparameters.
+    cache = (A_prev, W, b, {**hp, **kw})
+    dA_prev, dW, db = core.conv_backward(dZ, cache)
+    return _with_steps({"dA_prev": dA_prev.tolist(), "dW": dW.tolist(), "db": db.tolist()},
+                       where, lambda **w: core.conv_backward_trace(dZ, cache, **w))
+
+
+def pool_forward(body: PoolForwardIn, settings: Settings) -> dict:
+    A_prev = to_array("A_prev", body.A_prev, settings)
+    hp = body.hparameters.model_dump()
+    _pool_setup(A_prev, hp, settings, "pool_forward")
+    where = _steps(body.steps, settings)
+    A, _cache = core.pool_forward(A_prev, hp, mode=body.mode)
+    return _with_steps({"A": A.tolist()}, where, lambda **w: core.pool_forward_trace(
+        A_prev, hp, mode=body.mode, tie_rule=body.tie_rule, **w))
+
+
+def pool_backward(body: PoolBackwardIn, settings: Settings) -> dict:
+    A_prev = to_array("A_prev", body.A_prev, settings)
+    dA = to_array("dA", body.dA, settings)
+    hp = body.hparameters.model_dump()
+    _pool_setup(A_prev, hp, settings, "pool_backward")
+    where = _steps(body.steps, settings)
+    cache = (A_prev, hp)
+    dA_prev = core.pool_backward(dA, cache, mode=body.mode, tie_rule=body.tie_rule)
+    return _with_steps({"dA_prev": dA_prev.tolist()}, where, lambda **w: core.pool_backward_trace(
+        dA, cache, mode=body.mode, tie_rule=body.tie_rule, **w))
+
+
+def create_mask_from_window(body: CreateMaskIn, settings: Settings) -> dict:
+    x = to_array("x", body.x, settings)
+    return {"mask": np.asarray(core.create_mask_from_window(x)).tolist()}
+
+
+def distribute_value(body: DistributeValueIn, settings: Settings) -> dict:
+    n_H, n_W = body.shape
+    check_elements("shape (the output)", n_H * n_W, settings)
+    return {"a": core.distribute_value(body.dz, (n_H, n_W)).tolist()}

@@ -1,0 +1,177 @@
+"""The work behind the image routes: working images and layer results, cached, and the
+answers of /api/image, /api/steps and /api/arrays.
+
+A working image is decoded once per (source, size, colour) and kept under its content id;
+a layer result is computed once per (image id, layer settings) and kept next to its image
+(app/services/cache.py). Computing runs in a heavy slot in the thread pool
+(app/services/heavy.py); a page of steps from a result already cached runs at once, since
+it costs only its own steps.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import numpy as np
+from fastapi import Request
+from starlette.concurrency import run_in_threadpool
+
+from app import imaging
+from app.config import Settings
+from app.encoding import arrays_json
+from app.errors import ApiError
+from app.responses import maybe_gzip
+from app.schemas.image import FIRST_PAGE, STAGES_WITH_STEPS, ArraysIn, ImageSettings, StepsIn
+from app.services import layer, steps
+from app.services.bounds import check_layer_work
+from app.services.cache import LruCache
+from app.services.heavy import heavy
+
+T = TypeVar("T")
+Answer = tuple[list[bytes], str | None]  # JSON byte chunks and their Content-Encoding
+
+
+def parse_names(raw: str | None) -> tuple[str, ...] | None:
+    """`arrays=input,Z,dW` -> ("input", "Z", "dW"); None means every array."""
+    if raw is None:
+        return None
+    names = tuple(dict.fromkeys(n.strip() for n in raw.split(",") if n.strip()))
+    unknown = [n for n in names if n not in layer.ARRAY_NAMES]
+    if unknown:
+        raise ApiError(422, "no_such_array", f"arrays: unknown name(s) {', '.join(unknown)}; "
+                       f"choose from {', '.join(layer.ARRAY_NAMES)}.")
+    return names
+
+
+def working_image(cache: LruCache, source: str, data: bytes, s: ImageSettings,
+                  limits: Settings) -> tuple[str, np.ndarray]:
+    """(id, (H, W, C) uint8) of the source at the settings' size and colour, decoded once."""
+    alias = ("alias", source, s.size, s.color)
+    image_id = cache.get(alias)
+    if image_id is not None:
+        image = cache.get(("image", image_id))
+        if image is not None:
+            return image_id, image
+    image = imaging.decode(data, size=s.size, color=s.color, max_pixels=limits.max_pixels)
+    image_id = imaging.image_id(image)
+    cache.put(("image", image_id), image, image.nbytes + 256)
+    cache.put(alias, image_id, 256, keep=(("image", image_id),))
+    return image_id, image
+
+
+def get_result(cache: LruCache, image_id: str, image: np.ndarray, s: ImageSettings,
+               limits: Settings) -> layer.LayerResult:
+    """The layer's result for this image and these settings: from the cache, or computed
+    (geometry and work bound checked first) and cached next to its image."""
+    key = ("result", image_id, s.layer_key())
+    result = cache.get(key)
+    if result is None:
+        check_layer_work(image, s, limits)
+        result = layer.run(image, s)
+        cache.put(key, result, result.nbytes, keep=(("image", image_id),))
+    return result
+
+
+def find_image(cache: LruCache, image_id: str, s: ImageSettings) -> np.ndarray:
+    """The cached working image of `image_id`, or 404 unknown_image (also when it does not
+    fit the settings' size and colour)."""
+    image = cache.get(("image", image_id))
+    if image is None:
+        raise ApiError(404, "unknown_image", f"id {image_id} is not in this server's cache "
+                       "(evicted, restarted or another worker): send the image to /api/image "
+                       "again.")
+    H, W, C = image.shape
+    if max(H, W) != s.size or s.channels != C:
+        raise ApiError(404, "unknown_image", f"id {image_id} is a {W} x {H} image with {C} "
+                       f"channel(s), not one of size {s.size} in '{s.color}': send the image "
+                       "to /api/image again with these settings.")
+    return image
+
+
+def _image_answer(cache: LruCache, source: str, data: bytes, s: ImageSettings,
+                  names: tuple[str, ...] | None, limits: Settings, encoding: str,
+                  gzip: bool) -> Answer:
+    t0 = time.perf_counter()
+    image_id, image = working_image(cache, source, data, s, limits)
+    t1 = time.perf_counter()
+    result = get_result(cache, image_id, image, s, limits)
+    first = min(FIRST_PAGE, limits.max_steps_per_page)
+    pages = {stage: steps.step_page(result.trace, s, stage, limit=first)
+             for stage in STAGES_WITH_STEPS if stage in result.stages}
+    arrays = arrays_json(result.arrays, result.ranges, names, encoding)
+    t2 = time.perf_counter()
+    rest = json.dumps({
+        "id": image_id, "settings": s.model_dump(mode="json"), "geometry": result.geometry,
+        "stages": result.stages, "steps": pages,
+        "timing_ms": {"decode": round((t1 - t0) * 1000, 3),
+                      "compute": round((t2 - t1) * 1000, 3)}})
+    chunks = [rest[:-1].encode() + b', "arrays": ', *arrays, b"}"]
+    del arrays  # gzip frees each plain chunk once it is compressed
+    return maybe_gzip(chunks, gzip, limits.gzip_level)
+
+
+async def image_answer(request: Request, source: str, data: bytes, s: ImageSettings,
+                       names: tuple[str, ...] | None, limits: Settings, encoding: str,
+                       gzip: bool) -> Answer:
+    """The JSON answer of /api/image (ImageOut) as byte chunks, gzipped when `gzip`, with
+    its content encoding: the image `source` (bytes `data`) decoded, the layer run, the
+    first page of every stage's steps. Runs in a heavy slot."""
+    return await heavy(request, _image_answer, request.app.state.cache, source, data, s,
+                       names, limits, encoding, gzip)
+
+
+async def _with_result(request: Request, fn: Callable[..., T], image_id: str,
+                       s: ImageSettings, limits: Settings, *args: Any) -> T:
+    """fn(result, *args) in the thread pool: at once when the result is cached (a page
+    costs only its own steps), else in a heavy slot that computes it first. 404 when the
+    image is no longer held."""
+    cache: LruCache = request.app.state.cache
+    image = find_image(cache, image_id, s)
+    result = cache.get(("result", image_id, s.layer_key()))
+    if result is not None:
+        return await run_in_threadpool(fn, result, *args)
+
+    def compute_then():
+        return fn(get_result(cache, image_id, image, s, limits), *args)
+
+    return await heavy(request, compute_then)
+
+
+def _steps_answer(result: layer.LayerResult, body: StepsIn, limit: int) -> dict:
+    s = body.settings
+    position = None if body.position is None else tuple(body.position)
+    page = steps.step_page(result.trace, s, body.stage, offset=body.offset, limit=limit,
+                           position=position)
+    out = {**page, "id": body.id, "stage": body.stage}
+    if body.totals_at is not None:
+        out["totals"] = steps.totals(result.trace, s, body.stage, body.totals_at)
+    return out
+
+
+async def steps_answer(request: Request, body: StepsIn, limit: int, limits: Settings) -> dict:
+    """The /api/steps answer (StepsOut) for settings already within the limits."""
+    s = body.settings
+    if body.stage.startswith("pool") and s.pool is None:
+        raise ApiError(422, "no_such_stage", f"stage '{body.stage}' needs pooling, but "
+                       "settings.pool is null.")
+    if body.totals_at is not None and not body.stage.endswith("backward"):
+        raise ApiError(422, "no_totals", "totals_at: running totals exist for the backward "
+                       f"stages (conv_backward, pool_backward), not for '{body.stage}'.")
+    return await _with_result(request, _steps_answer, body.id, s, limits, body, limit)
+
+
+def _arrays_answer(result: layer.LayerResult, body: ArraysIn, encoding: str, gzip: bool,
+                   level: int) -> Answer:
+    return maybe_gzip([b'{"id": ' + json.dumps(body.id).encode() + b', "arrays": ',
+                       *arrays_json(result.arrays, result.ranges, tuple(body.names), encoding),
+                       b"}"], gzip, level)
+
+
+async def arrays_answer(request: Request, body: ArraysIn, limits: Settings, encoding: str,
+                        gzip: bool) -> Answer:
+    """The /api/arrays answer (ArraysOut) as byte chunks, for settings within the limits."""
+    return await _with_result(request, _arrays_answer, body.id, body.settings, limits, body,
+                              encoding, gzip, limits.gzip_level)

@@ -1,0 +1,47 @@
+"""The step records of one stage of the layer: a page of them, and running totals.
+
+Each stage's records come from core's trace functions, fed from the TraceInputs that
+app/services/layer.py keeps with a result; a page costs time in proportion to its length.
+"""
+
+from __future__ import annotations
+
+import core
+from app.encoding import encode
+from app.schemas.image import FIRST_PAGE, ImageSettings
+from app.services.layer import TraceInputs, conv_kwargs
+
+
+def step_page(trace: TraceInputs, settings: ImageSettings, stage: str, *, offset: int = 0,
+              limit: int = FIRST_PAGE, position: tuple[int, ...] | None = None) -> dict:
+    """core's StepPage for `stage` as a dict (batch index 0); position is (h, w, c)."""
+    where = {"offset": offset, "limit": limit,
+             "position": None if position is None else (0, *position)}
+    X, W, b, hp = trace.conv_cache
+    pool = settings.pool
+    if stage == "conv_forward":
+        page = core.conv_forward_trace(X, W, b, hp, **conv_kwargs(settings), **where)
+    elif stage == "conv_backward":
+        page = core.conv_backward_trace(trace.dZ, trace.conv_cache, db_prefix=trace.db_prefix,
+                                        **where)
+    elif pool is None:
+        raise ValueError(f"stage {stage} needs pooling")
+    elif stage == "pool_forward":
+        page = core.pool_forward_trace(trace.A, trace.pool_cache[1], mode=pool.mode,
+                                       tie_rule=pool.tie_rule, **where)
+    else:
+        page = core.pool_backward_trace(trace.dOut, trace.pool_cache, mode=pool.mode,
+                                        tie_rule=pool.tie_rule, **where)
+    return page.to_dict()
+
+
+def totals(trace: TraceInputs, settings: ImageSettings, stage: str, k: int) -> dict:
+    """Running totals after steps 0..k of a backward stage (ARRs, batch axis dropped)."""
+    if stage == "conv_backward":
+        dA_prev_pad, dW, db = core.conv_backward_totals(trace.dZ, trace.conv_cache, k)
+        return {"index": k, "dA_prev_pad": encode(dA_prev_pad[0]), "dW": encode(dW),
+                "db": encode(db.reshape(-1))}
+    pool = settings.pool
+    dA_prev = core.pool_backward_totals(trace.dOut, trace.pool_cache, k, mode=pool.mode,
+                                        tie_rule=pool.tie_rule)
+    return {"index": k, "dA_prev": encode(dA_prev[0])}
