@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel
+from starlette.routing import Match
 
 from app.config import Settings
 from app.deps import SampleName, SettingsDep
 from app.samples import DEFAULT_SAMPLE, SAMPLE_NAMES, SAMPLES, sample_bytes, sample_info
 from app.schemas.image import ImageSettings
+from app.services.lesson import LearnQuery, learn_boot, site_nav
 from core import PRESETS
 
 router = APIRouter()
@@ -49,11 +51,39 @@ def boot_data(limits: Settings) -> dict:
     }
 
 
+def _nav(request: Request, current: str) -> list[dict]:
+    """The site nav, linking only the pages this app serves (GET matches a route)."""
+    def serves(path: str) -> bool:
+        scope = {"type": "http", "method": "GET", "path": path, "root_path": "",
+                 "query_string": b"", "headers": []}
+        return any(r.matches(scope)[0] == Match.FULL for r in request.app.router.routes)
+    return site_nav(serves, current)
+
+
+def _learn_page(request: Request, query: LearnQuery) -> HTMLResponse:
+    return request.app.state.templates.TemplateResponse(
+        request, "learn.html", {"boot": learn_boot(query), "nav": _nav(request, "learn")})
+
+
 @router.get("/", response_class=HTMLResponse, include_in_schema=False)
+async def home(request: Request, limits: SettingsDep) -> HTMLResponse:
+    """A bare / (a first visit) is Learn mode; /?<state> (a shared Explore link) is Explore."""
+    if not request.url.query:
+        return _learn_page(request, LearnQuery())
+    return await index(request, limits)
+
+
 @router.get("/explore", response_class=HTMLResponse, include_in_schema=False)
 async def index(request: Request, limits: SettingsDep) -> HTMLResponse:
     templates = request.app.state.templates
-    return templates.TemplateResponse(request, "index.html", {"boot": boot_data(limits)})
+    return templates.TemplateResponse(request, "index.html", {"boot": boot_data(limits),
+                                                              "nav": _nav(request, "explore")})
+
+
+@router.get("/learn", response_class=HTMLResponse, include_in_schema=False)
+async def learn(request: Request, query: Annotated[LearnQuery, Query()]) -> HTMLResponse:
+    """Learn mode: the exercise's eight functions walked step by step (services/lesson.py)."""
+    return _learn_page(request, query)
 
 
 @router.get("/healthz", tags=["service"], summary="Liveness: 200 while the server runs")

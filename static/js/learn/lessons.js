@@ -1,0 +1,570 @@
+// One lesson per function of the exercise: what to look at, the lines a step runs, the
+// exercise's variables written out with their numbers, and the arrays to draw. Every number
+// comes from the lesson the server built with core (app/services/lesson.py); here they are only
+// picked by index and written into text.
+
+import { arrayTable, channel, el, filterSlice, num, scaleFor, windowMarks } from "./table.js";
+
+const T = (x) => `(${x.join(", ")})`;
+const ix = (...a) => `[${a.join(", ")}]`;
+const shape4 = (a) => [a.length, a[0].length, a[0][0].length, a[0][0][0].length];
+const par = (v) => (v < 0 ? `(${num(v)})` : num(v));
+
+/** "a_prev_pad[2:5, 4:7, :]" with the window's real numbers (", dilation" taps when > 1). */
+function sliceText(name, s, dilation, tail = ":") {
+  const by = dilation > 1 ? `:${dilation}` : "";
+  return `${name}[${s.vert_start}:${s.vert_end}${by}, ${s.horiz_start}:${s.horiz_end}${by}, ${tail}]`;
+}
+
+/** The corner lines every windowed function shares. */
+function cornerLines(s, stride, f, dilation) {
+  const endV = dilation > 1
+    ? `vert_end = vert_start + dilation * (f - 1) + 1 = ${s.vert_start} + ${dilation} * (${f} - 1) + 1 = ${s.vert_end}`
+    : `vert_end = vert_start + f = ${s.vert_start} + ${f} = ${s.vert_end}`;
+  const endH = dilation > 1
+    ? `horiz_end = horiz_start + dilation * (f - 1) + 1 = ${s.horiz_start} + ${dilation} * (${f} - 1) + 1 = ${s.horiz_end}`
+    : `horiz_end = horiz_start + f = ${s.horiz_start} + ${f} = ${s.horiz_end}`;
+  return [
+    { id: "vs", text: `vert_start = h * stride = ${s.h} * ${stride} = ${s.vert_start}` },
+    { id: "ve", text: endV },
+    { id: "hs", text: `horiz_start = w * stride = ${s.w} * ${stride} = ${s.horiz_start}` },
+    { id: "he", text: endH },
+  ];
+}
+
+function loopNotes(s, sizes) {
+  const notes = { fori: `# i = ${s.i}` };
+  if (sizes) {
+    notes.forh = `# h = ${s.h} (0 to ${sizes.n_H - 1})`;
+    notes.forw = `# w = ${s.w} (0 to ${sizes.n_W - 1})`;
+    notes.forc = `# c = ${s.c} (0 to ${sizes.n_C - 1})`;
+  }
+  return notes;
+}
+
+/** Which cells of an output (n_H, n_W) of channel c the steps 0..k have written. */
+function reached(steps, k, c) {
+  const seen = new Set();
+  for (let j = 0; j <= k && j < steps.length; j += 1) {
+    const s = steps[j];
+    if (s.h !== undefined && (c === undefined || s.c === c)) seen.add(`${s.h},${s.w}`);
+  }
+  return seen;
+}
+
+function padMark(r, c, pad, nH, nW) {
+  return r < pad || c < pad || r >= pad + nH || c >= pad + nW ? "pad" : null;
+}
+
+function group(title, ...figs) {
+  const g = el("section", "arr-group");
+  if (title) g.append(el("h3", "arr-group-title", title));
+  const row = el("div", "arr-row");
+  row.append(...figs.filter(Boolean));
+  g.append(row);
+  return g;
+}
+
+const padNote = (pad, mode) => (pad > 0
+  ? `shaded border: the ${pad}-cell padding${mode === "constant" ? " (zeros)" : ` (${mode})`}`
+  : "pad 0: no border");
+
+// ---------------------------------------------------------------------------------------
+// 1. zero_pad
+
+const zeroPad = {
+  title: "zero_pad",
+  variant: "pad",
+  what: "Pad the height and width of every image with zeros, so windows can sit on the border.",
+  callout(d) {
+    if (d.pad === 0) {
+      return "Look here: at pad 0, X_pad is X itself. Nothing is added, and a later crop written [pad:-pad] would keep nothing at all.";
+    }
+    return "Look here: only height and width are padded: ((0, 0), (pad, pad), (pad, pad), (0, 0)). Padding the batch axis m or the channel axis n_C as well gives every later shape the wrong size.";
+  },
+  stepLabel: (d, s) => `row ${s.row} of X_pad`,
+  arith(d, s) {
+    const X = shape4(d.X);
+    const P = shape4(d.X_pad);
+    const p = d.pad;
+    const lines = [
+      { id: "pad", text: `X.shape = ${T(X)}, pad = ${p}` },
+      { id: "pad", text: `X_pad.shape = (m, n_H + 2 * pad, n_W + 2 * pad, n_C) = (${X[0]}, ${X[1]} + 2 * ${p}, ${X[2]} + 2 * ${p}, ${X[3]}) = ${T(P)}` },
+      { id: "pad", text: `pad widths per axis: ((0, 0), (${p}, ${p}), (${p}, ${p}), (0, 0)): m and n_C are not padded` },
+      { id: "pad", text: `X_pad[0, ${s.row}, :, 0] = [${s.values.map(num).join(", ")}]` },
+    ];
+    if (!s.inside && d.pad_mode === "constant") {
+      lines.push({ id: "pad2", text: `row ${s.row} is padding: every value is the constant 0` });
+    } else if (!s.inside) {
+      lines.push({ id: "pad", text: `row ${s.row} is padding: mode '${d.pad_mode}' copies row ${s.source_row} of X` });
+    } else if (p > 0) {
+      lines.push({ id: "pad", text: `= [${d.pad_mode === "constant" ? "0" : "…"}] * ${p} + X[0, ${s.source_row}, :, 0] + [${d.pad_mode === "constant" ? "0" : "…"}] * ${p}` });
+    } else {
+      lines.push({ id: "pad", text: `= X[0, ${s.source_row}, :, 0]` });
+    }
+    return lines;
+  },
+  highlight: () => ({ ids: ["pad", "pad2"], notes: {} }),
+  view(d, s) {
+    const X = channel(d.X[0], 0);
+    const P = channel(d.X_pad[0], 0);
+    const nH = X.length;
+    const nW = X[0].length;
+    const scale = scaleFor(d.ranges.X_pad);
+    return [
+      group("the input and the padded input",
+        arrayTable({
+          name: "X[0, :, :, 0]", values: X, scale, field: "X",
+          label: (r, c) => `X[0, ${r}, ${c}, 0]`,
+          marks: (r) => [r === s.source_row ? "source" : null],
+        }),
+        arrayTable({
+          name: "X_pad[0, :, :, 0]", values: P, scale, field: "X_pad",
+          label: (r, c) => `X_pad[0, ${r}, ${c}, 0]`,
+          note: padNote(d.pad, d.pad_mode),
+          marks: (r, c) => [padMark(r, c, d.pad, nH, nW), r === s.row ? "current-row" : null,
+            r > s.row ? "unreached" : null],
+        })),
+    ];
+  },
+};
+
+// ---------------------------------------------------------------------------------------
+// 2. conv_single_step
+
+const singleStep = {
+  title: "conv_single_step",
+  variant: "pad",
+  what: "One window of the input times one filter, summed, plus the filter's bias: one number of Z.",
+  callout() {
+    return "Look here: b is added once, after the sum. Adding it inside np.multiply(...) + b (as some copies of this exercise do) adds it to every one of the f * f * n_C_prev products.";
+  },
+  stepLabel(d, s) {
+    if (s.kind === "product") return `product s[${s.r}, ${s.s}, ${s.ch}]`;
+    return s.kind === "sum" ? "the sum" : "plus the bias";
+  },
+  arith(d, s) {
+    const w = d.window;
+    const lines = [
+      { id: "def", text: `a_slice_prev = a_prev_pad[${w.vert_start}:${w.vert_end}, ${w.horiz_start}:${w.horiz_end}, :]   (the window of Z[0, ${w.h}, ${w.w}, 0] in conv_forward), W = W[:, :, :, 0], b = b[:, :, :, 0] = ${num(d.b)}` },
+    ];
+    if (s.kind === "product") {
+      lines.push({ id: "s", text: `s[${s.r}, ${s.s}, ${s.ch}] = a_slice_prev[${s.r}, ${s.s}, ${s.ch}] * W[${s.r}, ${s.s}, ${s.ch}] = ${num(s.a)} * ${par(s.w)} = ${num(s.p)}` });
+    } else {
+      const terms = d.steps.filter((t) => t.kind === "product").map((t) => par(t.p));
+      lines.push({ id: "sum", text: `Z = np.sum(s) = ${terms.join(" + ")} = ${num(s.total)}` });
+      if (s.kind === "bias") lines.push({ id: "bias", text: `Z = Z + float(b) = ${num(s.total)} + ${par(s.b)} = ${num(s.z)}` });
+    }
+    return lines;
+  },
+  highlight(d, s) {
+    return { ids: [s.kind === "product" ? "s" : s.kind], notes: {} };
+  },
+  view(d, s, ctx) {
+    const fw = ctx.lesson.functions.conv_forward[String(ctx.pad)];
+    const A = channel(fw.A_prev_pad[0], 0);
+    const w = d.window;
+    const a = channel(d.a_slice_prev, 0);
+    const Wc = channel(d.W, 0);
+    const prods = channel(d.products, 0);
+    const k = s.index;
+    const cur = (r, c) => (s.kind === "product" && s.r === r && s.s === c ? "current" : null);
+    const done = (r, c) => (s.kind === "product" && (r * a[0].length + c) > k ? "unreached" : null);
+    const nH = fw.A_prev[0].length;
+    const nW = fw.A_prev[0][0].length;
+    const figs = [
+      group("where the window is",
+        arrayTable({
+          name: "a_prev_pad[:, :, 0]", values: A, scale: scaleFor(fw.ranges.A_prev_pad), field: "a_prev_pad",
+          label: (r, c) => `a_prev_pad[${r}, ${c}, 0]`, note: padNote(fw.pad, fw.pad_mode),
+          marks: (r, c) => [padMark(r, c, fw.pad, nH, nW),
+            windowMarks(r, c, w, fw.dilation)],
+        })),
+      group("s = np.multiply(a_slice_prev, W)",
+        arrayTable({ name: "a_slice_prev[:, :, 0]", values: a, scale: scaleFor(d.ranges.a_slice_prev), field: "a_slice_prev",
+          label: (r, c) => `a_slice_prev[${r}, ${c}, 0]`, marks: (r, c) => [cur(r, c)] }),
+        arrayTable({ name: "W[:, :, 0]", values: Wc, scale: scaleFor(d.ranges.W), field: "W",
+          label: (r, c) => `W[${r}, ${c}, 0]`, marks: (r, c) => [cur(r, c)] }),
+        arrayTable({ name: "s[:, :, 0]", values: prods, scale: scaleFor(d.ranges.products), field: "s",
+          label: (r, c) => `s[${r}, ${c}, 0]`, marks: (r, c) => [cur(r, c), done(r, c)] })),
+    ];
+    if (s.kind !== "product") {
+      const out = el("p", "scalar");
+      out.append(el("span", null, s.kind === "sum" ? "Z = np.sum(s) = " : "Z = np.sum(s) + float(b) = "));
+      const o = el("output", "num", num(s.kind === "sum" ? s.total : s.z));
+      o.dataset.field = "Z";
+      o.dataset.v = String(s.kind === "sum" ? s.total : s.z);
+      out.append(o);
+      figs.push(out);
+    }
+    return figs;
+  },
+};
+
+// ---------------------------------------------------------------------------------------
+// 3. conv_forward
+
+function sizeLines(d) {
+  const g = d.geometry;
+  const f = g.f;
+  if (d.dilation > 1) {
+    return [
+      { id: "nH", text: `n_H = int((n_H_prev + 2 * pad - dilation * (f - 1) - 1) / stride) + 1 = int((${g.n_H_prev} + 2 * ${d.pad} - ${d.dilation} * (${f} - 1) - 1) / ${d.stride}) + 1 = ${g.n_H}` },
+      { id: "nW", text: `n_W = int((n_W_prev + 2 * pad - dilation * (f - 1) - 1) / stride) + 1 = int((${g.n_W_prev} + 2 * ${d.pad} - ${d.dilation} * (${f} - 1) - 1) / ${d.stride}) + 1 = ${g.n_W}` },
+    ];
+  }
+  return [
+    { id: "nH", text: `n_H = int((n_H_prev - f + 2 * pad) / stride) + 1 = int((${g.n_H_prev} - ${f} + 2 * ${d.pad}) / ${d.stride}) + 1 = ${g.n_H}` },
+    { id: "nW", text: `n_W = int((n_W_prev - f + 2 * pad) / stride) + 1 = int((${g.n_W_prev} - ${f} + 2 * ${d.pad}) / ${d.stride}) + 1 = ${g.n_W}` },
+  ];
+}
+
+const convForward = {
+  title: "conv_forward",
+  variant: "pad",
+  what: "Slide every filter over the padded input with the stride; each window gives one number of Z.",
+  callout(d) {
+    return `Look here: vert_start = h * stride. With stride ${d.stride} the window moves ${d.stride} rows for each h (and ${d.stride} columns for each w); writing vert_start = h slides it one cell and reads the wrong slice. The slice is taken from a_prev_pad, the padded input.`;
+  },
+  stepLabel: (d, s) => `Z[${s.i}, ${s.h}, ${s.w}, ${s.c}]`,
+  arith(d, s) {
+    const f = d.geometry.f;
+    return [
+      ...sizeLines(d),
+      { id: "forc", text: `i = ${s.i}, h = ${s.h}, w = ${s.w}, c = ${s.c}` },
+      ...cornerLines(s, d.stride, f, d.dilation),
+      { id: "slice", text: `a_slice_prev = ${sliceText("a_prev_pad", s, d.dilation)}` },
+      { id: "z", text: `Z${ix(s.i, s.h, s.w, s.c)} = conv_single_step(a_slice_prev, W[:, :, :, ${s.c}], b[:, :, :, ${s.c}])` },
+      { id: "z", text: `= np.sum(a_slice_prev * W[:, :, :, ${s.c}]) + b[0, 0, 0, ${s.c}] = ${num(s.total)} + ${par(s.bias)} = ${num(s.z)}` },
+    ];
+  },
+  highlight(d, s) {
+    const g = d.geometry;
+    return {
+      ids: ["vs", "ve", "hs", "he", "slice", "z"],
+      notes: { ...loopNotes(s, { n_H: g.n_H, n_W: g.n_W, n_C: d.W[0][0][0].length }), nH: `# = ${g.n_H}`, nW: `# = ${g.n_W}` },
+    };
+  },
+  view(d, s) {
+    const A = channel(d.A_prev_pad[0], 0);
+    const nH = d.A_prev[0].length;
+    const nW = d.A_prev[0][0].length;
+    const nC = d.W[0][0][0].length;
+    const zscale = scaleFor(d.ranges.Z);
+    const figs = [
+      group("the window on the padded input",
+        arrayTable({
+          name: "a_prev_pad[:, :, 0]", values: A, scale: scaleFor(d.ranges.A_prev_pad), field: "a_prev_pad",
+          label: (r, c) => `a_prev_pad[${r}, ${c}, 0]`, note: padNote(d.pad, d.pad_mode),
+          marks: (r, c) => [padMark(r, c, d.pad, nH, nW),
+            windowMarks(r, c, s, d.dilation)],
+        }),
+        arrayTable({ name: `W[:, :, 0, ${s.c}]`, values: filterSlice(d.W, 0, s.c), scale: scaleFor(d.ranges.W), field: "W",
+          label: (r, c) => `W[${r}, ${c}, 0, ${s.c}]` })),
+    ];
+    const outs = [];
+    for (let c = 0; c < nC; c += 1) {
+      const seen = reached(d.steps, s.index, c);
+      outs.push(arrayTable({
+        name: `Z[0, :, :, ${c}]`, values: channel(d.Z[0], c), scale: zscale, field: `Z${c}`,
+        className: c === s.c ? "active" : null,
+        label: (r, q) => `Z[0, ${r}, ${q}, ${c}]`,
+        marks: (r, q) => [seen.has(`${r},${q}`) ? null : "unreached", c === s.c && r === s.h && q === s.w ? "current" : null],
+      }));
+    }
+    figs.push(group("the output, filling in", ...outs));
+    return figs;
+  },
+};
+
+// ---------------------------------------------------------------------------------------
+// 4. conv_backward
+
+const convBackward = {
+  title: "conv_backward",
+  variant: "pad",
+  what: "Send each dZ back: into the window of da_prev_pad (through W), into dW (through the input slice) and into db.",
+  callout(d) {
+    return `Look here: += on all three lines. Windows overlap (f 3, stride ${d.stride}), so cells of da_prev_pad collect several windows; = would keep only the last. dW adds a_slice * dZ, the input the filter touched. At the end the border is cropped with [pad:pad + n_H_prev]: the exercise's [pad:-pad] is empty at pad 0.`;
+  },
+  stepLabel: (d, s) => (s.kind === "crop" ? "the crop" : `dZ[${s.i}, ${s.h}, ${s.w}, ${s.c}]`),
+  arith(d, s) {
+    const g = d.geometry;
+    if (s.kind === "crop") {
+      const nH = g.n_H_prev;
+      const nW = g.n_W_prev;
+      const p = d.pad;
+      const lines = [
+        { id: "crop", text: `dA_prev[0, :, :, :] = da_prev_pad[pad:pad + n_H_prev, pad:pad + n_W_prev, :] = da_prev_pad[${p}:${p} + ${nH}, ${p}:${p} + ${nW}, :]` },
+        { id: "crop", text: `dA_prev.shape = (${nH}, ${nW}) per image: the ${p}-cell border of da_prev_pad is dropped (it belongs to the padding, not to A_prev)` },
+      ];
+      if (p === 0) lines.push({ id: "crop", text: "the exercise writes da_prev_pad[pad:-pad, pad:-pad, :]: at pad 0 that is [0:-0] = [0:0], an empty slice" });
+      else lines.push({ id: "crop", text: `the exercise's da_prev_pad[pad:-pad, pad:-pad, :] is the same here (pad ${p}), but empty at pad 0` });
+      if (d.pad_mode !== "constant") lines.push({ id: "crop", text: `pad mode '${d.pad_mode}': each border cell's gradient is added to the input cell it copied before the crop` });
+      return lines;
+    }
+    const dz = `dZ${ix(s.i, s.h, s.w, s.c)}`;
+    return [
+      { id: "forc", text: `i = ${s.i}, h = ${s.h}, w = ${s.w}, c = ${s.c}, ${dz} = ${num(s.dz)}` },
+      ...cornerLines(s, d.stride, g.f, d.dilation),
+      { id: "slice", text: `a_slice = ${sliceText("a_prev_pad", s, d.dilation)}` },
+      { id: "da", text: `${sliceText("da_prev_pad", s, d.dilation)} += W[:, :, :, ${s.c}] * ${dz}   (= W[:, :, :, ${s.c}] * ${par(s.dz)})` },
+      { id: "dw", text: `dW[:, :, :, ${s.c}] += a_slice * ${dz}   (= a_slice * ${par(s.dz)})` },
+      { id: "db", text: `db[:, :, :, ${s.c}] += ${dz}   → db[0, 0, 0, ${s.c}] = ${num(s.db_running)}` },
+    ];
+  },
+  highlight(d, s) {
+    if (s.kind === "crop") return { ids: ["crop"], notes: {} };
+    const g = d.geometry;
+    return { ids: ["vs", "ve", "hs", "he", "slice", "da", "dw", "db"],
+      notes: loopNotes(s, { n_H: g.n_H, n_W: g.n_W, n_C: d.W[0][0][0].length }) };
+  },
+  view(d, s) {
+    const g = d.geometry;
+    const nH = g.n_H_prev;
+    const nW = g.n_W_prev;
+    const last = d.steps[d.steps.length - 2];
+    const cur = s.kind === "crop" ? last : s;
+    const c = cur.c;
+    const seen = reached(d.steps, s.kind === "crop" ? d.steps.length : s.index, c);
+    const win = (r, q) => (s.kind !== "crop" ? windowMarks(r, q, s, d.dilation) : []);
+    const figs = [
+      group("the upstream gradient",
+        arrayTable({ name: `dZ[0, :, :, ${c}]`, values: channel(d.dZ[0], c), scale: scaleFor(d.ranges.dZ), field: "dZ",
+          label: (r, q) => `dZ[0, ${r}, ${q}, ${c}]`,
+          note: d.upstream === "ones" ? "dZ = ones" : "dZ = Z (as the exercise's test calls conv_backward(Z, cache))",
+          marks: (r, q) => [s.kind !== "crop" && r === s.h && q === s.w ? "current" : null, seen.has(`${r},${q}`) ? "done" : null] })),
+    ];
+    if (s.kind === "crop") {
+      figs.push(group("the crop",
+        arrayTable({ name: "da_prev_pad[:, :, 0]", values: channel(s.dA_prev_pad[0], 0), scale: scaleFor(d.ranges.dA_prev_pad), field: "da_prev_pad",
+          label: (r, q) => `da_prev_pad[${r}, ${q}, 0]`, note: d.pad > 0 ? "greyed: the border the crop drops" : "pad 0: nothing to drop",
+          marks: (r, q) => [padMark(r, q, d.pad, nH, nW) ? "crop-out" : null] }),
+        arrayTable({ name: "dA_prev[0, :, :, 0]", values: channel(s.dA_prev[0], 0), scale: scaleFor(d.ranges.dA_prev), field: "dA_prev",
+          label: (r, q) => `dA_prev[0, ${r}, ${q}, 0]` })));
+      figs.push(group("the weights' and biases' gradients",
+        arrayTable({ name: "dW[:, :, 0, 0]", values: filterSlice(s.dW, 0, 0), scale: scaleFor(d.ranges.dW), field: "dW0", label: (r, q) => `dW[${r}, ${q}, 0, 0]` }),
+        arrayTable({ name: "dW[:, :, 0, 1]", values: filterSlice(s.dW, 0, 1), scale: scaleFor(d.ranges.dW), field: "dW1", label: (r, q) => `dW[${r}, ${q}, 0, 1]` }),
+        arrayTable({ name: "db[0, 0, 0, :]", values: [s.db[0][0][0]], scale: scaleFor(d.ranges.db), field: "db", label: (r, q) => `db[0, 0, 0, ${q}]` })));
+      return figs;
+    }
+    figs.push(group(`into da_prev_pad: W[:, :, :, ${c}] * dZ`,
+      arrayTable({ name: `W[:, :, 0, ${c}] * ${num(s.dz)}`, values: channel(s.da_add, 0), scale: scaleFor(d.ranges.da_add), field: "da_add",
+        label: (r, q) => `W[${r}, ${q}, 0, ${c}] * dZ` }),
+      arrayTable({ name: "da_prev_pad[:, :, 0]", values: channel(s.dA_prev_pad[0], 0), scale: scaleFor(d.ranges.dA_prev_pad), field: "da_prev_pad",
+        label: (r, q) => `da_prev_pad[${r}, ${q}, 0]`, note: `after ${s.index + 1} of ${d.steps.length - 1} steps; ${padNote(d.pad, d.pad_mode)}`,
+        marks: (r, q) => [padMark(r, q, d.pad, nH, nW), win(r, q)] })));
+    figs.push(group(`into dW and db: a_slice * dZ`,
+      arrayTable({ name: `a_slice[:, :, 0] * ${num(s.dz)}`, values: channel(s.dw_add, 0), scale: scaleFor(d.ranges.dw_add), field: "dw_add",
+        label: (r, q) => `a_slice[${r}, ${q}, 0] * dZ` }),
+      arrayTable({ name: `dW[:, :, 0, ${c}]`, values: filterSlice(s.dW, 0, c), scale: scaleFor(d.ranges.dW), field: "dW",
+        label: (r, q) => `dW[${r}, ${q}, 0, ${c}]` }),
+      arrayTable({ name: "db[0, 0, 0, :]", values: [s.db[0][0][0]], scale: scaleFor(d.ranges.db), field: "db",
+        label: (r, q) => `db[0, 0, 0, ${q}]`, marks: (r, q) => [q === c ? "current" : null] })));
+    return figs;
+  },
+};
+
+// ---------------------------------------------------------------------------------------
+// 5. pool_forward
+
+const poolForward = {
+  title: "pool_forward",
+  variant: "mode",
+  what: "Slide an f x f window with the stride and keep its maximum (or its mean); no weights, no padding.",
+  callout(d) {
+    return `Look here: f ${d.f} with stride ${d.stride}: the windows overlap, so one input cell is in several windows. The slice is A_prev[i, vert_start:vert_end, horiz_start:horiz_end, c]: one channel at a time.`;
+  },
+  stepLabel: (d, s) => `A[${s.i}, ${s.h}, ${s.w}, ${s.c}]`,
+  arith(d, s) {
+    const g = d.geometry;
+    const lines = [
+      { id: "nH", text: `n_H = int(1 + (n_H_prev - f) / stride) = int(1 + (${g.n_H_prev} - ${d.f}) / ${d.stride}) = ${g.n_H}` },
+      { id: "nW", text: `n_W = int(1 + (n_W_prev - f) / stride) = int(1 + (${g.n_W_prev} - ${d.f}) / ${d.stride}) = ${g.n_W}` },
+      { id: "forc", text: `i = ${s.i}, h = ${s.h}, w = ${s.w}, c = ${s.c}` },
+      ...cornerLines(s, d.stride, d.f, 1),
+      { id: "slice", text: `a_prev_slice = A_prev[${s.i}, ${s.vert_start}:${s.vert_end}, ${s.horiz_start}:${s.horiz_end}, ${s.c}]` },
+    ];
+    if (d.mode === "max") {
+      lines.push({ id: "max", text: `A${ix(s.i, s.h, s.w, s.c)} = np.max(a_prev_slice) = ${num(s.value)}${s.ties > 1 ? `   (${s.ties} cells of this window hold ${num(s.value)}: a tie)` : ""}` });
+    } else {
+      lines.push({ id: "mean", text: `A${ix(s.i, s.h, s.w, s.c)} = np.mean(a_prev_slice) = ${num(s.window_sum)} / ${s.count} = ${num(s.value)}` });
+    }
+    return lines;
+  },
+  highlight(d, s) {
+    const g = d.geometry;
+    return { ids: ["vs", "ve", "hs", "he", "slice", d.mode === "max" ? "ifmax" : "ifavg", d.mode === "max" ? "max" : "mean"],
+      notes: { ...loopNotes(s, { n_H: g.n_H, n_W: g.n_W, n_C: 1 }), nH: `# = ${g.n_H}`, nW: `# = ${g.n_W}` } };
+  },
+  view(d, s) {
+    const A = channel(d.A_prev[0], 0);
+    const seen = reached(d.steps, s.index, 0);
+    const win = s.window;
+    const isMax = (r, c) => (d.mode === "max" && s.is_max[r][c] ? "max" : null);
+    return [
+      group("the window on the input",
+        arrayTable({ name: "A_prev[0, :, :, 0]", values: A, scale: scaleFor(d.ranges.A_prev), field: "A_prev",
+          label: (r, c) => `A_prev[0, ${r}, ${c}, 0]`,
+          marks: (r, c) => {
+            const m = windowMarks(r, c, s);
+            return m.length ? [...m, isMax(r - s.vert_start, c - s.horiz_start)] : m;
+          } }),
+        arrayTable({ name: "a_prev_slice", values: win, scale: scaleFor(d.ranges.A_prev), field: "a_prev_slice",
+          label: (r, c) => `a_prev_slice[${r}, ${c}]`, marks: (r, c) => [isMax(r, c)] })),
+      group("the output, filling in",
+        arrayTable({ name: "A[0, :, :, 0]", values: channel(d.A[0], 0), scale: scaleFor(d.ranges.A), field: "A",
+          label: (r, c) => `A[0, ${r}, ${c}, 0]`,
+          marks: (r, c) => [seen.has(`${r},${c}`) ? null : "unreached", r === s.h && c === s.w ? "current" : null] })),
+    ];
+  },
+};
+
+// ---------------------------------------------------------------------------------------
+// 6. create_mask_from_window
+
+const createMask = {
+  title: "create_mask_from_window",
+  variant: "max",
+  what: "Which cells of a window hold its maximum: the cells max pooling's gradient goes back to.",
+  callout(d) {
+    const ties = d.steps.filter((s) => s.count > 1).map((s) => s.index + 1);
+    return `Look here: x == np.max(x) is True at every cell equal to the maximum, not at one cell. Where two cells tie (steps ${ties.join(", ")}), both are True and both get the gradient.`;
+  },
+  stepLabel: (d, s) => `window of A[${s.i}, ${s.h}, ${s.w}, ${s.c}]`,
+  arith(d, s) {
+    return [
+      { id: "def", text: `x = A_prev[${s.i}, ${s.vert_start}:${s.vert_end}, ${s.horiz_start}:${s.horiz_end}, ${s.c}]   (the window of A[${s.i}, ${s.h}, ${s.w}, ${s.c}] in pool_forward)` },
+      { id: "mask", text: `np.max(x) = ${num(s.max)}` },
+      { id: "mask", text: `mask = (x == ${num(s.max)}): ${s.count} ${s.count === 1 ? "cell is" : "cells are"} True${s.count > 1 ? " (a tie: all of them)" : ""}` },
+    ];
+  },
+  highlight: () => ({ ids: ["mask"], notes: {} }),
+  view(d, s) {
+    const A = channel(d.A_prev[0], 0);
+    const inWin = (r, c) => windowMarks(r, c, s).length > 0;
+    return [
+      group("the window",
+        arrayTable({ name: "A_prev[0, :, :, 0]", values: A, scale: scaleFor(d.ranges.A_prev), field: "A_prev",
+          label: (r, c) => `A_prev[0, ${r}, ${c}, 0]`,
+          marks: (r, c) => [windowMarks(r, c, s), inWin(r, c) && s.mask[r - s.vert_start][c - s.horiz_start] ? "max" : null] }),
+        arrayTable({ name: "x", values: s.x, scale: scaleFor(d.ranges.x), field: "x", label: (r, c) => `x[${r}, ${c}]`,
+          marks: (r, c) => [s.mask[r][c] ? "max" : null] }),
+        arrayTable({ name: "mask", values: s.mask, scale: null, field: "mask", label: (r, c) => `mask[${r}, ${c}]`,
+          marks: (r, c) => [s.mask[r][c] ? "on" : "off"] })),
+    ];
+  },
+};
+
+// ---------------------------------------------------------------------------------------
+// 7. distribute_value
+
+const distribute = {
+  title: "distribute_value",
+  variant: "average",
+  what: "Average pooling's backward: a window's gradient dz shared equally by its n_H * n_W cells.",
+  callout() {
+    return "Look here: average = dz / (n_H * n_W). Every cell of the window had the same weight in the mean, so each gets the same share of dz; a version that ignores dz, or divides by n_H + n_W, gives other numbers.";
+  },
+  stepLabel: (d, s) => `dz = dA[${s.i}, ${s.h}, ${s.w}, ${s.c}]`,
+  arith(d, s) {
+    return [
+      { id: "def", text: `dz = dA[${s.i}, ${s.h}, ${s.w}, ${s.c}] = ${num(s.dz)}, shape = (f, f) = (${s.n_H}, ${s.n_W})` },
+      { id: "shape", text: `(n_H, n_W) = shape = (${s.n_H}, ${s.n_W})` },
+      { id: "avg", text: `average = dz / (n_H * n_W) = ${num(s.dz)} / (${s.n_H} * ${s.n_W}) = ${num(s.average)}` },
+      { id: "a", text: `a = np.ones(shape) * average: ${s.n_H} x ${s.n_W} cells of ${num(s.average)}` },
+    ];
+  },
+  highlight: () => ({ ids: ["shape", "avg", "a"], notes: {} }),
+  view(d, s) {
+    const seen = reached(d.steps, s.index, 0);
+    return [
+      group("the gradient of each window, spread evenly",
+        arrayTable({ name: "dA[0, :, :, 0]", values: channel(d.dA[0], 0), scale: scaleFor(d.ranges.dA), field: "dA",
+          label: (r, c) => `dA[0, ${r}, ${c}, 0]`,
+          marks: (r, c) => [r === s.h && c === s.w ? "current" : null, seen.has(`${r},${c}`) ? "done" : null] }),
+        arrayTable({ name: "a", values: s.a, scale: scaleFor(d.ranges.a), field: "a", label: (r, c) => `a[${r}, ${c}]` })),
+    ];
+  },
+};
+
+// ---------------------------------------------------------------------------------------
+// 8. pool_backward
+
+const poolBackward = {
+  title: "pool_backward",
+  variant: "mode",
+  what: "Send each dA back into its window: to the max (through the mask) or spread evenly (average).",
+  callout(d) {
+    return `Look here: += into dA_prev. The windows overlap (f ${d.f}, stride ${d.stride}), so a cell that is the maximum of several windows collects each of their gradients; = would keep only the last one.`;
+  },
+  stepLabel: (d, s) => `dA[${s.i}, ${s.h}, ${s.w}, ${s.c}]`,
+  arith(d, s) {
+    const dz = `dA${ix(s.i, s.h, s.w, s.c)}`;
+    const lines = [
+      { id: "forc", text: `i = ${s.i}, h = ${s.h}, w = ${s.w}, c = ${s.c}, ${dz} = ${num(s.da)}` },
+      ...cornerLines(s, d.stride, d.f, 1),
+    ];
+    const box = `dA_prev[${s.i}, ${s.vert_start}:${s.vert_end}, ${s.horiz_start}:${s.horiz_end}, ${s.c}]`;
+    if (d.mode === "max") {
+      lines.push({ id: "slice", text: `a_prev_slice = a_prev[${s.vert_start}:${s.vert_end}, ${s.horiz_start}:${s.horiz_end}, ${s.c}]` });
+      const rule = { all: "create_mask_from_window(a_prev_slice): True where a_prev_slice == its max",
+        first: "1 at the first maximum only (np.argmax)", split: "the tied maxima share 1 equally" }[d.tie_rule];
+      lines.push({ id: "mask", text: `mask = ${rule}` });
+      lines.push({ id: "addmax", text: `${box} += mask * ${dz}   (= mask * ${par(s.da)})` });
+    } else {
+      lines.push({ id: "da", text: `da = ${dz} = ${num(s.da)}` });
+      lines.push({ id: "fshape", text: `shape = (f, f) = (${d.f}, ${d.f})` });
+      lines.push({ id: "addavg", text: `${box} += distribute_value(da, shape)   (each cell + ${num(s.added[0][0])})` });
+    }
+    return lines;
+  },
+  highlight(d, s) {
+    const ids = ["vs", "ve", "hs", "he"];
+    if (d.mode === "max") ids.push("ifmax", "slice", "mask", "mask2", "addmax");
+    else ids.push("ifavg", "da", "fshape", "addavg");
+    return { ids, notes: loopNotes(s, { n_H: d.dA[0].length, n_W: d.dA[0][0].length, n_C: 1 }) };
+  },
+  view(d, s) {
+    const seen = reached(d.steps, s.index, 0);
+    const inWin = (r, c) => windowMarks(r, c, s).length > 0;
+    const routeName = d.mode === "max" ? "mask" : "distribute_value(da, shape)";
+    return [
+      group("the upstream gradient and the window",
+        arrayTable({ name: "dA[0, :, :, 0]", values: channel(d.dA[0], 0), scale: scaleFor(d.ranges.dA), field: "dA",
+          label: (r, c) => `dA[0, ${r}, ${c}, 0]`,
+          marks: (r, c) => [r === s.h && c === s.w ? "current" : null, seen.has(`${r},${c}`) ? "done" : null] }),
+        arrayTable({ name: "A_prev[0, :, :, 0]", values: channel(d.A_prev[0], 0), scale: scaleFor(d.ranges.A_prev), field: "A_prev",
+          label: (r, c) => `A_prev[0, ${r}, ${c}, 0]`,
+          marks: (r, c) => [windowMarks(r, c, s), d.mode === "max" && inWin(r, c) && s.route[r - s.vert_start][c - s.horiz_start] > 0 ? "max" : null] })),
+      group("added into dA_prev",
+        arrayTable({ name: routeName, values: s.route, scale: d.mode === "max" ? scaleFor([0, 1]) : null, field: "route",
+          label: (r, c) => `${d.mode === "max" ? "mask" : "share"}[${r}, ${c}]` }),
+        arrayTable({ name: `${routeName} * ${num(s.da)}`, values: s.added, scale: scaleFor(d.ranges.added), field: "added",
+          label: (r, c) => `added[${r}, ${c}]` }),
+        arrayTable({ name: "dA_prev[0, :, :, 0]", values: channel(s.dA_prev[0], 0), scale: scaleFor(d.ranges.dA_prev), field: "dA_prev",
+          label: (r, c) => `dA_prev[0, ${r}, ${c}, 0]`, note: `after ${s.index + 1} of ${d.steps.length} steps`,
+          marks: (r, c) => windowMarks(r, c, s) })),
+    ];
+  },
+};
+
+export const LESSONS = {
+  zero_pad: zeroPad,
+  conv_single_step: singleStep,
+  conv_forward: convForward,
+  conv_backward: convBackward,
+  pool_forward: poolForward,
+  create_mask_from_window: createMask,
+  distribute_value: distribute,
+  pool_backward: poolBackward,
+};
+
+/** The variant of a function's data for the page's pad and pool mode. */
+export function variantOf(lesson, fn, { pad, mode }) {
+  const v = lesson.functions[fn];
+  const kind = LESSONS[fn].variant;
+  if (kind === "pad") return v[String(pad)];
+  if (kind === "mode") return v[mode];
+  return v[kind];
+}

@@ -1,0 +1,265 @@
+// Learn mode: boots from the lesson the server embedded (app/services/lesson.py, built with core),
+// walks one function of the exercise at a time, one step at a time. Opens paused at the
+// step the URL names (step 1 by default); the view, the arithmetic and the code are drawn
+// from the same step record in one render, so the panel never lags the counter.
+
+import { Player } from "../player.js";
+import { CODE, DILATED, FIRST_MASK_LINES, PAD_MODE_LINE, SPLIT_MASK_LINES } from "./code.js";
+import { LESSONS, variantOf } from "./lessons.js";
+import { el } from "./table.js";
+
+/** The shared player, at a reading pace: `stepsPerSecond` instead of the explore sweep. */
+class ReadingPlayer extends Player {
+  constructor(o) {
+    super(o);
+    this.stepsPerSecond = 0.5;
+  }
+
+  rate() {
+    return this.stepsPerSecond;
+  }
+}
+
+const EXTRAS = [ // the "More" settings: URL key, element id, default (the server's too)
+  ["dilation", "dilation", "1"],
+  ["pad_mode", "pad-mode", "constant"],
+  ["tie", "tie", "all"],
+  ["upstream", "upstream", "exercise"],
+];
+
+function createLearn(root) {
+  const $ = (q) => root.querySelector(q);
+  const boot = JSON.parse($("#boot").textContent);
+  const { lesson } = boot;
+  const open = boot.open;
+  const state = {
+    fn: open.fn,
+    k: open.step,
+    pad: open.pad,
+    mode: open.mode,
+    extras: { dilation: String(open.dilation), pad_mode: open.pad_mode, tie: open.tie, upstream: open.upstream },
+    speed: "0.5",
+  };
+  const main = $("#main");
+
+  const player = new ReadingPlayer({
+    onStep: (k) => {
+      state.k = k;
+      render();
+    },
+    onPlayChange: (on) => {
+      const b = $("#btn-play");
+      b.textContent = on ? "Pause" : "Play";
+      b.setAttribute("aria-pressed", on ? "true" : "false");
+      b.classList.toggle("playing", on);
+    },
+  });
+
+  const data = () => variantOf(lesson, state.fn, state);
+
+  function codeLines(fn, d) {
+    let lines = CODE[fn].map((l) => ({ ...l }));
+    const dil = Number(state.extras.dilation);
+    if (dil > 1 && (fn === "conv_forward" || fn === "conv_backward")) {
+      lines = lines.map((l) => {
+        if (l.id === "slice") return { ...l, text: fn === "conv_forward" ? DILATED.slice : DILATED.bslice };
+        if (DILATED[l.id] && l.id !== "slice") return { ...l, text: DILATED[l.id] };
+        return l;
+      });
+    }
+    if (fn === "zero_pad" && d.pad_mode !== "constant") {
+      lines = lines.filter((l) => l.id !== "pad2").map((l) => (l.id === "pad" ? { ...l, text: PAD_MODE_LINE[d.pad_mode] } : l));
+    }
+    if (fn === "pool_backward" && d.tie_rule !== "all") {
+      const repl = d.tie_rule === "first" ? FIRST_MASK_LINES : SPLIT_MASK_LINES;
+      lines = lines.flatMap((l) => (l.id === "mask" ? repl : [l]));
+    }
+    return lines;
+  }
+
+  function renderCode(fn, d, s) {
+    const lesson_ = LESSONS[fn];
+    const { ids, notes } = lesson_.highlight(d, s);
+    const on = new Set(ids);
+    const pre = $("#code");
+    pre.replaceChildren();
+    const mode = d.mode;
+    for (const line of codeLines(fn, d)) {
+      const row = el("span", "cl");
+      row.dataset.line = line.id;
+      if (on.has(line.id)) row.classList.add("hl");
+      if (fn.startsWith("pool") && mode && ((mode === "max" && ["ifavg", "mean", "da", "fshape", "addavg"].includes(line.id))
+        || (mode === "average" && ["ifmax", "max", "slice", "mask", "mask2", "addmax"].includes(line.id) && fn === "pool_backward")
+        || (mode === "average" && ["ifmax", "max"].includes(line.id) && fn === "pool_forward"))) {
+        row.classList.add("dim");
+      }
+      row.append(document.createTextNode(line.text));
+      if (notes[line.id]) row.append(el("span", "note", `   ${notes[line.id]}`));
+      pre.append(row, "\n");
+    }
+    // keep the marked lines in sight inside the code box (it scrolls on its own)
+    const first = pre.querySelector(".cl.hl");
+    if (first && pre.scrollHeight > pre.clientHeight) {
+      const last = [...pre.querySelectorAll(".cl.hl")].pop();
+      const top = first.offsetTop - pre.offsetTop;
+      const bottom = last.offsetTop - pre.offsetTop + last.offsetHeight;
+      if (top < pre.scrollTop || bottom > pre.scrollTop + pre.clientHeight) {
+        pre.scrollTop = Math.max(0, top - 2 * first.offsetHeight);
+      }
+    }
+  }
+
+  function renderArith(fn, d, s) {
+    const ol = $("#arith");
+    ol.replaceChildren(...LESSONS[fn].arith(d, s).map((line) => {
+      const li = el("li", null);
+      li.dataset.line = line.id;
+      li.append(el("code", null, line.text));
+      return li;
+    }));
+  }
+
+  function urlFor() {
+    const q = new URLSearchParams();
+    q.set("fn", state.fn);
+    q.set("step", String(state.k));
+    if (state.pad !== 1) q.set("pad", String(state.pad));
+    if (state.mode !== "max") q.set("mode", state.mode);
+    for (const [key, , def] of EXTRAS) if (state.extras[key] !== def) q.set(key, state.extras[key]);
+    return `/learn?${q}`;
+  }
+
+  function syncUrl() {
+    history.replaceState(null, "", urlFor());
+  }
+
+  function render() {
+    const fn = state.fn;
+    const L = LESSONS[fn];
+    const d = data();
+    const n = d.steps.length;
+    if (player.total !== n) player.setTotal(n);
+    state.k = Math.max(0, Math.min(n - 1, state.k));
+    player.k = state.k;
+    const s = d.steps[state.k];
+    const order = lesson.order.indexOf(fn);
+
+    $("#fn-title").textContent = `${order + 1}. ${L.title}`;
+    $("#fn-what").textContent = L.what;
+    $("#callout").textContent = L.callout(d);
+    const label = `Step ${state.k + 1} of ${n}: ${L.stepLabel(d, s)}`;
+    $("#step-label").textContent = label;
+    const scrub = $("#scrub");
+    scrub.max = String(n - 1);
+    scrub.value = String(state.k);
+    scrub.setAttribute("aria-valuetext", label);
+    $("#btn-prev").disabled = state.k === 0;
+    $("#btn-next").disabled = state.k === n - 1;
+    $("#view").replaceChildren(...L.view(d, s, { lesson, pad: state.pad, mode: state.mode }));
+    renderArith(fn, d, s);
+    renderCode(fn, d, s);
+    $("#live").textContent = `${label}. ${LESSONS[fn].arith(d, s).map((l) => l.text).slice(-1)[0]}`;
+
+    for (const a of root.querySelectorAll("#fn-list a")) {
+      if (a.dataset.fn === fn) a.setAttribute("aria-current", "step");
+      else a.removeAttribute("aria-current");
+    }
+    $("#pad-field").hidden = L.variant !== "pad";
+    $("#mode-field").hidden = L.variant !== "mode";
+    const next = lesson.order[order + 1];
+    const nf = $("#next-fn");
+    nf.hidden = state.k !== n - 1;
+    if (state.k === n - 1) {
+      nf.replaceChildren(next ? "Last step. Next: " : "Last step of the last function. ");
+      if (next) {
+        const b = el("button", "lbtn primary", `${order + 2}. ${next} →`);
+        b.type = "button";
+        b.addEventListener("click", () => openFn(next));
+        nf.append(b);
+      } else {
+        const a = el("a", null, "Try your own image in Explore");
+        a.href = "/explore";
+        nf.append(a);
+      }
+    }
+    main.dataset.fn = fn;
+    main.dataset.step = String(state.k);
+    main.dataset.steps = String(n);
+    main.dataset.ready = "1";
+    syncUrl();
+  }
+
+  function openFn(fn) {
+    player.pause();
+    state.fn = fn;
+    state.k = 0;
+    render();
+    $("#fn-title").focus({ preventScroll: true });
+  }
+
+  // controls
+  $("#btn-prev").addEventListener("click", () => player.stepBy(-1));
+  $("#btn-next").addEventListener("click", () => player.stepBy(1));
+  $("#btn-play").addEventListener("click", () => player.toggle());
+  $("#scrub").addEventListener("input", (ev) => {
+    player.pause();
+    player.seek(Number(ev.target.value));
+  });
+  for (const a of root.querySelectorAll("#fn-list a")) {
+    a.addEventListener("click", (ev) => {
+      if (ev.ctrlKey || ev.metaKey || ev.shiftKey || ev.button !== 0) return;
+      ev.preventDefault();
+      openFn(a.dataset.fn);
+    });
+  }
+  for (const r of root.querySelectorAll("input[name=pad]")) {
+    r.checked = Number(r.value) === state.pad;
+    r.addEventListener("change", () => {
+      state.pad = Number(r.value);
+      render();
+    });
+  }
+  for (const r of root.querySelectorAll("input[name=mode]")) {
+    r.checked = r.value === state.mode;
+    r.addEventListener("change", () => {
+      state.mode = r.value;
+      render();
+    });
+  }
+  for (const [key, id] of EXTRAS) {
+    const sel = $(`#${id}`);
+    sel.value = state.extras[key];
+    sel.addEventListener("change", () => {
+      state.extras[key] = sel.value;
+      player.pause();
+      window.location.assign(urlFor()); // the server builds the lesson anew
+    });
+  }
+  const speed = $("#speed");
+  speed.addEventListener("change", () => {
+    player.stepsPerSecond = Number(speed.value);
+    $("#btn-play").title = `Play / pause (Space): ${speed.options[speed.selectedIndex].text}`;
+  });
+  if (Object.entries(state.extras).some(([key, v]) => EXTRAS.find((e) => e[0] === key)[2] !== v)) {
+    $("#more").open = true;
+  }
+
+  document.addEventListener("keydown", (ev) => {
+    if (ev.altKey || ev.ctrlKey || ev.metaKey) return;
+    const t = ev.target;
+    const tag = t && t.tagName;
+    if (tag === "INPUT" || tag === "SELECT" || tag === "TEXTAREA") return;
+    if (ev.key === "ArrowRight") player.stepBy(ev.shiftKey ? 10 : 1);
+    else if (ev.key === "ArrowLeft") player.stepBy(ev.shiftKey ? -10 : -1);
+    else if (ev.key === "Home") player.stepBy(-player.total);
+    else if (ev.key === "End") player.stepBy(player.total);
+    else if (ev.key === " " && tag !== "BUTTON" && tag !== "A" && tag !== "SUMMARY") player.toggle();
+    else return;
+    ev.preventDefault();
+  });
+
+  $("#fn-title").tabIndex = -1;
+  render();
+}
+
+createLearn(document);
