@@ -76,8 +76,8 @@ async def home(request: Request, limits: SettingsDep) -> HTMLResponse:
 @router.get("/explore", response_class=HTMLResponse, include_in_schema=False)
 async def index(request: Request, limits: SettingsDep) -> HTMLResponse:
     templates = request.app.state.templates
-    return templates.TemplateResponse(request, "index.html", {"boot": boot_data(limits),
-                                                              "nav": _nav(request, "explore")})
+    return templates.TemplateResponse(request, "index.html", {
+        "boot": boot_data(limits), "nav": _nav(request, "explore"), "nav_brand": False})
 
 
 @router.get("/learn", response_class=HTMLResponse, include_in_schema=False)

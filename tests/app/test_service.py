@@ -26,7 +26,7 @@ def test_healthz(client):
 
 def test_index_embeds_the_boot_data(make_client):
     client = make_client(max_size=300, max_filters=5)
-    r = client.get("/")
+    r = client.get("/explore")
     assert r.status_code == 200
     assert r.headers["content-type"].startswith("text/html")
     start = r.text.index('<script type="application/json" id="boot">') + len(
