@@ -17,7 +17,8 @@ from app.multipart import boundary_of, parse, read_body
 from app.responses import JSONChunks, accepts_gzip
 from app.samples import SAMPLE_NAMES, sample_bytes
 from app.schemas.common import ErrorOut
-from app.schemas.image import ArraysIn, ArraysOut, ImageOut, ImageSettings, StepsIn, StepsOut
+from app.schemas.image import ArraysIn, ArraysOut, ImageOut, ImageSettings, StepsIn
+from app.schemas.steps import StepsOut
 from app.services import image as service
 from app.services.bounds import check_settings, page_limit
 

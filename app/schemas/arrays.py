@@ -26,7 +26,12 @@ from app.schemas.common import (
     Strict,
     TieRule,
 )
-from app.schemas.steps import StepPageOut
+from app.schemas.steps import (
+    ConvBackwardPage,
+    ConvForwardPage,
+    PoolBackwardPage,
+    PoolForwardPage,
+)
 
 
 class StepsQuery(Strict):
@@ -118,7 +123,7 @@ class ConvForwardIn(ConvLayerIn):
 class ConvForwardOut(BaseModel):
     Z: list = Field(description="(m, n_H, n_W, n_C), n_H = floor((n_H_prev + 2*pad - f) / "
                                 "stride) + 1")
-    steps: StepPageOut | None = None
+    steps: ConvForwardPage | None = None
 
 
 class ConvBackwardIn(ConvLayerIn):
@@ -138,7 +143,7 @@ class ConvBackwardOut(BaseModel):
     dA_prev: list = Field(description="(m, n_H_prev, n_W_prev, n_C_prev)")
     dW: list = Field(description="(f, f, n_C_prev, n_C)")
     db: list = Field(description="(1, 1, 1, n_C)")
-    steps: StepPageOut | None = None
+    steps: ConvBackwardPage | None = None
 
 
 class PoolLayerIn(Strict):
@@ -165,7 +170,7 @@ class PoolForwardIn(PoolLayerIn):
 
 class PoolForwardOut(BaseModel):
     A: list = Field(description="(m, n_H, n_W, n_C), n_H = floor((n_H_prev - f) / stride) + 1")
-    steps: StepPageOut | None = None
+    steps: PoolForwardPage | None = None
 
 
 class PoolBackwardIn(PoolLayerIn):
@@ -187,7 +192,7 @@ class PoolBackwardIn(PoolLayerIn):
 
 class PoolBackwardOut(BaseModel):
     dA_prev: list = Field(description="(m, n_H_prev, n_W_prev, n_C)")
-    steps: StepPageOut | None = None
+    steps: PoolBackwardPage | None = None
 
 
 class CreateMaskIn(Strict):

@@ -16,9 +16,16 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from app.deps import SampleName
 from app.samples import DEFAULT_SAMPLE
-from app.schemas.common import STEP_LIMIT_CEILING, PadMode, PoolMode, Strict, TieRule
+from app.schemas.common import (
+    STEP_LIMIT_CEILING,
+    AnyArrayOut,
+    PadMode,
+    PoolMode,
+    Strict,
+    TieRule,
+)
 from app.schemas.steps import StepPageOut
-from core import PRESETS, GeometryError, preset_kernel
+from core import PRESETS, Geometry, GeometryError, preset_kernel
 
 WEIGHT_ABS = 1000.0
 SIZE_CEILING = 4096
@@ -134,64 +141,12 @@ def _shape(nested: Any) -> tuple[int, ...] | str:
         return "ragged (rows of different lengths)"
 
 
-class ArrayOut(BaseModel):
-    """A whole array, compactly: base64 of little-endian float32 in C (row-major) order."""
-
-    shape: list[int]
-    dtype: Literal["float32"]
-    data: str = Field(description="base64 of the float32 bytes, little-endian, C order.")
-    min: float
-    max: float
-
-
-class DisplayArrayOut(BaseModel):
-    """A whole array for drawing: one byte q per value, value ~= offset + q * scale (float64,
-    then rounded to float32), within half a step (scale / 2) of the float32 value."""
-
-    shape: list[int]
-    dtype: Literal["uint8"]
-    encoding: Literal["display"]
-    data: str = Field(description="base64 of the uint8 q, C order.")
-    min: float = Field(description="Smallest exact value (for scales and legends).")
-    max: float = Field(description="Largest exact value.")
-    offset: float = Field(description="The value of q = 0.")
-    scale: float = Field(description="The step between neighbouring q (0 for a constant "
-                         "array). Signed arrays: scale = max|v| / 127, offset = -128 * "
-                         "scale, so 0 is q = 128 exactly.")
-    exact: bool = Field(description="Every q decodes to exactly the float32 value (the "
-                        "working image: q is the 8-bit pixel, scale 1/255; integer masks; "
-                        "constants). When false, fetch float32 for numbers shown to people.")
-
-
-AnyArrayOut = ArrayOut | DisplayArrayOut
-
-
-class GeometryOut(BaseModel):
-    """core's Geometry.to_dict(): sizes, the formula with numbers, dropped rows/cols."""
-
-    model_config = ConfigDict(extra="allow")
-
-    n_H_prev: int
-    n_W_prev: int
-    f: int
-    stride: int
-    pad: int
-    dilation: int
-    f_eff: int
-    n_H_pad: int
-    n_W_pad: int
-    n_H: int
-    n_W: int
-    formula_H: str
-    formula_W: str
-    dropped_rows: list[int]
-    dropped_cols: list[int]
-    explanation: str
-
-
 class GeometriesOut(BaseModel):
-    conv: GeometryOut
-    pool: GeometryOut | None
+    """The layer's two geometries: core's Geometry, as core.Geometry.to_dict() writes it."""
+
+    conv: Geometry = Field(description="The convolution: input, padded and output sizes.")
+    pool: Geometry | None = Field(description="The pooling (pad 0, dilation 1), or null "
+                                  "without pooling.")
 
 
 class ImageOut(BaseModel):
@@ -204,7 +159,9 @@ class ImageOut(BaseModel):
         "dW, db. Display ARRs with ?encoding=display (all but W, b, dW, db).")
     geometry: GeometriesOut
     stages: list[str]
-    steps: dict[str, StepPageOut]
+    steps: dict[Stage, StepPageOut] = Field(
+        description="The first page (at most 64 steps, or max_steps_per_page) of every "
+        "stage in `stages` that has steps; /api/steps pages on.")
     timing_ms: dict[str, float]
 
 
@@ -231,16 +188,6 @@ class StepsIn(Strict):
         {"id": "0123456789abcdef0123456789abcdef", "settings": {"sample": "chelsea"},
          "stage": "conv_backward", "position": [10, 20, 1], "limit": 1, "totals_at": 100},
     ]})
-
-
-class StepsOut(StepPageOut):
-    """core's StepPage.to_dict() for the stage (batch index 0), with the id and stage, and
-    when asked for, `totals`: {"index": k, "dA_prev_pad", "dW", "db"} (conv_backward) or
-    {"index": k, "dA_prev"} (pool_backward), ARRs without the batch axis."""
-
-    id: str
-    stage: str
-    totals: dict[str, ArrayOut | int] | None = None
 
 
 ArrayName = Literal["input", "padded", "W", "b", "Z", "A", "pooled", "pool_mask", "dA",
