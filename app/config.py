@@ -102,10 +102,6 @@ class Settings(BaseModel):
             )
             raise ValueError(f"Bad convstep setting: {problems}") from None
 
-    @staticmethod
-    def env_name(field: str) -> str:
-        return ENV_PREFIX + field.upper()
-
 
 @lru_cache
 def get_settings() -> Settings:

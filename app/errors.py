@@ -31,10 +31,6 @@ class ApiError(Exception):
         self.headers = headers or {}
 
 
-def too_large(detail: str, code: str = "too_large") -> ApiError:
-    return ApiError(413, code, detail)
-
-
 def error_body(code: str, detail: str) -> dict[str, str]:
     return {"detail": detail, "code": code}
 

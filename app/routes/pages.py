@@ -12,7 +12,7 @@ from starlette.routing import Match
 from app.config import Settings
 from app.deps import SampleName, SettingsDep
 from app.samples import DEFAULT_SAMPLE, SAMPLE_NAMES, SAMPLES, sample_bytes, sample_info
-from app.schemas.image import ImageSettings
+from app.schemas.image import FIRST_PAGE, ImageSettings, control_bounds
 from app.services.lesson import LearnQuery, learn_boot, site_nav
 from core import PRESETS
 
@@ -34,9 +34,17 @@ class SampleOut(BaseModel):
 
 
 def limits_for_page(limits: Settings) -> dict:
-    """The limits the page needs to keep its controls valid."""
-    return {k: getattr(limits, k) for k in (
-        "max_upload_bytes", "max_pixels", "max_size", "max_filters", "max_steps_per_page")}
+    """Every bound the page's controls need, so that the page copies none: the server's
+    limits (max_upload_bytes, max_pixels, max_size, max_filters, max_steps_per_page), the
+    length of the first step pages /api/image sends (first_page_steps), and {"min", "max"}
+    of every number a person sets (control_bounds: size, f, stride, pad, dilation,
+    pad_value, filters, weight, bias, pool_f, pool_stride, seed)."""
+    return {
+        **{k: getattr(limits, k) for k in ("max_upload_bytes", "max_pixels", "max_size",
+                                           "max_filters", "max_steps_per_page")},
+        "first_page_steps": min(FIRST_PAGE, limits.max_steps_per_page),
+        **control_bounds(limits),
+    }
 
 
 def boot_data(limits: Settings) -> dict:

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
+import annotated_types
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from app.config import Settings
 from app.deps import SampleName
 from app.samples import DEFAULT_SAMPLE
 from app.schemas.common import (
@@ -132,6 +134,38 @@ class ImageSettings(Strict):
         """The settings that shape the computation on a given working image (not the
         image source, size and color, which the image id already fixes)."""
         return self.model_dump_json(exclude={"sample", "size", "color"})
+
+
+def _range(model: type[BaseModel], name: str, cap: int | None = None) -> dict[str, int]:
+    """{"min", "max"} of an int field (its Field(ge=, le=)) or of a list's length (its
+    min_length, max_length), the max capped at `cap`."""
+    bounds = {}
+    for m in model.model_fields[name].metadata:
+        if isinstance(m, annotated_types.Ge | annotated_types.MinLen):
+            bounds["min"] = m.ge if isinstance(m, annotated_types.Ge) else m.min_length
+        elif isinstance(m, annotated_types.Le | annotated_types.MaxLen):
+            bounds["max"] = m.le if isinstance(m, annotated_types.Le) else m.max_length
+    if cap is not None:
+        bounds["max"] = min(bounds["max"], cap)
+    return bounds
+
+
+def control_bounds(limits: Settings) -> dict[str, dict[str, float]]:
+    """{"min", "max"} of every number a person sets on the page, from the models' bounds
+    and the server's limits (size at most max_size, filters at most max_filters): the page
+    keeps its controls within them instead of copies of its own."""
+    weight = {"min": -WEIGHT_ABS, "max": WEIGHT_ABS}
+    return {
+        "size": _range(ImageSettings, "size", limits.max_size),
+        **{k: _range(ImageSettings, k) for k in ("f", "stride", "pad", "dilation")},
+        "pad_value": weight,
+        "filters": _range(ImageSettings, "filters", limits.max_filters),
+        "weight": weight,
+        "bias": weight,
+        "pool_f": _range(PoolSpec, "f"),
+        "pool_stride": _range(PoolSpec, "stride"),
+        "seed": _range(UpstreamSpec, "seed"),
+    }
 
 
 def _shape(nested: Any) -> tuple[int, ...] | str:

@@ -88,7 +88,6 @@ ConvForwardPage = _page_model("conv_forward", _step_model(ConvForwardStep))
 ConvBackwardPage = _page_model("conv_backward", _step_model(ConvBackwardStep))
 PoolForwardPage = _page_model("pool_forward", _step_model(PoolForwardStep))
 PoolBackwardPage = _page_model("pool_backward", _step_model(PoolBackwardStep))
-PAGES = (ConvForwardPage, ConvBackwardPage, PoolForwardPage, PoolBackwardPage)
 
 StepPageOut = Annotated[ConvForwardPage | ConvBackwardPage | PoolForwardPage | PoolBackwardPage,
                         Field(discriminator="kind", title="StepPageOut")]
