@@ -37,7 +37,7 @@ ARRAY_ROUTES = {
 
 
 def _boot(client) -> dict:
-    text = client.get("/").text
+    text = client.get("/explore").text
     tag = '<script type="application/json" id="boot">'
     start = text.index(tag) + len(tag)
     return json.loads(text[start:text.index("</script>", start)])
