@@ -34,6 +34,7 @@ pooling follow the exercise's `x == np.max(x)` (core's tie rule "all").
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -879,7 +880,8 @@ def default_case(function: str, mistake: str, flavour: str | None = None) -> str
     return shows[0]
 
 
-def diagnose(function: str, outcomes: dict[str, Outcome], names=None) -> dict:
+def diagnose(function: str, outcomes: dict[str, Outcome], names=None, *,
+             pairs: bool = False) -> dict:
     """Which mistakes explain a learner's outcomes on some probe cases, and where it first
     goes wrong.
 
@@ -890,7 +892,9 @@ def diagnose(function: str, outcomes: dict[str, Outcome], names=None) -> dict:
     order), "variants" (flavour keys), "cases" ({name: {"ok", "error"}}),
     "first_difference"}: for a matched mistake, the variant's running first difference on
     the first case where it shows (default_case's choice when given); otherwise the first
-    case where the learner differs, read from its final outputs.
+    case where the learner differs, read from its final outputs. With `pairs`, when no
+    single variant matches, every two variants of different mistakes are tried together
+    (a learner's code may have two of them).
     """
     _check_function(function)
     cases = {}
@@ -921,8 +925,27 @@ def diagnose(function: str, outcomes: dict[str, Outcome], names=None) -> dict:
             n for n in outcomes if not outputs_agree(right_outcome(function, n),
                                                      variant_outcome(v, n), names))
         first = first_step_difference(function, case_name, {v.flavour})
+    elif pairs and (pair := _matching_pair(function, outcomes, names)):
+        bugs = frozenset(v.flavour for v in pair)
+        matched = list(pair)
+        mistakes = [m for m in MISTAKE_IDS if any(v.mistake == m for v in pair)]
+        case_name = next(n for n in outcomes if not outputs_agree(
+            right_outcome(function, n), exercise_outcome(function, n, bugs), names))
+        first = first_step_difference(function, case_name, bugs)
     else:
         first = compare_outcomes(function, first_bad, right_outcome(function, first_bad),
                                  outcomes[first_bad], names)["first_difference"]
     return {"ok": False, "mistakes": mistakes, "variants": [v.flavour for v in matched],
             "cases": cases, "first_difference": first}
+
+
+def _matching_pair(function: str, outcomes: dict[str, Outcome], names) -> tuple | None:
+    """Two variants of different mistakes whose bugs together give the learner's outcomes."""
+    for a, b in itertools.combinations(variants_of(function), 2):
+        if a.mistake == b.mistake:
+            continue
+        bugs = frozenset({a.flavour, b.flavour})
+        if all(outputs_agree(exercise_outcome(function, n, bugs), o, names)
+               for n, o in outcomes.items()):
+            return a, b
+    return None

@@ -1,0 +1,225 @@
+"""core.check: the learner's checker, on learner files (one per mistake, written as a
+learner writes the exercise with that one bug), a correct file, files that raise, loop
+forever or return a wrong shape, the --json output and check(globals())."""
+
+import difflib
+import json
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from core.check import check, check_file, describe_difference, format_report, load_file
+from core.mistakes import MISTAKE_IDS, default_case
+from core.probes import FUNCTIONS, cases_of
+
+FILES = Path(__file__).parent / "learner_files"
+ROOT = Path(__file__).resolve().parents[2]
+
+# Where each file's one mistake shows: the functions it changes (directly, or through the
+# learner's own helper: conv_forward calls the learner's conv_single_step and zero_pad).
+EXPECTED = {
+    "stride_missing": ("conv_forward", "conv_backward", "pool_forward", "pool_backward"),
+    "bias_per_element": ("conv_single_step", "conv_forward"),
+    "height_width_swapped": ("conv_forward", "conv_backward", "pool_forward", "pool_backward"),
+    "pad_all_axes": ("zero_pad", "conv_forward"),
+    "unpadded_slice": ("conv_forward", "conv_backward"),
+    "assign_not_accumulate": ("conv_backward", "pool_backward"),
+    "distribute_without_dz": ("distribute_value", "pool_backward"),
+    "crop_minus_pad": ("conv_backward",),
+    "mask_not_max": ("create_mask_from_window", "pool_backward"),
+    "dW_without_slice": ("conv_backward",),
+}
+OTHERS = ["correct", "raises", "loops_forever", "wrong_shape"]
+
+
+@pytest.fixture(scope="module")
+def reports():
+    """Every learner file checked once, each in its own child process (three at a time)."""
+    names = list(EXPECTED) + OTHERS
+    with ThreadPoolExecutor(3) as pool:
+        done = pool.map(lambda n: check_file(FILES / f"{n}.py", timeout=3), names)
+        return dict(zip(names, done, strict=True))
+
+
+def test_there_is_one_learner_file_per_mistake():
+    assert set(EXPECTED) == set(MISTAKE_IDS)
+    for mistake in MISTAKE_IDS:
+        text = (FILES / f"{mistake}.py").read_text()
+        right = (FILES / "correct.py").read_text()
+        diff = difflib.unified_diff(right.splitlines()[4:], text.splitlines()[4:], n=0,
+                                    lineterm="")
+        changed = [line for line in diff if line[:1] in "+-" and line[:3] not in ("+++", "---")]
+        assert 1 <= len(changed) <= 16, mistake  # the exercise's code with the one bug
+
+
+@pytest.mark.parametrize("mistake", MISTAKE_IDS)
+def test_the_checker_names_the_mistake_of_each_learner_file(reports, mistake):
+    report = reports[mistake]
+    assert list(report["functions"]) == list(FUNCTIONS)
+    for function, r in report["functions"].items():
+        if function in EXPECTED[mistake]:
+            assert (r["ok"], r["status"], r["mistakes"]) == (False, "mistake", [mistake]), (
+                function, r["message"])
+            d = r["first_difference"]
+            assert d["case"] == default_case(function, mistake)
+            step = d["step"] if d["step"] is not None else 0
+            assert r["link"] == (f"http://127.0.0.1:8000/learn?fn={function}&mistake="
+                                 f"{mistake}&step={step}&case={d['case']}")
+        elif mistake == "pad_all_axes" and function == "conv_backward":
+            # conv_backward with an every-axis zero_pad only raises: no variant of its own.
+            assert r["status"] == "raises" and "broadcast" in r["message"]
+            assert r["hint"] == "it calls your zero_pad, which is wrong: fix that first"
+        else:
+            assert r["ok"] and r["status"] == "correct", (function, r["message"])
+
+
+def test_a_correct_file_is_correct_everywhere(reports):
+    report = reports["correct"]
+    assert all(r["ok"] and r["status"] == "correct" for r in report["functions"].values())
+    assert report["missing"] == []
+    assert report["notes"]["stubbed"] == ["matplotlib_not_installed_here"]
+    assert report["notes"]["import_error"] is None
+
+
+def test_a_file_that_raises_gets_its_line(reports):
+    report = reports["raises"]
+    r = report["functions"]["conv_single_step"]
+    assert r["status"] == "raises"
+    assert r["message"] == ("raises on case exercise: NameError: name 'bias' is not defined "
+                            "(raises.py, line 19, in conv_single_step: `Z = Z + bias`)")
+    assert report["functions"]["conv_forward"]["hint"].startswith(
+        "it calls your conv_single_step")
+    # Its top level calls conv_forward and raises too: the functions are checked without it.
+    assert report["notes"]["import_error"].startswith("NameError")
+    assert report["notes"]["definitions_only"] is True
+    assert report["functions"]["conv_backward"]["ok"]
+
+
+def test_a_file_that_loops_forever_gets_its_line_and_the_rest_is_checked(reports):
+    report = reports["loops_forever"]
+    r = report["functions"]["pool_forward"]
+    first = cases_of("pool_forward")[0].name
+    assert (r["status"], r["message"]) == (
+        "timeout", f"did not return within 3 s on case {first} (an infinite loop?)")
+    assert r["first_difference"]["kind"] == "timeout"
+    # The child was restarted: the functions after it are checked.
+    assert report["functions"]["create_mask_from_window"]["ok"]
+    assert report["functions"]["pool_backward"]["ok"]
+
+
+def test_a_wrong_shape_gets_a_line_naming_the_expected_shape(reports):
+    r = reports["wrong_shape"]["functions"]["zero_pad"]
+    assert r["status"] == "shape"
+    assert r["message"] == ("returns X_pad of shape (4, 7, 3, 2) on case exercise; expected "
+                            "shape (4, 7, 7, 2)")
+
+
+def test_the_text_report_of_a_mistake(reports):
+    text = format_report(reports["stride_missing"])
+    assert "FAIL conv_forward: matches stride_missing: Window corners without the stride" in text
+    assert "     yours: vert_start = h\n" in text
+    assert "     right: vert_start = h * stride\n" in text
+    assert ("first difference: case gray_s2_p1, step 2 (i, h, w, c) = (0, 0, 1, 0): "
+            "Z[0, 0, 1, 0] is 7.5, should be 5.5") in text
+    assert "ok   zero_pad: correct on all 3 probe cases" in text
+    assert "Traceback" not in format_report(reports["raises"])
+
+
+def _cli(*args, timeout=120):
+    return subprocess.run([sys.executable, "-m", "core.check", *map(str, args)], cwd=ROOT,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def test_cli_json_has_every_function_found_as_a_key():
+    done = _cli(FILES / "crop_minus_pad.py", "--json", "--base-url", "http://localhost:9000/")
+    assert done.returncode == 1, done.stderr
+    report = json.loads(done.stdout)  # nothing else on stdout: the file's prints went nowhere
+    assert set(report["functions"]) == set(FUNCTIONS)
+    r = report["functions"]["conv_backward"]
+    assert (r["ok"], r["mistakes"]) == (False, ["crop_minus_pad"])
+    d = r["first_difference"]
+    assert (d["kind"], d["phase"], d["case"]) == ("error", "crop", "gray_s2_p0")
+    assert d["error"] == ("ValueError: could not broadcast input array from shape (0,0,1) into "
+                          "shape (5,7,1)")
+    assert r["link"] == ("http://localhost:9000/learn?fn=conv_backward&mistake=crop_minus_pad"
+                         f"&step={d['step']}&case=gray_s2_p0")
+    assert report["functions"]["conv_forward"] == {**report["functions"]["conv_forward"],
+                                                   "ok": True, "mistakes": []}
+
+
+def test_cli_exit_codes_and_a_missing_file(tmp_path):
+    assert _cli(FILES / "correct.py").returncode == 0
+    done = _cli(tmp_path / "nope.py")
+    assert done.returncode == 2 and "no such file" in done.stderr
+
+
+def test_a_subset_of_functions_with_magics_stubs_and_a_hanging_top_level(tmp_path):
+    source = (FILES / "correct.py").read_text().split("def conv_forward")[0]
+    path = tmp_path / "notebook_export.py"
+    path.write_text("%matplotlib inline\n!pip install nothing\nfrom public_tests import *\n"
+                    + source + "\nwhile True:\n    pass\n")
+    report = check_file(path, timeout=3, import_timeout=3)
+    assert list(report["functions"]) == ["zero_pad", "conv_single_step"]
+    assert all(r["ok"] for r in report["functions"].values())
+    assert report["missing"] == [f for f in FUNCTIONS if f not in report["functions"]]
+    assert "did not finish" in report["notes"]["import_error"]
+    assert "public_tests" in report["notes"]["stubbed"]
+
+
+def test_two_mistakes_in_one_function_are_both_named(tmp_path):
+    text = (FILES / "correct.py").read_text()
+    conv_b = text.index("def conv_backward")
+    head, tail = text[:conv_b], text[conv_b:]
+    tail = tail.replace("vert_start = h * stride", "vert_start = h", 1).replace(
+        "horiz_start = w * stride", "horiz_start = w", 1).replace(
+        "da_prev_pad[pad:pad + n_H_prev, pad:pad + n_W_prev, :]",
+        "da_prev_pad[pad:-pad, pad:-pad, :]")
+    path = tmp_path / "two.py"
+    path.write_text(head + tail)
+    ns, notes = load_file(path)
+    report = check({name: ns[name] for name in ("conv_backward", "zero_pad")}, quiet=True)
+    r = report["functions"]["conv_backward"]
+    assert r["mistakes"] == ["stride_missing", "crop_minus_pad"]
+    assert r["status"] == "mistake"
+
+
+def test_check_globals_prints_the_report_and_returns_it(capsys):
+    ns, _ = load_file(FILES / "mask_not_max.py")  # as a notebook would hold them
+
+    def pool_forward(A_prev, hparameters, mode="max"):
+        while True:  # a notebook cell's infinite loop: the SIGALRM limit stops it
+            pass
+
+    ns["pool_forward"] = pool_forward
+    report = check(ns, timeout=0.5)
+    out = capsys.readouterr().out
+    assert out.startswith("Checking globals(): 8 of the exercise's 8 functions found.")
+    assert report["source"] == "globals()"
+    assert report["functions"]["create_mask_from_window"]["mistakes"] == ["mask_not_max"]
+    assert report["functions"]["pool_backward"]["mistakes"] == ["mask_not_max"]
+    assert report["functions"]["pool_forward"]["status"] == "timeout"
+    assert report["functions"]["conv_forward"]["ok"]
+    assert "FAIL create_mask_from_window: matches mask_not_max" in out
+
+
+def test_check_globals_ignores_other_names_and_wrong_returns(capsys):
+    def zero_pad(X, pad):
+        return None  # forgot the return value
+
+    report = check({"zero_pad": zero_pad, "np": np, "x": 3}, quiet=True)
+    assert list(report["functions"]) == ["zero_pad"]
+    r = report["functions"]["zero_pad"]
+    assert r["status"] == "raises"
+    assert "returned None for X_pad (a missing return?)" in r["message"]
+    assert capsys.readouterr().out == ""
+
+
+def test_describe_difference_of_a_scalar_and_of_nothing():
+    assert describe_difference(None) == ""
+    d = {"kind": "value", "case": "exercise", "step": None, "position": None, "phase": None,
+         "output": "Z", "cell": [], "expected": 1.5, "got": 2.0, "basis": "output"}
+    assert describe_difference(d) == "case exercise: Z is 2, should be 1.5"
