@@ -180,7 +180,7 @@ def test_two_mistakes_in_one_function_are_both_named(tmp_path):
         "da_prev_pad[pad:-pad, pad:-pad, :]")
     path = tmp_path / "two.py"
     path.write_text(head + tail)
-    ns, notes = load_file(path)
+    ns, _ = load_file(path)
     report = check({name: ns[name] for name in ("conv_backward", "zero_pad")}, quiet=True)
     r = report["functions"]["conv_backward"]
     assert r["mistakes"] == ["stride_missing", "crop_minus_pad"]
