@@ -200,7 +200,7 @@ def _build() -> dict[str, tuple[ProbeCase, ...]]:
     add("create_mask_from_window", "exercise", "The exercise's check: np.random.seed(1), "
         "x (2, 3)", x=np.random.randn(2, 3))
     add("create_mask_from_window", "ties", "A 3 x 3 window of the gray image whose maximum 4 "
-        "appears three times", x=gray[0, :3, :3, 0])
+        "appears twice", x=gray[0, :3, :3, 0])
     add("create_mask_from_window", "no_ties", "A 2 x 3 window with one maximum, not in the "
         "first cell", x=np.array([[1.0, -2.0, 0.5], [3.0, 0.0, -1.0]]))
 

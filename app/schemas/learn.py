@@ -1,0 +1,168 @@
+"""Models of the Learn routes (mistake mode and the .npy diagnosis): what /docs shows.
+
+Arrays travel as `LearnArray` {shape, values}: `values` are nested lists in the exercise's
+shape (Python floats, full float64 precision; booleans for masks; a bare number for a 0-d
+output such as conv_single_step's Z). The probe arrays are small (at most a few thousand
+numbers), so no binary encoding is needed here.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from core.mistakes import MISTAKE_IDS
+from core.probes import FUNCTIONS
+
+FunctionName = Literal[FUNCTIONS]  # type: ignore[valid-type]
+MistakeId = Literal[MISTAKE_IDS]  # type: ignore[valid-type]
+
+
+class LearnArray(BaseModel):
+    """An array: its shape and its values as nested lists (a number when shape is [])."""
+
+    shape: list[int] = Field(description="The array's shape, e.g. [1, 3, 4, 2] for Z.")
+    values: Any = Field(description="Nested lists in that shape (numbers, or true/false for "
+                                    "masks); a bare number for a 0-d array.")
+
+
+class VariantOut(BaseModel):
+    """One mistake in one function: the flavour key, what goes wrong, the buggy line against
+    the right one, the helper it lives in (`via`), and the probe cases that show it."""
+
+    function: FunctionName
+    flavour: str = Field(description="The variant's key, e.g. 'assign_not_accumulate/dW'.")
+    what_goes_wrong: str
+    buggy_line: str = Field(description="The exercise's code as the mistake writes it "
+                                        "(lines separated by \\n).")
+    right_line: str = Field(description="The exercise's right code for the same line(s).")
+    via: FunctionName | None = Field(
+        description="The helper whose code holds the bug when `function` only calls it "
+                    "(conv_forward gets bias_per_element through conv_single_step).")
+    default_case: str = Field(description="The probe case the page opens for it: the first "
+                                          "that shows it with an output.")
+    showing_cases: list[str] = Field(description="Every probe case where its output differs "
+                                                 "from the right one (or it raises).")
+
+
+class MistakeOut(BaseModel):
+    """A classic mistake of the exercise."""
+
+    id: MistakeId
+    title: str
+    what_goes_wrong: str
+    buggy_line: str
+    right_line: str
+    functions: list[FunctionName] = Field(description="The seed functions whose output it "
+                                                      "changes, in the exercise's order.")
+    variants: list[VariantOut]
+
+
+class CaseOut(BaseModel):
+    """A probe case: name, title, inputs by the exercise's argument names, right outputs."""
+
+    function: FunctionName
+    name: str
+    title: str
+    inputs: dict[str, Any] = Field(description="The function's arguments by the exercise's "
+                                               "names: arrays as LearnArray, hparameters as "
+                                               "a dict, mode as text, pad/dz as numbers, "
+                                               "shape as a list. conv_backward's and "
+                                               "pool_backward's cache is given by its parts.")
+    outputs: dict[str, LearnArray] = Field(description="The right outputs by name (Z; "
+                                                       "dA_prev, dW, db; A; ...).")
+    loop_shape: list[int] | None = Field(description="(m, n_H, n_W, n_C) of the loops: step "
+                                                     "k is np.unravel_index(k, loop_shape). "
+                                                     "None for functions without loops.")
+    total_steps: int | None
+    shows: list[MistakeId] = Field(description="The mistakes that change this case's output.")
+
+
+class MistakeListOut(BaseModel):
+    """Every mistake, and the functions in the exercise's order with their probe cases."""
+
+    functions: list[FunctionName]
+    outputs: dict[str, list[str]] = Field(description="Each function's outputs by name.")
+    cases: dict[str, list[str]] = Field(description="Each function's probe case names, in "
+                                                    "the order the checker runs them.")
+    mistakes: list[MistakeOut]
+
+
+class CasesOut(BaseModel):
+    function: FunctionName
+    cases: list[CaseOut]
+
+
+class FirstDifference(BaseModel):
+    """Where a wrong outcome first parts from the right one (every key always present)."""
+
+    kind: Literal["value", "shape", "error", "timeout"] = Field(
+        description="value: a number differs; shape: an array has another shape; error: "
+                    "the code raises; timeout: it did not return (checker only).")
+    case: str
+    basis: Literal["running", "output"] | None = Field(
+        description="running: the right and the buggy loops run side by side and compared "
+                    "after every step (their accumulators: Z; dA_prev_pad, dW, db; A; "
+                    "dA_prev); output: read from the final outputs only (an upload): for "
+                    "conv_forward/pool_forward the first differing cell's step, for the "
+                    "backward functions the first step that writes a differing cell.")
+    output: str | None = Field(description="The output or accumulator that differs.")
+    step: int | None = Field(description="0-based step index in loop order i, h, w, c "
+                                         "(core/trace.py's); None without loops.")
+    position: list[int] | None = Field(description="(i, h, w, c) of that step.")
+    phase: Literal["step", "crop", "return"] | None = Field(
+        description="crop: conv_backward's crop after image i's loop (at its last step).")
+    cell: list[int] | None = Field(description="Index of the first differing cell of "
+                                               "`output` (C order).")
+    expected: float | None
+    got: float | None
+    expected_shape: list[int] | None
+    got_shape: list[int] | None
+    error: str | None = Field(description="'ValueError: ...' when the code raises.")
+    total_steps: int | None
+
+
+class OutcomeOut(BaseModel):
+    """A function's outputs on a case, or the error it raised."""
+
+    outputs: dict[str, LearnArray] | None
+    error: str | None
+
+
+class MistakeRunOut(BaseModel):
+    """A mistake run on a probe case beside the right code (GET /api/learn/{fn}/mistakes/
+    {mistake})."""
+
+    function: FunctionName
+    mistake: MistakeId
+    title: str
+    variant: VariantOut
+    case: CaseOut
+    right: OutcomeOut
+    buggy: OutcomeOut
+    differs: dict[str, LearnArray | None] = Field(
+        description="Per output: true where buggy and right differ (np.isclose); null when "
+                    "the shapes differ or the buggy code raised.")
+    first_difference: FirstDifference | None = Field(
+        description="From the loops run side by side; null when this case does not show it.")
+
+
+class DiagnosisOut(BaseModel):
+    """An uploaded output diagnosed like the checker does."""
+
+    function: FunctionName
+    case: str
+    output: str
+    ok: bool = Field(description="The upload equals the right output.")
+    mistakes: list[MistakeId] = Field(description="Mistakes whose output on this case is "
+                                                  "the upload's (empty if none or ok).")
+    variants: list[str] = Field(description="The matching variants' flavour keys.")
+    expected_shape: list[int]
+    got_shape: list[int]
+    differs: LearnArray | None = Field(description="true where the upload differs from the "
+                                                   "right output; null for another shape.")
+    count: int | None = Field(description="How many cells differ.")
+    first_difference: FirstDifference | None
+    link: str = Field(description="The page in mistake mode at that step: /learn?fn=..&"
+                                  "mistake=..&step=..&case=.. (mistake left out if none).")
