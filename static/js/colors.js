@@ -84,9 +84,9 @@ export function makeScale(kind, min, max) {
   };
 }
 
-/** Picks the scale a map of signed or non-negative values should use. */
+/** The scale for a map of signed values (diverging) or non-negative ones (sequential from 0). */
 export function autoScale(arr) {
-  return makeScale(arr.min < 0 ? "diverging" : "sequential", arr.min, arr.max);
+  return makeScale(arr.min < 0 ? "diverging" : "sequential", Math.min(0, arr.min), arr.max);
 }
 
 /** One channel of a (rows, cols, C) view to RGBA pixels with the given scale. */

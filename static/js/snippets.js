@@ -2,6 +2,7 @@
 // style, a curl request to the JSON API, and PyTorch (F.conv2d with the layout conversion).
 
 import { endpoints, sampleUrl } from "./api.js";
+import { cleanFilters } from "./state.js";
 
 function pyList(a) {
   if (Array.isArray(a)) return `[${a.map(pyList).join(", ")}]`;
@@ -94,9 +95,7 @@ export function pythonSnippet(st, fileName) {
 }
 
 function cleanSettings(st) {
-  const out = JSON.parse(JSON.stringify(st));
-  out.filters = out.filters.map((fl) => (fl.preset ? { preset: fl.preset, bias: fl.bias || 0 } : { weights: fl.weights, bias: fl.bias || 0 }));
-  return out;
+  return { ...JSON.parse(JSON.stringify(st)), filters: cleanFilters(st.filters) };
 }
 
 export function curlSnippet(st, fileName, id) {

@@ -1,14 +1,22 @@
 // One state object for the page, kept in the URL so a reload or a shared link restores the
-// same view: the layer's settings, the stage, the step, and the display choices.
+// same view: the layer's settings, the stage, the step, and the display choices. One table
+// of properties (PROPS) drives both reading and writing the query string, as TensorFlow
+// Playground's state.ts does: a new setting is one row.
 
 const UI_DEFAULTS = { stage: "conv_forward", step: 0, zoom: 1, digits: "4", speed: 0.7 };
+const POOL_DEFAULTS = { mode: "max", f: 2, stride: 2, tie_rule: "first" };
 
 function clone(x) {
   return JSON.parse(JSON.stringify(x));
 }
 
+/** Filters as the server takes them: a preset or weights, and a bias (nothing else). */
+export function cleanFilters(filters) {
+  return filters.map((fl) => (fl.preset ? { preset: fl.preset, bias: fl.bias || 0 } : { weights: fl.weights, bias: fl.bias || 0 }));
+}
+
 /** The page state: `settings` (sent to the server as is), `ui`, and the uploaded file. */
-export function createState(defaults) {
+function createState(defaults) {
   return {
     settings: clone(defaults),
     ui: { ...UI_DEFAULTS },
@@ -16,11 +24,14 @@ export function createState(defaults) {
   };
 }
 
-function num(v, fallback) {
-  if (v === null || v === undefined || v === "") return fallback;
-  const n = Number(v);
-  return Number.isFinite(n) ? n : fallback;
-}
+// Value types: parse(text) -> value, or undefined to keep the default; format(value) -> text.
+const NUMBER = {
+  parse: (t) => (t === "" || !Number.isFinite(Number(t)) ? undefined : Number(t)),
+  format: String,
+};
+const TEXT = { parse: (t) => t, format: String };
+const BOOL = { parse: (t) => t !== "0", format: (v) => (v ? "1" : "0") };
+const oneOf = (...values) => ({ parse: (t) => (values.includes(t) ? t : undefined), format: String });
 
 function encodeFilter(fl) {
   if (fl.preset) return fl.preset;
@@ -37,120 +48,154 @@ function decodeFilter(text, f, C) {
   const vals = list.split(",").map(Number);
   if (vals.some((v) => !Number.isFinite(v))) return null;
   const perChannel = kind === "c";
-  const need = perChannel ? f * f * C : f * f;
-  if (vals.length !== need) return null;
+  if (vals.length !== (perChannel ? f * f * C : f * f)) return null;
   const weights = [];
   let k = 0;
   for (let i = 0; i < f; i += 1) {
     const row = [];
     for (let j = 0; j < f; j += 1) {
-      if (perChannel) {
-        const cell = [];
-        for (let c = 0; c < C; c += 1) cell.push(vals[k++]);
-        row.push(cell);
-      } else row.push(vals[k++]);
+      if (perChannel) row.push(vals.slice(k, (k += C)));
+      else row.push(vals[k++]);
     }
     weights.push(row);
   }
   return { weights };
 }
 
-/** Query string -> state (unknown or malformed values fall back to the defaults). */
-export function stateFromUrl(defaults, search) {
+/**
+ * The filters as k0=<preset or w:/c: weights>&b0=<bias>, k1=..., up to the server's
+ * max_filters; a filter that does not fit f and the colour ends the list.
+ */
+const FILTERS = {
+  read(q, st, limits) {
+    const s = st.settings;
+    const C = s.color === "rgb" ? 3 : 1;
+    const filters = [];
+    for (let i = 0; i < limits.max_filters && q.has(`k${i}`); i += 1) {
+      const fl = decodeFilter(q.get(`k${i}`), s.f, C);
+      if (!fl) break;
+      fl.bias = NUMBER.parse(q.get(`b${i}`) ?? "") ?? 0;
+      filters.push(fl);
+    }
+    if (filters.length) s.filters = filters;
+  },
+  write(q, st) {
+    st.settings.filters.forEach((fl, i) => {
+      q.set(`k${i}`, encodeFilter(fl));
+      q.set(`b${i}`, fl.bias || 0);
+    });
+  },
+};
+
+/** settings.pool is null ("pool=none") or an object ("pool=max" or "pool=average"). */
+const POOL = {
+  parse: (t) => (t === "none" ? null : t === "average" ? "average" : "max"),
+  format: String,
+  get: (st) => (st.settings.pool ? st.settings.pool.mode : "none"),
+  set(st, mode) {
+    st.settings.pool = mode === null ? null : { ...POOL_DEFAULTS, ...(st.settings.pool || {}), mode };
+  },
+};
+
+const pooled = (st) => Boolean(st.settings.pool);
+
+/**
+ * One row per URL key, in the order of the query string: `path` into the state, `type`,
+ * `when(st)` (only then written and read), `omitDefault` (left out at the UI default),
+ * `clean(v)` (applied after parsing). Rows with read/write handle a list.
+ */
+const PROPS = [
+  { key: "sample", path: ["settings", "sample"], type: TEXT },
+  { key: "size", path: ["settings", "size"], type: NUMBER },
+  { key: "color", path: ["settings", "color"], type: oneOf("gray", "rgb") },
+  { key: "f", path: ["settings", "f"], type: NUMBER },
+  { key: "stride", path: ["settings", "stride"], type: NUMBER },
+  { key: "pad", path: ["settings", "pad"], type: NUMBER },
+  { key: "pad_mode", path: ["settings", "pad_mode"], type: TEXT },
+  { key: "pad_value", path: ["settings", "pad_value"], type: NUMBER, when: (st) => st.settings.pad_mode === "constant" },
+  { key: "dilation", path: ["settings", "dilation"], type: NUMBER },
+  { key: "filters", ...FILTERS },
+  { key: "relu", path: ["settings", "relu"], type: BOOL },
+  { key: "pool", type: POOL, get: POOL.get, set: POOL.set },
+  { key: "pool_f", path: ["settings", "pool", "f"], type: NUMBER, when: pooled },
+  { key: "pool_stride", path: ["settings", "pool", "stride"], type: NUMBER, when: pooled },
+  { key: "tie", path: ["settings", "pool", "tie_rule"], type: TEXT, when: (st) => pooled(st) && st.settings.pool.mode === "max" },
+  { key: "up", path: ["settings", "upstream", "kind"], type: TEXT },
+  { key: "seed", path: ["settings", "upstream", "seed"], type: NUMBER, when: (st) => st.settings.upstream.kind === "random" },
+  { key: "stage", path: ["ui", "stage"], type: TEXT },
+  { key: "step", path: ["ui", "step"], type: NUMBER, clean: (v) => Math.max(0, Math.floor(v)) },
+  { key: "zoom", path: ["ui", "zoom"], type: NUMBER, omitDefault: true },
+  { key: "digits", path: ["ui", "digits"], type: TEXT, omitDefault: true },
+  { key: "speed", path: ["ui", "speed"], type: NUMBER, omitDefault: true, clean: (v) => Math.min(1, Math.max(0, v)) },
+];
+
+function getPath(st, path) {
+  return path.reduce((o, k) => (o == null ? undefined : o[k]), st);
+}
+
+function setPath(st, path, v) {
+  const parent = getPath(st, path.slice(0, -1));
+  if (parent) parent[path[path.length - 1]] = v;
+}
+
+const getProp = (p, st) => (p.get ? p.get(st) : getPath(st, p.path));
+const isDefault = (p, st) => p.path[0] === "ui" && getProp(p, st) === UI_DEFAULTS[p.path[1]];
+
+/**
+ * Query string -> state (unknown or malformed values fall back to the defaults).
+ * limits: the server's boot limits (max_filters bounds the filter list).
+ */
+export function stateFromUrl(defaults, search, limits) {
   const st = createState(defaults);
   const q = new URLSearchParams(search);
   if (![...q.keys()].length) return st;
-  const s = st.settings;
-  if (q.has("sample")) s.sample = q.get("sample");
-  s.size = num(q.get("size"), s.size);
-  if (q.get("color") === "gray" || q.get("color") === "rgb") s.color = q.get("color");
-  s.f = num(q.get("f"), s.f);
-  s.stride = num(q.get("stride"), s.stride);
-  s.pad = num(q.get("pad"), s.pad);
-  if (q.has("pad_mode")) s.pad_mode = q.get("pad_mode");
-  s.pad_value = num(q.get("pad_value"), s.pad_value);
-  s.dilation = num(q.get("dilation"), s.dilation);
-  if (q.has("relu")) s.relu = q.get("relu") !== "0";
-  if (q.has("pool")) {
-    const mode = q.get("pool");
-    if (mode === "none") s.pool = null;
-    else {
-      const base = s.pool || { mode: "max", f: 2, stride: 2, tie_rule: "first" };
-      s.pool = {
-        mode: mode === "average" ? "average" : "max",
-        f: num(q.get("pool_f"), base.f),
-        stride: num(q.get("pool_stride"), base.stride),
-        tie_rule: q.get("tie") || base.tie_rule || "first",
-      };
+  for (const p of PROPS) {
+    if (p.read) {
+      p.read(q, st, limits);
+      continue;
     }
+    if (!q.has(p.key) || (p.when && !p.when(st))) continue;
+    let v = p.type.parse(q.get(p.key));
+    if (v === undefined) continue;
+    if (p.clean) v = p.clean(v);
+    if (p.set) p.set(st, v);
+    else setPath(st, p.path, v);
   }
-  if (q.has("up")) s.upstream = { kind: q.get("up"), seed: num(q.get("seed"), 0) };
-  const C = s.color === "rgb" ? 3 : 1;
-  const filters = [];
-  for (let i = 0; i < 8 && q.has(`k${i}`); i += 1) {
-    const fl = decodeFilter(q.get(`k${i}`), s.f, C);
-    if (!fl) break;
-    fl.bias = num(q.get(`b${i}`), 0);
-    filters.push(fl);
-  }
-  if (filters.length) s.filters = filters;
-  const ui = st.ui;
-  if (q.has("stage")) ui.stage = q.get("stage");
-  ui.step = Math.max(0, Math.floor(num(q.get("step"), 0)));
-  ui.zoom = num(q.get("zoom"), ui.zoom);
-  if (q.has("digits")) ui.digits = q.get("digits");
-  ui.speed = Math.min(1, Math.max(0, num(q.get("speed"), ui.speed)));
   return st;
 }
 
 /** State -> query string. */
-export function stateToQuery(st) {
-  const s = st.settings;
+function stateToQuery(st) {
   const q = new URLSearchParams();
-  if (s.sample) q.set("sample", s.sample);
-  q.set("size", s.size);
-  q.set("color", s.color);
-  q.set("f", s.f);
-  q.set("stride", s.stride);
-  q.set("pad", s.pad);
-  q.set("pad_mode", s.pad_mode);
-  if (s.pad_mode === "constant") q.set("pad_value", s.pad_value);
-  q.set("dilation", s.dilation);
-  s.filters.forEach((fl, i) => {
-    q.set(`k${i}`, encodeFilter(fl));
-    q.set(`b${i}`, fl.bias || 0);
-  });
-  q.set("relu", s.relu ? "1" : "0");
-  if (s.pool) {
-    q.set("pool", s.pool.mode);
-    q.set("pool_f", s.pool.f);
-    q.set("pool_stride", s.pool.stride);
-    if (s.pool.mode === "max") q.set("tie", s.pool.tie_rule);
-  } else q.set("pool", "none");
-  q.set("up", s.upstream.kind);
-  if (s.upstream.kind === "random") q.set("seed", s.upstream.seed);
-  q.set("stage", st.ui.stage);
-  q.set("step", st.ui.step);
-  if (st.ui.zoom !== 1) q.set("zoom", st.ui.zoom);
-  if (st.ui.digits !== UI_DEFAULTS.digits) q.set("digits", st.ui.digits);
-  if (st.ui.speed !== UI_DEFAULTS.speed) q.set("speed", st.ui.speed);
+  for (const p of PROPS) {
+    if (p.write) {
+      p.write(q, st);
+      continue;
+    }
+    const v = getProp(p, st);
+    if (v === undefined || v === null || v === "" || (p.when && !p.when(st)) || (p.omitDefault && isDefault(p, st))) continue;
+    q.set(p.key, p.type.format(v));
+  }
   return q.toString();
 }
 
-let pending = 0;
-/** Replace the URL with the state (coalesced to one history write per 150 ms). */
-export function syncUrl(st) {
-  clearTimeout(pending);
-  pending = setTimeout(() => {
-    const url = `${window.location.pathname}?${stateToQuery(st)}`;
-    if (url !== `${window.location.pathname}${window.location.search}`) {
-      window.history.replaceState(null, "", url);
-    }
-  }, 150);
-}
-
-/** Writes the URL now (before a test or a copy reads it). */
-export function flushUrl(st) {
-  clearTimeout(pending);
-  window.history.replaceState(null, "", `${window.location.pathname}?${stateToQuery(st)}`);
+/**
+ * The URL kept in line with `st`: sync() replaces it, coalesced to one history write per
+ * 150 ms; flush() writes it now (before a test or a copy reads it).
+ */
+export function urlSync(st) {
+  let timer = 0;
+  const url = () => `${window.location.pathname}?${stateToQuery(st)}`;
+  return {
+    sync() {
+      clearTimeout(timer);
+      timer = setTimeout(() => {
+        if (url() !== `${window.location.pathname}${window.location.search}`) window.history.replaceState(null, "", url());
+      }, 150);
+    },
+    flush() {
+      clearTimeout(timer);
+      window.history.replaceState(null, "", url());
+    },
+  };
 }

@@ -18,7 +18,6 @@ export class StepStore {
     this.inflight = new Map(); // stage -> k being fetched
     this.wanted = new Map(); // stage -> newest k wanted while busy
     this.totalsCache = new Map();
-    this.totalsSupported = true;
     this.closed = false;
   }
 
@@ -91,29 +90,12 @@ export class StepStore {
       });
   }
 
-  /**
-   * Running totals after step k (conv_backward / pool_backward), if the server offers them
-   * (`totals_at`, proposed in docs/CONTRACT.md). Resolves to null when it does not.
-   */
+  /** Running totals after step k of a backward stage (the server's `totals_at`). */
   async totals(stage, k) {
-    if (!this.totalsSupported) return null;
     const key = `${stage}:${k}`;
     if (this.totalsCache.has(key)) return this.totalsCache.get(key);
-    let page;
-    try {
-      page = await fetchSteps(this.image, { stage, offset: k, limit: 1, totals_at: k });
-    } catch (err) {
-      if (err.status === 422 || err.status === 400) {
-        this.totalsSupported = false;
-        return null;
-      }
-      throw err;
-    }
-    if (page.steps) this.add(stage, page.steps);
-    if (!page.totals) {
-      this.totalsSupported = false;
-      return null;
-    }
+    const page = await fetchSteps(this.image, { stage, offset: k, limit: 1, totals_at: k });
+    this.add(stage, page.steps);
     if (this.totalsCache.size > 16) this.totalsCache.delete(this.totalsCache.keys().next().value);
     this.totalsCache.set(key, page.totals);
     return page.totals;

@@ -1,28 +1,11 @@
-// Pieces every stage view shares: positions from step indices (loop order i, h, w, c),
-// maps of server arrays, number tables for the detail panel, and small DOM helpers.
+// Pieces every stage view shares: the view skeleton {render, refresh, position, describe},
+// groups of maps with hover and click, map data from server arrays, number tables for the
+// detail panel, and small DOM helpers. Index arithmetic lives in ../geometry.js.
 
 import { channelView } from "../arrays.js";
 import { channelToRgba, cssColor, makeScale, rgbToRgba, textColorOn } from "../colors.js";
-
-/** Step k -> (h, w, c) for a (n_H, n_W, n_C) stage: np.unravel_index. */
-export function positionOf(k, nH, nW, nC) {
-  const c = k % nC;
-  const hw = (k - c) / nC;
-  const w = hw % nW;
-  const h = (hw - w) / nW;
-  return { h, w, c };
-}
-
-/** Step k as the step counter shows it: "h 1, w 2, c 0". */
-export function positionText(k, nH, nW, nC) {
-  const p = positionOf(k, nH, nW, nC);
-  return `h ${p.h}, w ${p.w}, c ${p.c}`;
-}
-
-/** (h, w, c) -> step k: np.ravel_multi_index. */
-export function indexOf(h, w, c, nW, nC) {
-  return (h * nW + w) * nC + c;
-}
+import { MapCanvas } from "../grid.js";
+import { indexOf, outputsCovering, positionOf, positionText } from "../geometry.js";
 
 export function el(tag, cls, text) {
   const e = document.createElement(tag);
@@ -31,23 +14,15 @@ export function el(tag, cls, text) {
   return e;
 }
 
-/** Reveal steps for channel c of a map filled in loop order: cell (h, w) at (h*nW + w)*nC + c. */
-export function rowMajorSteps(rows, cols, nC, c) {
-  const out = new Int32Array(rows * cols);
-  for (let i = 0; i < out.length; i += 1) out[i] = i * nC + c;
-  return out;
-}
-
 /** Map data for channel c of a (rows, cols, C) array with a scale. */
-export function channelData(arr, c, { scale, name, cellStep, inner, dropped, describe, channels }) {
+export function channelData(arr, c, { scale, name, cellStep, inner, dropped, describe }) {
   const v = channelView(arr, c);
-  const suffix = channels === false ? "" : `, ${c}`;
   return {
     rows: v.rows,
     cols: v.cols,
     rgba: channelToRgba(v, scale),
     value: (r, s) => v.get(r, s),
-    label: (r, s) => `${name}[${r}, ${s}${suffix}]`,
+    label: (r, s) => `${name}[${r}, ${s}, ${c}]`,
     scale,
     cellStep,
     rowMajor: Boolean(cellStep),
@@ -96,7 +71,7 @@ export function imageData(arr, { name, inner, dropped, describe }) {
 }
 
 /** A grid of maps, one per channel, each a MapCanvas; `make(c)` builds the c-th. */
-export function mapGroup(title, n, make, { className } = {}) {
+function mapGroup(title, n, make, { className } = {}) {
   const wrap = el("section", `map-group ${className || ""}`.trim());
   const h = el("h3", "map-group-title", title);
   const grid = el("div", `map-grid n${Math.min(n, 8)}`);
@@ -108,6 +83,48 @@ export function mapGroup(title, n, make, { className } = {}) {
   }
   wrap.append(h, grid);
   return { el: wrap, maps, title: h };
+}
+
+/**
+ * A group of n maps, map c showing data(c) and titled name(c); hovering or clicking a cell
+ * calls onHover(cell | null, c) / onClick(cell, c). Returns {el, maps, title}.
+ */
+export function channelMaps(ctx, { title, n, name, data, maxHeight, onHover, onClick, className }) {
+  return mapGroup(title, n, (c) => {
+    const m = new MapCanvas({
+      title: name(c),
+      fmt: ctx.cellFmt,
+      maxHeight,
+      onHover: onHover && ((cell) => onHover(cell, c)),
+      onClick: onClick && ((cell) => onClick(cell, c)),
+    });
+    m.setData(data(c));
+    return m;
+  }, { className });
+}
+
+/**
+ * The skeleton of a stage view with steps over an (n_H, n_W, n_C) output in loop order:
+ * render(step, playing) calls onStep(step, {h, w, c}, playing); position(step) is the step
+ * counter's text; describe(step) calls describe(step, {h, w, c}, total) for the live region.
+ * `maps()` lists every MapCanvas (zoom and destroy go to all of them).
+ */
+export function stepView({ el: root, stage, shape, maps, onStep, refresh = () => {}, describe }) {
+  const [nH, nW, nC] = shape;
+  const total = nH * nW * nC;
+  return {
+    el: root,
+    stage,
+    total,
+    maps: maps(),
+    render(step, playing) {
+      onStep(step, positionOf(step, nH, nW, nC), playing);
+    },
+    refresh,
+    position: (step) => positionText(step, nH, nW, nC),
+    describe: (step) => describe(step, positionOf(step, nH, nW, nC), total),
+    ...mapsLifecycle(maps),
+  };
 }
 
 /**
@@ -170,7 +187,7 @@ export function tableScale(...lists) {
   return makeScale("diverging", -m, m);
 }
 
-export const CHANNEL_NAMES = ["R", "G", "B"];
+const CHANNEL_NAMES = ["R", "G", "B"];
 
 export function channelName(C, ch) {
   return C === 3 ? CHANNEL_NAMES[ch] : `channel ${ch}`;
@@ -191,30 +208,6 @@ export function detailPanel({ label, title, intro, notes = [] }) {
 /** A "waiting for the numbers" line for the detail panel. */
 export function loadingLine() {
   return el("p", "loading", "Fetching this step's numbers…");
-}
-
-/** Window corners in padded coordinates for output (h, w) (index arithmetic only). */
-export function windowOf(h, w, stride, fEff) {
-  const vs = h * stride;
-  const hs = w * stride;
-  return { r0: vs, c0: hs, r1: vs + fEff, c1: hs + fEff };
-}
-
-/** Output cells whose window covers padded cell (r, s): the inverse links of a hover. */
-export function outputsCovering(r, s, { stride, fEff, dilation, nH, nW }) {
-  const out = [];
-  const hLo = Math.max(0, Math.ceil((r - fEff + 1) / stride));
-  const hHi = Math.min(nH - 1, Math.floor(r / stride));
-  const wLo = Math.max(0, Math.ceil((s - fEff + 1) / stride));
-  const wHi = Math.min(nW - 1, Math.floor(s / stride));
-  for (let h = hLo; h <= hHi; h += 1) {
-    if ((r - h * stride) % dilation) continue;
-    for (let w = wLo; w <= wHi; w += 1) {
-      if ((s - w * stride) % dilation) continue;
-      out.push({ h, w });
-    }
-  }
-  return out;
 }
 
 /** Jump to the first step (loop order) at channel c whose window covers padded cell (r, s). */

@@ -4,10 +4,11 @@
 
 import { MapCanvas } from "../grid.js";
 import { makeScale } from "../colors.js";
+import { indexOf, outputsCovering, rowMajorSteps, stageGeometry, windowOf } from "../geometry.js";
 import {
-  channelData, channelName, currentCell, detailPanel, el, imageData, indexOf, jumpToCovering, linkTables,
-  loadingLine, mapGroup, mapsLifecycle, markCurrentChannel, matrixTable, outputLinks, outputsCovering,
-  positionOf, positionText, rowMajorSteps, scalar, sliceChannel, tableScale, throttledDetail, windowOf,
+  channelData, channelMaps, channelName, currentCell, detailPanel, el, imageData, jumpToCovering, linkTables,
+  loadingLine, markCurrentChannel, matrixTable, outputLinks, scalar, sliceChannel, stepView, tableScale,
+  throttledDetail,
 } from "./common.js";
 
 export function createConvView(ctx) {
@@ -16,11 +17,11 @@ export function createConvView(ctx) {
   const padded = arrays.get("padded");
   const Z = arrays.get("Z");
   const g = geometry.conv;
-  const { n_H: nH, n_W: nW, stride, dilation, f_eff: fEff, pad } = g;
+  const geo = stageGeometry(g);
+  const { nH, nW, stride, dilation, fEff } = geo;
+  const { pad } = g;
   const nC = Z.shape[2];
   const C = padded.shape[2];
-  const total = nH * nW * nC;
-  const geo = { stride, fEff, dilation, nH, nW };
   let cur = { h: 0, w: 0, c: 0 };
   let k = 0;
   const links = new Map();
@@ -52,19 +53,17 @@ export function createConvView(ctx) {
   );
   const zScale = makeScale("diverging", Z.min, Z.max);
   let padLinks = [];
-  const group = mapGroup(`Z: ${nC} feature map${nC === 1 ? "" : "s"}, one per filter`, nC, (c) => {
-    const m = new MapCanvas({
-      title: `Z[:, :, ${c}]`,
-      fmt: ctx.cellFmt,
-      maxHeight: nC > 1 ? 320 : 560,
-      onHover: (cell) => {
-        padLinks = cell ? [{ kind: "link", ...windowOf(cell.r, cell.c, stride, fEff) }] : [];
-        draw();
-      },
-      onClick: (cell) => ctx.jump(indexOf(cell.r, cell.c, c, nW, nC)),
-    });
-    m.setData(channelData(Z, c, { scale: zScale, name: "Z", cellStep: rowMajorSteps(nH, nW, nC, c) }));
-    return m;
+  const group = channelMaps(ctx, {
+    title: `Z: ${nC} feature map${nC === 1 ? "" : "s"}, one per filter`,
+    n: nC,
+    name: (c) => `Z[:, :, ${c}]`,
+    data: (c) => channelData(Z, c, { scale: zScale, name: "Z", cellStep: rowMajorSteps(nH, nW, nC, c) }),
+    maxHeight: nC > 1 ? 320 : 560,
+    onHover: (cell) => {
+      padLinks = cell ? [{ kind: "link", ...windowOf(cell.r, cell.c, stride, fEff) }] : [];
+      draw();
+    },
+    onClick: (cell, c) => ctx.jump(indexOf(cell.r, cell.c, c, nW, nC)),
   });
   maps.append(padMap.el, group.el);
 
@@ -131,15 +130,14 @@ export function createConvView(ctx) {
   }
 
   const detailWhen = throttledDetail(renderDetail);
-  const allMaps = [padMap, ...group.maps];
-  return {
+  return stepView({
     el: root,
     stage,
-    total,
-    maps: allMaps,
-    render(step, playing) {
+    shape: [nH, nW, nC],
+    maps: () => [padMap, ...group.maps],
+    onStep(step, at, playing) {
       k = step;
-      cur = positionOf(step, nH, nW, nC);
+      cur = at;
       group.maps.forEach((m) => {
         m.setStep(step);
         m.setFocus(cur.h, cur.w);
@@ -148,19 +146,12 @@ export function createConvView(ctx) {
       draw();
       detailWhen(playing);
     },
-    refresh() {
-      renderDetail();
-    },
-    position(step) {
-      return positionText(step, nH, nW, nC);
-    },
-    describe(step) {
-      const p = positionOf(step, nH, nW, nC);
+    refresh: renderDetail,
+    describe(step, p, total) {
       const rec = store.get(stage, step);
       const fmt = ctx.fmt();
       if (!rec) return `Convolution step ${step + 1} of ${total}: Z[${p.h}, ${p.w}, ${p.c}].`;
       return `Convolution step ${step + 1} of ${total}: Z[${p.h}, ${p.w}, ${p.c}] = sum of products ${fmt(rec.total)} plus bias ${fmt(rec.bias)} = ${fmt(rec.z)}.`;
     },
-    ...mapsLifecycle(() => allMaps),
-  };
+  });
 }

@@ -3,18 +3,8 @@
 
 import { MapCanvas } from "../grid.js";
 import { makeScale } from "../colors.js";
-import { channelData, channelName, el, imageData } from "./common.js";
-
-/** Padded index -> source index in the unpadded axis of length n (numpy's modes). */
-export function sourceIndex(i, n, mode) {
-  if (i >= 0 && i < n) return i;
-  if (mode === "constant") return null;
-  if (mode === "edge") return i < 0 ? 0 : n - 1;
-  if (n === 1) return 0;
-  let j = i;
-  while (j < 0 || j >= n) j = j < 0 ? -j : 2 * (n - 1) - j; // reflect (no edge repeat)
-  return j;
-}
+import { sourceIndex } from "../geometry.js";
+import { channelData, channelName, el, imageData, mapsLifecycle } from "./common.js";
 
 export function createPadView(ctx) {
   const { arrays, geometry, settings } = ctx;
@@ -31,8 +21,8 @@ export function createPadView(ctx) {
   let padMap;
   const link = (which, r, s) => {
     if (which === "pad") {
-      const sr = sourceIndex(r - p, H, mode);
-      const sc = sourceIndex(s - p, W, mode);
+      const sr = sourceIndex(r, H, p, mode);
+      const sc = sourceIndex(s, W, p, mode);
       inMap.setOverlays(sr === null || sc === null ? [] : [{ kind: "link", r: sr, c: sc }]);
     } else {
       padMap.setOverlays([{ kind: "link", r: r + p, c: s + p }]);
@@ -69,8 +59,8 @@ export function createPadView(ctx) {
       describe: (r, s) => {
         const inside = r >= p && r < p + H && s >= p && s < p + W;
         if (inside) return `inside: A_prev[${r - p}, ${s - p}]`;
-        const sr = sourceIndex(r - p, H, mode);
-        const sc = sourceIndex(s - p, W, mode);
+        const sr = sourceIndex(r, H, p, mode);
+        const sc = sourceIndex(s, W, p, mode);
         if (sr === null || sc === null) return `padding (constant ${settings.pad_value})`;
         return `padding, copied from A_prev[${sr}, ${sc}] (${mode})`;
       },
@@ -116,14 +106,6 @@ export function createPadView(ctx) {
     describe: () =>
       `Padding: input ${H} by ${W} by ${C}, padded with ${p} on each side (${mode}) to ${H + 2 * p} by ${W + 2 * p}.`,
     position: () => null,
-    setZoom(z) {
-      inMap.setZoom(z);
-      padMap.setZoom(z);
-    },
-    destroy() {
-      inMap.destroy();
-      padMap.destroy();
-      cornerMap.destroy();
-    },
+    ...mapsLifecycle(() => [inMap, padMap, cornerMap]),
   };
 }

@@ -1,12 +1,11 @@
 // Stage "pool_forward": the pooling window over A, the maximum (chosen by the tie rule)
 // outlined or the mean shown, and the pooled map filling in behind the window.
 
-import { MapCanvas } from "../grid.js";
-import { makeScale } from "../colors.js";
+import { autoScale } from "../colors.js";
+import { indexOf, outputsCovering, rowMajorSteps, stageGeometry, windowOf } from "../geometry.js";
 import {
-  channelData, currentCell, detailPanel, el, indexOf, jumpToCovering, linkTables, loadingLine, mapGroup,
-  mapsLifecycle, markCurrentChannel, maskMarks, matrixTable, outputLinks, outputsCovering, positionOf,
-  positionText, rowMajorSteps, scalar, throttledDetail, windowOf,
+  channelData, channelMaps, currentCell, detailPanel, el, jumpToCovering, linkTables, loadingLine,
+  markCurrentChannel, maskMarks, matrixTable, outputLinks, scalar, stepView, throttledDetail,
 } from "./common.js";
 
 const TIE_TEXT = {
@@ -21,12 +20,12 @@ export function createPoolView(ctx) {
   const A = arrays.get("A");
   const P = arrays.get("pooled");
   const g = geometry.pool;
-  const { n_H: nH, n_W: nW, stride, f } = g;
+  const geo = stageGeometry(g);
+  const { nH, nW, stride } = geo;
+  const { f } = g;
   const nC = P.shape[2];
-  const total = nH * nW * nC;
   const mode = settings.pool.mode;
-  const geo = { stride, fEff: f, dilation: 1, nH, nW };
-  const scale = makeScale(A.min < 0 ? "diverging" : "sequential", Math.min(0, A.min), A.max);
+  const scale = autoScale(A);
   let cur = { h: 0, w: 0, c: 0 };
   let k = 0;
   let hoverA = null;
@@ -34,36 +33,29 @@ export function createPoolView(ctx) {
 
   const root = el("div", "stage-view pool-view");
   const maps = el("div", "maps");
-  const aGroup = mapGroup("A (the activation being pooled)", nC, (c) => {
-    const m = new MapCanvas({
-      title: `A[:, :, ${c}]`,
-      fmt: ctx.cellFmt,
-      maxHeight: nC > 1 ? 300 : 520,
-      onHover: (cell) => {
-        hoverA = cell ? { ch: c, outs: outputsCovering(cell.r, cell.c, geo) } : null;
-        draw();
-      },
-      onClick: (cell) => jumpToCovering(ctx, cell.r, cell.c, c, geo, nC),
-    });
-    m.setData(channelData(A, c, {
-      scale, name: "A",
-      dropped: { rows: g.dropped_rows || [], cols: g.dropped_cols || [] },
-    }));
-    return m;
+  const aGroup = channelMaps(ctx, {
+    title: "A (the activation being pooled)",
+    n: nC,
+    name: (c) => `A[:, :, ${c}]`,
+    data: (c) => channelData(A, c, { scale, name: "A", dropped: { rows: g.dropped_rows || [], cols: g.dropped_cols || [] } }),
+    maxHeight: nC > 1 ? 300 : 520,
+    onHover: (cell, c) => {
+      hoverA = cell ? { ch: c, outs: outputsCovering(cell.r, cell.c, geo) } : null;
+      draw();
+    },
+    onClick: (cell, c) => jumpToCovering(ctx, cell.r, cell.c, c, geo, nC),
   });
-  const pGroup = mapGroup(`${mode === "max" ? "Max" : "Average"} pooled, f = ${f}, stride = ${stride}`, nC, (c) => {
-    const m = new MapCanvas({
-      title: `A_pool[:, :, ${c}]`,
-      fmt: ctx.cellFmt,
-      maxHeight: nC > 1 ? 300 : 520,
-      onHover: (cell) => {
-        hoverP = cell ? { ch: c, win: windowOf(cell.r, cell.c, stride, f) } : null;
-        draw();
-      },
-      onClick: (cell) => ctx.jump(indexOf(cell.r, cell.c, c, nW, nC)),
-    });
-    m.setData(channelData(P, c, { scale, name: "A_pool", cellStep: rowMajorSteps(nH, nW, nC, c) }));
-    return m;
+  const pGroup = channelMaps(ctx, {
+    title: `${mode === "max" ? "Max" : "Average"} pooled, f = ${f}, stride = ${stride}`,
+    n: nC,
+    name: (c) => `A_pool[:, :, ${c}]`,
+    data: (c) => channelData(P, c, { scale, name: "A_pool", cellStep: rowMajorSteps(nH, nW, nC, c) }),
+    maxHeight: nC > 1 ? 300 : 520,
+    onHover: (cell, c) => {
+      hoverP = cell ? { ch: c, win: windowOf(cell.r, cell.c, stride, f) } : null;
+      draw();
+    },
+    onClick: (cell, c) => ctx.jump(indexOf(cell.r, cell.c, c, nW, nC)),
   });
   maps.append(aGroup.el, pGroup.el);
 
@@ -130,31 +122,24 @@ export function createPoolView(ctx) {
 
   const detailWhen = throttledDetail(renderDetail);
   const allMaps = [...aGroup.maps, ...pGroup.maps];
-  return {
+  return stepView({
     el: root,
     stage,
-    total,
-    maps: allMaps,
-    render(step, playing) {
+    shape: [nH, nW, nC],
+    maps: () => allMaps,
+    onStep(step, p, playing) {
       k = step;
-      cur = positionOf(step, nH, nW, nC);
+      cur = p;
       pGroup.maps.forEach((m) => m.setStep(step));
       markCurrentChannel(allMaps, cur.c, nC, playing);
       draw();
       detailWhen(playing);
     },
-    refresh() {
-      renderDetail();
-    },
-    position(step) {
-      return positionText(step, nH, nW, nC);
-    },
-    describe(step) {
-      const p = positionOf(step, nH, nW, nC);
+    refresh: renderDetail,
+    describe(step, p, total) {
       const rec = store.get(stage, step);
       const what = mode === "max" ? "maximum" : "mean";
       return `Pooling step ${step + 1} of ${total}: A_pool[${p.h}, ${p.w}, ${p.c}] is the ${what} of its window${rec ? ` = ${ctx.fmt()(rec.value)}` : ""}.`;
     },
-    ...mapsLifecycle(() => allMaps),
-  };
+  });
 }

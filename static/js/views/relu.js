@@ -1,42 +1,36 @@
 // Stage "relu": A = max(0, Z) cell by cell in loop order. Both numbers come from the server's
 // Z and A arrays; the page only shows them side by side.
 
-import { MapCanvas } from "../grid.js";
 import { makeScale } from "../colors.js";
 import { at } from "../arrays.js";
-import {
-  channelData, currentCell, detailPanel, el, indexOf, mapGroup, mapsLifecycle, markCurrentChannel, positionOf,
-  positionText, rowMajorSteps, scalar,
-} from "./common.js";
+import { indexOf, rowMajorSteps } from "../geometry.js";
+import { channelData, channelMaps, currentCell, detailPanel, el, markCurrentChannel, scalar, stepView } from "./common.js";
 
 export function createReluView(ctx) {
   const { arrays } = ctx;
   const Z = arrays.get("Z");
   const A = arrays.get("A");
   const [nH, nW, nC] = Z.shape;
-  const total = nH * nW * nC;
   const scale = makeScale("diverging", Z.min, Z.max); // one scale: zeroed cells turn white
   let cur = { h: 0, w: 0, c: 0 };
   let hover = null;
 
   const root = el("div", "stage-view relu-view");
   const maps = el("div", "maps");
-  const mk = (name, arr, reveal) => (c) => {
-    const m = new MapCanvas({
-      title: `${name}[:, :, ${c}]`,
-      fmt: ctx.cellFmt,
-      maxHeight: nC > 1 ? 300 : 520,
-      onHover: (cell) => {
-        hover = cell ? { ch: c, r: cell.r, col: cell.c } : null;
-        draw();
-      },
-      onClick: (cell) => ctx.jump(indexOf(cell.r, cell.c, c, nW, nC)),
-    });
-    m.setData(channelData(arr, c, { scale, name, cellStep: reveal ? rowMajorSteps(nH, nW, nC, c) : null }));
-    return m;
-  };
-  const zGroup = mapGroup("Z (before the activation)", nC, mk("Z", Z, false));
-  const aGroup = mapGroup("A = relu(Z)", nC, mk("A", A, true));
+  const group = (title, name, arr, reveal) => channelMaps(ctx, {
+    title,
+    n: nC,
+    name: (c) => `${name}[:, :, ${c}]`,
+    data: (c) => channelData(arr, c, { scale, name, cellStep: reveal ? rowMajorSteps(nH, nW, nC, c) : null }),
+    maxHeight: nC > 1 ? 300 : 520,
+    onHover: (cell, c) => {
+      hover = cell ? { ch: c, r: cell.r, col: cell.c } : null;
+      draw();
+    },
+    onClick: (cell, c) => ctx.jump(indexOf(cell.r, cell.c, c, nW, nC)),
+  });
+  const zGroup = group("Z (before the activation)", "Z", Z, false);
+  const aGroup = group("A = relu(Z)", "A", A, true);
   maps.append(zGroup.el, aGroup.el);
 
   const { el: detail, body } = detailPanel({
@@ -75,27 +69,21 @@ export function createReluView(ctx) {
   }
 
   const allMaps = [...zGroup.maps, ...aGroup.maps];
-  return {
+  return stepView({
     el: root,
     stage: "relu",
-    total,
-    maps: allMaps,
-    render(step, playing) {
-      cur = positionOf(step, nH, nW, nC);
+    shape: [nH, nW, nC],
+    maps: () => allMaps,
+    onStep(step, p, playing) {
+      cur = p;
       aGroup.maps.forEach((m) => m.setStep(step));
       markCurrentChannel(allMaps, cur.c, nC, playing);
       draw();
       renderDetail();
     },
-    refresh() {},
-    position(step) {
-      return positionText(step, nH, nW, nC);
-    },
-    describe(step) {
-      const p = positionOf(step, nH, nW, nC);
+    describe(step, p, total) {
       const fmt = ctx.fmt();
       return `ReLU step ${step + 1} of ${total}: A[${p.h}, ${p.w}, ${p.c}] = max(0, ${fmt(at(Z, p.h, p.w, p.c))}) = ${fmt(at(A, p.h, p.w, p.c))}.`;
     },
-    ...mapsLifecycle(() => allMaps),
-  };
+  });
 }

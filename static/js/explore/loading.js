@@ -1,0 +1,199 @@
+// Loading a result: POST /api/image for the current settings (debounced, the older request
+// aborted, retried while the server is busy), then the other stages' arrays and their exact
+// float32 copies; errors shown in the settings box or under the upload.
+
+import { fetchArrays, postImage } from "../api.js";
+import { lazyArrays } from "../arrays.js";
+import { StepStore } from "../steps.js";
+import { ALL_ARRAYS, firstArrays } from "./stages.js";
+import { renderGeometry, renderSummary } from "./formulas.js";
+
+const clone = (x) => JSON.parse(JSON.stringify(x));
+const errorText = (err) => (err.messages ? err.messages.join(" ") : err.message);
+
+/** Returns {compute, requestCompute, cancel, showError}. */
+export function createLoader(app) {
+  const { $, state, hooks } = app;
+  const statusEl = $("#status");
+  const settingsError = $("#settings-error");
+  const uploadError = $("#upload-error");
+  let inflight = null;
+  let pendingTimer = 0;
+
+  function setBusy(on) {
+    statusEl.classList.toggle("busy", on);
+    if (on) statusEl.textContent = "Computing…";
+    else if (statusEl.textContent === "Computing…") statusEl.textContent = "";
+  }
+
+  function requestCompute(delay = 180) {
+    clearTimeout(pendingTimer);
+    pendingTimer = setTimeout(() => compute(), delay);
+  }
+
+  /** Stop any request for a result (the form found a bad value). */
+  function cancel() {
+    clearTimeout(pendingTimer);
+    if (inflight) inflight.abort();
+    inflight = null;
+    setBusy(false);
+  }
+
+  async function compute({ fromUpload = false, retries = 0 } = {}) {
+    clearTimeout(pendingTimer);
+    if (inflight) inflight.abort();
+    const ac = new AbortController();
+    inflight = ac;
+    setBusy(true);
+    const sent = clone(state.settings);
+    const file = state.file;
+    const t0 = performance.now();
+    const start = fromUpload ? app.uploadChosenAt : t0;
+    let raw;
+    try {
+      raw = await postImage(sent, file, { signal: ac.signal, arrays: firstArrays(state.ui.stage) });
+    } catch (err) {
+      if (err.name === "AbortError") return;
+      inflight = null;
+      if (err.status === 503 && retries < 3) {
+        // the server is busy with other work: ask again shortly, as its Retry-After says
+        statusEl.textContent = "The server is busy; trying again…";
+        pendingTimer = setTimeout(() => compute({ fromUpload, retries: retries + 1 }), 800 * (retries + 1));
+        return;
+      }
+      setBusy(false);
+      showError(err, fromUpload);
+      return;
+    }
+    if (inflight !== ac) return;
+    inflight = null;
+    install(raw, sent, file, start);
+    setBusy(false);
+    const ms = Math.round(performance.now() - t0);
+    statusEl.textContent = `Server: decode ${raw.timing_ms.decode.toFixed(0)} ms, compute ${raw.timing_ms.compute.toFixed(0)} ms; drawn ${ms} ms after asking.`;
+    hooks.drawnMs(ms);
+    // "convstep-drawn": from asking (or choosing the upload) to the first frame showing it
+    requestAnimationFrame(() => performance.measure("convstep-drawn", { start, end: performance.now() }));
+  }
+
+  function showError(err, fromUpload) {
+    const msg = err.messages
+      ? err.messages.join(" ")
+      : `Cannot reach the convstep server (${err.message || err}). Is it still running?`;
+    if (fromUpload) {
+      uploadError.textContent = msg;
+      uploadError.hidden = false;
+      // keep showing the image that worked
+      state.file = app.lastGood ? app.lastGood.file : null;
+      app.form.render();
+      return;
+    }
+    $("#settings-error-text").textContent = msg;
+    $("#size-summary").textContent = "These settings do not fit: see Output size above.";
+    $("#size-summary").classList.add("bad");
+    settingsError.hidden = false;
+    $("#view").classList.add("stale");
+    $("#stale-note").hidden = !app.current;
+    $("#undo-settings").hidden = !app.lastGood;
+    if (!app.current) $("#view").replaceChildren();
+  }
+
+  /**
+   * The first answer carries only the arrays of the stage being opened: fetch all the
+   * others (display encoding: colours, exact where the contract's rules allow), then draw a
+   * stage that was waiting for them, then fetch exact numbers (fetchExact).
+   */
+  function fetchRest(cur) {
+    const names = ALL_ARRAYS.filter((n) => !cur.arrays.has(n));
+    hooks.arrays({ complete: !names.length, exact: false });
+    if (!names.length) {
+      fetchExact(cur);
+      return;
+    }
+    fetchArrays(cur.image, names, { display: true })
+      .then((res) => {
+        if (app.current !== cur) return;
+        cur.arrays.replace(res.arrays);
+        hooks.arrays({ complete: true });
+        app.stages.redrawIfUses(Object.keys(res.arrays));
+        fetchExact(cur);
+      })
+      .catch((err) => {
+        if (app.current !== cur) return;
+        statusEl.textContent = `Could not fetch the other stages' arrays (${errorText(err)}).`;
+        if (cur.pending) $("#view").firstChild.textContent = statusEl.textContent;
+      });
+  }
+
+  /** Float32 copies of the arrays whose numbers are only approximate, then a redraw. */
+  function fetchExact(cur) {
+    const names = cur.arrays.approximate();
+    hooks.arrays({ exact: !names.length });
+    if (!names.length) return;
+    fetchArrays(cur.image, names)
+      .then((res) => {
+        if (app.current !== cur) return;
+        cur.arrays.replace(res.arrays);
+        app.stages.redrawIfUses(Object.keys(res.arrays));
+        hooks.arrays({ exact: !cur.arrays.approximate().length });
+        requestAnimationFrame(() => performance.measure("convstep-exact", { start: cur.askedAt, end: performance.now() }));
+      })
+      .catch((err) => {
+        if (app.current === cur) statusEl.textContent = `Numbers on the maps are rounded to their colours (${err.message}).`;
+      });
+  }
+
+  function install(raw, sent, file, askedAt) {
+    if (app.current) app.current.store.close();
+    const image = { id: raw.id, settings: raw.settings, requestSettings: sent, file };
+    const store = new StepStore(image, {
+      pageSize: Math.min(64, app.limits.max_steps_per_page),
+      onArrive: (stage) => {
+        if (app.view && app.view.stage === stage) {
+          app.view.refresh();
+          if (!app.bar.player.playing) app.bar.announce();
+        }
+      },
+      onError: (err) => {
+        statusEl.textContent = `Could not fetch steps: ${errorText(err)}`;
+      },
+    });
+    for (const [stage, page] of Object.entries(raw.steps || {})) store.seed(stage, page);
+    const cur = { image, raw, arrays: lazyArrays(raw.arrays), store, askedAt, pending: null };
+    app.current = cur;
+    app.lastGood = { settings: clone(sent), file };
+    settingsError.hidden = true;
+    uploadError.hidden = true;
+    $("#view").classList.remove("stale");
+    $("#stale-note").hidden = true;
+    const W = cur.arrays.get("W");
+    app.form.render(W);
+    renderGeometry($("#geometry-body"), $("#geo-out"), raw, W);
+    renderSummary($("#size-summary"), raw, W);
+    app.stages.renderTabs(raw.stages);
+    if (app.firstVisit) {
+      // a first visit (no state in the URL) opens mid-sweep on the convolution and plays it
+      app.firstVisit = false;
+      const g = raw.geometry.conv;
+      app.stages.show("conv_forward", Math.floor(g.n_H * 0.35) * g.n_W * W.shape[3]);
+      if (!window.matchMedia("(prefers-reduced-motion: reduce)").matches) app.bar.player.play();
+    } else {
+      app.stages.show(raw.stages.includes(state.ui.stage) ? state.ui.stage : "conv_forward", state.ui.step);
+    }
+    $("#source-name").textContent = file ? `Showing your image${file.name ? ` “${file.name}”` : ""}. (Links and reloads open the sample.)` : "";
+    app.use.render();
+    app.url.sync();
+    fetchRest(cur);
+    hooks.drawn(raw.id);
+  }
+
+  $("#undo-settings").addEventListener("click", () => {
+    if (!app.lastGood) return;
+    state.settings = clone(app.lastGood.settings);
+    state.file = app.lastGood.file;
+    app.form.render();
+    compute();
+  });
+
+  return { compute, requestCompute, cancel, showError };
+}

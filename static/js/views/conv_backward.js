@@ -1,0 +1,331 @@
+// Stage "conv_backward": dA_prev collecting W x dZ, dW collecting a_slice x dZ and db summing
+// dZ, window by window, then the final dA_prev, dW per filter and db. A cell is drawn from
+// the server's final array once every window that adds into it has been visited, or from
+// the server's running totals (`totals_at`) when the player rests on a step.
+
+import { MapCanvas } from "../grid.js";
+import { channelToRgba, makeScale } from "../colors.js";
+import { channelView, decodeArray, weightsView } from "../arrays.js";
+import { completionSteps, cropPadded, indexOf, outputsCovering, stageGeometry, windowOf } from "../geometry.js";
+import {
+  channelData, channelMaps, channelName, currentCell, detailPanel, el, imageData, jumpToCovering, linkTables,
+  loadingLine, markCurrentChannel, matrixTable, outputLinks, scalar, sliceChannel, stepView, tableScale,
+  throttledDetail,
+} from "./common.js";
+import { restingTotals, revealTitle } from "./running.js";
+
+export function createConvBackwardView(ctx) {
+  const { arrays, geometry, store, settings } = ctx;
+  const stage = "conv_backward";
+  const dZ = arrays.get("dZ");
+  const padded = arrays.get("padded");
+  const Warr = arrays.get("W");
+  const dAprev = arrays.get("dA_prev");
+  const dW = arrays.get("dW");
+  const db = arrays.get("db");
+  const g = geometry.conv;
+  const geo = stageGeometry(g);
+  const { nH, nW, stride, dilation, fEff } = geo;
+  const { pad, f } = g;
+  const nC = dZ.shape[2];
+  const [H, W, C] = dAprev.shape;
+  const total = nH * nW * nC;
+  const dzScale = makeScale("diverging", dZ.min, dZ.max);
+  const daScale = makeScale("diverging", dAprev.min, dAprev.max);
+  const dwScale = makeScale("diverging", dW.min, dW.max);
+  let cur = { h: 0, w: 0, c: 0 };
+  let k = 0;
+  let hoverZ = null;
+  let hoverA = null;
+
+  const root = el("div", "stage-view convb-view");
+  const maps = el("div", "maps");
+  const zGroup = channelMaps(ctx, {
+    title: "dZ: the gradient at the convolution's output",
+    n: nC,
+    name: (c) => `dZ[:, :, ${c}]`,
+    data: (c) => channelData(dZ, c, { scale: dzScale, name: "dZ" }),
+    maxHeight: nC > 1 ? 260 : 420,
+    onHover: (cell) => {
+      hoverZ = cell ? windowOf(cell.r, cell.c, stride, fEff) : null;
+      draw();
+    },
+    onClick: (cell, c) => ctx.jump(indexOf(cell.r, cell.c, c, nW, nC)),
+  });
+  const padMap = new MapCanvas({
+    title: "A_prev_pad: a_slice for dW",
+    fmt: ctx.cellFmt,
+    maxHeight: 420,
+    onHover: (cell) => {
+      hoverA = cell ? outputsCovering(cell.r, cell.c, geo) : null;
+      draw();
+    },
+    onClick: (cell) => jumpToCovering(ctx, cell.r, cell.c, cur.c, geo, nC),
+  });
+  padMap.setData(imageData(padded, {
+    name: "A_prev_pad",
+    inner: pad > 0 ? { top: pad, left: pad, rows: H, cols: W } : null,
+  }));
+  const daSteps = completionSteps(H, W, { ...geo, nC }, { cLast: nC - 1, pad, padMode: settings.pad_mode });
+  const daData = (ch) => ({ ...channelData(dAprev, ch, { scale: daScale, name: "dA_prev", cellStep: daSteps }), rowMajor: false });
+  const daGroup = channelMaps(ctx, {
+    title: "",
+    n: C,
+    name: (ch) => `dA_prev[:, :, ${ch}]${C === 3 ? ` (${channelName(C, ch)})` : ""}`,
+    data: daData,
+    maxHeight: C > 1 ? 260 : 420,
+    onHover: (cell) => {
+      hoverA = cell ? outputsCovering(cell.r + pad, cell.c + pad, geo) : null;
+      draw();
+    },
+    onClick: (cell) => jumpToCovering(ctx, cell.r + pad, cell.c + pad, cur.c, geo, nC),
+    className: "da-group",
+  });
+  maps.append(zGroup.el, padMap.el, daGroup.el);
+
+  // dW per filter (C small maps each) and db
+  const dwWrap = el("section", "map-group dw-group");
+  const dwHead = el("h3", "map-group-title");
+  dwWrap.append(dwHead);
+  const dwTitle = revealTitle(dwHead, {
+    reveal: "dW per filter: a_slice × dZ collecting (shown once the filter's last window is in)",
+    running: "dW per filter: running total after this step",
+  });
+  const dwMaps = [];
+  const dwRows = el("div", "dw-rows");
+  for (let c = 0; c < nC; c += 1) {
+    const rowEl = el("div", "dw-row");
+    rowEl.append(el("span", "dw-label", `filter ${c}`));
+    for (let ch = 0; ch < C; ch += 1) {
+      const m = new MapCanvas({ title: `dW[:, :, ${ch}, ${c}]`, fmt: ctx.cellFmt, maxHeight: 140, maxCell: 40, className: "small" });
+      m.setData(dwFinalData(ch, c));
+      dwMaps.push(m);
+      rowEl.append(m.el);
+    }
+    dwRows.append(rowEl);
+  }
+  dwWrap.append(dwRows);
+  const dbWrap = el("section", "map-group db-group");
+  dbWrap.append(el("h3", "map-group-title", "db = Σ dZ per filter"));
+  const dbTable = el("table", "mat db-table");
+  dbTable.dataset.field = "db";
+  const dbRow = el("tr");
+  const dbCells = [];
+  for (let c = 0; c < nC; c += 1) {
+    const td = el("td", "", "…");
+    td.dataset.filter = String(c);
+    dbCells.push(td);
+    dbRow.append(td);
+  }
+  const dbHead = el("tr");
+  for (let c = 0; c < nC; c += 1) dbHead.append(el("th", "", `db[${c}]`));
+  dbTable.append(dbHead, dbRow);
+  dbWrap.append(dbTable);
+  maps.append(dwWrap, dbWrap);
+
+  const formulas = el("div", "formulas");
+  formulas.append(
+    el("p", "formula", "dA += Σₕ Σ_w W_c × dZ_hw"),
+    el("p", "formula", "dW_c += Σₕ Σ_w a_slice × dZ_hw"),
+    el("p", "formula", "db = Σₕ Σ_w dZ_hw"),
+  );
+  const { el: detail, body } = detailPanel({
+    label: "This step's gradients",
+    title: "conv_backward, window by window",
+    intro: formulas,
+  });
+  root.append(maps, detail);
+  let cellLink = null; // a window cell hovered in the tables, in padded coordinates
+  linkTables(body, (cell) => {
+    const win = windowOf(cur.h, cur.w, stride, fEff);
+    cellLink = cell ? { r: win.r0 + cell.r * dilation, c: win.c0 + cell.c * dilation } : null;
+    draw();
+  });
+
+  function draw() {
+    const win = windowOf(cur.h, cur.w, stride, fEff);
+    zGroup.maps.forEach((m, c) => {
+      const items = currentCell(c, cur);
+      if (hoverA) items.push(...outputLinks(hoverA));
+      m.setOverlays(items);
+      m.setFocus(cur.h, cur.w);
+    });
+    const pw = [{ kind: "window", ...win, dilation }];
+    if (hoverZ) pw.push({ kind: "link", ...hoverZ });
+    if (cellLink) pw.push({ kind: "link", r: cellLink.r, c: cellLink.c });
+    padMap.setOverlays(pw);
+    padMap.setFocus(win.r0, win.c0);
+    const shifted = { r0: win.r0 - pad, r1: win.r1 - pad, c0: win.c0 - pad, c1: win.c1 - pad };
+    daGroup.maps.forEach((m) => {
+      const items = [{ kind: "window", ...shifted, dilation }];
+      if (hoverZ) items.push({ kind: "link", r0: hoverZ.r0 - pad, r1: hoverZ.r1 - pad, c0: hoverZ.c0 - pad, c1: hoverZ.c1 - pad });
+      if (cellLink) items.push({ kind: "link", r: cellLink.r - pad, c: cellLink.c - pad });
+      m.setOverlays(items);
+      m.setFocus(shifted.r0, shifted.c0);
+    });
+  }
+
+  function renderDb(rec) {
+    const fmt = ctx.fmt();
+    for (let c = 0; c < nC; c += 1) {
+      const done = k >= indexOf(nH - 1, nW - 1, c, nW, nC);
+      const td = dbCells[c];
+      td.classList.toggle("current", c === cur.c);
+      if (runningDb) {
+        const v = runningDb.data[c];
+        td.textContent = fmt(v);
+        td.dataset.v = String(v);
+        td.title = done ? "final" : "running sum after this step";
+      } else if (done) {
+        const v = db.data[c];
+        td.textContent = fmt(v);
+        td.dataset.v = String(v);
+        td.title = "final";
+      } else if (c === cur.c && rec) {
+        td.textContent = fmt(rec.db_running);
+        td.dataset.v = String(rec.db_running);
+        td.title = "running sum after this step";
+      } else {
+        td.textContent = "…";
+        delete td.dataset.v;
+        td.title = "still collecting";
+      }
+    }
+  }
+
+  function renderDetail() {
+    const rec = store.want(stage, k);
+    const fmt = ctx.fmt();
+    const win = windowOf(cur.h, cur.w, stride, fEff);
+    const head = el("p", "where", `dZ[${cur.h}, ${cur.w}, ${cur.c}], window rows ${win.r0}:${win.r1}, columns ${win.c0}:${win.c1} of A_prev_pad`);
+    renderDb(rec);
+    if (!rec) {
+      body.replaceChildren(head, loadingLine());
+      return;
+    }
+    const sl = dilation > 1 ? `:${dilation}` : "";
+    const code = el("pre", "code");
+    code.textContent =
+      `da_prev_pad[${win.r0}:${win.r1}${sl}, ${win.c0}:${win.c1}${sl}, :] += W[:, :, :, ${cur.c}] * dZ[0, ${cur.h}, ${cur.w}, ${cur.c}]\n` +
+      `dW[:, :, :, ${cur.c}] += a_slice * dZ[0, ${cur.h}, ${cur.w}, ${cur.c}]\n` +
+      `db[:, :, :, ${cur.c}] += dZ[0, ${cur.h}, ${cur.w}, ${cur.c}]`;
+    const dz = el("p", "sum-line");
+    dz.append(el("span", "", `dZ[${cur.h}, ${cur.w}, ${cur.c}] = `), scalar(rec.dz, fmt, "dz", "result"));
+    const blockA = el("div", "eq-rows");
+    blockA.append(el("h4", "", "dA_prev window += W_c × dZ_hw"));
+    const blockW = el("div", "eq-rows");
+    blockW.append(el("h4", "", "dW_c += a_slice × dZ_hw"));
+    const wSc = tableScale(rec.da_add);
+    const dwSc = tableScale(rec.dw_add);
+    for (let ch = 0; ch < C; ch += 1) {
+      const name = C > 1 ? ` (${channelName(C, ch)})` : "";
+      const wv = weightsView(Warr, ch, cur.c);
+      const wl = [];
+      for (let r = 0; r < f; r += 1) {
+        const row = [];
+        for (let s = 0; s < f; s += 1) row.push(wv.get(r, s));
+        wl.push(row);
+      }
+      const rowA = el("div", "eq-row");
+      rowA.append(
+        matrixTable(wl, { fmt, scale: tableScale(wl), field: "W", caption: `W${name}` }),
+        el("span", "op", "×"), scalar(rec.dz, fmt, null), el("span", "op", "="),
+        matrixTable(sliceChannel(rec.da_add, ch), { fmt, scale: wSc, field: "da_add", caption: `added to dA${name}` }),
+      );
+      const pv = channelView(padded, ch);
+      const sliceL = [];
+      for (let r = 0; r < f; r += 1) {
+        const row = [];
+        for (let s = 0; s < f; s += 1) row.push(pv.get(win.r0 + r * dilation, win.c0 + s * dilation));
+        sliceL.push(row);
+      }
+      const rowW = el("div", "eq-row");
+      rowW.append(
+        matrixTable(sliceL, { fmt, scale: makeScale("grey", Math.min(0, padded.min), padded.max), field: "a_slice", caption: `a_slice${name}` }),
+        el("span", "op", "×"), scalar(rec.dz, fmt, null), el("span", "op", "="),
+        matrixTable(sliceChannel(rec.dw_add, ch), { fmt, scale: dwSc, field: "dw_add", caption: `added to dW${name}` }),
+      );
+      [rowA, rowW].forEach((r) => r.querySelectorAll("table").forEach((t) => (t.dataset.channel = String(ch))));
+      blockA.append(rowA);
+      blockW.append(rowW);
+    }
+    const dbl = el("p", "sum-line");
+    dbl.append(el("span", "", `db[${cur.c}] after this step = `), scalar(rec.db_running, fmt, "db_running", "result"));
+    const pair = el("div", "bw-grid"); // the two accumulations side by side when there is room
+    pair.append(blockA, blockW);
+    body.replaceChildren(head, code, dz, pair, dbl);
+  }
+
+  const daTitle = revealTitle(daGroup.title, {
+    reveal: "dA_prev over the input: W × dZ collecting (a cell shows once all its windows are in)",
+    running: "dA_prev over the input: running total after this step",
+  });
+  let runningDb = null;
+
+  function dwData(arr, ch, c, cellStep) {
+    const v = weightsView(arr, ch, c);
+    return {
+      rows: f, cols: f, rgba: channelToRgba(v, dwScale), value: (r, s) => v.get(r, s),
+      label: (r, s) => `dW[${r}, ${s}, ${ch}, ${c}]`, scale: dwScale,
+      cellStep, rowMajor: true, shapeText: `${f} × ${f}`,
+    };
+  }
+
+  /** The final dW[:, :, ch, c], every cell shown once filter c's last window is in. */
+  function dwFinalData(ch, c) {
+    return dwData(dW, ch, c, new Int32Array(f * f).fill(indexOf(nH - 1, nW - 1, c, nW, nC)));
+  }
+
+  function showTotals(t) {
+    const arr = decodeArray(t.dA_prev_pad);
+    const tdw = decodeArray(t.dW);
+    const tdb = decodeArray(t.db);
+    if (!arr) return;
+    const crop = cropPadded(arr, pad, H, W);
+    daGroup.maps.forEach((m, ch) => m.setData(channelData(crop, ch, { scale: daScale, name: "dA_prev (running)" })));
+    if (tdw) dwMaps.forEach((m, i) => m.setData(dwData(tdw, i % C, Math.floor(i / C), null)));
+    runningDb = tdb;
+    renderDb(store.get(stage, k));
+    daTitle.running(true);
+    dwTitle.running(true);
+    draw();
+  }
+
+  function restoreReveal() {
+    if (!daTitle.shown()) return;
+    runningDb = null;
+    daTitle.running(false);
+    dwTitle.running(false);
+    daGroup.maps.forEach((m, ch) => m.setData(daData(ch)));
+    dwMaps.forEach((m, i) => m.setData(dwFinalData(i % C, Math.floor(i / C))));
+  }
+
+  const detailWhen = throttledDetail(renderDetail);
+  const totalsWhen = restingTotals({ ctx, store, stage, total, current: () => k, show: showTotals });
+  const allMaps = () => [...zGroup.maps, padMap, ...daGroup.maps, ...dwMaps];
+  return stepView({
+    el: root,
+    stage,
+    shape: [nH, nW, nC],
+    maps: allMaps,
+    onStep(step, p, playing) {
+      k = step;
+      cur = p;
+      restoreReveal();
+      daGroup.maps.forEach((m) => m.setStep(step));
+      dwMaps.forEach((m) => m.setStep(step));
+      markCurrentChannel(zGroup.maps, cur.c, nC, playing);
+      draw();
+      detailWhen(playing);
+      totalsWhen(step, playing);
+    },
+    refresh: renderDetail,
+    describe(step, p) {
+      const rec = store.get(stage, step);
+      const fmt = ctx.fmt();
+      const dzText = rec ? ` = ${fmt(rec.dz)}` : "";
+      const dbText = rec ? ` db[${p.c}] is now ${fmt(rec.db_running)}.` : "";
+      return `Convolution backward step ${step + 1} of ${total}: dZ[${p.h}, ${p.w}, ${p.c}]${dzText} times filter ${p.c} is added to dA_prev over its window, and the window times dZ to dW[..., ${p.c}].${dbText}`;
+    },
+  });
+}
