@@ -59,14 +59,14 @@ function reshapeChannels(w, C, perChannel) {
 }
 
 export function createSettingsForm({ root, boot, state, onChange, onSample, onInvalid }) {
-  const limits = boot.limits || {};
-  const presets = boot.presets || Object.keys(PRESET_TITLES);
+  const { weight, bias: biasRange } = boot.limits;
+  const presets = boot.presets;
   const s = () => state.settings;
   let lastW = null; // the server's W for the shown settings
 
   // --- samples
   const sampleBox = $(root, "#samples");
-  for (const smp of boot.samples || []) {
+  for (const smp of boot.samples) {
     const b = mk("button", { type: "button", class: "sample", "data-sample": smp.name, "aria-pressed": "false", title: `${smp.title} (${smp.width} × ${smp.height}, ${smp.licence})` });
     const img = mk("img", { src: sampleUrl(smp.name), alt: "", width: 56, height: 56, loading: "lazy" });
     b.append(img, mk("span", {}, smp.title));
@@ -76,7 +76,6 @@ export function createSettingsForm({ root, boot, state, onChange, onSample, onIn
 
   // --- simple controls
   const size = $(root, "#size");
-  size.max = String(limits.max_size || 512);
   const sizeOut = $(root, "#size-out");
   const f = $(root, "#f");
   const stride = $(root, "#stride");
@@ -85,7 +84,6 @@ export function createSettingsForm({ root, boot, state, onChange, onSample, onIn
   const padValue = $(root, "#pad-value");
   const dilation = $(root, "#dilation");
   const nFilters = $(root, "#n-filters");
-  nFilters.max = String(Math.min(8, limits.max_filters || 8));
   const relu = $(root, "#relu");
   const poolMode = $(root, "#pool-mode");
   const poolF = $(root, "#pool-f");
@@ -254,7 +252,7 @@ export function createSettingsForm({ root, boot, state, onChange, onSample, onIn
       });
       const bId = `filter-${c}-bias`;
       const bl = mk("label", { for: bId }, "bias b");
-      const bias = mk("input", { id: bId, type: "number", step: "0.1", min: "-1000", max: "1000", value: String(fl.bias || 0), inputmode: "decimal" });
+      const bias = mk("input", { id: bId, type: "number", step: "0.1", min: biasRange.min, max: biasRange.max, value: String(fl.bias || 0), inputmode: "decimal" });
       bias.addEventListener("input", () => {
         const v = numOf(bias);
         if (v === null) return;
@@ -294,7 +292,7 @@ export function createSettingsForm({ root, boot, state, onChange, onSample, onIn
           for (let j = 0; j < st.f; j += 1) {
             const v = gridValue(c, fl, i, j, ch);
             const inp = mk("input", {
-              type: "number", step: "0.1", min: "-1000", max: "1000", inputmode: "decimal",
+              type: "number", step: "0.1", min: weight.min, max: weight.max, inputmode: "decimal",
               "aria-label": `Filter ${c} weight row ${i} column ${j}${showCh ? ` channel ${CH[ch]}` : ""}`,
               value: v === null ? "" : String(Number(v.toPrecision(4))),
               placeholder: v === null ? "…" : "",
