@@ -84,6 +84,11 @@ export function makeScale(kind, min, max) {
   };
 }
 
+/** The diverging scale of an array's values, symmetric around zero. */
+export function signedScale(arr) {
+  return makeScale("diverging", arr.min, arr.max);
+}
+
 /** The scale for a map of signed values (diverging) or non-negative ones (sequential from 0). */
 export function autoScale(arr) {
   return makeScale(arr.min < 0 ? "diverging" : "sequential", Math.min(0, arr.min), arr.max);

@@ -5,13 +5,18 @@
 import { channelView } from "../arrays.js";
 import { channelToRgba, cssColor, makeScale, rgbToRgba, textColorOn } from "../colors.js";
 import { MapCanvas } from "../grid.js";
-import { indexOf, outputsCovering, positionOf, positionText } from "../geometry.js";
+import { indexOf, outputsCovering, positionOf, positionText, rowMajorSteps } from "../geometry.js";
 
 export function el(tag, cls, text) {
   const e = document.createElement(tag);
   if (cls) e.className = cls;
   if (text !== undefined) e.textContent = text;
   return e;
+}
+
+/** A view's frame: the root <div class="stage-view name"> and its maps column. */
+export function viewFrame(name, mapsClass = "maps") {
+  return { root: el("div", `stage-view ${name}`), maps: el("div", mapsClass) };
 }
 
 /** Map data for channel c of a (rows, cols, C) array with a scale. */
@@ -103,28 +108,62 @@ export function channelMaps(ctx, { title, n, name, data, maxHeight, onHover, onC
   }, { className });
 }
 
-/**
- * The skeleton of a stage view with steps over an (n_H, n_W, n_C) output in loop order:
- * render(step, playing) calls onStep(step, {h, w, c}, playing); position(step) is the step
- * counter's text; describe(step) calls describe(step, {h, w, c}, total) for the live region.
- * `maps()` lists every MapCanvas (zoom and destroy go to all of them).
- */
-export function stepView({ el: root, stage, shape, maps, onStep, refresh = () => {}, describe }) {
+/** Where a stage view is: step k of `total` and its output position (h, w, c); stepView moves it. */
+export function cursor(shape) {
   const [nH, nW, nC] = shape;
-  const total = nH * nW * nC;
+  return { shape, total: nH * nW * nC, k: 0, h: 0, w: 0, c: 0 };
+}
+
+/**
+ * The skeleton of a stage view with steps over an output of shape pos.shape, in loop order.
+ * render(step, playing) moves the cursor `pos` to the step, calls onStep(step, playing) for
+ * the view's own bookkeeping, then the `reveal()` maps fill in up to the step, the
+ * `outline()` maps mark the current channel, draw() puts the overlays on, and detail()
+ * redraws the detail panel (throttled while playing; refresh() calls it when the step
+ * records arrive). position(step) is the step counter's text, describe(step, {h, w, c},
+ * total) the live region's. `maps()` lists every MapCanvas (zoom and destroy go to all).
+ */
+export function stepView({
+  el: root, stage, pos, maps, onStep = () => {}, reveal = () => [], outline = () => [], draw, detail = () => {}, describe,
+}) {
+  const [nH, nW, nC] = pos.shape;
+  const detailWhen = throttledDetail(detail);
   return {
     el: root,
     stage,
-    total,
+    total: pos.total,
     maps: maps(),
     render(step, playing) {
-      onStep(step, positionOf(step, nH, nW, nC), playing);
+      Object.assign(pos, { k: step }, positionOf(step, nH, nW, nC));
+      onStep(step, playing);
+      reveal().forEach((m) => m.setStep(step));
+      markCurrentChannel(outline(), pos.c, nC, playing);
+      draw();
+      detailWhen(playing);
     },
-    refresh,
+    refresh: detail,
     position: (step) => positionText(step, nH, nW, nC),
-    describe: (step) => describe(step, positionOf(step, nH, nW, nC), total),
+    describe: (step) => describe(step, positionOf(step, nH, nW, nC), pos.total),
     ...mapsLifecycle(maps),
   };
+}
+
+/**
+ * The stage's output (or the gradient at it), one map per channel of pos.shape:
+ * name[:, :, c] drawn from `arr` with `scale`, filling in step by step if `reveal`;
+ * hovering calls onHover(cell | null, c), clicking a cell jumps to its step.
+ */
+export function outputMaps(ctx, pos, { title, name, arr, scale, reveal = false, maxHeight, onHover }) {
+  const [nH, nW, nC] = pos.shape;
+  return channelMaps(ctx, {
+    title,
+    n: nC,
+    name: (c) => `${name}[:, :, ${c}]`,
+    data: (c) => channelData(arr, c, { scale, name, cellStep: reveal ? rowMajorSteps(nH, nW, nC, c) : null }),
+    maxHeight,
+    onHover,
+    onClick: (cell, c) => ctx.jump(indexOf(cell.r, cell.c, c, nW, nC)),
+  });
 }
 
 /**
@@ -236,7 +275,7 @@ export function maskMarks(mask, win) {
 }
 
 /** While paused, outline channel c's maps (every nC-th of `maps`) when there are several channels. */
-export function markCurrentChannel(maps, c, nC, playing) {
+function markCurrentChannel(maps, c, nC, playing) {
   maps.forEach((m, i) => m.el.classList.toggle("current", !playing && nC > 1 && i % nC === c));
 }
 
@@ -256,7 +295,7 @@ export function linkTables(container, onCell) {
  * A view's detail panel drawn at once when paused and at most every `ms` while playing:
  * returns (playing) => void, which calls render() when it is time.
  */
-export function throttledDetail(render, ms = 150) {
+function throttledDetail(render, ms = 150) {
   let last = 0;
   return (playing) => {
     const now = performance.now();

@@ -3,12 +3,11 @@
 // panel writes conv_single_step out with the step record's exact numbers.
 
 import { MapCanvas } from "../grid.js";
-import { makeScale } from "../colors.js";
-import { indexOf, outputsCovering, rowMajorSteps, stageGeometry, windowOf } from "../geometry.js";
+import { makeScale, signedScale } from "../colors.js";
+import { outputsCovering, stageGeometry, windowOf } from "../geometry.js";
 import {
-  channelData, channelMaps, channelName, currentCell, detailPanel, el, imageData, jumpToCovering, linkTables,
-  loadingLine, markCurrentChannel, matrixTable, outputLinks, scalar, sliceChannel, stepView, tableScale,
-  throttledDetail,
+  channelName, currentCell, cursor, detailPanel, el, imageData, jumpToCovering, linkTables, loadingLine, matrixTable,
+  outputLinks, outputMaps, scalar, sliceChannel, stepView, tableScale, viewFrame,
 } from "./common.js";
 
 export function createConvView(ctx) {
@@ -22,23 +21,21 @@ export function createConvView(ctx) {
   const { pad } = g;
   const nC = Z.shape[2];
   const C = padded.shape[2];
-  let cur = { h: 0, w: 0, c: 0 };
-  let k = 0;
+  const pos = cursor([nH, nW, nC]);
   const links = new Map();
 
-  const root = el("div", "stage-view conv-view");
-  const maps = el("div", "maps");
+  const { root, maps } = viewFrame("conv-view");
   const padMap = new MapCanvas({
     title: "A_prev_pad with the window",
     fmt: ctx.cellFmt,
     onHover: (cell) => {
       links.clear();
       if (cell) {
-        links.set(cur.c, outputLinks(outputsCovering(cell.r, cell.c, geo)));
+        links.set(pos.c, outputLinks(outputsCovering(cell.r, cell.c, geo)));
       }
       draw();
     },
-    onClick: (cell) => jumpToCovering(ctx, cell.r, cell.c, cur.c, geo, nC),
+    onClick: (cell) => jumpToCovering(ctx, cell.r, cell.c, pos.c, geo, nC),
   });
   padMap.setData(
     imageData(padded, {
@@ -51,19 +48,19 @@ export function createConvView(ctx) {
       },
     }),
   );
-  const zScale = makeScale("diverging", Z.min, Z.max);
+  const zScale = signedScale(Z);
   let padLinks = [];
-  const group = channelMaps(ctx, {
+  const group = outputMaps(ctx, pos, {
     title: `Z: ${nC} feature map${nC === 1 ? "" : "s"}, one per filter`,
-    n: nC,
-    name: (c) => `Z[:, :, ${c}]`,
-    data: (c) => channelData(Z, c, { scale: zScale, name: "Z", cellStep: rowMajorSteps(nH, nW, nC, c) }),
+    name: "Z",
+    arr: Z,
+    scale: zScale,
+    reveal: true,
     maxHeight: nC > 1 ? 320 : 560,
     onHover: (cell) => {
       padLinks = cell ? [{ kind: "link", ...windowOf(cell.r, cell.c, stride, fEff) }] : [];
       draw();
     },
-    onClick: (cell, c) => ctx.jump(indexOf(cell.r, cell.c, c, nW, nC)),
   });
   maps.append(padMap.el, group.el);
 
@@ -73,27 +70,28 @@ export function createConvView(ctx) {
     intro: el("p", "formula", "Z[h, w, c] = Σ (a_slice_prev ⊙ W[:, :, :, c]) + b[c]"),
   });
   linkTables(body, (cell) => {
-    const win = windowOf(cur.h, cur.w, stride, fEff);
+    const win = windowOf(pos.h, pos.w, stride, fEff);
     padLinks = cell ? [{ kind: "link", r: win.r0 + cell.r * dilation, c: win.c0 + cell.c * dilation }] : [];
     draw();
   });
   root.append(maps, detail);
 
   function draw() {
-    const win = windowOf(cur.h, cur.w, stride, fEff);
+    const win = windowOf(pos.h, pos.w, stride, fEff);
     padMap.setOverlays([{ kind: "window", ...win, dilation }, ...padLinks]);
     padMap.setFocus(Math.floor((win.r0 + win.r1) / 2), Math.floor((win.c0 + win.c1) / 2));
     group.maps.forEach((m, c) => {
-      m.setOverlays([...currentCell(c, cur), ...(links.get(c) || [])]);
+      m.setOverlays([...currentCell(c, pos), ...(links.get(c) || [])]);
+      m.setFocus(pos.h, pos.w);
     });
   }
 
   function renderDetail() {
-    const rec = store.want(stage, k);
+    const rec = store.want(stage, pos.k);
     const fmt = ctx.fmt();
     const head = el("p", "where");
-    const win = windowOf(cur.h, cur.w, stride, fEff);
-    head.textContent = `Z[${cur.h}, ${cur.w}, ${cur.c}]: rows ${win.r0}:${win.r1}, columns ${win.c0}:${win.c1} of A_prev_pad${dilation > 1 ? `, every ${dilation}th` : ""}`;
+    const win = windowOf(pos.h, pos.w, stride, fEff);
+    head.textContent = `Z[${pos.h}, ${pos.w}, ${pos.c}]: rows ${win.r0}:${win.r1}, columns ${win.c0}:${win.c1} of A_prev_pad${dilation > 1 ? `, every ${dilation}th` : ""}`;
     if (!rec) {
       body.replaceChildren(head, loadingLine());
       return;
@@ -129,24 +127,15 @@ export function createConvView(ctx) {
     body.replaceChildren(head, code, rows, sum);
   }
 
-  const detailWhen = throttledDetail(renderDetail);
   return stepView({
     el: root,
     stage,
-    shape: [nH, nW, nC],
+    pos,
     maps: () => [padMap, ...group.maps],
-    onStep(step, at, playing) {
-      k = step;
-      cur = at;
-      group.maps.forEach((m) => {
-        m.setStep(step);
-        m.setFocus(cur.h, cur.w);
-      });
-      markCurrentChannel(group.maps, cur.c, nC, playing);
-      draw();
-      detailWhen(playing);
-    },
-    refresh: renderDetail,
+    reveal: () => group.maps,
+    outline: () => group.maps,
+    draw,
+    detail: renderDetail,
     describe(step, p, total) {
       const rec = store.get(stage, step);
       const fmt = ctx.fmt();

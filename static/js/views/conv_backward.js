@@ -4,13 +4,12 @@
 // the server's running totals (`totals_at`) when the player rests on a step.
 
 import { MapCanvas } from "../grid.js";
-import { channelToRgba, makeScale } from "../colors.js";
-import { channelView, decodeArray, weightsView } from "../arrays.js";
+import { channelToRgba, makeScale, signedScale } from "../colors.js";
+import { at, channelView, decodeArray, weightsView } from "../arrays.js";
 import { completionSteps, cropPadded, indexOf, outputsCovering, stageGeometry, windowOf } from "../geometry.js";
 import {
-  channelData, channelMaps, channelName, currentCell, detailPanel, el, imageData, jumpToCovering, linkTables,
-  loadingLine, markCurrentChannel, matrixTable, outputLinks, scalar, sliceChannel, stepView, tableScale,
-  throttledDetail,
+  channelData, channelMaps, channelName, currentCell, cursor, detailPanel, el, imageData, jumpToCovering, linkTables,
+  loadingLine, matrixTable, outputLinks, outputMaps, scalar, sliceChannel, stepView, tableScale, viewFrame,
 } from "./common.js";
 import { restingTotals, revealTitle } from "./running.js";
 
@@ -29,28 +28,21 @@ export function createConvBackwardView(ctx) {
   const { pad, f } = g;
   const nC = dZ.shape[2];
   const [H, W, C] = dAprev.shape;
-  const total = nH * nW * nC;
-  const dzScale = makeScale("diverging", dZ.min, dZ.max);
-  const daScale = makeScale("diverging", dAprev.min, dAprev.max);
-  const dwScale = makeScale("diverging", dW.min, dW.max);
-  let cur = { h: 0, w: 0, c: 0 };
-  let k = 0;
+  const pos = cursor([nH, nW, nC]);
   let hoverZ = null;
   let hoverA = null;
 
-  const root = el("div", "stage-view convb-view");
-  const maps = el("div", "maps");
-  const zGroup = channelMaps(ctx, {
+  const { root, maps } = viewFrame("convb-view");
+  const zGroup = outputMaps(ctx, pos, {
     title: "dZ: the gradient at the convolution's output",
-    n: nC,
-    name: (c) => `dZ[:, :, ${c}]`,
-    data: (c) => channelData(dZ, c, { scale: dzScale, name: "dZ" }),
+    name: "dZ",
+    arr: dZ,
+    scale: signedScale(dZ),
     maxHeight: nC > 1 ? 260 : 420,
     onHover: (cell) => {
       hoverZ = cell ? windowOf(cell.r, cell.c, stride, fEff) : null;
       draw();
     },
-    onClick: (cell, c) => ctx.jump(indexOf(cell.r, cell.c, c, nW, nC)),
   });
   const padMap = new MapCanvas({
     title: "A_prev_pad: a_slice for dW",
@@ -60,12 +52,13 @@ export function createConvBackwardView(ctx) {
       hoverA = cell ? outputsCovering(cell.r, cell.c, geo) : null;
       draw();
     },
-    onClick: (cell) => jumpToCovering(ctx, cell.r, cell.c, cur.c, geo, nC),
+    onClick: (cell) => jumpToCovering(ctx, cell.r, cell.c, pos.c, geo, nC),
   });
   padMap.setData(imageData(padded, {
     name: "A_prev_pad",
     inner: pad > 0 ? { top: pad, left: pad, rows: H, cols: W } : null,
   }));
+  const daScale = signedScale(dAprev);
   const daSteps = completionSteps(H, W, { ...geo, nC }, { cLast: nC - 1, pad, padMode: settings.pad_mode });
   const daData = (ch) => ({ ...channelData(dAprev, ch, { scale: daScale, name: "dA_prev", cellStep: daSteps }), rowMajor: false });
   const daGroup = channelMaps(ctx, {
@@ -78,11 +71,12 @@ export function createConvBackwardView(ctx) {
       hoverA = cell ? outputsCovering(cell.r + pad, cell.c + pad, geo) : null;
       draw();
     },
-    onClick: (cell) => jumpToCovering(ctx, cell.r + pad, cell.c + pad, cur.c, geo, nC),
+    onClick: (cell) => jumpToCovering(ctx, cell.r + pad, cell.c + pad, pos.c, geo, nC),
     className: "da-group",
   });
   maps.append(zGroup.el, padMap.el, daGroup.el);
 
+  const dwScale = signedScale(dW);
   // dW per filter (C small maps each) and db
   const dwWrap = el("section", "map-group dw-group");
   const dwHead = el("h3", "map-group-title");
@@ -137,18 +131,18 @@ export function createConvBackwardView(ctx) {
   root.append(maps, detail);
   let cellLink = null; // a window cell hovered in the tables, in padded coordinates
   linkTables(body, (cell) => {
-    const win = windowOf(cur.h, cur.w, stride, fEff);
+    const win = windowOf(pos.h, pos.w, stride, fEff);
     cellLink = cell ? { r: win.r0 + cell.r * dilation, c: win.c0 + cell.c * dilation } : null;
     draw();
   });
 
   function draw() {
-    const win = windowOf(cur.h, cur.w, stride, fEff);
+    const win = windowOf(pos.h, pos.w, stride, fEff);
     zGroup.maps.forEach((m, c) => {
-      const items = currentCell(c, cur);
+      const items = currentCell(c, pos);
       if (hoverA) items.push(...outputLinks(hoverA));
       m.setOverlays(items);
-      m.setFocus(cur.h, cur.w);
+      m.setFocus(pos.h, pos.w);
     });
     const pw = [{ kind: "window", ...win, dilation }];
     if (hoverZ) pw.push({ kind: "link", ...hoverZ });
@@ -168,9 +162,9 @@ export function createConvBackwardView(ctx) {
   function renderDb(rec) {
     const fmt = ctx.fmt();
     for (let c = 0; c < nC; c += 1) {
-      const done = k >= indexOf(nH - 1, nW - 1, c, nW, nC);
+      const done = pos.k >= indexOf(nH - 1, nW - 1, c, nW, nC);
       const td = dbCells[c];
-      td.classList.toggle("current", c === cur.c);
+      td.classList.toggle("current", c === pos.c);
       if (runningDb) {
         const v = runningDb.data[c];
         td.textContent = fmt(v);
@@ -181,7 +175,7 @@ export function createConvBackwardView(ctx) {
         td.textContent = fmt(v);
         td.dataset.v = String(v);
         td.title = "final";
-      } else if (c === cur.c && rec) {
+      } else if (c === pos.c && rec) {
         td.textContent = fmt(rec.db_running);
         td.dataset.v = String(rec.db_running);
         td.title = "running sum after this step";
@@ -194,10 +188,10 @@ export function createConvBackwardView(ctx) {
   }
 
   function renderDetail() {
-    const rec = store.want(stage, k);
+    const rec = store.want(stage, pos.k);
     const fmt = ctx.fmt();
-    const win = windowOf(cur.h, cur.w, stride, fEff);
-    const head = el("p", "where", `dZ[${cur.h}, ${cur.w}, ${cur.c}], window rows ${win.r0}:${win.r1}, columns ${win.c0}:${win.c1} of A_prev_pad`);
+    const win = windowOf(pos.h, pos.w, stride, fEff);
+    const head = el("p", "where", `dZ[${pos.h}, ${pos.w}, ${pos.c}], window rows ${win.r0}:${win.r1}, columns ${win.c0}:${win.c1} of A_prev_pad`);
     renderDb(rec);
     if (!rec) {
       body.replaceChildren(head, loadingLine());
@@ -206,11 +200,11 @@ export function createConvBackwardView(ctx) {
     const sl = dilation > 1 ? `:${dilation}` : "";
     const code = el("pre", "code");
     code.textContent =
-      `da_prev_pad[${win.r0}:${win.r1}${sl}, ${win.c0}:${win.c1}${sl}, :] += W[:, :, :, ${cur.c}] * dZ[0, ${cur.h}, ${cur.w}, ${cur.c}]\n` +
-      `dW[:, :, :, ${cur.c}] += a_slice * dZ[0, ${cur.h}, ${cur.w}, ${cur.c}]\n` +
-      `db[:, :, :, ${cur.c}] += dZ[0, ${cur.h}, ${cur.w}, ${cur.c}]`;
+      `da_prev_pad[${win.r0}:${win.r1}${sl}, ${win.c0}:${win.c1}${sl}, :] += W[:, :, :, ${pos.c}] * dZ[0, ${pos.h}, ${pos.w}, ${pos.c}]\n` +
+      `dW[:, :, :, ${pos.c}] += a_slice * dZ[0, ${pos.h}, ${pos.w}, ${pos.c}]\n` +
+      `db[:, :, :, ${pos.c}] += dZ[0, ${pos.h}, ${pos.w}, ${pos.c}]`;
     const dz = el("p", "sum-line");
-    dz.append(el("span", "", `dZ[${cur.h}, ${cur.w}, ${cur.c}] = `), scalar(rec.dz, fmt, "dz", "result"));
+    dz.append(el("span", "", `dZ[${pos.h}, ${pos.w}, ${pos.c}] = `), scalar(rec.dz, fmt, "dz", "result"));
     const blockA = el("div", "eq-rows");
     blockA.append(el("h4", "", "dA_prev window += W_c × dZ_hw"));
     const blockW = el("div", "eq-rows");
@@ -219,7 +213,7 @@ export function createConvBackwardView(ctx) {
     const dwSc = tableScale(rec.dw_add);
     for (let ch = 0; ch < C; ch += 1) {
       const name = C > 1 ? ` (${channelName(C, ch)})` : "";
-      const wv = weightsView(Warr, ch, cur.c);
+      const wv = weightsView(Warr, ch, pos.c);
       const wl = [];
       for (let r = 0; r < f; r += 1) {
         const row = [];
@@ -250,7 +244,7 @@ export function createConvBackwardView(ctx) {
       blockW.append(rowW);
     }
     const dbl = el("p", "sum-line");
-    dbl.append(el("span", "", `db[${cur.c}] after this step = `), scalar(rec.db_running, fmt, "db_running", "result"));
+    dbl.append(el("span", "", `db[${pos.c}] after this step = `), scalar(rec.db_running, fmt, "db_running", "result"));
     const pair = el("div", "bw-grid"); // the two accumulations side by side when there is room
     pair.append(blockA, blockW);
     body.replaceChildren(head, code, dz, pair, dbl);
@@ -285,7 +279,7 @@ export function createConvBackwardView(ctx) {
     daGroup.maps.forEach((m, ch) => m.setData(channelData(crop, ch, { scale: daScale, name: "dA_prev (running)" })));
     if (tdw) dwMaps.forEach((m, i) => m.setData(dwData(tdw, i % C, Math.floor(i / C), null)));
     runningDb = tdb;
-    renderDb(store.get(stage, k));
+    renderDb(store.get(stage, pos.k));
     daTitle.running(true);
     dwTitle.running(true);
     draw();
@@ -300,27 +294,19 @@ export function createConvBackwardView(ctx) {
     dwMaps.forEach((m, i) => m.setData(dwFinalData(i % C, Math.floor(i / C))));
   }
 
-  const detailWhen = throttledDetail(renderDetail);
-  const totalsWhen = restingTotals({ ctx, store, stage, total, current: () => k, show: showTotals });
+  const totalsWhen = restingTotals({ ctx, store, stage, total: pos.total, current: () => pos.k, show: showTotals, restore: restoreReveal });
   const allMaps = () => [...zGroup.maps, padMap, ...daGroup.maps, ...dwMaps];
   return stepView({
     el: root,
     stage,
-    shape: [nH, nW, nC],
+    pos,
     maps: allMaps,
-    onStep(step, p, playing) {
-      k = step;
-      cur = p;
-      restoreReveal();
-      daGroup.maps.forEach((m) => m.setStep(step));
-      dwMaps.forEach((m) => m.setStep(step));
-      markCurrentChannel(zGroup.maps, cur.c, nC, playing);
-      draw();
-      detailWhen(playing);
-      totalsWhen(step, playing);
-    },
-    refresh: renderDetail,
-    describe(step, p) {
+    onStep: totalsWhen,
+    reveal: () => [...daGroup.maps, ...dwMaps],
+    outline: () => zGroup.maps,
+    draw,
+    detail: renderDetail,
+    describe(step, p, total) {
       const rec = store.get(stage, step);
       const fmt = ctx.fmt();
       const dzText = rec ? ` = ${fmt(rec.dz)}` : "";

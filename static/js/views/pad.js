@@ -4,7 +4,7 @@
 import { MapCanvas } from "../grid.js";
 import { makeScale } from "../colors.js";
 import { sourceIndex } from "../geometry.js";
-import { channelData, channelName, el, imageData, mapsLifecycle } from "./common.js";
+import { channelData, channelName, el, imageData, mapsLifecycle, viewFrame } from "./common.js";
 
 export function createPadView(ctx) {
   const { arrays, geometry, settings } = ctx;
@@ -15,8 +15,7 @@ export function createPadView(ctx) {
   const [H, W, C] = input.shape;
   const mode = settings.pad_mode;
 
-  const root = el("div", "stage-view pad-view");
-  const maps = el("div", "maps two");
+  const { root, maps } = viewFrame("pad-view", "maps two");
   let inMap;
   let padMap;
   const link = (which, r, s) => {

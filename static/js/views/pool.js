@@ -2,10 +2,10 @@
 // outlined or the mean shown, and the pooled map filling in behind the window.
 
 import { autoScale } from "../colors.js";
-import { indexOf, outputsCovering, rowMajorSteps, stageGeometry, windowOf } from "../geometry.js";
+import { outputsCovering, stageGeometry, windowOf } from "../geometry.js";
 import {
-  channelData, channelMaps, currentCell, detailPanel, el, jumpToCovering, linkTables, loadingLine,
-  markCurrentChannel, maskMarks, matrixTable, outputLinks, scalar, stepView, throttledDetail,
+  channelData, channelMaps, currentCell, cursor, detailPanel, el, jumpToCovering, linkTables, loadingLine, maskMarks,
+  matrixTable, outputLinks, outputMaps, scalar, stepView, viewFrame,
 } from "./common.js";
 
 const TIE_TEXT = {
@@ -26,13 +26,11 @@ export function createPoolView(ctx) {
   const nC = P.shape[2];
   const mode = settings.pool.mode;
   const scale = autoScale(A);
-  let cur = { h: 0, w: 0, c: 0 };
-  let k = 0;
+  const pos = cursor([nH, nW, nC]);
   let hoverA = null;
   let hoverP = null;
 
-  const root = el("div", "stage-view pool-view");
-  const maps = el("div", "maps");
+  const { root, maps } = viewFrame("pool-view");
   const aGroup = channelMaps(ctx, {
     title: "A (the activation being pooled)",
     n: nC,
@@ -45,17 +43,17 @@ export function createPoolView(ctx) {
     },
     onClick: (cell, c) => jumpToCovering(ctx, cell.r, cell.c, c, geo, nC),
   });
-  const pGroup = channelMaps(ctx, {
+  const pGroup = outputMaps(ctx, pos, {
     title: `${mode === "max" ? "Max" : "Average"} pooled, f = ${f}, stride = ${stride}`,
-    n: nC,
-    name: (c) => `A_pool[:, :, ${c}]`,
-    data: (c) => channelData(P, c, { scale, name: "A_pool", cellStep: rowMajorSteps(nH, nW, nC, c) }),
+    name: "A_pool",
+    arr: P,
+    scale,
+    reveal: true,
     maxHeight: nC > 1 ? 300 : 520,
     onHover: (cell, c) => {
       hoverP = cell ? { ch: c, win: windowOf(cell.r, cell.c, stride, f) } : null;
       draw();
     },
-    onClick: (cell, c) => ctx.jump(indexOf(cell.r, cell.c, c, nW, nC)),
   });
   maps.append(aGroup.el, pGroup.el);
 
@@ -68,35 +66,35 @@ export function createPoolView(ctx) {
     notes: mode === "max" ? [el("p", "hint", TIE_TEXT[settings.pool.tie_rule] || "")] : [],
   });
   linkTables(body, (cell) => {
-    const win = windowOf(cur.h, cur.w, stride, f);
-    hoverP = cell ? { ch: cur.c, win: { r0: win.r0 + cell.r, c0: win.c0 + cell.c, r1: win.r0 + cell.r + 1, c1: win.c0 + cell.c + 1 } } : null;
+    const win = windowOf(pos.h, pos.w, stride, f);
+    hoverP = cell ? { ch: pos.c, win: { r0: win.r0 + cell.r, c0: win.c0 + cell.c, r1: win.r0 + cell.r + 1, c1: win.c0 + cell.c + 1 } } : null;
     draw();
   });
   root.append(maps, detail);
 
   function draw() {
-    const win = windowOf(cur.h, cur.w, stride, f);
-    const rec = store.get(stage, k);
+    const win = windowOf(pos.h, pos.w, stride, f);
+    const rec = store.get(stage, pos.k);
     aGroup.maps.forEach((m, c) => {
-      const items = c === cur.c ? [{ kind: "window", ...win, dilation: 1 }] : [];
-      if (c === cur.c && rec && rec.mask) items.push(...maskMarks(rec.mask, win));
+      const items = c === pos.c ? [{ kind: "window", ...win, dilation: 1 }] : [];
+      if (c === pos.c && rec && rec.mask) items.push(...maskMarks(rec.mask, win));
       if (hoverP && hoverP.ch === c) items.push({ kind: "link", ...hoverP.win });
       m.setOverlays(items);
       m.setFocus(win.r0 + (f >> 1), win.c0 + (f >> 1));
     });
     pGroup.maps.forEach((m, c) => {
-      const items = currentCell(c, cur);
+      const items = currentCell(c, pos);
       if (hoverA && hoverA.ch === c) items.push(...outputLinks(hoverA.outs));
       m.setOverlays(items);
-      m.setFocus(cur.h, cur.w);
+      m.setFocus(pos.h, pos.w);
     });
   }
 
   function renderDetail() {
-    const rec = store.want(stage, k);
+    const rec = store.want(stage, pos.k);
     const fmt = ctx.fmt();
-    const win = windowOf(cur.h, cur.w, stride, f);
-    const head = el("p", "where", `A_pool[${cur.h}, ${cur.w}, ${cur.c}]: rows ${win.r0}:${win.r1}, columns ${win.c0}:${win.c1} of A`);
+    const win = windowOf(pos.h, pos.w, stride, f);
+    const head = el("p", "where", `A_pool[${pos.h}, ${pos.w}, ${pos.c}]: rows ${win.r0}:${win.r1}, columns ${win.c0}:${win.c1} of A`);
     if (!rec) {
       body.replaceChildren(head, loadingLine());
       return;
@@ -120,22 +118,16 @@ export function createPoolView(ctx) {
     draw();
   }
 
-  const detailWhen = throttledDetail(renderDetail);
   const allMaps = [...aGroup.maps, ...pGroup.maps];
   return stepView({
     el: root,
     stage,
-    shape: [nH, nW, nC],
+    pos,
     maps: () => allMaps,
-    onStep(step, p, playing) {
-      k = step;
-      cur = p;
-      pGroup.maps.forEach((m) => m.setStep(step));
-      markCurrentChannel(allMaps, cur.c, nC, playing);
-      draw();
-      detailWhen(playing);
-    },
-    refresh: renderDetail,
+    reveal: () => pGroup.maps,
+    outline: () => allMaps,
+    draw,
+    detail: renderDetail,
     describe(step, p, total) {
       const rec = store.get(stage, step);
       const what = mode === "max" ? "maximum" : "mean";

@@ -3,12 +3,12 @@
 // windows accumulating. A cell of the accumulating map is drawn from the server's final
 // array once its last window is in, or from the server's running totals when paused.
 
-import { makeScale } from "../colors.js";
-import { decodeArray } from "../arrays.js";
-import { completionSteps, indexOf, outputsCovering, stageGeometry, windowOf } from "../geometry.js";
+import { signedScale } from "../colors.js";
+import { at, decodeArray } from "../arrays.js";
+import { completionSteps, outputsCovering, stageGeometry, windowOf } from "../geometry.js";
 import {
-  channelData, channelMaps, currentCell, detailPanel, el, jumpToCovering, linkTables, loadingLine,
-  markCurrentChannel, maskMarks, matrixTable, outputLinks, scalar, stepView, tableScale, throttledDetail,
+  channelData, channelMaps, currentCell, cursor, detailPanel, el, jumpToCovering, linkTables, loadingLine, maskMarks,
+  matrixTable, outputLinks, outputMaps, scalar, stepView, tableScale, viewFrame,
 } from "./common.js";
 import { restingTotals, revealTitle } from "./running.js";
 
@@ -23,29 +23,24 @@ export function createPoolBackwardView(ctx) {
   const { f } = g;
   const nC = dA.shape[2];
   const [aH, aW] = dAp.shape;
-  const total = nH * nW * nC;
   const mode = settings.pool.mode;
-  const upScale = makeScale("diverging", dA.min, dA.max);
-  const gScale = makeScale("diverging", dAp.min, dAp.max);
-  let cur = { h: 0, w: 0, c: 0 };
-  let k = 0;
+  const pos = cursor([nH, nW, nC]);
   let hoverIn = null;
   let hoverOut = null;
 
-  const root = el("div", "stage-view poolb-view");
-  const maps = el("div", "maps");
-  const inGroup = channelMaps(ctx, {
+  const { root, maps } = viewFrame("poolb-view");
+  const inGroup = outputMaps(ctx, pos, {
     title: "dA: the gradient arriving at the pooled output",
-    n: nC,
-    name: (c) => `dA[:, :, ${c}]`,
-    data: (c) => channelData(dA, c, { scale: upScale, name: "dA" }),
+    name: "dA",
+    arr: dA,
+    scale: signedScale(dA),
     maxHeight: nC > 1 ? 280 : 480,
     onHover: (cell, c) => {
       hoverIn = cell ? { ch: c, win: windowOf(cell.r, cell.c, stride, f) } : null;
       draw();
     },
-    onClick: (cell, c) => ctx.jump(indexOf(cell.r, cell.c, c, nW, nC)),
   });
+  const gScale = signedScale(dAp);
   const revealData = (c) => ({
     ...channelData(dAp, c, {
       scale: gScale, name: "dA_prev", cellStep: completionSteps(aH, aW, { ...geo, nC }, { cLast: c }),
@@ -84,35 +79,35 @@ export function createPoolBackwardView(ctx) {
   root.append(maps, detail);
   let cellLink = null;
   linkTables(body, (cell) => {
-    const win = windowOf(cur.h, cur.w, stride, f);
+    const win = windowOf(pos.h, pos.w, stride, f);
     cellLink = cell ? { r: win.r0 + cell.r, c: win.c0 + cell.c } : null;
     draw();
   });
 
   function draw() {
-    const win = windowOf(cur.h, cur.w, stride, f);
-    const rec = store.get(stage, k);
+    const win = windowOf(pos.h, pos.w, stride, f);
+    const rec = store.get(stage, pos.k);
     inGroup.maps.forEach((m, c) => {
-      const items = currentCell(c, cur);
+      const items = currentCell(c, pos);
       if (hoverOut && hoverOut.ch === c) items.push(...outputLinks(hoverOut.outs));
       m.setOverlays(items);
-      m.setFocus(cur.h, cur.w);
+      m.setFocus(pos.h, pos.w);
     });
     outGroup.maps.forEach((m, c) => {
-      const items = c === cur.c ? [{ kind: "window", ...win, dilation: 1 }] : [];
-      if (c === cur.c && rec && rec.route && mode === "max") items.push(...maskMarks(rec.route, win));
+      const items = c === pos.c ? [{ kind: "window", ...win, dilation: 1 }] : [];
+      if (c === pos.c && rec && rec.route && mode === "max") items.push(...maskMarks(rec.route, win));
       if (hoverIn && hoverIn.ch === c) items.push({ kind: "link", ...hoverIn.win });
-      if (cellLink && c === cur.c) items.push({ kind: "link", r: cellLink.r, c: cellLink.c });
+      if (cellLink && c === pos.c) items.push({ kind: "link", r: cellLink.r, c: cellLink.c });
       m.setOverlays(items);
       m.setFocus(win.r0, win.c0);
     });
   }
 
   function renderDetail() {
-    const rec = store.want(stage, k);
+    const rec = store.want(stage, pos.k);
     const fmt = ctx.fmt();
-    const win = windowOf(cur.h, cur.w, stride, f);
-    const head = el("p", "where", `dA[${cur.h}, ${cur.w}, ${cur.c}] goes to rows ${win.r0}:${win.r1}, columns ${win.c0}:${win.c1}`);
+    const win = windowOf(pos.h, pos.w, stride, f);
+    const head = el("p", "where", `dA[${pos.h}, ${pos.w}, ${pos.c}] goes to rows ${win.r0}:${win.r1}, columns ${win.c0}:${win.c1}`);
     if (!rec) {
       body.replaceChildren(head, loadingLine());
       return;
@@ -143,26 +138,19 @@ export function createPoolBackwardView(ctx) {
     outGroup.maps.forEach((m, c) => m.setData(revealData(c)));
   }
 
-  const detailWhen = throttledDetail(renderDetail);
-  const totalsWhen = restingTotals({ ctx, store, stage, total, current: () => k, show: showTotals });
+  const totalsWhen = restingTotals({ ctx, store, stage, total: pos.total, current: () => pos.k, show: showTotals, restore: restoreReveal });
   const allMaps = () => [...inGroup.maps, ...outGroup.maps];
   return stepView({
     el: root,
     stage,
-    shape: [nH, nW, nC],
+    pos,
     maps: allMaps,
-    onStep(step, p, playing) {
-      k = step;
-      cur = p;
-      restoreReveal();
-      outGroup.maps.forEach((m) => m.setStep(step));
-      markCurrentChannel(allMaps(), cur.c, nC, playing);
-      draw();
-      detailWhen(playing);
-      totalsWhen(step, playing);
-    },
-    refresh: renderDetail,
-    describe(step, p) {
+    onStep: totalsWhen,
+    reveal: () => outGroup.maps,
+    outline: allMaps,
+    draw,
+    detail: renderDetail,
+    describe(step, p, total) {
       const rec = store.get(stage, step);
       const how = mode === "max" ? "through the mask of its window" : "as equal shares over its window";
       return `Pooling backward step ${step + 1} of ${total}: dA[${p.h}, ${p.w}, ${p.c}]${rec ? ` = ${ctx.fmt()(rec.da)}` : ""} is routed ${how}.`;

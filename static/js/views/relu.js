@@ -1,33 +1,32 @@
 // Stage "relu": A = max(0, Z) cell by cell in loop order. Both numbers come from the server's
 // Z and A arrays; the page only shows them side by side.
 
-import { makeScale } from "../colors.js";
+import { signedScale } from "../colors.js";
 import { at } from "../arrays.js";
-import { indexOf, rowMajorSteps } from "../geometry.js";
-import { channelData, channelMaps, currentCell, detailPanel, el, markCurrentChannel, scalar, stepView } from "./common.js";
+
+import { currentCell, cursor, detailPanel, el, outputMaps, scalar, stepView, viewFrame } from "./common.js";
 
 export function createReluView(ctx) {
   const { arrays } = ctx;
   const Z = arrays.get("Z");
   const A = arrays.get("A");
   const [nH, nW, nC] = Z.shape;
-  const scale = makeScale("diverging", Z.min, Z.max); // one scale: zeroed cells turn white
-  let cur = { h: 0, w: 0, c: 0 };
+  const scale = signedScale(Z); // one scale: zeroed cells turn white
+  const pos = cursor([nH, nW, nC]);
   let hover = null;
 
-  const root = el("div", "stage-view relu-view");
-  const maps = el("div", "maps");
-  const group = (title, name, arr, reveal) => channelMaps(ctx, {
+  const { root, maps } = viewFrame("relu-view");
+  const group = (title, name, arr, reveal) => outputMaps(ctx, pos, {
     title,
-    n: nC,
-    name: (c) => `${name}[:, :, ${c}]`,
-    data: (c) => channelData(arr, c, { scale, name, cellStep: reveal ? rowMajorSteps(nH, nW, nC, c) : null }),
+    name,
+    arr,
+    scale,
+    reveal,
     maxHeight: nC > 1 ? 300 : 520,
     onHover: (cell, c) => {
       hover = cell ? { ch: c, r: cell.r, col: cell.c } : null;
       draw();
     },
-    onClick: (cell, c) => ctx.jump(indexOf(cell.r, cell.c, c, nW, nC)),
   });
   const zGroup = group("Z (before the activation)", "Z", Z, false);
   const aGroup = group("A = relu(Z)", "A", A, true);
@@ -44,21 +43,21 @@ export function createReluView(ctx) {
   function draw() {
     [zGroup, aGroup].forEach((grp) =>
       grp.maps.forEach((m, c) => {
-        const items = currentCell(c, cur);
+        const items = currentCell(c, pos);
         if (hover && hover.ch === c) items.push({ kind: "link", r: hover.r, c: hover.col });
         m.setOverlays(items);
-        m.setFocus(cur.h, cur.w);
+        m.setFocus(pos.h, pos.w);
       }),
     );
   }
 
   function renderDetail() {
     const fmt = ctx.fmt();
-    const z = at(Z, cur.h, cur.w, cur.c);
-    const a = at(A, cur.h, cur.w, cur.c);
+    const z = at(Z, pos.h, pos.w, pos.c);
+    const a = at(A, pos.h, pos.w, pos.c);
     const line = el("div", "sum-line");
     line.append(
-      el("span", "", `A[${cur.h}, ${cur.w}, ${cur.c}] = max(0, `),
+      el("span", "", `A[${pos.h}, ${pos.w}, ${pos.c}] = max(0, `),
       scalar(z, fmt, "z"),
       el("span", "", ") = "),
       scalar(a, fmt, "a", "result"),
@@ -72,15 +71,12 @@ export function createReluView(ctx) {
   return stepView({
     el: root,
     stage: "relu",
-    shape: [nH, nW, nC],
+    pos,
     maps: () => allMaps,
-    onStep(step, p, playing) {
-      cur = p;
-      aGroup.maps.forEach((m) => m.setStep(step));
-      markCurrentChannel(allMaps, cur.c, nC, playing);
-      draw();
-      renderDetail();
-    },
+    reveal: () => aGroup.maps,
+    outline: () => allMaps,
+    draw,
+    detail: renderDetail,
     describe(step, p, total) {
       const fmt = ctx.fmt();
       return `ReLU step ${step + 1} of ${total}: A[${p.h}, ${p.w}, ${p.c}] = max(0, ${fmt(at(Z, p.h, p.w, p.c))}) = ${fmt(at(A, p.h, p.w, p.c))}.`;

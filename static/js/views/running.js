@@ -5,11 +5,12 @@
 
 /**
  * The server's running totals once the player rests on a step (not for every key repeat):
- * the returned (step, playing) => void asks store.totals(stage, step) 180 ms after a paused
- * step and hands the answer to show(t, step) if that step is still current() and the player
- * still paused. Before the last step only: at the last step the final arrays are the totals.
+ * the returned (step, playing) => void first calls restore() (back to the revealed final
+ * arrays), then asks store.totals(stage, step) 180 ms after a paused step and hands the
+ * answer to show(t, step) if that step is still current() and the player still paused.
+ * Before the last step only: at the last step the final arrays are the totals.
  */
-export function restingTotals({ ctx, store, stage, total, current, show }) {
+export function restingTotals({ ctx, store, stage, total, current, show, restore }) {
   let timer = 0;
   async function fetchAndShow(step) {
     let t = null;
@@ -22,6 +23,7 @@ export function restingTotals({ ctx, store, stage, total, current, show }) {
     show(t, step);
   }
   return (step, playing) => {
+    restore();
     clearTimeout(timer);
     if (!playing && step < total - 1) timer = setTimeout(() => fetchAndShow(step), 180);
   };
