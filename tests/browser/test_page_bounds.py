@@ -10,12 +10,11 @@ import re
 import anyio
 import httpx
 import pytest
+from pagetools import DEFAULT_QUERY, open_page
 
 from app.config import Settings
-from app.schemas.image import WEIGHT_ABS, ImageSettings, PoolSpec
 from app.main import create_app
-
-from pagetools import DEFAULT_QUERY, open_page
+from app.schemas.image import WEIGHT_ABS, ImageSettings, PoolSpec
 
 INPUTS = {  # input id -> (boot.limits key, the model field that bounds it)
     "f": ("f", ImageSettings.model_fields["f"]),
