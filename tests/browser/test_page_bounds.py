@@ -70,5 +70,6 @@ def test_page_inputs_use_the_boot_bounds(page_and_log):
     assert page.locator("#filters fieldset.filter").count() == limits["max_filters"]
     weight = page.locator("#filters input[type=number][aria-label^='Filter 0 weight']").first
     assert float(weight.get_attribute("max")) == limits["weight"]["max"]
-    assert float(page.locator("#filter-0-bias").get_attribute("min")) == limits["bias"]["min"]
+    bias = page.locator("#filter-0-bias")
+    assert float(bias.get_attribute("min")) == limits["bias"]["min"]
     assert log.page_errors == []

@@ -47,27 +47,38 @@ GEOMETRY_JS = """async ({geometry, steps, shape, crop}) => {
     }
     out.covering = [];
     for (let r = 0; r < geometry.n_H_pad; r += 1) {
-        for (let c = 0; c < geometry.n_W_pad; c += 1) out.covering.push(G.outputsCovering(r, c, geo));
+        for (let c = 0; c < geometry.n_W_pad; c += 1) {
+            out.covering.push(G.outputsCovering(r, c, geo));
+        }
     }
     const nHp = geometry.n_H_prev, nWp = geometry.n_W_prev, p = geometry.pad;
     out.complete = {};
     for (const mode of ['constant', 'reflect', 'edge']) {
         if (mode === 'reflect' && (p >= nHp || p >= nWp)) continue;
-        out.complete[mode] = [...G.completionSteps(nHp, nWp, {...geo, nC}, {cLast: nC - 1, pad: p, padMode: mode})];
+        const opts = {cLast: nC - 1, pad: p, padMode: mode};
+        out.complete[mode] = [...G.completionSteps(nHp, nWp, {...geo, nC}, opts)];
     }
     out.completePerChannel = [];
-    for (let c = 0; c < nC; c += 1) out.completePerChannel.push([...G.completionSteps(nHp, nWp, {...geo, nC}, {cLast: c})]);
+    for (let c = 0; c < nC; c += 1) {
+        out.completePerChannel.push([...G.completionSteps(nHp, nWp, {...geo, nC}, {cLast: c})]);
+    }
     out.sources = {};
     for (const mode of ['constant', 'reflect', 'edge']) {
         out.sources[mode] = [[], []];
-        for (let q = 0; q < geometry.n_H_pad; q += 1) out.sources[mode][0].push(G.sourceIndex(q, nHp, p, mode));
-        for (let q = 0; q < geometry.n_W_pad; q += 1) out.sources[mode][1].push(G.sourceIndex(q, nWp, p, mode));
+        for (let q = 0; q < geometry.n_H_pad; q += 1) {
+            out.sources[mode][0].push(G.sourceIndex(q, nHp, p, mode));
+        }
+        for (let q = 0; q < geometry.n_W_pad; q += 1) {
+            out.sources[mode][1].push(G.sourceIndex(q, nWp, p, mode));
+        }
     }
     if (crop) {
-        const arr = {shape: crop.shape, data: Float32Array.from(crop.data), min: 0, max: 0, exact: true};
+        const data = Float32Array.from(crop.data);
+        const arr = {shape: crop.shape, data, min: 0, max: 0, exact: true};
         out.crop = [...G.cropPadded(arr, p, nHp, nWp).data];
     }
-    out.shapes = G.layerShapes({conv: geometry, pool: null}, {shape: [geometry.f, geometry.f, 1, nC]});
+    const W = {shape: [geometry.f, geometry.f, 1, nC]};
+    out.shapes = G.layerShapes({conv: geometry, pool: null}, W);
     return out;
 }"""
 
