@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+from concurrent.futures import ThreadPoolExecutor
 
 import anyio
 import httpx
@@ -37,7 +38,9 @@ def _get_html(app, path: str) -> str:
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
             return (await client.get(path)).text
 
-    return anyio.run(get)
+    # Playwright's sync API keeps an event loop in this thread: ask from another one
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(anyio.run, get).result()
 
 
 def _bound(field, kind: str) -> float:
