@@ -147,7 +147,7 @@ export function createLoader(app) {
     if (app.current) app.current.store.close();
     const image = { id: raw.id, settings: raw.settings, requestSettings: sent, file };
     const store = new StepStore(image, {
-      pageSize: Math.min(64, app.limits.max_steps_per_page),
+      pageSize: app.limits.first_page_steps, // the length of the pages /api/image sends
       onArrive: (stage) => {
         if (app.view && app.view.stage === stage) {
           app.view.refresh();
