@@ -41,7 +41,12 @@ Watch a convolutional layer work, step by step, with exact numbers.
 * **Array routes** run the exercise's eight functions on JSON arrays (channels-last, the
   exercise's shapes and names) and answer with full float64 precision.
 * **POST /api/image** runs one conv layer (+ ReLU + pooling) and its backward pass on an
-  upload or a built-in sample; **POST /api/steps** pages through the step records.
+  upload or a built-in sample and answers with every array (base64 float32, or one byte per
+  value with `?encoding=display`), the geometry and the first page of every stage's steps;
+  **POST /api/steps** pages through the step records (by range or output position), and
+  **POST /api/arrays** fetches arrays of that answer later, both by the answer's `id`.
+* Step records are typed per stage kind (`ConvForwardStep`, `ConvBackwardStep`,
+  `PoolForwardStep`, `PoolBackwardStep`): a page's `kind` says which.
 
 Client mistakes are 4xx: `{"detail": [...]}` for field validation (FastAPI's shape),
 `{"detail": "...", "code": "..."}` otherwise (413 over a size limit, 415 unsupported media,

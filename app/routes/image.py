@@ -126,6 +126,11 @@ async def image(request: Request, limits: SettingsDep,
 @router.post("/steps", responses={**IMAGE_ERRORS, **UNKNOWN_IMAGE},
              summary="More step records of one stage, by range or by output position")
 async def steps(body: StepsIn, request: Request, limits: SettingsDep) -> StepsOut:
+    """`limit` step records of `stage` from step `offset`, or from the step of output
+    `position` [h, w, c], for the image `id` under `settings`; with `totals_at` (backward
+    stages), the running totals after steps 0..totals_at. The answer is the page of that
+    stage's kind (`kind` says which record the steps are) plus `id`, `stage` and `totals`.
+    """
     limit = page_limit("limit", body.limit, "limit" in body.model_fields_set, limits)
     body = body.model_copy(update={"settings": check_settings(body.settings, limits)})
     return await service.steps_answer(request, body, limit, limits)  # type: ignore[return-value]

@@ -2,35 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
-from pydantic import BaseModel
 from starlette.routing import Match
 
 from app.config import Settings
 from app.deps import SampleName, SettingsDep
 from app.samples import DEFAULT_SAMPLE, SAMPLE_NAMES, SAMPLES, sample_bytes, sample_info
 from app.schemas.image import FIRST_PAGE, ImageSettings, control_bounds
+from app.schemas.pages import Health, SampleOut
 from app.services.lesson import LearnQuery, learn_boot, site_nav
 from core import PRESETS
 
 router = APIRouter()
-
-
-class Health(BaseModel):
-    status: Literal["ok"]
-
-
-class SampleOut(BaseModel):
-    name: str
-    title: str
-    width: int
-    height: int
-    mode: str
-    licence: str
-    credit: str
 
 
 def limits_for_page(limits: Settings) -> dict:

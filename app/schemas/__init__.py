@@ -3,5 +3,6 @@
 - common: bounded numbers and arrays, option names (pad modes, pool modes, tie rules), ErrorOut;
 - arrays: requests and answers of the array routes, one pair per seed function;
 - image: the layer's settings and the image, steps and arrays requests and answers;
-- steps: the step records, one model per stage kind.
+- steps: the step records, one model per stage kind;
+- pages: health and the built-in samples.
 """

@@ -44,11 +44,15 @@ class StepsQuery(Strict):
 
 
 class ConvHparameters(Strict):
+    """The exercise's conv hparameters: {"stride": .., "pad": ..}."""
+
     stride: int = Field(ge=1, le=64, description="How far the window moves each step.")
     pad: int = Field(ge=0, le=256, description="Rows and columns added on every side.")
 
 
 class PoolHparameters(Strict):
+    """The exercise's pool hparameters: {"stride": .., "f": ..}."""
+
     stride: int = Field(ge=1, le=64, description="How far the window moves each step.")
     f: int = Field(ge=1, le=AXIS_MAX, description="Window size (f x f).")
 
@@ -74,6 +78,8 @@ class ZeroPadIn(Strict):
 
 
 class ZeroPadOut(BaseModel):
+    """np.pad of X with `pad` rows and columns on every side of height and width."""
+
     X_pad: list = Field(description="(m, n_H + 2*pad, n_W + 2*pad, n_C)")
 
 
@@ -91,6 +97,8 @@ class ConvSingleStepIn(Strict):
 
 
 class ConvSingleStepOut(BaseModel):
+    """conv_single_step's answer: one number."""
+
     Z: float = Field(description="A scalar: the sum of the element-wise products, plus b.")
 
 
@@ -121,6 +129,8 @@ class ConvForwardIn(ConvLayerIn):
 
 
 class ConvForwardOut(BaseModel):
+    """conv_forward's Z, and a page of conv_forward step records when `steps` was sent."""
+
     Z: list = Field(description="(m, n_H, n_W, n_C), n_H = floor((n_H_prev + 2*pad - f) / "
                                 "stride) + 1")
     steps: ConvForwardPage | None = None
@@ -140,6 +150,9 @@ class ConvBackwardIn(ConvLayerIn):
 
 
 class ConvBackwardOut(BaseModel):
+    """conv_backward's gradients, and a page of conv_backward step records when `steps`
+    was sent."""
+
     dA_prev: list = Field(description="(m, n_H_prev, n_W_prev, n_C_prev)")
     dW: list = Field(description="(f, f, n_C_prev, n_C)")
     db: list = Field(description="(1, 1, 1, n_C)")
@@ -169,6 +182,8 @@ class PoolForwardIn(PoolLayerIn):
 
 
 class PoolForwardOut(BaseModel):
+    """pool_forward's A, and a page of pool_forward step records when `steps` was sent."""
+
     A: list = Field(description="(m, n_H, n_W, n_C), n_H = floor((n_H_prev - f) / stride) + 1")
     steps: PoolForwardPage | None = None
 
@@ -191,6 +206,9 @@ class PoolBackwardIn(PoolLayerIn):
 
 
 class PoolBackwardOut(BaseModel):
+    """pool_backward's dA_prev, and a page of pool_backward step records when `steps` was
+    sent."""
+
     dA_prev: list = Field(description="(m, n_H_prev, n_W_prev, n_C)")
     steps: PoolBackwardPage | None = None
 
@@ -204,6 +222,8 @@ class CreateMaskIn(Strict):
 
 
 class CreateMaskOut(BaseModel):
+    """The window's max mask (every maximum is True)."""
+
     mask: list[list[bool]] = Field(description="x == max(x), same shape as x.")
 
 
@@ -219,4 +239,6 @@ class DistributeValueIn(Strict):
 
 
 class DistributeValueOut(BaseModel):
+    """dz spread evenly over the window: what average pooling sends back to each cell."""
+
     a: list[list[float]] = Field(description="np.full(shape, dz / (n_H * n_W)).")

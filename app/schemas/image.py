@@ -36,6 +36,11 @@ FIRST_PAGE = 64
 
 Weight = Annotated[float, Field(ge=-WEIGHT_ABS, le=WEIGHT_ABS, allow_inf_nan=False)]
 Stage = Literal["conv_forward", "pool_forward", "pool_backward", "conv_backward"]
+# Every stage of the layer in order; the four of Stage have step records.
+StageName = Literal["pad", "conv_forward", "relu", "pool_forward", "pool_backward",
+                    "conv_backward"]
+ArrayName = Literal["input", "padded", "W", "b", "Z", "A", "pooled", "pool_mask", "dA",
+                    "dA_pool", "dZ", "dA_prev", "dW", "db"]
 STAGES_WITH_STEPS: tuple[str, ...] = ("conv_forward", "pool_forward", "pool_backward",
                                       "conv_backward")
 
@@ -64,6 +69,8 @@ class FilterSpec(Strict):
 
 
 class PoolSpec(Strict):
+    """The pooling layer after ReLU (or null in ImageSettings.pool for none)."""
+
     mode: PoolMode = "max"
     f: int = Field(2, ge=1, le=64, description="Window size (f x f).")
     stride: int = Field(2, ge=1, le=64, description="How far the window moves each step.")
@@ -186,25 +193,39 @@ class GeometriesOut(BaseModel):
 class ImageOut(BaseModel):
     """Everything the page draws for one image and one set of settings."""
 
-    id: str = Field(description="Content hash of the working image; pass it to /api/steps.")
-    settings: ImageSettings
-    arrays: dict[str, AnyArrayOut] = Field(
-        description="input, padded, W, b, Z, A, pooled, pool_mask, dA, dA_pool, dZ, dA_prev, "
-        "dW, db. Display ARRs with ?encoding=display (all but W, b, dW, db).")
+    id: str = Field(description="Content hash of the working image; pass it to /api/steps "
+                    "and /api/arrays.")
+    settings: ImageSettings = Field(description="The settings as used: defaults filled in, "
+                                    "size capped at max_size when left out, sample null "
+                                    "with an upload.")
+    arrays: dict[ArrayName, AnyArrayOut] = Field(
+        description="All of input, padded, W, b, Z, A, pooled, pool_mask, dA, dA_pool, dZ, "
+        "dA_prev, dW, db that exist for the settings (no pooled, pool_mask, dA_pool without "
+        "pooling), or those named in ?arrays=. Display ARRs with ?encoding=display (all but "
+        "W, b, dW, db); the batch axis is dropped.")
     geometry: GeometriesOut
-    stages: list[str]
+    stages: list[StageName] = Field(description="The layer's stages in order (relu and the "
+                                    "pool stages only when on).")
     steps: dict[Stage, StepPageOut] = Field(
         description="The first page (at most 64 steps, or max_steps_per_page) of every "
         "stage in `stages` that has steps; /api/steps pages on.")
-    timing_ms: dict[str, float]
+    timing_ms: dict[Literal["decode", "compute"], float] = Field(
+        description="Server time: decoding the image (0 when cached) and computing the "
+        "layer and this answer's arrays.")
 
 
-class StepsIn(Strict):
-    """A page of steps of one stage: by range (`offset`, `limit`) or by output `position`."""
+class ImageRef(Strict):
+    """An image the server holds (by the id /api/image answered) under some settings."""
 
     id: str = Field(min_length=1, max_length=64, pattern=r"^[0-9a-f]+$",
                     description="The id from /api/image.")
-    settings: ImageSettings
+    settings: ImageSettings = Field(description="The settings of that /api/image request "
+                                    "(or others of the same size and color).")
+
+
+class StepsIn(ImageRef):
+    """A page of steps of one stage: by range (`offset`, `limit`) or by output `position`."""
+
     stage: Stage
     offset: int = Field(0, ge=0, le=10**9, description="First step index (0-based).")
     limit: int = Field(FIRST_PAGE, ge=1, le=STEP_LIMIT_CEILING,
@@ -224,16 +245,9 @@ class StepsIn(Strict):
     ]})
 
 
-ArrayName = Literal["input", "padded", "W", "b", "Z", "A", "pooled", "pool_mask", "dA",
-                    "dA_pool", "dZ", "dA_prev", "dW", "db"]
-
-
-class ArraysIn(Strict):
+class ArraysIn(ImageRef):
     """Arrays of an /api/image answer, by name, for an image the server still holds."""
 
-    id: str = Field(min_length=1, max_length=64, pattern=r"^[0-9a-f]+$",
-                    description="The id from /api/image.")
-    settings: ImageSettings
     names: Annotated[list[ArrayName], Field(min_length=1, max_length=14)] = Field(
         description="Which arrays (ARR each, as in /api/image).")
 
@@ -244,5 +258,8 @@ class ArraysIn(Strict):
 
 
 class ArraysOut(BaseModel):
-    id: str
-    arrays: dict[str, AnyArrayOut]
+    """The asked-for arrays of the image `id` (ARR each, as in /api/image)."""
+
+    id: str = Field(description="The id sent.")
+    arrays: dict[ArrayName, AnyArrayOut] = Field(
+        description="The arrays named in `names` that exist for these settings.")

@@ -146,3 +146,14 @@ def test_boot_bounds_follow_the_servers_limits(make_client):
     assert client.image({**sample, "filters": filters}).status_code == 200
     assert client.image({**sample, "filters": filters + filters[:1]}).status_code == 422
     assert client.image({**sample, "size": 201}).json()["code"] == "over_limit"
+
+
+@pytest.mark.parametrize("route", ["zero_pad", "conv_single_step", "conv_forward",
+                                   "conv_backward", "pool_forward", "pool_backward",
+                                   "create_mask_from_window", "distribute_value"])
+def test_docs_example_answer_is_the_answer_to_the_example_request(client, openapi, route):
+    op = openapi["paths"][f"/api/{route}"]["post"]
+    name = op["requestBody"]["content"]["application/json"]["schema"]["$ref"].split("/")[-1]
+    request = openapi["components"]["schemas"][name]["examples"][0]
+    shown = op["responses"]["200"]["content"]["application/json"]["example"]
+    assert client.post(f"/api/{route}", json=request).json() == shown
