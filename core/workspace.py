@@ -23,7 +23,7 @@ function under tracemalloc against it, on ordinary and hostile shapes). With the
     m, n_H_prev, n_W_prev, C = A_prev_shape     f, f, C, n_C = W_shape     s = stride, d = dilation
     Hp = n_H_prev + 2*pad                        Hs = ceil(Hp / s)          (likewise Wp, Ws)
     N = m*Hs*Ws   (the flat phase grid)          K = C*f*f                  P = number of stride
-    phases the taps read (at most s*s)           B = one block of columns (core/conv.py);
+    phases the taps read (at most s*s)           B = one block of columns (core/_conv_gemm.py);
                                                  2*B: a GEMM may copy a block's last part
 
 the parts for the convolution are, in bytes (`it` = itemsize):
@@ -40,6 +40,8 @@ the parts for the convolution are, in bytes (`it` = itemsize):
 plus, for both, the geometry's bookkeeping (per axis about 24*n_out*f + 80*n_pad bytes,
 the unreached rows it lists) and a fixed allowance for small Python objects. Every part is
 what the implementation allocates; when it changes, this module and its test change with it.
+Besides, between calls the convolution's scratch pool (core/_scratch.py) may keep up to
+SCRATCH_POOL_MAX_BYTES per process: count it once in a per-worker budget, not per call.
 
 Pooling (n_H, n_W the output size, out = m*n_H*n_W*C*it, `band` the output rows of one
 cache-sized band of core/pool.py's loop):
@@ -60,7 +62,8 @@ from __future__ import annotations
 
 import math
 
-from .conv import _block_width as block_width
+from ._conv_gemm import block_width
+from ._scratch import MAX_POOL_BYTES as SCRATCH_POOL_MAX_BYTES
 from .geometry import (
     PAD_MODES,
     POOL_MODES,
@@ -296,6 +299,7 @@ def pool_backward_bytes(A_prev_shape, hparameters, mode="max", *, tie_rule="firs
 
 
 __all__ = [
+    "SCRATCH_POOL_MAX_BYTES",
     "conv_backward_breakdown",
     "conv_backward_bytes",
     "conv_forward_breakdown",

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from core import conv_backward, conv_forward, zero_pad
+from core.conv import prepare_conv
 from core.loops import conv_backward_loop, conv_forward_loop
 
 # (m, n_H_prev, n_W_prev, n_C_prev, f, n_C, stride, pad)
@@ -141,10 +142,14 @@ def test_reflect_and_edge_gradient_folds_onto_source_cells():
     np.testing.assert_array_equal(dA[0, :, :, 0], np.ones((3, 3)))
 
 
-def test_small_example_from_docstring():
-    Z, _ = conv_forward(np.ones((1, 3, 3, 1)), np.ones((3, 3, 1, 1)), np.zeros((1, 1, 1, 1)),
-                        {"stride": 1, "pad": 1})
+def test_small_examples_from_docstrings():
+    Z, cache = conv_forward(np.ones((1, 3, 3, 1)), np.ones((3, 3, 1, 1)),
+                            np.zeros((1, 1, 1, 1)), {"stride": 1, "pad": 1})
     np.testing.assert_array_equal(Z[0, :, :, 0], [[4, 6, 4], [6, 9, 6], [4, 6, 4]])
+    dA_prev, dW, db = conv_backward(np.ones((1, 3, 3, 1)), cache)
+    assert db.reshape(-1).tolist() == [9]
+    np.testing.assert_array_equal(dW[:, :, 0, 0], [[4, 6, 4], [6, 9, 6], [4, 6, 4]])
+    np.testing.assert_array_equal(dA_prev[0, :, :, 0], [[4, 6, 4], [6, 9, 6], [4, 6, 4]])
 
 
 def test_cache_holds_unpadded_input_and_a_copy_of_hparameters(rng):
@@ -198,18 +203,18 @@ def test_blocked_paths_match_loop_twin(rng, monkeypatch, split, block, stride, p
                                        pad_mode):
     # Real inputs are cut into cache-sized blocks and each block's GEMMs into chunks; force
     # both on small inputs (tiny blocks or chunks that end anywhere) and check every number.
-    import core.conv
+    from core import _conv_gemm as gemm
 
     if split == "blocks":
-        monkeypatch.setattr(core.conv, "_MIN_BLOCK", block)
-        monkeypatch.setattr(core.conv, "_BLOCK_BYTES", 1)
+        monkeypatch.setattr(gemm, "MIN_BLOCK", block)
+        monkeypatch.setattr(gemm, "BLOCK_BYTES", 1)
     elif split == "whole":  # tiny blocks, each block's GEMMs in one call
-        monkeypatch.setattr(core.conv, "_MIN_BLOCK", block)
-        monkeypatch.setattr(core.conv, "_BLOCK_BYTES", 1)
-        monkeypatch.setattr(core.conv, "_WHOLE_GEMM_MNK", 1)
-    else:  # whole-input blocks, GEMMs in chunks of `block` columns
-        monkeypatch.setattr(core.conv, "_MIN_BLOCK", 1)
-        monkeypatch.setattr(core.conv, "_SINGLE_THREAD_MNK", block * (3 * 9 + 1) * 4)
+        monkeypatch.setattr(gemm, "MIN_BLOCK", block)
+        monkeypatch.setattr(gemm, "BLOCK_BYTES", 1)
+        monkeypatch.setattr(gemm, "WHOLE_GEMM_MNK", 1)
+    else:  # whole-input blocks, GEMMs in slices of `block` columns
+        monkeypatch.setattr(gemm, "MIN_BLOCK", 1)
+        monkeypatch.setattr(gemm, "SINGLE_THREAD_MNK", block * (3 * 9 + 1) * 4)
     A_prev, W, b = _layer(rng, 2, 9, 7, 3, 3, 4)
     hp = {"stride": stride, "pad": pad}
     kw = {"pad_mode": pad_mode, "dilation": dilation}
@@ -219,22 +224,22 @@ def test_blocked_paths_match_loop_twin(rng, monkeypatch, split, block, stride, p
     dZ = rng.standard_normal(Z.shape)
     for got, want in zip(conv_backward(dZ, cache), conv_backward_loop(dZ, cache), strict=True):
         np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
-    buf, taps = core.conv._phase_input(core.conv.prepare_conv(*cache), np.float64)
-    columns = core.conv._Columns(buf, taps, 3, 4)
+    grids, layout = gemm.phase_input(prepare_conv(*cache), np.float64)
+    columns = gemm.Columns(grids, layout, 3)
     if split in ("blocks", "whole"):
         assert columns.width == block
-        assert len(list(columns.blocks())) == -(-taps.N_out // block)
+        assert len(list(columns.blocks())) == -(-layout.n_computed // block)
         if split == "whole":
-            assert core.conv._chunks(block, 28, 4) == [slice(0, block)]
+            assert gemm.gemm_slices(block, 28, 4) == [slice(0, block)]
     else:
-        assert [q.stop - q.start for q in core.conv._chunks(2 * block + 1, 28, 4)] == \
+        assert [q.stop - q.start for q in gemm.gemm_slices(2 * block + 1, 28, 4)] == \
             [block, block, 1]
 
 
 def test_scratch_arrays_are_reused_but_never_returned(rng, monkeypatch):
     # Intermediates go back to a pool between calls; results must stay fresh arrays, and a
     # call of another shape or dtype in between must not change them.
-    import core.conv
+    from core import _scratch
 
     cases = [(_layer(rng, 1, 9, 8, 3, 3, 4), {"stride": 1, "pad": 1}, np.float64),
              (_layer(rng, 2, 11, 6, 2, 3, 5), {"stride": 2, "pad": 2}, np.float32),
@@ -251,22 +256,22 @@ def test_scratch_arrays_are_reused_but_never_returned(rng, monkeypatch):
             assert got.dtype == dtype
             np.testing.assert_allclose(got, w, rtol=1e-5 if dtype == np.float32 else 1e-12,
                                        atol=1e-5 if dtype == np.float32 else 1e-12)
-        assert core.conv._pool, "the intermediates went back to the pool"
+        assert _scratch.pooled_bytes() > 0, "the intermediates went back to the pool"
         for arr in (Z, *grads):
-            for kept in core.conv._pool:
+            for kept in _scratch._free:
                 assert not np.shares_memory(arr, kept)
     for first, second in zip(results[:3], results[3:], strict=True):
         for x, y in zip(first, second, strict=True):
             np.testing.assert_array_equal(x, y)
-    assert sum(a.nbytes for a in core.conv._pool) <= core.conv._POOL_MAX_BYTES
+    assert _scratch.pooled_bytes() <= _scratch.MAX_POOL_BYTES
     # Outside a call nothing is handed out from the pool; a pool bound of 0 keeps nothing.
-    outside = core.conv._scratch_array((4,), np.float64)
-    assert not any(np.shares_memory(outside, kept) for kept in core.conv._pool)
-    monkeypatch.setattr(core.conv, "_POOL_MAX_BYTES", 0)
+    outside = _scratch.scratch_array((4,), np.float64)
+    assert not any(np.shares_memory(outside, kept) for kept in _scratch._free)
+    monkeypatch.setattr(_scratch, "MAX_POOL_BYTES", 0)
     (A_prev, W, b), hp, _ = cases[0]
     Z, cache = conv_forward(A_prev, W, b, hp)
     conv_backward(np.ones(Z.shape), cache)
-    assert core.conv._pool == []
+    assert _scratch.pooled_bytes() == 0
 
 
 def test_concurrent_calls_never_share_scratch(rng):

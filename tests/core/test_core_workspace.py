@@ -6,8 +6,7 @@ import tracemalloc
 import numpy as np
 import pytest
 
-import core.conv
-from core import GeometryError, conv_backward, conv_forward, pool_backward, pool_forward
+from core import GeometryError, _scratch, conv_backward, conv_forward, pool_backward, pool_forward
 from core.workspace import (
     conv_backward_breakdown,
     conv_backward_bytes,
@@ -21,8 +20,7 @@ SLACK_BYTES = 1 << 18  # a bound may exceed 4x the measured peak by this much (s
 
 def _peak(fn) -> int:
     """Peak bytes traced while fn() runs, above what was held before (results included)."""
-    if hasattr(core.conv, "_pool"):  # start without pooled scratch: every array is new
-        core.conv._pool.clear()
+    _scratch.clear()  # start without pooled scratch: every array is new
     gc.collect()
     tracemalloc.start()
     try:
