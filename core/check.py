@@ -2,6 +2,7 @@
 function, whether it is right, which classic mistake it makes, and where it first goes wrong.
 
     python -m core.check solution.py                 # a report, one block per function
+    python -m core.check "Convolution_model_Step_by_Step_v1.ipynb"   # a notebook's code cells
     python -m core.check solution.py --json          # {"functions": {name: {...}}, ...}
     python -m core.check solution.py --base-url http://localhost:9000 --timeout 10
 
@@ -106,8 +107,18 @@ def _namespace(path: Path, stubbed: list[str]) -> dict:
 
 
 def _source(path: Path) -> str:
-    """The file's text with IPython lines (%magic, !shell) turned into comments."""
-    lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+    """The file's text with IPython lines (%magic, !shell) turned into comments; for a
+    notebook (.ipynb), its code cells one after the other."""
+    text = path.read_text(encoding="utf-8", errors="replace")
+    if path.suffix == ".ipynb":
+        try:
+            cells = json.loads(text)["cells"]
+            text = "\n\n".join(
+                "".join(c["source"]) if isinstance(c["source"], list) else c["source"]
+                for c in cells if c.get("cell_type") == "code")
+        except (ValueError, KeyError, TypeError) as exc:
+            raise SyntaxError(f"not a readable notebook ({exc})") from None
+    lines = text.splitlines()
     return "\n".join("#" + line if line.lstrip().startswith(("%", "!")) else line
                      for line in lines) + "\n"
 
@@ -147,7 +158,8 @@ def load_file(path, definitions_only: bool = False) -> tuple[dict, dict]:
     try:
         tree = ast.parse(_source(path), filename=str(path))
     except SyntaxError as exc:
-        notes["import_error"] = f"SyntaxError: {exc.msg} (line {exc.lineno})"
+        line = f" (line {exc.lineno})" if exc.lineno else ""
+        notes["import_error"] = f"SyntaxError: {exc.msg}{line}"
         return ns, notes
     if definitions_only:
         tree = _definitions_only(tree)
@@ -552,7 +564,8 @@ def main(argv=None) -> int:
         prog="python -m core.check",
         description="Check your exercise functions on probe cases that every classic "
                     "mistake changes; says which mistake a wrong function makes and where.")
-    parser.add_argument("file", help="your .py file with the exercise's functions")
+    parser.add_argument("file", help="your .py file (or .ipynb notebook) with the "
+                                     "exercise's functions")
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     parser.add_argument("--base-url", default=BASE_URL,
                         help=f"where the convstep page runs (default {BASE_URL})")

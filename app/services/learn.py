@@ -124,16 +124,17 @@ def mistake_run(function: str, mistake: str, case_name: str | None,
             "buggy": _outcome(buggy), "differs": differs, "first_difference": first}
 
 
-def read_npy(data: bytes, what: str) -> np.ndarray:
+def read_npy(data: bytes, what: str, expected: str = "") -> np.ndarray:
     """A .npy upload as an array, refusing (4xx) what np.load should never be asked to read:
     over NPY_MAX_BYTES, not .npy, a pickled (object) dtype, a non-numeric dtype, a header
-    whose shape does not match the bytes that follow."""
+    whose shape does not match the bytes that follow. `expected` ends each message (the
+    shape and dtype the right output has)."""
     if not data:
         raise ApiError(422, "empty_file", f"The upload for {what} is empty: send the .npy file "
-                       "that np.save wrote.")
+                       "that np.save wrote." + expected)
     if len(data) > NPY_MAX_BYTES:
         raise ApiError(413, "file_too_large", f"The upload for {what} is {len(data)} bytes; "
-                       f"a probe output's .npy is at most {NPY_MAX_BYTES} bytes.")
+                       f"a probe output's .npy is at most {NPY_MAX_BYTES} bytes." + expected)
     fp = io.BytesIO(data)
     fmt = np.lib.format
     try:
@@ -146,15 +147,15 @@ def read_npy(data: bytes, what: str) -> np.ndarray:
         shape, _fortran, dtype = reader(fp)
     except ValueError as exc:
         raise ApiError(422, "not_npy", f"The upload for {what} is not a .npy file ({exc}); "
-                       "save your array with np.save('out.npy', array).") from None
+                       "save your array with np.save('out.npy', array)." + expected) from None
     if dtype.hasobject or dtype.kind not in "biuf":
         raise ApiError(422, "wrong_dtype", f"The upload for {what} has dtype {dtype}; send "
-                       "numbers (float64 as the exercise computes, or int/bool).")
+                       "numbers (float64 as the exercise computes, or int/bool)." + expected)
     expected_bytes = math.prod(shape) * dtype.itemsize
     if len(data) - fp.tell() != expected_bytes:
         raise ApiError(422, "not_npy", f"The upload for {what} says shape {tuple(shape)} of "
                        f"{dtype} ({expected_bytes} bytes) but holds {len(data) - fp.tell()} "
-                       "bytes of data: a truncated or altered file.")
+                       "bytes of data: a truncated or altered file." + expected)
     return np.load(io.BytesIO(data), allow_pickle=False)
 
 
@@ -170,10 +171,12 @@ def diagnose_upload(function: str, case_name: str, output: str | None, data: byt
     right = right_outcome(function, case.name)
     expected = right.arrays[output]
     what = f"{output} of {function} on case {case.name}"
-    got = read_npy(data, what)
+    wanted = (f" Expected: {output} as numbers (float64, as the exercise computes) of shape "
+              f"{tuple(expected.shape)}.")
+    got = read_npy(data, what, wanted)
     if got.dtype.kind == "f" and not np.all(np.isfinite(got)):
         raise ApiError(422, "not_finite", f"The upload for {what} holds NaN or infinity; the "
-                       "right output is finite everywhere.")
+                       "right output is finite everywhere." + wanted)
     known = {tuple(expected.shape)} | {
         tuple(o.arrays[output].shape) for v in variants_of(function)
         if (o := variant_outcome(v, case.name)).ok}

@@ -223,3 +223,18 @@ def test_describe_difference_of_a_scalar_and_of_nothing():
     d = {"kind": "value", "case": "exercise", "step": None, "position": None, "phase": None,
          "output": "Z", "cell": [], "expected": 1.5, "got": 2.0, "basis": "output"}
     assert describe_difference(d) == "case exercise: Z is 2, should be 1.5"
+
+
+def test_a_notebook_is_read_cell_by_cell(tmp_path):
+    code = (FILES / "stride_missing.py").read_text().split("def conv_backward")[0]
+    cells = [{"cell_type": "markdown", "source": ["# Convolutional Model: Step by Step"]},
+             {"cell_type": "code", "source": ["import numpy as np\n", "%matplotlib inline\n"]},
+             {"cell_type": "code", "source": code.replace("import numpy as np\n", "")}]
+    path = tmp_path / "Convolution_model_Step_by_Step.ipynb"
+    path.write_text(json.dumps({"cells": cells, "nbformat": 4}))
+    ns, notes = load_file(path)
+    assert notes["import_error"] is None
+    report = check({k: ns[k] for k in ("zero_pad", "conv_forward")}, quiet=True)
+    assert report["functions"]["conv_forward"]["mistakes"] == ["stride_missing"]
+    (tmp_path / "broken.ipynb").write_text("{")
+    assert load_file(tmp_path / "broken.ipynb")[1]["import_error"].startswith("SyntaxError")

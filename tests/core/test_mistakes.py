@@ -5,7 +5,12 @@ difference is the step where the right and the buggy loops part."""
 import numpy as np
 import pytest
 
-from core import conv_backward_totals, pool_backward_totals
+from core import (
+    conv_backward_totals,
+    conv_forward_trace,
+    pool_backward_totals,
+    pool_forward_trace,
+)
 from core.mistakes import (
     MISTAKE_IDS,
     MISTAKES,
@@ -268,3 +273,21 @@ def test_unknown_names_raise_key_errors_that_list_the_names():
         variant("no_fn", "stride_missing")
     with pytest.raises(KeyError, match="gray_s2_p1"):
         get_case("conv_forward", "nope")
+
+
+@pytest.mark.parametrize("function, mistake, flavour",
+                         [x for x in ALL_VARIANTS if x[0] in ("conv_forward", "pool_forward")])
+def test_forward_first_difference_is_the_trace_step(function, mistake, flavour):
+    """The step a first difference names is core/trace.py's step k: same (i, h, w, c), and
+    the right value is that step record's z (conv) or value (pool)."""
+    case_name = default_case(function, mistake, flavour)
+    d = first_step_difference(function, case_name, {flavour})
+    args = arguments(get_case(function, case_name))
+    if function == "conv_forward":
+        step = conv_forward_trace(*args, offset=d["step"], limit=1).steps[0]
+        right = step.z
+    else:
+        step = pool_forward_trace(*args, tie_rule="all", offset=d["step"], limit=1).steps[0]
+        right = step.value
+    assert [step.i, step.h, step.w, step.c] == d["position"] == d["cell"]
+    assert d["expected"] == pytest.approx(right)
