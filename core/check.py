@@ -171,10 +171,17 @@ def load_file(path, definitions_only: bool = False) -> tuple[dict, dict]:
     return ns, notes
 
 
+class _Discard(io.TextIOBase):
+    """A text stream that keeps nothing (a learner's print loop cannot fill memory)."""
+
+    def write(self, text: str) -> int:
+        return len(text)
+
+
 @contextlib.contextmanager
 def _quiet():
     """Learner code runs with its prints, warnings and floating-point alarms muted."""
-    sink = io.StringIO()
+    sink = _Discard()
     with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink), \
             warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore")
@@ -295,16 +302,19 @@ class _ChildRunner:
             self.notes["import_error"] = error
 
     def call(self, function: str, case_name: str) -> tuple[Outcome | None, str]:
-        """(Outcome, where) or (None, '') when the call ran past the time limit (or the child
-        died); the child is then restarted for the next call."""
+        """(Outcome, where); (None, '') when the call ran past the time limit, (None, what
+        happened) when the child died; the child is then restarted for the next call."""
         if self.proc is None:
             self.start()
         self.conn.send((function, case_name))
         if self.conn.poll(self.timeout):
             try:
                 return self.conn.recv()
-            except EOFError:
-                pass
+            except EOFError:  # the learner's code ended the process (os._exit, a crash)
+                self.proc.join(1)
+                code = self.proc.exitcode
+                self.stop()
+                return None, f"ended the process (exit code {code})"
         self.stop()
         return None, ""
 
@@ -379,6 +389,9 @@ def check_function(runner, function: str, options: _Options) -> dict:
     errors = []
     for case in cases_of(function):
         outcome, where = runner.call(function, case.name)
+        if outcome is None and where:
+            return _result(function, options, "raises", message=f"{where} on case {case.name}",
+                           first=_difference("error", case.name, error=where))
         if outcome is None:
             return _result(function, options, "timeout", message=(
                 f"did not return within {options.timeout:g} s on case {case.name} "

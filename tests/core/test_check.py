@@ -238,3 +238,15 @@ def test_a_notebook_is_read_cell_by_cell(tmp_path):
     assert report["functions"]["conv_forward"]["mistakes"] == ["stride_missing"]
     (tmp_path / "broken.ipynb").write_text("{")
     assert load_file(tmp_path / "broken.ipynb")[1]["import_error"].startswith("SyntaxError")
+
+
+def test_a_function_that_ends_the_process_gets_its_line(tmp_path):
+    path = tmp_path / "exits.py"
+    path.write_text("import os\n\ndef distribute_value(dz, shape):\n    print('x' * 10**6)\n"
+                    "    os._exit(3)\n\ndef zero_pad(X, pad):\n    import numpy as np\n"
+                    "    return np.pad(X, ((0, 0), (pad, pad), (pad, pad), (0, 0)))\n")
+    report = check_file(path, timeout=5)
+    r = report["functions"]["distribute_value"]
+    assert (r["status"], r["message"]) == ("raises", "ended the process (exit code 3) on case "
+                                                     "exercise")
+    assert report["functions"]["zero_pad"]["ok"]
