@@ -41,7 +41,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="fewer rounds (a smoke run)")
     parser.add_argument("--only", nargs="*", metavar="NAME",
-                        help="section names to run, e.g. core_bench (default: all)")
+                        help="section names to run, e.g. core_bench or core (default: all)")
     parser.add_argument("--no-write", action="store_true", help=f"do not write {OUTPUT}")
     parser.add_argument("--out", type=Path, default=None,
                         help=f"file to write (default {OUTPUT} for a run of every section; a "
@@ -52,7 +52,8 @@ def main(argv: list[str] | None = None) -> int:
 
     names = SECTIONS
     if args.only:
-        names = tuple(n for n in SECTIONS if n.split(".")[-1] in args.only or n in args.only)
+        names = tuple(n for n in SECTIONS if n in args.only or n.split(".")[-1] in args.only
+                      or n.split(".")[-1].removesuffix("_bench") in args.only)
     parts = ["# convstep benchmarks",
              "Written by `python -m bench` (`make bench`). Medians over interleaved rounds in "
              "one process; ratios compare medians taken in the same rounds. Lower is better "

@@ -3,6 +3,8 @@
 All timings are taken in one process, in interleaved rounds (round r runs every contender
 once, in a fixed order, before round r + 1 starts), so that a change in machine load hits
 every contender alike; the table reports the median over rounds, after one warm-up round.
+`back_to_back` is the plain variant: each contender runs a group of calls in a row, groups
+interleaved, and every call of every group counts.
 """
 
 from __future__ import annotations
@@ -30,6 +32,23 @@ def interleaved(contenders: dict[str, Callable[[], object]], rounds: int,
             elapsed = time.perf_counter() - t0
             if r >= warmup:
                 times[name].append(elapsed)
+    return {name: statistics.median(ts) for name, ts in times.items()}
+
+
+def back_to_back(contenders: dict[str, Callable[[], object]], rounds: int, calls: int,
+                 warmup: int = 1) -> dict[str, float]:
+    """Median seconds per call, measured plainly: in each round every contender runs `calls`
+    calls back to back (one library, then the other); every call of the rounds after
+    `warmup` counts, none is dropped and nothing pauses between them."""
+    times: dict[str, list[float]] = {name: [] for name in contenders}
+    for r in range(warmup + rounds):
+        for name, fn in contenders.items():
+            for _ in range(calls):
+                t0 = time.perf_counter()
+                fn()
+                elapsed = time.perf_counter() - t0
+                if r >= warmup:
+                    times[name].append(elapsed)
     return {name: statistics.median(ts) for name, ts in times.items()}
 
 
@@ -78,6 +97,30 @@ def table(rows: list[Row], headers: tuple[str, str, str, str]) -> str:
             ratio = f"{row.ratio:.0f}x"
         lines.append(f"| {row.case} | {ms(row.ours)} | {ms(row.other)} | {ratio} | "
                      f"{row.target} | {row.verdict} |")
+    return "\n".join(lines)
+
+
+def ratio_text(row: Row) -> str:
+    if row.ratio is None:
+        return "–"
+    return f"{row.ratio:.0f}x" if row.ratio >= 100 else f"{row.ratio:.2f}x"
+
+
+def side_by_side(pairs: list[tuple[Row, Row | None]], headers: tuple[str, str, str]) -> str:
+    """Markdown table of two measurements of the same cases: (plain row, paused row or None).
+
+    case | ours ms | other ms | plain ratio | plain target | result | paused ratio | paused
+    target | result (headers: case, ours, other; the times are the plain ones).
+    """
+    case_h, ours_h, other_h = headers
+    lines = [f"| {case_h} | {ours_h} | {other_h} | plain ratio | target | result | "
+             "paused ratio | target | result |",
+             "| --- | ---: | ---: | ---: | --- | --- | ---: | --- | --- |"]
+    for plain, paused in pairs:
+        tail = ("| – | – | – |" if paused is None else
+                f"| {ratio_text(paused)} | {paused.target} | {paused.verdict} |")
+        lines.append(f"| {plain.case} | {ms(plain.ours)} | {ms(plain.other)} | "
+                     f"{ratio_text(plain)} | {plain.target} | {plain.verdict} {tail}")
     return "\n".join(lines)
 
 

@@ -1,16 +1,28 @@
 """Core benchmark: convstep's NumPy layers against PyTorch CPU and against their loop twins.
 
-Cases (issue 2, section 7): conv forward+backward 256x256x3 with eight 3x3 filters (stride 1,
-pad 1) and 512x512x3 with sixteen 5x5 filters (stride 2, pad 2), float64 and float32; max
-and average pooling f=2 s=2 and f=3 s=1 on a 256x256x8 map, forward+backward; the loop twins
-at 64x64x3 with eight 3x3 filters; a 64-step trace page at the start and at the end of a
-1024x1024 input. PyTorch gets its own native layout (NCHW, converted before timing) and as
-many threads as OpenBLAS uses for NumPy.
+Cases (issue 2, section 7, and issue 11, section 2): conv forward+backward 256x256x3 with
+eight 3x3 filters (stride 1, pad 1) and 512x512x3 with sixteen 5x5 filters (stride 2, pad 2),
+float64 and float32; max pooling f=2 s=2 on the ReLU'd output of the first conv case; max and
+average pooling f=2 s=2 and f=3 s=1 on a 256x256x8 map, forward+backward; the loop twins at
+64x64x3 with eight 3x3 filters; a 64-step trace page at the start and at the end of a
+1024x1024 input; the conv scratch pool, with and without, through the server's call.
+PyTorch gets its own native layout (NCHW, converted before timing) and as many threads as
+OpenBLAS uses for NumPy.
+
+Two measurements side by side (issue 11, section 2):
+- plain: in a child process with PLAIN_ENV (OPENBLAS_THREAD_TIMEOUT=4: idle BLAS threads
+  sleep at once; 2 threads for both libraries), the median of every call of groups of
+  back-to-back calls of one library, then the other, groups interleaved (common.back_to_back);
+- paused (as before): conv in short bursts after a pause, the first call of each dropped
+  (_bursts); pooling in alternated single calls (common.interleaved), in this process.
+The targets hold for the plain measurement.
 """
 
 from __future__ import annotations
 
+import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -18,7 +30,7 @@ import time
 
 import numpy as np
 
-from bench.common import Row, interleaved, openblas_info, table
+from bench.common import Row, back_to_back, interleaved, openblas_info, side_by_side, table
 from core import (
     conv_backward,
     conv_backward_row_sums,
@@ -102,8 +114,8 @@ def _conv_case(torch, rng, shape, f, n_C, stride, pad, dtype):
     return contenders
 
 
-def _pool_case(torch, rng, shape, f, stride, mode, dtype):
-    A_prev = rng.standard_normal(shape).astype(dtype)
+def _pool_case(torch, rng, A_prev, f, stride, mode):
+    dtype = A_prev.dtype
     hp = {"f": f, "stride": stride}
     A, _ = pool_forward(A_prev, hp, mode)
     dA = rng.standard_normal(A.shape).astype(dtype)
@@ -127,26 +139,85 @@ def _pool_case(torch, rng, shape, f, stride, mode, dtype):
     return contenders
 
 
-def _versus_torch(torch, rounds: int, pooling: bool = True) -> tuple[list[Row], list[Row]]:
+CONV_CASES = [((1, 256, 256, 3), 3, 8, 1, 1), ((1, 512, 512, 3), 5, 16, 2, 2)]
+# (name of the input, f, stride, modes): "relu" is the ReLU'd output of the first conv case
+POOL_CASES = [("relu", 2, 2, ("max",)), ("random", 2, 2, ("max", "average")),
+              ("random", 3, 1, ("max", "average"))]
+PLAIN_TARGETS = {"conv float64": "<= 0.8x", "conv float32": "<= 1.5x", "pool": "<= 1.2x"}
+PAUSED_TARGETS = {"conv float64": "<= 0.8x", "conv float32": "<= 2x", "pool": "<= 1.5x"}
+PLAIN_ENV = {"OPENBLAS_THREAD_TIMEOUT": "4", "OPENBLAS_NUM_THREADS": "2", "OMP_NUM_THREADS": "2",
+             "MKL_NUM_THREADS": "2"}
+PLAIN_CALLS = 10  # calls per group, back to back
+
+
+def _conv_name(shape, f, n_C, stride, pad, dtype) -> str:
+    return (f"conv {shape[1]}x{shape[2]}x{shape[3]}, {n_C} filters {f}x{f}, "
+            f"stride {stride}, pad {pad}, {np.dtype(dtype).name}")
+
+
+def _relu_map(dtype) -> np.ndarray:
+    """The ReLU'd output (1, 256, 256, 8) of the first conv case (its own seed)."""
+    rng = np.random.default_rng(3)
+    A_prev = rng.standard_normal((1, 256, 256, 3)).astype(dtype)
+    W = rng.standard_normal((3, 3, 3, 8)).astype(dtype)
+    b = rng.standard_normal((1, 1, 1, 8)).astype(dtype)
+    Z, _ = conv_forward(A_prev, W, b, {"stride": 1, "pad": 1})
+    return np.maximum(Z, 0)
+
+
+def _cases(torch, pooling: bool = True) -> list[tuple[str, str, dict]]:
+    """(name, target key, contenders) of every case against PyTorch; the same arrays in
+    every process (fixed seeds)."""
     rng = np.random.default_rng(0)
-    conv_rows, pool_rows = [], []
-    conv_cases = [((1, 256, 256, 3), 3, 8, 1, 1), ((1, 512, 512, 3), 5, 16, 2, 2)]
-    for shape, f, n_C, stride, pad in conv_cases:
-        for dtype, target in ((np.float64, "<= 0.8x"), (np.float32, "<= 2x")):
-            medians = _bursts(_conv_case(torch, rng, shape, f, n_C, stride, pad, dtype),
-                              rounds)
-            name = (f"conv {shape[1]}x{shape[2]}x{shape[3]}, {n_C} filters {f}x{f}, "
-                    f"stride {stride}, pad {pad}, {np.dtype(dtype).name}")
-            conv_rows.append(Row(name, medians["ours"], medians.get("torch"), target))
-    for f, stride in ((2, 2), (3, 1)) if pooling else ():
-        for mode in ("max", "average"):
+    cases = []
+    for shape, f, n_C, stride, pad in CONV_CASES:
+        for dtype in (np.float64, np.float32):
+            cases.append((_conv_name(shape, f, n_C, stride, pad, dtype),
+                          f"conv {np.dtype(dtype).name}",
+                          _conv_case(torch, rng, shape, f, n_C, stride, pad, dtype)))
+    for source, f, stride, modes in POOL_CASES if pooling else ():
+        for mode in modes:
             for dtype in (np.float64, np.float32):
-                medians = interleaved(
-                    _pool_case(torch, rng, (1, 256, 256, 8), f, stride, mode, dtype), rounds)
-                name = (f"{mode} pool 256x256x8, f={f} s={stride}, "
-                        f"{np.dtype(dtype).name}")
-                pool_rows.append(Row(name, medians["ours"], medians.get("torch"), "<= 1.5x"))
-    return conv_rows, pool_rows
+                if source == "relu":
+                    A_prev, what = _relu_map(dtype), "the ReLU'd conv 256x256x3 -> 8 output"
+                else:
+                    A_prev, what = rng.standard_normal((1, 256, 256, 8)).astype(dtype), "256x256x8"
+                name = f"{mode} pool {what}, f={f} s={stride}, {np.dtype(dtype).name}"
+                cases.append((name, "pool", _pool_case(torch, rng, A_prev, f, stride, mode)))
+    return cases
+
+
+def _paused(torch, rounds: int, pooling: bool = True) -> dict[str, dict[str, float]]:
+    """The earlier measurement: conv in bursts after a pause, pooling alternated."""
+    medians = {}
+    for name, key, contenders in _cases(torch, pooling):
+        if key == "pool":
+            medians[name] = interleaved(contenders, rounds)
+        else:
+            medians[name] = _bursts(contenders, rounds)
+    return medians
+
+
+def plain_json(quick: bool) -> None:
+    """Print the plain measurement as JSON (run in a child process with PLAIN_ENV)."""
+    torch, note = _torch()
+    rounds = 3 if quick else 15
+    medians = {name: back_to_back(contenders, rounds, PLAIN_CALLS)
+               for name, _, contenders in _cases(torch)}
+    loops = _versus_loops(1 if quick else 3)
+    info = openblas_info()
+    print(json.dumps({"medians": medians, "note": note, "loops": [loops.ours, loops.other],
+                      "blas": f"OpenBLAS kernel {info.get('corename', '?')}, "
+                              f"{info.get('threads', '?')} threads"}))
+
+
+def _child(code: str, env: dict[str, str], timeout: int = 1800):
+    """Run `code` in a child Python with `env` added; its last stdout line as JSON."""
+    done = subprocess.run([sys.executable, "-c", code], env={**os.environ, **env},
+                          capture_output=True, text=True, timeout=timeout, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"child failed:\n{done.stderr[-3000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def _versus_loops(rounds: int) -> Row:
@@ -215,13 +286,18 @@ CONV_HEADERS = ("case (forward+backward)", "convstep ms", "PyTorch ms", "convste
 BLAS_VARIABLES = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
 
 
+def _conv_rows(medians: dict[str, dict[str, float]], targets: dict[str, str]) -> list[Row]:
+    return [Row(name, medians[name]["ours"], medians[name].get("torch"), targets[key])
+            for name, key, _ in _cases(None, pooling=False)]
+
+
 def conv_table(quick: bool) -> str:
-    """The convolution table alone (run in a child process by `_other_kernel`)."""
+    """The convolution table alone, paused (run in a child process by `_other_kernel`)."""
     torch, _ = _torch()
     info = openblas_info()
-    rows, _ = _versus_torch(torch, 3 if quick else 15, pooling=False)
+    medians = _paused(torch, 3 if quick else 15, pooling=False)
     return (f"OpenBLAS kernel {info.get('corename', '?')}, {info.get('threads', '?')} threads.\n\n"
-            + table(rows, CONV_HEADERS))
+            + table(_conv_rows(medians, PAUSED_TARGETS), CONV_HEADERS))
 
 
 def _other_kernel(quick: bool) -> str:
@@ -237,34 +313,125 @@ def _other_kernel(quick: bool) -> str:
     done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
                           timeout=900, check=False)
     body = done.stdout.strip() if done.returncode == 0 else f"```\n{done.stderr[-2000:]}```"
-    return ("### Convolution again, with OpenBLAS choosing its own kernel\n\n"
+    return ("### Convolution again, with OpenBLAS choosing its own kernel (paused)\n\n"
             f"Same cases in a child process with {' and '.join(BLAS_VARIABLES)} unset (for "
             "this table only; the tables above use the machine's settings). " + body)
+
+
+SERVER_ENV = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+
+
+def scratch_pool_json(quick: bool) -> None:
+    """Print, as JSON, app.services.layer.run (the server's whole layer call: conv, ReLU,
+    pool, their backward passes and the float32 copies) with and without the conv scratch
+    pool (core/_scratch.py): median ms per call and page faults per call, by image size.
+    Run in a child process with SERVER_ENV, the server's one BLAS thread."""
+    from app.schemas.image import ImageSettings
+    from app.services import layer
+    from core import _scratch
+
+    kept = _scratch.MAX_ARRAY_BYTES
+    rng = np.random.default_rng(4)
+    out = {}
+    for size in (96, 256, 512):
+        image = rng.integers(0, 256, (size, size, 3), dtype=np.uint8)
+        settings = ImageSettings(size=size, filters=[{"preset": "sobel_x"},
+                                                     {"preset": "sobel_y"}] * 4)
+        times: dict[str, list[float]] = {"pool": [], "fresh": []}
+        faults: dict[str, list[int]] = {"pool": [], "fresh": []}
+        for r in range(1 + (3 if quick else 12)):
+            for mode in ("pool", "fresh") if r % 2 else ("fresh", "pool"):
+                _scratch.MAX_ARRAY_BYTES = kept if mode == "pool" else -1
+                _scratch.clear()
+                layer.run(image, settings)  # the pool's first call fills it (not counted)
+                for _ in range(3):
+                    f0 = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+                    t0 = time.perf_counter()
+                    layer.run(image, settings)
+                    if r:
+                        times[mode].append(time.perf_counter() - t0)
+                        faults[mode].append(resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+                                            - f0)
+        out[str(size)] = {mode: [statistics.median(times[mode]),
+                                 statistics.median(faults[mode])] for mode in times}
+    _scratch.MAX_ARRAY_BYTES = kept
+    print(json.dumps(out))
+
+
+def _scratch_pool(quick: bool) -> str:
+    try:
+        result = _child(f"from bench.core_bench import scratch_pool_json; "
+                        f"scratch_pool_json({quick!r})", SERVER_ENV)
+    except (RuntimeError, subprocess.TimeoutExpired, ValueError) as error:
+        return f"### Scratch pool in the server's call\n\nNot measured: {error}"
+    lines = ["| image | with the pool ms | without ms | without/with | page faults per call, "
+             "with / without |", "| --- | ---: | ---: | ---: | --- |"]
+    for size, row in result.items():
+        (t_pool, f_pool), (t_fresh, f_fresh) = row["pool"], row["fresh"]
+        lines.append(f"| {size} x {size} x 3, 8 filters 3x3, ReLU, max pool 2/2 | "
+                     f"{t_pool * 1e3:.3g} | {t_fresh * 1e3:.3g} | {t_fresh / t_pool:.2f}x | "
+                     f"{f_pool:.0f} / {f_fresh:.0f} |")
+    return ("### Scratch pool in the server's call\n\n"
+            "`app.services.layer.run` (what one /api/image computation does) with the conv "
+            "scratch pool (core/_scratch.py) and without it (every intermediate a fresh "
+            "array), in a child process with one BLAS thread as the server runs, alternated "
+            "rounds, 3 calls each after one untimed call. A fresh array of a few hundred KB "
+            "or more is mapped from the system and costs a page fault per 4 KB on first touch; "
+            "the pool stays while it pays here.\n\n" + "\n".join(lines))
 
 
 def run(quick: bool) -> str:
     torch, torch_note = _torch()
     rounds = 3 if quick else 15
-    conv_rows, pool_rows = _versus_torch(torch, rounds)
-    loop_row = _versus_loops(1 if quick else 3)
+    try:
+        plain = _child(f"from bench.core_bench import plain_json; plain_json({quick!r})",
+                       PLAIN_ENV)
+    except (RuntimeError, subprocess.TimeoutExpired, ValueError) as error:
+        plain = {"medians": {}, "note": f"plain measurement failed: {error}", "loops": None,
+                 "blas": "?"}
+    paused = _paused(torch, rounds)
+    pairs = {"conv": [], "pool": []}
+    for name, key, _ in _cases(None):
+        mine = plain["medians"].get(name, {})
+        plain_row = Row(name, mine.get("ours", float("nan")), mine.get("torch"),
+                        PLAIN_TARGETS[key])
+        paused_row = Row(name, paused[name]["ours"], paused[name].get("torch"),
+                         PAUSED_TARGETS[key])
+        pairs["conv" if key.startswith("conv") else "pool"].append((plain_row, paused_row))
+    if plain["loops"]:
+        fast, loops = plain["loops"]
+    else:
+        loop_row = _versus_loops(1 if quick else 3)
+        fast, loops = loop_row.ours, loop_row.other
+    loop_row = Row("conv 64x64x3, 8 filters 3x3, stride 1, pad 1, float64, forward+backward",
+                   fast, loops, ">= 500x", ratio_kind="other/ours")
     trace_rows = _trace_pages(5 if quick else 30)
+    env = ", ".join(f"{k}={v}" for k, v in PLAIN_ENV.items())
+    headers = ("case (forward+backward)", "convstep ms", "PyTorch ms")
     return "\n\n".join([
         "## Core: NumPy layers",
         f"{torch_note} Inputs in each library's own layout (channels-last for convstep, NCHW "
         "for PyTorch), converted before timing; each timing is one forward and one backward "
         "call. Max-pool backward uses convstep's default tie rule \"first\", as PyTorch does. "
-        f"Convolution: both libraries run their big GEMMs on both threads, so each is timed "
-        f"in rounds of {BURST} calls after a {PAUSE_S} s pause, the first call of a round "
-        "not counted: alternated back to back, each library's idle threads keep spinning for "
-        "a while and slow the other down (measured here: PyTorch 4.5 ms -> 8.5 ms, convstep "
-        "3.8 ms -> 8.5 ms on the 256x256 float64 case). convstep's scratch arrays are reused "
-        "between calls (a bounded pool), as PyTorch's allocator reuses its memory.",
+        "Two measurements of each case, side by side; the targets hold for the plain one.\n\n"
+        f"- **plain**: in a child process with {env} ({plain['blas']}): the median of every "
+        f"call of groups of {PLAIN_CALLS} back-to-back calls of one library, then "
+        "the other, groups interleaved; no pause, no call dropped. The times in the tables "
+        "are these.\n"
+        f"- **paused** (the earlier method, in this process): convolution in rounds of {BURST} "
+        f"calls after a {PAUSE_S} s pause, the first call of a round not counted; pooling in "
+        "alternated single calls. With OpenBLAS's default thread timeout its idle threads "
+        "spin for a while after a call and slow the next library down; the pause hides that, "
+        "OPENBLAS_THREAD_TIMEOUT=4 removes it.",
         "### Convolution against PyTorch CPU",
-        table(conv_rows, CONV_HEADERS),
+        side_by_side(pairs["conv"], headers),
         "### Pooling against PyTorch CPU",
-        table(pool_rows, CONV_HEADERS),
+        side_by_side(pairs["pool"], headers),
         "### Against the loop twins (core/loops.py)",
-        table([loop_row], ("case", "fast ms", "loops ms", "speed-up")),
+        "Plain: the fast version's median of 25 calls in a row against whole loop-twin calls, "
+        "in the plain child process.\n\n"
+        + table([loop_row], ("case", "fast ms", "loops ms", "speed-up")),
+        _scratch_pool(quick),
         "### Trace pages: the end of a big input against its start",
         table(trace_rows, ("page", "end ms", "start ms", "end/start")),
         "A page reads only its own windows, wherever it is. The conv backward page also "

@@ -3,12 +3,13 @@
 Shapes: A_prev (m, n_H_prev, n_W_prev, n_C), A (m, n_H, n_W, n_C),
 n_H = floor((n_H_prev - f) / stride) + 1; each channel is pooled on its own.
 
-Both passes walk the f*f offsets of the window instead of the output pixels: offset (r, s)
-of every window at once is the strided slice A_prev[:, r:r + stride*(n_H - 1) + 1:stride, ...],
-so the forward pass is f*f element-wise maxima (or sums) and the backward pass f*f strided
-slice-adds. Within one offset the windows touch distinct cells, so the += is exact even
-when windows overlap (stride < f) and their gradients accumulate. Both passes go through
-the output in bands of rows small enough to stay in the CPU cache over the f*f passes.
+Both passes walk the offsets of the window instead of the output pixels: offset (r, s) of
+every window at once is the strided slice A_prev[:, r:r + stride*(n_H - 1) + 1:stride, ...].
+The forward pass combines the f window rows first (whole image rows, long contiguous runs)
+and then the f columns of each window: 2*(f - 1) element-wise maxima (or sums). The backward
+pass is f*f strided slice-adds. Within one offset the windows touch distinct cells, so the
++= is exact even when windows overlap (stride < f) and their gradients accumulate. Both
+passes go through the output in bands of rows small enough to stay in the CPU cache.
 
 Ties in max pooling (decided here, `tie_rule=`):
 - "first" (the default of pool_backward): the whole gradient goes to the first maximum of the
@@ -54,25 +55,35 @@ def _offset(g: Geometry, r: int, s: int) -> tuple[slice, slice, slice, slice]:
 
 
 def _pool(A: np.ndarray, g: Geometry, mode: str, out: np.ndarray | None = None) -> np.ndarray:
-    """A (m, n_H, n_W, n_C): element-wise max (or mean) of the f*f offset slices."""
-    views = [A[_offset(g, r, s)] for r in range(g.f) for s in range(g.f)]  # (m, n_H, n_W, C)
-    if len(views) == 1:  # f = 1: the input itself
-        if out is None:
-            return views[0].copy()
-        out[...] = views[0]
-        return out
+    """A (m, n_H, n_W, n_C): the max (or mean) of every window, rows first, then columns.
+
+    Rows: the f window rows of every output row are combined as whole image rows,
+    A[:, r::stride] for r < f, into (m, n_H, n_W_prev, n_C) (long contiguous runs). Columns:
+    the f columns of each window of that, [:, :, s::stride] for s < f. A max (or sum) over
+    the window is the same whichever way it is grouped.
+    """
     combine = np.maximum if mode == "max" else np.add
-    out = combine(views[0], views[1], out=out)
-    for view in views[2:]:
-        combine(out, view, out=out)
+    rows = [A[:, r : r + g.stride * (g.n_H - 1) + 1 : g.stride] for r in range(g.f)]
+    by_row = rows[0] if g.f == 1 else combine(rows[0], rows[1])  # (m, n_H, n_W_prev, C)
+    for row in rows[2:]:
+        combine(by_row, row, out=by_row)
+    cols = [by_row[:, :, s : s + g.stride * (g.n_W - 1) + 1 : g.stride] for s in range(g.f)]
+    if g.f == 1:  # the input's cells themselves
+        if out is None:
+            return cols[0].copy()
+        out[...] = cols[0]
+        return out
+    out = combine(cols[0], cols[1], out=out)  # (m, n_H, n_W, C)
+    for col in cols[2:]:
+        combine(out, col, out=out)
     if mode == "average":
         out /= g.f * g.f
     return out
 
 
-# Rows per band: both passes go over the output in bands of rows whose input (about 256 KB)
+# Rows per band: both passes go over the output in bands of rows whose input (about 1 MB)
 # stays in the CPU cache across the f*f offset passes, instead of a round trip to memory each.
-_BAND_BYTES = 1 << 18
+_BAND_BYTES = 1 << 20
 
 
 def band_rows(m: int, n_W_prev: int, n_C: int, itemsize: int, stride: int) -> int:
@@ -140,30 +151,28 @@ def _backward_band(A_prev, dA, g: Geometry, mode: str, tie_rule: str, dA_prev) -
             else:
                 dA_prev[at] += share
         return
-    A = _pool(A_prev, g, "max")
-    if tie_rule == "split":
+    A = _pool(A_prev, g, "max")  # (m, n_H, n_W, n_C), the window maxima
+    if tie_rule == "split":  # every tied maximum gets dA / (number of tied maxima)
         count = np.zeros(A.shape, dtype=dt)
         for at in offsets:
             count += A_prev[at] == A
         grad = dA / count
-    else:
+    elif tie_rule == "first":  # the window's gradient still to route: zero once it is taken
+        grad = dA.copy()
+    else:  # "all": every tied maximum gets the whole dA
         grad = dA
     # mask * gradient, as the exercise's loops do (a 0/1 mask times dA), one offset at a time;
     # the scratch arrays are reused (a fresh array per offset costs more than the arithmetic).
     hit = np.empty(A.shape, dtype=bool)
-    taken = np.zeros(A.shape, dtype=bool) if tie_rule == "first" else None
     routed = None if exclusive else np.empty(A.shape, dtype=dt)
     for k, at in enumerate(offsets):
         np.equal(A_prev[at], A, out=hit)  # (m, n_H, n_W, n_C): is this offset a maximum?
-        if taken is not None:  # "first": only a window's first maximum (hit and not taken)
-            np.greater(hit, taken, out=hit)
-            if k < len(offsets) - 1:
-                np.logical_or(taken, hit, out=taken)
-        if exclusive:
-            np.multiply(hit, grad, out=dA_prev[at])
-        else:
-            np.multiply(hit, grad, out=routed)
+        out = dA_prev[at] if exclusive else routed
+        np.multiply(hit, grad, out=out)
+        if not exclusive:
             dA_prev[at] += routed
+        if tie_rule == "first" and k < len(offsets) - 1:  # taken: later maxima get nothing
+            np.subtract(grad, out, out=grad)  # g - g = 0 where routed, g - 0 = g elsewhere
 
 
 def create_mask_from_window(x):

@@ -46,10 +46,11 @@ SCRATCH_POOL_MAX_BYTES per process: count it once in a per-worker budget, not pe
 Pooling (n_H, n_W the output size, out = m*n_H*n_W*C*it, `band` the output rows of one
 cache-sized band of core/pool.py's loop):
 
-    forward   A = out
+    forward   A = out + the row maxima of one band, rows*m*n_W_prev*C*it
     backward  dA_prev m*n_H_prev*n_W_prev*C*it + dA cast to the result dtype, out
-              + per band 4 band-sized arrays of numbers and 2 of booleans (the window
-              maxima, the tie counts, the shared gradient, the routed gradient, two masks)
+              + per band the row maxima, and 4 band-sized arrays of numbers and 2 of
+              booleans (the window maxima, the tie counts, the gradient still to route,
+              the routed gradient, a mask)
 
 Example: a 256 x 256 x 3 float64 image, eight 3 x 3 filters, stride 1, pad 1:
 conv_forward_bytes((1, 256, 256, 3), (3, 3, 3, 8), {"stride": 1, "pad": 1}) is about 8 MB
@@ -243,10 +244,12 @@ def pool_forward_breakdown(A_prev_shape, hparameters, mode="max", *, itemsize=8,
                            converted_inputs=False) -> dict[str, int]:
     """pool_forward's bound as named parts in bytes (module docstring); sum = the bound."""
     check_choice("mode", mode, POOL_MODES)
-    m, n_H_prev, n_W_prev, C, f, _, n_H, n_W = _pool_sizes(A_prev_shape, hparameters)
+    m, n_H_prev, n_W_prev, C, f, stride, n_H, n_W = _pool_sizes(A_prev_shape, hparameters)
     it = _itemsize(itemsize)
+    rows = min(n_H, band_rows(m, n_W_prev, C, 4, stride))  # cut by A_prev's itemsize (4 or 8)
     parts = {
         "A": m * n_H * n_W * C * it,
+        "row maxima of one band": rows * m * n_W_prev * C * it,
         "geometry": _geometry_bytes(n_H_prev, n_H, f) + _geometry_bytes(n_W_prev, n_W, f),
         "small objects": _FIXED_BYTES + _PER_TAP_BYTES * f * f,
     }
@@ -263,11 +266,12 @@ def pool_backward_breakdown(A_prev_shape, hparameters, mode="max", *, tie_rule="
     m, n_H_prev, n_W_prev, C, f, stride, n_H, n_W = _pool_sizes(A_prev_shape, hparameters)
     it = _itemsize(itemsize)
     # The bands are cut by A_prev's itemsize, which may be 4 under a float64 dA: take 4.
-    band = min(n_H, band_rows(m, n_W_prev, C, 4, stride)) * m * n_W * C
+    rows = min(n_H, band_rows(m, n_W_prev, C, 4, stride))
+    band = rows * m * n_W * C
     parts = {
         "dA_prev": m * n_H_prev * n_W_prev * C * it,
         "dA cast": m * n_H * n_W * C * it,
-        "band scratch": band * (4 * it + 2),
+        "band scratch": band * (4 * it + 2) + rows * m * n_W_prev * C * it,
         "geometry": 2 * (_geometry_bytes(n_H_prev, n_H, f) + _geometry_bytes(n_W_prev, n_W, f)),
         "small objects": _FIXED_BYTES + _PER_TAP_BYTES * f * f,
     }

@@ -3,8 +3,9 @@ Nothing here times anything: speed is measured by `python -m bench`, never by te
 
 import sys
 
+import bench.__main__
 from bench.__main__ import run_section
-from bench.common import Row, interleaved, table
+from bench.common import Row, back_to_back, interleaved, side_by_side, table
 
 
 def test_row_verdicts_follow_the_target_direction():
@@ -50,3 +51,33 @@ def test_missing_and_broken_sections_are_reported_not_fatal(tmp_path, monkeypatc
     finally:
         for name in [m for m in sys.modules if m.startswith("benchfake")]:
             del sys.modules[name]
+
+
+def test_back_to_back_runs_groups_of_calls_and_counts_every_one():
+    calls = []
+    medians = back_to_back({"a": lambda: calls.append("a"), "b": lambda: calls.append("b")},
+                           rounds=2, calls=3, warmup=1)
+    assert calls == (["a"] * 3 + ["b"] * 3) * 3  # a group of one, then the other, interleaved
+    assert set(medians) == {"a", "b"} and all(v >= 0 for v in medians.values())
+
+
+def test_side_by_side_puts_both_measurements_with_their_own_targets():
+    plain = Row("conv", 0.009, 0.010, "<= 0.8x")
+    paused = Row("conv", 0.007, 0.010, "<= 0.8x")
+    text = side_by_side([(plain, paused), (Row("loops", 0.001, None, "<= 1.2x"), None)],
+                        ("case", "ours ms", "torch ms"))
+    lines = text.splitlines()
+    assert lines[0] == ("| case | ours ms | torch ms | plain ratio | target | result | "
+                        "paused ratio | target | result |")
+    assert lines[2] == ("| conv | 9 | 10 | 0.90x | <= 0.8x | **miss** | 0.70x | <= 0.8x | "
+                        "pass |")
+    assert lines[3] == "| loops | 1 | – | – | <= 1.2x | not measured | – | – | – |"
+
+
+def test_only_accepts_the_short_section_name(monkeypatch, capsys):
+    ran = []
+    monkeypatch.setattr(bench.__main__, "run_section",
+                        lambda name, quick: ran.append(name) or f"## {name}")
+    assert bench.__main__.main(["--only", "core", "--no-write"]) == 0
+    assert ran == ["bench.core_bench"]
+    capsys.readouterr()

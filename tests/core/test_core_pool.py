@@ -148,3 +148,32 @@ def test_bands_of_rows_match_loop_twin(rng, monkeypatch, band_bytes, n_H_prev, f
             np.testing.assert_allclose(pool_backward(dA, cache, mode, tie_rule=tie_rule),
                                        pool_backward_loop(dA, cache, mode, tie_rule=tie_rule),
                                        rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("f", [2, 3])
+def test_tiling_windows_route_ties_by_every_rule(rng, f, dtype):
+    # f == stride: the windows tile the input and each cell is written once. Inputs of 0/1
+    # make most windows tie; each window's first maximum in row-major order takes "first".
+    A_prev = rng.integers(0, 2, (2, 3 * f + 1, 4 * f, 3)).astype(dtype)  # a row the floor drops
+    A_prev[0, :f, :f, 0] = 0
+    A_prev[0, 1, 0, 0] = A_prev[0, 0, f - 1, 0] = 1  # tied: (0, f-1) comes first
+    hp = {"f": f, "stride": f}
+    A, cache = pool_forward(A_prev, hp)
+    dA = rng.standard_normal(A.shape).astype(dtype)
+    for tie_rule in ("first", "all", "split"):
+        got = pool_backward(dA, cache, tie_rule=tie_rule)
+        want = pool_backward_loop(dA, cache, tie_rule=tie_rule)
+        assert got.dtype == dtype
+        if tie_rule == "split":  # dA / count against the twin's (mask / count) * dA
+            np.testing.assert_allclose(got, want, rtol=1e-6, err_msg=tie_rule)
+        else:  # the same products, exactly
+            np.testing.assert_array_equal(got, want, err_msg=tie_rule)
+    first = pool_backward(dA, cache, tie_rule="first")
+    assert first[0, 0, f - 1, 0] == dA[0, 0, 0, 0] and first[0, 1, 0, 0] == 0
+    assert not first[:, 3 * f :].any()  # the dropped row gets no gradient
+    # every window hands on its whole gradient under "first" and "split"
+    for tie_rule in ("first", "split"):
+        routed = pool_backward(dA, cache, tie_rule=tie_rule)[:, : 3 * f]
+        sums = routed.reshape(2, 3, f, 4, f, 3).sum(axis=(2, 4))
+        np.testing.assert_allclose(sums, dA, rtol=1e-6)
