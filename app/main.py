@@ -26,7 +26,7 @@ from app.config import Settings, get_settings
 from app.middleware.body_limit import BodyLimitMiddleware, BodyTimeout, BodyTooLarge
 from app.middleware.gzip import GzipMiddleware
 from app.middleware.security_headers import DOCS_CSP, SecurityHeadersMiddleware
-from app.routes import arrays, image, learn, pages
+from app.routes import arrays, image, learn, network, pages
 from app.services.cache import LruCache
 from app.services.heavy import HeavyLimiter, Overloaded
 
@@ -90,6 +90,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(arrays.router)
     app.include_router(image.router)
     app.include_router(learn.router)
+    app.include_router(network.router)
 
     @app.get("/docs", include_in_schema=False)
     async def docs() -> HTMLResponse:

@@ -21,6 +21,7 @@ from schemathesis.checks import (
 
 from app.config import Settings
 from app.main import create_app
+from app.network_config import NetworkLimits, get_network_limits
 
 from .asgi import asgi_request
 
@@ -31,6 +32,11 @@ LIMITS = Settings(max_size=48, max_work_elements=400_000, max_array_elements=20_
 EXAMPLES = 25
 
 app = create_app(LIMITS)
+# Training jobs (POST /api/network/train) run in threads: the fuzzer may start many, so each
+# is cut to a few ms of training, and their bound (503 past max_jobs, a 5xx the checks
+# refuse) is set out of its reach; tests/app/test_network_train.py tests the bound itself.
+app.dependency_overrides[get_network_limits] = lambda: NetworkLimits(
+    max_jobs=64, max_job_seconds=0.01, max_job_epochs=2)
 # Phases: the schema's own examples, then generated data (valid and invalid). Schemathesis'
 # "coverage" phase (every boundary of every field, built at collection) is left out: it
 # alone takes over 20 s on 2 cores; tests/app covers the documented bounds one by one.

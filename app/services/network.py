@@ -1,0 +1,265 @@
+"""The network routes' work: inputs made into the 8 x 8 digit, forward and backward passes,
+layer step pages, the architecture. Everything is computed by core (core/net.py and the
+layer traces); this module only picks the arrays and turns them into JSON-ready lists.
+
+No weights are global: each request names its set ('shipped', an uploaded id, or a training
+job's 'job:<id>'), kept per server in NetworkState (app.state.network).
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from typing import Annotated
+
+import numpy as np
+from fastapi import Depends, Request
+from PIL import Image
+
+from app import imaging
+from app.errors import ApiError
+from app.network_config import NetworkLimits, get_network_limits
+from app.services.network_jobs import JobLimits, JobStore
+from app.services.network_weights import WeightStore, shipped_params
+from core import (
+    conv_backward_trace,
+    conv_forward_trace,
+    pool_backward_trace,
+    pool_forward_trace,
+    zero_pad,
+)
+from core.data import load_digits, weights_info
+from core.geometry import conv_geometry, pool_geometry
+from core.net import DEFAULT_NET, net_backward, net_forward, scale_pixels
+from core.net_input import InkError, digit_from_ink, ink_from_gray
+
+NET = DEFAULT_NET
+
+
+@dataclass
+class NetworkState:
+    """Per-server state of the network routes: uploaded weight sets and training jobs."""
+
+    weights: WeightStore
+    jobs: JobStore
+
+
+async def network_state(request: Request,
+                        limits: Annotated[NetworkLimits, Depends(get_network_limits)]
+                        ) -> NetworkState:
+    """The app's NetworkState, made on first use (on the event loop, so made once)."""
+    state = getattr(request.app.state, "network", None)
+    if state is None:
+        state = NetworkState(WeightStore(limits.weight_sets), JobStore())
+        request.app.state.network = state
+    return state
+
+
+def job_limits(limits: NetworkLimits) -> JobLimits:
+    return JobLimits(limits.max_jobs, limits.max_job_epochs, limits.max_job_seconds,
+                     limits.max_pause_seconds, limits.keep_jobs, limits.keep_seconds)
+
+
+def resolve_weights(weights_id: str, state: NetworkState) -> dict:
+    """The parameters a request names (404 when the set is unknown here)."""
+    if weights_id == "shipped":
+        return shipped_params()
+    if weights_id.startswith("job:"):
+        return state.jobs.get(weights_id[4:]).params()
+    ws = state.weights.get(weights_id)
+    if ws is None:
+        raise ApiError(404, "unknown_weights", f"weights: no uploaded set {weights_id!r} on "
+                       "this server (forgotten after newer uploads, or the server restarted); "
+                       "upload the file again.")
+    return ws.params
+
+
+# ---------------------------------------------------------------- inputs
+
+
+@dataclass(frozen=True)
+class DigitIn:
+    """The 8 x 8 pixels (0..16), and what the answer says about where they came from."""
+
+    pixels: np.ndarray
+    label: int | None = None
+    index: int | None = None
+    preprocess: dict | None = None
+
+    @property
+    def X(self) -> np.ndarray:
+        return scale_pixels(self.pixels[None])  # (1, 8, 8, 1)
+
+    def to_json(self) -> dict:
+        pixels = self.pixels.tolist() if self.pixels.dtype.kind == "f" else \
+            self.pixels.astype(int).tolist()
+        return {"pixels": pixels, "X": self.X[0].tolist(), "label": self.label,
+                "index": self.index, "preprocess": self.preprocess}
+
+
+def _from_ink(ink: np.ndarray, inverted: bool | None = None) -> DigitIn:
+    try:
+        p = digit_from_ink(ink)
+    except InkError as exc:
+        raise ApiError(422, "no_digit", f"input: {exc}") from None
+    return DigitIn(p.pixels, preprocess={"source_shape": list(p.source_shape),
+                                         "box": list(p.box), "placed": list(p.placed),
+                                         "inverted": inverted})
+
+
+def digit_input(inp, limits: NetworkLimits) -> DigitIn:
+    """The DigitIn of a RunInput (pixels, canvas or held-out digit)."""
+    if inp.kind == "pixels":
+        return DigitIn(np.asarray(inp.pixels, dtype=np.float64))
+    if inp.kind == "digit":
+        images, labels = load_digits().split("test")
+        return DigitIn(images[inp.index], int(labels[inp.index]), inp.index)
+    rows = {len(r) for r in inp.ink}
+    if len(rows) != 1:
+        raise ApiError(422, "ragged_array", "input.ink: every row must have the same length, "
+                       f"but the rows have {len(rows)} different lengths.")
+    h, w = len(inp.ink), rows.pop()
+    if max(h, w) > limits.max_canvas:
+        raise ApiError(413, "canvas_too_large", f"input.ink is {h} x {w}; the limit is "
+                       f"max_canvas = {limits.max_canvas} on a side (CONVSTEP_NET_MAX_CANVAS).")
+    return _from_ink(np.asarray(inp.ink, dtype=np.float64) / 255.0)
+
+
+def _photo_size(data: bytes, most: int) -> int:
+    """The longest side to decode at: the photo's own, at most `most` (never enlarged)."""
+    try:
+        with Image.open(io.BytesIO(data)) as im:  # the header only
+            return max(1, min(most, max(im.size)))
+    except Exception:  # not an image: imaging.decode answers with the right 4xx
+        return most
+
+
+def photo_input(data: bytes, limits: NetworkLimits, max_pixels: int) -> DigitIn:
+    """An uploaded photo or scan: decoded gray (app/imaging.py, at most max_canvas on a
+    side), the paper found by its border, the ink cropped and scaled like a drawing."""
+    gray = imaging.decode(data, size=_photo_size(data, limits.max_canvas), color="gray",
+                          max_pixels=max_pixels)
+    g = gray[:, :, 0].astype(np.float64) / 255.0
+    try:
+        ink = ink_from_gray(g)
+    except InkError as exc:
+        raise ApiError(422, "no_digit", f"file: {exc}") from None
+    border = np.concatenate([g[0], g[-1], g[:, 0], g[:, -1]])
+    return _from_ink(ink, inverted=bool(np.median(border) >= 0.5))
+
+
+# ---------------------------------------------------------------- forward and backward
+
+
+def _lists(a: np.ndarray) -> list:
+    return np.asarray(a, dtype=np.float64).tolist()
+
+
+def run(params: dict, digit: DigitIn, target: int | None, backward: bool) -> dict:
+    """Forward (every layer's output, probabilities, prediction) and, if asked, backward
+    from the loss -log p[target] (every layer's gradients, the saliency map)."""
+    fwd = net_forward(params, digit.X, NET, checked=True)
+    probs = fwd.probs[0]
+    prediction = int(np.argmax(probs))
+    out = {"input": digit.to_json(), "forward": {
+        "layers": [{"name": layer.name, "kind": layer.kind, "output": _lists(o[0])}
+                   for layer, o in zip(NET.layers, fwd.outputs, strict=True)],
+        "logits": _lists(fwd.logits[0]), "probs": _lists(probs), "prediction": prediction}}
+    if backward:
+        if target is None:
+            target = digit.label if digit.label is not None else prediction
+        bwd = net_backward(fwd, np.array([target]), NET)
+        layers = []
+        for layer, rec in zip(NET.layers, bwd.layers, strict=True):
+            item = {"name": layer.name, "kind": layer.kind, "d_out": _lists(rec["d_out"][0]),
+                    "dA_prev": _lists(rec["dA_prev"][0])}
+            if "dW" in rec:
+                item["dW"] = _lists(rec["dW"])
+                item["db"] = _lists(rec["db"].reshape(-1))
+            layers.append(item)
+        out["backward"] = {"target": int(target), "loss": bwd.loss, "layers": layers,
+                           "saliency": _lists(bwd.dX[0])}
+    return out
+
+
+def step_page(params: dict, digit: DigitIn, target: int | None, layer_name: str,
+              direction: str, offset: int, limit: int, position) -> dict:
+    """A page of core's step records of one conv or pool layer on its real input, and the
+    arrays the step view draws."""
+    fwd = net_forward(params, digit.X, NET, checked=True)
+    k = next(i for i, layer in enumerate(NET.layers) if layer.name == layer_name)
+    layer = NET.layers[k]
+    A_prev = fwd.X if k == 0 else fwd.outputs[k - 1]  # (1, n_H_prev, n_W_prev, n_C_prev)
+    cache = fwd.caches[k]
+    where = {"offset": offset, "limit": limit,
+             "position": None if position is None else (0, *position)}
+    arrays = {"A_prev": _lists(A_prev[0]), "output": _lists(fwd.outputs[k][0])}
+    if layer.kind == "conv":
+        W, b = params[f"{layer.name}.W"], params[f"{layer.name}.b"]
+        g = conv_geometry(A_prev.shape[1], A_prev.shape[2], layer.f, stride=layer.stride,
+                          pad=layer.pad)
+        arrays.update(A_prev_pad=_lists(zero_pad(A_prev, layer.pad)[0]), W=_lists(W),
+                      b=_lists(b.reshape(-1)))
+    else:
+        g = pool_geometry(A_prev.shape[1], A_prev.shape[2], layer.f, stride=layer.stride)
+    if direction == "forward":
+        target = None
+        if layer.kind == "conv":
+            page = conv_forward_trace(A_prev, W, b, layer.hparameters, **where)
+        else:
+            page = pool_forward_trace(A_prev, layer.hparameters, mode=layer.mode, **where)
+    else:
+        if target is None:
+            target = digit.label if digit.label is not None else int(np.argmax(fwd.probs[0]))
+        rec = net_backward(fwd, np.array([target]), NET).layers[k]
+        arrays.update(d_out=_lists(rec["d_out"][0]), dA_prev=_lists(rec["dA_prev"][0]))
+        if layer.kind == "conv":
+            arrays.update(dW=_lists(rec["dW"]), db=_lists(rec["db"].reshape(-1)))
+            page = conv_backward_trace(rec["d_out"], cache, **where)
+        else:
+            page = pool_backward_trace(rec["d_out"], cache, mode=layer.mode, **where)
+    return {"layer": layer.name, "direction": direction, "target": target, "geometry": g.to_dict(),
+            "arrays": arrays, "page": page.to_dict()}
+
+
+# ---------------------------------------------------------------- the architecture
+
+
+def architecture(limits: NetworkLimits) -> dict:
+    layers, shape = [], list(NET.input_shape)
+    for layer, out_shape in zip(NET.layers, NET.shapes, strict=True):
+        info = {"name": layer.name, "kind": layer.kind, "input_shape": shape,
+                "output_shape": list(out_shape),
+                "params": {k.split(".")[1]: list(v) for k, v in NET.param_shapes.items()
+                           if k.startswith(layer.name + ".")}}
+        if layer.kind == "conv":
+            g = conv_geometry(shape[0], shape[1], layer.f, stride=layer.stride, pad=layer.pad)
+            info.update(f=layer.f, n_C=layer.n_C, stride=layer.stride, pad=layer.pad,
+                        formula=g.formula_H)
+        elif layer.kind == "pool":
+            g = pool_geometry(shape[0], shape[1], layer.f, stride=layer.stride)
+            info.update(f=layer.f, stride=layer.stride, mode=layer.mode, formula=g.formula_H)
+        elif layer.kind == "dense":
+            info.update(n_out=layer.n_out)
+        layers.append(info)
+        shape = list(out_shape)
+    digits = load_digits()
+    return {
+        "input_shape": list(NET.input_shape), "classes": list(NET.classes), "layers": layers,
+        "parameter_count": int(sum(np.prod(s) for s in NET.param_shapes.values())),
+        "shipped": weights_info(),
+        "data": {"name": "Optical Recognition of Handwritten Digits (UCI), as bundled with "
+                         "scikit-learn", "authors": "E. Alpaydin, C. Kaynak",
+                 "licence": "CC BY 4.0",
+                 "url": "https://archive.ics.uci.edu/dataset/80/optical+recognition+of+"
+                        "handwritten+digits",
+                 "images": len(digits.labels), "train": len(digits.train_index),
+                 "held_out": len(digits.test_index), "pixel_max": 16},
+        "limits": limits.model_dump(),
+    }
+
+
+def held_out_digits() -> dict:
+    images, labels = load_digits().split("test")
+    return {"count": len(labels), "images": images.astype(int).tolist(),
+            "labels": labels.astype(int).tolist()}
