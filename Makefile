@@ -1,4 +1,5 @@
-# The README's commands. Each one sets up what it needs first (see scripts/setup.sh).
+# The README's commands. Each one sets up what it needs first (see scripts/setup.sh): serve
+# only the runtime packages, lint also the dev tools, the others also Debian's chromium.
 PY := .venv/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
@@ -18,7 +19,7 @@ test:
 	$(PY) -m pytest
 
 lint:
-	./scripts/setup.sh
+	./scripts/setup.sh --dev
 	$(PY) -m ruff check .
 
 bench:

@@ -11,12 +11,14 @@ import logging
 from dataclasses import dataclass
 
 from fastapi import Request
-from python_multipart.exceptions import MultipartParseError
+from python_multipart.exceptions import FormParserError, MultipartParseError
 from python_multipart.multipart import MultipartParser, MultipartState, parse_options_header
 
 from app.errors import ApiError
 
 MAX_PARTS = 4
+# python-multipart refuses longer boundaries (RFC 2046 itself allows 1 to 70 characters).
+MAX_BOUNDARY = 256
 # Nothing from an upload is logged: the parser's own warnings are dropped (the client gets
 # the same words in its 422).
 QUIET = logging.getLogger("app.multipart.parser")
@@ -45,13 +47,21 @@ async def read_body(request: Request, limit: int, what: str) -> bytes:
 
 
 def boundary_of(content_type: str | None) -> bytes:
-    """The boundary of a multipart/form-data Content-Type, or 415."""
+    """The boundary of a multipart/form-data Content-Type: 415 for another type, 422 for a
+    boundary longer than MAX_BOUNDARY characters."""
     kind, params = parse_options_header(content_type or "")
     if kind != b"multipart/form-data" or not params.get(b"boundary"):
+        shown = content_type if content_type is None or len(content_type) <= 120 else (
+            content_type[:120] + "...")
         raise ApiError(415, "unsupported_media_type",
-                       "Send multipart/form-data with a 'settings' field (JSON text) and an "
-                       f"optional 'file' field; got Content-Type {content_type or 'none'!r}.")
-    return params[b"boundary"]
+                       "Send multipart/form-data with an optional 'settings' field (JSON text) "
+                       f"and an optional 'file' field; got Content-Type {shown or 'none'!r}.")
+    boundary = params[b"boundary"]
+    if len(boundary) > MAX_BOUNDARY:
+        raise ApiError(422, "bad_multipart",
+                       f"Content-Type: the multipart boundary is {len(boundary)} characters "
+                       f"long; the limit is {MAX_BOUNDARY} (RFC 2046 allows 1 to 70).")
+    return boundary
 
 
 def parse(body: bytes, boundary: bytes) -> dict[str, Part]:
@@ -95,16 +105,20 @@ def parse(body: bytes, boundary: bytes) -> dict[str, Part]:
     def on_part_data(data: bytes, start: int, end: int) -> None:
         current[0].data.extend(data[start:end])
 
-    parser = MultipartParser(boundary, {
-        "on_part_begin": on_part_begin, "on_header_field": on_header_field,
-        "on_header_value": on_header_value, "on_header_end": on_header_end,
-        "on_headers_finished": on_headers_finished, "on_part_data": on_part_data,
-    })
+    try:
+        parser = MultipartParser(boundary, {
+            "on_part_begin": on_part_begin, "on_header_field": on_header_field,
+            "on_header_value": on_header_value, "on_header_end": on_header_end,
+            "on_headers_finished": on_headers_finished, "on_part_data": on_part_data,
+        })
+    except FormParserError as exc:  # a boundary python-multipart refuses
+        raise ApiError(422, "bad_multipart",
+                       f"Content-Type: the multipart boundary is refused ({exc}).") from None
     parser.logger = QUIET  # its warnings quote the upload's bytes: they go to the client only
     try:
         parser.write(body)
         parser.finalize()
-    except MultipartParseError as exc:
+    except (MultipartParseError, FormParserError) as exc:
         raise ApiError(422, "bad_multipart",
                        f"The multipart body cannot be parsed ({exc}).") from None
     if parser.state != MultipartState.END:

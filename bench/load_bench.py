@@ -62,6 +62,19 @@ def rss_bytes(pid: int) -> int:
     raise RuntimeError(f"no VmRSS for pid {pid}")
 
 
+def hwm_bytes(pid: int) -> int:
+    """Peak resident memory of one process since it started or since reset_hwm (VmHWM)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) * 1024
+    raise RuntimeError(f"no VmHWM for pid {pid}")
+
+
+def reset_hwm(pid: int) -> None:
+    """Set a process's VmHWM back to its current RSS (Linux >= 4.0, /proc/<pid>/clear_refs)."""
+    Path(f"/proc/{pid}/clear_refs").write_text("5")
+
+
 def children(pid: int) -> list[int]:
     out: list[int] = []
     for task in Path(f"/proc/{pid}/task").iterdir():
@@ -118,6 +131,16 @@ class LiveServer:
     def rss(self) -> int:
         """Resident memory of the serving processes together, in bytes."""
         return sum(rss_bytes(pid) for pid in self.worker_pids())
+
+    def reset_peak(self) -> None:
+        """Start a new exact peak (VmHWM) of every serving process from its current RSS."""
+        for pid in self.worker_pids():
+            reset_hwm(pid)
+
+    def peak(self) -> int:
+        """Peak resident memory of the serving processes since reset_peak, each at its own
+        peak, summed (an exact high-water mark, not a sample)."""
+        return sum(hwm_bytes(pid) for pid in self.worker_pids())
 
     def log(self) -> str:
         if not self._log.closed:

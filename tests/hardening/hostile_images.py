@@ -117,6 +117,32 @@ def jpeg_declaring(width: int, height: int) -> bytes:
     return bytes(data)
 
 
+# --- small files that decode to wide modes (issue 10, item 6) -----------------------------
+# 6324 x 6324 = 39993 976 pixels, just under max_pixels (40 M).
+WIDE_SIDE = 6324
+
+
+def png16_zeros(side: int = WIDE_SIDE) -> bytes:
+    """16-bit gray zeros (mode I;16, 2 bytes per decoded pixel): 78 KB at 6324 x 6324."""
+    return encode(Image.fromarray(np.zeros((side, side), np.uint16)), "PNG", compress_level=9)
+
+
+def float_tiff_zeros(side: int = WIDE_SIDE) -> bytes:
+    """32-bit float zeros (mode F, 4 bytes per pixel), deflated: 253 KB at 6324 x 6324."""
+    return encode(Image.fromarray(np.zeros((side, side), np.float32)), "TIFF",
+                  compression="tiff_adobe_deflate")
+
+
+def rgba_png(side: int = WIDE_SIDE) -> bytes:
+    """Half-transparent black RGBA (4 bytes per pixel): 169 KB at 6324 x 6324."""
+    return encode(Image.new("RGBA", (side, side), (0, 0, 0, 128)), "PNG", compress_level=9)
+
+
+def palette_png_transparent(side: int = WIDE_SIDE) -> bytes:
+    """Palette zeros with index 0 transparent (1 byte per pixel, RGBA when converted)."""
+    return encode(Image.new("P", (side, side)), "PNG", compress_level=9, transparency=0)
+
+
 # --- checks on a 200 ----------------------------------------------------------------------
 
 
@@ -201,6 +227,19 @@ def corpus() -> list[Case]:
         Case("bomb_tiff", tiff_declaring(side, side), 413, "too_many_pixels", ("max_pixels",)),
         Case("bomb_jpeg_sof", jpeg_declaring(65000, 65000), 413, "too_many_pixels",
              ("max_pixels",)),
+        # A 16 x 16 JPEG whose header claims 6000 x 6000 (36 Mpx, under max_pixels): libjpeg
+        # would invent the missing blocks; the data cannot cover the declared size.
+        Case("truncated_jpeg_declaring_6000", jpeg_declaring(6000, 6000), 422,
+             "broken_image", ("truncated", "6000 x 6000")),
+        # Under max_pixels but wide: 2 bytes per pixel fits max_decode_bytes, 4 does not.
+        Case("bomb_png16_6324", png16_zeros(), 200, check=expect_values(
+             np.zeros((24, 24), np.uint8))),
+        Case("bomb_float_tiff_6324", float_tiff_zeros(), 413, "too_many_bytes",
+             ("6324 x 6324", "mode F", "4 bytes per pixel", "max_decode_bytes")),
+        Case("bomb_rgba_png_6324", rgba_png(), 413, "too_many_bytes",
+             ("mode RGBA", "max_decode_bytes")),
+        Case("bomb_palette_png_6324", palette_png_transparent(), 200,
+             check=expect_values(np.full((24, 24), 255, np.uint8))),
         Case("zero_bytes", b"", 422, "empty_file", ("empty",), filename="empty.png",
              content_type="image/png"),
         Case("text_named_png", b"hello, this is not a picture\n" * 4, 415, "unsupported_image",
