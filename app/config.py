@@ -33,6 +33,14 @@ class Settings(BaseModel):
         40_000_000, ge=1, le=1_000_000_000,
         description="Largest decoded image (width x height) an upload may declare.",
     )
+    max_decode_bytes: int = Field(
+        96 * 1024 * 1024, ge=1024 * 1024, le=16 * 1024**3,
+        description="Largest decoded image in bytes: width x height x the bytes per pixel "
+        "of the mode it decodes to (1 for 8-bit gray and palette, 2 for 16-bit gray, 4 for "
+        "RGB, RGBA, CMYK and 32-bit); a JPEG counts at the 1/2, 1/4 or 1/8 scale it is "
+        "decoded at. A lower pixel limit for the wide modes: decoding costs about this "
+        "much memory at most.",
+    )
     max_size: int = Field(
         512, ge=8, le=4096,
         description="Largest working size (longest side of the working image, in pixels).",

@@ -41,8 +41,8 @@ from app.errors import ApiError
 
 FORMATS = ("PNG", "JPEG", "GIF", "WEBP", "BMP", "TIFF")
 ACCEPTED = "PNG, JPEG, GIF, WebP, BMP or TIFF"
-# The default of Settings.max_decode_bytes: a 25 Mpx RGB (4 bytes per pixel), a 50 Mpx
-# 16-bit or any 8-bit gray or palette image up to max_pixels.
+# The default of Settings.max_decode_bytes (app/config.py): a 25 Mpx RGB (4 bytes per
+# pixel), a 50 Mpx 16-bit or any 8-bit gray or palette image up to max_pixels.
 MAX_DECODE_BYTES = 96 * 1024 * 1024
 # Pixels of one tile while converting and reducing (a multiple of the reduction factor).
 TILE = 512

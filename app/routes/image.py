@@ -29,9 +29,10 @@ IMAGE_BODY = {
     "content": {"multipart/form-data": {
         "schema": {
             "type": "object",
-            "required": ["settings"],
             "properties": {
-                "settings": {"$ref": "#/components/schemas/ImageSettings"},
+                "settings": {"$ref": "#/components/schemas/ImageSettings",
+                             "description": "Optional: the layer's settings as JSON text; "
+                                            "every one has a default."},
                 "file": {"type": "string", "format": "binary",
                          "description": f"Optional image: {imaging.ACCEPTED}, at most "
                                         "max_upload_bytes. Without it, settings.sample is used."},
@@ -84,10 +85,9 @@ async def read_form(request: Request, limits: Settings) -> tuple[ImageSettings, 
     if unknown:
         raise ApiError(422, "bad_multipart", f"Unknown form field(s) {unknown}: send 'settings' "
                        "(JSON text) and optionally 'file'.")
-    if "settings" not in parts:
-        raise RequestValidationError([{"type": "missing", "loc": ("body", "settings"),
-                                       "msg": "Field required", "input": None}])
-    s = check_settings(parse_settings(bytes(parts["settings"].data)), limits)
+    # Every setting has a default: without the field, the defaults are the settings.
+    raw = bytes(parts["settings"].data) if "settings" in parts else b"{}"
+    s = check_settings(parse_settings(raw), limits)
     upload = parts.get("file")
     if upload is not None and (upload.data or upload.filename):
         if len(upload.data) > limits.max_upload_bytes:
@@ -111,7 +111,8 @@ def _gzip(request: Request) -> bool:
                      "step pages")
 async def image(request: Request, limits: SettingsDep,
                 arrays: ArraysQuery = None, encoding: EncodingQuery = "float32") -> ImageOut:
-    """multipart/form-data: `settings` (JSON text, ImageSettings) and an optional `file`.
+    """multipart/form-data: an optional `settings` (JSON text, ImageSettings; every setting
+    has a default) and an optional `file`, e.g. `curl -F file=@photo.jpg .../api/image`.
 
     Without a file, `settings.sample` names a built-in sample. The answer's `id` lets
     /api/steps and /api/arrays fetch step pages and arrays without sending the image again.

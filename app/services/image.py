@@ -55,7 +55,8 @@ def working_image(cache: LruCache, source: str, data: bytes, s: ImageSettings,
         image = cache.get(("image", image_id))
         if image is not None:
             return image_id, image
-    image = imaging.decode(data, size=s.size, color=s.color, max_pixels=limits.max_pixels)
+    image = imaging.decode(data, size=s.size, color=s.color, max_pixels=limits.max_pixels,
+                           max_decode_bytes=limits.max_decode_bytes)
     image_id = imaging.image_id(image)
     cache.put(("image", image_id), image, image.nbytes + 256)
     cache.put(alias, image_id, 256, keep=(("image", image_id),))

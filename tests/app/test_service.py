@@ -223,10 +223,10 @@ def test_image_needs_multipart(client):
     assert "multipart/form-data" in r.json()["detail"]
 
 
-def test_image_needs_settings(client):
+def test_image_settings_are_optional(client):
+    # issue 10, §2.1: a file alone (curl -F file=@photo.jpg) runs with the default settings
     r = client.post("/api/image", files={"file": ("a.png", b"x", "image/png")})
-    assert r.status_code == 422
-    assert r.json()["detail"][0]["loc"] == ["body", "settings"]
+    assert r.status_code == 415 and r.json()["code"] == "unsupported_image"
 
 
 def test_image_unknown_form_field(client):
