@@ -44,6 +44,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 MAX_REQUESTS = 50_000  # a hard cap on any one phase, whatever its duration
+LATE_S = 60.0  # how long past its deadline a client may go on to reach its minimum count
 MIB = 2**20
 SERVE = ("import os, sys, uvicorn; from app.__main__ import BLAS_THREADS, uvicorn_options; "
          "[os.environ.setdefault(k, v) for k, v in BLAS_THREADS.items()]; "
@@ -269,11 +270,17 @@ def percentile(values: list[float], q: float) -> float:
 
 async def _client(url: str, kinds: list[str], weights: list[int], deadline: float,
                   think: tuple[float, float], result: PhaseResult, uploads: list[bytes],
-                  examples: dict[str, dict], rng: random.Random, budget: list[int]) -> None:
+                  examples: dict[str, dict], rng: random.Random, budget: list[int],
+                  min_requests: int = 0) -> None:
+    """Requests until `deadline`, and at least `min_requests` of them (a busy machine
+    answers few per second) unless LATE_S seconds more pass."""
     last: dict | None = None  # {"id", "settings", "totals": {stage: total}}
     limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
     async with httpx.AsyncClient(base_url=url, timeout=60, limits=limits) as http:
-        while time.monotonic() < deadline and budget[0] > 0:
+        done = 0
+        while budget[0] > 0 and (time.monotonic() < deadline or (
+                done < min_requests and time.monotonic() < deadline + LATE_S)):
+            done += 1
             budget[0] -= 1
             kind = rng.choices(kinds, weights)[0]
             if kind == "steps" and last is None:
@@ -312,7 +319,8 @@ async def _client(url: str, kinds: list[str], weights: list[int], deadline: floa
 
 async def _phase(url: str, name: str, clients: int, seconds: float,
                  mix: tuple[tuple[str, int], ...], think: tuple[float, float],
-                 uploads: list[bytes], examples: dict[str, dict], seed: int) -> PhaseResult:
+                 uploads: list[bytes], examples: dict[str, dict], seed: int,
+                 min_requests: int = 0) -> PhaseResult:
     result = PhaseResult(name, clients, 0.0)
     kinds = [k for k, _ in mix]
     weights = [w for _, w in mix]
@@ -321,7 +329,7 @@ async def _phase(url: str, name: str, clients: int, seconds: float,
     deadline = start + seconds
     await asyncio.gather(*(
         _client(url, kinds, weights, deadline, think, result, uploads, examples,
-                random.Random(seed * 1000 + i), budget) for i in range(clients)))
+                random.Random(seed * 1000 + i), budget, min_requests) for i in range(clients)))
     result.seconds = time.monotonic() - start
     return result
 
@@ -336,15 +344,17 @@ def array_examples(url: str) -> dict[str, dict]:
 
 def run_phase(server: LiveServer, name: str, clients: int, seconds: float,
               mix: tuple[tuple[str, int], ...], think: tuple[float, float] = (0.0, 0.0),
-              seed: int = 0) -> PhaseResult:
-    """One bounded phase of load against `server`, with its RSS before, at peak and after."""
+              seed: int = 0, min_requests: int = 0) -> PhaseResult:
+    """One bounded phase of load against `server`, with its RSS before, at peak and after;
+    each client sends at least `min_requests` (see _client)."""
     uploads = upload_images()
     examples = array_examples(server.url)
     before = server.rss()
     with RssSampler(server) as sampler, ThreadPoolExecutor(1) as pool:
         # a thread of its own: the caller's thread may have a running loop (Playwright)
         result = pool.submit(asyncio.run, _phase(server.url, name, clients, seconds, mix,
-                                                 think, uploads, examples, seed)).result()
+                                                 think, uploads, examples, seed,
+                                                 min_requests)).result()
     result.rss_before, result.rss_peak, result.rss_after = before, sampler.peak, server.rss()
     return result
 

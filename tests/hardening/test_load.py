@@ -34,9 +34,10 @@ def test_load_sheds_past_capacity_and_recovers(start_server, monkeypatch):
 
     # 8 clients: even if all of them ask for heavy work at once, max_heavy 2 + max_queue 8
     # hold them all, so nothing may be shed
-    normal = run_phase(server, "normal", 8, 4.0, CLASSROOM_MIX, think=(0.1, 0.5), seed=1)
+    normal = run_phase(server, "normal", 8, 4.0, CLASSROOM_MIX, think=(0.1, 0.5), seed=1,
+                       min_requests=6)
     assert not normal.errors, normal.errors
-    assert len(normal.records) >= 30
+    assert len(normal.records) >= 48  # at least 6 per client, however busy the machine
     statuses = normal.statuses
     # 404 unknown_image only if the small cache evicted a client's image (then re-sent)
     assert set(statuses) <= {200, 404} and statuses[404] <= len(normal.records) // 20, statuses
@@ -54,7 +55,8 @@ def test_load_sheds_past_capacity_and_recovers(start_server, monkeypatch):
     # median includes the busy machine's scheduling, about 0.2-1.7 s measured)
     assert sorted(r.seconds for r in shed)[len(shed) // 2] < 5.0
 
-    recovery = run_phase(server, "recovery", 6, 2.0, CLASSROOM_MIX, think=(0.1, 0.3), seed=3)
+    recovery = run_phase(server, "recovery", 6, 2.0, CLASSROOM_MIX, think=(0.1, 0.3), seed=3,
+                         min_requests=3)
     assert not recovery.errors and set(recovery.statuses) <= {200, 404}, recovery.statuses
     assert recovery.statuses[200] >= 10
     assert httpx.get(f"{server.url}/healthz").json() == {"status": "ok"}
