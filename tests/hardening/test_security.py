@@ -371,12 +371,14 @@ def test_no_route_opens_a_path_built_from_a_request():
 
 
 def test_templates_autoescape_and_boot_data_cannot_close_its_script():
+    from app.config import Settings
     from app.main import create_app
+    from app.routes.pages import boot_data
 
     env = create_app().state.templates.env
     assert env.from_string("{{ x }}").render(x="<b>&") == "&lt;b&gt;&amp;"
-    html = env.get_template("index.html").render(
-        request=None, boot={"evil": "</script><script>alert(1)</script>", "q": "'\"&"})
+    html = env.get_template("index.html").render(request=None, nav=[], boot={
+        **boot_data(Settings()), "evil": "</script><script>alert(1)</script>", "q": "'\"&"})
     boot = html.split('<script type="application/json" id="boot">', 1)[1].split("</script>")[0]
     assert "<" not in boot and ">" not in boot and "&" not in boot.replace("\\u0026", "")
     assert json.loads(boot)["evil"] == "</script><script>alert(1)</script>"
