@@ -145,6 +145,17 @@ def openblas_info() -> dict[str, str]:
     return info
 
 
+def set_blas_threads(n: int) -> bool:
+    """Set how many threads NumPy's OpenBLAS uses from now on; False if it cannot be set."""
+    libs = glob.glob(os.path.join(os.path.dirname(np.__file__) + ".libs", "*openblas*.so*"))
+    try:
+        lib = ctypes.CDLL(libs[0])
+        lib.scipy_openblas_set_num_threads64_(ctypes.c_int(n))
+    except (IndexError, OSError, AttributeError):
+        return False
+    return True
+
+
 def environment() -> str:
     """A few lines saying where the numbers were measured."""
     blas = openblas_info()

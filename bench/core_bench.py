@@ -30,7 +30,15 @@ import time
 
 import numpy as np
 
-from bench.common import Row, back_to_back, interleaved, openblas_info, side_by_side, table
+from bench.common import (
+    Row,
+    back_to_back,
+    interleaved,
+    openblas_info,
+    set_blas_threads,
+    side_by_side,
+    table,
+)
 from core import (
     conv_backward,
     conv_backward_row_sums,
@@ -198,15 +206,144 @@ def _paused(torch, rounds: int, pooling: bool = True) -> dict[str, dict[str, flo
     return medians
 
 
+# Cases of the thread-scaling table (names as in _cases).
+SCALING_CASES = ("conv 256x256x3, 8 filters 3x3, stride 1, pad 1, float64",
+                 "conv 512x512x3, 16 filters 5x5, stride 2, pad 2, float32",
+                 "max pool the ReLU'd conv 256x256x3 -> 8 output, f=2 s=2, float64")
+
+
+def _scaling(torch, cases, rounds: int) -> dict[str, dict[str, float]]:
+    """Each library with 1 and with 2 threads, plainly (back to back, groups interleaved):
+    what a second core buys each of them."""
+    out = {}
+    for name, _, contenders in cases:
+        if name not in SCALING_CASES or "torch" not in contenders:
+            continue
+        runs = {}
+        for threads in (1, 2):
+            def ours(fn=contenders["ours"], n=threads):
+                set_blas_threads(n)
+                fn()
+
+            def theirs(fn=contenders["torch"], n=threads):
+                torch.set_num_threads(n)
+                fn()
+
+            runs[f"ours {threads}"], runs[f"torch {threads}"] = ours, theirs
+        out[name] = back_to_back(runs, rounds, PLAIN_CALLS)
+    set_blas_threads(2)
+    torch.set_num_threads(2)
+    return out
+
+
+def _conv_stages(dtype, rounds: int) -> dict[str, float]:
+    """CPU ms of each stage of conv_forward + conv_backward on the first conv case, one
+    BLAS thread: the steps of core/_conv_gemm.py's forward and backward, timed one by one."""
+    from core import _conv_gemm as gemm
+    from core._scratch import scratch_array, scratch_scope
+    from core.conv import prepare_conv
+
+    rng = np.random.default_rng(5)
+    A_prev = rng.standard_normal((1, 256, 256, 3)).astype(dtype)
+    W = rng.standard_normal((3, 3, 3, 8)).astype(dtype)
+    b = rng.standard_normal((1, 1, 1, 8)).astype(dtype)
+    dZ = rng.standard_normal((1, 256, 256, 8)).astype(dtype)
+    setup = prepare_conv(A_prev, W, b, {"stride": 1, "pad": 1})
+    g, n_C = setup.geometry, 8
+    totals: dict[str, list[float]] = {}
+
+    def once():
+        stages: dict[str, float] = {}
+        clock = [time.thread_time()]
+
+        def tick(name):
+            now = time.thread_time()
+            stages[name] = stages.get(name, 0.0) + now - clock[0]
+            clock[0] = now
+
+        with scratch_scope():  # forward
+            grids, layout = gemm.phase_input(setup, setup.dtype)
+            W_flat = np.concatenate([gemm.flat_weights(setup.W, layout), setup.b.reshape(1, n_C)])
+            Z_grid = np.empty((layout.grid_size, n_C), dtype=setup.dtype)
+            tick("input grids and weights (fwd + bwd)")
+            blocks = gemm.Columns(grids, layout, g.f).blocks()
+            for p0, n, columns in blocks:
+                tick("im2col: fill the columns (fwd + bwd)")
+                np.matmul(columns.T, W_flat, out=Z_grid[p0 : p0 + n])
+                tick("GEMM forward: Z = columns.T @ W")
+        with scratch_scope():  # backward
+            grids, layout = gemm.phase_input(setup, setup.dtype)
+            dZ_grid = scratch_array((1, layout.grid_rows, layout.grid_cols, n_C), setup.dtype)
+            dZ_grid[:, : g.n_H, : g.n_W, :] = dZ
+            dZ_grid[:, : g.n_H, g.n_W :, :] = 0
+            dZ_grid[:, g.n_H :, :, :] = 0
+            dZ_flat = dZ_grid.reshape(layout.grid_size, n_C)
+            tick("dZ onto the flat grid")
+            W_flat = gemm.flat_weights(setup.W, layout)
+            cols = gemm.Columns(grids, layout, g.f)
+            dW_flat = np.zeros((cols.K + 1, n_C), dtype=setup.dtype)
+            grad = scratch_array(grids.shape, setup.dtype)
+            grad[...] = 0
+            dcolumns_block = scratch_array((cols.K, cols.width), setup.dtype)
+            tick("input grids and weights (fwd + bwd)")
+            for p0, n, block in cols.blocks():
+                tick("im2col: fill the columns (fwd + bwd)")
+                dZ_block = dZ_flat[p0 : p0 + n]
+                dW_flat += block @ dZ_block
+                tick("GEMM dW = columns @ dZ")
+                dcolumns = dcolumns_block[:, :n]
+                np.matmul(W_flat, dZ_block.T, out=dcolumns)
+                tick("GEMM dcolumns = W @ dZ.T")
+                by_tap = dcolumns.reshape(cols.C, 9, n)
+                for k, (p, shift) in enumerate(layout.tap_reads):
+                    grad[p, :, p0 + shift : p0 + shift + n] += by_tap[:, k, :]
+                tick("col2im: add dcolumns back (9 slice-adds)")
+            gemm.constant_grad_input(grad, layout, g, 1)
+            tick("dA_prev from the grid gradient")
+        return stages
+
+    set_blas_threads(1)
+    for r in range(1 + rounds):
+        for name, value in once().items():
+            if r:
+                totals.setdefault(name, []).append(value)
+    set_blas_threads(2)
+    return {name: statistics.median(v) for name, v in totals.items()}
+
+
+def _pool_stages(rounds: int) -> dict[str, float]:
+    """CPU ms of pool_forward and pool_backward (max, f=2 s=2, "first") on the ReLU'd map."""
+    A_prev = _relu_map(np.float64)
+    hp = {"f": 2, "stride": 2}
+    A, cache = pool_forward(A_prev, hp)
+    dA = np.random.default_rng(6).standard_normal(A.shape)
+    times: dict[str, list[float]] = {"pool_forward": [], "pool_backward": []}
+    for r in range(1 + rounds):
+        for name, fn in (("pool_forward", lambda: pool_forward(A_prev, hp)),
+                         ("pool_backward", lambda: pool_backward(dA, cache))):
+            t0 = time.thread_time()
+            fn()
+            if r:
+                times[name].append(time.thread_time() - t0)
+    return {name: statistics.median(v) for name, v in times.items()}
+
+
 def plain_json(quick: bool) -> None:
-    """Print the plain measurement as JSON (run in a child process with PLAIN_ENV)."""
+    """Print the plain measurement as JSON (run in a child process with PLAIN_ENV), with
+    the thread-scaling table and the per-stage profile that explain the misses."""
     torch, note = _torch()
     rounds = 3 if quick else 15
+    cases = _cases(torch)
     medians = {name: back_to_back(contenders, rounds, PLAIN_CALLS)
-               for name, _, contenders in _cases(torch)}
+               for name, _, contenders in cases}
     loops = _versus_loops(1 if quick else 3)
+    scaling = _scaling(torch, cases, 2 if quick else 8) if torch is not None else {}
+    stages = {np.dtype(dt).name: _conv_stages(dt, 5 if quick else 30)
+              for dt in (np.float64, np.float32)}
     info = openblas_info()
     print(json.dumps({"medians": medians, "note": note, "loops": [loops.ours, loops.other],
+                      "scaling": scaling, "conv_stages": stages,
+                      "pool_stages": _pool_stages(5 if quick else 30),
                       "blas": f"OpenBLAS kernel {info.get('corename', '?')}, "
                               f"{info.get('threads', '?')} threads"}))
 
@@ -380,6 +517,58 @@ def _scratch_pool(quick: bool) -> str:
             "the pool stays while it pays here.\n\n" + "\n".join(lines))
 
 
+def _profiles(plain: dict) -> str:
+    """The thread-scaling table and the per-stage CPU profile, with what they say."""
+    parts = ["### Where the time goes (profiles of the plain measurement)"]
+    scaling = plain.get("scaling") or {}
+    if scaling:
+        lines = ["| case | convstep 1 thread ms | 2 threads ms | speed-up | PyTorch 1 thread ms "
+                 "| 2 threads ms | speed-up |", "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
+        for name, m in scaling.items():
+            lines.append(f"| {name} | {m['ours 1'] * 1e3:.3g} | {m['ours 2'] * 1e3:.3g} | "
+                         f"{m['ours 1'] / m['ours 2']:.2f}x | {m['torch 1'] * 1e3:.3g} | "
+                         f"{m['torch 2'] * 1e3:.3g} | {m['torch 1'] / m['torch 2']:.2f}x |")
+        parts.append("What a second core buys each library (plain, back to back, both thread "
+                     "counts interleaved in one process). OpenBLAS threads only convstep's "
+                     "GEMMs: the im2col and col2im copies, dZ onto the grid and every pooling "
+                     "step are NumPy element-wise passes on one thread. PyTorch splits each of "
+                     "its stages (its im2col, its pooling loops) over both cores.\n\n"
+                     + "\n".join(lines))
+    stages = plain.get("conv_stages") or {}
+    if stages:
+        names = list(next(iter(stages.values())))
+        lines = ["| stage (conv 256x256x3 -> 8 filters 3x3, forward + backward, one thread) | "
+                 + " | ".join(f"{dt} CPU ms" for dt in stages) + " |",
+                 "| --- |" + " ---: |" * len(stages)]
+        for name in names:
+            lines.append(f"| {name} | " + " | ".join(f"{stages[dt].get(name, 0) * 1e3:.3g}"
+                                                  for dt in stages) + " |")
+        lines.append("| total | " + " | ".join(f"{sum(v.values()) * 1e3:.3g}"
+                                             for v in stages.values()) + " |")
+        gemm_share = {dt: sum(t for n, t in v.items() if n.startswith("GEMM")) / sum(v.values())
+                      for dt, v in stages.items()}
+        parts.append("convstep's conv passes stage by stage (core/_conv_gemm.py's steps timed "
+                     "one by one, CPU time of one BLAS thread, median of the rounds). The three "
+                     "GEMMs are "
+                     + " and ".join(f"{share:.0%} ({dt})" for dt, share in gemm_share.items())
+                     + " of the time: with 8 filters and 3 channels they are thin (k = 28, "
+                     "n = 8), so they stream the columns from memory rather than compute; the "
+                     "rest is copying, which a second BLAS thread does not speed up.\n\n"
+                     + "\n".join(lines))
+    pool = plain.get("pool_stages") or {}
+    if pool:
+        parts.append(
+            f"Max pooling f=2 s=2 on the ReLU'd 256x256x8 map, float64, one thread: "
+            f"pool_forward {pool['pool_forward'] * 1e3:.3g} ms, pool_backward "
+            f"{pool['pool_backward'] * 1e3:.3g} ms. The backward pass computes the window "
+            "maxima again (the exercise's cache holds A_prev, not the argmax PyTorch keeps) "
+            "and then makes two strided passes per window offset (is it the maximum, and "
+            "its share of dA). Channels-last with n_C = 8, a strided NumPy pass runs its "
+            "inner loop over 8 numbers at a time, several times slower per number than a "
+            "contiguous one; the forward pass combines whole rows first to avoid half of them.")
+    return "\n\n".join(parts)
+
+
 def run(quick: bool) -> str:
     torch, torch_note = _torch()
     rounds = 3 if quick else 15
@@ -388,7 +577,7 @@ def run(quick: bool) -> str:
                        PLAIN_ENV)
     except (RuntimeError, subprocess.TimeoutExpired, ValueError) as error:
         plain = {"medians": {}, "note": f"plain measurement failed: {error}", "loops": None,
-                 "blas": "?"}
+                 "blas": "?", "scaling": {}, "conv_stages": {}, "pool_stages": {}}
     paused = _paused(torch, rounds)
     pairs = {"conv": [], "pool": []}
     for name, key, _ in _cases(None):
@@ -431,6 +620,7 @@ def run(quick: bool) -> str:
         "Plain: the fast version's median of 25 calls in a row against whole loop-twin calls, "
         "in the plain child process.\n\n"
         + table([loop_row], ("case", "fast ms", "loops ms", "speed-up")),
+        _profiles(plain),
         _scratch_pool(quick),
         "### Trace pages: the end of a big input against its start",
         table(trace_rows, ("page", "end ms", "start ms", "end/start")),

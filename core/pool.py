@@ -128,7 +128,12 @@ def pool_backward(dA, cache, mode="max", *, tie_rule="first"):
     dA = check_grad("dA", dA, (A_prev.shape[0], g.n_H, g.n_W, A_prev.shape[3]))
     dt = np.result_type(A_prev, dA)
     dA = dA.astype(dt, copy=False)
-    dA_prev = np.zeros(A_prev.shape, dtype=dt)
+    if g.stride == g.f:  # the windows tile the input: every cell is written once, except
+        dA_prev = np.empty(A_prev.shape, dtype=dt)  # the rows and columns the floor drops
+        dA_prev[:, g.n_H * g.f :] = 0
+        dA_prev[:, :, g.n_W * g.f :] = 0
+    else:
+        dA_prev = np.zeros(A_prev.shape, dtype=dt)
     for h0, h1, band, g_band in _bands(A_prev, g):
         out = dA_prev[:, h0 * g.stride : h0 * g.stride + band.shape[1]]
         _backward_band(band, dA[:, h0:h1], g_band, mode, tie_rule, out)
