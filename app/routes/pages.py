@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Match
 
 from app.config import Settings
@@ -13,7 +13,7 @@ from app.deps import SampleName, SettingsDep
 from app.samples import DEFAULT_SAMPLE, SAMPLE_NAMES, SAMPLES, sample_bytes, sample_info
 from app.schemas.image import FIRST_PAGE, ImageSettings, control_bounds
 from app.schemas.pages import Health, SampleOut
-from app.services.lesson import LearnQuery, learn_boot, site_nav
+from app.services.lesson import LearnQuery, LessonError, learn_boot, site_nav
 from core import PRESETS
 
 router = APIRouter()
@@ -54,13 +54,18 @@ def _nav(request: Request, current: str) -> list[dict]:
     return site_nav(serves, current)
 
 
-def _learn_page(request: Request, query: LearnQuery) -> HTMLResponse:
+def _learn_page(request: Request, query: LearnQuery) -> Response:
+    try:
+        boot = learn_boot(query)
+    except LessonError as exc:  # a case or flavour that does not exist: FastAPI's 422 shape
+        return JSONResponse({"detail": [{"loc": ["query", exc.field], "msg": str(exc),
+                                         "type": "value_error"}]}, status_code=422)
     return request.app.state.templates.TemplateResponse(
-        request, "learn.html", {"boot": learn_boot(query), "nav": _nav(request, "learn")})
+        request, "learn.html", {"boot": boot, "nav": _nav(request, "learn")})
 
 
 @router.get("/", response_class=HTMLResponse, include_in_schema=False)
-async def home(request: Request, limits: SettingsDep) -> HTMLResponse:
+async def home(request: Request, limits: SettingsDep) -> Response:
     """A bare / (a first visit) is Learn mode; /?<state> (a shared Explore link) is Explore."""
     if not request.url.query:
         return _learn_page(request, LearnQuery())
@@ -75,7 +80,7 @@ async def index(request: Request, limits: SettingsDep) -> HTMLResponse:
 
 
 @router.get("/learn", response_class=HTMLResponse, include_in_schema=False)
-async def learn(request: Request, query: Annotated[LearnQuery, Query()]) -> HTMLResponse:
+async def learn(request: Request, query: Annotated[LearnQuery, Query()]) -> Response:
     """Learn mode: the exercise's eight functions walked step by step (services/lesson.py)."""
     return _learn_page(request, query)
 

@@ -1,85 +1,95 @@
-"""Learn mode's lesson: the exercise's eight functions run by core on one small preset.
+"""Learn mode's lesson: the exercise's eight functions run by core, step by step.
 
-The preset is chosen so that every classic mistake of the exercise changes the numbers
-(core/mistakes.py names them): a non-square 5 x 7 gray input of small integers (so the
-arithmetic reads by hand) with tied maxima in some pooling windows, two 3 x 3 filters that
-are not symmetric (a height/width swap or a flip shows), a non-zero bias per filter, conv
-stride 2 with pad 1 and pad 0 (the `[pad:-pad]` crop is empty at pad 0), an overlapping
-pool (f 3, stride 1, so `=` instead of `+=` loses gradient) and an upstream gradient that
-is neither ones nor constant (a distribute_value that ignores dz shows).
+The path walks the checker's probe cases (core/probes.py), chosen so that every classic
+mistake of the exercise (core/mistakes.py) changes the numbers: a non-square 5 x 7 gray
+image of small integers with tied maxima, two 3 x 3 filters without symmetry, biases 0.5 and
+-1, conv stride 2 with pad 1 and pad 0 (the `[pad:-pad]` crop is empty at pad 0), an
+overlapping pool (f 3, stride 1: `=` instead of `+=` loses gradient) and upstream gradients
+of small integers that are neither ones nor constant. Mistake mode (and the checker's links)
+opens one function on one named probe case instead.
 
-`build_lesson(options)` returns JSON-ready data: every step of every function with the
-numbers the page writes out (window corners, slices, products, sums, masks, shares, the
-running gradients after each step). The page only draws and formats them.
+Every number the page writes comes from here: window corners, slices, products, sums, masks,
+shares, and the running gradients after each step (core's traces and running totals). The
+page only draws and formats them. A case of several images walks one image at a time (the
+one holding the step asked for), so a page stays small.
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from functools import lru_cache
 from typing import Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 import core
-
-FUNCTIONS = ("zero_pad", "conv_single_step", "conv_forward", "conv_backward",
-             "pool_forward", "create_mask_from_window", "distribute_value", "pool_backward")
-
-# A_prev (m, n_H_prev, n_W_prev, n_C_prev) = (1, 5, 7, 1): small integers, two 7s and two 6s
-# that tie inside 3 x 3 pooling windows.
-A_PREV = np.array([[1, 3, 0, 2, 5, 1, 4],
-                   [2, 0, 7, 1, 3, 8, 0],
-                   [0, 2, 1, 4, 0, 2, 1],
-                   [3, 7, 2, 0, 6, 1, 2],
-                   [1, 4, 0, 3, 1, 0, 6]], dtype=np.float64).reshape(1, 5, 7, 1)
-# W (f, f, n_C_prev, n_C) = (3, 3, 1, 2): a vertical-edge filter and a diagonal one.
-W = np.stack([np.array([[1, 0, -1], [2, 0, -2], [1, 0, -1]], dtype=np.float64),
-              np.array([[0, 1, 2], [-1, 0, 1], [-2, -1, 0]], dtype=np.float64)],
-             axis=-1).reshape(3, 3, 1, 2)
-B = np.array([1.0, -2.0]).reshape(1, 1, 1, 2)  # b (1, 1, 1, n_C)
-STRIDE = 2
-POOL = {"f": 3, "stride": 1}
-# dA for pool_backward (1, 3, 5, 1): the pool output's shape, signed, with a 0.
-DA_POOL = np.array([[2, -1, 3, 0, 1],
-                    [-2, 4, 1, -3, 2],
-                    [3, 0, -1, 2, -2]], dtype=np.float64).reshape(1, 3, 5, 1)
-# conv_single_step is shown on the window of output pixel (h, w) = (1, 2) of filter 0.
-SINGLE_STEP_AT = (1, 2)
-PADS = (1, 0)
-MODES = ("max", "average")
+from core.mistakes import MISTAKE_IDS, default_case, variant
+from core.probes import FUNCTIONS, get_case
 
 PadMode = Literal["constant", "reflect", "edge"]
 TieRule = Literal["all", "first", "split"]
-Upstream = Literal["exercise", "ones", "output"]
+Upstream = Literal["probe", "output", "ones"]
+
+# The path: which probe case each function walks, per pad (conv) or pool mode.
+PATH_CASES = {
+    "zero_pad": {"1": "gray_pad1", "0": "gray_pad0"},
+    "conv_forward": {"1": "gray_s2_p1", "0": "gray_s2_p0"},
+    "conv_backward": {"1": "gray_s2_p1", "0": "gray_s2_p0"},
+    "pool_forward": {"max": "gray_f3_s1_max"},  # average: the same input and window
+    "pool_backward": {"max": "gray_f3_s1_max", "average": "gray_f3_s1_average"},
+}
+# conv_single_step is shown on the window of output pixel (h, w) = (1, 2) of filter 0.
+SINGLE_STEP_AT = (1, 2)
+PADS = ("1", "0")
+MODES = ("max", "average")
 
 
 @dataclass(frozen=True)
 class LessonOptions:
-    """The extras under "More" (the page's defaults are the exercise's own choices)."""
+    """The extras under "More" (the defaults are the exercise's own choices)."""
 
     dilation: int = 1
     pad_mode: PadMode = "constant"
     tie_rule: TieRule = "all"  # the exercise's create_mask_from_window: x == np.max(x)
-    upstream: Upstream = "exercise"  # dZ = Z as the exercise's test; dA = DA_POOL
+    upstream: Upstream = "probe"  # dZ, dA: the probe cases' small integers
 
 
 def _l(a) -> list:
-    """ndarray -> nested lists of Python floats."""
-    return np.asarray(a, dtype=np.float64).tolist()
+    """ndarray -> nested lists of Python floats (booleans stay booleans)."""
+    a = np.asarray(a)
+    return a.tolist() if a.dtype == bool else a.astype(np.float64).tolist()
 
 
 def _corners(s) -> dict:
     """Where a step is (a core step record or its dict): index, i, h, w, c, the corners."""
     get = s.get if isinstance(s, dict) else lambda k: getattr(s, k)
     return {k: int(get(k)) for k in ("index", "i", "h", "w", "c", "vert_start", "vert_end",
-                              "horiz_start", "horiz_end")}
+                                     "horiz_start", "horiz_end")}
 
 
-def _zero_pad(pad: int, o: LessonOptions) -> dict:
-    """zero_pad(X, pad): one step per row of X_pad, with the row of X it copies."""
-    X_pad = core.zero_pad(A_PREV, pad, pad_mode=o.pad_mode)
-    n_H = A_PREV.shape[1]
+def _image_range(shape, step: int) -> tuple[int, int, int]:
+    """(image, first step, number of steps) of the image holding loop step `step`."""
+    per = int(np.prod(shape[1:]))
+    image = min(max(0, step) // per, shape[0] - 1)
+    return image, image * per, per
+
+
+def _walk(shape, step: int) -> dict:
+    image, offset, per = _image_range(shape, step)
+    return {"image": image, "m": int(shape[0]), "step_offset": offset,
+            "total_steps": int(np.prod(shape))}, offset, per
+
+
+# ---------------------------------------------------------------------------------------
+# one builder per function, from the function's own inputs (the exercise's argument names)
+
+def zero_pad_lesson(X, pad, o: LessonOptions) -> dict:
+    """zero_pad(X, pad): one step per row of X_pad[0] (np.pad is one call; the rows show
+    which row of X each padded row copies)."""
+    X = np.asarray(X, dtype=np.float64)
+    X_pad = core.zero_pad(X, pad, pad_mode=o.pad_mode)
+    n_H = X.shape[1]
     steps = []
     for q in range(X_pad.shape[1]):
         p = q - pad
@@ -93,142 +103,201 @@ def _zero_pad(pad: int, o: LessonOptions) -> dict:
             src = None
         steps.append({"index": q, "row": q, "source_row": src, "inside": 0 <= p < n_H,
                       "values": _l(X_pad[0, q, :, 0])})
-    return {"X": _l(A_PREV), "pad": pad, "pad_mode": o.pad_mode, "X_pad": _l(X_pad),
-            "steps": steps}
+    return {"X": _l(X[:1]), "X_shape": list(X.shape), "pad": int(pad), "pad_mode": o.pad_mode,
+            "X_pad": _l(X_pad[:1]), "X_pad_shape": list(X_pad.shape), "steps": steps}
 
 
-def _conv_forward(pad: int, o: LessonOptions) -> tuple[dict, np.ndarray, tuple]:
-    hp = {"stride": STRIDE, "pad": pad}
+def conv_single_step_lesson(a_slice_prev, W, b, window: dict | None = None) -> dict:
+    """conv_single_step: one step per product (loop order r, s, channel), the sum, + b."""
+    a = np.asarray(a_slice_prev, dtype=np.float64)
+    Wc = np.asarray(W, dtype=np.float64)
+    b = np.asarray(b, dtype=np.float64)
+    products = a * Wc
+    total = float(np.sum(products))
+    Z = core.conv_single_step(a, Wc, b)
+    steps = [{"kind": "product", "r": r, "s": q, "ch": ch, "a": float(a[r, q, ch]),
+              "w": float(Wc[r, q, ch]), "p": float(products[r, q, ch])}
+             for r, q, ch in np.ndindex(a.shape)]
+    steps.append({"kind": "sum", "total": total})
+    steps.append({"kind": "bias", "total": total, "b": float(b.item()), "z": float(Z)})
+    for k, step in enumerate(steps):
+        step["index"] = k
+    return {"window": window, "a_slice_prev": _l(a), "W": _l(Wc), "b": float(b.item()),
+            "Z": float(Z), "products": _l(products), "steps": steps}
+
+
+def conv_forward_lesson(A_prev, W, b, hparameters, o: LessonOptions, step: int = 0) -> dict:
+    A_prev = np.asarray(A_prev, dtype=np.float64)
+    hp = {"stride": hparameters["stride"], "pad": hparameters["pad"]}
     kw = {"pad_mode": o.pad_mode, "dilation": o.dilation}
-    g = core.conv_geometry(A_PREV.shape[1], A_PREV.shape[2], W.shape[0], stride=STRIDE,
-                           pad=pad, dilation=o.dilation)
-    Z, cache = core.conv_forward(A_PREV, W, B, hp, **kw)
-    page = core.conv_forward_trace(A_PREV, W, B, hp, **kw, offset=0, limit=Z.size)
+    g = core.conv_geometry(A_prev.shape[1], A_prev.shape[2], W.shape[0], stride=hp["stride"],
+                           pad=hp["pad"], dilation=o.dilation)
+    Z, _ = core.conv_forward(A_prev, W, b, hp, **kw)
+    walk, offset, per = _walk(Z.shape, step)
+    i = walk["image"]
+    page = core.conv_forward_trace(A_prev, W, b, hp, **kw, offset=offset, limit=per)
     steps = [{**_corners(s), "a_slice": _l(s.a_slice), "weights": _l(s.weights),
               "products": _l(s.products), "total": s.total, "bias": s.bias, "z": s.z}
              for s in page.steps]
-    data = {"A_prev": _l(A_PREV), "A_prev_pad": _l(core.zero_pad(A_PREV, pad,
-                                                                  pad_mode=o.pad_mode)),
-            "W": _l(W), "b": _l(B), "stride": STRIDE, "pad": pad, "dilation": o.dilation,
-            "pad_mode": o.pad_mode, "geometry": g.to_dict(), "Z": _l(Z), "steps": steps}
-    return data, Z, cache
+    return {**walk, "A_prev": _l(A_prev[i:i + 1]),
+            "A_prev_pad": _l(core.zero_pad(A_prev[i:i + 1], hp["pad"], pad_mode=o.pad_mode)),
+            "W": _l(W), "b": _l(b), "stride": hp["stride"], "pad": hp["pad"],
+            "dilation": o.dilation, "pad_mode": o.pad_mode, "geometry": g.to_dict(),
+            "Z": _l(Z[i:i + 1]), "steps": steps}
 
 
-def _conv_single_step(forward: dict) -> dict:
-    """conv_single_step on one window of conv_forward: one step per product, the sum, + b."""
-    h, w = SINGLE_STEP_AT
-    n_H, n_W = forward["geometry"]["n_H"], forward["geometry"]["n_W"]
-    h, w = min(h, n_H - 1), min(w, n_W - 1)
-    s = next(s for s in forward["steps"] if (s["h"], s["w"], s["c"]) == (h, w, 0))
-    a, Wc = np.array(s["a_slice"]), np.array(s["weights"])
-    b = B[:, :, :, 0]
-    Z = core.conv_single_step(a, Wc, b)
-    steps = []
-    for r, q, ch in np.ndindex(a.shape):
-        steps.append({"kind": "product", "r": r, "s": q, "ch": ch, "a": a[r, q, ch],
-                      "w": Wc[r, q, ch], "p": s["products"][r][q][ch]})
-    steps.append({"kind": "sum", "total": s["total"]})
-    steps.append({"kind": "bias", "total": s["total"], "b": float(b.item()), "z": float(Z)})
-    for k, step in enumerate(steps):
-        step["index"] = k
-    return {"window": _corners(s), "a_slice_prev": s["a_slice"], "W": s["weights"],
-            "b": float(b.item()), "Z": float(Z), "products": s["products"], "steps": steps}
-
-
-def _upstream_conv(Z: np.ndarray, o: LessonOptions) -> np.ndarray:
-    return np.ones_like(Z) if o.upstream == "ones" else Z  # the exercise: conv_backward(Z, ..)
-
-
-def _conv_backward(forward: dict, Z: np.ndarray, cache: tuple, o: LessonOptions) -> dict:
-    """conv_backward: every step's additions and the running dA_prev_pad, dW, db after it,
-    then the crop dA_prev = dA_prev_pad[pad:pad + n_H_prev, pad:pad + n_W_prev, :]."""
-    dZ = _upstream_conv(Z, o)
+def conv_backward_lesson(dZ, A_prev, W, b, hparameters, o: LessonOptions, step: int = 0,
+                         upstream: str = "probe") -> dict:
+    """conv_backward: each step's additions and the running da_prev_pad, dW, db after it,
+    then the crop dA_prev = da_prev_pad[pad:pad + n_H_prev, pad:pad + n_W_prev, :]."""
+    A_prev = np.asarray(A_prev, dtype=np.float64)
+    hp = {"stride": hparameters["stride"], "pad": hparameters["pad"]}
+    kw = {"pad_mode": o.pad_mode, "dilation": o.dilation}
+    Z, cache = core.conv_forward(A_prev, W, b, hp, **kw)
+    if upstream == "output":
+        dZ = Z
+    elif upstream == "ones":
+        dZ = np.ones_like(Z)
+    dZ = np.asarray(dZ, dtype=np.float64)
+    g = core.conv_geometry(A_prev.shape[1], A_prev.shape[2], W.shape[0], stride=hp["stride"],
+                           pad=hp["pad"], dilation=o.dilation)
     dA_prev, dW, db = core.conv_backward(dZ, cache)
-    page = core.conv_backward_trace(dZ, cache, offset=0, limit=dZ.size)
+    walk, offset, per = _walk(dZ.shape, step)
+    i = walk["image"]
+    page = core.conv_backward_trace(dZ, cache, offset=offset, limit=per)
+    forward = core.conv_forward_trace(A_prev, W, b, hp, **kw, offset=offset, limit=per)
     steps = []
-    for s in page.steps:
+    for s, fs in zip(page.steps, forward.steps, strict=True):
         da_pad, dW_k, db_k = core.conv_backward_totals(dZ, cache, s.index)
         steps.append({**_corners(s), "kind": "step", "dz": s.dz, "da_add": _l(s.da_add),
                       "dw_add": _l(s.dw_add), "db_running": s.db_running,
-                      "a_slice": forward["steps"][s.index]["a_slice"],
-                      "dA_prev_pad": _l(da_pad), "dW": _l(dW_k), "db": _l(db_k)})
+                      "a_slice": _l(fs.a_slice), "dA_prev_pad": _l(da_pad[i:i + 1]),
+                      "dW": _l(dW_k), "db": _l(db_k)})
     last = steps[-1]
-    steps.append({"index": len(steps), "kind": "crop", "dA_prev_pad": last["dA_prev_pad"],
-                  "dW": last["dW"], "db": last["db"], "dA_prev": _l(dA_prev)})
-    return {"dZ": _l(dZ), "A_prev": forward["A_prev"], "A_prev_pad": forward["A_prev_pad"],
-            "W": forward["W"], "stride": STRIDE, "pad": forward["pad"],
-            "dilation": o.dilation, "pad_mode": o.pad_mode, "geometry": forward["geometry"],
-            "upstream": o.upstream, "dA_prev": _l(dA_prev), "dW": _l(dW), "db": _l(db),
-            "steps": steps}
+    dW_i, db_i = last["dW"], last["db"]
+    steps.append({"index": offset + per, "kind": "crop", "i": i,
+                  "dA_prev_pad": last["dA_prev_pad"], "dW": dW_i, "db": db_i,
+                  "dA_prev": _l(dA_prev[i:i + 1])})
+    return {**walk, "dZ": _l(dZ[i:i + 1]), "A_prev": _l(A_prev[i:i + 1]),
+            "A_prev_pad": _l(core.zero_pad(A_prev[i:i + 1], hp["pad"], pad_mode=o.pad_mode)),
+            "W": _l(W), "stride": hp["stride"], "pad": hp["pad"], "dilation": o.dilation,
+            "pad_mode": o.pad_mode, "geometry": g.to_dict(), "upstream": upstream,
+            "dA_prev": _l(dA_prev[i:i + 1]), "dW": _l(dW), "db": _l(db), "steps": steps}
 
 
-def _pool_forward(mode: str, o: LessonOptions) -> tuple[dict, np.ndarray, tuple]:
-    A, cache = core.pool_forward(A_PREV, POOL, mode=mode)
-    g = core.pool_geometry(A_PREV.shape[1], A_PREV.shape[2], POOL["f"], stride=POOL["stride"])
-    page = core.pool_forward_trace(A_PREV, POOL, mode=mode, tie_rule=o.tie_rule, offset=0,
-                                   limit=A.size)
+def pool_forward_lesson(A_prev, hparameters, mode, o: LessonOptions, step: int = 0) -> dict:
+    A_prev = np.asarray(A_prev, dtype=np.float64)
+    hp = {"f": hparameters["f"], "stride": hparameters["stride"]}
+    A, _ = core.pool_forward(A_prev, hp, mode=mode)
+    g = core.pool_geometry(A_prev.shape[1], A_prev.shape[2], hp["f"], stride=hp["stride"])
+    walk, offset, per = _walk(A.shape, step)
+    i = walk["image"]
+    page = core.pool_forward_trace(A_prev, hp, mode=mode, tie_rule=o.tie_rule, offset=offset,
+                                   limit=per)
     steps = []
     for s in page.steps:
         window = np.asarray(s.window)
+        is_max = core.create_mask_from_window(window)  # x == np.max(x), whatever the tie rule
         steps.append({**_corners(s), "window": _l(window), "value": s.value,
                       "argmax": list(s.argmax) if s.argmax is not None else None,
                       "mask": _l(s.mask) if s.mask is not None else None,
-                      # the cells equal to the maximum (x == np.max(x)), whatever the tie rule
-                      "is_max": core.create_mask_from_window(window).tolist(),
-                      "ties": int(np.count_nonzero(core.create_mask_from_window(window))),
+                      "is_max": _l(is_max), "ties": int(np.count_nonzero(is_max)),
                       # the sum the mean divides (average mode)
                       "window_sum": float(window.sum()), "count": int(window.size)})
-    return ({"A_prev": _l(A_PREV), "f": POOL["f"], "stride": POOL["stride"], "mode": mode,
-             "geometry": g.to_dict(), "A": _l(A), "steps": steps}, A, cache)
+    return {**walk, "A_prev": _l(A_prev[i:i + 1]), "f": hp["f"], "stride": hp["stride"],
+            "mode": mode, "tie_rule": o.tie_rule, "geometry": g.to_dict(),
+            "A": _l(A[i:i + 1]), "steps": steps}
 
 
-def _create_mask(forward_max: dict) -> dict:
-    """create_mask_from_window(x) on every window of max pooling: mask = (x == np.max(x))."""
+def create_mask_lesson(x=None, pool: dict | None = None) -> dict:
+    """create_mask_from_window(x): mask = (x == np.max(x)); on one x (a probe case), or on
+    every window of a max-pool lesson (the path)."""
+    windows = ([(np.asarray(s["window"]), _corners(s)) for s in pool["steps"]] if pool
+               else [(np.asarray(x, dtype=np.float64), None)])
     steps = []
-    for s in forward_max["steps"]:
-        x = np.array(s["window"])
-        mask = core.create_mask_from_window(x)
-        steps.append({**_corners(s), "x": _l(x), "max": float(np.max(x)),
-                      "mask": [[bool(v) for v in row] for row in mask],
+    for k, (xw, where) in enumerate(windows):
+        mask = core.create_mask_from_window(xw)
+        steps.append({**(where or {"index": k}), "index": k, "x": _l(xw),
+                      "max": float(np.max(xw)), "mask": _l(mask),
                       "count": int(np.count_nonzero(mask))})
-    return {"A_prev": forward_max["A_prev"], "f": POOL["f"], "stride": POOL["stride"],
-            "steps": steps}
+    out = {"steps": steps}
+    if pool:
+        out.update({"A_prev": pool["A_prev"], "f": pool["f"], "stride": pool["stride"],
+                    "image": pool["image"]})
+    return out
 
 
-def _upstream_pool(A: np.ndarray, o: LessonOptions) -> np.ndarray:
-    if o.upstream == "ones":
-        return np.ones_like(A)
-    return A if o.upstream == "output" else DA_POOL
-
-
-def _distribute(A_avg: np.ndarray, o: LessonOptions) -> dict:
-    """distribute_value(dz, (f, f)) for every entry dz of dA (average pooling's backward)."""
-    dA = _upstream_pool(A_avg, o)
-    f = POOL["f"]
+def distribute_lesson(dz=None, shape=None, backward: dict | None = None) -> dict:
+    """distribute_value(dz, shape): average = dz / (n_H * n_W) in every cell; on one dz (a
+    probe case), or on every dz of an average-pool backward lesson (the path)."""
+    if backward:
+        f = backward["f"]
+        dA = np.asarray(backward["dA"])
+        entries = [(float(dA[i, h, w, c]), {"i": backward["image"], "h": h, "w": w, "c": c})
+                   for i, h, w, c in np.ndindex(dA.shape)]
+        shape = (f, f)
+    else:
+        entries = [(float(dz), None)]
+        shape = tuple(int(n) for n in shape)
     steps = []
-    for k, (i, h, w, c) in enumerate(np.ndindex(dA.shape)):
-        dz = float(dA[i, h, w, c])
-        a = core.distribute_value(dz, (f, f))
-        steps.append({"index": k, "i": i, "h": h, "w": w, "c": c, "dz": dz,
-                      "n_H": f, "n_W": f, "average": float(a[0, 0]), "a": _l(a)})
-    return {"dA": _l(dA), "shape": [f, f], "steps": steps}
+    for k, (value, where) in enumerate(entries):
+        a = core.distribute_value(value, shape)
+        steps.append({"index": k, **(where or {}), "dz": value, "n_H": shape[0],
+                      "n_W": shape[1], "average": float(a.flat[0]), "a": _l(a)})
+    out = {"shape": list(shape), "steps": steps}
+    if backward:
+        out.update({"dA": backward["dA"], "image": backward["image"]})
+    return out
 
 
-def _pool_backward(mode: str, A: np.ndarray, cache: tuple, o: LessonOptions) -> dict:
-    dA = _upstream_pool(A, o)
+def pool_backward_lesson(dA, A_prev, hparameters, mode, o: LessonOptions, step: int = 0,
+                         upstream: str = "probe") -> dict:
+    A_prev = np.asarray(A_prev, dtype=np.float64)
+    hp = {"f": hparameters["f"], "stride": hparameters["stride"]}
+    A, cache = core.pool_forward(A_prev, hp, mode=mode)
+    if upstream == "output":
+        dA = A
+    elif upstream == "ones":
+        dA = np.ones_like(A)
+    dA = np.asarray(dA, dtype=np.float64)
     dA_prev = core.pool_backward(dA, cache, mode=mode, tie_rule=o.tie_rule)
-    page = core.pool_backward_trace(dA, cache, mode=mode, tie_rule=o.tie_rule, offset=0,
-                                    limit=dA.size)
+    walk, offset, per = _walk(dA.shape, step)
+    i = walk["image"]
+    page = core.pool_backward_trace(dA, cache, mode=mode, tie_rule=o.tie_rule, offset=offset,
+                                    limit=per)
     steps = []
     for s in page.steps:
-        window = A_PREV[s.i, s.vert_start:s.vert_end, s.horiz_start:s.horiz_end, s.c]
+        window = A_prev[s.i, s.vert_start:s.vert_end, s.horiz_start:s.horiz_end, s.c]
         total = core.pool_backward_totals(dA, cache, s.index, mode=mode, tie_rule=o.tie_rule)
         steps.append({**_corners(s), "da": s.da, "route": _l(s.route), "added": _l(s.added),
-                      "window": _l(window), "dA_prev": _l(total)})
-    return {"A_prev": _l(A_PREV), "dA": _l(dA), "f": POOL["f"], "stride": POOL["stride"],
-            "mode": mode, "tie_rule": o.tie_rule, "upstream": o.upstream,
-            "dA_prev": _l(dA_prev), "steps": steps}
+                      "window": _l(window), "dA_prev": _l(total[i:i + 1])})
+    return {**walk, "A_prev": _l(A_prev[i:i + 1]), "dA": _l(dA[i:i + 1]), "f": hp["f"],
+            "stride": hp["stride"], "mode": mode, "tie_rule": o.tie_rule,
+            "upstream": upstream, "dA_prev": _l(dA_prev[i:i + 1]), "steps": steps}
 
+
+def case_lesson(fn: str, case: str, o: LessonOptions, step: int = 0) -> dict:
+    """One function's lesson on one probe case (mistake mode, the checker's links)."""
+    v = get_case(fn, case).inputs
+    if fn == "zero_pad":
+        return zero_pad_lesson(v["X"], v["pad"], o)
+    if fn == "conv_single_step":
+        return conv_single_step_lesson(v["a_slice_prev"], v["W"], v["b"])
+    if fn == "conv_forward":
+        return conv_forward_lesson(v["A_prev"], v["W"], v["b"], v["hparameters"], o, step)
+    if fn == "conv_backward":
+        return conv_backward_lesson(v["dZ"], v["A_prev"], v["W"], v["b"], v["hparameters"], o,
+                                    step)
+    if fn == "pool_forward":
+        return pool_forward_lesson(v["A_prev"], v["hparameters"], v["mode"], o, step)
+    if fn == "create_mask_from_window":
+        return create_mask_lesson(v["x"])
+    if fn == "distribute_value":
+        return distribute_lesson(v["dz"], v["shape"])
+    return pool_backward_lesson(v["dA"], v["A_prev"], v["hparameters"], v["mode"], o, step)
+
+
+# ---------------------------------------------------------------------------------------
 
 def _numbers(v):
     if isinstance(v, bool) or v is None:
@@ -258,69 +327,98 @@ def _ranges(data: dict, out: dict | None = None) -> dict:
     return out
 
 
-def build_lesson(options: LessonOptions | None = None) -> dict:
-    """Every function of the exercise on the preset, for pad 1 and 0 and both pool modes.
+def _inputs(fn: str, key: str) -> dict:
+    return get_case(fn, PATH_CASES[fn][key]).inputs
 
-    {"options", "order", "variants": {"pad": [1, 0], "mode": ["max", "average"]},
-     "functions": {name: {variant: data}}} where conv functions are keyed by pad ("1", "0")
-    and pool functions by mode ("max", "average"; create_mask_from_window only "max",
-    distribute_value only "average").
+
+def build_lesson(options: LessonOptions | None = None) -> dict:
+    """The path for these options (built once per options: the page's answers share it and
+    never change it)."""
+    return _build_lesson(options or LessonOptions())
+
+
+@lru_cache(maxsize=64)
+def _build_lesson(o: LessonOptions) -> dict:
+    """Every function of the exercise on the path, for pad 1 and 0 and both pool modes.
+
+    {"options", "order", "cases", "functions": {name: {variant: data}}}: conv functions are
+    keyed by pad ("1", "0"), pool functions by mode ("max", "average";
+    create_mask_from_window only "max", distribute_value only "average"). "cases" names the
+    probe case behind each variant.
     """
-    o = options or LessonOptions()
+    up = o.upstream
     fns: dict[str, dict] = {name: {} for name in FUNCTIONS}
     for pad in PADS:
-        key = str(pad)
-        fns["zero_pad"][key] = _zero_pad(pad, o)
-        forward, Z, cache = _conv_forward(pad, o)
-        fns["conv_forward"][key] = forward
-        fns["conv_single_step"][key] = _conv_single_step(forward)
-        fns["conv_backward"][key] = _conv_backward(forward, Z, cache, o)
+        v = _inputs("zero_pad", pad)
+        fns["zero_pad"][pad] = zero_pad_lesson(v["X"], v["pad"], o)
+        v = _inputs("conv_forward", pad)
+        forward = conv_forward_lesson(v["A_prev"], v["W"], v["b"], v["hparameters"], o)
+        fns["conv_forward"][pad] = forward
+        h, w = (min(n, forward["geometry"][k] - 1)
+                for n, k in zip(SINGLE_STEP_AT, ("n_H", "n_W"), strict=True))
+        s = next(s for s in forward["steps"] if (s["h"], s["w"], s["c"]) == (h, w, 0))
+        fns["conv_single_step"][pad] = conv_single_step_lesson(
+            s["a_slice"], s["weights"], np.asarray(v["b"])[:, :, :, 0], window=_corners(s))
+        v = _inputs("conv_backward", pad)
+        fns["conv_backward"][pad] = conv_backward_lesson(
+            v["dZ"], v["A_prev"], v["W"], v["b"], v["hparameters"], o, upstream=up)
+    pool_in = _inputs("pool_forward", "max")
     for mode in MODES:
-        forward, A, cache = _pool_forward(mode, o)
-        fns["pool_forward"][mode] = forward
-        fns["pool_backward"][mode] = _pool_backward(mode, A, cache, o)
-        if mode == "max":
-            fns["create_mask_from_window"][mode] = _create_mask(forward)
-        else:
-            fns["distribute_value"][mode] = _distribute(A, o)
+        fns["pool_forward"][mode] = pool_forward_lesson(pool_in["A_prev"],
+                                                        pool_in["hparameters"], mode, o)
+        v = _inputs("pool_backward", mode)
+        fns["pool_backward"][mode] = pool_backward_lesson(
+            v["dA"], v["A_prev"], v["hparameters"], mode, o, upstream=up)
+    fns["create_mask_from_window"]["max"] = create_mask_lesson(pool=fns["pool_forward"]["max"])
+    fns["distribute_value"]["average"] = distribute_lesson(
+        backward=fns["pool_backward"]["average"])
     for variants in fns.values():
         for data in variants.values():
             data["ranges"] = _ranges(data)
-    return {"options": asdict(o), "order": list(FUNCTIONS),
-            "variants": {"pad": list(PADS), "mode": list(MODES)}, "functions": fns}
+    return {"options": asdict(o), "order": list(FUNCTIONS), "cases": PATH_CASES,
+            "functions": fns}
 
 
-# Mistake ids shared by core/mistakes.py, its API, the checker and the page (docs: AREAS).
-MISTAKES = ("stride_missing", "bias_per_element", "height_width_swapped", "pad_all_axes",
-            "unpadded_slice", "assign_not_accumulate", "distribute_without_dz",
-            "crop_minus_pad", "mask_not_max", "dW_without_slice")
+# ---------------------------------------------------------------------------------------
+# the page's query, the site nav, the boot data
 
 FunctionName = Literal[FUNCTIONS]  # type: ignore[valid-type]
-MistakeId = Literal[MISTAKES]  # type: ignore[valid-type]
+MistakeId = Literal[MISTAKE_IDS]  # type: ignore[valid-type]
 
 
 class LearnQuery(BaseModel):
     """GET /learn's query: where to open (the checker's deep links) and the extras.
 
     /learn?fn=conv_forward&mistake=stride_missing&step=3 opens conv_forward at step 3 (counted
-    from 0) in mistake mode. pad and mode pick the variant shown (both are in the page).
+    from 0) in mistake mode, on the mistake's default probe case (or `case`). pad and mode
+    pick the path's variant; the others are the extras under "More".
     """
 
     model_config = ConfigDict(extra="ignore")
 
     fn: FunctionName = "zero_pad"  # type: ignore[valid-type]
-    step: int = Field(0, ge=0, le=100_000)
+    step: int = Field(0, ge=0, le=1_000_000)
     mistake: MistakeId | None = None  # type: ignore[valid-type]
+    flavour: str | None = Field(None, max_length=64, pattern=r"^[A-Za-z_/]+$")
+    case: str | None = Field(None, max_length=64, pattern=r"^[a-z0-9_]+$")
     pad: int = Field(1, ge=0, le=1)
     mode: Literal["max", "average"] = "max"
     dilation: int = Field(1, ge=1, le=2)
     pad_mode: PadMode = "constant"
     tie: TieRule = "all"
-    upstream: Upstream = "exercise"
+    upstream: Upstream = "probe"
 
     def options(self) -> LessonOptions:
         return LessonOptions(dilation=self.dilation, pad_mode=self.pad_mode,
                              tie_rule=self.tie, upstream=self.upstream)
+
+
+class LessonError(ValueError):
+    """A query naming a case or flavour that does not exist (the route makes it a 422)."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 # The site's modes, in the nav's order; a page is linked only when its route exists.
@@ -330,21 +428,43 @@ SITE_PAGES = (("learn", "Learn", "/learn"), ("explore", "Explore", "/explore"),
 
 def site_nav(serves, current: str) -> list[dict]:
     """[{key, label, href, current}] for the pages of SITE_PAGES that the app serves
-    (`serves(path)` says whether a GET of path reaches a route).
+    (`serves(path)` says whether a GET of path reaches a route)."""
+    return [{"key": key, "label": label, "href": href, "current": key == current}
+            for key, label, href in SITE_PAGES if serves(href)]
 
-    Explore falls back to "/" while the /explore alias does not exist.
-    """
-    out = []
-    for key, label, href in SITE_PAGES:
-        if not serves(href):
-            if key != "explore" or not serves("/"):
-                continue
-            href = "/"
-        out.append({"key": key, "label": label, "href": href, "current": key == current})
-    return out
+
+def _case_of(query: LearnQuery) -> str | None:
+    """The probe case to open: the query's, else the mistake's default case."""
+    if query.mistake is not None:
+        try:
+            v = variant(query.fn, query.mistake, query.flavour)
+        except (KeyError, ValueError) as exc:
+            field = "flavour" if query.flavour and "flavour" in str(exc) else "mistake"
+            raise LessonError(field, str(exc).strip("'\"")) from exc
+        return query.case or default_case(query.fn, query.mistake, v.flavour)
+    return query.case
 
 
 def learn_boot(query: LearnQuery) -> dict:
-    """The page's boot data: the lesson for the query's extras, and where to open."""
-    return {"lesson": build_lesson(query.options()), "open": query.model_dump(mode="json"),
-            "mistakes": list(MISTAKES)}
+    """The page's boot data: the path for the query's extras, where to open, and (mistake
+    mode, a checker's link) the one function's lesson on its probe case."""
+    o = query.options()
+    boot = {"lesson": build_lesson(o), "open": query.model_dump(mode="json"), "case": None}
+    name = _case_of(query)
+    if name is not None:
+        try:
+            case = get_case(query.fn, name)
+        except KeyError as exc:
+            raise LessonError("case", str(exc).strip("'\"")) from exc
+        boot["case"] = {"fn": query.fn, "name": name, "title": case.title,
+                        "data": _case_data(query.fn, name, query.step)}
+    return boot
+
+
+@lru_cache(maxsize=32)
+def _case_data(fn: str, name: str, step: int) -> dict:
+    """A probe case's lesson, with the exercise's own settings (the mistakes are defined
+    so); cached per (function, case, step) like the path."""
+    data = case_lesson(fn, name, LessonOptions(), step)
+    data["ranges"] = _ranges(data)
+    return data

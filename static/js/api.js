@@ -109,3 +109,24 @@ export function fetchSteps(image, body, { signal } = {}) {
     signal,
   }));
 }
+
+/** Learn mode: GET /api/learn/mistakes (every mistake, its lines, functions and variants). */
+export async function fetchMistakes({ signal } = {}) {
+  const res = await fetch("/api/learn/mistakes", { signal });
+  if (!res.ok) throw await readError(res);
+  return res.json();
+}
+
+/**
+ * Learn mode: GET /api/learn/{fn}/mistakes/{id}: the right and the buggy outputs on a probe
+ * case, the differing cells and the first differing step.
+ */
+export async function fetchMistakeRun(fn, mistake, { caseName = null, flavour = null, signal } = {}) {
+  const q = new URLSearchParams();
+  if (caseName) q.set("case", caseName);
+  if (flavour) q.set("flavour", flavour);
+  const tail = q.toString() ? `?${q}` : "";
+  const res = await fetch(`/api/learn/${encodeURIComponent(fn)}/mistakes/${encodeURIComponent(mistake)}${tail}`, { signal });
+  if (!res.ok) throw await readError(res);
+  return res.json();
+}

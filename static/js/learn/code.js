@@ -101,7 +101,7 @@ export const CODE = {
   ],
   create_mask_from_window: [
     L("def", "def create_mask_from_window(x):"),
-    L("mask", "    mask = (x == np.max(x))"),
+    L("mask", "    mask = x == np.max(x)"),
     L("ret", "    return mask"),
   ],
   distribute_value: [
@@ -131,7 +131,7 @@ export const CODE = {
     L("ifmax", "                    if mode == 'max':"),
     L("slice", "                        a_prev_slice = a_prev[vert_start:vert_end, horiz_start:horiz_end, c]"),
     L("mask", "                        mask = create_mask_from_window(a_prev_slice)"),
-    L("addmax", "                        dA_prev[i, vert_start:vert_end, horiz_start:horiz_end, c] += mask * dA[i, h, w, c]"),
+    L("addmax", "                        dA_prev[i, vert_start:vert_end, horiz_start:horiz_end, c] += np.multiply(mask, dA[i, h, w, c])"),
     L("ifavg", "                    elif mode == 'average':"),
     L("da", "                        da = dA[i, h, w, c]"),
     L("fshape", "                        shape = (f, f)"),

@@ -7,7 +7,6 @@ import { arrayTable, channel, el, filterSlice, num, scaleFor, windowMarks } from
 
 const T = (x) => `(${x.join(", ")})`;
 const ix = (...a) => `[${a.join(", ")}]`;
-const shape4 = (a) => [a.length, a[0].length, a[0][0].length, a[0][0][0].length];
 const par = (v) => (v < 0 ? `(${num(v)})` : num(v));
 
 /** "a_prev_pad[2:5, 4:7, :]" with the window's real numbers (", dilation" taps when > 1). */
@@ -52,6 +51,14 @@ function reached(steps, k, c) {
   return seen;
 }
 
+/** "channel 0 of 4" when an array has several channels (only one is drawn). */
+function chNote(C, ch) {
+  return C > 1 ? `channel ${ch} of ${C} shown` : "";
+}
+
+const nCh = (a4) => a4[0][0][0].length; // the last axis of a (1, H, W, C) nested list
+const img = (d) => d.image ?? 0;
+
 function padMark(r, c, pad, nH, nW) {
   return r < pad || c < pad || r >= pad + nH || c >= pad + nW ? "pad" : null;
 }
@@ -84,8 +91,8 @@ const zeroPad = {
   },
   stepLabel: (d, s) => `row ${s.row} of X_pad`,
   arith(d, s) {
-    const X = shape4(d.X);
-    const P = shape4(d.X_pad);
+    const X = d.X_shape;
+    const P = d.X_pad_shape;
     const p = d.pad;
     const lines = [
       { id: "pad", text: `X.shape = ${T(X)}, pad = ${p}` },
@@ -115,7 +122,7 @@ const zeroPad = {
       group("the input and the padded input",
         arrayTable({
           name: "X[0, :, :, 0]", values: X, scale, field: "X",
-          label: (r, c) => `X[0, ${r}, ${c}, 0]`,
+          label: (r, c) => `X[0, ${r}, ${c}, 0]`, note: [d.X_shape[0] > 1 ? `image 0 of ${d.X_shape[0]}` : "", chNote(d.X_shape[3], 0)].filter(Boolean).join(", "),
           marks: (r) => [r === s.source_row ? "source" : null],
         }),
         arrayTable({
@@ -145,9 +152,11 @@ const singleStep = {
   },
   arith(d, s) {
     const w = d.window;
-    const lines = [
-      { id: "def", text: `a_slice_prev = a_prev_pad[${w.vert_start}:${w.vert_end}, ${w.horiz_start}:${w.horiz_end}, :]   (the window of Z[0, ${w.h}, ${w.w}, 0] in conv_forward), W = W[:, :, :, 0], b = b[:, :, :, 0] = ${num(d.b)}` },
-    ];
+    const A = d.a_slice_prev;
+    const shape = `(${A.length}, ${A[0].length}, ${A[0][0].length})`;
+    const lines = [w
+      ? { id: "def", text: `a_slice_prev = a_prev_pad[${w.vert_start}:${w.vert_end}, ${w.horiz_start}:${w.horiz_end}, :]   (the window of Z[0, ${w.h}, ${w.w}, 0] in conv_forward), W = W[:, :, :, 0], b = b[:, :, :, 0] = ${num(d.b)}` }
+      : { id: "def", text: `a_slice_prev and W of shape ${shape}, b = ${num(d.b)}` }];
     if (s.kind === "product") {
       lines.push({ id: "s", text: `s[${s.r}, ${s.s}, ${s.ch}] = a_slice_prev[${s.r}, ${s.s}, ${s.ch}] * W[${s.r}, ${s.s}, ${s.ch}] = ${num(s.a)} * ${par(s.w)} = ${num(s.p)}` });
     } else {
@@ -161,33 +170,35 @@ const singleStep = {
     return { ids: [s.kind === "product" ? "s" : s.kind], notes: {} };
   },
   view(d, s, ctx) {
-    const fw = ctx.lesson.functions.conv_forward[String(ctx.pad)];
-    const A = channel(fw.A_prev_pad[0], 0);
-    const w = d.window;
-    const a = channel(d.a_slice_prev, 0);
-    const Wc = channel(d.W, 0);
-    const prods = channel(d.products, 0);
+    const ch = s.kind === "product" ? s.ch : 0;
+    const C = d.a_slice_prev[0][0].length;
+    const F = d.a_slice_prev[0].length;
+    const a = channel(d.a_slice_prev, ch);
+    const Wc = channel(d.W, ch);
+    const prods = channel(d.products, ch);
     const k = s.index;
     const cur = (r, c) => (s.kind === "product" && s.r === r && s.s === c ? "current" : null);
-    const done = (r, c) => (s.kind === "product" && (r * a[0].length + c) > k ? "unreached" : null);
-    const nH = fw.A_prev[0].length;
-    const nW = fw.A_prev[0][0].length;
-    const figs = [
-      group("where the window is",
+    const done = (r, c) => (s.kind === "product" && (r * F + c) * C + ch > k ? "unreached" : null);
+    const figs = [];
+    const w = d.window;
+    const fw = w && ctx.lesson ? ctx.lesson.functions.conv_forward[String(ctx.pad)] : null;
+    if (fw) {
+      const nH = fw.A_prev[0].length;
+      const nW = fw.A_prev[0][0].length;
+      figs.push(group("where the window is",
         arrayTable({
-          name: "a_prev_pad[:, :, 0]", values: A, scale: scaleFor(fw.ranges.A_prev_pad), field: "a_prev_pad",
+          name: "a_prev_pad[:, :, 0]", values: channel(fw.A_prev_pad[0], 0), scale: scaleFor(fw.ranges.A_prev_pad), field: "a_prev_pad",
           label: (r, c) => `a_prev_pad[${r}, ${c}, 0]`, note: padNote(fw.pad, fw.pad_mode),
-          marks: (r, c) => [padMark(r, c, fw.pad, nH, nW),
-            windowMarks(r, c, w, fw.dilation)],
-        })),
-      group("s = np.multiply(a_slice_prev, W)",
-        arrayTable({ name: "a_slice_prev[:, :, 0]", values: a, scale: scaleFor(d.ranges.a_slice_prev), field: "a_slice_prev",
-          label: (r, c) => `a_slice_prev[${r}, ${c}, 0]`, marks: (r, c) => [cur(r, c)] }),
-        arrayTable({ name: "W[:, :, 0]", values: Wc, scale: scaleFor(d.ranges.W), field: "W",
-          label: (r, c) => `W[${r}, ${c}, 0]`, marks: (r, c) => [cur(r, c)] }),
-        arrayTable({ name: "s[:, :, 0]", values: prods, scale: scaleFor(d.ranges.products), field: "s",
-          label: (r, c) => `s[${r}, ${c}, 0]`, marks: (r, c) => [cur(r, c), done(r, c)] })),
-    ];
+          marks: (r, c) => [padMark(r, c, fw.pad, nH, nW), windowMarks(r, c, w, fw.dilation)],
+        })));
+    }
+    figs.push(group("s = np.multiply(a_slice_prev, W)",
+      arrayTable({ name: `a_slice_prev[:, :, ${ch}]`, values: a, scale: scaleFor(d.ranges.a_slice_prev), field: "a_slice_prev",
+        label: (r, c) => `a_slice_prev[${r}, ${c}, ${ch}]`, marks: (r, c) => [cur(r, c)], note: chNote(C, ch) }),
+      arrayTable({ name: `W[:, :, ${ch}]`, values: Wc, scale: scaleFor(d.ranges.W), field: "W",
+        label: (r, c) => `W[${r}, ${c}, ${ch}]`, marks: (r, c) => [cur(r, c)] }),
+      arrayTable({ name: `s[:, :, ${ch}]`, values: prods, scale: scaleFor(d.ranges.products), field: "s",
+        label: (r, c) => `s[${r}, ${c}, ${ch}]`, marks: (r, c) => [cur(r, c), done(r, c)] })));
     if (s.kind !== "product") {
       const out = el("p", "scalar");
       out.append(el("span", null, s.kind === "sum" ? "Z = np.sum(s) = " : "Z = np.sum(s) + float(b) = "));
@@ -250,12 +261,13 @@ const convForward = {
     const nH = d.A_prev[0].length;
     const nW = d.A_prev[0][0].length;
     const nC = d.W[0][0][0].length;
+    const I = img(d);
     const zscale = scaleFor(d.ranges.Z);
     const figs = [
-      group("the window on the padded input",
+      group(d.m > 1 ? `the window on the padded input (image i = ${I} of ${d.m})` : "the window on the padded input",
         arrayTable({
           name: "a_prev_pad[:, :, 0]", values: A, scale: scaleFor(d.ranges.A_prev_pad), field: "a_prev_pad",
-          label: (r, c) => `a_prev_pad[${r}, ${c}, 0]`, note: padNote(d.pad, d.pad_mode),
+          label: (r, c) => `a_prev_pad[${r}, ${c}, 0]`, note: [padNote(d.pad, d.pad_mode), chNote(nCh(d.A_prev), 0)].filter(Boolean).join("; "),
           marks: (r, c) => [padMark(r, c, d.pad, nH, nW),
             windowMarks(r, c, s, d.dilation)],
         }),
@@ -266,9 +278,9 @@ const convForward = {
     for (let c = 0; c < nC; c += 1) {
       const seen = reached(d.steps, s.index, c);
       outs.push(arrayTable({
-        name: `Z[0, :, :, ${c}]`, values: channel(d.Z[0], c), scale: zscale, field: `Z${c}`,
+        name: `Z[${I}, :, :, ${c}]`, values: channel(d.Z[0], c), scale: zscale, field: `Z${c}`,
         className: c === s.c ? "active" : null,
-        label: (r, q) => `Z[0, ${r}, ${q}, ${c}]`,
+        label: (r, q) => `Z[${I}, ${r}, ${q}, ${c}]`,
         marks: (r, q) => [seen.has(`${r},${q}`) ? null : "unreached", c === s.c && r === s.h && q === s.w ? "current" : null],
       }));
     }
@@ -328,11 +340,15 @@ const convBackward = {
     const c = cur.c;
     const seen = reached(d.steps, s.kind === "crop" ? d.steps.length : s.index, c);
     const win = (r, q) => (s.kind !== "crop" ? windowMarks(r, q, s, d.dilation) : []);
+    const I = img(d);
+    const nC = d.W[0][0][0].length;
+    const upNote = { ones: "dZ = ones", output: "dZ = Z (as the exercise's test calls conv_backward(Z, cache))",
+      probe: "dZ: small integers (the checker's probe case)" }[d.upstream] || "";
     const figs = [
-      group("the upstream gradient",
-        arrayTable({ name: `dZ[0, :, :, ${c}]`, values: channel(d.dZ[0], c), scale: scaleFor(d.ranges.dZ), field: "dZ",
-          label: (r, q) => `dZ[0, ${r}, ${q}, ${c}]`,
-          note: d.upstream === "ones" ? "dZ = ones" : "dZ = Z (as the exercise's test calls conv_backward(Z, cache))",
+      group(d.m > 1 ? `the upstream gradient (image i = ${I} of ${d.m})` : "the upstream gradient",
+        arrayTable({ name: `dZ[${I}, :, :, ${c}]`, values: channel(d.dZ[0], c), scale: scaleFor(d.ranges.dZ), field: "dZ",
+          label: (r, q) => `dZ[${I}, ${r}, ${q}, ${c}]`,
+          note: upNote,
           marks: (r, q) => [s.kind !== "crop" && r === s.h && q === s.w ? "current" : null, seen.has(`${r},${q}`) ? "done" : null] })),
     ];
     if (s.kind === "crop") {
@@ -340,19 +356,21 @@ const convBackward = {
         arrayTable({ name: "da_prev_pad[:, :, 0]", values: channel(s.dA_prev_pad[0], 0), scale: scaleFor(d.ranges.dA_prev_pad), field: "da_prev_pad",
           label: (r, q) => `da_prev_pad[${r}, ${q}, 0]`, note: d.pad > 0 ? "greyed: the border the crop drops" : "pad 0: nothing to drop",
           marks: (r, q) => [padMark(r, q, d.pad, nH, nW) ? "crop-out" : null] }),
-        arrayTable({ name: "dA_prev[0, :, :, 0]", values: channel(s.dA_prev[0], 0), scale: scaleFor(d.ranges.dA_prev), field: "dA_prev",
-          label: (r, q) => `dA_prev[0, ${r}, ${q}, 0]` })));
-      figs.push(group("the weights' and biases' gradients",
-        arrayTable({ name: "dW[:, :, 0, 0]", values: filterSlice(s.dW, 0, 0), scale: scaleFor(d.ranges.dW), field: "dW0", label: (r, q) => `dW[${r}, ${q}, 0, 0]` }),
-        arrayTable({ name: "dW[:, :, 0, 1]", values: filterSlice(s.dW, 0, 1), scale: scaleFor(d.ranges.dW), field: "dW1", label: (r, q) => `dW[${r}, ${q}, 0, 1]` }),
-        arrayTable({ name: "db[0, 0, 0, :]", values: [s.db[0][0][0]], scale: scaleFor(d.ranges.db), field: "db", label: (r, q) => `db[0, 0, 0, ${q}]` })));
+        arrayTable({ name: `dA_prev[${I}, :, :, 0]`, values: channel(s.dA_prev[0], 0), scale: scaleFor(d.ranges.dA_prev), field: "dA_prev",
+          label: (r, q) => `dA_prev[${I}, ${r}, ${q}, 0]`, note: chNote(nCh(d.A_prev), 0) })));
+      const dws = [];
+      for (let f = 0; f < nC; f += 1) {
+        dws.push(arrayTable({ name: `dW[:, :, 0, ${f}]`, values: filterSlice(s.dW, 0, f), scale: scaleFor(d.ranges.dW), field: `dW${f}`, label: (r, q) => `dW[${r}, ${q}, 0, ${f}]` }));
+      }
+      dws.push(arrayTable({ name: "db[0, 0, 0, :]", values: [s.db[0][0][0]], scale: scaleFor(d.ranges.db), field: "db", label: (r, q) => `db[0, 0, 0, ${q}]` }));
+      figs.push(group("the weights' and biases' gradients", ...dws));
       return figs;
     }
     figs.push(group(`into da_prev_pad: W[:, :, :, ${c}] * dZ`,
       arrayTable({ name: `W[:, :, 0, ${c}] * ${num(s.dz)}`, values: channel(s.da_add, 0), scale: scaleFor(d.ranges.da_add), field: "da_add",
         label: (r, q) => `W[${r}, ${q}, 0, ${c}] * dZ` }),
       arrayTable({ name: "da_prev_pad[:, :, 0]", values: channel(s.dA_prev_pad[0], 0), scale: scaleFor(d.ranges.dA_prev_pad), field: "da_prev_pad",
-        label: (r, q) => `da_prev_pad[${r}, ${q}, 0]`, note: `after ${s.index + 1} of ${d.steps.length - 1} steps; ${padNote(d.pad, d.pad_mode)}`,
+        label: (r, q) => `da_prev_pad[${r}, ${q}, 0]`, note: `after ${s.index + 1} of ${d.total_steps || d.steps.length - 1} steps; ${padNote(d.pad, d.pad_mode)}`,
         marks: (r, q) => [padMark(r, q, d.pad, nH, nW), win(r, q)] })));
     figs.push(group(`into dW and db: a_slice * dZ`,
       arrayTable({ name: `a_slice[:, :, 0] * ${num(s.dz)}`, values: channel(s.dw_add, 0), scale: scaleFor(d.ranges.dw_add), field: "dw_add",
@@ -395,17 +413,19 @@ const poolForward = {
   highlight(d, s) {
     const g = d.geometry;
     return { ids: ["vs", "ve", "hs", "he", "slice", d.mode === "max" ? "ifmax" : "ifavg", d.mode === "max" ? "max" : "mean"],
-      notes: { ...loopNotes(s, { n_H: g.n_H, n_W: g.n_W, n_C: 1 }), nH: `# = ${g.n_H}`, nW: `# = ${g.n_W}` } };
+      notes: { ...loopNotes(s, { n_H: g.n_H, n_W: g.n_W, n_C: nCh(d.A) }), nH: `# = ${g.n_H}`, nW: `# = ${g.n_W}` } };
   },
   view(d, s) {
-    const A = channel(d.A_prev[0], 0);
-    const seen = reached(d.steps, s.index, 0);
+    const c0 = s.c;
+    const I = img(d);
+    const A = channel(d.A_prev[0], c0);
+    const seen = reached(d.steps, s.index, c0);
     const win = s.window;
     const isMax = (r, c) => (d.mode === "max" && s.is_max[r][c] ? "max" : null);
     return [
       group("the window on the input",
-        arrayTable({ name: "A_prev[0, :, :, 0]", values: A, scale: scaleFor(d.ranges.A_prev), field: "A_prev",
-          label: (r, c) => `A_prev[0, ${r}, ${c}, 0]`,
+        arrayTable({ name: `A_prev[${I}, :, :, ${c0}]`, values: A, scale: scaleFor(d.ranges.A_prev), field: "A_prev",
+          label: (r, c) => `A_prev[${I}, ${r}, ${c}, ${c0}]`,
           marks: (r, c) => {
             const m = windowMarks(r, c, s);
             return m.length ? [...m, isMax(r - s.vert_start, c - s.horiz_start)] : m;
@@ -413,8 +433,8 @@ const poolForward = {
         arrayTable({ name: "a_prev_slice", values: win, scale: scaleFor(d.ranges.A_prev), field: "a_prev_slice",
           label: (r, c) => `a_prev_slice[${r}, ${c}]`, marks: (r, c) => [isMax(r, c)] })),
       group("the output, filling in",
-        arrayTable({ name: "A[0, :, :, 0]", values: channel(d.A[0], 0), scale: scaleFor(d.ranges.A), field: "A",
-          label: (r, c) => `A[0, ${r}, ${c}, 0]`,
+        arrayTable({ name: `A[${I}, :, :, ${c0}]`, values: channel(d.A[0], c0), scale: scaleFor(d.ranges.A), field: "A",
+          label: (r, c) => `A[${I}, ${r}, ${c}, ${c0}]`,
           marks: (r, c) => [seen.has(`${r},${c}`) ? null : "unreached", r === s.h && c === s.w ? "current" : null] })),
     ];
   },
@@ -429,25 +449,30 @@ const createMask = {
   what: "Which cells of a window hold its maximum: the cells max pooling's gradient goes back to.",
   callout(d) {
     const ties = d.steps.filter((s) => s.count > 1).map((s) => s.index + 1);
-    return `Look here: x == np.max(x) is True at every cell equal to the maximum, not at one cell. Where two cells tie (steps ${ties.join(", ")}), both are True and both get the gradient.`;
+    const where = d.steps.length > 1 ? (ties.length ? ` (steps ${ties.join(", ")})` : "") : "";
+    return `Look here: x == np.max(x) is True at every cell equal to the maximum, not at one cell. Where two cells tie${where}, both are True and both get the gradient.`;
   },
-  stepLabel: (d, s) => `window of A[${s.i}, ${s.h}, ${s.w}, ${s.c}]`,
+  stepLabel: (d, s) => (d.A_prev ? `window of A[${s.i}, ${s.h}, ${s.w}, ${s.c}]` : "the window x"),
   arith(d, s) {
     return [
-      { id: "def", text: `x = A_prev[${s.i}, ${s.vert_start}:${s.vert_end}, ${s.horiz_start}:${s.horiz_end}, ${s.c}]   (the window of A[${s.i}, ${s.h}, ${s.w}, ${s.c}] in pool_forward)` },
+      d.A_prev
+        ? { id: "def", text: `x = A_prev[${s.i}, ${s.vert_start}:${s.vert_end}, ${s.horiz_start}:${s.horiz_end}, ${s.c}]   (the window of A[${s.i}, ${s.h}, ${s.w}, ${s.c}] in pool_forward)` }
+        : { id: "def", text: `x of shape (${s.x.length}, ${s.x[0].length})` },
       { id: "mask", text: `np.max(x) = ${num(s.max)}` },
       { id: "mask", text: `mask = (x == ${num(s.max)}): ${s.count} ${s.count === 1 ? "cell is" : "cells are"} True${s.count > 1 ? " (a tie: all of them)" : ""}` },
     ];
   },
   highlight: () => ({ ids: ["mask"], notes: {} }),
   view(d, s) {
-    const A = channel(d.A_prev[0], 0);
     const inWin = (r, c) => windowMarks(r, c, s).length > 0;
+    const tables = [];
+    if (d.A_prev) {
+      tables.push(arrayTable({ name: `A_prev[${img(d)}, :, :, ${s.c}]`, values: channel(d.A_prev[0], s.c), scale: scaleFor(d.ranges.A_prev), field: "A_prev",
+        label: (r, c) => `A_prev[${img(d)}, ${r}, ${c}, ${s.c}]`,
+        marks: (r, c) => [windowMarks(r, c, s), inWin(r, c) && s.mask[r - s.vert_start][c - s.horiz_start] ? "max" : null] }));
+    }
     return [
-      group("the window",
-        arrayTable({ name: "A_prev[0, :, :, 0]", values: A, scale: scaleFor(d.ranges.A_prev), field: "A_prev",
-          label: (r, c) => `A_prev[0, ${r}, ${c}, 0]`,
-          marks: (r, c) => [windowMarks(r, c, s), inWin(r, c) && s.mask[r - s.vert_start][c - s.horiz_start] ? "max" : null] }),
+      group("the window", ...tables,
         arrayTable({ name: "x", values: s.x, scale: scaleFor(d.ranges.x), field: "x", label: (r, c) => `x[${r}, ${c}]`,
           marks: (r, c) => [s.mask[r][c] ? "max" : null] }),
         arrayTable({ name: "mask", values: s.mask, scale: null, field: "mask", label: (r, c) => `mask[${r}, ${c}]`,
@@ -466,10 +491,12 @@ const distribute = {
   callout() {
     return "Look here: average = dz / (n_H * n_W). Every cell of the window had the same weight in the mean, so each gets the same share of dz; a version that ignores dz, or divides by n_H + n_W, gives other numbers.";
   },
-  stepLabel: (d, s) => `dz = dA[${s.i}, ${s.h}, ${s.w}, ${s.c}]`,
+  stepLabel: (d, s) => (d.dA ? `dz = dA[${s.i}, ${s.h}, ${s.w}, ${s.c}]` : `dz = ${num(s.dz)}`),
   arith(d, s) {
     return [
-      { id: "def", text: `dz = dA[${s.i}, ${s.h}, ${s.w}, ${s.c}] = ${num(s.dz)}, shape = (f, f) = (${s.n_H}, ${s.n_W})` },
+      d.dA
+        ? { id: "def", text: `dz = dA[${s.i}, ${s.h}, ${s.w}, ${s.c}] = ${num(s.dz)}, shape = (f, f) = (${s.n_H}, ${s.n_W})` }
+        : { id: "def", text: `dz = ${num(s.dz)}, shape = (${s.n_H}, ${s.n_W})` },
       { id: "shape", text: `(n_H, n_W) = shape = (${s.n_H}, ${s.n_W})` },
       { id: "avg", text: `average = dz / (n_H * n_W) = ${num(s.dz)} / (${s.n_H} * ${s.n_W}) = ${num(s.average)}` },
       { id: "a", text: `a = np.ones(shape) * average: ${s.n_H} x ${s.n_W} cells of ${num(s.average)}` },
@@ -478,11 +505,14 @@ const distribute = {
   highlight: () => ({ ids: ["shape", "avg", "a"], notes: {} }),
   view(d, s) {
     const seen = reached(d.steps, s.index, 0);
+    const tables = [];
+    if (d.dA) {
+      tables.push(arrayTable({ name: `dA[${img(d)}, :, :, 0]`, values: channel(d.dA[0], 0), scale: scaleFor(d.ranges.dA), field: "dA",
+        label: (r, c) => `dA[${img(d)}, ${r}, ${c}, 0]`,
+        marks: (r, c) => [r === s.h && c === s.w ? "current" : null, seen.has(`${r},${c}`) ? "done" : null] }));
+    }
     return [
-      group("the gradient of each window, spread evenly",
-        arrayTable({ name: "dA[0, :, :, 0]", values: channel(d.dA[0], 0), scale: scaleFor(d.ranges.dA), field: "dA",
-          label: (r, c) => `dA[0, ${r}, ${c}, 0]`,
-          marks: (r, c) => [r === s.h && c === s.w ? "current" : null, seen.has(`${r},${c}`) ? "done" : null] }),
+      group(d.dA ? "the gradient of each window, spread evenly" : "dz spread evenly", ...tables,
         arrayTable({ name: "a", values: s.a, scale: scaleFor(d.ranges.a), field: "a", label: (r, c) => `a[${r}, ${c}]` })),
     ];
   },
@@ -511,7 +541,7 @@ const poolBackward = {
       const rule = { all: "create_mask_from_window(a_prev_slice): True where a_prev_slice == its max",
         first: "1 at the first maximum only (np.argmax)", split: "the tied maxima share 1 equally" }[d.tie_rule];
       lines.push({ id: "mask", text: `mask = ${rule}` });
-      lines.push({ id: "addmax", text: `${box} += mask * ${dz}   (= mask * ${par(s.da)})` });
+      lines.push({ id: "addmax", text: `${box} += np.multiply(mask, ${dz})   (= mask * ${par(s.da)})` });
     } else {
       lines.push({ id: "da", text: `da = ${dz} = ${num(s.da)}` });
       lines.push({ id: "fshape", text: `shape = (f, f) = (${d.f}, ${d.f})` });
@@ -526,24 +556,26 @@ const poolBackward = {
     return { ids, notes: loopNotes(s, { n_H: d.dA[0].length, n_W: d.dA[0][0].length, n_C: 1 }) };
   },
   view(d, s) {
-    const seen = reached(d.steps, s.index, 0);
+    const c0 = s.c;
+    const I = img(d);
+    const seen = reached(d.steps, s.index, c0);
     const inWin = (r, c) => windowMarks(r, c, s).length > 0;
     const routeName = d.mode === "max" ? "mask" : "distribute_value(da, shape)";
     return [
-      group("the upstream gradient and the window",
-        arrayTable({ name: "dA[0, :, :, 0]", values: channel(d.dA[0], 0), scale: scaleFor(d.ranges.dA), field: "dA",
-          label: (r, c) => `dA[0, ${r}, ${c}, 0]`,
+      group(d.m > 1 ? `the upstream gradient and the window (image i = ${I} of ${d.m})` : "the upstream gradient and the window",
+        arrayTable({ name: `dA[${I}, :, :, ${c0}]`, values: channel(d.dA[0], c0), scale: scaleFor(d.ranges.dA), field: "dA",
+          label: (r, c) => `dA[${I}, ${r}, ${c}, ${c0}]`,
           marks: (r, c) => [r === s.h && c === s.w ? "current" : null, seen.has(`${r},${c}`) ? "done" : null] }),
-        arrayTable({ name: "A_prev[0, :, :, 0]", values: channel(d.A_prev[0], 0), scale: scaleFor(d.ranges.A_prev), field: "A_prev",
-          label: (r, c) => `A_prev[0, ${r}, ${c}, 0]`,
+        arrayTable({ name: `A_prev[${I}, :, :, ${c0}]`, values: channel(d.A_prev[0], c0), scale: scaleFor(d.ranges.A_prev), field: "A_prev",
+          label: (r, c) => `A_prev[${I}, ${r}, ${c}, ${c0}]`,
           marks: (r, c) => [windowMarks(r, c, s), d.mode === "max" && inWin(r, c) && s.route[r - s.vert_start][c - s.horiz_start] > 0 ? "max" : null] })),
       group("added into dA_prev",
         arrayTable({ name: routeName, values: s.route, scale: d.mode === "max" ? scaleFor([0, 1]) : null, field: "route",
           label: (r, c) => `${d.mode === "max" ? "mask" : "share"}[${r}, ${c}]` }),
         arrayTable({ name: `${routeName} * ${num(s.da)}`, values: s.added, scale: scaleFor(d.ranges.added), field: "added",
           label: (r, c) => `added[${r}, ${c}]` }),
-        arrayTable({ name: "dA_prev[0, :, :, 0]", values: channel(s.dA_prev[0], 0), scale: scaleFor(d.ranges.dA_prev), field: "dA_prev",
-          label: (r, c) => `dA_prev[0, ${r}, ${c}, 0]`, note: `after ${s.index + 1} of ${d.steps.length} steps`,
+        arrayTable({ name: `dA_prev[${I}, :, :, ${c0}]`, values: channel(s.dA_prev[0], c0), scale: scaleFor(d.ranges.dA_prev), field: "dA_prev",
+          label: (r, c) => `dA_prev[${I}, ${r}, ${c}, ${c0}]`, note: `after ${s.index + 1} of ${d.total_steps || d.steps.length} steps`,
           marks: (r, c) => windowMarks(r, c, s) })),
     ];
   },

@@ -6,6 +6,7 @@
 import { Player } from "../player.js";
 import { CODE, DILATED, FIRST_MASK_LINES, PAD_MODE_LINE, SPLIT_MASK_LINES } from "./code.js";
 import { LESSONS, variantOf } from "./lessons.js";
+import { createMistakeMode, firstDifferenceText, mistakeLines } from "./mistake.js";
 import { el } from "./table.js";
 
 /** The shared player, at a reading pace: `stepsPerSecond` instead of the explore sweep. */
@@ -24,7 +25,7 @@ const EXTRAS = [ // the "More" settings: URL key, element id, default (the serve
   ["dilation", "dilation", "1"],
   ["pad_mode", "pad-mode", "constant"],
   ["tie", "tie", "all"],
-  ["upstream", "upstream", "exercise"],
+  ["upstream", "upstream", "probe"],
 ];
 
 function createLearn(root) {
@@ -34,9 +35,13 @@ function createLearn(root) {
   const open = boot.open;
   const state = {
     fn: open.fn,
-    k: open.step,
+    k: 0,
     pad: open.pad,
     mode: open.mode,
+    mistake: open.mistake, // mistake mode: the mistake, its flavour, the probe case opened
+    flavour: open.flavour,
+    caseName: boot.case ? boot.case.name : open.case,
+    run: null,
     extras: { dilation: String(open.dilation), pad_mode: open.pad_mode, tie: open.tie, upstream: open.upstream },
     speed: "0.5",
   };
@@ -55,7 +60,28 @@ function createLearn(root) {
     },
   });
 
-  const data = () => variantOf(lesson, state.fn, state);
+  // a probe case (mistake mode, a checker's link) replaces the path for its function
+  const caseActive = () => Boolean(boot.case && boot.case.fn === state.fn && state.caseName === boot.case.name);
+  const data = () => (caseActive() ? boot.case.data : variantOf(lesson, state.fn, state));
+
+  /** The local step whose record is loop step `step` (the URL's and the checker's count). */
+  function localStep(d, step) {
+    const k = d.steps.findIndex((s) => s.index === step);
+    return k >= 0 ? k : Math.max(0, Math.min(d.steps.length - 1, step - (d.step_offset || 0)));
+  }
+  state.k = localStep(data(), open.step);
+
+  /** Where the first difference is in the walk: a local step, or null (another image). */
+  function diffStep(d, first) {
+    if (!first) return null;
+    if (first.phase === "crop") return d.steps.findIndex((s) => s.kind === "crop");
+    if (first.step !== null && first.step !== undefined) {
+      const k = d.steps.findIndex((s) => s.index === first.step && s.kind !== "crop");
+      return k >= 0 ? k : null;
+    }
+    if (state.fn === "zero_pad" && first.cell && first.cell[0] === 0) return Math.min(first.cell[1], d.steps.length - 1);
+    return d.steps.length - 1; // one call: the output is whole at the last step
+  }
 
   function codeLines(fn, d) {
     let lines = CODE[fn].map((l) => ({ ...l }));
@@ -84,7 +110,12 @@ function createLearn(root) {
     const pre = $("#code");
     pre.replaceChildren();
     const mode = d.mode;
-    for (const line of codeLines(fn, d)) {
+    const run = caseActive() ? state.run : null;
+    const bugIds = run ? new Set(mistakeLines(fn, state.mistake, run.variant.flavour)) : new Set();
+    const lines = codeLines(fn, d);
+    let lastBug = -1;
+    lines.forEach((line, j) => { if (bugIds.has(line.id)) lastBug = j; });
+    lines.forEach((line, j) => {
       const row = el("span", "cl");
       row.dataset.line = line.id;
       if (on.has(line.id)) row.classList.add("hl");
@@ -93,10 +124,20 @@ function createLearn(root) {
         || (mode === "average" && ["ifmax", "max"].includes(line.id) && fn === "pool_forward"))) {
         row.classList.add("dim");
       }
+      if (bugIds.has(line.id)) row.classList.add("bug-right");
       row.append(document.createTextNode(line.text));
       if (notes[line.id]) row.append(el("span", "note", `   ${notes[line.id]}`));
       pre.append(row, "\n");
-    }
+      if (j === lastBug) { // the mistake's line(s), beneath the right one(s)
+        const indent = line.text.match(/^ */)[0];
+        for (const text of run.variant.buggy_line.split("\n")) {
+          const bug = el("span", "cl bug", `${indent}${text}`);
+          bug.append(el("span", "note", "   # the mistake"));
+          bug.dataset.line = "bug";
+          pre.append(bug, "\n");
+        }
+      }
+    });
     // keep the marked lines in sight inside the code box (it scrolls on its own)
     const first = pre.querySelector(".cl.hl");
     if (first && pre.scrollHeight > pre.clientHeight) {
@@ -122,7 +163,12 @@ function createLearn(root) {
   function urlFor() {
     const q = new URLSearchParams();
     q.set("fn", state.fn);
-    q.set("step", String(state.k));
+    const d = data();
+    const s = d.steps[Math.min(state.k, d.steps.length - 1)];
+    q.set("step", String(s && caseActive() ? s.index : state.k));
+    if (state.mistake) q.set("mistake", state.mistake);
+    if (state.mistake && state.flavour) q.set("flavour", state.flavour);
+    if (caseActive() && (open.case || !state.mistake)) q.set("case", state.caseName);
     if (state.pad !== 1) q.set("pad", String(state.pad));
     if (state.mode !== "max") q.set("mode", state.mode);
     for (const [key, , def] of EXTRAS) if (state.extras[key] !== def) q.set(key, state.extras[key]);
@@ -147,7 +193,10 @@ function createLearn(root) {
     $("#fn-title").textContent = `${order + 1}. ${L.title}`;
     $("#fn-what").textContent = L.what;
     $("#callout").textContent = L.callout(d);
-    const label = `Step ${state.k + 1} of ${n}: ${L.stepLabel(d, s)}`;
+    const multi = d.m > 1 && s.index !== undefined;
+    const label = multi
+      ? `Step ${Math.min(s.index, d.total_steps - 1) + 1} of ${d.total_steps} (image ${d.image} of ${d.m}): ${L.stepLabel(d, s)}`
+      : `Step ${state.k + 1} of ${n}: ${L.stepLabel(d, s)}`;
     $("#step-label").textContent = label;
     const scrub = $("#scrub");
     scrub.max = String(n - 1);
@@ -164,8 +213,19 @@ function createLearn(root) {
       if (a.dataset.fn === fn) a.setAttribute("aria-current", "step");
       else a.removeAttribute("aria-current");
     }
-    $("#pad-field").hidden = L.variant !== "pad";
-    $("#mode-field").hidden = L.variant !== "mode";
+    const inCase = caseActive();
+    $("#pad-field").hidden = inCase || L.variant !== "pad";
+    $("#mode-field").hidden = inCase || L.variant !== "mode";
+    const caseLine = $("#case-line");
+    caseLine.hidden = !inCase;
+    caseLine.textContent = inCase ? `On the probe case "${boot.case.name}": ${boot.case.title}.` : "";
+    const first = inCase && state.run ? state.run.first_difference : null;
+    const note = $("#diff-note");
+    const at = first ? diffStep(d, first) : null;
+    note.hidden = !(first && at === state.k);
+    note.textContent = !note.hidden ? `Here the buggy code parts from the right one. ${firstDifferenceText(first)}` : "";
+    main.dataset.mistake = inCase && state.mistake ? state.mistake : "";
+    main.dataset.diffStep = at === null || at === undefined ? "" : String(at);
     const next = lesson.order[order + 1];
     const nf = $("#next-fn");
     nf.hidden = state.k !== n - 1;
@@ -191,8 +251,14 @@ function createLearn(root) {
 
   function openFn(fn) {
     player.pause();
+    if (state.mistake && fn !== state.fn) { // mistake mode is about one function
+      state.mistake = null;
+      state.flavour = null;
+      state.run = null;
+    }
     state.fn = fn;
     state.k = 0;
+    mistakes.fnChanged(fn);
     render();
     $("#fn-title").focus({ preventScroll: true });
   }
@@ -258,8 +324,51 @@ function createLearn(root) {
     ev.preventDefault();
   });
 
+  const mistakes = createMistakeMode(root, {
+    current: () => ({ fn: state.fn, mistake: caseActive() ? state.mistake : null, flavour: state.flavour, caseName: state.caseName }),
+    ranges: () => data().ranges,
+    onPick(id, flavour) {
+      player.pause();
+      if (!id) { // back to the path, no reload: the path is in the boot data
+        state.mistake = null;
+        state.flavour = null;
+        state.run = null;
+        state.caseName = null;
+        state.k = 0;
+        mistakes.fnChanged(state.fn);
+        render();
+        return;
+      }
+      state.mistake = id;
+      state.flavour = flavour;
+      const q = new URLSearchParams(urlFor().split("?")[1]);
+      q.set("mistake", id);
+      q.set("flavour", flavour);
+      q.set("step", "0");
+      q.delete("case");
+      window.location.assign(`/learn?${q}`); // the server opens the mistake's probe case
+    },
+    onJump(first) {
+      const k = diffStep(data(), first);
+      if (k === null) { // in another image of the case: the server opens that one
+        const q = new URLSearchParams(urlFor().split("?")[1]);
+        q.set("step", String(first.step));
+        q.set("case", state.caseName);
+        window.location.assign(`/learn?${q}`);
+        return;
+      }
+      player.pause();
+      player.seek(k);
+    },
+    onRun(run) {
+      state.run = run;
+      render();
+    },
+  });
+
   $("#fn-title").tabIndex = -1;
   render();
+  mistakes.start();
 }
 
 createLearn(document);
