@@ -7,8 +7,16 @@ import numpy as np
 import pytest
 
 import core
-from app.services.lesson import A_PREV, DA_POOL, FUNCTIONS, POOL, STRIDE, B, W
+from core.probes import B_GRAY as B
+from core.probes import FUNCTIONS, get_case
+from core.probes import GRAY_5X7 as A_PREV
+from core.probes import W_GRAY as W
 from tests.browser.pagetools import scroll_widths, wait_until
+
+STRIDE = 2
+POOL = {"f": 3, "stride": 1}
+DA_POOL = get_case("pool_backward", "gray_f3_s1_max").inputs["dA"]
+DA_POOL_AVERAGE = get_case("pool_backward", "gray_f3_s1_average").inputs["dA"]
 
 
 def open_learn(page, query: str = "") -> None:
@@ -126,8 +134,9 @@ def test_pad_zero_changes_the_numbers(make_page):
 def test_backward_passes_match_core(make_page):
     page, _ = make_page()
     open_learn(page, "fn=conv_backward&pad=0")
-    Z, cache = core.conv_forward(A_PREV, W, B, {"stride": STRIDE, "pad": 0})
-    dA_prev, dW, db = core.conv_backward(Z, cache)
+    _, cache = core.conv_forward(A_PREV, W, B, {"stride": STRIDE, "pad": 0})
+    dZ = get_case("conv_backward", "gray_s2_p0").inputs["dZ"]  # the checker's probe
+    dA_prev, dW, db = core.conv_backward(dZ, cache)
     page.keyboard.press("End")  # the crop
     assert any("[0:-0] = [0:0], an empty slice" in line for line in arith(page))
     np.testing.assert_array_equal(table(page, "dA_prev"), dA_prev[0, :, :, 0])
@@ -135,7 +144,7 @@ def test_backward_passes_match_core(make_page):
     np.testing.assert_array_equal(table(page, "db"), db.reshape(1, -1))
     # running totals: after the first step only dZ[0, 0, 0, 0] * W[..., 0] is in da_prev_pad
     page.keyboard.press("Home")
-    da_pad, _, _ = core.conv_backward_totals(Z, cache, 0)
+    da_pad, _, _ = core.conv_backward_totals(dZ, cache, 0)
     np.testing.assert_array_equal(table(page, "da_prev_pad"), da_pad[0, :, :, 0])
 
     page.click('#fn-list a[data-fn="pool_backward"]')
@@ -147,19 +156,22 @@ def test_backward_passes_match_core(make_page):
     page.check('input[name=mode][value="average"]')
     press(page, "End")
     _, acache = core.pool_forward(A_PREV, POOL, mode="average")
-    expected = core.pool_backward(DA_POOL, acache, mode="average")
+    expected = core.pool_backward(DA_POOL_AVERAGE, acache, mode="average")
     np.testing.assert_allclose(table(page, "dA_prev"), expected[0, :, :, 0], rtol=0, atol=0)
 
 
 def test_ties_under_the_exercise_rule(make_page):
     page, _ = make_page()
     open_learn(page, "fn=create_mask_from_window")
-    # step 6 (index 5) is the window A_prev[0, 1:4, 0:3, 0], which holds two 7s
-    page.fill("#scrub", "5")
-    assert state(page)["step"] == "5"
-    x = A_PREV[0, 1:4, 0:3, 0]
-    assert "np.max(x) = 7" in arith(page)
-    assert any("2 cells are True (a tie: all of them)" in line for line in arith(page))
+    # the first 3 x 3 window (loop order) whose maximum is tied
+    windows = [A_PREV[0, h:h + 3, w:w + 3, 0] for h in range(3) for w in range(5)]
+    k = next(k for k, x in enumerate(windows) if np.count_nonzero(x == x.max()) > 1)
+    x = windows[k]
+    page.fill("#scrub", str(k))
+    assert state(page)["step"] == str(k)
+    assert f"np.max(x) = {x.max():g}" in arith(page)
+    n = np.count_nonzero(x == x.max())
+    assert any(f"{n} cells are True (a tie: all of them)" in line for line in arith(page))
     assert sorted(marked(page, "mask", "on")) == sorted(map(tuple, np.argwhere(x == x.max())))
 
 
@@ -167,6 +179,8 @@ def test_ties_under_the_exercise_rule(make_page):
     ("fn=conv_forward&step=5", "conv_forward", 5, "Step 6 of 24"),
     ("fn=pool_backward&step=14&mode=average", "pool_backward", 14, "Step 15 of 15"),
     ("fn=conv_backward&step=999", "conv_backward", 24, "Step 25 of 25"),
+    ("fn=conv_backward&step=700&case=exercise", "conv_backward", 60,
+     "Step 701 of 1280 (image 5 of 10)"),
 ])
 def test_deep_link_opens_the_function_at_the_step(make_page, query, fn, step, label):
     page, _ = make_page()

@@ -120,7 +120,6 @@ function outputPair(name, run, first, ranges) {
   const mark = (r, c) => [dmask && dmask[r] && dmask[r][c] ? "differs" : null];
   if (rp) row.append(arrayTable({ name: `right ${name}${rp.label}`, values: rp.rows, scale, field: `right-${name}`, marks: mark, label: (r, c) => `right ${name}${rp.label} [${r}, ${c}]` }));
   if (bp) row.append(arrayTable({ name: `buggy ${name}${bp.label}`, values: bp.rows, scale, field: `buggy-${name}`, marks: mark, label: (r, c) => `buggy ${name}${bp.label} [${r}, ${c}]` }));
-  else row.append(el("p", "error", `The buggy code raises: ${run.buggy.error}`));
   g.append(row);
   if (dmask) {
     const n = dmask.flat().filter(Boolean).length;
@@ -195,6 +194,11 @@ export function createMistakeMode(root, page) {
       fd.append(jump);
     }
     panel.append(fd);
+    if (run.buggy.error) {
+      const e = el("p", "error", `The buggy code raises ${run.buggy.error}; the right code returns:`);
+      e.id = "buggy-error";
+      panel.append(e);
+    }
     const names = Object.keys(run.right.outputs || {});
     for (const name of names) panel.append(outputPair(name, run, first, page.ranges()));
     panel.hidden = false;
