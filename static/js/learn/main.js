@@ -251,10 +251,11 @@ function createLearn(root) {
 
   function openFn(fn) {
     player.pause();
-    if (state.mistake && fn !== state.fn) { // mistake mode is about one function
+    if (fn !== state.fn) { // mistake mode and a probe case are about one function
       state.mistake = null;
       state.flavour = null;
       state.run = null;
+      state.caseName = null;
     }
     state.fn = fn;
     state.k = 0;
