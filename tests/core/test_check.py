@@ -250,3 +250,39 @@ def test_a_function_that_ends_the_process_gets_its_line(tmp_path):
     assert (r["status"], r["message"]) == ("raises", "ended the process (exit code 3) on case "
                                                      "exercise")
     assert report["functions"]["zero_pad"]["ok"]
+
+
+# The other flavours, each written into the right file as a learner would (checked in this
+# process: the child-process path is covered above).
+FLAVOURS = [
+    ("assign_not_accumulate/dW", "conv_backward",
+     "dW[:, :, :, c] += a_slice * dZ[i, h, w, c]", "dW[:, :, :, c] = a_slice * dZ[i, h, w, c]"),
+    ("assign_not_accumulate/db", "conv_backward",
+     "db[:, :, :, c] += dZ[i, h, w, c]", "db[:, :, :, c] = dZ[i, h, w, c]"),
+    ("dW_without_slice/dZ", "conv_backward",
+     "dW[:, :, :, c] += a_slice * dZ[i, h, w, c]", "dW[:, :, :, c] += dZ[i, h, w, c]"),
+    ("distribute_without_dz/sum", "distribute_value",
+     "average = dz / (n_H * n_W)", "average = dz / (n_H + n_W)"),
+    ("mask_not_max/scalar", "create_mask_from_window",
+     "mask = x == np.max(x)", "mask = np.max(x)"),
+    ("mask_not_max/argmax", "create_mask_from_window", "mask = x == np.max(x)",
+     "mask = np.zeros(x.shape, dtype=bool)\n"
+     "    mask[np.unravel_index(np.argmax(x), x.shape)] = True"),
+]
+
+
+@pytest.mark.parametrize("flavour, function, right, buggy", FLAVOURS)
+def test_every_other_flavour_written_by_a_learner_is_named(tmp_path, flavour, function, right,
+                                                          buggy):
+    text = (FILES / "correct.py").read_text()
+    assert text.count(right) == 1
+    path = tmp_path / "learner.py"
+    path.write_text(text.replace(right, buggy))
+    ns, notes = load_file(path)
+    assert notes["import_error"] is None
+    report = check(ns, quiet=True)
+    r = report["functions"][function]
+    assert (r["status"], r["mistakes"]) == ("mistake", [flavour.split("/")[0]])
+    assert flavour in r["variants"]
+    if function in ("distribute_value", "create_mask_from_window"):
+        assert report["functions"]["pool_backward"]["mistakes"] == [flavour.split("/")[0]]
