@@ -13,13 +13,27 @@ from __future__ import annotations
 import dataclasses
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, create_model
+from pydantic import BaseModel, Field, WithJsonSchema, create_model
 
 from app.schemas.common import ArrayOut
 from core.trace import ConvBackwardStep, ConvForwardStep, PoolBackwardStep, PoolForwardStep
 
-Window = list[list[list[float]]]  # (f, f, n_C_prev): a conv window and what it meets
-Window2 = list[list[float]]  # (f, f): a pool window of one channel
+
+def _numbers(depth: int, nullable: bool = False) -> Any:
+    """Nested lists of numbers, `depth` deep, in /docs; passed through as they are when an
+    answer is checked: core made them, and checking every float of a 256-step page costs
+    several times what building the page does."""
+    schema: dict = {"type": "number"}
+    for _ in range(depth):
+        schema = {"type": "array", "items": schema}
+    if nullable:
+        schema = {"anyOf": [schema, {"type": "null"}]}
+    return Annotated[Any, WithJsonSchema(schema)]
+
+
+Window = _numbers(3)  # (f, f, n_C_prev): a conv window and what it meets
+Window2 = _numbers(2)  # (f, f): a pool window of one channel
+Window2OrNull = _numbers(2, nullable=True)
 Cell = Annotated[list[int], Field(min_length=2, max_length=2)]
 
 # name -> (type, description) of every field of core's step records: a deliberate table.
@@ -52,9 +66,9 @@ STEP_FIELDS: dict[str, tuple[Any, str]] = {
     "window": (Window2, "The window of the input (f, f) in channel c."),
     "argmax": (Cell | None, "[row, column] in the window of the maximum that np.argmax "
                             "finds (max pooling); null for average pooling."),
-    "mask": (Window2 | None, "The max mask (f, f) by tie rule: 1 at the maximum (at every "
-                             "maximum for 'all'), equal shares for 'split'; null for "
-                             "average pooling."),
+    "mask": (Window2OrNull, "The max mask (f, f) by tie rule: 1 at the maximum (at every "
+                            "maximum for 'all'), equal shares for 'split'; null for average "
+                            "pooling."),
     "value": (float, "The output: the window's maximum or mean."),
     # pool_backward
     "da": (float, "dA[i, h, w, c], the gradient this step routes."),
