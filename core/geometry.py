@@ -25,7 +25,15 @@ TIE_RULES = ("first", "all", "split")
 
 
 class GeometryError(ValueError):
-    """A shape, size or option that cannot work; the message names every number involved."""
+    """A shape, size or option that cannot work; the message names every number involved.
+
+    `advice`: when a window does not fit, the Limit of each setting that would make it fit
+    with the other settings kept (fit_limits); empty for other errors.
+    """
+
+    def __init__(self, message: str, advice: tuple[Limit, ...] = ()) -> None:
+        super().__init__(message)
+        self.advice = tuple(advice)
 
 
 @dataclass(frozen=True)
@@ -110,8 +118,92 @@ def _unreached(n_pad: int, n_out: int, f: int, stride: int, dilation: int) -> tu
     return tuple(int(x) for x in np.flatnonzero(~reached))
 
 
+@dataclass(frozen=True)
+class Limit:
+    """The values of one setting that make the layer fit, every other setting kept:
+    `setting op value`, e.g. Limit("f", "<=", 7) reads "f <= 7".
+
+    setting: "f", "pad", "dilation", "stride", "pool_f" (the pooling window) or "n_prev"
+    (the input's shorter side, min(n_H_prev, n_W_prev)).
+    """
+
+    setting: str
+    op: str  # "<=" or ">="
+    value: int
+
+    @property
+    def text(self) -> str:
+        name = {"pool_f": "pool f", "n_prev": "min(n_H_prev, n_W_prev)"}.get(self.setting,
+                                                                             self.setting)
+        return f"{name} {self.op} {self.value}"
+
+    def allows(self, value: int) -> bool:
+        return value <= self.value if self.op == "<=" else value >= self.value
+
+    def to_dict(self) -> dict:
+        return {"setting": self.setting, "op": self.op, "value": self.value, "text": self.text}
+
+
+def fit_limits(n_H_prev: int, n_W_prev: int, f: int, *, stride: int = 1, pad: int = 0,
+               dilation: int = 1, pool_f: int | None = None,
+               pad_mode: str = "constant") -> tuple[Limit, ...]:
+    """For a conv layer (and the pooling after it, window pool_f), the range of each setting
+    that makes the whole layer fit with the other settings kept.
+
+    Both fit when, on the input's shorter side n = min(n_H_prev, n_W_prev),
+
+        n + 2*pad - f_eff >= stride*(P - 1),   f_eff = dilation*(f - 1) + 1, P = pool_f or 1
+
+    (the conv output n_Z = floor((n + 2*pad - f_eff) / stride) + 1 must be at least P; the
+    pooling stride never matters, nor the conv stride without pooling). Solved for one
+    setting at a time, each gives one Limit; a setting that cannot make the layer fit alone
+    (f <= 0 would be needed) or that plays no part (dilation when f = 1) has none. With
+    pad_mode "reflect" pad is also at most n - 1 (pad_limit_check): the pad Limits are then
+    "pad >= lo" and "pad <= n - 1", or none when no pad fits both, and n at least pad + 1.
+
+    Example: a 5 x 5 input, f = 3, stride 2, pad 0, pool 2 x 2:
+    n_Z = floor((5 - 3) / 2) + 1 = 2 fits, and the limits are f <= 3 (f_eff <= 5 - 2*1),
+    pad >= 0, dilation <= 1, stride <= 2, pool f <= 2 and min(n_H_prev, n_W_prev) >= 5.
+    The layer fits exactly when every current value is allowed by its Limit.
+    """
+    n = min(n_H_prev, n_W_prev)
+    P = 1 if pool_f is None else pool_f
+    f_eff = dilation * (f - 1) + 1
+    need = stride * (P - 1)  # how far past the first window the input must reach
+    room = n + 2 * pad - need  # what f_eff may be at most
+    out: list[Limit] = []
+    if room >= 1:
+        out.append(Limit("f", "<=", (room - 1) // dilation + 1))
+    pad_lo = max(0, -((n - f_eff - need) // 2))  # ceil((f_eff + need - n) / 2)
+    if pad_mode != "reflect":
+        out.append(Limit("pad", ">=", pad_lo))
+    elif pad_lo <= n - 1:
+        out += [Limit("pad", ">=", pad_lo), Limit("pad", "<=", n - 1)]
+    if f > 1 and (room - 1) // (f - 1) >= 1:
+        out.append(Limit("dilation", "<=", (room - 1) // (f - 1)))
+    span = n + 2 * pad - f_eff  # how far the conv window can move
+    if P > 1 and span >= 0 and span // (P - 1) >= 1:
+        out.append(Limit("stride", "<=", span // (P - 1)))
+    if pool_f is not None and span >= 0:
+        out.append(Limit("pool_f", "<=", span // stride + 1))
+    n_lo = max(1, f_eff + need - 2 * pad, pad + 1 if pad_mode == "reflect" else 1)
+    out.append(Limit("n_prev", ">=", n_lo))
+    return tuple(out)
+
+
+def advice_text(advice: tuple[Limit, ...], settings: dict[str, int]) -> str:
+    """"Use f <= 7, pad >= 2 or min(n_H_prev, n_W_prev) >= 9." from the Limits that the
+    current `settings` ({name: value}) break (empty when none does)."""
+    broken = [lim.text for lim in advice if lim.setting in settings
+              and not lim.allows(settings[lim.setting])]
+    if not broken:
+        return ""
+    return "Use " + (broken[0] if len(broken) == 1
+                     else ", ".join(broken[:-1]) + " or " + broken[-1]) + "."
+
+
 def _check_fits(axis_word: str, axis: str, n_prev: int, f: int, stride: int, pad: int,
-                dilation: int) -> None:
+                dilation: int, advice: tuple[Limit, ...], current: dict[str, int]) -> None:
     f_eff, n = _axis_size(n_prev, f, stride, pad, dilation)
     if n >= 1:
         return
@@ -122,7 +214,8 @@ def _check_fits(axis_word: str, axis: str, n_prev: int, f: int, stride: int, pad
         f"The window does not fit in the padded input: {span}, but the padded "
         f"input has only n_{axis}_prev + 2*pad = {n_prev} + 2*{pad} = {n_prev + 2 * pad} "
         f"{axis_word}. The output size would be {_formula(axis, n_prev, f, stride, pad, dilation)}"
-        f", and it must be at least 1. Use a smaller f, more padding or a larger input."
+        f", and it must be at least 1. {advice_text(advice, current)}",
+        advice,
     )
 
 
@@ -144,8 +237,23 @@ def conv_geometry(n_H_prev: int, n_W_prev: int, f: int, *, stride: int = 1, pad:
     pad = check_int("pad", pad, minimum=0, what="padding adds rows and columns, it cannot remove")
     dilation = check_int("dilation", dilation, minimum=1,
                          what="1 means the window's cells are adjacent")
-    _check_fits("rows", "H", n_H_prev, f, stride, pad, dilation)
-    _check_fits("columns", "W", n_W_prev, f, stride, pad, dilation)
+    return _checked_geometry(n_H_prev, n_W_prev, f, stride, pad, dilation, pooling=False)
+
+
+def _checked_geometry(n_H_prev: int, n_W_prev: int, f: int, stride: int, pad: int,
+                      dilation: int, *, pooling: bool) -> Geometry:
+    """The Geometry, or GeometryError naming the numbers and the Limits that would fit
+    (for a pooling layer only f and the input, since it has no pad or dilation)."""
+    _, n_H = _axis_size(n_H_prev, f, stride, pad, dilation)
+    _, n_W = _axis_size(n_W_prev, f, stride, pad, dilation)
+    if min(n_H, n_W) < 1:
+        advice = fit_limits(n_H_prev, n_W_prev, f, stride=stride, pad=pad, dilation=dilation)
+        if pooling:
+            advice = tuple(lim for lim in advice if lim.setting in ("f", "n_prev"))
+        current = {"f": f, "pad": pad, "dilation": dilation,
+                   "n_prev": min(n_H_prev, n_W_prev)}
+        _check_fits("rows", "H", n_H_prev, f, stride, pad, dilation, advice, current)
+        _check_fits("columns", "W", n_W_prev, f, stride, pad, dilation, advice, current)
     return _conv_geometry(n_H_prev, n_W_prev, f, stride, pad, dilation)
 
 
@@ -175,7 +283,14 @@ def pool_geometry(n_H_prev: int, n_W_prev: int, f: int, *, stride: int) -> Geome
 
     n_H = floor((n_H_prev - f) / stride) + 1. Example: pool_geometry(4, 4, 2, stride=2).n_H == 2.
     """
-    return conv_geometry(n_H_prev, n_W_prev, f, stride=stride, pad=0, dilation=1)
+    n_H_prev = check_int("n_H_prev (input height)", n_H_prev, minimum=1,
+                         what="the input needs at least one row")
+    n_W_prev = check_int("n_W_prev (input width)", n_W_prev, minimum=1,
+                         what="the input needs at least one column")
+    f = check_int("f (window size)", f, minimum=1, what="a window covers at least one cell")
+    stride = check_int("stride", stride, minimum=1,
+                       what="the window moves by at least one cell each step")
+    return _checked_geometry(n_H_prev, n_W_prev, f, stride, 0, 1, pooling=True)
 
 
 def _ranges(indices: tuple[int, ...]) -> str:
