@@ -44,6 +44,23 @@ export function endpoints() {
 }
 
 /**
+ * POST /api/geometry: would /api/image accept `settings`? Always 200 (a refusal the page
+ * can foresee is never sent, so no 4xx reaches the console): {fits, message, status, code,
+ * advice: [{setting, op, value, text}], n_H_prev, n_W_prev}. `image`: {source: [width,
+ * height]} of an upload, or {shape: [n_H_prev, n_W_prev]}, or {} for settings.sample.
+ */
+export async function checkGeometry(settings, image, { signal } = {}) {
+  const res = await fetch("/api/geometry", {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ settings, ...image }),
+    signal,
+  });
+  if (!res.ok) throw await readError(res);
+  return res.json();
+}
+
+/**
  * POST /api/image: the whole layer for one image and settings.
  * `file` (a Blob) is the upload, or null to use settings.sample.
  */

@@ -2,7 +2,7 @@
 // aborted, retried while the server is busy), then the other stages' arrays and their exact
 // float32 copies; errors shown in the settings box or under the upload.
 
-import { fetchArrays, postImage } from "../api.js";
+import { checkGeometry, fetchArrays, postImage } from "../api.js";
 import { lazyArrays } from "../arrays.js";
 import { StepStore } from "../steps.js";
 import { ALL_ARRAYS, firstArrays } from "./stages.js";
@@ -19,6 +19,58 @@ export function createLoader(app) {
   const uploadError = $("#upload-error");
   let inflight = null;
   let pendingTimer = 0;
+  const fileSizes = new WeakMap(); // an upload -> its [width, height], or null if unreadable
+
+  /** [width, height] of an uploaded file as decoded (EXIF orientation applied), or null. */
+  async function sourceSize(file) {
+    if (!fileSizes.has(file)) {
+      let size = null;
+      try {
+        const bmp = await createImageBitmap(file);
+        size = [bmp.width, bmp.height];
+        bmp.close();
+      } catch {
+        size = null; // a format this browser cannot decode (TIFF): the server still can
+      }
+      fileSizes.set(file, size);
+    }
+    return fileSizes.get(file);
+  }
+
+  /**
+   * What /api/geometry needs to know of the image: the sample (nothing), an upload's size,
+   * or the last answer's working shape at the same size and colour; null when unknown.
+   */
+  async function imageSize(file, settings) {
+    if (!file) return {};
+    const source = await sourceSize(file);
+    if (source) return { source };
+    const cur = app.current;
+    if (cur && cur.image.file === file && cur.raw.settings.size === settings.size && cur.raw.settings.color === settings.color) {
+      return { shape: [cur.raw.geometry.conv.n_H_prev, cur.raw.geometry.conv.n_W_prev] };
+    }
+    return null;
+  }
+
+  /**
+   * Ask /api/geometry first, so settings the server would refuse are shown, never sent:
+   * its answer when they do not fit, else null (also when the check itself failed: then
+   * /api/image says).
+   */
+  async function refusal(settings, file, signal) {
+    const image = await imageSize(file, settings);
+    if (signal.aborted) throw new DOMException("superseded", "AbortError");
+    if (image === null) return null;
+    let check;
+    try {
+      check = await checkGeometry(settings, image, { signal });
+    } catch (err) {
+      if (err.name === "AbortError") throw err;
+      return null;
+    }
+    if (signal.aborted) throw new DOMException("superseded", "AbortError");
+    return check.fits ? null : check;
+  }
 
   function setBusy(on) {
     statusEl.classList.toggle("busy", on);
@@ -51,6 +103,14 @@ export function createLoader(app) {
     const start = fromUpload ? app.uploadChosenAt : t0;
     let raw;
     try {
+      const refused = await refusal(sent, file, ac.signal);
+      if (refused) {
+        inflight = null;
+        setBusy(false);
+        if (fromUpload) showError({ messages: [refused.message] }, true);
+        else showRefusal(refused);
+        return;
+      }
       raw = await postImage(sent, file, { signal: ac.signal, arrays: firstArrays(state.ui.stage) });
     } catch (err) {
       if (err.name === "AbortError") return;
@@ -76,6 +136,26 @@ export function createLoader(app) {
     requestAnimationFrame(() => performance.measure("convstep-drawn", { start, end: performance.now() }));
   }
 
+  /** The headline above the formulas says the settings do not work, and what would. */
+  function headline(text) {
+    const out = $("#geo-out");
+    out.textContent = text;
+    out.classList.add("bad");
+    $("#geometry-body").classList.add("stale");
+  }
+
+  /**
+   * A refusal /api/geometry foresaw: its message in the red box, its advice (each setting's
+   * range that would fit, from core) in the headline, which names each setting.
+   */
+  function showRefusal(check) {
+    const advice = check.advice.map((a) => a.text.replace("<=", "≤").replace(">=", "≥"));
+    const list = advice.length > 1 ? `${advice.slice(0, -1).join(", ")} or ${advice[advice.length - 1]}` : advice[0];
+    showError({ messages: [check.message] }, false);
+    const what = check.code === "geometry" ? "These settings do not fit" : "These settings cannot be computed";
+    headline(advice.length ? `${what}: use ${list}.` : `${what}.`);
+  }
+
   function showError(err, fromUpload) {
     const msg = err.messages
       ? err.messages.join(" ")
@@ -89,6 +169,7 @@ export function createLoader(app) {
       return;
     }
     $("#settings-error-text").textContent = msg;
+    headline("These settings cannot be computed.");
     $("#size-summary").textContent = "These settings do not fit: see Output size above.";
     $("#size-summary").classList.add("bad");
     settingsError.hidden = false;
@@ -164,6 +245,8 @@ export function createLoader(app) {
     app.lastGood = { settings: clone(sent), file };
     settingsError.hidden = true;
     uploadError.hidden = true;
+    $("#geo-out").classList.remove("bad");
+    $("#geometry-body").classList.remove("stale");
     $("#view").classList.remove("stale");
     $("#stale-note").hidden = true;
     const W = cur.arrays.get("W");
@@ -195,5 +278,5 @@ export function createLoader(app) {
     compute();
   });
 
-  return { compute, requestCompute, cancel, showError };
+  return { compute, requestCompute, cancel, showError, headline };
 }
