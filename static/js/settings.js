@@ -1,7 +1,9 @@
 // The settings form: image source and size, the convolution's hyperparameters, the filters
 // (a preset or an editable f x f grid per filter, per channel for RGB, and a bias), ReLU,
 // pooling and the upstream gradient. Each control writes into state.settings and calls
-// onChange(); the form shows the server's weights W once a result arrives.
+// onChange(); the form shows the server's weights W once a result arrives, in float64 (the
+// step records' weights, never the float32 W array), so editing one weight keeps the others
+// exactly as the preset made them.
 
 import { weightsView } from "./arrays.js";
 import { sampleUrl } from "./api.js";
@@ -62,7 +64,8 @@ export function createSettingsForm({ root, boot, state, onChange, onSample, onIn
   const { weight, bias: biasRange } = boot.limits;
   const presets = boot.presets;
   const s = () => state.settings;
-  let lastW = null; // the server's W for the shown settings
+  let lastW = null; // the server's W for the shown settings (float32: its shape is read)
+  let lastExact = null; // W[:, :, :, c] per filter in float64 (nested (f, f, C) lists)
 
   // --- samples
   const sampleBox = $(root, "#samples");
@@ -145,6 +148,7 @@ export function createSettingsForm({ root, boot, state, onChange, onSample, onIn
       if (fl.weights) fl.weights = resizeWeights(fl.weights, v);
     });
     lastW = null;
+    lastExact = null;
     renderFilters();
   });
   bindInt(stride, (v) => (s().stride = v));
@@ -218,6 +222,8 @@ export function createSettingsForm({ root, boot, state, onChange, onSample, onIn
       return Array.isArray(v) ? v[ch] : v;
     }
     if (lastW && lastW.shape[0] === s().f && lastW.shape[3] > c && lastW.shape[2] > ch) {
+      const exact = lastExact && lastExact[c];
+      if (exact && exact.length === s().f) return exact[i][j][ch];
       return weightsView(lastW, ch, c).get(i, j);
     }
     return null;
@@ -246,6 +252,7 @@ export function createSettingsForm({ root, boot, state, onChange, onSample, onIn
           fl.preset = sel.value;
           delete fl.weights;
           lastW = null;
+          lastExact = null;
         }
         renderFilters();
         onChange();
@@ -345,7 +352,7 @@ export function createSettingsForm({ root, boot, state, onChange, onSample, onIn
     for (let ch = 1; ch < C; ch += 1) {
       for (let i = 0; i < fs; i += 1) {
         for (let j = 0; j < fs; j += 1) {
-          if (weightsView(lastW, ch, c).get(i, j) !== weightsView(lastW, 0, c).get(i, j)) return false;
+          if (gridValue(c, {}, i, j, ch) !== gridValue(c, {}, i, j, 0)) return false;
         }
       }
     }
@@ -353,8 +360,11 @@ export function createSettingsForm({ root, boot, state, onChange, onSample, onIn
   }
 
   /** Put every control in line with state.settings (after load, URL restore, or a result). */
-  function render(W) {
-    if (W !== undefined) lastW = W;
+  function render(W, exactW) {
+    if (W !== undefined) {
+      lastW = W;
+      lastExact = exactW || null;
+    }
     const st = s();
     size.value = String(st.size);
     sizeOut.textContent = String(st.size);

@@ -5,10 +5,27 @@
 import { checkGeometry, fetchArrays, postImage } from "../api.js";
 import { lazyArrays } from "../arrays.js";
 import { StepStore } from "../steps.js";
-import { ALL_ARRAYS, firstArrays } from "./stages.js";
+import { ALL_ARRAYS, firstArrays, sameStep, stageShape } from "./stages.js";
 import { renderGeometry, renderSummary } from "./formulas.js";
 
 const clone = (x) => JSON.parse(JSON.stringify(x));
+
+/**
+ * W[:, :, :, c] of every filter in float64, from the first convolution steps (step c is
+ * output (0, 0, c), and its record carries the filter's weights as the server computed
+ * them): what the kernel editor starts from, so 1/3 stays 0.3333333333333333 and never
+ * becomes float32's 0.3333333432674408. null when those records are not in the answer.
+ */
+function exactWeights(raw) {
+  const page = raw.steps && raw.steps.conv_forward;
+  const nC = raw.settings.filters.length;
+  if (!page || page.offset !== 0) return null;
+  const out = [];
+  for (const rec of page.steps) {
+    if (rec.h === 0 && rec.w === 0 && rec.c < nC) out[rec.c] = rec.weights;
+  }
+  return out.length === nC && out.every(Boolean) ? out : null;
+}
 const errorText = (err) => (err.messages ? err.messages.join(" ") : err.message);
 
 /** Returns {compute, requestCompute, cancel, showError}. */
@@ -225,6 +242,8 @@ export function createLoader(app) {
   }
 
   function install(raw, sent, file, askedAt) {
+    // the output position shown, to keep across a change of geometry
+    const before = app.current ? { stage: state.ui.stage, shape: stageShape(app.current.raw, state.ui.stage) } : null;
     if (app.current) app.current.store.close();
     const image = { id: raw.id, settings: raw.settings, requestSettings: sent, file };
     const store = new StepStore(image, {
@@ -250,7 +269,7 @@ export function createLoader(app) {
     $("#view").classList.remove("stale");
     $("#stale-note").hidden = true;
     const W = cur.arrays.get("W");
-    app.form.render(W);
+    app.form.render(W, exactWeights(raw));
     renderGeometry($("#geometry-body"), $("#geo-out"), raw, W);
     renderSummary($("#size-summary"), raw, W);
     app.stages.renderTabs(raw.stages);
@@ -261,7 +280,10 @@ export function createLoader(app) {
       app.stages.show("conv_forward", Math.floor(g.n_H * 0.35) * g.n_W * W.shape[3]);
       if (!window.matchMedia("(prefers-reduced-motion: reduce)").matches) app.bar.player.play();
     } else {
-      app.stages.show(raw.stages.includes(state.ui.stage) ? state.ui.stage : "conv_forward", state.ui.step);
+      const stage = raw.stages.includes(state.ui.stage) ? state.ui.stage : "conv_forward";
+      // the same (h, w, c) on the new output (clamped), not the same step number
+      const step = before && before.stage === stage ? sameStep(state.ui.step, before.shape, stageShape(raw, stage)) : state.ui.step;
+      app.stages.show(stage, step);
     }
     $("#source-name").textContent = file ? `Showing your image${file.name ? ` “${file.name}”` : ""}. (Links and reloads open the sample.)` : "";
     app.use.render();

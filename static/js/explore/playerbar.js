@@ -101,10 +101,10 @@ export function createPlayerBar(app) {
     player,
     jump,
     announce,
-    /** A view was put in place: its steps (none for Pad) and step k. */
+    /** A view was put in place: its steps and step k. */
     show(view, k) {
       const has = view.total > 0;
-      // a stage without steps (Pad) keeps zoom, digits and the sizes; its player controls go
+      // a view without steps keeps zoom, digits and the sizes; its player controls go
       for (const sel of STEP_CONTROLS) $(sel).hidden = !has;
       scrub.max = String(Math.max(0, view.total - 1));
       player.setTotal(view.total);

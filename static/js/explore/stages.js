@@ -7,6 +7,7 @@ import { createReluView } from "../views/relu.js";
 import { createPoolView } from "../views/pool.js";
 import { createPoolBackwardView } from "../views/pool_backward.js";
 import { createConvBackwardView } from "../views/conv_backward.js";
+import { indexOf, positionOf } from "../geometry.js";
 
 // `uses`: the arrays each view reads (arrays.get); the first /api/image asks only for
 // those of the stage being opened (plus ALWAYS), the rest follow in one /api/arrays.
@@ -29,6 +30,31 @@ export const ALL_ARRAYS = ["input", "padded", "W", "b", "Z", "A", "pooled", "poo
 export function firstArrays(stage) {
   const uses = (STAGES[stage] || STAGES.conv_forward).uses;
   return ALL_ARRAYS.filter((n) => ALWAYS.includes(n) || uses.includes(n));
+}
+
+/**
+ * The (n_H, n_W, n_C) that a stage's steps run over in loop order, from an /api/image
+ * answer's geometry (null for a stage without steps): the output of the convolution (its
+ * ReLU and backward pass too) or of the pooling; the Pad stage steps through the padded rows.
+ */
+export function stageShape(raw, stage) {
+  const g = raw.geometry;
+  const nC = raw.settings.filters.length;
+  if (stage === "pad") return [g.conv.n_H_pad, 1, 1];
+  if (stage === "conv_forward" || stage === "relu" || stage === "conv_backward") return [g.conv.n_H, g.conv.n_W, nC];
+  if ((stage === "pool_forward" || stage === "pool_backward") && g.pool) return [g.pool.n_H, g.pool.n_W, nC];
+  return null;
+}
+
+/**
+ * Step k of a stage over `from` (n_H, n_W, n_C) as the step at the same output position
+ * (h, w, c), each clamped to `to`: what a geometry change keeps (index arithmetic only).
+ */
+export function sameStep(k, from, to) {
+  if (!from || !to) return k;
+  const p = positionOf(Math.max(0, Math.min(k, from[0] * from[1] * from[2] - 1)), ...from);
+  const clamp = (v, n) => Math.max(0, Math.min(v, n - 1));
+  return indexOf(clamp(p.h, to[0]), clamp(p.w, to[1]), clamp(p.c, to[2]), to[1], to[2]);
 }
 
 /** The stage tabs and the view area; returns {renderTabs, show, redrawIfUses}. */

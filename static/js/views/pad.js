@@ -1,10 +1,13 @@
 // Stage "pad": the input A_prev and the padded input A_prev_pad side by side, the padding
-// tinted and outlined, the rows and columns no window reaches marked in red.
+// tinted and outlined, the rows and columns no window reaches marked in red. Its player
+// steps through the padded rows: where row r of A_prev_pad comes from (a padding row, or
+// row r - pad of A_prev between pad cells), with the row's numbers from the server.
 
 import { MapCanvas } from "../grid.js";
 import { makeScale } from "../colors.js";
 import { sourceIndex } from "../geometry.js";
 import { channelData, channelName, el, imageData, mapsLifecycle, viewFrame } from "./common.js";
+import { padRowPlayer } from "./pad_rows.js";
 
 export function createPadView(ctx) {
   const { arrays, geometry, settings } = ctx;
@@ -96,15 +99,18 @@ export function createPadView(ctx) {
   maps.append(detail); // beside the magnified corner
   root.append(maps);
 
+  const rows = padRowPlayer(ctx, { input, padded, p, mode, maps: { inMap, padMap, cornerMap }, corner });
+  detail.insertBefore(rows.el, key);
+
   return {
     el: root,
-    total: 0,
+    stage: "pad",
+    total: rows.total,
     maps: [inMap, padMap, cornerMap],
-    render() {},
+    render: (k) => rows.render(k),
     refresh() {},
-    describe: () =>
-      `Padding: input ${H} by ${W} by ${C}, padded with ${p} on each side (${mode}) to ${H + 2 * p} by ${W + 2 * p}.`,
-    position: () => null,
+    describe: (k) => rows.describe(k),
+    position: (k) => rows.position(k),
     ...mapsLifecycle(() => [inMap, padMap, cornerMap]),
   };
 }
