@@ -238,3 +238,29 @@ def test_phone_view_and_player_first_no_sideways_scroll(make_page):
     # the player is on the first screen
     assert page.locator("#btn-next").bounding_box()["y"] < 844
     assert not log.console_errors and not log.page_errors
+
+
+def test_play_walks_slowly_and_pause_holds_the_step(make_page):
+    page, log = make_page()
+    open_learn(page, "fn=pool_forward")
+    page.click("#more summary")
+    page.select_option("#speed", "3")
+    page.click("#btn-play")
+    assert page.locator("#btn-play").inner_text() == "Pause"
+    wait_until(page, "Number(document.querySelector('#main').dataset.step) >= 2")
+    page.click("#btn-play")
+    held = state(page)["step"]
+    page.wait_for_timeout(800)
+    assert state(page)["step"] == held and page.locator("#btn-play").inner_text() == "Play"
+    # the panel follows the counter: the arithmetic is that step's
+    k = int(held)
+    assert f"i = 0, h = {k // 5}, w = {k % 5}, c = 0" in arith(page)
+    assert not log.console_errors and not log.page_errors
+
+
+def test_last_step_offers_the_next_function(make_page):
+    page, _ = make_page()
+    open_learn(page, "fn=conv_single_step")
+    press(page, "End")
+    page.click("#next-fn button")
+    assert state(page)["fn"] == "conv_forward" and state(page)["step"] == "0"

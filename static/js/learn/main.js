@@ -142,8 +142,8 @@ function createLearn(root) {
     const first = pre.querySelector(".cl.hl");
     if (first && pre.scrollHeight > pre.clientHeight) {
       const last = [...pre.querySelectorAll(".cl.hl")].pop();
-      const top = first.offsetTop - pre.offsetTop;
-      const bottom = last.offsetTop - pre.offsetTop + last.offsetHeight;
+      const top = first.offsetTop; // pre is the lines' offsetParent (position: relative)
+      const bottom = last.offsetTop + last.offsetHeight;
       if (top < pre.scrollTop || bottom > pre.scrollTop + pre.clientHeight) {
         pre.scrollTop = Math.max(0, top - 2 * first.offsetHeight);
       }
