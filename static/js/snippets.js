@@ -1,5 +1,7 @@
 // "Use it yourself": the current settings as an equivalent core call in the exercise's
 // style, a curl request to the JSON API, and PyTorch (F.conv2d with the layout conversion).
+// The core and curl snippets end on the step the page shows (`at`: {stage, step, h, w, c},
+// h the padded row on the Pad stage) and print its numbers, as the view shows them.
 
 import { endpoints, sampleUrl } from "./api.js";
 import { cleanFilters } from "./state.js";
@@ -59,7 +61,62 @@ function upstreamLine(st, outName) {
   return `dOut = np.random.default_rng(${u.seed}).standard_normal(${outName}.shape)`;
 }
 
-export function pythonSnippet(st, fileName) {
+function padLine(st) {
+  const kw = st.pad_mode !== "constant" ? `pad_mode=${pyStr(st.pad_mode)}` : `pad_value=${pyValue(st.pad_value)}`;
+  return `A_prev_pad = zero_pad(A_prev, ${st.pad}, ${kw})  # (m, n_H_prev + 2*pad, n_W_prev + 2*pad, n_C_prev)`;
+}
+
+function pyValue(v) {
+  return Array.isArray(v) ? `(${v.join(", ")})` : String(v);
+}
+
+/** The conv window of output (h, w) in A_prev_pad, as the exercise slices it. */
+function convSlice(st) {
+  const fEff = st.dilation * (st.f - 1) + 1;
+  const step = st.dilation > 1 ? `:${st.dilation}` : "";
+  return [
+    `vert_start, horiz_start = h * ${st.stride}, w * ${st.stride}`,
+    `a_slice_prev = A_prev_pad[0, vert_start:vert_start + ${fEff}${step}, horiz_start:horiz_start + ${fEff}${step}, :]`,
+  ];
+}
+
+/** Python lines printing what the view of `at.stage` shows at its step. */
+function stepLines(st, at) {
+  if (!at) return [];
+  const out = ["", `# the step the page shows: ${at.stage}, step ${at.step + 1}`];
+  const hwc = `h, w, c = ${at.h}, ${at.w}, ${at.c}`;
+  if (at.stage === "pad") {
+    const shown = Math.min(at.nWPad, st.pad + 4);
+    out.push(padLine(st), `r = ${at.h}  # a row of A_prev_pad`,
+      `print("A_prev_pad[0, r, 0:${shown}, :] =", A_prev_pad[0, r, 0:${shown}, :].tolist())`);
+  } else if (at.stage === "conv_forward") {
+    out.push(hwc, padLine(st), ...convSlice(st),
+      'print("a_slice_prev =", a_slice_prev.tolist())',
+      'print("W[:, :, :, c] =", W[:, :, :, c].tolist())',
+      'print("products =", (a_slice_prev * W[:, :, :, c]).tolist())',
+      'print("sum of products =", float(np.sum(a_slice_prev * W[:, :, :, c])))',
+      'print("b =", float(b[0, 0, 0, c]))',
+      'print(f"Z[0, {h}, {w}, {c}] =", float(Z[0, h, w, c]))');
+  } else if (at.stage === "relu") {
+    out.push(hwc, 'print(f"Z[0, {h}, {w}, {c}] =", float(Z[0, h, w, c]))',
+      'print(f"A[0, {h}, {w}, {c}] = max(0, Z) =", float(A[0, h, w, c]))');
+  } else if (at.stage === "pool_forward" || at.stage === "pool_backward") {
+    const p = st.pool;
+    out.push(hwc, `vert_start, horiz_start = h * ${p.stride}, w * ${p.stride}`,
+      `a_prev_slice = A[0, vert_start:vert_start + ${p.f}, horiz_start:horiz_start + ${p.f}, c]`,
+      'print("a_prev_slice =", a_prev_slice.tolist())');
+    if (at.stage === "pool_forward") out.push('print(f"A_pool[0, {h}, {w}, {c}] =", float(A_pool[0, h, w, c]))');
+    else out.push('print(f"dA[0, {h}, {w}, {c}] (the gradient at A_pool) =", float(dOut[0, h, w, c]))');
+  } else if (at.stage === "conv_backward") {
+    out.push(hwc, padLine(st), ...convSlice(st),
+      'print(f"dZ[0, {h}, {w}, {c}] =", float(dZ[0, h, w, c]))',
+      'print("W[:, :, :, c] * dZ (added to dA_prev_pad) =", (W[:, :, :, c] * dZ[0, h, w, c]).tolist())',
+      'print("a_slice_prev * dZ (added to dW) =", (a_slice_prev * dZ[0, h, w, c]).tolist())');
+  }
+  return out;
+}
+
+export function pythonSnippet(st, fileName, at = null) {
   const kw = [];
   if (st.pad_mode !== "constant") kw.push(`pad_mode=${pyStr(st.pad_mode)}`);
   else if (st.pad_value) kw.push(`pad_value=${st.pad_value}`);
@@ -67,7 +124,7 @@ export function pythonSnippet(st, fileName) {
   const kws = kw.length ? `, ${kw.join(", ")}` : "";
   const lines = [
     "import numpy as np",
-    "from core import conv_forward, conv_backward, pool_forward, pool_backward, preset_kernel",
+    "from core import conv_forward, conv_backward, pool_forward, pool_backward, preset_kernel, zero_pad",
     ...imageLoad(st, fileName),
     "",
     ...filterLines(st),
@@ -90,6 +147,7 @@ export function pythonSnippet(st, fileName) {
   lines.push(
     st.relu ? "dZ = dA * (Z > 0)  # ReLU's backward" : "dZ = dA",
     "dA_prev, dW, db = conv_backward(dZ, cache_conv)",
+    ...stepLines(st, at),
   );
   return lines.join("\n");
 }
@@ -98,25 +156,62 @@ function cleanSettings(st) {
   return { ...JSON.parse(JSON.stringify(st)), filters: cleanFilters(st.filters) };
 }
 
-export function curlSnippet(st, fileName, id) {
+const STEP_STAGES = ["conv_forward", "pool_forward", "pool_backward", "conv_backward"];
+
+/** A shell word in single quotes. */
+function shq(text) {
+  return `'${String(text).replace(/'/g, "'\\''")}'`;
+}
+
+/**
+ * One command, one answer, readable, ending in a newline: the image's id from /api/image
+ * (asking for its smallest array, b), then the one step record the page shows from
+ * /api/steps, pretty-printed by python3 -m json.tool. For Pad and ReLU (no step records)
+ * the row or cell the page shows, read out of the arrays by a few lines of Python.
+ */
+export function curlSnippet(st, fileName, at = null) {
   const ep = endpoints();
   const s = cleanSettings(st);
   if (fileName) delete s.sample;
-  const json = JSON.stringify(s).replace(/'/g, "'\\''");
-  const fileArg = fileName ? ` \\\n  -F 'file=@${fileName.replace(/'/g, "")}'` : "";
-  const steps = JSON.stringify({ id: id || "<id from the answer>", settings: s, stage: "conv_forward", offset: 0, limit: 64 }).replace(/'/g, "'\\''");
-  return [
-    "# the whole layer: arrays (base64 float32), geometry, first step pages",
-    `curl -s ${ep.image} \\`,
-    `  -F 'settings=${json}'${fileArg}`,
-    "",
-    "# more steps of a stage, exact float64 numbers",
-    `curl -s ${ep.steps} \\`,
-    "  -H 'Content-Type: application/json' \\",
-    `  -d '${steps}'`,
-    "",
-    `# every route and field: ${ep.docs}`,
-  ].join("\n");
+  const fileArg = fileName ? ` -F ${shq(`file=@${fileName}`)}` : "";
+  const post = (arrays) => `curl -s '${ep.image}?arrays=${arrays}' -F ${shq(`settings=${JSON.stringify(s)}`)}${fileArg}`;
+  const stage = at ? at.stage : "conv_forward";
+  const lines = [];
+  if (!at || STEP_STAGES.includes(stage)) {
+    const pos = at ? [at.h, at.w, at.c] : [0, 0, 0];
+    const body = JSON.stringify({ id: "IMAGE_ID", settings: s, stage, position: pos, limit: 1 });
+    const [before, after] = body.split("IMAGE_ID");
+    lines.push(
+      `# the step the page shows (${stage}, output [h, w, c] = [${pos.join(", ")}]): the image's id, then that step's record`,
+      `id=$(${post("b")} | python3 -c 'import json, sys; print(json.load(sys.stdin)["id"])')`,
+      `curl -s ${ep.steps} -H 'Content-Type: application/json' \\`,
+      `  -d ${shq(before)}"$id"${shq(after)} | python3 -m json.tool`,
+    );
+  } else if (stage === "pad") {
+    const shown = Math.min(at.nWPad, st.pad + 4);
+    lines.push(
+      `# the row the page shows: A_prev_pad[${at.h}, 0:${shown}, :] (arrays are base64 float32)`,
+      `${post("padded")} | python3 -c '`,
+      "import base64, json, struct, sys",
+      'a = json.load(sys.stdin)["arrays"]["padded"]',
+      'H, W, C = a["shape"]',
+      'v = struct.unpack("<%df" % (H * W * C), base64.b64decode(a["data"]))',
+      `print(json.dumps([v[(${at.h} * W + s) * C:(${at.h} * W + s + 1) * C] for s in range(${shown})], indent=1))'`,
+    );
+  } else {
+    lines.push(
+      `# the cell the page shows: Z and A at [h, w, c] = [${at.h}, ${at.w}, ${at.c}] (arrays are base64 float32)`,
+      `${post("Z,A")} | python3 -c '`,
+      "import base64, json, struct, sys",
+      'd = json.load(sys.stdin)["arrays"]',
+      "def at(a, h, w, c):",
+      '    H, W, C = a["shape"]',
+      '    return struct.unpack_from("<f", base64.b64decode(a["data"]), 4 * ((h * W + w) * C + c))[0]',
+      `print(json.dumps({"z": at(d["Z"], ${at.h}, ${at.w}, ${at.c}), "a": at(d["A"], ${at.h}, ${at.w}, ${at.c})}, indent=1))'`,
+    );
+  }
+  lines.push("", `# every route and field: ${ep.docs}`);
+  return lines.join("\n");
 }
 
 export function torchSnippet(st, fileName) {

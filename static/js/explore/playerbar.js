@@ -30,6 +30,7 @@ export function createPlayerBar(app) {
       app.hooks.step(k);
       if (!playing) {
         app.url.sync();
+        if (app.use) app.use.render(); // the snippets print this step's numbers
         clearTimeout(announceTimer);
         announceTimer = setTimeout(announce, 200);
       }

@@ -2,6 +2,8 @@
 // Copy) and the "Copy link to this view" button.
 
 import { curlSnippet, pythonSnippet, torchSnippet } from "../snippets.js";
+import { positionOf } from "../geometry.js";
+import { stageShape } from "./stages.js";
 
 /** Returns {render}: redraws the snippet for the current settings. */
 export function createUsePanel(app) {
@@ -10,11 +12,21 @@ export function createUsePanel(app) {
   const tabs = [...root.querySelectorAll("#snippet-tabs [role=tab]")];
   let kind = "python";
 
+  /** The step the page shows, {stage, step, h, w, c, nWPad}, when it shows these settings. */
+  function shown() {
+    const cur = app.current;
+    if (!cur || JSON.stringify(cur.image.requestSettings) !== JSON.stringify(state.settings)) return null;
+    const shape = stageShape(cur.raw, state.ui.stage);
+    if (!shape) return null;
+    const step = Math.max(0, Math.min(state.ui.step, shape[0] * shape[1] * shape[2] - 1));
+    return { stage: state.ui.stage, step, ...positionOf(step, ...shape), nWPad: cur.raw.geometry.conv.n_W_pad };
+  }
+
   function render() {
     const st = state.settings;
     const name = state.file ? state.file.name || "image.png" : null;
-    if (kind === "python") code.textContent = pythonSnippet(st, name);
-    else if (kind === "curl") code.textContent = curlSnippet(st, name, app.current ? app.current.image.id : null);
+    if (kind === "python") code.textContent = pythonSnippet(st, name, shown());
+    else if (kind === "curl") code.textContent = curlSnippet(st, name, shown());
     else code.textContent = torchSnippet(st, name);
     tabs.forEach((b) => {
       const on = b.dataset.kind === kind;
