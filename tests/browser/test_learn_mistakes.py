@@ -157,3 +157,18 @@ def test_switching_function_leaves_mistake_mode(make_page):
     assert "mistake=" not in page.url
     page.click('#fn-list a[data-fn="pool_backward"]')  # the path again, not the probe case
     assert page.locator("#case-line").is_hidden()
+
+
+def test_mistake_mode_on_a_phone(make_page):
+    page, log = make_page(width=390, height=844)
+    for query in ("fn=conv_backward&mistake=dW_without_slice",
+                  "fn=pool_backward&mistake=assign_not_accumulate"):
+        open_learn(page, query)
+        wait_compare(page)
+        sw, cw = page.evaluate("[document.documentElement.scrollWidth, "
+                               "document.documentElement.clientWidth]")
+        assert sw <= cw, query
+        top = {sel: page.locator(sel).bounding_box()["y"] for sel in
+               ("#player", "#compare", ".explain", ".lsettings")}
+        assert top["#player"] < top["#compare"] < top[".explain"] < top[".lsettings"], query
+    assert not log.console_errors and not log.page_errors
