@@ -3,7 +3,8 @@
 Where things live:
 
     main.py        create_app(): routers, error handlers, middleware, /docs
-    config.py      Settings: every limit, read from CONVSTEP_* variables
+    config.py      Settings: every limit, read from CONVSTEP_* variables (network_config.py:
+                   the network routes' CONVSTEP_NET_* limits)
     deps.py        the dependencies and parameter types that routes share (SettingsDep, ...)
     routes/        HTTP only: each route validates, calls a service, returns a schema
     schemas/       the Pydantic models of every request and answer (what /docs shows)

@@ -1,7 +1,10 @@
-"""The routers, HTTP only (the work is in app/services/):
+"""The routers, HTTP only (the work is in app/services/, the models in app/schemas/):
 
-- pages: the page (GET /, with its boot data), /healthz, /api/samples[/{name}];
+- pages: the pages (/, /explore, /learn, with their boot data), /healthz,
+  /api/samples[/{name}];
 - arrays: one POST /api/<name> per seed function;
-- image: POST /api/image (the page's request), /api/steps (further step pages) and
-  /api/arrays (arrays fetched later).
+- image: POST /api/image (the Explore page's request), /api/steps (further step pages)
+  and /api/arrays (arrays fetched later);
+- learn: Learn mode's mistakes, their runs on probe cases, the .npy diagnosis;
+- network: the small CNN (/api/network...): architecture, runs, step pages, training, weights.
 """

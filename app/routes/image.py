@@ -20,6 +20,7 @@ from app.schemas.common import ErrorOut
 from app.schemas.image import ArraysIn, ArraysOut, ImageOut, ImageSettings, StepsIn
 from app.schemas.steps import StepsOut
 from app.services import image as service
+from app.services import steps as steps_service
 from app.services.bounds import check_settings, page_limit
 
 router = APIRouter(prefix="/api", tags=["image: what the page runs on"])
@@ -124,7 +125,8 @@ async def image(request: Request, limits: SettingsDep,
     return JSONChunks(answer, content_encoding=content_encoding)  # type: ignore[return-value]
 
 
-@router.post("/steps", responses={**IMAGE_ERRORS, **UNKNOWN_IMAGE},
+@router.post("/steps", responses={**IMAGE_ERRORS, **UNKNOWN_IMAGE, 200: {"content": {
+    "application/json": {"example": steps_service.docs_example()}}}},
              summary="More step records of one stage, by range or by output position")
 async def steps(body: StepsIn, request: Request, limits: SettingsDep) -> StepsOut:
     """`limit` step records of `stage` from step `offset`, or from the step of output

@@ -1,4 +1,5 @@
-"""The page itself, health, and the built-in samples."""
+"""The pages (Learn at a bare / and /learn, Explore at /explore and /?<state>) with their
+boot data, health, and the built-in samples."""
 
 from __future__ import annotations
 

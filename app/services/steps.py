@@ -6,8 +6,11 @@ app/services/layer.py keeps with a result; a page costs time in proportion to it
 
 from __future__ import annotations
 
+import numpy as np
+
 import core
 from app.encoding import encode
+from app.schemas.arrays import EXAMPLE_A_PREV, EXAMPLE_W
 from app.schemas.image import FIRST_PAGE, ImageSettings
 from app.services.layer import TraceInputs, conv_kwargs
 
@@ -45,3 +48,13 @@ def totals(trace: TraceInputs, settings: ImageSettings, stage: str, k: int) -> d
     dA_prev = core.pool_backward_totals(trace.dOut, trace.pool_cache, k, mode=pool.mode,
                                         tie_rule=pool.tie_rule)
     return {"index": k, "dA_prev": encode(dA_prev[0])}
+
+
+def docs_example() -> dict:
+    """/docs' example answer of /api/steps: two conv_forward records that core computes for
+    the /api/conv_forward example (a 3 x 3 input, a 2 x 2 filter, bias 0.5)."""
+    X, W = np.array(EXAMPLE_A_PREV), np.array(EXAMPLE_W)
+    page = core.conv_forward_trace(X, W, np.full((1, 1, 1, 1), 0.5), {"stride": 1, "pad": 0},
+                                   limit=2)
+    return {**page.to_dict(), "id": "0123456789abcdef0123456789abcdef",
+            "stage": "conv_forward", "totals": None}

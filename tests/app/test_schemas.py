@@ -157,3 +157,10 @@ def test_docs_example_answer_is_the_answer_to_the_example_request(client, openap
     request = openapi["components"]["schemas"][name]["examples"][0]
     shown = op["responses"]["200"]["content"]["application/json"]["example"]
     assert client.post(f"/api/{route}", json=request).json() == shown
+
+
+def test_docs_example_of_the_steps_answer_is_a_conv_forward_answer(openapi):
+    op = openapi["paths"]["/api/steps"]["post"]["responses"]["200"]["content"]
+    shown = op["application/json"]["example"]
+    assert type(TypeAdapter(StepsOut).validate_python(shown)).__name__ == "ConvForwardStepsOut"
+    assert [s["z"] for s in shown["steps"]] == [-3.5, -3.5]  # 1*1 + 5*(-1) + 0.5, 2 - 6 + 0.5
