@@ -16,6 +16,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from app.middleware.security_headers import PAGE_CSP, STATIC_HEADERS
 from core import GeometryError
 
 
@@ -74,15 +75,35 @@ async def _geometry_error(_request: Request, exc: Exception) -> JSONResponse:
 _UNPARSABLE_BODY = "There was an error parsing the body"
 
 
+def json_problem(cause: BaseException | None) -> str:
+    """What is wrong with a JSON body that json.loads could not turn into values."""
+    if isinstance(cause, RecursionError):
+        return ("JSON decode error: the body nests arrays or objects too deeply; the "
+                "arrays of this API have at most 4 levels.")
+    if isinstance(cause, ValueError) and "integer string conversion" in str(cause):
+        return ("JSON decode error: an integer in the body has more than 4300 digits; "
+                "numbers of this API are at most 1e6 in size.")
+    return "JSON decode error: the body is not UTF-8 text; send JSON as UTF-8."
+
+
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
-    """An undecodable JSON body is a 422 like any other invalid JSON; the rest as FastAPI."""
+    """A JSON body FastAPI cannot parse (not UTF-8, nested too deeply, an integer too long
+    for Python) is a 422 like any other invalid JSON, saying which; the rest as FastAPI."""
     assert isinstance(exc, StarletteHTTPException)
     if exc.status_code == 400 and exc.detail == _UNPARSABLE_BODY:
         return JSONResponse({"detail": [{
-            "loc": ["body"], "type": "json_invalid",
-            "msg": "JSON decode error: the body is not UTF-8 text; send JSON as UTF-8."}]},
+            "loc": ["body"], "type": "json_invalid", "msg": json_problem(exc.__cause__)}]},
             status_code=422)
     return await http_exception_handler(request, exc)
+
+
+async def _internal_error(_request: Request, exc: Exception) -> JSONResponse:
+    """An unexpected error: a 500 with every security header. Starlette sends it from its
+    outermost middleware, outside SecurityHeadersMiddleware, so the headers are set here;
+    the traceback still goes to the server's log, never to the client."""
+    return JSONResponse(error_body("internal_error", "The server failed on this request; "
+                                   "it has been logged."), status_code=500,
+                        headers={**STATIC_HEADERS, "Content-Security-Policy": PAGE_CSP})
 
 
 def install(app: FastAPI) -> None:
@@ -91,3 +112,4 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(ApiError, _api_error)
     app.add_exception_handler(GeometryError, _geometry_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(Exception, _internal_error)

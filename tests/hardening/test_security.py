@@ -442,3 +442,57 @@ def test_uploads_leave_nothing_on_disk_or_in_the_log(start_server, tmp_path):
     assert "SECRET-NAME" not in log and marker.decode() not in log  # ...and says nothing more
     assert list(tmp.iterdir()) == []
     assert not [f for f in open_files if f.startswith(str(tmp)) or "(deleted)" in f], open_files
+
+
+# --- issue 10: a 500 carries every header; the head limit holds in one write ---------------
+
+
+def test_an_internal_error_is_a_500_with_every_security_header(monkeypatch):
+    """Force an unexpected error inside a route: the answer is a JSON 500 that still has
+    every security header (Starlette sends it from outside the header middleware), and the
+    traceback does not reach the client."""
+    import anyio
+
+    import core
+    from app.main import create_app
+
+    def boom(*_args, **_kwargs):
+        raise RuntimeError("secret internal detail")
+
+    monkeypatch.setattr(core, "conv_single_step", boom)
+    app = create_app()
+
+    async def go() -> httpx.Response:
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:
+            example = {"a_slice_prev": [[[1.0]]], "W": [[[1.0]]], "b": [[[0.0]]]}
+            return await c.post("/api/conv_single_step", json=example)
+
+    r = anyio.run(go)
+    assert r.status_code == 500
+    assert r.json()["code"] == "internal_error"
+    assert "secret" not in r.text and "Traceback" not in r.text
+    _assert_strict_headers(r, "500 internal error")
+
+
+@pytest.mark.parametrize("size, served", [(15 * 1024, True), (17 * 1024, False),
+                                          (100 * 1024, False)])
+def test_the_head_limit_holds_for_a_head_sent_in_one_write(shared_server, size, served):
+    """A 100 KiB head in a single write was served (h11 checks only incomplete heads)."""
+    line = b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\nX-Big: "
+    head = line + b"b" * (size - len(line) - 4) + b"\r\n\r\n"
+    assert len(head) == size
+    s = socket.create_connection(("127.0.0.1", shared_server.port), timeout=5)
+    s.sendall(head)
+    answer = b""
+    with contextlib.suppress(ConnectionResetError, TimeoutError):
+        while chunk := s.recv(65536):
+            answer += chunk
+    s.close()
+    if served:
+        assert answer.startswith(b"HTTP/1.1 200"), answer[:200]
+    else:
+        assert answer.startswith(b"HTTP/1.1 400"), answer[:200]
+        assert b"16384 bytes" in answer and b"x-frame-options: DENY" in answer.lower().replace(
+            b"deny", b"DENY")
+    assert httpx.get(f"{shared_server.url}/healthz").status_code == 200
