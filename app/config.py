@@ -62,10 +62,20 @@ class Settings(BaseModel):
         64, ge=1, le=100_000,
         description="Most entries (working images and layer results) in the steps cache.",
     )
+    memory_budget_bytes: int = Field(
+        512 * 1024 * 1024, ge=16 * 1024 * 1024, le=256 * 1024**3,
+        description="Memory budget of one worker, in bytes: the requests in flight (each "
+        "counted by an upper bound of what it allocates, known before it starts) and the "
+        "steps cache together. A request runs only when its bytes fit beside the others "
+        "(the cache gives up entries to make room), waits otherwise (max_queue, "
+        "queue_wait_s: then 503), and one that alone is over the budget is a 413. The "
+        "process itself adds about 70-90 MiB (Python, NumPy, Pillow, FastAPI).",
+    )
     cache_bytes: int = Field(
         256 * 1024 * 1024, ge=1024 * 1024, le=64 * 1024**3,
-        description="Memory bound of the steps cache, in bytes of array data (a layer "
-        "result is about 25 MB at size 256 with 8 filters, 100 MB at 512).",
+        description="A cap on the steps cache, in bytes of array data, within "
+        "memory_budget_bytes, which it shares with the work in flight (a layer result is "
+        "about 25 MB at size 256 with 8 filters, 100 MB at 512).",
     )
     body_timeout_s: float = Field(
         30.0, gt=0.0, le=3600.0,
@@ -73,8 +83,9 @@ class Settings(BaseModel):
     )
     max_heavy: int = Field(
         2, ge=1, le=1024,
-        description="Heavy requests (image, steps and arrays that compute, array routes) "
-        "computed at the same time.",
+        description="Heavy requests (those that may allocate more than 8 MiB: most image "
+        "requests, large array calls) computed at the same time; light ones (the exercise's "
+        "arrays, a page of steps) need no slot, only room in memory_budget_bytes.",
     )
     max_queue: int = Field(
         32, ge=0, le=10_000,

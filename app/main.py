@@ -28,7 +28,7 @@ from app.middleware.gzip import GzipMiddleware
 from app.middleware.security_headers import DOCS_CSP, SecurityHeadersMiddleware
 from app.routes import arrays, geometry, image, learn, network, pages
 from app.services.cache import LruCache
-from app.services.heavy import HeavyLimiter, Overloaded
+from app.services.heavy import Admission, Overloaded
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATES_DIR = ROOT / "templates"
@@ -71,8 +71,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     def current() -> Settings:
         return app.dependency_overrides.get(get_settings, get_settings)()
 
+    # One memory budget for the work in flight and the steps cache (app/services/heavy.py).
     app.state.cache = LruCache(current)
-    app.state.limiter = HeavyLimiter(current)
+    app.state.limiter = Admission(current, shrink_cache=app.state.cache.shrink_to)
+    app.state.cache.room = app.state.limiter.cache_room
     app.state.templates = Jinja2Templates(directory=str(TEMPLATES_DIR))  # autoescapes .html
 
     errors.install(app)

@@ -1,9 +1,24 @@
-"""How many heavy computations run at once, and the way routes run them off the event loop.
+"""Admission of work by what it costs, under one per-worker memory budget.
 
-`HeavyLimiter` admits at most `max_heavy` computations plus `max_queue` waiters; a waiter
-that gets no slot within `queue_wait_s` (and anyone beyond the queue) gets 503 with
-Retry-After. `heavy(request, fn, ...)` runs `fn` in the thread pool inside a slot;
-`heavy_slot` is the same as a dependency, for routes that FastAPI runs in its thread pool.
+Every request that computes states, before it allocates anything, an upper bound of the
+bytes it will hold at its peak (`cost`: core/workspace.py's bounds for the layer functions,
+the arrays it keeps and the answer it builds; app/services/bounds.py adds them up). The
+`Admission` (app.state.limiter) then decides:
+
+- **Memory**: `memory_budget_bytes` (CONVSTEP_MEMORY_BUDGET_BYTES) holds the requests in
+  flight *and* the steps cache. A request runs only when its cost fits beside the costs of
+  the requests already running; the cache gives up its least recently used entries to make
+  room (it never holds more than the budget minus the work in flight, and at most
+  `cache_bytes`). A request whose cost alone is over the budget is a 413 naming it.
+- **Cost classes**: a request of at most `LIGHT_BYTES` (the exercise's small arrays, a page
+  of steps) is light: it runs as soon as its bytes fit, without waiting for a heavy slot
+  and past any heavy request that waits. Heavier ones also need one of `max_heavy` slots
+  (the CPU) and wait in arrival order.
+- **Shedding**: at most `max_queue` requests wait, each at most `queue_wait_s`; beyond that
+  503 with Retry-After, at once.
+
+`heavy(request, fn, *args, cost=...)` runs `fn` in the thread pool once admitted;
+`admitted(request, cost)` is the same as an async context manager.
 """
 
 from __future__ import annotations
@@ -13,6 +28,7 @@ import collections
 import contextlib
 import math
 from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from fastapi import Request
@@ -20,84 +36,168 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
 from app.config import Settings
+from app.errors import ApiError
 
 T = TypeVar("T")
+MIB = 2**20
+# Up to this many bytes a request is light: no heavy slot, no waiting behind heavy work.
+LIGHT_BYTES = 8 * MIB
+# The cost of work that states none (a route of another area calling heavy() as before).
+DEFAULT_COST = 64 * MIB
 
 
 class Overloaded(HTTPException):
-    """503 with Retry-After: every heavy slot is busy and the queue is full or too slow."""
+    """503 with Retry-After: no room within the budget, the queue is full or too slow."""
 
     def __init__(self, detail: str, retry_after: float) -> None:
         super().__init__(503, detail, headers={"Retry-After": str(max(1, math.ceil(retry_after)))})
         self.code = "overloaded"
 
 
-class HeavyLimiter:
-    """At most `max_heavy` running, `max_queue` waiting (each at most `queue_wait_s`).
+def too_costly(cost: int, settings: Settings, what: str = "this request") -> ApiError:
+    return ApiError(413, "over_memory_budget",
+                    f"{what} needs up to {cost} bytes of memory at its peak (bounded before "
+                    f"anything is allocated); the limit is memory_budget_bytes = "
+                    f"{settings.memory_budget_bytes} (CONVSTEP_MEMORY_BUDGET_BYTES) per "
+                    "worker. Use smaller arrays, a smaller image, pad or dilation.")
 
-    Futures are made in the running loop at wait time, so one limiter serves any loop.
+
+@dataclass
+class _Waiter:
+    future: asyncio.Future[None]
+    cost: int
+    heavy: bool
+
+
+class Admission:
+    """Requests in flight by their cost: within the memory budget, `max_heavy` heavy ones
+    at once, `max_queue` waiting. `cache_room` tells the steps cache how much it may hold.
+
+    Runs in one event loop (the worker's); futures are made in the running loop at wait
+    time, so one instance serves any loop (tests run each request in its own).
     """
 
-    def __init__(self, settings: Callable[[], Settings]) -> None:
+    def __init__(self, settings: Callable[[], Settings],
+                 shrink_cache: Callable[[int], None] = lambda _room: None) -> None:
         self.settings = settings
+        self.shrink_cache = shrink_cache
+        self.in_flight = 0  # bytes reserved by running requests
+        self.running_heavy = 0
         self.running = 0
-        self._waiters: collections.deque[asyncio.Future[None]] = collections.deque()
+        self._waiters: collections.deque[_Waiter] = collections.deque()
+
+    # --- what the cache may hold ---------------------------------------------------------
+
+    def cache_room(self) -> int:
+        """Bytes the steps cache may hold now: the budget minus the work in flight."""
+        s = self.settings()
+        return max(0, min(s.cache_bytes, s.memory_budget_bytes - self.in_flight))
+
+    # --- admission ------------------------------------------------------------------------
+
+    def _fits(self, cost: int, heavy: bool) -> bool:
+        s = self.settings()
+        if heavy and self.running_heavy >= s.max_heavy:
+            return False
+        return self.in_flight + cost <= s.memory_budget_bytes
+
+    def _take(self, cost: int, heavy: bool) -> None:
+        self.in_flight += cost
+        self.running += 1
+        self.running_heavy += heavy
+        self.shrink_cache(self.cache_room())
+
+    def _give_back(self, cost: int, heavy: bool) -> None:
+        self.in_flight -= cost
+        self.running -= 1
+        self.running_heavy -= heavy
+        self._wake()
+
+    def _wake(self) -> None:
+        """Admit the waiters that fit now: heavy ones in arrival order (the first that does
+        not fit holds the later heavy ones back), light ones wherever they stand."""
+        heavy_blocked = False
+        for w in list(self._waiters):
+            if w.future.done():
+                self._waiters.remove(w)
+                continue
+            if w.heavy and heavy_blocked:
+                continue
+            if self._fits(w.cost, w.heavy):
+                self._waiters.remove(w)
+                self._take(w.cost, w.heavy)
+                w.future.set_result(None)
+            elif w.heavy:
+                heavy_blocked = True
 
     @contextlib.asynccontextmanager
-    async def slot(self) -> AsyncIterator[None]:
+    async def slot(self, cost: int = DEFAULT_COST, what: str = "this request"
+                   ) -> AsyncIterator[None]:
+        """Hold `cost` bytes of the budget (and a heavy slot when cost > LIGHT_BYTES) while
+        the body runs: 413 when the cost alone is over the budget, 503 when no room comes."""
         s = self.settings()
-        if self.running >= s.max_heavy:
-            if len(self._waiters) >= s.max_queue:
-                raise Overloaded(
-                    f"The server is busy: {self.running} heavy requests are running "
-                    f"(max_heavy = {s.max_heavy}) and {len(self._waiters)} are waiting "
-                    f"(max_queue = {s.max_queue}). Try again shortly.", s.queue_wait_s)
-            waiter = asyncio.get_running_loop().create_future()
-            self._waiters.append(waiter)
-            try:
-                await asyncio.wait_for(asyncio.shield(waiter), timeout=s.queue_wait_s)
-            except TimeoutError:
-                if waiter.done() and not waiter.cancelled():
-                    self._release()  # the slot arrived just as the wait ended: pass it on
-                else:
-                    waiter.cancel()
-                raise Overloaded(
-                    f"The server is busy: no heavy slot came free within queue_wait_s = "
-                    f"{s.queue_wait_s} s (max_heavy = {s.max_heavy}). Try again shortly.",
-                    s.queue_wait_s) from None
-            except BaseException:
-                if waiter.done() and not waiter.cancelled():
-                    self._release()
-                else:
-                    waiter.cancel()
-                raise
-            finally:
-                with contextlib.suppress(ValueError):
-                    self._waiters.remove(waiter)
+        cost = max(1, int(cost))
+        if cost > s.memory_budget_bytes:
+            raise too_costly(cost, s, what)
+        heavy = cost > LIGHT_BYTES
+        queued_heavy = any(w.heavy for w in self._waiters)
+        if self._fits(cost, heavy) and not (heavy and queued_heavy):
+            self._take(cost, heavy)
         else:
-            self.running += 1
+            await self._wait(cost, heavy, s)
         try:
             yield
         finally:
-            self._release()
+            self._give_back(cost, heavy)
 
-    def _release(self) -> None:
-        """Hand the slot to the oldest live waiter, or free it."""
-        while self._waiters:
-            waiter = self._waiters.popleft()
-            if not waiter.done():
-                waiter.set_result(None)  # the slot moves over: `running` stays the same
-                return
-        self.running -= 1
+    async def _wait(self, cost: int, heavy: bool, s: Settings) -> None:
+        if len(self._waiters) >= s.max_queue:
+            raise Overloaded(
+                f"The server is busy: {self.running} requests are running ({self.running_heavy}"
+                f" heavy, max_heavy = {s.max_heavy}; {self.in_flight} of memory_budget_bytes = "
+                f"{s.memory_budget_bytes} in use) and {len(self._waiters)} are waiting "
+                f"(max_queue = {s.max_queue}). Try again shortly.", s.queue_wait_s)
+        waiter = _Waiter(asyncio.get_running_loop().create_future(), cost, heavy)
+        self._waiters.append(waiter)
+        try:
+            await asyncio.wait_for(asyncio.shield(waiter.future), timeout=s.queue_wait_s)
+        except TimeoutError:
+            if waiter.future.done() and not waiter.future.cancelled():
+                return  # admitted just as the wait ended: run after all
+            waiter.future.cancel()
+            raise Overloaded(
+                f"The server is busy: no room came free within queue_wait_s = "
+                f"{s.queue_wait_s} s (max_heavy = {s.max_heavy}, memory_budget_bytes = "
+                f"{s.memory_budget_bytes}). Try again shortly.", s.queue_wait_s) from None
+        except BaseException:
+            if waiter.future.done() and not waiter.future.cancelled():
+                self._give_back(cost, heavy)
+            else:
+                waiter.future.cancel()
+            raise
+        finally:
+            with contextlib.suppress(ValueError):
+                self._waiters.remove(waiter)
+
+
+# The name the rest of the app has used for it.
+HeavyLimiter = Admission
+
+
+def admitted(request: Request, cost: int = DEFAULT_COST,
+             what: str = "this request") -> contextlib.AbstractAsyncContextManager[None]:
+    """`async with admitted(request, cost):` holds `cost` bytes of the budget."""
+    return request.app.state.limiter.slot(cost, what)
 
 
 async def heavy_slot(request: Request) -> AsyncIterator[None]:
-    """A dependency that holds a heavy slot while the route runs."""
+    """A dependency that holds DEFAULT_COST of the budget while the route runs."""
     async with request.app.state.limiter.slot():
         yield
 
 
-async def heavy(request: Request, fn: Callable[..., T], *args: Any) -> T:
-    """Run `fn` in the thread pool once a heavy slot is free (503 if none comes soon)."""
-    async with request.app.state.limiter.slot():
+async def heavy(request: Request, fn: Callable[..., T], *args: Any,
+                cost: int = DEFAULT_COST, what: str = "this request") -> T:
+    """Run `fn` in the thread pool once `cost` bytes are admitted (413 / 503, see slot)."""
+    async with request.app.state.limiter.slot(cost, what):
         return await run_in_threadpool(fn, *args)
