@@ -58,6 +58,12 @@ class Settings(BaseModel):
     max_steps_per_page: int = Field(
         256, ge=1, le=100_000, description="Most step records in one page (the `limit`).",
     )
+    max_page_numbers: int = Field(
+        1_048_576, ge=1024, le=1_000_000_000,
+        description="Most numbers in one page of step records: limit x the numbers of one "
+        "step (3 f*f*n_C_prev for a convolution step, 3 f*f for a pooling step). The "
+        "default fits the page's own pages (64 steps of f = 31 on RGB).",
+    )
     cache_entries: int = Field(
         64, ge=1, le=100_000,
         description="Most entries (working images and layer results) in the steps cache.",

@@ -120,12 +120,20 @@ def _prepare(im: Image.Image, size: int, color: str, max_decode_bytes: int) -> i
     return n
 
 
+def probe(data: bytes, *, size: int, color: str, max_pixels: int,
+          max_decode_bytes: int = MAX_DECODE_BYTES) -> tuple[int, int, int]:
+    """(width, height, decoded bytes) that decode() of `data` will meet, from the header
+    only (the same 4xx as decode() for a file it refuses at the header)."""
+    with _open(data, max_pixels) as im:
+        width, height = im.size
+        return width, height, _prepare(im, size, color, max_decode_bytes)
+
+
 def decoded_bytes(data: bytes, *, size: int, color: str, max_pixels: int,
                   max_decode_bytes: int = MAX_DECODE_BYTES) -> int:
-    """Bytes that decode() of `data` allocates for the decoded image, from its header only
-    (the same 4xx as decode() for a file it refuses at the header)."""
-    with _open(data, max_pixels) as im:
-        return _prepare(im, size, color, max_decode_bytes)
+    """Bytes that decode() of `data` allocates for the decoded image, from its header only."""
+    return probe(data, size=size, color=color, max_pixels=max_pixels,
+                 max_decode_bytes=max_decode_bytes)[2]
 
 
 # --- JPEG: does the compressed data cover the declared pixels? -------------------------------

@@ -10,14 +10,17 @@ upstream gradient, so the server keeps no state between calls.
 
 from collections.abc import Callable
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from pydantic import BaseModel
+from starlette.concurrency import run_in_threadpool
 
 from app.config import Settings
-from app.deps import HeavySlot, SettingsDep
+from app.deps import SettingsDep
+from app.routes.json_body import StrictJSONBodyRoute
 from app.schemas import arrays as m
 from app.schemas.common import ErrorOut
 from app.services import arrays as service
+from app.services.heavy import admitted
 
 ERRORS = {
     413: {"model": ErrorOut, "description": "An array or the body is over a limit."},
@@ -26,7 +29,10 @@ ERRORS = {
     503: {"model": ErrorOut, "description": "Busy: try again after Retry-After seconds."},
 }
 
-router = APIRouter(prefix="/api", tags=["arrays: the exercise's functions"], responses=ERRORS)
+# Strict JSON: a number is a JSON number ("1", true or "3" are refused), parsed off the
+# event loop within the memory budget (app/routes/json_body.py).
+router = APIRouter(prefix="/api", tags=["arrays: the exercise's functions"], responses=ERRORS,
+                   route_class=StrictJSONBodyRoute)
 
 # (the service function, named as the seed function and its route, request, answer, summary)
 ROUTES: list[tuple[Callable[..., dict], type[BaseModel], type[BaseModel], str]] = [
@@ -49,13 +55,18 @@ ROUTES: list[tuple[Callable[..., dict], type[BaseModel], type[BaseModel], str]] 
 
 def _route(run: Callable[[BaseModel, Settings], dict], body_type: type[BaseModel],
            answer_type: type[BaseModel]) -> Callable:
-    """A plain (thread-pool) route: validate the body, run the service in a heavy slot,
-    answer with the schema."""
+    """A route: the body parsed (strict, off the loop), its cost bounded from the shapes
+    before anything is allocated, then the service in the thread pool once that cost is
+    admitted (light calls pass at once; heavy ones queue; over the budget a 413)."""
+    name = run.__name__
 
-    def route(body: BaseModel, settings: SettingsDep, _: HeavySlot) -> BaseModel:
-        return answer_type(**run(body, settings))
+    async def route(body: BaseModel, request: Request, settings: SettingsDep) -> BaseModel:
+        held = getattr(request.state, "body_cost", 0)  # the parsed body, still alive
+        cost = held + service.cost(name, body, settings)
+        async with admitted(request, cost, name):
+            return answer_type(**await run_in_threadpool(run, body, settings))
 
-    route.__annotations__ = {"body": body_type, "settings": SettingsDep, "_": HeavySlot,
+    route.__annotations__ = {"body": body_type, "request": Request, "settings": SettingsDep,
                              "return": answer_type}
     route.__name__ = route.__qualname__ = run.__name__
     route.__doc__ = body_type.__doc__

@@ -15,6 +15,7 @@ from app.errors import ApiError
 from app.middleware.body_limit import body_limit
 from app.multipart import boundary_of, parse, read_body
 from app.responses import JSONChunks, accepts_gzip
+from app.routes.json_body import JSONBodyRoute
 from app.samples import SAMPLE_NAMES, sample_bytes
 from app.schemas.common import ErrorOut
 from app.schemas.image import ArraysIn, ArraysOut, ImageOut, ImageSettings, StepsIn
@@ -23,7 +24,10 @@ from app.services import image as service
 from app.services import steps as steps_service
 from app.services.bounds import check_settings, page_limit
 
-router = APIRouter(prefix="/api", tags=["image: what the page runs on"])
+# JSON bodies (/api/steps, /api/arrays) parsed off the event loop within the memory budget
+# (app/routes/json_body.py); /api/image reads its multipart body itself.
+router = APIRouter(prefix="/api", tags=["image: what the page runs on"],
+                   route_class=JSONBodyRoute)
 
 IMAGE_BODY = {
     "required": True,
@@ -134,7 +138,8 @@ async def steps(body: StepsIn, request: Request, limits: SettingsDep) -> StepsOu
     stages), the running totals after steps 0..totals_at. The answer is the page of that
     stage's kind (`kind` says which record the steps are) plus `id`, `stage` and `totals`.
     """
-    limit = page_limit("limit", body.limit, "limit" in body.model_fields_set, limits)
+    limit = page_limit("limit", body.limit, "limit" in body.model_fields_set, limits,
+                       service.stage_step_numbers(body.settings, body.stage))
     body = body.model_copy(update={"settings": check_settings(body.settings, limits)})
     return await service.steps_answer(request, body, limit, limits)  # type: ignore[return-value]
 

@@ -23,23 +23,32 @@ from app.schemas.arrays import (
     ZeroPadIn,
 )
 from app.services.bounds import (
+    FIXED_BYTES,
+    answer_cost,
     check_conv_work,
     check_elements,
     check_pool_work,
+    inputs_cost,
+    page_cost,
     page_limit,
+    shape_of,
+    step_numbers,
     to_array,
 )
+from core import workspace
 
 
 def _pad_value(v: float | list[float]) -> float | tuple[float, float]:
     return tuple(v) if isinstance(v, list) else v
 
 
-def _steps(steps: StepsQuery | None, settings: Settings) -> dict | None:
-    """core's page arguments {offset, limit} for a request's `steps`, or None."""
+def _steps(steps: StepsQuery | None, settings: Settings, per_step: int) -> dict | None:
+    """core's page arguments {offset, limit} for a request's `steps` whose records carry
+    `per_step` numbers each, or None."""
     if steps is None:
         return None
-    limit = page_limit("steps.limit", steps.limit, "limit" in steps.model_fields_set, settings)
+    limit = page_limit("steps.limit", steps.limit, "limit" in steps.model_fields_set, settings,
+                       per_step)
     return {"offset": steps.offset, "limit": limit}
 
 
@@ -95,7 +104,7 @@ def conv_single_step(body: ConvSingleStepIn, settings: Settings) -> dict:
 
 def conv_forward(body: ConvForwardIn, settings: Settings) -> dict:
     A_prev, W, b, hp, kw = _conv_setup(body, settings, "conv_forward")
-    where = _steps(body.steps, settings)
+    where = _steps(body.steps, settings, step_numbers("conv", W.shape[0], W.shape[2]))
     Z, _cache = core.conv_forward(A_prev, W, b, hp, **kw)
     return _with_steps({"Z": Z.tolist()}, where,
                        lambda **w: core.conv_forward_trace(A_prev, W, b, hp, **kw, **w))
@@ -104,7 +113,7 @@ def conv_forward(body: ConvForwardIn, settings: Settings) -> dict:
 def conv_backward(body: ConvBackwardIn, settings: Settings) -> dict:
     A_prev, W, b, hp, kw = _conv_setup(body, settings, "conv_backward")
     dZ = to_array("dZ", body.dZ, settings)
-    where = _steps(body.steps, settings)
+    where = _steps(body.steps, settings, step_numbers("conv", W.shape[0], W.shape[2]))
     # The cache as conv_forward builds it: (A_prev, W, b, hparameters) with the extensions
     # stored inside hparameters.
     cache = (A_prev, W, b, {**hp, **kw})
@@ -117,7 +126,7 @@ def pool_forward(body: PoolForwardIn, settings: Settings) -> dict:
     A_prev = to_array("A_prev", body.A_prev, settings)
     hp = body.hparameters.model_dump()
     _pool_setup(A_prev, hp, settings, "pool_forward")
-    where = _steps(body.steps, settings)
+    where = _steps(body.steps, settings, step_numbers("pool", hp["f"], 1))
     A, _cache = core.pool_forward(A_prev, hp, mode=body.mode)
     return _with_steps({"A": A.tolist()}, where, lambda **w: core.pool_forward_trace(
         A_prev, hp, mode=body.mode, tie_rule=body.tie_rule, **w))
@@ -128,7 +137,7 @@ def pool_backward(body: PoolBackwardIn, settings: Settings) -> dict:
     dA = to_array("dA", body.dA, settings)
     hp = body.hparameters.model_dump()
     _pool_setup(A_prev, hp, settings, "pool_backward")
-    where = _steps(body.steps, settings)
+    where = _steps(body.steps, settings, step_numbers("pool", hp["f"], 1))
     cache = (A_prev, hp)
     dA_prev = core.pool_backward(dA, cache, mode=body.mode, tie_rule=body.tie_rule)
     return _with_steps({"dA_prev": dA_prev.tolist()}, where, lambda **w: core.pool_backward_trace(
@@ -144,3 +153,107 @@ def distribute_value(body: DistributeValueIn, settings: Settings) -> dict:
     n_H, n_W = body.shape
     check_elements("shape (the output)", n_H * n_W, settings)
     return {"a": core.distribute_value(body.dz, (n_H, n_W)).tolist()}
+
+
+# --- what each route costs, from the shapes alone, before anything is allocated ----------------
+
+
+def _page(steps: StepsQuery | None, per_step: int, settings: Settings) -> int:
+    if steps is None:
+        return 0
+    limit = page_limit("steps.limit", steps.limit, "limit" in steps.model_fields_set, settings,
+                       per_step)
+    return page_cost(limit, per_step)
+
+
+def _conv_cost(body: ConvForwardIn | ConvBackwardIn, settings: Settings,
+               backward: bool) -> int:
+    A, W, b = shape_of(body.A_prev, 4), shape_of(body.W, 4), shape_of(body.b, 4)
+    if len(A) != 4 or len(W) != 4:
+        return inputs_cost(A, W, b)  # core refuses the shapes before any work
+    hp = body.hparameters.model_dump()
+    kw = {"pad_mode": body.pad_mode, "dilation": body.dilation}
+    _check_inputs(settings, A_prev=A, W=W, b=b)
+    # core's own shape checks and messages, on zero-stride stand-ins of the shapes (views of
+    # one number: nothing of the arrays' size is allocated)
+    g = core.conv.prepare_conv(*(np.broadcast_to(0.0, sh) for sh in (A, W, b)), hp,
+                               pad_mode=body.pad_mode, pad_value=_pad_value(body.pad_value),
+                               dilation=body.dilation).geometry
+    where = "conv_backward" if backward else "conv_forward"
+    check_elements("Z (the output)", A[0] * g.n_H * g.n_W * W[3], settings)
+    check_conv_work(where, A[0], g.n_H, g.n_W, W[0], A[3], settings)
+    # core/workspace.py's bound of the layer function's peak (its results included); a
+    # GeometryError here is the same 422 core would give
+    if backward:
+        work = workspace.conv_backward_bytes(A, W, hp, **kw)
+        out = answer_cost(A, W, (1, 1, 1, W[3]))
+        extra = inputs_cost(shape_of(body.dZ, 4))
+    else:
+        work = workspace.conv_forward_bytes(A, W, hp, **kw)
+        out = answer_cost((A[0], g.n_H, g.n_W, W[3]))
+        extra = 0
+    return (inputs_cost(A, W, b) + extra + work + out
+            + _page(body.steps, step_numbers("conv", W[0], W[2]), settings))
+
+
+def _pool_cost(body: PoolForwardIn | PoolBackwardIn, settings: Settings,
+               backward: bool) -> int:
+    A = shape_of(body.A_prev, 4)
+    if len(A) != 4:
+        return inputs_cost(A)
+    hp = body.hparameters.model_dump()
+    _check_inputs(settings, A_prev=A)
+    g = core.pool_geometry(A[1], A[2], hp["f"], stride=hp["stride"])
+    check_pool_work("pool_backward" if backward else "pool_forward", A[0], g.n_H, g.n_W, A[3],
+                    g.f, settings)
+    if backward:
+        work = workspace.pool_backward_bytes(A, hp, body.mode, tie_rule=body.tie_rule)
+        out = answer_cost(A) + inputs_cost(shape_of(body.dA, 4))
+    else:
+        work = workspace.pool_forward_bytes(A, hp, body.mode)
+        out = answer_cost((A[0], g.n_H, g.n_W, A[3]))
+    return inputs_cost(A) + work + out + _page(body.steps, step_numbers("pool", hp["f"], 1),
+                                                 settings)
+
+
+def _check_inputs(settings: Settings, **shapes: tuple[int, ...]) -> None:
+    """max_array_elements for each input, from its shape, before the memory bound."""
+    for name, shape in shapes.items():
+        n = 1
+        for d in shape:
+            n *= d
+        check_elements(name, n, settings)
+
+
+def _zero_pad_cost(body: ZeroPadIn, settings: Settings) -> int:
+    X = shape_of(body.X, 4)
+    if len(X) != 4:
+        return inputs_cost(X)
+    _check_inputs(settings, X=X)
+    out = (X[0], X[1] + 2 * body.pad, X[2] + 2 * body.pad, X[3])
+    check_elements("X_pad (the output)", out[0] * out[1] * out[2] * out[3], settings)
+    return inputs_cost(X) + answer_cost(out)
+
+
+def _distribute_cost(body: DistributeValueIn, settings: Settings) -> int:
+    n_H, n_W = body.shape
+    check_elements("shape (the output)", n_H * n_W, settings)
+    return FIXED_BYTES + answer_cost((n_H, n_W))
+
+
+COSTS = {
+    "zero_pad": _zero_pad_cost,
+    "conv_single_step": lambda body, _s: 3 * inputs_cost(shape_of(body.a_slice_prev, 3)),
+    "conv_forward": lambda body, s: _conv_cost(body, s, backward=False),
+    "conv_backward": lambda body, s: _conv_cost(body, s, backward=True),
+    "pool_forward": lambda body, s: _pool_cost(body, s, backward=False),
+    "pool_backward": lambda body, s: _pool_cost(body, s, backward=True),
+    "create_mask_from_window": lambda body, _s: (inputs_cost(shape_of(body.x, 2))
+                                                 + answer_cost(shape_of(body.x, 2))),
+    "distribute_value": _distribute_cost,
+}
+
+
+def cost(name: str, body, settings: Settings) -> int:
+    """An upper bound of the bytes the route `name` holds at its peak for `body`."""
+    return COSTS[name](body, settings)

@@ -12,8 +12,8 @@ import numpy as np
 
 from app.config import Settings
 from app.errors import ApiError
-from app.schemas.image import ImageSettings
-from core import conv_geometry, pool_geometry
+from app.schemas.image import FIRST_PAGE, ImageSettings
+from core import conv_geometry, pool_geometry, workspace
 
 
 def _limit_words(settings: Settings, field: str) -> str:
@@ -68,14 +68,83 @@ def check_pool_work(where: str, m: int, n_H: int, n_W: int, n_C: int, f: int,
                    f"*{f}*{f} = {n} numbers", "Use a smaller pooling window.", settings)
 
 
-def page_limit(name: str, limit: int, given: bool, settings: Settings) -> int:
-    """The steps `limit` to use: the client's (422 over max_steps_per_page), or when the
-    client gave none, the default capped at max_steps_per_page."""
+def page_limit(name: str, limit: int, given: bool, settings: Settings,
+               per_step: int = 1) -> int:
+    """The steps `limit` to use: the client's (422 over max_steps_per_page, or over
+    max_page_numbers when its steps carry `per_step` numbers each), or when the client
+    gave none, the default capped by both."""
+    most = max(1, settings.max_page_numbers // max(1, per_step))
     if not given:
-        return min(limit, settings.max_steps_per_page)
+        return max(1, min(limit, settings.max_steps_per_page, most))
     if limit > settings.max_steps_per_page:
         raise over_limit(f"{name} is {limit}", settings, "max_steps_per_page")
+    if limit > most:
+        raise over_limit(f"{name} is {limit} steps of {per_step} numbers each = "
+                         f"{limit * per_step} numbers (at most {most} steps fit)", settings,
+                         "max_page_numbers")
     return limit
+
+
+# --- what a request costs: an upper bound of the bytes it holds at its peak ------------------
+# (app/services/heavy.py admits it within memory_budget_bytes; tests/hardening measures it)
+
+# A float64 of an answer: the Python float, its slot in a list (tolist) and its JSON text.
+ANSWER_BYTES_PER_NUMBER = 96
+# Python objects of a step record besides its numbers (the dict, its keys, small ints).
+STEP_RECORD_BYTES = 2048
+FIXED_BYTES = 256 * 1024  # one request's small objects
+
+
+def step_numbers(stage: str, f: int, n_C_prev: int) -> int:
+    """Numbers one step record carries: a convolution's three f x f x n_C_prev windows
+    (a_slice, weights, products / da_add, dw_add), a pooling's three f x f ones."""
+    return 3 * f * f * (n_C_prev if stage.startswith("conv") else 1)
+
+
+def page_cost(limit: int, per_step: int) -> int:
+    """Bytes of a page of `limit` step records of `per_step` numbers, as dicts and JSON."""
+    return limit * (per_step * ANSWER_BYTES_PER_NUMBER + STEP_RECORD_BYTES)
+
+
+def nested_list_bytes(shape: tuple[int, ...]) -> int:
+    """Bytes of a nested Python list of floats of `shape` (a parsed body, a tolist answer):
+    every list (64 bytes plus 8 per item, rounded up) and every float (24 bytes)."""
+    lists, total, n = 1, 0, 1
+    for d in shape:
+        total += lists * (72 + 9 * d)
+        lists *= d
+        n *= d
+    return total + 24 * n
+
+
+def shape_of(nested: Any, depth: int) -> tuple[int, ...]:
+    """The shape of a nested list read along its first items (a ragged one is refused
+    later, by to_array, before anything of its size is allocated)."""
+    shape = []
+    x = nested
+    for _ in range(depth):
+        if not isinstance(x, list) or not x:
+            break
+        shape.append(len(x))
+        x = x[0]
+    return tuple(shape)
+
+
+def answer_cost(*shapes: tuple[int, ...]) -> int:
+    """Bytes of the answer arrays: float64 results, their lists and their JSON text."""
+    return sum(8 * _prod(sh) + nested_list_bytes(sh) + 32 * _prod(sh) for sh in shapes)
+
+
+def _prod(shape: tuple[int, ...]) -> int:
+    n = 1
+    for d in shape:
+        n *= d
+    return n
+
+
+def inputs_cost(*shapes: tuple[int, ...]) -> int:
+    """Bytes of the inputs as float64 arrays (to_array)."""
+    return sum(8 * _prod(sh) for sh in shapes) + FIXED_BYTES
 
 
 def check_settings(s: ImageSettings, limits: Settings) -> ImageSettings:
@@ -91,11 +160,48 @@ def check_settings(s: ImageSettings, limits: Settings) -> ImageSettings:
     return s
 
 
-def check_layer_work(image: np.ndarray, s: ImageSettings, limits: Settings) -> None:
-    """Geometry (core's message on failure) and the layer's window reads, before any work."""
-    H, W, C = image.shape
+def check_layer_work(image: np.ndarray | tuple[int, int, int], s: ImageSettings,
+                     limits: Settings) -> None:
+    """Geometry (core's message on failure) and the layer's window reads, before any work,
+    for a working image or its shape (H, W, C)."""
+    H, W, C = image if isinstance(image, tuple) else image.shape
     g = conv_geometry(H, W, s.f, stride=s.stride, pad=s.pad, dilation=s.dilation)
     check_conv_work("settings", 1, g.n_H, g.n_W, s.f, C, limits)
     if s.pool is not None:
         p = pool_geometry(g.n_H, g.n_W, s.pool.f, stride=s.pool.stride)
         check_pool_work("settings.pool", 1, p.n_H, p.n_W, len(s.filters), p.f, limits)
+
+
+def layer_cost(shape: tuple[int, int, int], s: ImageSettings, *, first_pages: int = 0) -> int:
+    """Upper bound of the bytes that running the layer on a (H, W, C) working image holds at
+    its peak (app/services/layer.py's run, then its answer): core/workspace.py's bounds of
+    conv_forward, conv_backward and the pooling, every array of the result in float64 and
+    float32, their JSON text (base64 or one byte per value, and its gzip), and `first_pages`
+    pages of FIRST_PAGE steps of every stage."""
+    H, W, C = shape
+    n_C = len(s.filters)
+    hp = {"stride": s.stride, "pad": s.pad}
+    conv = {"pad_mode": s.pad_mode, "dilation": s.dilation}
+    X, Wsh = (1, H, W, C), (s.f, s.f, C, n_C)
+    g = conv_geometry(H, W, s.f, stride=s.stride, pad=s.pad, dilation=s.dilation)
+    out = g.n_H * g.n_W * n_C
+    work = (workspace.conv_forward_bytes(X, Wsh, hp, **conv)
+            + workspace.conv_backward_bytes(X, Wsh, hp, **conv))
+    kept = H * W * C * 3 + (H + 2 * s.pad) * (W + 2 * s.pad) * C + 4 * out  # input, dA_prev,
+    if s.pool is not None:                                 # padded, Z, A, dZ, dA(_pool)
+        p_hp = {"stride": s.pool.stride, "f": s.pool.f}
+        A = (1, g.n_H, g.n_W, n_C)
+        work += (workspace.pool_forward_bytes(A, p_hp, s.pool.mode)
+                 + 2 * workspace.pool_backward_bytes(A, p_hp, s.pool.mode,
+                                                     tie_rule=s.pool.tie_rule))
+        p = pool_geometry(g.n_H, g.n_W, s.pool.f, stride=s.pool.stride)
+        kept += 2 * out + 2 * p.n_H * p.n_W * n_C  # pool_mask, dA_pool, pooled, dA
+    kept += 2 * s.f * s.f * C * n_C + 2 * n_C
+    pages = 0
+    if first_pages:
+        per_step = step_numbers("conv", s.f, C)
+        pages = 2 * page_cost(FIRST_PAGE, per_step)
+        if s.pool is not None:
+            pages += 2 * page_cost(FIRST_PAGE, step_numbers("pool", s.pool.f, 1))
+    # float64 while computing + float32 kept (12 bytes), JSON text and gzip (12 bytes)
+    return work + 24 * kept + pages + FIXED_BYTES

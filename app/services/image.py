@@ -26,7 +26,13 @@ from app.errors import ApiError
 from app.responses import maybe_gzip
 from app.schemas.image import FIRST_PAGE, STAGES_WITH_STEPS, ArraysIn, ImageSettings, StepsIn
 from app.services import layer, steps
-from app.services.bounds import check_layer_work
+from app.services.bounds import (
+    check_layer_work,
+    layer_cost,
+    page_cost,
+    page_limit,
+    step_numbers,
+)
 from app.services.cache import LruCache
 from app.services.heavy import heavy
 
@@ -99,8 +105,8 @@ def _image_answer(cache: LruCache, source: str, data: bytes, s: ImageSettings,
     image_id, image = working_image(cache, source, data, s, limits)
     t1 = time.perf_counter()
     result = get_result(cache, image_id, image, s, limits)
-    first = min(FIRST_PAGE, limits.max_steps_per_page)
-    pages = {stage: steps.step_page(result.trace, s, stage, limit=first)
+    pages = {stage: steps.step_page(result.trace, s, stage, limit=page_limit(
+                 "limit", FIRST_PAGE, False, limits, stage_step_numbers(s, stage)))
              for stage in STAGES_WITH_STEPS if stage in result.stages}
     arrays = arrays_json(result.arrays, result.ranges, names, encoding)
     t2 = time.perf_counter()
@@ -114,31 +120,75 @@ def _image_answer(cache: LruCache, source: str, data: bytes, s: ImageSettings,
     return maybe_gzip(chunks, gzip, limits.gzip_level)
 
 
+def image_cost(cache: LruCache, source: str, data: bytes, s: ImageSettings,
+               limits: Settings) -> int:
+    """Upper bound of the bytes /api/image holds for this source and these settings: the
+    decoded image (from its header, when it is not cached yet) and the layer with its
+    answer (app/services/bounds.py's layer_cost), before anything is decoded."""
+    alias = cache.get(("alias", source, s.size, s.color))
+    image = None if alias is None else cache.get(("image", alias))
+    if image is not None:
+        shapes, decoded = [image.shape], 0
+    else:
+        width, height, decoded = imaging.probe(
+            data, size=s.size, color=s.color, max_pixels=limits.max_pixels,
+            max_decode_bytes=limits.max_decode_bytes)
+        w, h = imaging.working_size(width, height, s.size)
+        w2, h2 = imaging.working_size(height, width, s.size)  # EXIF may turn it
+        shapes = [(h, w, s.channels), (h2, w2, s.channels)]
+    costs = []
+    for shape in shapes:
+        check_layer_work(shape, s, limits)  # geometry (core's 422) and window reads first
+        costs.append(layer_cost(shape, s, first_pages=1))
+    return decoded + max(costs)
+
+
 async def image_answer(request: Request, source: str, data: bytes, s: ImageSettings,
                        names: tuple[str, ...] | None, limits: Settings, encoding: str,
                        gzip: bool) -> Answer:
     """The JSON answer of /api/image (ImageOut) as byte chunks, gzipped when `gzip`, with
     its content encoding: the image `source` (bytes `data`) decoded, the layer run, the
-    first page of every stage's steps. Runs in a heavy slot."""
-    return await heavy(request, _image_answer, request.app.state.cache, source, data, s,
-                       names, limits, encoding, gzip)
+    first page of every stage's steps. Admitted by its cost (image_cost) first."""
+    cache = request.app.state.cache
+    cost = await run_in_threadpool(image_cost, cache, source, data, s, limits)
+    return await heavy(request, _image_answer, cache, source, data, s, names, limits,
+                       encoding, gzip, cost=cost, what="this image request")
 
 
 async def _with_result(request: Request, fn: Callable[..., T], image_id: str,
-                       s: ImageSettings, limits: Settings, *args: Any) -> T:
-    """fn(result, *args) in the thread pool: at once when the result is cached (a page
-    costs only its own steps), else in a heavy slot that computes it first. 404 when the
-    image is no longer held."""
+                       s: ImageSettings, limits: Settings, cost: int, *args: Any) -> T:
+    """fn(result, *args) in the thread pool, admitted with its own `cost` when the result is
+    cached (a page costs only its own steps: light, it passes heavy work that waits), else
+    with the layer's cost too, computing it first. 404 when the image is no longer held."""
     cache: LruCache = request.app.state.cache
     image = find_image(cache, image_id, s)
     result = cache.get(("result", image_id, s.layer_key()))
     if result is not None:
-        return await run_in_threadpool(fn, result, *args)
+        return await heavy(request, fn, result, *args, cost=cost)
 
     def compute_then():
         return fn(get_result(cache, image_id, image, s, limits), *args)
 
-    return await heavy(request, compute_then)
+    check_layer_work(image, s, limits)
+    return await heavy(request, compute_then, cost=cost + layer_cost(image.shape, s),
+                       what="computing this layer")
+
+
+def steps_cost(s: ImageSettings, stage: str, limit: int, totals: bool) -> int:
+    """Bytes of a /api/steps answer: its page, and the running totals' ARRs."""
+    per_step = stage_step_numbers(s, stage)
+    cost = page_cost(limit, per_step)
+    if totals:  # dA_prev_pad or dA_prev, dW, db as float64, float32 and base64
+        cost += 24 * ((s.size + 2 * s.pad) ** 2 * s.channels + s.f * s.f * s.channels
+                      * len(s.filters) + len(s.filters))
+    return cost
+
+
+def stage_step_numbers(s: ImageSettings, stage: str) -> int:
+    """Numbers one step record of `stage` carries under these settings."""
+    if stage.startswith("pool") and s.pool is not None:
+        return step_numbers("pool", s.pool.f, 1)
+    return step_numbers("conv", s.f, s.channels)
 
 
 def _steps_answer(result: layer.LayerResult, body: StepsIn, limit: int) -> dict:
@@ -161,7 +211,8 @@ async def steps_answer(request: Request, body: StepsIn, limit: int, limits: Sett
     if body.totals_at is not None and not body.stage.endswith("backward"):
         raise ApiError(422, "no_totals", "totals_at: running totals exist for the backward "
                        f"stages (conv_backward, pool_backward), not for '{body.stage}'.")
-    return await _with_result(request, _steps_answer, body.id, s, limits, body, limit)
+    cost = steps_cost(s, body.stage, limit, body.totals_at is not None)
+    return await _with_result(request, _steps_answer, body.id, s, limits, cost, body, limit)
 
 
 def _arrays_answer(result: layer.LayerResult, body: ArraysIn, encoding: str, gzip: bool,
@@ -174,5 +225,8 @@ def _arrays_answer(result: layer.LayerResult, body: ArraysIn, encoding: str, gzi
 async def arrays_answer(request: Request, body: ArraysIn, limits: Settings, encoding: str,
                         gzip: bool) -> Answer:
     """The /api/arrays answer (ArraysOut) as byte chunks, for settings within the limits."""
-    return await _with_result(request, _arrays_answer, body.id, body.settings, limits, body,
-                              encoding, gzip, limits.gzip_level)
+    s = body.settings
+    # every array at most the padded image's size per filter: float32 text and its gzip
+    n = len(body.names) * (s.size + 2 * s.pad) ** 2 * max(s.channels, len(s.filters))
+    return await _with_result(request, _arrays_answer, body.id, s, limits, 12 * n + 65536,
+                              body, encoding, gzip, limits.gzip_level)

@@ -301,7 +301,8 @@ def test_busy_server_answers_503_with_retry_after(make_client):
     async def go():
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
-            async with app.state.limiter.slot():  # every heavy slot is taken
+            # the whole memory budget is taken (a light call needs no heavy slot, but room)
+            async with app.state.limiter.slot(app.state.limiter.settings().memory_budget_bytes):
                 queued = await c.post("/api/pool_forward", json=body)  # waits 0.2 s, gives up
                 results = []
 
