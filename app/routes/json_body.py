@@ -84,6 +84,9 @@ def _json_words(error: str) -> str:
     if "recursion limit" in error:
         return ("JSON decode error: the body nests arrays or objects too deeply (" + error
                 + "); the arrays of this API have at most 4 levels.")
+    if "number out of range" in error:
+        return ("JSON decode error: a number in the body is too long to read (" + error
+                + "); numbers of this API are at most 1e6 in size.")
     return f"JSON decode error: {error}"
 
 

@@ -106,3 +106,79 @@ def test_the_default_decode_bound_is_the_settings_default():
 
     assert Settings().max_decode_bytes == imaging.MAX_DECODE_BYTES
     assert Settings.from_env({"CONVSTEP_MAX_DECODE_BYTES": "2000000"}).max_decode_bytes == 2_000_000
+
+
+# --- item 8: deep nesting, long integers -----------------------------------------------------
+
+
+def _raw(route: str, text: str):
+    return asgi_request(APP, "POST", f"/api/{route}", content=text.encode(),
+                        headers={"content-type": "application/json"})
+
+
+@pytest.mark.parametrize("route, text, words", [
+    ("distribute_value", '{"dz": ' + "[" * 5000 + "]" * 5000 + ', "shape": [2, 2]}',
+     ("nests", "too deeply")),
+    ("distribute_value", '{"dz": ' + "9" * 5000 + ', "shape": [2, 2]}',
+     ("number", "too long", "1e6")),
+    ("conv_forward", '{"A_prev": ' + "[" * 3000 + "]" * 3000 + "}", ("too deeply",)),
+    ("steps", '{"id": ' + "[" * 5000 + "]" * 5000 + "}", ("too deeply",)),
+    ("distribute_value", b"\xff\xfe".decode("latin-1"), ("JSON",)),
+])
+def test_unreadable_json_is_a_422_that_says_what_is_wrong(route, text, words):
+    """Both were 422 "the body is not UTF-8 text"."""
+    r = _raw(route, text)
+    assert r.status_code == 422, r.text[:300]
+    msg = r.json()["detail"][0]["msg"]
+    assert r.json()["detail"][0]["type"] == "json_invalid"
+    assert "not UTF-8" not in msg or words == ("JSON",)
+    for word in words:
+        assert word in msg, msg
+
+
+def test_fastapi_parsed_bodies_say_what_is_wrong_too():
+    """A JSON body that FastAPI itself parses (routes outside the array and image routers)
+    gets the same words from app/errors.py."""
+    from app.errors import json_problem
+
+    assert "too deeply" in json_problem(RecursionError())
+    assert "4300 digits" in json_problem(ValueError("Exceeds the limit (4300 digits) for "
+                                                    "integer string conversion"))
+    assert "UTF-8" in json_problem(UnicodeDecodeError("utf-8", b"\xff", 0, 1, "bad"))
+
+
+# --- item 10: strict types on the array routes ---------------------------------------------
+
+EXAMPLE = {"A_prev": [[[[1.0], [2.0]], [[3.0], [4.0]]]], "W": [[[[1.0]]]], "b": [[[[0.0]]]],
+           "hparameters": {"stride": 1, "pad": 0}}
+
+
+def _with(path: tuple, value) -> dict:
+    body = json.loads(json.dumps(EXAMPLE))
+    target = body
+    for key in path[:-1]:
+        target = target[key]
+    target[path[-1]] = value
+    return body
+
+
+@pytest.mark.parametrize("path, value", [
+    (("A_prev", 0, 0, 0, 0), "1"), (("A_prev", 0, 0, 0, 0), True),
+    (("hparameters", "pad"), "3"), (("hparameters", "stride"), True),
+    (("hparameters", "pad"), 1.0), (("b", 0, 0, 0, 0), None),
+])
+def test_array_routes_take_numbers_only(path, value):
+    """"1", true and pad "3" were accepted as numbers."""
+    r = asgi_request(APP, "POST", "/api/conv_forward", json=_with(path, value))
+    assert r.status_code == 422, r.text[:300]
+    assert r.json()["detail"][0]["loc"] == ["body", *path]
+
+
+def test_integers_are_numbers_and_strictness_keeps_other_checks():
+    r = asgi_request(APP, "POST", "/api/conv_forward", json=_with(("A_prev", 0, 0, 0, 0), 1))
+    assert r.status_code == 200 and r.json()["Z"][0][0][0][0] == 1.0
+    r = asgi_request(APP, "POST", "/api/distribute_value", json={"dz": "2", "shape": [2, 2]})
+    assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "dz"]
+    r = asgi_request(APP, "POST", "/api/pool_forward", json={
+        "A_prev": [[[[1.0]]]], "hparameters": {"stride": 1, "f": 1}, "mode": "maximum"})
+    assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "mode"]
