@@ -66,7 +66,7 @@ def _array_fields(model: type[BaseModel]) -> int:
     return n
 
 
-def _located(exc: ValidationError) -> RequestValidationError:
+def _located(exc: ValidationError, raw: bytes) -> RequestValidationError:
     """pydantic's errors, located under "body" as FastAPI locates them, with the JSON
     parser's words for a body that is not JSON."""
     errors = []
@@ -75,6 +75,10 @@ def _located(exc: ValidationError) -> RequestValidationError:
         e["loc"] = ("body", *e.get("loc", ()))
         if e.get("type") == "json_invalid":
             e["msg"] = _json_words(str(e.get("ctx", {}).get("error", e.get("msg", ""))))
+            try:
+                raw.decode("utf-8")
+            except UnicodeDecodeError:
+                e["msg"] = "JSON decode error: the body is not UTF-8 text; send JSON as UTF-8."
             e["input"] = None
         errors.append(e)
     return RequestValidationError(errors)
@@ -108,7 +112,7 @@ async def parse_body(request: Request, model: type[BaseModel], settings: Setting
         try:
             return model.model_validate_json(raw, strict=strict)
         except ValidationError as exc:
-            raise _located(exc) from None
+            raise _located(exc, raw) from None
 
     cost = parse_cost(raw)
     async with admitted(request, cost, "parsing this body"):

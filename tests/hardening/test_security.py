@@ -362,8 +362,14 @@ def test_no_route_opens_a_path_built_from_a_request():
     readers = re.compile(r"\bopen\(|read_bytes\(|read_text\(|write_bytes\(|write_text\(|"
                          r"FileResponse|NamedTemporaryFile|SpooledTemporaryFile|mkstemp")
     in_memory = "Image.open(io.BytesIO("  # Pillow reading the upload's bytes in memory
-    hits = {p.relative_to(root).as_posix() for p in root.rglob("*.py")
-            if readers.search(p.read_text().replace(in_memory, ""))}
+
+    def code(p: Path) -> str:
+        text = p.read_text().replace(in_memory, "")
+        if "zipfile.ZipFile(io.BytesIO(" in text:  # members of an uploaded .npz, in memory
+            text = text.replace("archive.open(", "")
+        return text
+
+    hits = {p.relative_to(root).as_posix() for p in root.rglob("*.py") if readers.search(code(p))}
     assert hits <= {"samples.py"}, hits
     from app.samples import SAMPLES
 
