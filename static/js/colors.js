@@ -140,8 +140,45 @@ export function cssColor(scale, v) {
   return `rgb(${lut[i]}, ${lut[i + 1]}, ${lut[i + 2]})`;
 }
 
+/**
+ * The legend of an RGB picture (scale.rgb): one bar per channel, black to red, green and
+ * blue over the same range, since its colours are the channels themselves, not a grey scale.
+ */
+function rgbLegend(scale, fmt) {
+  const wrap = document.createElement("div");
+  wrap.className = "legend rgb";
+  ["R", "G", "B"].forEach((name, ch) => {
+    const bar = document.createElement("canvas");
+    bar.width = 128;
+    bar.height = 1;
+    bar.className = "legend-bar";
+    bar.dataset.channel = name;
+    bar.setAttribute("aria-hidden", "true");
+    const ctx = bar.getContext("2d");
+    const img = ctx.createImageData(128, 1);
+    for (let x = 0; x < 128; x += 1) {
+      img.data[x * 4 + ch] = Math.round((x / 127) * 255);
+      img.data[x * 4 + 3] = 255;
+    }
+    ctx.putImageData(img, 0, 0);
+    wrap.append(bar);
+  });
+  const labels = document.createElement("div");
+  labels.className = "legend-labels";
+  for (const t of [fmt(scale.lo), "R, G, B", fmt(scale.hi)]) {
+    const sp = document.createElement("span");
+    sp.textContent = t;
+    labels.append(sp);
+  }
+  wrap.append(labels);
+  wrap.setAttribute("aria-label", `red, green and blue channels, each from ${fmt(scale.lo)} to ${fmt(scale.hi)}`);
+  wrap.setAttribute("role", "img");
+  return wrap;
+}
+
 /** A legend: a gradient bar with its low, zero (diverging) and high ends labelled. */
 export function buildLegend(scale, fmt) {
+  if (scale.rgb) return rgbLegend(scale, fmt);
   const wrap = document.createElement("div");
   wrap.className = "legend";
   const bar = document.createElement("canvas");

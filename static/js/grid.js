@@ -189,6 +189,7 @@ export class MapCanvas {
         cv.style.height = `${H / dpr}px`;
       }
       this.stage.style.height = `${H / dpr}px`;
+      this.legendSlot.style.maxWidth = `${W / dpr}px`; // never wider than the map it reads
       this.cssCell = px / dpr;
     }
     return changed;

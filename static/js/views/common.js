@@ -47,7 +47,8 @@ export function imageData(arr, { name, inner, dropped, describe }) {
   const [rows, cols, C] = arr.shape;
   const lo = Math.min(0, arr.min);
   const hi = Math.max(arr.max, lo + 1e-12);
-  const scale = makeScale("grey", lo, hi);
+  // an RGB picture is drawn as its channels: its legend says so (colors.js buildLegend)
+  const scale = C >= 3 ? { ...makeScale("grey", lo, hi), rgb: true } : makeScale("grey", lo, hi);
   const rgba = C >= 3 ? rgbToRgba(arr, lo, hi) : channelToRgba(channelView(arr, 0), scale);
   const d = arr.data;
   return {
