@@ -94,6 +94,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(geometry.router)
     app.include_router(learn.router)
     app.include_router(network.router)
+    app.include_router(network.page_router)
 
     @app.get("/docs", include_in_schema=False)
     async def docs() -> HTMLResponse:

@@ -11,8 +11,9 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import StreamingResponse
+from fastapi.responses import HTMLResponse, StreamingResponse
 from pydantic import ValidationError
+from starlette.routing import Match
 
 from app.deps import SettingsDep
 from app.errors import ApiError
@@ -35,11 +36,13 @@ from app.schemas.network import (
 )
 from app.services import network as service
 from app.services.heavy import heavy
+from app.services.lesson import site_nav
 from app.services.network_weights import weight_set
 from core.data import load_digits
 from core.train import TrainConfig, evaluate
 
 router = APIRouter(prefix="/api/network", tags=["network: a whole small CNN"])
+page_router = APIRouter()
 
 NetLimitsDep = Annotated[NetworkLimits, Depends(get_network_limits)]
 StateDep = Annotated[service.NetworkState, Depends(service.network_state)]
@@ -265,3 +268,22 @@ async def train_control(job_id: JobId, action: Literal["pause", "resume", "stop"
 async def train_delete(job_id: JobId, state: StateDep) -> Response:
     await asyncio.to_thread(state.jobs.delete, job_id)
     return Response(status_code=204)
+
+
+# ---------------------------------------------------------------- the page
+
+
+def _site_nav(request: Request) -> list[dict]:
+    def serves(path: str) -> bool:
+        scope = {"type": "http", "method": "GET", "path": path, "root_path": "",
+                 "query_string": b"", "headers": []}
+        return any(r.matches(scope)[0] == Match.FULL for r in request.app.router.routes)
+    return site_nav(serves, "network")
+
+
+@page_router.get("/network", response_class=HTMLResponse, include_in_schema=False)
+async def network_page(request: Request, limits: NetLimitsDep) -> HTMLResponse:
+    """The network page: draw a digit, watch every layer, the backward pass, training."""
+    boot = {"architecture": service.architecture(limits)}
+    return request.app.state.templates.TemplateResponse(
+        request, "network.html", {"boot": boot, "nav": _site_nav(request)})

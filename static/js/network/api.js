@@ -1,0 +1,89 @@
+// The network page's only module that knows URLs: /api/network... (see /docs).
+
+export class NetError extends Error {
+  constructor(status, message, code) {
+    super(message);
+    this.status = status;
+    this.code = code || null;
+  }
+}
+
+async function fail(res) {
+  let body = null;
+  try {
+    body = await res.json();
+  } catch {
+    body = null;
+  }
+  const d = body && body.detail;
+  let text = `${res.status} ${res.statusText}`;
+  if (Array.isArray(d)) {
+    text = d.map((e) => {
+      const loc = (e.loc || []).filter((p) => p !== "body").join(".");
+      return loc ? `${loc}: ${e.msg}` : e.msg;
+    }).join(" ");
+  } else if (typeof d === "string") {
+    text = d;
+  }
+  return new NetError(res.status, text, body && body.code);
+}
+
+async function json(url, options = {}) {
+  const res = await fetch(url, options);
+  if (!res.ok) throw await fail(res);
+  return res.status === 204 ? null : res.json();
+}
+
+function post(url, body, signal) {
+  return json(url, {
+    method: "POST", headers: { "content-type": "application/json" },
+    body: JSON.stringify(body), signal,
+  });
+}
+
+export const heldOutDigits = () => json("/api/network/digits");
+
+/** Forward (and backward) pass: body = {input, target?, weights, backward}. */
+export const run = (body, signal) => post("/api/network/run", body, signal);
+
+/** The same for an uploaded photo (a File). */
+export function runPhoto(file, settings, signal) {
+  const form = new FormData();
+  form.append("file", file, file.name || "photo");
+  form.append("settings", JSON.stringify(settings));
+  return json("/api/network/run/photo", { method: "POST", body: form, signal });
+}
+
+/** A page of step records of one layer: body = {input, weights, target, layer, direction,
+ * offset, limit}. */
+export const steps = (body, signal) => post("/api/network/steps", body, signal);
+
+export function uploadWeights(file) {
+  const form = new FormData();
+  form.append("file", file, file.name || "weights");
+  return json("/api/network/weights", { method: "POST", body: form });
+}
+
+export const startTraining = (body) => post("/api/network/train", body);
+export const controlTraining = (id, action) =>
+  json(`/api/network/train/${encodeURIComponent(id)}/${action}`, { method: "POST" });
+export const deleteTraining = (id) =>
+  json(`/api/network/train/${encodeURIComponent(id)}`, { method: "DELETE" });
+export const trainingProgress = (id, since) =>
+  json(`/api/network/train/${encodeURIComponent(id)}?since=${since}`);
+
+/** Server-sent events of a job: onProgress(snapshot) per point, onEnd() at the end. */
+export function watchTraining(id, since, { onProgress, onEnd, onError }) {
+  const source = new EventSource(`/api/network/train/${encodeURIComponent(id)}/events?since=${since}`);
+  source.addEventListener("progress", (e) => onProgress(JSON.parse(e.data)));
+  source.addEventListener("end", () => {
+    source.close();
+    onEnd();
+  });
+  source.onerror = () => {
+    if (source.readyState === EventSource.CLOSED) return;
+    source.close();
+    onError();
+  };
+  return () => source.close();
+}

@@ -1,0 +1,314 @@
+// The network page: boot wiring (createNetworkPage builds everything inside its root; no
+// module-level state). One state object: where the digit comes from, which weights, which
+// view, which class's loss. Every number drawn comes from the server.
+
+import { heldOutDigits, run as postRun, runPhoto, uploadWeights } from "./api.js";
+import { INK, el, fmt4, paint, plain } from "./maps.js";
+import { renderInput, renderLayers, renderProbs } from "./overview.js";
+import { createPad } from "./draw.js";
+import { createStepView } from "./stepview.js";
+import { createTraining } from "./training.js";
+
+// A demo "2" already on the pad, so the network has something to show at once.
+const DEMO = [[0.3, 0.3], [0.42, 0.18], [0.6, 0.18], [0.7, 0.3], [0.68, 0.45], [0.5, 0.62],
+  [0.32, 0.82], [0.72, 0.82]];
+
+function createNetworkPage(root, boot) {
+  const $ = (id) => root.querySelector(`#${id}`);
+  const arch = boot.architecture;
+  const classes = arch.classes;
+  const state = { source: "draw", digit: 0, photo: null, weights: "shipped", mode: "forward",
+    target: null, run: null };
+  let seq = 0;
+  let inFlight = false;
+  let pending = false;
+
+  const readout = $("readout");
+  const onCell = (text) => {
+    readout.textContent = text || "Hover a cell to read its exact value.";
+  };
+  const showError = (e) => {
+    const box = $("input-error");
+    box.hidden = !e;
+    box.textContent = e ? e.message : "";
+  };
+
+  // ---------------------------------------------------------------- running the network
+
+  function inputBody() {
+    if (state.source === "digit") return { kind: "digit", index: state.digit };
+    if (state.source === "draw") {
+      const ink = pad.ink();
+      return ink ? { kind: "canvas", ink } : null;
+    }
+    return null;
+  }
+
+  function request() {
+    return { input: inputBody(), weights: state.weights, target: state.target };
+  }
+
+  async function refresh() {
+    if (inFlight) {
+      pending = true;
+      return;
+    }
+    const mine = (seq += 1);
+    const t0 = performance.now();
+    inFlight = true;
+    root.dataset.state = "busy";
+    try {
+      let answer;
+      if (state.source === "photo") {
+        if (!state.photo) return;
+        answer = await runPhoto(state.photo, { weights: state.weights, target: state.target });
+      } else {
+        const input = inputBody();
+        if (!input) return;
+        answer = await postRun({ input, weights: state.weights, target: state.target, backward: true });
+      }
+      if (mine !== seq) return;
+      showError(null);
+      state.run = answer;
+      draw();
+      root.dataset.drawMs = String(Math.round(performance.now() - t0));
+      if (steps.layer) {
+        const req = state.source === "photo" ? photoRequest() : request();
+        if (req) steps.open(steps.layer, steps.direction, req, { keep: true });
+      }
+    } catch (e) {
+      showError(e);
+    } finally {
+      inFlight = false;
+      root.dataset.state = "ready";
+      if (pending) {
+        pending = false;
+        refresh();
+      }
+    }
+  }
+
+  // photos are sent once; their 8 x 8 pixels (from the answer) drive the step view
+  function photoRequest() {
+    if (!state.run) return null;
+    return { input: { kind: "pixels", pixels: state.run.input.pixels }, weights: state.weights,
+      target: state.target };
+  }
+
+  function draw() {
+    const r = state.run;
+    renderInput($("input-map"), $("saliency-map"), r, onCell);
+    renderProbs($("probs"), $("prediction"), r, classes);
+    renderLayers($("layers"), arch, r, state.mode, { onOpen: openSteps, onCell });
+    const pre = r.input.preprocess;
+    $("input-note").textContent = pre
+      ? `ink box ${pre.box[2] - pre.box[0]} × ${pre.box[3] - pre.box[1]} px of ${pre.source_shape.join(" × ")}, scaled into ${fmt4(pre.placed[2])} × ${fmt4(pre.placed[3])} cells`
+      : r.input.label !== null ? `held-out digit #${r.input.index}, label ${r.input.label}` : "";
+    const b = r.backward;
+    $("saliency-note").textContent = b ? `loss of class ${b.target}: −log p = ${fmt4(b.loss)}` : "";
+    $("loss").textContent = b ? `loss = −log p(${b.target}) = ${fmt4(b.loss)}` : "";
+    targets.querySelectorAll("button").forEach((btn) => {
+      const v = btn.dataset.target;
+      btn.setAttribute("aria-checked", String(v === "auto" ? state.target === null : Number(v) === state.target));
+      btn.classList.toggle("is-loss", b && v !== "auto" && Number(v) === b.target);
+    });
+    root.dataset.prediction = String(r.forward.prediction);
+    root.dataset.mode = state.mode;
+  }
+
+  // ---------------------------------------------------------------- inputs
+
+  const pad = createPad($("pad"), { onStroke: () => refresh(), onChange: () => refresh() });
+  $("clear").addEventListener("click", () => {
+    pad.clear();
+    showError(null);
+  });
+
+  const tabs = ["draw", "digit", "photo"];
+  function selectTab(name, focus = false) {
+    for (const t of tabs) {
+      const tab = $(`tab-${t}`);
+      tab.setAttribute("aria-selected", String(t === name));
+      tab.tabIndex = t === name ? 0 : -1;
+      $(`src-${t}`).hidden = t !== name;
+      if (t === name && focus) tab.focus();
+    }
+    state.source = name;
+    if (name !== "photo" || state.photo) refresh();
+  }
+  tabs.forEach((t, i) => {
+    const tab = $(`tab-${t}`);
+    tab.addEventListener("click", () => selectTab(t));
+    tab.addEventListener("keydown", (e) => {
+      if (e.key === "ArrowRight" || e.key === "ArrowLeft") {
+        const j = (i + (e.key === "ArrowRight" ? 1 : tabs.length - 1)) % tabs.length;
+        selectTab(tabs[j], true);
+      }
+    });
+  });
+
+  let digits = null;
+  function fillDigits() {
+    const grid = $("digit-grid");
+    grid.replaceChildren();
+    const only = $("digit-class").value;
+    digits.images.forEach((img, i) => {
+      if (only !== "all" && String(digits.labels[i]) !== only) return;
+      const btn = el("button", "digit");
+      btn.type = "button";
+      btn.setAttribute("role", "option");
+      btn.setAttribute("aria-selected", String(i === state.digit));
+      btn.setAttribute("aria-label", `held-out digit ${i}, label ${digits.labels[i]}`);
+      btn.dataset.index = String(i);
+      const cv = el("canvas", "cells");
+      paint(cv, plain(img), INK, { cell: 3 });
+      btn.append(cv);
+      btn.addEventListener("click", () => {
+        state.digit = i;
+        grid.querySelectorAll(".digit").forEach((d) => d.setAttribute("aria-selected", String(d === btn)));
+        refresh();
+      });
+      grid.append(btn);
+    });
+  }
+  $("digit-class").addEventListener("change", fillDigits);
+  heldOutDigits().then((d) => {
+    digits = d;
+    fillDigits();
+  }).catch(showError);
+
+  $("photo").addEventListener("change", () => {
+    const file = $("photo").files[0];
+    if (!file) return;
+    state.photo = file;
+    const img = $("photo-preview");
+    if (img.src) URL.revokeObjectURL(img.src);
+    img.src = URL.createObjectURL(file);
+    img.hidden = false;
+    refresh();
+  });
+
+  // ---------------------------------------------------------------- views
+
+  const targets = $("targets");
+  const auto = el("button", "target", "label / predicted");
+  auto.type = "button";
+  auto.dataset.target = "auto";
+  auto.setAttribute("role", "radio");
+  targets.append(auto);
+  classes.forEach((c, k) => {
+    const b = el("button", "target", c);
+    b.type = "button";
+    b.dataset.target = String(k);
+    b.setAttribute("role", "radio");
+    b.setAttribute("aria-label", `loss of class ${c}`);
+    targets.append(b);
+  });
+  targets.addEventListener("click", (e) => {
+    const b = e.target.closest("button");
+    if (!b) return;
+    state.target = b.dataset.target === "auto" ? null : Number(b.dataset.target);
+    refresh();
+  });
+
+  function setMode(mode) {
+    state.mode = mode;
+    $("show-forward").setAttribute("aria-checked", String(mode === "forward"));
+    $("show-backward").setAttribute("aria-checked", String(mode === "backward"));
+    $("target-row").hidden = mode !== "backward";
+    if (state.run) draw();
+    if (steps.layer) openSteps(steps.layer, mode);
+  }
+  $("show-forward").addEventListener("click", () => setMode("forward"));
+  $("show-backward").addEventListener("click", () => setMode("backward"));
+
+  const steps = createStepView($("steps-panel"), { onError: showError });
+  function openSteps(name, direction = null) {
+    const dir = direction || state.mode;
+    $("steps-forward").setAttribute("aria-checked", String(dir === "forward"));
+    $("steps-backward").setAttribute("aria-checked", String(dir === "backward"));
+    const req = state.source === "photo" ? photoRequest() : request();
+    if (!req || !req.input) return;
+    $("h-steps").textContent = `${name} step by step`;
+    steps.open(name, dir, req).then(() => {
+      $("steps-panel").scrollIntoView({ behavior: "smooth", block: "nearest" });
+    });
+    root.querySelectorAll(".layer").forEach((c) => c.classList.toggle("is-open", c.dataset.layer === name));
+  }
+  $("steps-forward").addEventListener("click", () => steps.layer && openSteps(steps.layer, "forward"));
+  $("steps-backward").addEventListener("click", () => steps.layer && openSteps(steps.layer, "backward"));
+  $("steps-close").addEventListener("click", () => {
+    steps.close();
+    root.querySelectorAll(".layer").forEach((c) => c.classList.remove("is-open"));
+  });
+
+  // ---------------------------------------------------------------- weights
+
+  const select = $("weights");
+  select.addEventListener("change", () => {
+    state.weights = select.value;
+    refresh();
+  });
+  function option(value, text) {
+    let opt = [...select.options].find((o) => o.value === value);
+    if (!opt) {
+      opt = el("option");
+      opt.value = value;
+      select.append(opt);
+    }
+    opt.textContent = text;
+    return opt;
+  }
+  $("weights-file").addEventListener("change", async () => {
+    const file = $("weights-file").files[0];
+    const status = $("weights-status");
+    if (!file) return;
+    status.textContent = `reading ${file.name}…`;
+    status.classList.remove("bad");
+    try {
+      const w = await uploadWeights(file);
+      option(w.id, `${file.name} (${(w.test_accuracy * 100).toFixed(1)}% held out)`);
+      select.value = w.id;
+      state.weights = w.id;
+      const layouts = w.replaced.map((t) => `${t.name} ← ${t.file_name} (${t.layout})`).join(", ");
+      status.textContent = `Replaced ${layouts}${w.kept.length ? `; kept the shipped ${w.kept.join(", ")}` : ""}.`;
+      refresh();
+    } catch (e) {
+      status.textContent = e.message;
+      status.classList.add("bad");
+    }
+    $("weights-file").value = "";
+  });
+
+  let lastLive = 0;
+  createTraining(root, {
+    onError: showError,
+    onWeights(job, changed) {
+      const value = job ? `job:${job.id}` : null;
+      [...select.options].filter((o) => o.value.startsWith("job:") && o.value !== value).forEach((o) => {
+        if (select.value === o.value) {
+          select.value = "shipped";
+          state.weights = "shipped";
+          refresh();
+        }
+        o.remove();
+      });
+      if (!job) return;
+      const last = job.points[job.points.length - 1];
+      const acc = last ? ` (${(last.test_accuracy * 100).toFixed(1)}% held out)` : "";
+      option(value, `training job, step ${job.step}${acc}`);
+      // the network shown follows the job while "Run on" names it (at most every 0.7 s)
+      if (state.weights === value && (changed || performance.now() - lastLive > 700)) {
+        lastLive = performance.now();
+        refresh();
+      }
+    },
+  });
+
+  setMode("forward");
+  pad.stroke(DEMO);
+  root.dataset.state = "ready";
+}
+
+createNetworkPage(document.querySelector("#main"),
+  JSON.parse(document.querySelector("#boot").textContent));

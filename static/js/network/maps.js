@@ -1,0 +1,194 @@
+// Drawing the server's numbers: cell maps on canvases (crisp, one canvas pixel per cell),
+// grids of numbers, colour scales from ../colors.js. Nothing here computes a layer: values
+// are read from the nested lists the server sent, only their range picks the colours.
+
+import { makeScale } from "../colors.js";
+import { fmtShort } from "../arrays.js";
+
+/** Smallest and largest value of a nested list. */
+export function extent(nested) {
+  let lo = Infinity;
+  let hi = -Infinity;
+  const walk = (x) => {
+    if (Array.isArray(x)) x.forEach(walk);
+    else {
+      if (x < lo) lo = x;
+      if (x > hi) hi = x;
+    }
+  };
+  walk(nested);
+  return [lo, hi];
+}
+
+/** The colour scale of a map: diverging around 0 for signed values, sequential from 0. */
+export function scaleFor(nested, { signed = null } = {}) {
+  const [lo, hi] = extent(nested);
+  const isSigned = signed === null ? lo < 0 : signed;
+  return isSigned ? makeScale("diverging", lo, hi) : makeScale("sequential", 0, hi > 0 ? hi : 1);
+}
+
+/** Ink scale of the input: 0 = paper (white), 16 = ink (black). */
+export const INK = {
+  kind: "ink", lo: 0, hi: 16, lut: null,
+  rgb(v) {
+    const g = Math.round(255 * (1 - Math.max(0, Math.min(16, v)) / 16));
+    return [g, g, g];
+  },
+};
+
+export function rgbOf(scale, v) {
+  if (scale.rgb) return scale.rgb(v);
+  const i = scale.index(v) * 3;
+  return [scale.lut[i], scale.lut[i + 1], scale.lut[i + 2]];
+}
+
+export function css(scale, v) {
+  const [r, g, b] = rgbOf(scale, v);
+  return `rgb(${r}, ${g}, ${b})`;
+}
+
+/** Channel c of a (rows, cols, C) nested list as a (rows, cols) getter. */
+export function channel(hwc, c) {
+  return { rows: hwc.length, cols: hwc[0].length, get: (r, q) => hwc[r][q][c] };
+}
+
+/** A (rows, cols) nested list as a getter. */
+export function plain(rc) {
+  return { rows: rc.length, cols: rc[0].length, get: (r, q) => rc[r][q] };
+}
+
+/**
+ * Paint a map on `canvas`: one canvas pixel per cell, scaled up crisply by CSS to `cell` px.
+ * Hover/click report the cell: onCell({r, c, value} | null), onPick({r, c}).
+ */
+export function paint(canvas, map, scale, { cell = 8, cellWidth = null, onCell = null,
+  onPick = null } = {}) {
+  canvas.width = map.cols;
+  canvas.height = map.rows;
+  canvas.style.width = `${map.cols * (cellWidth || cell)}px`;
+  canvas.style.height = `${map.rows * cell}px`;
+  const ctx = canvas.getContext("2d");
+  const img = ctx.createImageData(map.cols, map.rows);
+  for (let r = 0; r < map.rows; r += 1) {
+    for (let c = 0; c < map.cols; c += 1) {
+      const v = map.get(r, c);
+      const o = (r * map.cols + c) * 4;
+      if (Number.isNaN(v)) continue; // a gap: left transparent
+      const [R, G, B] = rgbOf(scale, v);
+      img.data[o] = R;
+      img.data[o + 1] = G;
+      img.data[o + 2] = B;
+      img.data[o + 3] = 255;
+    }
+  }
+  ctx.putImageData(img, 0, 0);
+  const at = (e) => {
+    const box = canvas.getBoundingClientRect();
+    const c = Math.floor(((e.clientX - box.left) / box.width) * map.cols);
+    const r = Math.floor(((e.clientY - box.top) / box.height) * map.rows);
+    return r >= 0 && r < map.rows && c >= 0 && c < map.cols ? { r, c } : null;
+  };
+  canvas.onpointermove = onCell ? (e) => {
+    const p = at(e);
+    onCell(p && { ...p, value: map.get(p.r, p.c) });
+  } : null;
+  canvas.onpointerleave = onCell ? () => onCell(null) : null;
+  canvas.onclick = onPick ? (e) => {
+    const p = at(e);
+    if (p) onPick(p);
+  } : null;
+}
+
+export function el(tag, className, text) {
+  const e = document.createElement(tag);
+  if (className) e.className = className;
+  if (text !== undefined) e.textContent = text;
+  return e;
+}
+
+/**
+ * A grid of numbers (HTML, for reading): map (rows, cols) getter, coloured by `scale`.
+ * mark(r, c) -> class name or "" for highlighted cells.
+ */
+export function numberGrid(map, scale, { fmt = fmtShort, mark = null, label = "" } = {}) {
+  const grid = el("div", "ngrid");
+  grid.style.gridTemplateColumns = `repeat(${map.cols}, minmax(2.6em, auto))`;
+  if (label) grid.setAttribute("aria-label", label);
+  grid.setAttribute("role", "table");
+  for (let r = 0; r < map.rows; r += 1) {
+    for (let c = 0; c < map.cols; c += 1) {
+      const v = map.get(r, c);
+      const cell = el("span", "ncell", v === null || v === undefined ? "" : fmt(v));
+      if (v !== null && v !== undefined) {
+        const [R, G, B] = rgbOf(scale, v);
+        cell.style.background = `rgb(${R}, ${G}, ${B})`;
+        cell.style.color = 0.299 * R + 0.587 * G + 0.114 * B > 140 ? "#111" : "#fff";
+      } else {
+        cell.classList.add("empty");
+      }
+      const m = mark && mark(r, c);
+      if (m) cell.classList.add(m);
+      grid.append(cell);
+    }
+  }
+  return grid;
+}
+
+/** Value formatter with 4 significant digits (tooltips and readouts). */
+export function fmt4(v) {
+  if (v === 0) return "0";
+  const a = Math.abs(v);
+  if (a >= 1e4 || a < 1e-3) return v.toExponential(3);
+  return Number(v.toPrecision(4)).toString();
+}
+
+/**
+ * Paint a map cell by cell at `px` CSS px per cell (device-pixel sharp), for the step views:
+ * o.blank(r, c) -> true for cells not filled yet; o.dim(r, c) -> true for padding;
+ * o.boxes: [{r0, c0, r1, c1, color}] outlined (end exclusive); o.dots: [{r, c, color}].
+ */
+export function paintCells(canvas, map, scale, px, o = {}) {
+  const dpr = window.devicePixelRatio || 1;
+  canvas.width = Math.round(map.cols * px * dpr);
+  canvas.height = Math.round(map.rows * px * dpr);
+  canvas.style.width = `${map.cols * px}px`;
+  canvas.style.height = `${map.rows * px}px`;
+  const ctx = canvas.getContext("2d");
+  ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+  for (let r = 0; r < map.rows; r += 1) {
+    for (let c = 0; c < map.cols; c += 1) {
+      if (o.blank && o.blank(r, c)) {
+        ctx.fillStyle = "#eef0f4";
+      } else {
+        ctx.fillStyle = css(scale, map.get(r, c));
+      }
+      ctx.fillRect(c * px, r * px, px, px);
+      if (o.dim && o.dim(r, c)) {
+        ctx.fillStyle = "rgba(16, 26, 61, 0.28)";
+        ctx.fillRect(c * px, r * px, px, px);
+      }
+    }
+  }
+  ctx.strokeStyle = "rgba(0, 0, 0, 0.12)";
+  ctx.lineWidth = 1 / dpr;
+  for (let r = 0; r <= map.rows; r += 1) {
+    ctx.beginPath();
+    ctx.moveTo(0, r * px);
+    ctx.lineTo(map.cols * px, r * px);
+    ctx.stroke();
+  }
+  for (let c = 0; c <= map.cols; c += 1) {
+    ctx.beginPath();
+    ctx.moveTo(c * px, 0);
+    ctx.lineTo(c * px, map.rows * px);
+    ctx.stroke();
+  }
+  for (const b of o.boxes || []) {
+    ctx.strokeStyle = "#111";
+    ctx.lineWidth = 4;
+    ctx.strokeRect(b.c0 * px + 1, b.r0 * px + 1, (b.c1 - b.c0) * px - 2, (b.r1 - b.r0) * px - 2);
+    ctx.strokeStyle = b.color || "#ffbe00";
+    ctx.lineWidth = 2;
+    ctx.strokeRect(b.c0 * px + 1, b.r0 * px + 1, (b.c1 - b.c0) * px - 2, (b.r1 - b.r0) * px - 2);
+  }
+}

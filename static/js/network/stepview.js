@@ -1,0 +1,256 @@
+// One conv or pool layer of the network, step by step, on its real input: the step records
+// come from core's traces through POST /api/network/steps (a page of 64 at a time), the
+// arrays with them. The view draws them; every number on it is the server's.
+
+import { channel, el, fmt4, numberGrid, paintCells, plain, scaleFor } from "./maps.js";
+import { steps as fetchSteps } from "./api.js";
+
+const PAGE = 64;
+
+function grid3(values, k) { // (f, f, C) nested -> channel k getter
+  return channel(values, k);
+}
+
+export function createStepView(root, { onError }) {
+  const $ = (id) => root.querySelector(`#${id}`);
+  const body = $("step-body");
+  const eq = $("step-eq");
+  const scrub = $("st-scrub");
+  const label = $("st-label");
+  const playBtn = $("st-play");
+  const what = $("steps-what");
+  let request = null; // {input, weights, target}
+  let layer = null;
+  let direction = "forward";
+  let data = null; // the last answer: arrays, geometry, total
+  const pages = new Map(); // offset -> steps
+  let k = 0;
+  let timer = null;
+  let token = 0;
+
+  function stop() {
+    if (timer) clearInterval(timer);
+    timer = null;
+    playBtn.textContent = "Play";
+    playBtn.setAttribute("aria-pressed", "false");
+    playBtn.classList.remove("playing");
+  }
+
+  async function page(offset) {
+    if (pages.has(offset)) return pages.get(offset);
+    const mine = token;
+    const answer = await fetchSteps({ ...request, layer, direction, offset, limit: PAGE });
+    if (mine !== token) return null;
+    data = answer;
+    pages.set(offset, answer.page.steps);
+    return answer.page.steps;
+  }
+
+  async function show(index) {
+    if (!data && !request) return;
+    const total = data ? data.page.total : 1;
+    k = Math.max(0, Math.min(index, total - 1));
+    const offset = Math.floor(k / PAGE) * PAGE;
+    let list;
+    try {
+      list = await page(offset);
+    } catch (err) {
+      stop();
+      onError(err);
+      return;
+    }
+    if (!list) return;
+    scrub.max = String(data.page.total - 1);
+    scrub.value = String(k);
+    const step = list[k - offset];
+    label.textContent = `step ${k + 1} of ${data.page.total}`;
+    draw(step);
+    if (k + PAGE / 2 >= offset + PAGE && offset + PAGE < data.page.total) page(offset + PAGE);
+    root.dataset.step = String(k);
+    root.dataset.kind = data.page.kind;
+  }
+
+  function outputMap(values, c, step, title) {
+    const n_C = values[0][0].length;
+    const n_W = values[0].length;
+    const map = channel(values, c);
+    const fig = el("figure", "sv-fig");
+    fig.append(el("figcaption", "", title));
+    const cv = el("canvas", "sv-canvas");
+    paintCells(cv, map, scaleFor(values), 26, {
+      blank: (r, q) => (r * n_W + q) * n_C + c > step.index,
+      boxes: [{ r0: step.h, c0: step.w, r1: step.h + 1, c1: step.w + 1 }],
+    });
+    fig.append(cv);
+    return fig;
+  }
+
+  function inputMaps(values, step, { padded, pad, title, only = null }) {
+    const fig = el("figure", "sv-fig");
+    fig.append(el("figcaption", "", title));
+    const wrap = el("div", "sv-channels");
+    const C = values[0][0].length;
+    const rows = values.length;
+    const cols = values[0].length;
+    const px = C > 1 ? 14 : 26;
+    const scale = scaleFor(values);
+    for (let c = 0; c < C; c += 1) {
+      if (only !== null && c !== only) continue;
+      const cv = el("canvas", "sv-canvas");
+      const off = padded ? 0 : pad;
+      paintCells(cv, channel(values, c), scale, px, {
+        dim: padded ? (r, q) => r < pad || q < pad || r >= rows - pad || q >= cols - pad : null,
+        boxes: [{ r0: step.vert_start - off, c0: step.horiz_start - off,
+          r1: step.vert_end - off, c1: step.horiz_end - off }],
+      });
+      const box = el("div", "sv-ch");
+      box.append(cv, el("span", "hint", C > 1 ? `c_prev ${c}` : ""));
+      wrap.append(box);
+    }
+    fig.append(wrap);
+    return fig;
+  }
+
+  function triple(a, b, cgrid, names, C) {
+    // per input channel: a ⊙ b = c, as number grids
+    const box = el("div", "sv-triples");
+    const sa = scaleFor(a);
+    const sb = scaleFor(b, { signed: true });
+    const sc = scaleFor(cgrid, { signed: true });
+    for (let ch = 0; ch < C; ch += 1) {
+      const row = el("div", "sv-triple");
+      if (C > 1) row.append(el("span", "sv-ch-label", `c_prev ${ch}`));
+      row.append(numberGrid(grid3(a, ch), sa, { label: names[0] }), el("span", "op", names[3]),
+        numberGrid(grid3(b, ch), sb, { label: names[1] }), el("span", "op", "="),
+        numberGrid(grid3(cgrid, ch), sc, { label: names[2] }));
+      box.append(row);
+    }
+    return box;
+  }
+
+  function pair(a, b, op, names, C) {
+    // per input channel: a (op) = b, as number grids
+    const box = el("div", "sv-triples");
+    const sa = scaleFor(a, { signed: true });
+    const sb = scaleFor(b, { signed: true });
+    for (let ch = 0; ch < C; ch += 1) {
+      const row = el("div", "sv-triple");
+      if (C > 1) row.append(el("span", "sv-ch-label", `c_prev ${ch}`));
+      row.append(numberGrid(grid3(a, ch), sa, { label: names[0] }), el("span", "op", op),
+        numberGrid(grid3(b, ch), sb, { label: names[1] }));
+      box.append(row);
+    }
+    return box;
+  }
+
+  function draw(step) {
+    const A = data.arrays;
+    const g = data.geometry;
+    const kind = data.page.kind;
+    body.replaceChildren();
+    const left = el("div", "sv-col");
+    const mid = el("div", "sv-col sv-mid");
+    const right = el("div", "sv-col");
+    const pos = `[${step.h}, ${step.w}, ${step.c}]`;
+    if (kind === "conv_forward") {
+      const C = step.a_slice[0][0].length;
+      left.append(inputMaps(A.A_prev_pad, step, { padded: true, pad: g.pad,
+        title: `A_prev padded (${A.A_prev_pad.length} × ${A.A_prev_pad[0].length}), window rows ${step.vert_start}:${step.vert_end}, cols ${step.horiz_start}:${step.horiz_end}` }));
+      mid.append(el("h4", "", `a_slice_prev ⊙ W[:, :, :, ${step.c}] = products`));
+      mid.append(triple(step.a_slice, step.weights, step.products, ["a_slice", "W", "products", "⊙"], C));
+      right.append(outputMap(A.output, step.c, step, `Z[:, :, ${step.c}] filling in`));
+      eq.textContent = `Z${pos} = Σ products + b[${step.c}] = ${fmt4(step.total)} + ${fmt4(step.bias)} = ${fmt4(step.z)}`;
+    } else if (kind === "pool_forward") {
+      left.append(inputMaps(A.A_prev, step, { padded: false, pad: 0, only: step.c,
+        title: `A_prev[:, :, ${step.c}], window rows ${step.vert_start}:${step.vert_end}, cols ${step.horiz_start}:${step.horiz_end}` }));
+      mid.append(el("h4", "", "the window, its maximum marked"));
+      const win = plain(step.window);
+      mid.append(numberGrid(win, scaleFor(step.window), {
+        mark: (r, q) => (step.mask[r][q] > 0 ? "hit" : ""), label: "window" }));
+      right.append(outputMap(A.output, step.c, step, `A[:, :, ${step.c}] filling in`));
+      eq.textContent = `A${pos} = max(window) = ${fmt4(step.value)} at window cell (${step.argmax.join(", ")})`;
+    } else if (kind === "conv_backward") {
+      const C = step.da_add[0][0].length;
+      left.append(outputMap(A.d_out, step.c, { ...step, index: Infinity },
+        `dZ[:, :, ${step.c}] (the gradient arriving), this step's dz`));
+      const wIn = A.W.map((row) => row.map((cell) => cell.map((f) => f[step.c])));
+      mid.append(el("h4", "", `dA_prev_pad[window] += W[:, :, :, ${step.c}] · dz`));
+      mid.append(pair(wIn, step.da_add, `· ${fmt4(step.dz)} =`, ["W", "added"], C));
+      mid.append(el("h4", "", `dW[:, :, :, ${step.c}] += a_slice · dz`));
+      const sc = scaleFor(step.dw_add, { signed: true });
+      const rowBox = el("div", "sv-triples");
+      for (let ch = 0; ch < C; ch += 1) rowBox.append(numberGrid(grid3(step.dw_add, ch), sc, { label: "dw added" }));
+      mid.append(rowBox);
+      right.append(inputMaps(A.dA_prev, step, { padded: false, pad: g.pad,
+        title: "dA_prev when every step is done (window shown where it overlaps)" }));
+      eq.textContent = `dz = dZ${pos} = ${fmt4(step.dz)}; db[${step.c}] so far = ${fmt4(step.db_running)} (all steps: ${fmt4(A.db[step.c])})`;
+    } else {
+      left.append(outputMap(A.d_out, step.c, { ...step, index: Infinity },
+        `dA[:, :, ${step.c}] (the gradient arriving), this step's da`));
+      mid.append(el("h4", "", "route (the max mask) · da = added"));
+      const row = el("div", "sv-triple");
+      row.append(numberGrid(plain(step.route), scaleFor(step.route), { label: "route" }),
+        el("span", "op", `· ${fmt4(step.da)} =`),
+        numberGrid(plain(step.added), scaleFor(step.added, { signed: true }), { label: "added" }));
+      mid.append(row);
+      right.append(inputMaps(A.dA_prev, step, { padded: false, pad: 0, only: step.c,
+        title: `dA_prev[:, :, ${step.c}] when every step is done` }));
+      eq.textContent = `dA_prev[window, ${step.c}] += route · ${fmt4(step.da)}`;
+    }
+    body.append(left, mid, right);
+  }
+
+  // player wiring
+  playBtn.addEventListener("click", () => {
+    if (timer) return stop();
+    const speed = Number($("st-speed").value);
+    playBtn.textContent = "Pause";
+    playBtn.setAttribute("aria-pressed", "true");
+    playBtn.classList.add("playing");
+    timer = setInterval(() => {
+      if (!data || k >= data.page.total - 1) return stop();
+      show(k + 1);
+    }, 1000 / speed);
+  });
+  $("st-prev").addEventListener("click", () => show(k - 1));
+  $("st-next").addEventListener("click", () => show(k + 1));
+  $("st-first").addEventListener("click", () => show(0));
+  $("st-last").addEventListener("click", () => show(data ? data.page.total - 1 : 0));
+  scrub.addEventListener("input", () => show(Number(scrub.value)));
+  root.addEventListener("keydown", (e) => {
+    if (e.target.tagName === "SELECT" || e.target.tagName === "INPUT") return;
+    if (e.key === "ArrowRight") show(k + 1);
+    else if (e.key === "ArrowLeft") show(k - 1);
+  });
+
+  return {
+    /** Open `name` for the current input; keeps the step when only the direction changes. */
+    async open(name, dir, req, { keep = false } = {}) {
+      stop();
+      token += 1;
+      pages.clear();
+      data = null;
+      layer = name;
+      direction = dir;
+      request = req;
+      root.hidden = false;
+      root.dataset.layer = name;
+      const kindWord = name.startsWith("conv") ? "conv" : "pool";
+      what.textContent = dir === "forward"
+        ? `${name}'s forward loops on this digit's real ${name === "conv1" ? "input" : "activations"}, in the exercise's order (h, w, then ${kindWord === "conv" ? "filter" : "channel"} c): every step is one record of core's trace.`
+        : `${name}'s backward loops: the gradient of the loss of class ${req.target ?? "(true label)"} arriving at ${name}'s output, spread back over each window.`;
+      await show(keep ? k : 0);
+    },
+    close() {
+      stop();
+      root.hidden = true;
+      layer = null;
+    },
+    get layer() {
+      return layer;
+    },
+    get direction() {
+      return direction;
+    },
+  };
+}
