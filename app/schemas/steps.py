@@ -70,6 +70,10 @@ STEP_FIELDS: dict[str, tuple[Any, str]] = {
                             "maximum for 'all'), equal shares for 'split'; null for average "
                             "pooling."),
     "value": (float, "The output: the window's maximum or mean."),
+    # max pooling, both stages: added by the app (app/services/steps.py), not in core's records
+    "maxima": (list[Cell] | None, "[row, column] in the window of every cell equal to its "
+                                  "maximum (create_mask_from_window's x == np.max(x)), "
+                                  "whichever the tie rule keeps; null for average pooling."),
     # pool_backward
     "da": (float, "dA[i, h, w, c], the gradient this step routes."),
     "route": (Window2, "Where it goes (f, f): the max mask, or 1/(f*f) everywhere for "
@@ -78,12 +82,15 @@ STEP_FIELDS: dict[str, tuple[Any, str]] = {
 }
 
 
-def _step_model(record: type) -> type[BaseModel]:
-    """The Pydantic model of one of core's step dataclasses, field for field."""
+def _step_model(record: type, extra: tuple[str, ...] = ()) -> type[BaseModel]:
+    """The Pydantic model of one of core's step dataclasses, field for field, plus the
+    `extra` fields the app adds (optional)."""
     return create_model(
         record.__name__, __doc__=record.__doc__,
         **{f.name: (STEP_FIELDS[f.name][0], Field(description=STEP_FIELDS[f.name][1]))
-           for f in dataclasses.fields(record)})
+           for f in dataclasses.fields(record)},
+        **{name: (STEP_FIELDS[name][0], Field(None, description=STEP_FIELDS[name][1]))
+           for name in extra})
 
 
 def _page_model(kind: str, step: type[BaseModel]) -> type[BaseModel]:
@@ -100,8 +107,8 @@ def _page_model(kind: str, step: type[BaseModel]) -> type[BaseModel]:
 
 ConvForwardPage = _page_model("conv_forward", _step_model(ConvForwardStep))
 ConvBackwardPage = _page_model("conv_backward", _step_model(ConvBackwardStep))
-PoolForwardPage = _page_model("pool_forward", _step_model(PoolForwardStep))
-PoolBackwardPage = _page_model("pool_backward", _step_model(PoolBackwardStep))
+PoolForwardPage = _page_model("pool_forward", _step_model(PoolForwardStep, ("maxima",)))
+PoolBackwardPage = _page_model("pool_backward", _step_model(PoolBackwardStep, ("maxima",)))
 
 StepPageOut = Annotated[ConvForwardPage | ConvBackwardPage | PoolForwardPage | PoolBackwardPage,
                         Field(discriminator="kind", title="StepPageOut")]

@@ -35,7 +35,17 @@ def step_page(trace: TraceInputs, settings: ImageSettings, stage: str, *, offset
     else:
         page = core.pool_backward_trace(trace.dOut, trace.pool_cache, mode=pool.mode,
                                         tie_rule=pool.tie_rule, **where)
-    return page.to_dict()
+    out = page.to_dict()
+    if stage.startswith("pool") and pool.mode == "max":
+        for s in out["steps"]:  # every tied maximum, whatever the tie rule keeps
+            s["maxima"] = _maxima(trace.A[s["i"], s["vert_start"]:s["vert_end"],
+                                          s["horiz_start"]:s["horiz_end"], s["c"]])
+    return out
+
+
+def _maxima(window) -> list[list[int]]:
+    """[row, column] in the window of each cell equal to its max (create_mask_from_window)."""
+    return np.argwhere(core.create_mask_from_window(window)).tolist()
 
 
 def totals(trace: TraceInputs, settings: ImageSettings, stage: str, k: int) -> dict:
