@@ -65,6 +65,18 @@ export function outputsCovering(r, s, { stride, fEff, dilation, nH, nW }) {
   return out;
 }
 
+/**
+ * Padded cells that tap (i, j) of the window meets over all outputs (h, w), in loop order:
+ * the cells weight W[i, j] multiplies, the terms of dW[i, j] = Σ a_slice[i, j] × dZ[h, w].
+ */
+export function tapCells(i, j, { stride, dilation, nH, nW }) {
+  const out = [];
+  for (let h = 0; h < nH; h += 1) {
+    for (let w = 0; w < nW; w += 1) out.push({ r: h * stride + i * dilation, c: w * stride + j * dilation });
+  }
+  return out;
+}
+
 /** Last output row (or column) of n whose window has a tap on padded index q; -1 if none. */
 function lastCovering(q, n, { stride, fEff, dilation }) {
   for (let h = Math.min(n - 1, Math.floor(q / stride)); h >= 0; h -= 1) {

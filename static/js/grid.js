@@ -99,7 +99,8 @@ export class MapCanvas {
 
   /**
    * d = {rows, cols, rgba, value(r, c), label(r, c), scale, inner?: {top, left, rows, cols},
-   *      dropped?: {rows: [], cols: []}, cellStep?: Int32Array (reveal step of each cell),
+   *      dropped?: {rows: [], cols: []}, discard?: true (the outside of `inner` greyed out),
+   *      cellStep?: Int32Array (reveal step of each cell),
    *      describe?(r, c) -> extra tooltip text}
    */
   setData(d) {
@@ -309,7 +310,8 @@ export class MapCanvas {
     const w = inner.cols * px;
     const h = inner.rows * px;
     ctx.save();
-    ctx.fillStyle = "rgba(20, 30, 70, 0.45)";
+    // the padding tinted dark; a border that a crop drops (`discard`) greyed out instead
+    ctx.fillStyle = this.data.discard ? "rgba(150, 150, 150, 0.8)" : "rgba(20, 30, 70, 0.45)";
     ctx.beginPath();
     ctx.rect(0, 0, cols * px, rows * px);
     ctx.rect(x0 + w, y0, -w, h); // hole (counter-wound)

@@ -90,6 +90,24 @@ export class StepStore {
       });
   }
 
+  /** The records of steps `ks`: the missing ones fetched in runs of consecutive steps. */
+  async many(stage, ks) {
+    const missing = [...new Set(ks)].filter((k) => !this.get(stage, k)).sort((a, b) => a - b);
+    const runs = [];
+    for (const k of missing) {
+      const run = runs[runs.length - 1];
+      if (run && k === run.offset + run.limit && run.limit < this.pageSize) run.limit += 1;
+      else runs.push({ offset: k, limit: 1 });
+    }
+    const pages = await Promise.all(runs.map((run) => fetchSteps(this.image, { stage, ...run })));
+    const got = new Map(ks.map((k) => [k, this.get(stage, k)]));
+    for (const page of pages) {
+      this.add(stage, page.steps);
+      for (const s of page.steps) got.set(s.index, s);
+    }
+    return ks.map((k) => got.get(k));
+  }
+
   /** Running totals after step k of a backward stage (the server's `totals_at`). */
   async totals(stage, k) {
     const key = `${stage}:${k}`;

@@ -45,6 +45,10 @@ GEOMETRY_JS = """async ({geometry, steps, shape, crop}) => {
         out.indices.push(G.indexOf(s.h, s.w, s.c, nW, nC));
         out.windows.push(G.windowOf(s.h, s.w, geo.stride, geo.fEff));
     }
+    out.taps = [];
+    for (let i = 0; i < geometry.f; i += 1) {
+        for (let j = 0; j < geometry.f; j += 1) out.taps.push(G.tapCells(i, j, geo));
+    }
     out.covering = [];
     for (let r = 0; r < geometry.n_H_pad; r += 1) {
         for (let c = 0; c < geometry.n_W_pad; c += 1) {
@@ -156,6 +160,11 @@ def test_conv_geometry_module_matches_core(geo_page, case):
     for r in range(g.n_H_pad):
         for q in range(g.n_W_pad):
             assert got[r * g.n_W_pad + q] == want.get((r, q), []), (r, q)
+    # the cells each weight W[i, j] multiplies: tap (i, j) of every window
+    for n, cells in enumerate(js["taps"]):
+        i, j = divmod(n, f)
+        assert cells == [{"r": r, "c": q} for s in steps if s["c"] == 0
+                         for (r, q, ti, tj) in _taps(s, f, dilation) if (ti, tj) == (i, j)]
     # cells no window reaches are exactly core's dropped rows and columns
     reached_rows = {r for (r, _q) in want}
     reached_cols = {q for (_r, q) in want}

@@ -95,7 +95,11 @@ export function createStages(app) {
       n.textContent = String(i + 1);
       b.append(n, document.createTextNode(info.label));
       if (st === "pool_backward") b.classList.add("backward-first");
-      b.addEventListener("click", () => {
+      b.addEventListener("click", (ev) => {
+        // a click with the pointer hands the keys to the view: the arrows step the player
+        // (from the keyboard, Enter or Space, the focus stays on the tab: the arrows move
+        // between the tabs, as the ARIA tabs pattern has it)
+        if (ev.detail > 0) viewBox.focus({ preventScroll: true });
         if (state.ui.stage === st) return;
         app.bar.player.pause();
         show(st, 0);

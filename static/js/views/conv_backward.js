@@ -6,12 +6,15 @@
 import { MapCanvas } from "../grid.js";
 import { channelToRgba, makeScale, signedScale } from "../colors.js";
 import { at, channelView, decodeArray, weightsView } from "../arrays.js";
-import { completionSteps, cropPadded, indexOf, outputsCovering, stageGeometry, windowOf } from "../geometry.js";
+import {
+  completionSteps, cropPadded, indexOf, outputsCovering, stageGeometry, tapCells, windowOf,
+} from "../geometry.js";
 import {
   channelData, channelMaps, channelName, currentCell, cursor, detailPanel, el, imageData, jumpToCovering, linkTables,
   loadingLine, matrixTable, outputLinks, outputMaps, scalar, sliceChannel, stepView, tableScale, viewFrame,
 } from "./common.js";
 import { restingTotals, revealTitle } from "./running.js";
+import { termsBox } from "./terms.js";
 
 export function createConvBackwardView(ctx) {
   const { arrays, geometry, store, settings } = ctx;
@@ -31,6 +34,9 @@ export function createConvBackwardView(ctx) {
   const pos = cursor([nH, nW, nC]);
   let hoverZ = null;
   let hoverA = null;
+  let hoverW = null; // a weight of dW hovered: the cells it multiplies light up
+  let zoom = 1;
+  const terms = termsBox(ctx, "Hover a cell of dA_prev or da_prev_pad to list the windows that add into it, or a weight of dW to light every cell it multiplies.");
 
   const { root, maps } = viewFrame("convb-view");
   const zGroup = outputMaps(ctx, pos, {
@@ -67,14 +73,110 @@ export function createConvBackwardView(ctx) {
     name: (ch) => `dA_prev[:, :, ${ch}]${C === 3 ? ` (${channelName(C, ch)})` : ""}`,
     data: daData,
     maxHeight: C > 1 ? 260 : 420,
-    onHover: (cell) => {
+    onHover: (cell, ch) => {
       hoverA = cell ? outputsCovering(cell.r + pad, cell.c + pad, geo) : null;
       draw();
+      if (cell) showTerms(cell.r + pad, cell.c + pad, ch, false);
+      else terms.clear();
     },
     onClick: (cell) => jumpToCovering(ctx, cell.r + pad, cell.c + pad, pos.c, geo, nC),
     className: "da-group",
   });
-  maps.append(zGroup.el, padMap.el, daGroup.el);
+  daGroup.title.after(...cropLines());
+
+  // da_prev_pad, border included: its final value is the running total after the last step
+  const Hp = H + 2 * pad;
+  const Wp = W + 2 * pad;
+  const padSteps = completionSteps(Hp, Wp, { ...geo, nC }, { cLast: nC - 1 });
+  const padWrap = el("section", "map-group dapad-group");
+  padWrap.append(el("h3", "map-group-title", "da_prev_pad: W × dZ collecting, the border included"), loadingLine());
+  let padGroup = null;
+  let finalPad = null;
+  let padScale = null;
+  const padData = (arr, ch, cellStep) => ({
+    ...channelData(arr, ch, {
+      scale: padScale, name: "da_prev_pad", cellStep,
+      inner: pad > 0 ? { top: pad, left: pad, rows: H, cols: W } : null,
+    }),
+    rowMajor: false,
+    discard: true,
+  });
+  store.totals(stage, pos.total - 1).then((t) => {
+    finalPad = decodeArray(t.dA_prev_pad);
+    padScale = signedScale(finalPad);
+    padGroup = channelMaps(ctx, {
+      title: padWrap.firstChild.textContent,
+      n: C,
+      name: (ch) => `da_prev_pad[:, :, ${ch}]${C === 3 ? ` (${channelName(C, ch)})` : ""}`,
+      data: (ch) => padData(finalPad, ch, padSteps),
+      maxHeight: C > 1 ? 260 : 420,
+      onHover: (cell, ch) => {
+        hoverA = cell ? outputsCovering(cell.r, cell.c, geo) : null;
+        draw();
+        if (cell) showTerms(cell.r, cell.c, ch, true);
+        else terms.clear();
+      },
+      onClick: (cell) => jumpToCovering(ctx, cell.r, cell.c, pos.c, geo, nC),
+      className: "dapad-group",
+    });
+    padGroup.el.append(el("p", "hint", pad > 0
+      ? `Grey: the ${pad}-cell border, where the padding was; the crop below drops it.`
+      : "pad is 0: no border, da_prev_pad is dA_prev itself."));
+    padWrap.replaceWith(padGroup.el);
+    padGroup.maps.forEach((m) => m.setZoom(zoom));
+    padGroup.maps.forEach((m) => m.setStep(pos.k));
+    draw();
+  }).catch((err) => {
+    padWrap.lastChild.textContent = `Could not fetch da_prev_pad (${err.message}).`;
+  });
+  maps.append(zGroup.el, padMap.el, padWrap, daGroup.el);
+
+  /** The crop written out with its numbers, and what [pad:-pad] would do. */
+  function cropLines() {
+    const crop = el("pre", "code crop");
+    crop.dataset.field = "crop";
+    crop.textContent = `dA_prev = da_prev_pad[pad:pad + n_H_prev, pad:pad + n_W_prev, :]\n`
+      + `        = da_prev_pad[${pad}:${pad} + ${H}, ${pad}:${pad} + ${W}, :] = da_prev_pad[${pad}:${pad + H}, ${pad}:${pad + W}, :]`;
+    const note = el("p", "hint");
+    note.dataset.field = "crop-note";
+    note.textContent = pad === 0
+      ? "pad is 0: the exercise's da_prev_pad[pad:-pad, pad:-pad, :] would be da_prev_pad[0:-0, 0:-0, :], which is empty (-0 is 0); slicing to pad + n_H_prev works for every pad."
+      : `The exercise's da_prev_pad[pad:-pad, pad:-pad, :] = da_prev_pad[${pad}:-${pad}, ${pad}:-${pad}, :] gives the same cells here; at pad 0 it would be empty.`;
+    const lines = [crop, note];
+    if (settings.pad_mode !== "constant" && pad > 0) {
+      lines.push(el("p", "hint", `pad mode ${settings.pad_mode}: the border's cells copy input cells, so core adds their gradient back into the cells they copy (the fold): at the edges dA_prev is the crop plus the fold.`));
+    }
+    return lines;
+  }
+
+  /** The terms of da_prev_pad[r, s, ch] (padded coordinates): W × dZ of every window and filter. */
+  function showTerms(r, s, ch, padded) {
+    const outs = outputsCovering(r, s, geo);
+    const label = padded ? `da_prev_pad[${r}, ${s}, ${ch}]` : `dA_prev[${r - pad}, ${s - pad}, ${ch}]`;
+    terms.show(label, async () => {
+      const ks = outs.flatMap((o) => Array.from({ length: nC }, (_, c) => indexOf(o.h, o.w, c, nW, nC)));
+      const recs = await store.many(stage, ks);
+      const fmt = ctx.fmt();
+      const list = [];
+      outs.forEach((o, n) => {
+        for (let c = 0; c < nC; c += 1) {
+          const rec = recs[n * nC + c];
+          list.push({
+            name: `dZ[${o.h}, ${o.w}, ${c}] * W[${o.i}, ${o.j}, ${ch}, ${c}]`,
+            factors: [fmt(rec.dz), fmt(weightsView(Warr, ch, c).get(o.i, o.j))],
+            value: rec.da_add[o.i][o.j][ch],
+          });
+        }
+      });
+      const folded = !padded && settings.pad_mode !== "constant" && pad > 0;
+      return {
+        terms: list,
+        windows: outs.length,
+        total: padded ? at(finalPad, r, s, ch) : at(dAprev, r - pad, s - pad, ch),
+        note: folded ? `plus what lands on the border cells copied from it (pad mode ${settings.pad_mode}), folded back by core.` : null,
+      };
+    });
+  }
 
   const dwScale = signedScale(dW);
   // dW per filter (C small maps each) and db
@@ -91,7 +193,15 @@ export function createConvBackwardView(ctx) {
     const rowEl = el("div", "dw-row");
     rowEl.append(el("span", "dw-label", `filter ${c}`));
     for (let ch = 0; ch < C; ch += 1) {
-      const m = new MapCanvas({ title: `dW[:, :, ${ch}, ${c}]`, fmt: ctx.cellFmt, maxHeight: 140, maxCell: 40, className: "small" });
+      const m = new MapCanvas({
+        title: `dW[:, :, ${ch}, ${c}]`, fmt: ctx.cellFmt, maxHeight: 140, maxCell: 40, className: "small",
+        onHover: (cell) => {
+          hoverW = cell ? { i: cell.r, j: cell.c, ch, c } : null;
+          draw();
+          if (cell) explainWeight(hoverW);
+          else terms.clear();
+        },
+      });
       m.setData(dwFinalData(ch, c));
       dwMaps.push(m);
       rowEl.append(m.el);
@@ -127,7 +237,19 @@ export function createConvBackwardView(ctx) {
     label: "This step's gradients",
     title: "conv_backward, window by window",
     intro: formulas,
+    notes: [terms.el],
   });
+
+  /** dW[i, j, ch, c] is the sum over every window of a_slice[i, j] × dZ: name its cells. */
+  function explainWeight({ i, j, ch, c }) {
+    const cells = tapCells(i, j, geo);
+    const p = el("p", "formula");
+    p.dataset.field = "weight-sum";
+    p.dataset.cells = String(cells.length);
+    p.append(`dW[${i}, ${j}, ${ch}, ${c}] = Σ over the ${nH} × ${nW} windows of A_prev_pad[h·${stride} + ${i * dilation}, w·${stride} + ${j * dilation}, ${ch}] × dZ[h, w, ${c}] = `,
+      scalar(weightsView(dW, ch, c).get(i, j), ctx.fmt(), "weight-total", "result"));
+    terms.say(p, el("p", "hint", `Lit on A_prev_pad: the ${cells.length} cells this weight multiplies, one per window.`));
+  }
   root.append(maps, detail);
   let cellLink = null; // a window cell hovered in the tables, in padded coordinates
   linkTables(body, (cell) => {
@@ -147,8 +269,18 @@ export function createConvBackwardView(ctx) {
     const pw = [{ kind: "window", ...win, dilation }];
     if (hoverZ) pw.push({ kind: "link", ...hoverZ });
     if (cellLink) pw.push({ kind: "link", r: cellLink.r, c: cellLink.c });
+    if (hoverW) pw.push(...tapCells(hoverW.i, hoverW.j, geo).map((cell) => ({ kind: "link", ...cell })));
     padMap.setOverlays(pw);
     padMap.setFocus(win.r0, win.c0);
+    if (padGroup) {
+      padGroup.maps.forEach((m) => {
+        const items = [{ kind: "window", ...win, dilation }];
+        if (hoverZ) items.push({ kind: "link", ...hoverZ });
+        if (cellLink) items.push({ kind: "link", r: cellLink.r, c: cellLink.c });
+        m.setOverlays(items);
+        m.setFocus(win.r0, win.c0);
+      });
+    }
     const shifted = { r0: win.r0 - pad, r1: win.r1 - pad, c0: win.c0 - pad, c1: win.c1 - pad };
     daGroup.maps.forEach((m) => {
       const items = [{ kind: "window", ...shifted, dilation }];
@@ -276,6 +408,7 @@ export function createConvBackwardView(ctx) {
     const tdb = decodeArray(t.db);
     if (!arr) return;
     const crop = cropPadded(arr, pad, H, W);
+    if (padGroup) padGroup.maps.forEach((m, ch) => m.setData(padData(arr, ch, null)));
     daGroup.maps.forEach((m, ch) => m.setData(channelData(crop, ch, { scale: daScale, name: "dA_prev (running)" })));
     if (tdw) dwMaps.forEach((m, i) => m.setData(dwData(tdw, i % C, Math.floor(i / C), null)));
     runningDb = tdb;
@@ -291,18 +424,19 @@ export function createConvBackwardView(ctx) {
     daTitle.running(false);
     dwTitle.running(false);
     daGroup.maps.forEach((m, ch) => m.setData(daData(ch)));
+    if (padGroup) padGroup.maps.forEach((m, ch) => m.setData(padData(finalPad, ch, padSteps)));
     dwMaps.forEach((m, i) => m.setData(dwFinalData(i % C, Math.floor(i / C))));
   }
 
   const totalsWhen = restingTotals({ ctx, store, stage, total: pos.total, current: () => pos.k, show: showTotals, restore: restoreReveal });
-  const allMaps = () => [...zGroup.maps, padMap, ...daGroup.maps, ...dwMaps];
-  return stepView({
+  const allMaps = () => [...zGroup.maps, padMap, ...(padGroup ? padGroup.maps : []), ...daGroup.maps, ...dwMaps];
+  const view = stepView({
     el: root,
     stage,
     pos,
     maps: allMaps,
     onStep: totalsWhen,
-    reveal: () => [...daGroup.maps, ...dwMaps],
+    reveal: () => [...(padGroup ? padGroup.maps : []), ...daGroup.maps, ...dwMaps],
     outline: () => zGroup.maps,
     draw,
     detail: renderDetail,
@@ -314,4 +448,10 @@ export function createConvBackwardView(ctx) {
       return `Convolution backward step ${step + 1} of ${total}: dZ[${p.h}, ${p.w}, ${p.c}]${dzText} times filter ${p.c} is added to dA_prev over its window, and the window times dZ to dW[..., ${p.c}].${dbText}`;
     },
   });
+  const setZoom = view.setZoom;
+  view.setZoom = (z) => {
+    zoom = z; // for da_prev_pad's maps, made when its numbers arrive
+    setZoom(z);
+  };
+  return view;
 }

@@ -69,12 +69,15 @@ export function createPadView(ctx) {
     }),
   );
 
-  cornerMap.setData(channelData(padded, 0, {
-    scale: makeScale("grey", Math.min(0, padded.min), Math.max(padded.max, 1e-12)),
-    name: "A_prev_pad",
-    inner: p > 0 ? { top: p, left: p, rows: H, cols: W } : null,
-    dropped,
-  }));
+  cornerMap.setData({
+    ...channelData(padded, 0, {
+      scale: makeScale("grey", Math.min(0, padded.min), Math.max(padded.max, 1e-12)),
+      name: "A_prev_pad",
+      inner: p > 0 ? { top: p, left: p, rows: H, cols: W } : null,
+      dropped,
+    }),
+    shapeText: `${corner} × ${corner}`, // the cells shown, as the title's [:corner, :corner] says
+  });
   cornerMap.setFocus(0, 0);
 
   const detail = el("aside", "detail");
@@ -85,8 +88,7 @@ export function createPadView(ctx) {
   code.textContent = `X_pad = np.pad(X, ((0, 0), (${p}, ${p}), (${p}, ${p}), (0, 0)), ${cv})`;
   const sizes = el("p", "", `${H} × ${W} × ${C} becomes ${H + 2 * p} × ${W + 2 * p} × ${C}: ${p} row${p === 1 ? "" : "s"} and column${p === 1 ? "" : "s"} on every side.`);
   const key = el("ul", "key");
-  const k1 = el("li", "", "Tinted cells, outside the dashed yellow line: the padding.");
-  key.append(k1);
+  if (p > 0) key.append(el("li", "", "Tinted cells, outside the dashed yellow line: the padding."));
   if (mode === "reflect") key.append(el("li", "", "reflect mirrors the image without repeating its edge row (…3 2 | 1 2 3 | 2 1…)."));
   if (mode === "edge") key.append(el("li", "", "edge repeats the outermost row and column."));
   if (mode === "constant") key.append(el("li", "", `constant fills with ${settings.pad_value}; with 0 this is the exercise's zero_pad.`));

@@ -7,6 +7,7 @@ import {
   channelData, channelMaps, currentCell, cursor, detailPanel, el, jumpToCovering, linkTables, loadingLine, maskMarks,
   matrixTable, outputLinks, outputMaps, scalar, stepView, viewFrame,
 } from "./common.js";
+import { maskCaption, maximaText, poolForwardCode } from "./poolcode.js";
 
 const TIE_TEXT = {
   first: "Tie rule \"first\": of equal maxima, the first in row-major order takes the gradient (np.argmax).",
@@ -25,6 +26,7 @@ export function createPoolView(ctx) {
   const { f } = g;
   const nC = P.shape[2];
   const mode = settings.pool.mode;
+  const tieRule = settings.pool.tie_rule;
   const scale = autoScale(A);
   const pos = cursor([nH, nW, nC]);
   let hoverA = null;
@@ -99,20 +101,23 @@ export function createPoolView(ctx) {
       body.replaceChildren(head, loadingLine());
       return;
     }
-    const t = matrixTable(rec.window, { fmt, scale, field: "window", caption: "a_prev_slice", marks: rec.mask });
+    const code = el("pre", "code", poolForwardCode(rec, { mode, tieRule }).join("\n"));
+    code.dataset.field = "code";
+    const maxima = rec.maxima ? rec.window.map((row, r) => row.map((_, c) => rec.maxima.some(([i, j]) => i === r && j === c))) : null;
+    const t = matrixTable(rec.window, { fmt, scale, field: "window", caption: "a_prev_slice", marks: maxima });
     const line = el("div", "sum-line");
     if (mode === "max") {
-      const am = rec.argmax ? `at (${rec.argmax[0]}, ${rec.argmax[1]}) of the window` : "";
-      line.append(el("span", "", `max ${am} = `), scalar(rec.value, fmt, "value", "result"));
+      line.dataset.field = "max-where";
+      line.append(el("span", "", `max ${maximaText(rec, tieRule)} = `), scalar(rec.value, fmt, "value", "result"));
     } else {
       line.append(el("span", "", `mean of the ${f} × ${f} values = `), scalar(rec.value, fmt, "value", "result"));
     }
     const row = el("div", "eq-row");
     row.append(t);
     if (mode === "max" && rec.mask) {
-      row.append(el("span", "op", "→"), matrixTable(rec.mask, { fmt, field: "mask", caption: "mask" }));
+      row.append(el("span", "op", "→"), matrixTable(rec.mask, { fmt, field: "mask", caption: maskCaption(tieRule) }));
     }
-    const parts = [head, row, line];
+    const parts = [head, code, row, line];
     if (mode === "max" && rec.mask) parts.push(el("p", "hint", "The mask is kept for the backward pass: it says where this window's gradient goes."));
     body.replaceChildren(...parts);
     draw();

@@ -5,12 +5,14 @@
 
 import { signedScale } from "../colors.js";
 import { at, decodeArray } from "../arrays.js";
-import { completionSteps, outputsCovering, stageGeometry, windowOf } from "../geometry.js";
+import { completionSteps, indexOf, outputsCovering, stageGeometry, windowOf } from "../geometry.js";
 import {
   channelData, channelMaps, currentCell, cursor, detailPanel, el, jumpToCovering, linkTables, loadingLine, maskMarks,
   matrixTable, outputLinks, outputMaps, scalar, stepView, tableScale, viewFrame,
 } from "./common.js";
 import { restingTotals, revealTitle } from "./running.js";
+import { maskCaption, maximaText, poolBackwardCode } from "./poolcode.js";
+import { termsBox } from "./terms.js";
 
 export function createPoolBackwardView(ctx) {
   const { arrays, geometry, store, settings } = ctx;
@@ -56,6 +58,8 @@ export function createPoolBackwardView(ctx) {
     onHover: (cell, c) => {
       hoverOut = cell ? { ch: c, outs: outputsCovering(cell.r, cell.c, geo) } : null;
       draw();
+      if (cell) showTerms(cell.r, cell.c, c, hoverOut.outs);
+      else terms.clear();
     },
     onClick: (cell, c) => jumpToCovering(ctx, cell.r, cell.c, c, geo, nC),
   });
@@ -65,16 +69,18 @@ export function createPoolBackwardView(ctx) {
   });
   maps.append(inGroup.el, outGroup.el);
 
-  const code = mode === "max"
-    ? "mask = create_mask_from_window(a_prev_slice)\ndA_prev[vs:ve, hs:he, c] += mask * dA[h, w, c]"
-    : "da = dA[h, w, c]\ndA_prev[vs:ve, hs:he, c] += distribute_value(da, (f, f))";
+  const tieRule = settings.pool.tie_rule;
+  const terms = termsBox(ctx, "Hover a cell of dA_prev to list the windows that add into it.");
   const { el: detail, body } = detailPanel({
     label: "This step",
     title: "pool_backward, window by window",
-    intro: el("pre", "code", code),
+    intro: el("p", "formula", mode === "max"
+      ? `dA_prev[window] += mask × dA[h, w, c] (tie rule "${tieRule}")`
+      : "dA_prev[window] += distribute_value(dA[h, w, c], (f, f))"),
     notes: [mode === "max"
-      ? el("p", "hint", `Tie rule "${settings.pool.tie_rule}". Where windows overlap (stride < f) a cell collects from several windows.`)
-      : el("p", "hint", `Each of the ${f * f} cells of the window gets an equal share 1/${f * f} of the gradient.`)],
+      ? el("p", "hint", "Where windows overlap (stride < f) a cell collects from several windows.")
+      : el("p", "hint", `Each of the ${f * f} cells of the window gets an equal share 1/${f * f} of the gradient.`),
+    terms.el],
   });
   root.append(maps, detail);
   let cellLink = null;
@@ -112,16 +118,45 @@ export function createPoolBackwardView(ctx) {
       body.replaceChildren(head, loadingLine());
       return;
     }
+    const code = el("pre", "code", poolBackwardCode(rec, { mode, tieRule, f }).join("\n"));
+    code.dataset.field = "code";
+    const parts = [head, code];
+    if (mode === "average") {
+      // the exercise's distribute_value(dz, shape): (n_H, n_W) = shape; average = dz / (n_H * n_W)
+      const avg = el("p", "sum-line");
+      avg.dataset.field = "distribute";
+      avg.append("average = dz / (n_H * n_W) = ", scalar(rec.da, fmt, null), ` / (${f} * ${f}) = `,
+        scalar(rec.added[0][0], fmt, "average", "result"));
+      parts.push(avg);
+    } else if ((rec.maxima || []).length > 1) {
+      parts.push(el("p", "hint", `The maximum is ${maximaText(rec, tieRule)}.`));
+    }
     const row = el("div", "eq-row");
     row.append(
-      matrixTable(rec.route, { fmt, scale: tableScale(rec.route), field: "route", caption: mode === "max" ? "mask" : "shares" }),
+      matrixTable(rec.route, { fmt, scale: tableScale(rec.route), field: "route", caption: mode === "max" ? maskCaption(tieRule) : "shares" }),
       el("span", "op", "×"),
       scalar(rec.da, fmt, "da"),
       el("span", "op", "="),
       matrixTable(rec.added, { fmt, scale: tableScale(rec.added), field: "added", caption: "added" }),
     );
-    body.replaceChildren(head, row);
+    body.replaceChildren(...parts, row);
     draw();
+  }
+
+  /** The terms of dA_prev[r, s, c]: route[i, j] * dA[h, w, c] of every window over it. */
+  function showTerms(r, s, c, outs) {
+    terms.show(`dA_prev[${r}, ${s}, ${c}]`, async () => {
+      const recs = await store.many(stage, outs.map((o) => indexOf(o.h, o.w, c, nW, nC)));
+      const fmt = ctx.fmt();
+      return {
+        terms: outs.map((o, n) => ({
+          name: `dA[${o.h}, ${o.w}, ${c}] * ${mode === "max" ? "mask" : "share"}[${o.i}, ${o.j}]`,
+          factors: [fmt(recs[n].da), fmt(recs[n].route[o.i][o.j])],
+          value: recs[n].added[o.i][o.j],
+        })),
+        total: at(dAp, r, s, c),
+      };
+    });
   }
 
   function showTotals(t) {
