@@ -82,11 +82,11 @@ STEP_FIELDS: dict[str, tuple[Any, str]] = {
 }
 
 
-def _step_model(record: type, extra: tuple[str, ...] = ()) -> type[BaseModel]:
+def _step_model(record: type, extra: tuple[str, ...] = (), prefix: str = "") -> type[BaseModel]:
     """The Pydantic model of one of core's step dataclasses, field for field, plus the
-    `extra` fields the app adds (optional)."""
+    `extra` fields the app adds (named `prefix` + the record's name)."""
     return create_model(
-        record.__name__, __doc__=record.__doc__,
+        prefix + record.__name__, __doc__=record.__doc__,
         **{f.name: (STEP_FIELDS[f.name][0], Field(description=STEP_FIELDS[f.name][1]))
            for f in dataclasses.fields(record)},
         **{name: (STEP_FIELDS[name][0], Field(None, description=STEP_FIELDS[name][1]))
@@ -107,11 +107,16 @@ def _page_model(kind: str, step: type[BaseModel]) -> type[BaseModel]:
 
 ConvForwardPage = _page_model("conv_forward", _step_model(ConvForwardStep))
 ConvBackwardPage = _page_model("conv_backward", _step_model(ConvBackwardStep))
-PoolForwardPage = _page_model("pool_forward", _step_model(PoolForwardStep, ("maxima",)))
-PoolBackwardPage = _page_model("pool_backward", _step_model(PoolBackwardStep, ("maxima",)))
+PoolForwardPage = _page_model("pool_forward", _step_model(PoolForwardStep))
+PoolBackwardPage = _page_model("pool_backward", _step_model(PoolBackwardStep))
+# the image API's max-pool pages: core's records plus `maxima` (app/services/steps.py)
+ImagePoolForwardPage = _page_model("pool_forward",
+                                   _step_model(PoolForwardStep, ("maxima",), "Image"))
+ImagePoolBackwardPage = _page_model("pool_backward",
+                                    _step_model(PoolBackwardStep, ("maxima",), "Image"))
 
-StepPageOut = Annotated[ConvForwardPage | ConvBackwardPage | PoolForwardPage | PoolBackwardPage,
-                        Field(discriminator="kind", title="StepPageOut")]
+StepPageOut = Annotated[ConvForwardPage | ConvBackwardPage | ImagePoolForwardPage
+                        | ImagePoolBackwardPage, Field(discriminator="kind", title="StepPageOut")]
 
 
 class ConvBackwardTotals(BaseModel):
@@ -134,7 +139,7 @@ def _steps_answer(page: type[BaseModel], totals: type[BaseModel] | None) -> type
     """A page as /api/steps answers it: with the image id, the stage and the totals."""
     kind = page.model_fields["kind"].annotation
     return create_model(
-        page.__name__.removesuffix("Page") + "StepsOut", __base__=page,
+        page.__name__.removeprefix("Image").removesuffix("Page") + "StepsOut", __base__=page,
         __doc__=f"{page.__doc__} With the image `id`, the `stage`"
                 + (" and, when totals_at was sent, the running `totals`." if totals else "."),
         id=(str, Field(description="The id from /api/image.")),
@@ -144,5 +149,6 @@ def _steps_answer(page: type[BaseModel], totals: type[BaseModel] | None) -> type
 
 StepsOut = Annotated[
     _steps_answer(ConvForwardPage, None) | _steps_answer(ConvBackwardPage, ConvBackwardTotals)
-    | _steps_answer(PoolForwardPage, None) | _steps_answer(PoolBackwardPage, PoolBackwardTotals),
+    | _steps_answer(ImagePoolForwardPage, None)
+    | _steps_answer(ImagePoolBackwardPage, PoolBackwardTotals),
     Field(discriminator="kind", title="StepsOut")]

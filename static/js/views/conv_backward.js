@@ -91,6 +91,7 @@ export function createConvBackwardView(ctx) {
   const padWrap = el("section", "map-group dapad-group");
   padWrap.append(el("h3", "map-group-title", "da_prev_pad: W × dZ collecting, the border included"), loadingLine());
   let padGroup = null;
+  let padTitle = null;
   let finalPad = null;
   let padScale = null;
   const padData = (arr, ch, cellStep) => ({
@@ -122,6 +123,10 @@ export function createConvBackwardView(ctx) {
     padGroup.el.append(el("p", "hint", pad > 0
       ? `Grey: the ${pad}-cell border, where the padding was; the crop below drops it.`
       : "pad is 0: no border, da_prev_pad is dA_prev itself."));
+    padTitle = revealTitle(padGroup.title, {
+      reveal: "da_prev_pad, the border included: W × dZ collecting (a cell shows once all its windows are in)",
+      running: "da_prev_pad, the border included: running total after this step",
+    });
     padWrap.replaceWith(padGroup.el);
     padGroup.maps.forEach((m) => m.setZoom(zoom));
     padGroup.maps.forEach((m) => m.setStep(pos.k));
@@ -408,7 +413,10 @@ export function createConvBackwardView(ctx) {
     const tdb = decodeArray(t.db);
     if (!arr) return;
     const crop = cropPadded(arr, pad, H, W);
-    if (padGroup) padGroup.maps.forEach((m, ch) => m.setData(padData(arr, ch, null)));
+    if (padGroup) {
+      padGroup.maps.forEach((m, ch) => m.setData(padData(arr, ch, null)));
+      padTitle.running(true);
+    }
     daGroup.maps.forEach((m, ch) => m.setData(channelData(crop, ch, { scale: daScale, name: "dA_prev (running)" })));
     if (tdw) dwMaps.forEach((m, i) => m.setData(dwData(tdw, i % C, Math.floor(i / C), null)));
     runningDb = tdb;
@@ -424,7 +432,10 @@ export function createConvBackwardView(ctx) {
     daTitle.running(false);
     dwTitle.running(false);
     daGroup.maps.forEach((m, ch) => m.setData(daData(ch)));
-    if (padGroup) padGroup.maps.forEach((m, ch) => m.setData(padData(finalPad, ch, padSteps)));
+    if (padGroup) {
+      padGroup.maps.forEach((m, ch) => m.setData(padData(finalPad, ch, padSteps)));
+      padTitle.running(false);
+    }
     dwMaps.forEach((m, i) => m.setData(dwFinalData(i % C, Math.floor(i / C))));
   }
 

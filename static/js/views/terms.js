@@ -41,7 +41,7 @@ export function termsBox(ctx, hint) {
       parts.push(sum);
     }
     const res = el("p", "formula terms-total");
-    res.append(`${label} = `, scalar(total, fmt, "terms-total", "result"));
+    res.append(`${label}, every window in = `, scalar(total, fmt, "terms-total", "result"));
     parts.push(res);
     if (note) parts.push(el("p", "hint", note));
     box.replaceChildren(...parts);
