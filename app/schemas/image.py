@@ -26,7 +26,7 @@ from app.schemas.common import (
     Strict,
     TieRule,
 )
-from app.schemas.steps import StepPageOut
+from app.schemas.steps import ImageStepPageOut
 from core import PRESETS, Geometry, GeometryError, preset_kernel
 
 WEIGHT_ABS = 1000.0
@@ -206,7 +206,7 @@ class ImageOut(BaseModel):
     geometry: GeometriesOut
     stages: list[StageName] = Field(description="The layer's stages in order (relu and the "
                                     "pool stages only when on).")
-    steps: dict[Stage, StepPageOut] = Field(
+    steps: dict[Stage, ImageStepPageOut] = Field(
         description="The first page (at most 64 steps, or max_steps_per_page) of every "
         "stage in `stages` that has steps; /api/steps pages on.")
     timing_ms: dict[Literal["decode", "compute"], float] = Field(

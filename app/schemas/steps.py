@@ -115,8 +115,12 @@ ImagePoolForwardPage = _page_model("pool_forward",
 ImagePoolBackwardPage = _page_model("pool_backward",
                                     _step_model(PoolBackwardStep, ("maxima",), "Image"))
 
-StepPageOut = Annotated[ConvForwardPage | ConvBackwardPage | ImagePoolForwardPage
-                        | ImagePoolBackwardPage, Field(discriminator="kind", title="StepPageOut")]
+StepPageOut = Annotated[ConvForwardPage | ConvBackwardPage | PoolForwardPage | PoolBackwardPage,
+                        Field(discriminator="kind", title="StepPageOut")]
+# /api/image's first pages: the max-pool records with `maxima`
+ImageStepPageOut = Annotated[ConvForwardPage | ConvBackwardPage | ImagePoolForwardPage
+                             | ImagePoolBackwardPage,
+                             Field(discriminator="kind", title="ImageStepPageOut")]
 
 
 class ConvBackwardTotals(BaseModel):
