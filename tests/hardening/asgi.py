@@ -20,3 +20,9 @@ def asgi_request(app, method: str, url: str, **kwargs) -> httpx.Response:
 
     with ThreadPoolExecutor(1) as pool:
         return pool.submit(anyio.run, go).result()
+
+
+def run_in_thread(coroutine_function):
+    """anyio.run(coroutine_function) in a fresh thread (see the module docstring)."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(anyio.run, coroutine_function).result()

@@ -17,7 +17,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import anyio
 import httpx
 import numpy as np
 import pytest
@@ -25,6 +24,8 @@ import pytest
 from app.config import Settings
 from app.main import create_app
 from app.services.heavy import LIGHT_BYTES
+
+from .asgi import run_in_thread
 
 ROOT = Path(__file__).resolve().parents[2]
 MIB = 2**20
@@ -159,7 +160,7 @@ def test_cheap_calls_pass_while_heavy_ones_queue():
             await waiting  # it got the slot once the first was done
             return light, shed
 
-    light, shed = anyio.run(go)
+    light, shed = run_in_thread(go)
     assert light.status_code == 200, light.text
     assert shed.status_code == 503 and "max_queue = 1" in shed.json()["detail"]
 
@@ -178,7 +179,7 @@ def test_the_cache_makes_room_for_work_in_flight():
             cache.put(("image", "new"), object(), 30 * MIB)  # no room beside the work
             return during, ("image", "new") in cache._items
 
-    (held, room), kept = anyio.run(go)
+    (held, room), kept = run_in_thread(go)
     assert held <= budget - 40 * MIB and room == budget - 40 * MIB
     assert not kept
     assert limiter.cache_room() == 48 * MIB  # the cap again once the work is done

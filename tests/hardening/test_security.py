@@ -457,10 +457,10 @@ def test_an_internal_error_is_a_500_with_every_security_header(monkeypatch):
     """Force an unexpected error inside a route: the answer is a JSON 500 that still has
     every security header (Starlette sends it from outside the header middleware), and the
     traceback does not reach the client."""
-    import anyio
-
     import core
     from app.main import create_app
+
+    from .asgi import run_in_thread
 
     def boom(*_args, **_kwargs):
         raise RuntimeError("secret internal detail")
@@ -474,7 +474,7 @@ def test_an_internal_error_is_a_500_with_every_security_header(monkeypatch):
             example = {"a_slice_prev": [[[1.0]]], "W": [[[1.0]]], "b": [[[0.0]]]}
             return await c.post("/api/conv_single_step", json=example)
 
-    r = anyio.run(go)
+    r = run_in_thread(go)
     assert r.status_code == 500
     assert r.json()["code"] == "internal_error"
     assert "secret" not in r.text and "Traceback" not in r.text
