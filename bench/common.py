@@ -24,15 +24,7 @@ import numpy as np
 def interleaved(contenders: dict[str, Callable[[], object]], rounds: int,
                 warmup: int = 1) -> dict[str, float]:
     """Median seconds per contender over `rounds` interleaved rounds (after `warmup`)."""
-    times: dict[str, list[float]] = {name: [] for name in contenders}
-    for r in range(warmup + rounds):
-        for name, fn in contenders.items():
-            t0 = time.perf_counter()
-            fn()
-            elapsed = time.perf_counter() - t0
-            if r >= warmup:
-                times[name].append(elapsed)
-    return {name: statistics.median(ts) for name, ts in times.items()}
+    return back_to_back(contenders, rounds, calls=1, warmup=warmup)
 
 
 def back_to_back(contenders: dict[str, Callable[[], object]], rounds: int, calls: int,

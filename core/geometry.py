@@ -219,6 +219,18 @@ def _check_fits(axis_word: str, axis: str, n_prev: int, f: int, stride: int, pad
     )
 
 
+def _checked_window(n_H_prev, n_W_prev, f, stride) -> tuple[int, int, int, int]:
+    """The four numbers conv and pool layers share, each checked (GeometryError names it)."""
+    n_H_prev = check_int("n_H_prev (input height)", n_H_prev, minimum=1,
+                         what="the input needs at least one row")
+    n_W_prev = check_int("n_W_prev (input width)", n_W_prev, minimum=1,
+                         what="the input needs at least one column")
+    f = check_int("f (window size)", f, minimum=1, what="a window covers at least one cell")
+    stride = check_int("stride", stride, minimum=1,
+                       what="the window moves by at least one cell each step")
+    return n_H_prev, n_W_prev, f, stride
+
+
 def conv_geometry(n_H_prev: int, n_W_prev: int, f: int, *, stride: int = 1, pad: int = 0,
                   dilation: int = 1) -> Geometry:
     """Output size of a convolution, with the formula filled in and the unreached rows/cols.
@@ -227,13 +239,7 @@ def conv_geometry(n_H_prev: int, n_W_prev: int, f: int, *, stride: int = 1, pad:
     Example: conv_geometry(5, 5, 3, stride=2, pad=1).n_H == floor((5 + 2 - 3) / 2) + 1 == 3.
     Raises GeometryError when a number is out of range or the window does not fit.
     """
-    n_H_prev = check_int("n_H_prev (input height)", n_H_prev, minimum=1,
-                         what="the input needs at least one row")
-    n_W_prev = check_int("n_W_prev (input width)", n_W_prev, minimum=1,
-                         what="the input needs at least one column")
-    f = check_int("f (window size)", f, minimum=1, what="a window covers at least one cell")
-    stride = check_int("stride", stride, minimum=1,
-                       what="the window moves by at least one cell each step")
+    n_H_prev, n_W_prev, f, stride = _checked_window(n_H_prev, n_W_prev, f, stride)
     pad = check_int("pad", pad, minimum=0, what="padding adds rows and columns, it cannot remove")
     dilation = check_int("dilation", dilation, minimum=1,
                          what="1 means the window's cells are adjacent")
@@ -283,13 +289,7 @@ def pool_geometry(n_H_prev: int, n_W_prev: int, f: int, *, stride: int) -> Geome
 
     n_H = floor((n_H_prev - f) / stride) + 1. Example: pool_geometry(4, 4, 2, stride=2).n_H == 2.
     """
-    n_H_prev = check_int("n_H_prev (input height)", n_H_prev, minimum=1,
-                         what="the input needs at least one row")
-    n_W_prev = check_int("n_W_prev (input width)", n_W_prev, minimum=1,
-                         what="the input needs at least one column")
-    f = check_int("f (window size)", f, minimum=1, what="a window covers at least one cell")
-    stride = check_int("stride", stride, minimum=1,
-                       what="the window moves by at least one cell each step")
+    n_H_prev, n_W_prev, f, stride = _checked_window(n_H_prev, n_W_prev, f, stride)
     return _checked_geometry(n_H_prev, n_W_prev, f, stride, 0, 1, pooling=True)
 
 

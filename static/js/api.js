@@ -11,7 +11,8 @@ export class ApiError extends Error {
   }
 }
 
-async function readError(res) {
+/** The server's 4xx/5xx answer as an ApiError (every page's api module uses it). */
+export async function readError(res) {
   let body = null;
   try {
     body = await res.json();

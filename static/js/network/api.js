@@ -1,36 +1,10 @@
 // The network page's only module that knows URLs: /api/network... (see /docs).
 
-export class NetError extends Error {
-  constructor(status, message, code) {
-    super(message);
-    this.status = status;
-    this.code = code || null;
-  }
-}
-
-async function fail(res) {
-  let body = null;
-  try {
-    body = await res.json();
-  } catch {
-    body = null;
-  }
-  const d = body && body.detail;
-  let text = `${res.status} ${res.statusText}`;
-  if (Array.isArray(d)) {
-    text = d.map((e) => {
-      const loc = (e.loc || []).filter((p) => p !== "body").join(".");
-      return loc ? `${loc}: ${e.msg}` : e.msg;
-    }).join(" ");
-  } else if (typeof d === "string") {
-    text = d;
-  }
-  return new NetError(res.status, text, body && body.code);
-}
+import { readError } from "../api.js";
 
 async function json(url, options = {}) {
   const res = await fetch(url, options);
-  if (!res.ok) throw await fail(res);
+  if (!res.ok) throw await readError(res);
   return res.status === 204 ? null : res.json();
 }
 
