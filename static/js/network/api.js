@@ -32,6 +32,9 @@ export function runPhoto(file, settings, signal) {
  * offset, limit}. */
 export const steps = (body, signal) => post("/api/network/steps", body, signal);
 
+/** Every parameter of a weight set ("shipped" or an uploaded id); 404 once it is forgotten. */
+export const weightSet = (id) => json(`/api/network/weights?weights=${encodeURIComponent(id)}`);
+
 export function uploadWeights(file) {
   const form = new FormData();
   form.append("file", file, file.name || "weights");

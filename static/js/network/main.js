@@ -1,13 +1,15 @@
 // The network page: boot wiring (createNetworkPage builds everything inside its root; no
 // module-level state). One state object: where the digit comes from, which weights, which
-// view, which class's loss. Every number drawn comes from the server.
+// view, which class's loss, mirrored in the URL (urlstate.js). Every number drawn comes from
+// the server.
 
-import { heldOutDigits, run as postRun, runPhoto, uploadWeights } from "./api.js";
+import { heldOutDigits, run as postRun, runPhoto, uploadWeights, weightSet } from "./api.js";
 import { INK, el, fmt4, paint, plain } from "./maps.js";
 import { renderInput, renderLayers, renderProbs } from "./overview.js";
 import { createPad } from "./draw.js";
 import { createStepView } from "./stepview.js";
 import { createTraining } from "./training.js";
+import { readView, writeView } from "./urlstate.js";
 
 // A demo "2" already on the pad, so the network has something to show at once.
 const DEMO = [[0.3, 0.3], [0.42, 0.18], [0.6, 0.18], [0.7, 0.3], [0.68, 0.45], [0.5, 0.62],
@@ -19,6 +21,8 @@ function createNetworkPage(root, boot) {
   const classes = arch.classes;
   const state = { source: "draw", digit: 0, photo: null, weights: "shipped", mode: "forward",
     target: null, run: null };
+  const asked = readView(window.location.search, arch); // the view the URL asks for
+  let restoring = null; // an uploaded weights id from the URL, until the server confirms it
   let seq = 0;
   let inFlight = false;
   let pending = false;
@@ -32,6 +36,19 @@ function createNetworkPage(root, boot) {
     box.hidden = !e;
     box.textContent = e ? e.message : "";
   };
+
+  // the view into the URL (replaceState), at most every 200 ms: playing steps at 64 / s
+  // would otherwise rewrite it 64 times a second
+  let urlTimer = null;
+  function remember() {
+    if (urlTimer) return;
+    urlTimer = setTimeout(() => {
+      urlTimer = null;
+      writeView({ source: state.source, digit: state.digit, weights: restoring || state.weights,
+        mode: state.mode, target: state.target, layer: steps.layer,
+        direction: steps.direction, step: steps.layer ? Number($("steps-panel").dataset.step || 0) : 0 });
+    }, 200);
+  }
 
   // ---------------------------------------------------------------- running the network
 
@@ -134,6 +151,7 @@ function createNetworkPage(root, boot) {
       if (t === name && focus) tab.focus();
     }
     state.source = name;
+    remember();
     if (name !== "photo" || state.photo) refresh();
   }
   tabs.forEach((t, i) => {
@@ -165,6 +183,7 @@ function createNetworkPage(root, boot) {
       btn.append(cv);
       btn.addEventListener("click", () => {
         state.digit = i;
+        remember();
         grid.querySelectorAll(".digit").forEach((d) => d.setAttribute("aria-selected", String(d === btn)));
         refresh();
       });
@@ -208,6 +227,7 @@ function createNetworkPage(root, boot) {
     const b = e.target.closest("button");
     if (!b) return;
     state.target = b.dataset.target === "auto" ? null : Number(b.dataset.target);
+    remember();
     refresh();
   });
 
@@ -216,21 +236,22 @@ function createNetworkPage(root, boot) {
     $("show-forward").setAttribute("aria-checked", String(mode === "forward"));
     $("show-backward").setAttribute("aria-checked", String(mode === "backward"));
     $("target-row").hidden = mode !== "backward";
+    remember();
     if (state.run) draw();
     if (steps.layer) openSteps(steps.layer, mode);
   }
   $("show-forward").addEventListener("click", () => setMode("forward"));
   $("show-backward").addEventListener("click", () => setMode("backward"));
 
-  const steps = createStepView($("steps-panel"), { onError: showError });
-  function openSteps(name, direction = null) {
+  const steps = createStepView($("steps-panel"), { onError: showError, onStep: remember });
+  function openSteps(name, direction = null, at = 0) {
     const dir = direction || state.mode;
     $("steps-forward").setAttribute("aria-checked", String(dir === "forward"));
     $("steps-backward").setAttribute("aria-checked", String(dir === "backward"));
     const req = state.source === "photo" ? photoRequest() : request();
     if (!req || !req.input) return;
     $("h-steps").textContent = `${name} step by step`;
-    steps.open(name, dir, req).then(() => {
+    steps.open(name, dir, req, { at }).then(() => {
       $("steps-panel").scrollIntoView({ behavior: "smooth", block: "nearest" });
     });
     root.querySelectorAll(".layer").forEach((c) => c.classList.toggle("is-open", c.dataset.layer === name));
@@ -239,6 +260,7 @@ function createNetworkPage(root, boot) {
   $("steps-backward").addEventListener("click", () => steps.layer && openSteps(steps.layer, "backward"));
   $("steps-close").addEventListener("click", () => {
     steps.close();
+    remember();
     root.querySelectorAll(".layer").forEach((c) => c.classList.remove("is-open"));
   });
 
@@ -247,6 +269,8 @@ function createNetworkPage(root, boot) {
   const select = $("weights");
   select.addEventListener("change", () => {
     state.weights = select.value;
+    restoring = null;
+    remember();
     refresh();
   });
   function option(value, text) {
@@ -270,6 +294,8 @@ function createNetworkPage(root, boot) {
       option(w.id, `${file.name} (${(w.test_accuracy * 100).toFixed(1)}% held out)`);
       select.value = w.id;
       state.weights = w.id;
+      restoring = null;
+      remember();
       const layouts = w.replaced.map((t) => `${t.name} ← ${t.file_name} (${t.layout})`).join(", ");
       status.textContent = `Replaced ${layouts}${w.kept.length ? `; kept the shipped ${w.kept.join(", ")}` : ""}.`;
       refresh();
@@ -305,8 +331,34 @@ function createNetworkPage(root, boot) {
     },
   });
 
-  setMode("forward");
+  // ---------------------------------------------------------------- the view from the URL
+
+  state.digit = asked.digit;
+  state.target = asked.target;
+  setMode(asked.mode);
   pad.stroke(DEMO);
+  if (asked.source !== "draw") selectTab(asked.source);
+  if (asked.layer) openSteps(asked.layer, asked.direction, asked.step);
+  if (asked.weights !== "shipped") { // an uploaded set, if the server still has it
+    restoring = asked.weights;
+    const status = $("weights-status");
+    weightSet(asked.weights).then(() => {
+      if (restoring !== asked.weights) return; // the user chose other weights meanwhile
+      restoring = null;
+      option(asked.weights, `uploaded set ${asked.weights} (from the link)`);
+      select.value = asked.weights;
+      state.weights = asked.weights;
+      refresh();
+    }).catch((e) => {
+      if (restoring !== asked.weights) return;
+      restoring = null;
+      remember();
+      status.textContent = e.status === 404
+        ? `The link's uploaded weights ${asked.weights} are no longer on the server (it keeps the last ${arch.limits.weight_sets}); running on the shipped weights.`
+        : e.message;
+      status.classList.add("bad");
+    });
+  }
   root.dataset.state = "ready";
 }
 

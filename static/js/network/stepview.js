@@ -11,7 +11,7 @@ function grid3(values, k) { // (f, f, C) nested -> channel k getter
   return channel(values, k);
 }
 
-export function createStepView(root, { onError }) {
+export function createStepView(root, { onError, onStep = () => {} }) {
   const $ = (id) => root.querySelector(`#${id}`);
   const body = $("step-body");
   const eq = $("step-eq");
@@ -68,6 +68,7 @@ export function createStepView(root, { onError }) {
     if (k + PAGE / 2 >= offset + PAGE && offset + PAGE < data.page.total) page(offset + PAGE);
     root.dataset.step = String(k);
     root.dataset.kind = data.page.kind;
+    onStep(k);
   }
 
   function outputMap(values, c, step, title) {
@@ -224,8 +225,9 @@ export function createStepView(root, { onError }) {
   });
 
   return {
-    /** Open `name` for the current input; keeps the step when only the direction changes. */
-    async open(name, dir, req, { keep = false } = {}) {
+    /** Open `name` for the current input at step `at` (0 by default; with keep, the step
+     * shown now, as when the input changes). */
+    async open(name, dir, req, { keep = false, at = 0 } = {}) {
       stop();
       token += 1;
       pages.clear();
@@ -239,7 +241,16 @@ export function createStepView(root, { onError }) {
       what.textContent = dir === "forward"
         ? `${name}'s forward loops on this digit's real ${name === "conv1" ? "input" : "activations"}, in the exercise's order (h, w, then ${kindWord === "conv" ? "filter" : "channel"} c): every step is one record of core's trace.`
         : `${name}'s backward loops: the gradient of the loss of class ${req.target ?? "(true label)"} arriving at ${name}'s output, spread back over each window.`;
-      await show(keep ? k : 0);
+      const mine = token;
+      k = keep ? k : at; // the step wanted, kept if this layer has it (else the first)
+      const want = k;
+      let start = 0;
+      try {
+        if (await page(0) && want < data.page.total) start = want;
+      } catch {
+        // show(0) below asks again and reports the error
+      }
+      if (mine === token) await show(start);
     },
     close() {
       stop();

@@ -105,6 +105,7 @@ export function createTraining(root, { onWeights, onError }) {
     stateEl.textContent = `${words[job.state]} · epoch ${job.epoch.toFixed(2)} of ${job.config.epochs} · step ${job.step} of ${job.total_steps} · ${acc}${job.reason && job.state !== "done" ? ` (${job.reason.replace("_", " ")})` : ""}`;
     root.dataset.trainState = job.state;
     root.dataset.trainStep = String(job.step);
+    root.dataset.trainPoints = String(points.length);
   }
 
   function take(snap) {
@@ -180,6 +181,8 @@ export function createTraining(root, { onWeights, onError }) {
     draw();
     stateEl.textContent = "from random weights, on the 1437 training digits";
     delete root.dataset.trainState;
+    delete root.dataset.trainStep;
+    delete root.dataset.trainPoints;
     onWeights(null, true);
     try {
       await deleteTraining(id);
