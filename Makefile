@@ -29,4 +29,5 @@ bench:
 
 screenshots:
 	./scripts/setup.sh --browser
-	CONVSTEP_SCREENSHOT_DIR=docs/screenshots $(PY) -m pytest tests/browser/test_page_screenshots.py -q
+	CONVSTEP_SCREENSHOT_DIR=docs/screenshots $(PY) -m pytest tests/browser/test_page_screenshots.py \
+		tests/browser/test_learn_screenshots.py tests/browser/test_network_screenshots.py -q

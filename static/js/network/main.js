@@ -20,7 +20,7 @@ function createNetworkPage(root, boot) {
   const arch = boot.architecture;
   const classes = arch.classes;
   const state = { source: "draw", digit: 0, photo: null, weights: "shipped", mode: "forward",
-    target: null, run: null };
+    target: null, run: null, demo: true };
   const asked = readView(window.location.search, arch); // the view the URL asks for
   let restoring = null; // an uploaded weights id from the URL, until the server confirms it
   let seq = 0;
@@ -129,6 +129,10 @@ function createNetworkPage(root, boot) {
       btn.setAttribute("aria-checked", String(v === "auto" ? state.target === null : Number(v) === state.target));
       btn.classList.toggle("is-loss", b && v !== "auto" && Number(v) === b.target);
     });
+    const verdict = $("verdict");
+    verdict.replaceChildren(`The network reads `, el("b", "", classes[r.forward.prediction]),
+      ` with p = ${(r.forward.probs[r.forward.prediction] * 100).toFixed(2)}%.`
+      + (state.demo ? " This 2 is a demo: Clear, then draw your own." : ""));
     root.dataset.prediction = String(r.forward.prediction);
     root.dataset.mode = state.mode;
   }
@@ -138,6 +142,8 @@ function createNetworkPage(root, boot) {
   const pad = createPad($("pad"), { onStroke: () => refresh(), onChange: () => refresh() });
   $("clear").addEventListener("click", () => {
     pad.clear();
+    state.demo = false;
+    $("verdict").textContent = "Draw one digit, as large as the box.";
     showError(null);
   });
 

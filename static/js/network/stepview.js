@@ -7,8 +7,13 @@ import { steps as fetchSteps } from "./api.js";
 
 const PAGE = 64;
 
-function grid3(values, k) { // (f, f, C) nested -> channel k getter
-  return channel(values, k);
+const PX = 18; // CSS px per cell of a map shown alone (14 when its channels are side by side)
+
+/** A number grid with its name written over it. */
+function named(name, map, scale, options = {}) {
+  const box = el("div", "sv-grid");
+  box.append(el("span", "", name), numberGrid(map, scale, { ...options, label: name }));
+  return box;
 }
 
 export function createStepView(root, { onError, onStep = () => {} }) {
@@ -78,7 +83,7 @@ export function createStepView(root, { onError, onStep = () => {} }) {
     const fig = el("figure", "sv-fig");
     fig.append(el("figcaption", "", title));
     const cv = el("canvas", "sv-canvas");
-    paintCells(cv, map, scaleFor(values), 26, {
+    paintCells(cv, map, scaleFor(values), PX, {
       blank: (r, q) => (r * n_W + q) * n_C + c > step.index,
       boxes: [{ r0: step.h, c0: step.w, r1: step.h + 1, c1: step.w + 1 }],
     });
@@ -93,7 +98,7 @@ export function createStepView(root, { onError, onStep = () => {} }) {
     const C = values[0][0].length;
     const rows = values.length;
     const cols = values[0].length;
-    const px = C > 1 ? 14 : 26;
+    const px = C > 1 && only === null ? 14 : PX;
     const scale = scaleFor(values);
     for (let c = 0; c < C; c += 1) {
       if (only !== null && c !== only) continue;
@@ -112,33 +117,25 @@ export function createStepView(root, { onError, onStep = () => {} }) {
     return fig;
   }
 
-  function triple(a, b, cgrid, names, C) {
-    // per input channel: a ⊙ b = c, as number grids
+  /**
+   * One row per input channel of number grids and operators in turn, e.g. a_slice ⊙ W =
+   * products: parts are [name, (f, f, C) nested list, scale] or an operator string. The
+   * names are written over the first row's grids.
+   */
+  function channelRows(parts, C) {
     const box = el("div", "sv-triples");
-    const sa = scaleFor(a);
-    const sb = scaleFor(b, { signed: true });
-    const sc = scaleFor(cgrid, { signed: true });
     for (let ch = 0; ch < C; ch += 1) {
       const row = el("div", "sv-triple");
       if (C > 1) row.append(el("span", "sv-ch-label", `c_prev ${ch}`));
-      row.append(numberGrid(grid3(a, ch), sa, { label: names[0] }), el("span", "op", names[3]),
-        numberGrid(grid3(b, ch), sb, { label: names[1] }), el("span", "op", "="),
-        numberGrid(grid3(cgrid, ch), sc, { label: names[2] }));
-      box.append(row);
-    }
-    return box;
-  }
-
-  function pair(a, b, op, names, C) {
-    // per input channel: a (op) = b, as number grids
-    const box = el("div", "sv-triples");
-    const sa = scaleFor(a, { signed: true });
-    const sb = scaleFor(b, { signed: true });
-    for (let ch = 0; ch < C; ch += 1) {
-      const row = el("div", "sv-triple");
-      if (C > 1) row.append(el("span", "sv-ch-label", `c_prev ${ch}`));
-      row.append(numberGrid(grid3(a, ch), sa, { label: names[0] }), el("span", "op", op),
-        numberGrid(grid3(b, ch), sb, { label: names[1] }));
+      for (const part of parts) {
+        if (typeof part === "string") {
+          row.append(el("span", "op", part));
+          continue;
+        }
+        const [name, values, scale] = part;
+        row.append(ch === 0 ? named(name, channel(values, ch), scale)
+          : numberGrid(channel(values, ch), scale, { label: name }));
+      }
       box.append(row);
     }
     return box;
@@ -158,7 +155,9 @@ export function createStepView(root, { onError, onStep = () => {} }) {
       left.append(inputMaps(A.A_prev_pad, step, { padded: true, pad: g.pad,
         title: `A_prev padded (${A.A_prev_pad.length} × ${A.A_prev_pad[0].length}), window rows ${step.vert_start}:${step.vert_end}, cols ${step.horiz_start}:${step.horiz_end}` }));
       mid.append(el("h4", "", `a_slice_prev ⊙ W[:, :, :, ${step.c}] = products`));
-      mid.append(triple(step.a_slice, step.weights, step.products, ["a_slice", "W", "products", "⊙"], C));
+      mid.append(channelRows([["a_slice_prev", step.a_slice, scaleFor(step.a_slice)], "⊙",
+        [`W[:, :, :, ${step.c}]`, step.weights, scaleFor(step.weights, { signed: true })], "=",
+        ["products", step.products, scaleFor(step.products, { signed: true })]], C));
       right.append(outputMap(A.output, step.c, step, `Z[:, :, ${step.c}] filling in`));
       eq.textContent = `Z${pos} = Σ products + b[${step.c}] = ${fmt4(step.total)} + ${fmt4(step.bias)} = ${fmt4(step.z)}`;
     } else if (kind === "pool_forward") {
@@ -166,8 +165,8 @@ export function createStepView(root, { onError, onStep = () => {} }) {
         title: `A_prev[:, :, ${step.c}], window rows ${step.vert_start}:${step.vert_end}, cols ${step.horiz_start}:${step.horiz_end}` }));
       mid.append(el("h4", "", "the window, its maximum marked"));
       const win = plain(step.window);
-      mid.append(numberGrid(win, scaleFor(step.window), {
-        mark: (r, q) => (step.mask[r][q] > 0 ? "hit" : ""), label: "window" }));
+      mid.append(named("a_prev_slice", win, scaleFor(step.window), {
+        mark: (r, q) => (step.mask[r][q] > 0 ? "hit" : "") }));
       right.append(outputMap(A.output, step.c, step, `A[:, :, ${step.c}] filling in`));
       eq.textContent = `A${pos} = max(window) = ${fmt4(step.value)} at window cell (${step.argmax.join(", ")})`;
     } else if (kind === "conv_backward") {
@@ -175,13 +174,16 @@ export function createStepView(root, { onError, onStep = () => {} }) {
       left.append(outputMap(A.d_out, step.c, { ...step, index: Infinity },
         `dZ[:, :, ${step.c}] (the gradient arriving), this step's dz`));
       const wIn = A.W.map((row) => row.map((cell) => cell.map((f) => f[step.c])));
-      mid.append(el("h4", "", `dA_prev_pad[window] += W[:, :, :, ${step.c}] · dz`));
-      mid.append(pair(wIn, step.da_add, `· ${fmt4(step.dz)} =`, ["W", "added"], C));
-      mid.append(el("h4", "", `dW[:, :, :, ${step.c}] += a_slice · dz`));
-      const sc = scaleFor(step.dw_add, { signed: true });
-      const rowBox = el("div", "sv-triples");
-      for (let ch = 0; ch < C; ch += 1) rowBox.append(numberGrid(grid3(step.dw_add, ch), sc, { label: "dw added" }));
-      mid.append(rowBox);
+      const toInput = el("div");
+      toInput.append(el("h4", "", `dA_prev_pad[window] += W[:, :, :, ${step.c}] · dz`),
+        channelRows([[`W[:, :, :, ${step.c}]`, wIn, scaleFor(wIn, { signed: true })],
+          `· ${fmt4(step.dz)} =`, ["added", step.da_add, scaleFor(step.da_add, { signed: true })]], C));
+      const toWeights = el("div");
+      toWeights.append(el("h4", "", `dW[:, :, :, ${step.c}] += a_slice · dz`),
+        channelRows([["added", step.dw_add, scaleFor(step.dw_add, { signed: true })]], C));
+      const blocks = el("div", "sv-blocks");
+      blocks.append(toInput, toWeights);
+      mid.append(blocks);
       right.append(inputMaps(A.dA_prev, step, { padded: false, pad: g.pad,
         title: "dA_prev when every step is done (window shown where it overlaps)" }));
       eq.textContent = `dz = dZ${pos} = ${fmt4(step.dz)}; db[${step.c}] so far = ${fmt4(step.db_running)} (all steps: ${fmt4(A.db[step.c])})`;
@@ -190,9 +192,9 @@ export function createStepView(root, { onError, onStep = () => {} }) {
         `dA[:, :, ${step.c}] (the gradient arriving), this step's da`));
       mid.append(el("h4", "", "route (the max mask) · da = added"));
       const row = el("div", "sv-triple");
-      row.append(numberGrid(plain(step.route), scaleFor(step.route), { label: "route" }),
+      row.append(named("route", plain(step.route), scaleFor(step.route)),
         el("span", "op", `· ${fmt4(step.da)} =`),
-        numberGrid(plain(step.added), scaleFor(step.added, { signed: true }), { label: "added" }));
+        named("added", plain(step.added), scaleFor(step.added, { signed: true })));
       mid.append(row);
       right.append(inputMaps(A.dA_prev, step, { padded: false, pad: 0, only: step.c,
         title: `dA_prev[:, :, ${step.c}] when every step is done` }));
@@ -240,7 +242,7 @@ export function createStepView(root, { onError, onStep = () => {} }) {
       const kindWord = name.startsWith("conv") ? "conv" : "pool";
       what.textContent = dir === "forward"
         ? `${name}'s forward loops on this digit's real ${name === "conv1" ? "input" : "activations"}, in the exercise's order (h, w, then ${kindWord === "conv" ? "filter" : "channel"} c): every step is one record of core's trace.`
-        : `${name}'s backward loops: the gradient of the loss of class ${req.target ?? "(true label)"} arriving at ${name}'s output, spread back over each window.`;
+        : `${name}'s backward loops: the gradient of the loss of class ${req.target ?? "(the label, or the predicted class for a drawing)"} arriving at ${name}'s output, spread back over each window.`;
       const mine = token;
       k = keep ? k : at; // the step wanted, kept if this layer has it (else the first)
       const want = k;

@@ -5,7 +5,7 @@
 import { el, paint, scaleFor } from "./maps.js";
 import { controlTraining, deleteTraining, startTraining, trainingProgress, watchTraining } from "./api.js";
 
-function chart(canvas, series, { xMax, yMax, yLabel, yFmt }) {
+function chart(canvas, series, { xMax, yMax, yLabel, yFmt, empty = "" }) {
   const dpr = window.devicePixelRatio || 1;
   const W = canvas.clientWidth || 360;
   const H = canvas.clientHeight || 180;
@@ -31,6 +31,14 @@ function chart(canvas, series, { xMax, yMax, yLabel, yFmt }) {
     ctx.fillText(yFmt(v), 4, y(v) + 4);
   }
   ctx.fillText(yLabel, L + 4, 12);
+  if (empty) {
+    ctx.font = "13px system-ui, sans-serif";
+    ctx.fillStyle = "#30384a";
+    ctx.fillText(empty, L + (W - L - 8 - ctx.measureText(empty).width) / 2, (H - B) / 2 + 4);
+    ctx.font = "11px system-ui, sans-serif";
+    ctx.fillStyle = "#5b6272";
+    return;
+  }
   ctx.fillText("step 0", L, H - 6);
   const end = `step ${xMax}`;
   ctx.fillText(end, W - 8 - ctx.measureText(end).width, H - 6);
@@ -73,8 +81,9 @@ export function createTraining(root, { onWeights, onError }) {
 
   function draw() {
     if (!job) {
-      chart($("chart-loss"), [], { xMax: 1, yMax: 2.5, yLabel: "cross-entropy", yFmt: (v) => v.toFixed(1) });
-      chart($("chart-acc"), [], { xMax: 1, yMax: 1, yLabel: "accuracy", yFmt: (v) => `${Math.round(v * 100)}%` });
+      const empty = "Press Start: the curve draws here";
+      chart($("chart-loss"), [], { xMax: 1, yMax: 2.4, yLabel: "cross-entropy", yFmt: (v) => v.toFixed(1), empty });
+      chart($("chart-acc"), [], { xMax: 1, yMax: 1, yLabel: "accuracy", yFmt: (v) => `${Math.round(v * 100)}%`, empty });
       $("train-filters").replaceChildren(el("p", "hint", "Start a job to watch them change: "
         + "its random start, then five times an epoch."));
       return;
@@ -83,7 +92,8 @@ export function createTraining(root, { onWeights, onError }) {
     chart($("chart-loss"), [
       { color: "#d6604d", points: points.map((p) => [p.step, p.train_loss]) },
       { color: "#1d4ed8", points: points.map((p) => [p.step, p.test_loss]) },
-    ], { xMax: job.total_steps, yMax: Math.ceil(lossMax * 2) / 2, yLabel: "cross-entropy", yFmt: (v) => v.toFixed(1) });
+    ], { xMax: job.total_steps, yMax: Math.ceil(lossMax / 0.4) * 0.4, // ticks at multiples of 0.1
+      yLabel: "cross-entropy", yFmt: (v) => v.toFixed(1) });
     chart($("chart-acc"), [{ color: "#0a8f3c", points: points.map((p) => [p.step, p.test_accuracy]) }],
       { xMax: job.total_steps, yMax: 1, yLabel: "held-out accuracy", yFmt: (v) => `${Math.round(v * 100)}%` });
     const box = $("train-filters");
