@@ -4,7 +4,7 @@
 // the server.
 
 import { heldOutDigits, run as postRun, runPhoto, uploadWeights, weightSet } from "./api.js";
-import { INK, el, fmt4, paint, plain } from "./maps.js";
+import { INK, el, finder, fmt4, paint, plain } from "./maps.js";
 import { renderInput, renderLayers, renderProbs } from "./overview.js";
 import { createPad } from "./draw.js";
 import { createStepView } from "./stepview.js";
@@ -16,7 +16,7 @@ const DEMO = [[0.3, 0.3], [0.42, 0.18], [0.6, 0.18], [0.7, 0.3], [0.68, 0.45], [
   [0.32, 0.82], [0.72, 0.82]];
 
 function createNetworkPage(root, boot) {
-  const $ = (id) => root.querySelector(`#${id}`);
+  const $ = finder(root);
   const arch = boot.architecture;
   const classes = arch.classes;
   const state = { source: "draw", digit: 0, photo: null, weights: "shipped", mode: "forward",

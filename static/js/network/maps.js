@@ -99,6 +99,16 @@ export function paint(canvas, map, scale, { cell = 8, cellWidth = null, onCell =
   } : null;
 }
 
+/** A look-up of the elements inside `root` by id: $ = finder(root); $("pad"). */
+export function finder(root) {
+  return (id) => root.querySelector(`#${id}`);
+}
+
+/** The elements inside `root` with these ids, in that order. */
+export function byIds(root, ...ids) {
+  return ids.map(finder(root));
+}
+
 export function el(tag, className, text) {
   const e = document.createElement(tag);
   if (className) e.className = className;

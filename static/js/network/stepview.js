@@ -2,7 +2,7 @@
 // come from core's traces through POST /api/network/steps (a page of 64 at a time), the
 // arrays with them. The view draws them; every number on it is the server's.
 
-import { channel, el, fmt4, numberGrid, paintCells, plain, scaleFor } from "./maps.js";
+import { byIds, channel, el, finder, fmt4, numberGrid, paintCells, plain, scaleFor } from "./maps.js";
 import { steps as fetchSteps } from "./api.js";
 
 const PAGE = 64;
@@ -17,13 +17,9 @@ function named(name, map, scale, options = {}) {
 }
 
 export function createStepView(root, { onError, onStep = () => {} }) {
-  const $ = (id) => root.querySelector(`#${id}`);
-  const body = $("step-body");
-  const eq = $("step-eq");
-  const scrub = $("st-scrub");
-  const label = $("st-label");
-  const playBtn = $("st-play");
-  const what = $("steps-what");
+  const $ = finder(root);
+  const [body, eq, scrub, label, playBtn, what] = byIds(root, "step-body", "step-eq",
+    "st-scrub", "st-label", "st-play", "steps-what");
   let request = null; // {input, weights, target}
   let layer = null;
   let direction = "forward";

@@ -2,7 +2,7 @@
 // (polling if EventSource fails), pause / resume / stop / reset, and draw the curves and
 // conv1's filters as the server reports them.
 
-import { el, paint, scaleFor } from "./maps.js";
+import { byIds, el, finder, paint, scaleFor } from "./maps.js";
 import { controlTraining, deleteTraining, startTraining, trainingProgress, watchTraining } from "./api.js";
 
 function chart(canvas, series, { xMax, yMax, yLabel, yFmt, empty = "" }) {
@@ -59,13 +59,9 @@ function chart(canvas, series, { xMax, yMax, yLabel, yFmt, empty = "" }) {
 }
 
 export function createTraining(root, { onWeights, onError }) {
-  const $ = (id) => root.querySelector(`#${id}`);
-  const start = $("train-start");
-  const pause = $("train-pause");
-  const stopBtn = $("train-stop");
-  const reset = $("train-reset");
-  const stateEl = $("train-state");
-  const err = $("train-error");
+  const $ = finder(root);
+  const [start, pause, stopBtn, reset, stateEl, err] = byIds(root, "train-start", "train-pause",
+    "train-stop", "train-reset", "train-state", "train-error");
   let job = null; // the last snapshot, with every point so far
   let points = [];
   let unwatch = null;
