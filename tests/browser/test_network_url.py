@@ -145,3 +145,13 @@ def test_garbage_in_the_url_opens_the_default_view(make_page):
     expect(page).to_have_url(re.compile(r"\?layer=pool2$"))
     assert log.page_errors == []
     assert log.console_errors == []
+
+
+def test_a_digit_far_down_the_list_is_scrolled_into_its_grid(make_page):
+    page, log = make_page(1280, 900)
+    _ready(page, "?src=digit&digit=333")
+    chosen = page.locator("#digit-grid [data-index='333']")
+    expect(chosen).to_have_attribute("aria-selected", "true")
+    grid, box = page.locator("#digit-grid").bounding_box(), chosen.bounding_box()
+    assert grid["y"] <= box["y"] and box["y"] + box["height"] <= grid["y"] + grid["height"]
+    assert log.page_errors == []

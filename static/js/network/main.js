@@ -195,6 +195,8 @@ function createNetworkPage(root, boot) {
       });
       grid.append(btn);
     });
+    const chosen = grid.querySelector("[aria-selected='true']");
+    if (chosen) grid.scrollTop = chosen.offsetTop - 4; // a digit from the URL may sit far down
   }
   $("digit-class").addEventListener("change", fillDigits);
   heldOutDigits().then((d) => {
