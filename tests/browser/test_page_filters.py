@@ -125,7 +125,8 @@ def test_an_npz_with_several_tensors_offers_a_choice(page_and_log, tmp_path):
         "features.3.weight": rng.normal(size=(16, 4, 3, 3)), "fc.weight": np.zeros((10, 4))}))
     page.set_input_files("#filter-file", path)
     status = page.locator("#filter-file-status")
-    expect(status).to_contain_text("model.npz: 2 conv tensors")
+    expect(status).to_contain_text("model.npz: 2 conv tensors; 1 of the 2 choices below fit "
+                                   "Explore: pick one.")
     items = page.locator("#filter-file-list li")
     expect(items).to_have_count(2)
     expect(items.nth(1)).to_contain_text("features.3.weight has 4 input channels; Explore's "

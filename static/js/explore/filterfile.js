@@ -69,11 +69,12 @@ export function bindFilterFile(app) {
     list.replaceChildren();
     list.hidden = answer.tensors.length < 2;
     if (list.hidden) return;
-    for (const e of answer.tensors) {
+    const usable = answer.tensors.filter((e) => e.fits);
+    for (const e of [...usable, ...answer.tensors.filter((t) => !t.fits)]) { // usable first
       const li = mk("li", { class: e.fits ? "ff-item" : "ff-item ff-unfit" });
       const text = describeEntry(e) + (e.ambiguous ? " (ambiguous: both layouts fit)" : "");
       if (e.fits) {
-        const b = mk("button", { type: "button", class: "button ghost ff-use", "data-key": e.key, "aria-pressed": "false" }, text);
+        const b = mk("button", { type: "button", class: "button ff-use", "data-key": e.key, "aria-pressed": "false" }, `Use ${text}`);
         b.addEventListener("click", () => apply(e, answer.source));
         li.append(b);
       } else {
@@ -88,10 +89,17 @@ export function bindFilterFile(app) {
     showChoice(answer);
     const fitting = answer.tensors.filter((e) => e.fits);
     const n = answer.tensors.length;
-    if (n === 1 && fitting.length) apply(fitting[0], answer.source);
-    else if (n === 1) say(`${answer.source}: ${describeEntry(answer.tensors[0])}: Explore cannot use it. ${answer.tensors[0].reasons.join(" ")}`, true);
-    else if (fitting.length) say(`${answer.source}: ${n} conv tensors (or readings of one), ${fitting.length} usable here: choose one below.`);
-    else say(`${answer.source}: none of its ${n} conv tensors fits Explore (reasons below).`, true);
+    if (n === 1) {
+      const e = answer.tensors[0];
+      if (e.fits) apply(e, answer.source);
+      else say(`${answer.source}: ${describeEntry(e)}: Explore cannot use it. ${e.reasons.join(" ")}`, true);
+      return;
+    }
+    const names = new Set(answer.tensors.map((e) => e.name));
+    const both = [...new Set(answer.tensors.filter((e) => e.ambiguous).map((e) => e.name))];
+    const count = `${names.size} conv tensor${names.size === 1 ? "" : "s"}${both.length ? ` (${both.join(", ")} can be read in both layouts)` : ""}`;
+    if (fitting.length) say(`${answer.source}: ${count}; ${fitting.length} of the ${n} choices below fit Explore: pick one.`);
+    else say(`${answer.source}: ${count}; none fits Explore (reasons below).`, true);
   }
 
   input.addEventListener("change", async () => {
