@@ -174,6 +174,27 @@ def test_a_bad_file_shows_its_error_and_the_page_keeps_working(page_and_log, tmp
     assert bad == [] and log.page_errors == []
 
 
+def test_a_weight_file_dropped_on_the_page_goes_to_the_filters(page_and_log):
+    page, log = page_and_log
+    open_page(page)
+    weight = np.full((2, 1, 3, 3), THIRD)
+    data = list(save({"conv1.weight": weight}))
+    n = renders(page)
+    page.evaluate("""(bytes) => {
+        const dt = new DataTransfer();
+        dt.items.add(new File([new Uint8Array(bytes)], "dropped.safetensors"));
+        document.querySelector("main").dispatchEvent(
+            new DragEvent("drop", { dataTransfer: dt, bubbles: true, cancelable: true }));
+    }""", data)
+    expect(page.locator("body")).to_have_attribute("data-filters-loaded", "conv1.weight")
+    wait_ready(page, n + 1)
+    expect(page.locator("#filter-file-status")).to_contain_text("dropped.safetensors: conv1.weight")
+    assert page.locator("#source-name").inner_text().find("dropped") == -1  # not an image
+    assert float(page.get_by_label("Filter 1 weight row 2 column 2", exact=True).get_attribute(
+        "title")) == THIRD
+    assert log.console_errors == [] and log.page_errors == []
+
+
 def test_the_network_page_links_its_conv1_filters_to_explore(page_and_log):
     page, log = page_and_log
     page.goto("/network")

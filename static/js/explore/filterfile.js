@@ -29,7 +29,8 @@ function mk(tag, attrs = {}, text) {
   return el;
 }
 
-/** Returns {loadFromUrl}: true when the URL names network filters (it then computes). */
+/** Returns {loadFile(file), loadFromUrl()}: loadFromUrl is true when the URL names network
+ * filters (it then computes). */
 export function bindFilterFile(app) {
   const { $, state } = app;
   const input = $("#filter-file");
@@ -102,10 +103,7 @@ export function bindFilterFile(app) {
     else say(`${answer.source}: ${count}; none fits Explore (reasons below).`, true);
   }
 
-  input.addEventListener("change", async () => {
-    const file = input.files[0];
-    input.value = "";
-    if (!file) return;
+  async function loadFile(file) {
     const mine = (seq += 1);
     say(`Reading ${file.name}…`);
     list.hidden = true;
@@ -115,6 +113,12 @@ export function bindFilterFile(app) {
     } catch (err) {
       if (mine === seq) say(`${file.name}: ${err.message}`, true);
     }
+  }
+
+  input.addEventListener("change", () => {
+    const file = input.files[0];
+    input.value = "";
+    if (file) loadFile(file);
   });
 
   /** ?net_filters=<weights id>&layer=conv1: the network's filters (true: it computes). */
@@ -141,5 +145,5 @@ export function bindFilterFile(app) {
     return true;
   }
 
-  return { loadFromUrl };
+  return { loadFile, loadFromUrl };
 }
