@@ -224,6 +224,14 @@ def test_a_huge_declared_npz_tensor_is_refused_before_reading(client):
              "'conv.weight'", "100000")
 
 
+def test_an_npz_declaring_too_many_values_in_all_is_refused_before_reading(client):
+    buf = io.BytesIO()
+    np.savez_compressed(buf, **{f"t{k}": np.zeros((90_000,)) for k in range(5)},
+                        **{"conv.weight": np.zeros((8, 1, 3, 3))})
+    assert len(buf.getvalue()) < 1024 * 1024  # small compressed, 3.6 MB of float64 inside
+    _refused(client, buf.getvalue(), 413, "tensor_too_large", "'t4'", "400000")
+
+
 def test_a_pickle_is_never_loaded(client, monkeypatch):
     called = []
     monkeypatch.setattr(pickle, "loads", lambda *a, **k: called.append(a))
