@@ -22,10 +22,10 @@ probabilities here.
 Refused with a 4xx naming the tensor: an unknown name (the list of accepted ones), a shape
 that is neither layout (both expected shapes), a dtype that is not a real number, NaN or
 infinity, a file over the size limit, more than MAX_TENSORS tensors (or, in an .npz,
-MAX_TOTAL_ELEMENTS values in all), and any file that is
-not one of the two formats (a pickle, a PyTorch .pt archive, an image...). An .npz member
-is read with np.lib.format and allow_pickle=False after its header is checked, so an object
-array or a huge declared shape is refused before anything is read.
+MAX_TOTAL_ELEMENTS values in all), and any file that is not one of the two formats (a
+pickle, a PyTorch .pt archive, an image...). An .npz member is read with np.lib.format and
+allow_pickle=False after its header is checked, so an object array or a huge declared shape
+is refused before anything is read.
 """
 
 from __future__ import annotations
