@@ -26,7 +26,7 @@ from app.config import Settings, get_settings
 from app.middleware.body_limit import BodyLimitMiddleware, BodyTimeout, BodyTooLarge
 from app.middleware.gzip import GzipMiddleware
 from app.middleware.security_headers import DOCS_CSP, SecurityHeadersMiddleware
-from app.routes import arrays, geometry, image, learn, network, pages
+from app.routes import arrays, filters, geometry, image, learn, network, pages
 from app.services.cache import LruCache
 from app.services.heavy import Admission, Overloaded
 
@@ -95,6 +95,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(learn.router)
     app.include_router(network.router)
     app.include_router(network.page_router)
+    app.include_router(filters.router)
 
     @app.get("/docs", include_in_schema=False)
     async def docs() -> HTMLResponse:

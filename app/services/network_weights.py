@@ -21,10 +21,11 @@ probabilities here.
 
 Refused with a 4xx naming the tensor: an unknown name (the list of accepted ones), a shape
 that is neither layout (both expected shapes), a dtype that is not a real number, NaN or
-infinity, a file over the size limit, more than MAX_TENSORS tensors, and any file that is
-not one of the two formats (a pickle, a PyTorch .pt archive, an image...). An .npz member
-is read with np.lib.format and allow_pickle=False after its header is checked, so an object
-array or a huge declared shape is refused before anything is read.
+infinity, a file over the size limit, more than MAX_TENSORS tensors (or, in an .npz,
+MAX_TOTAL_ELEMENTS values in all), and any file that is not one of the two formats (a
+pickle, a PyTorch .pt archive, an image...). An .npz member is read with np.lib.format and
+allow_pickle=False after its header is checked, so an object array or a huge declared shape
+is refused before anything is read.
 """
 
 from __future__ import annotations
@@ -47,6 +48,9 @@ from core.net import DEFAULT_NET, ParamError, check_params
 
 MAX_TENSORS = 64
 MAX_TENSOR_ELEMENTS = 100_000  # the largest of ours has 1152
+# All of an .npz's members together (a compressed archive of 1 MiB can declare far more):
+# 3.2 MB in float64, checked on the headers before any member's data is read.
+MAX_TOTAL_ELEMENTS = 4 * MAX_TENSOR_ELEMENTS
 PARAM_NAMES = tuple(DEFAULT_NET.param_shapes)  # conv1.W, conv1.b, conv2.W, conv2.b, dense.W, ...
 WEIGHTED_LAYERS = tuple(n[:-2] for n in PARAM_NAMES if n.endswith(".W"))  # conv1, conv2, dense
 
@@ -108,6 +112,7 @@ def _read_npz(data: bytes) -> dict[str, np.ndarray]:
     except (zipfile.BadZipFile, OSError, ValueError) as exc:
         raise _refuse("broken_weights", f"the .npz archive cannot be read ({exc}).") from None
     out = {}
+    total = 0
     with archive:
         members = archive.infolist()
         if len(members) > MAX_TENSORS:
@@ -126,6 +131,11 @@ def _read_npz(data: bytes) -> dict[str, np.ndarray]:
                                    else np.lib.format.read_array_header_2_0)
                     shape, _, dtype = read_header(fp)
                     _check_header(name, shape, dtype)
+                total += int(np.prod(shape, dtype=np.int64))
+                if total > MAX_TOTAL_ELEMENTS:
+                    raise _refuse("tensor_too_large", f"'{name}' brings the archive's "
+                                  f"tensors to {total} values; at most {MAX_TOTAL_ELEMENTS} "
+                                  "are read from one file.", 413)
                 with archive.open(info) as fp:
                     out[name] = np.lib.format.read_array(fp, allow_pickle=False)
             except ApiError:
@@ -140,10 +150,11 @@ def _check_header(name: str, shape: tuple, dtype: np.dtype) -> None:
     if dtype.hasobject:
         raise _refuse("pickle_refused", f"'{name}' is an object array, which only a pickle "
                       "could load; pickles are never loaded. Save plain numeric arrays.", 415)
-    if int(np.prod(shape, dtype=np.int64)) > MAX_TENSOR_ELEMENTS:
-        raise _refuse("tensor_too_large", f"'{name}' declares shape {tuple(shape)}; the "
-                      f"network's largest tensor has {max_elements()} values (at most "
-                      f"{MAX_TENSOR_ELEMENTS} are read).", 413)
+    n = int(np.prod(shape, dtype=np.int64))
+    if n > MAX_TENSOR_ELEMENTS:
+        raise _refuse("tensor_too_large", f"'{name}' declares shape {tuple(shape)} ({n} "
+                      f"values); at most {MAX_TENSOR_ELEMENTS} values per tensor are read "
+                      f"(the network's largest tensor has {max_elements()}).", 413)
 
 
 def max_elements() -> int:

@@ -128,6 +128,23 @@ export function fetchSteps(image, body, { signal } = {}) {
   }));
 }
 
+/** POST /api/filters: a weight file's conv tensors as Explore's filters (float64). */
+export async function fetchFilters(file, { signal } = {}) {
+  const form = new FormData();
+  form.append("file", file, file.name || "weights");
+  const res = await fetch("/api/filters", { method: "POST", body: form, signal });
+  if (!res.ok) throw await readError(res);
+  return res.json();
+}
+
+/** GET /api/network/filters: a conv layer of the network's weights, as fetchFilters. */
+export async function fetchNetworkFilters(weights, layer, { signal } = {}) {
+  const q = new URLSearchParams({ weights, layer });
+  const res = await fetch(`/api/network/filters?${q}`, { signal });
+  if (!res.ok) throw await readError(res);
+  return res.json();
+}
+
 /** Learn mode: GET /api/learn/mistakes (every mistake, its lines, functions and variants). */
 export async function fetchMistakes({ signal } = {}) {
   const res = await fetch("/api/learn/mistakes", { signal });

@@ -12,6 +12,7 @@ import { createStages } from "./explore/stages.js";
 import { createLoader } from "./explore/loading.js";
 import { bindKeyboard } from "./explore/keyboard.js";
 import { bindUploads } from "./explore/uploads.js";
+import { bindFilterFile } from "./explore/filterfile.js";
 import { createUsePanel } from "./explore/use.js";
 
 function createExplorePage(root, boot) {
@@ -60,8 +61,9 @@ function createExplorePage(root, boot) {
   });
   bindUploads(app);
   bindKeyboard(app);
+  app.filterFile = bindFilterFile(app);
   app.form.render();
-  app.loader.compute();
+  if (!app.filterFile.loadFromUrl()) app.loader.compute(); // else once the filters are in
   return app;
 }
 

@@ -303,6 +303,7 @@ export function createSettingsForm({ root, boot, state, onChange, onSample, onIn
               "aria-label": `Filter ${c} weight row ${i} column ${j}${showCh ? ` channel ${CH[ch]}` : ""}`,
               value: v === null ? "" : String(Number(v.toPrecision(4))),
               placeholder: v === null ? "…" : "",
+              title: v === null ? null : String(v), // the exact float64 value
             });
             inp.addEventListener("input", () => {
               const x = numOf(inp);

@@ -27,5 +27,9 @@ export function createTestHooks(el) {
     playing(on) {
       d.playing = on ? "1" : "0";
     },
+    /** Filters from a weight file or the network were applied: the tensor's key. */
+    filtersLoaded(key) {
+      d.filtersLoaded = key;
+    },
   };
 }

@@ -1,8 +1,10 @@
 // Using one's own image: the file picker, a file dropped anywhere on the page, or an image
-// pasted from the clipboard. Files over the server's max_upload_bytes are refused here.
+// pasted from the clipboard. Files over the server's max_upload_bytes are refused here. A
+// weight file (.safetensors, .npz) dropped on the page goes to the filters (filterfile.js).
 
 import { EDITABLE } from "./keyboard.js";
 
+const WEIGHT_FILE = /\.(safetensors|npz)$/i;
 const hasFiles = (ev) => [...(ev.dataTransfer?.types || [])].includes("Files");
 
 export function bindUploads(app) {
@@ -14,6 +16,10 @@ export function bindUploads(app) {
 
   function useFile(file) {
     if (!file) return;
+    if (WEIGHT_FILE.test(file.name || "")) {
+      app.filterFile.loadFile(file);
+      return;
+    }
     app.uploadChosenAt = performance.now();
     uploadError.hidden = true;
     if (file.size > maxBytes) {

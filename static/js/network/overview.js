@@ -135,8 +135,13 @@ export function renderLayers(root, arch, run, mode, { onOpen, onCell }) {
       card.append(open);
       card.classList.add("openable");
       card.addEventListener("click", (e) => {
-        if (e.target.closest("button") === null) onOpen(col.name);
+        if (e.target.closest("button, a") === null) onOpen(col.name);
       });
+    }
+    if (col.name === "conv1") { // these weights' filters on a photo, in the single-layer view
+      const link = el("a", "explore-link", "see these filters on a photo in Explore");
+      link.href = `/explore?${new URLSearchParams({ net_filters: run.weights || "shipped", layer: "conv1" })}`;
+      card.append(link);
     }
     const legend = buildLegend(scale.kind ? scale : makeScale("sequential", 0, 1), fmt4);
     legend.classList.add("layer-legend");
