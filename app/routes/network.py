@@ -20,6 +20,7 @@ from app.deps import SettingsDep
 from app.errors import ApiError
 from app.multipart import boundary_of, parse, read_body
 from app.network_config import NetworkLimits, get_network_limits
+from app.routes.json_body import JSONBodyRoute
 from app.schemas.common import ErrorOut, Strict
 from app.schemas.network import (
     Class,
@@ -42,7 +43,9 @@ from app.services.network_weights import weight_set
 from core.data import load_digits
 from core.train import TrainConfig, evaluate
 
-router = APIRouter(prefix="/api/network", tags=["network: a whole small CNN"])
+# JSON bodies (a drawing may be 512 x 512 numbers) parsed off the event loop at a cost
+router = APIRouter(prefix="/api/network", tags=["network: a whole small CNN"],
+                   route_class=JSONBodyRoute)
 page_router = APIRouter()
 
 NetLimitsDep = Annotated[NetworkLimits, Depends(get_network_limits)]
@@ -84,6 +87,11 @@ async def _form_file(request: Request, max_bytes: int, limits, fields: set[str])
         raise ApiError(413, "file_too_large", f"file is {len(upload.data)} bytes; the limit "
                        f"is {max_bytes}.")
     return bytes(upload.data), upload.filename or "upload", parts
+
+
+def _held(request: Request) -> int:
+    """What the parsed JSON body holds while the work runs (json_body's parse cost)."""
+    return getattr(request.state, "body_cost", 0)
 
 
 def _json(model, answer: dict) -> Response:
@@ -146,7 +154,7 @@ async def run(body: NetRunIn, request: Request, limits: NetLimitsDep, state: Sta
     was) or a held-out digit by index. The backward pass starts from the loss -log p[target]
     (default: the true label of a held-out digit, else the prediction)."""
     params = service.resolve_weights(body.weights, state)
-    cost = service.held_cost(body.input) + service.run_cost(body.input, limits)
+    cost = _held(request) + service.run_cost(body.input, limits)
 
     def work():
         digit = service.digit_input(body.input, limits)
@@ -201,8 +209,7 @@ async def run_photo(request: Request, limits: SettingsDep, net_limits: NetLimits
 async def steps(body: NetStepsIn, request: Request, limits: NetLimitsDep,
                 state: StateDep) -> NetStepsOut:
     params = service.resolve_weights(body.weights, state)
-    cost = service.held_cost(body.input) + service.steps_cost(body.input, body.layer,
-                                                              body.limit, limits)
+    cost = _held(request) + service.steps_cost(body.input, body.layer, body.limit, limits)
 
     def work():
         digit = service.digit_input(body.input, limits)

@@ -315,13 +315,6 @@ def input_cost(inp, limits: NetworkLimits) -> int:
     return INK_BYTES_PER_PIXEL * h * w
 
 
-def held_cost(inp) -> int:
-    """Bytes the parsed body holds while the work runs (a drawing's nested lists)."""
-    if inp.kind != "canvas":
-        return 0
-    return nested_list_bytes((len(inp.ink), len(inp.ink[0])))
-
-
 def run_cost(inp, limits: NetworkLimits) -> int:
     """/run: the input's digit, forward and backward, the answer (about 1 MiB for an 8 x 8
     digit or the page's 168 x 168 drawing: light; a 512 x 512 drawing is heavy)."""
