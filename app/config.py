@@ -9,16 +9,41 @@ from __future__ import annotations
 
 import os
 from functools import lru_cache
+from typing import ClassVar, Self
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 ENV_PREFIX = "CONVSTEP_"
 
 
-class Settings(BaseModel):
-    """The server's limits. Each one bounds time or memory that a client can ask for."""
+class EnvSettings(BaseModel):
+    """Frozen limits read once from `<env_prefix><FIELD NAME IN CAPITALS>` variables (blank
+    ones count as unset); the shared reader of Settings and app/network_config.py's
+    NetworkLimits."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
+    env_prefix: ClassVar[str] = ENV_PREFIX
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> Self:
+        """The limits from the environment; a bad value stops the server with its name."""
+        environ = os.environ if environ is None else environ
+        values = {}
+        for name in cls.model_fields:
+            raw = environ.get(cls.env_prefix + name.upper())
+            if raw is not None and raw.strip() != "":
+                values[name] = raw.strip()
+        try:
+            return cls.model_validate(values, strict=False)
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"{cls.env_prefix}{str(e['loc'][0]).upper()}: {e['msg']}" for e in exc.errors()
+            )
+            raise ValueError(f"Bad convstep setting: {problems}") from None
+
+
+class Settings(EnvSettings):
+    """The server's limits. Each one bounds time or memory that a client can ask for."""
 
     max_upload_bytes: int = Field(
         10 * 1024 * 1024, ge=1024, le=1024**3,
@@ -109,23 +134,6 @@ class Settings(BaseModel):
         "image answer to 40 %; higher levels save a few per cent for two to five times the "
         "time (bench/api_bench.py).",
     )
-
-    @classmethod
-    def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
-        """Settings from `CONVSTEP_*` variables; a bad value stops the server with its name."""
-        environ = os.environ if environ is None else environ
-        values = {}
-        for name in cls.model_fields:
-            raw = environ.get(ENV_PREFIX + name.upper())
-            if raw is not None and raw.strip() != "":
-                values[name] = raw.strip()
-        try:
-            return cls.model_validate(values, strict=False)
-        except ValidationError as exc:
-            problems = "; ".join(
-                f"{ENV_PREFIX}{str(e['loc'][0]).upper()}: {e['msg']}" for e in exc.errors()
-            )
-            raise ValueError(f"Bad convstep setting: {problems}") from None
 
 
 @lru_cache

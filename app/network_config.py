@@ -4,18 +4,19 @@ get_network_limits through FastAPI's dependency overrides."""
 
 from __future__ import annotations
 
-import os
 from functools import lru_cache
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import Field
+
+from app.config import EnvSettings
 
 ENV_PREFIX = "CONVSTEP_NET_"
 
 
-class NetworkLimits(BaseModel):
+class NetworkLimits(EnvSettings):
     """Each one bounds the time or memory a client can ask of the network routes."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    env_prefix = ENV_PREFIX
 
     max_jobs: int = Field(2, ge=1, le=64, description="Training jobs running or paused at "
                           "once (the next start gets 503).")
@@ -36,18 +37,6 @@ class NetworkLimits(BaseModel):
                              "(the oldest is forgotten first; its id then gets 404).")
     max_canvas: int = Field(512, ge=8, le=4096, description="Longest side of a drawing sent "
                             "as an array, and of an uploaded photo once decoded.")
-
-    @classmethod
-    def from_env(cls, environ: dict[str, str] | None = None) -> NetworkLimits:
-        environ = os.environ if environ is None else environ
-        values = {name: environ[ENV_PREFIX + name.upper()].strip() for name in cls.model_fields
-                  if environ.get(ENV_PREFIX + name.upper(), "").strip()}
-        try:
-            return cls.model_validate(values, strict=False)
-        except ValidationError as exc:
-            problems = "; ".join(f"{ENV_PREFIX}{str(e['loc'][0]).upper()}: {e['msg']}"
-                                 for e in exc.errors())
-            raise ValueError(f"Bad convstep setting: {problems}") from None
 
 
 @lru_cache

@@ -1,19 +1,29 @@
 """Load on loopback: a classroom of clients against a live uvicorn, then past capacity.
 
-    python -m bench --only load_bench          (or: python -m bench.load_bench [--quick])
+    python -m bench --only load_bench          (or: python -m bench.load_bench [--quick]
+                                                [--only-mixed])
 
 Three phases against one `python -m app` server (uvicorn, one worker, the default limits
-except a smaller steps cache so that its bound is reached within the run):
+except a smaller steps cache so that its bound is reached within the run), then two more
+scenarios on fresh servers:
 
 1. **Classroom**: 32 clients for 30 s, each one looping over a mix of what the page and a
    program send (an upload, a sample image, step pages of its last image, array routes,
    health) with a random pause of 0.2-1.0 s between requests, as people click.
 2. **Overload**: 64 clients for 10 s sending heavy image requests (working size 256, eight
-   filters) with no pause at all: far past `max_heavy` + `max_queue`. The server must shed
-   with 503 + Retry-After, not queue without bound or grow its memory.
+   filters; the same one, so its layer is cached after the first, but each is admitted at
+   its full cost and takes a heavy slot) with no pause at all: far past `max_heavy` +
+   `max_queue`. The server must shed with 503 + Retry-After, not queue without bound or
+   grow its memory.
 3. **Recovery**: right after, 8 clients for 5 s of the classroom mix: every answer 200 again.
-4. **Classroom, longer queue**: phase 1 again on a fresh server with CONVSTEP_MAX_QUEUE=32
-   and CONVSTEP_QUEUE_WAIT_S=10, the settings RELIABILITY.md suggests for a class.
+4. **Classroom, short queue**: phase 1 again on a fresh server with CONVSTEP_MAX_QUEUE=8
+   and CONVSTEP_QUEUE_WAIT_S=2 (the first defaults), which shed some of a class's bursts.
+5. **Mixed overload under a memory budget**: on a fresh server per budget (the default
+   512 MiB and 256 MiB), 24 clients sending image requests that are never cached (size
+   256, eight filters, other biases each time) and 24 sending the exercise's conv_forward,
+   all with no pause, and /healthz polled: the small calls are admitted (the share of 200
+   is measured), the heavy ones queue or get 503 + Retry-After, and the worker's exact peak
+   RSS stays under the budget + its baseline + a stated slack.
 
 Every request goes to 127.0.0.1 only; every loop stops at its deadline and at a request cap.
 Resident memory (VmRSS of the serving processes) is sampled every 0.2 s.
@@ -215,6 +225,14 @@ HEAVY = {"sample": "coffee", "size": 256, "color": "rgb",
          "filters": [{"preset": p} for p in ("sobel_x", "sobel_y", "laplacian", "sharpen",
                                               "box_blur", "gaussian_blur", "emboss",
                                               "outline")]}
+
+
+def fresh_heavy(rng: random.Random) -> dict:
+    """HEAVY with other biases on every request: never a cached result, always computed."""
+    return {**HEAVY, "filters": [{**f, "bias": round(rng.uniform(-0.5, 0.5), 6)}
+                                 for f in HEAVY["filters"]]}
+
+
 # (kind, weight) of the classroom mix
 CLASSROOM_MIX = (("upload", 2), ("sample", 2), ("steps", 4), ("conv_forward", 1),
                  ("pool_forward", 1), ("conv_backward", 1), ("healthz", 1))
@@ -238,6 +256,7 @@ class PhaseResult:
     rss_before: int = 0
     rss_peak: int = 0
     rss_after: int = 0
+    rss_hwm: int = 0  # exact peak (VmHWM) from the phase's start
 
     @property
     def statuses(self) -> Counter:
@@ -287,14 +306,15 @@ async def _client(url: str, kinds: list[str], weights: list[int], deadline: floa
                 kind = "sample"
             t0 = time.perf_counter()
             try:
-                if kind in ("upload", "sample", "heavy"):
+                if kind in ("upload", "sample", "heavy", "fresh"):
                     settings = (CLASSROOM_UPLOAD if kind == "upload" else
-                                CLASSROOM_SAMPLE if kind == "sample" else HEAVY)
+                                CLASSROOM_SAMPLE if kind == "sample" else
+                                fresh_heavy(rng) if kind == "fresh" else HEAVY)
                     files = {"settings": (None, json.dumps(settings), "application/json")}
                     if kind == "upload":
                         files["file"] = ("photo.jpg", rng.choice(uploads), "image/jpeg")
                     res = await http.post("/api/image", files=files)
-                    if res.status_code == 200 and kind != "heavy":
+                    if res.status_code == 200 and kind in ("upload", "sample"):
                         answer = res.json()
                         last = {"id": answer["id"], "settings": settings,
                                 "totals": {k: v["total"] for k, v in answer["steps"].items()}}
@@ -317,19 +337,25 @@ async def _client(url: str, kinds: list[str], weights: list[int], deadline: floa
                 await asyncio.sleep(rng.uniform(*think))
 
 
-async def _phase(url: str, name: str, clients: int, seconds: float,
-                 mix: tuple[tuple[str, int], ...], think: tuple[float, float],
+# A group of clients: (how many, their (kind, weight) mix, their pause range in seconds).
+Group = tuple[int, tuple[tuple[str, int], ...], tuple[float, float]]
+
+
+async def _phase(url: str, name: str, groups: list[Group], seconds: float,
                  uploads: list[bytes], examples: dict[str, dict], seed: int,
                  min_requests: int = 0) -> PhaseResult:
-    result = PhaseResult(name, clients, 0.0)
-    kinds = [k for k, _ in mix]
-    weights = [w for _, w in mix]
+    result = PhaseResult(name, sum(g[0] for g in groups), 0.0)
     budget = [MAX_REQUESTS]
     start = time.monotonic()
     deadline = start + seconds
-    await asyncio.gather(*(
-        _client(url, kinds, weights, deadline, think, result, uploads, examples,
-                random.Random(seed * 1000 + i), budget, min_requests) for i in range(clients)))
+    clients = []
+    for clients_in_group, mix, think in groups:
+        kinds, weights = [k for k, _ in mix], [w for _, w in mix]
+        for _ in range(clients_in_group):
+            clients.append(_client(url, kinds, weights, deadline, think, result, uploads,
+                                   examples, random.Random(seed * 1000 + len(clients)),
+                                   budget, min_requests))
+    await asyncio.gather(*clients)
     result.seconds = time.monotonic() - start
     return result
 
@@ -347,16 +373,40 @@ def run_phase(server: LiveServer, name: str, clients: int, seconds: float,
               seed: int = 0, min_requests: int = 0) -> PhaseResult:
     """One bounded phase of load against `server`, with its RSS before, at peak and after;
     each client sends at least `min_requests` (see _client)."""
+    return run_groups(server, name, [(clients, mix, think)], seconds, seed, min_requests)
+
+
+def run_groups(server: LiveServer, name: str, groups: list[Group], seconds: float,
+               seed: int = 0, min_requests: int = 0) -> PhaseResult:
+    """run_phase with groups of clients, each group with its own mix and pause: RSS before,
+    sampled peak, exact peak (VmHWM from the phase's start) and after."""
     uploads = upload_images()
     examples = array_examples(server.url)
     before = server.rss()
+    server.reset_peak()
     with RssSampler(server) as sampler, ThreadPoolExecutor(1) as pool:
         # a thread of its own: the caller's thread may have a running loop (Playwright)
-        result = pool.submit(asyncio.run, _phase(server.url, name, clients, seconds, mix,
-                                                 think, uploads, examples, seed,
-                                                 min_requests)).result()
+        result = pool.submit(asyncio.run, _phase(server.url, name, groups, seconds, uploads,
+                                                 examples, seed, min_requests)).result()
     result.rss_before, result.rss_peak, result.rss_after = before, sampler.peak, server.rss()
+    result.rss_hwm = server.peak()
     return result
+
+
+# The mixed overload (issue 10, items 7 and 12): half the clients send heavy image requests
+# that are never cached (size 256, eight filters, other biases each time), half the
+# exercise's small conv_forward, with no pause; one client polls /healthz every 0.25 s.
+HEALTH_POLL: Group = (1, (("healthz", 1),), (0.25, 0.25))
+
+
+def mixed_groups(heavy_clients: int, light_clients: int) -> list[Group]:
+    return [(heavy_clients, (("fresh", 1),), (0.0, 0.0)),
+            (light_clients, (("conv_forward", 1),), (0.0, 0.0)), HEALTH_POLL]
+
+
+def by_kind(r: PhaseResult, kind: str) -> Counter:
+    """Statuses of one kind of request ("fresh", "conv_forward", "healthz")."""
+    return Counter(x.status for x in r.records if x.kind == kind)
 
 
 # --- the report -------------------------------------------------------------------------------
@@ -369,18 +419,22 @@ def ms(seconds: float) -> str:
 
 def phase_table(results: list[PhaseResult]) -> str:
     lines = ["| phase | clients | requests | req/s | 200 | 503 (shed) | other 5xx | errors "
-             "| p50 ms | p95 ms | p99 ms | RSS before / peak / after MiB |",
+             "| p50 ms | p95 ms | p99 ms | RSS before / exact peak / after MiB |",
              "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: "
              "| --- |"]
     for r in results:
         ok = r.latencies()
-        lines.append(
-            f"| {r.name} | {r.clients} | {len(r.records)} | {r.throughput:.0f} | "
-            f"{r.statuses[200]} | {len(r.shed)} | {len(r.server_errors)} | "
-            f"{sum(r.errors.values())} | {ms(percentile(ok, 50))} | {ms(percentile(ok, 95))} | "
-            f"{ms(percentile(ok, 99))} | {r.rss_before / MIB:.0f} / {r.rss_peak / MIB:.0f} / "
-            f"{r.rss_after / MIB:.0f} |")
+        lines.append(md_row(
+            r.name, r.clients, len(r.records), f"{r.throughput:.0f}", r.statuses[200],
+            len(r.shed), len(r.server_errors), sum(r.errors.values()), ms(percentile(ok, 50)),
+            ms(percentile(ok, 95)), ms(percentile(ok, 99)),
+            f"{r.rss_before / MIB:.0f} / {r.rss_hwm / MIB:.0f} / {r.rss_after / MIB:.0f}"))
     return "\n".join(lines)
+
+
+def md_row(*cells) -> str:
+    """One row of a Markdown table."""
+    return "| " + " | ".join(str(c) for c in cells) + " |"
 
 
 def kind_table(r: PhaseResult) -> str:
@@ -406,8 +460,8 @@ RSS_BOUND_MIB = 400
 SHORT_QUEUE = {"CONVSTEP_MAX_QUEUE": "8", "CONVSTEP_QUEUE_WAIT_S": "2"}
 
 
-def run(quick: bool) -> str:
-    """The three phases on default limits, then the classroom again with a longer queue
+def run_phases(quick: bool) -> str:
+    """The three phases on default limits, then the classroom again with a shorter queue
     (shorter phases with quick), as Markdown."""
     import tempfile
 
@@ -437,7 +491,7 @@ def run(quick: bool) -> str:
     with_retry = sum(1 for r in shed if r.retry_after and r.retry_after.isdigit())
     shed_ms = [r.seconds for r in shed]
     results = (classroom, overload, recovery, short_queue)
-    peak = max(r.rss_peak for r in results)
+    peak = max(r.rss_hwm for r in results)
     lines = [
         "## Load on loopback (bench/load_bench.py)",
         "",
@@ -446,17 +500,19 @@ def run(quick: bool) -> str:
         "generator runs on the same 2 cores. Classroom: 32 clients, each pausing 0.2-1.0 s "
         "between requests, mixing uploads (160x120 JPEG at size 64), a sample at size 96, "
         "step pages of their last image, three array routes and /healthz. Overload: 64 "
-        "clients with no pause sending image requests at size 256 with eight filters. "
-        "Recovery: 8 classroom clients right after. Last row: the classroom again on a "
-        "fresh server with the first, shorter queue (CONVSTEP_MAX_QUEUE=8, "
-        "CONVSTEP_QUEUE_WAIT_S=2), which sheds some of a classroom's bursts.",
+        "clients with no pause sending image requests at size 256 with eight filters (the "
+        "same request: its layer is cached after the first, but each is admitted at its "
+        "full cost and takes a heavy slot). Recovery: 8 classroom clients right after. "
+        "Last row: the classroom again on a fresh server with the first, shorter queue "
+        "(CONVSTEP_MAX_QUEUE=8, CONVSTEP_QUEUE_WAIT_S=2), which sheds some bursts.",
         "",
         phase_table(list(results)),
         "",
         kind_table(classroom),
         "",
         f"- load average when the run ended: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores",
-        f"- idle RSS {idle / MIB:.0f} MiB; peak over all phases {peak / MIB:.0f} MiB "
+        f"- idle RSS {idle / MIB:.0f} MiB; exact peak (VmHWM) over all phases "
+        f"{peak / MIB:.0f} MiB "
         f"(bound {RSS_BOUND_MIB} MiB: {'held' if peak < RSS_BOUND_MIB * MIB else '**missed**'})",
         f"- shedding: {len(shed)} of {len(overload.records)} overload requests got 503, "
         f"{with_retry} of them with a Retry-After in whole seconds; a 503 took "
@@ -472,11 +528,123 @@ def run(quick: bool) -> str:
     return "\n".join(lines)
 
 
+# The mixed overload at two memory budgets: the default and a low one.
+MIX_CLIENTS = (24, 24)  # heavy (uncached size 256, eight filters), light (conv_forward)
+MIX_BUDGETS_MIB = (512, 256)
+# What one worker holds besides the budget and its baseline: the answers being sent after
+# their admission ended (an image answer at size 256 with eight filters is a few MB, one
+# per served client), Python's objects around the cached arrays (the cache counts array
+# data) and the allocator's free lists (glibc keeps freed arrays below its dynamic mmap
+# threshold in its heaps). Measured: up to 64 MiB over budget + baseline with a 256 MiB
+# budget, 42 MiB under it with 512 (2 cores, load average 13-18).
+MIX_SLACK_MIB = 96
+
+
+def warm(server: LiveServer) -> int:
+    """One small image and one array call (imports and the samples loaded, almost nothing
+    cached): the worker's baseline RSS, in bytes."""
+    files = {"settings": (None, json.dumps(CLASSROOM_SAMPLE), "application/json")}
+    httpx.post(f"{server.url}/api/image", files=files, timeout=60)
+    httpx.post(f"{server.url}/api/conv_forward", json=array_examples(server.url)["conv_forward"],
+               timeout=60)
+    return server.rss()
+
+
+@dataclass
+class MixRun:
+    budget_mib: int
+    baseline: int
+    result: PhaseResult
+
+    @property
+    def bound(self) -> int:
+        return (self.budget_mib + MIX_SLACK_MIB) * MIB + self.baseline
+
+
+def run_mix(budget_mib: int, seconds: float, tmp: Path) -> MixRun:
+    """The mixed overload against a fresh one-worker server with this memory budget (every
+    other limit at its default: max_heavy 2, max_queue 32, queue_wait_s 10, a 256 MiB cap
+    on the steps cache)."""
+    env = {"CONVSTEP_MEMORY_BUDGET_BYTES": str(budget_mib * MIB)}
+    server = LiveServer(tmp / f"mix{budget_mib}.log", access_log=False, env=env)
+    try:
+        baseline = warm(server)
+        result = run_groups(server, f"mixed, budget {budget_mib} MiB", mixed_groups(*MIX_CLIENTS),
+                            seconds, seed=5)
+        if server.proc.poll() is not None:
+            raise RuntimeError(f"the server died:\n{server.log()[-3000:]}")
+    finally:
+        server.stop()
+    return MixRun(budget_mib, baseline, result)
+
+
+def mix_table(runs: list[MixRun]) -> str:
+    lines = ["| budget | requests | conv_forward 200 of n | conv_forward p50 / p95 ms "
+             "| heavy 200 / 503 / other | heavy 503 with Retry-After | /healthz 200 of n, "
+             "p95 ms | other 5xx | errors | RSS baseline / exact peak / after MiB "
+             f"| bound: budget + baseline + {MIX_SLACK_MIB} MiB |",
+             "| ---: | ---: | ---: | --- | --- | ---: | --- | ---: | ---: | --- | --- |"]
+    for m in runs:
+        r = m.result
+        light, heavy, health = by_kind(r, "conv_forward"), by_kind(r, "fresh"), by_kind(
+            r, "healthz")
+        n_light = sum(light.values())
+        lat = r.latencies("conv_forward")
+        retry = sum(1 for x in r.shed if x.kind == "fresh" and (x.retry_after or "").isdigit())
+        other = sum(heavy.values()) - heavy[200] - heavy[503]
+        held = r.rss_hwm < m.bound
+        lines.append(md_row(
+            f"{m.budget_mib} MiB", len(r.records),
+            f"{light[200]} of {n_light} ({100 * light[200] / max(1, n_light):.1f} %)",
+            f"{ms(percentile(lat, 50))} / {ms(percentile(lat, 95))}",
+            f"{heavy[200]} / {heavy[503]} / {other}", f"{retry} of {heavy[503]}",
+            f"{health[200]} of {sum(health.values())}, "
+            f"{ms(percentile(r.latencies('healthz'), 95))}",
+            len(r.server_errors), sum(r.errors.values()),
+            f"{m.baseline / MIB:.0f} / {r.rss_hwm / MIB:.0f} / {r.rss_after / MIB:.0f}",
+            f"{m.bound / MIB:.0f} MiB: {'held' if held else '**missed**'}"))
+    return "\n".join(lines)
+
+
+def run_mixed(quick: bool) -> str:
+    """The mixed overload at each budget of MIX_BUDGETS_MIB, as Markdown."""
+    import tempfile
+
+    seconds = 8 if quick else 20
+    with tempfile.TemporaryDirectory() as tmp:
+        runs = [run_mix(b, seconds, Path(tmp)) for b in MIX_BUDGETS_MIB]
+    heavy, light = MIX_CLIENTS
+    return "\n".join([
+        "### Mixed overload and memory under a budget (issue 10, items 7 and 12)",
+        "",
+        f"A fresh one-worker server per row, every limit at its default but "
+        f"CONVSTEP_MEMORY_BUDGET_BYTES. For {seconds} s, {heavy + light} clients with no pause: "
+        f"{heavy} send image requests that are never cached (sample coffee at size 256, eight "
+        f"filters, other biases each time), {light} the exercise's conv_forward (OpenAPI's "
+        "example); one more polls /healthz every 0.25 s. Before the phase, one small image "
+        "and one array call give the baseline RSS; the peak is the worker's exact peak "
+        f"(VmHWM, reset at the phase's start). Slack {MIX_SLACK_MIB} MiB: answers being sent "
+        "after their admission ended, the objects around cached arrays, the allocator's "
+        "free lists.",
+        "",
+        mix_table(runs),
+        "",
+        f"- load average when the run ended: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores",
+    ])
+
+
+def run(quick: bool) -> str:
+    """Every scenario, as Markdown: the phases, then the mixed overload at two budgets."""
+    return run_phases(quick) + "\n\n" + run_mixed(quick)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.load_bench", description=__doc__)
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--only-mixed", action="store_true",
+                        help="only the mixed overload at two budgets")
     args = parser.parse_args(argv)
-    print(run(args.quick))
+    print(run_mixed(args.quick) if args.only_mixed else run(args.quick))
     return 0
 
 

@@ -13,12 +13,14 @@ from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, StreamingResponse
 from pydantic import ValidationError
+from starlette.concurrency import run_in_threadpool
 from starlette.routing import Match
 
 from app.deps import SettingsDep
 from app.errors import ApiError
 from app.multipart import boundary_of, parse, read_body
 from app.network_config import NetworkLimits, get_network_limits
+from app.routes.json_body import JSONBodyRoute
 from app.schemas.common import ErrorOut, Strict
 from app.schemas.network import (
     Class,
@@ -35,13 +37,15 @@ from app.schemas.network import (
     WeightsId,
 )
 from app.services import network as service
-from app.services.heavy import heavy
+from app.services.heavy import heavy, release_when_done
 from app.services.lesson import site_nav
 from app.services.network_weights import weight_set
 from core.data import load_digits
 from core.train import TrainConfig, evaluate
 
-router = APIRouter(prefix="/api/network", tags=["network: a whole small CNN"])
+# JSON bodies (a drawing may be 512 x 512 numbers) parsed off the event loop at a cost
+router = APIRouter(prefix="/api/network", tags=["network: a whole small CNN"],
+                   route_class=JSONBodyRoute)
 page_router = APIRouter()
 
 NetLimitsDep = Annotated[NetworkLimits, Depends(get_network_limits)]
@@ -85,6 +89,17 @@ async def _form_file(request: Request, max_bytes: int, limits, fields: set[str])
     return bytes(upload.data), upload.filename or "upload", parts
 
 
+def _held(request: Request) -> int:
+    """What the parsed JSON body holds while the work runs (json_body's parse cost)."""
+    return getattr(request.state, "body_cost", 0)
+
+
+def _json(model, answer: dict) -> Response:
+    """The answer validated and written as JSON in the worker thread, within its cost."""
+    return Response(model.model_validate(answer).model_dump_json(),
+                    media_type="application/json")
+
+
 @router.get("", summary="The architecture: layers, shapes, parameters, the shipped weights' "
                         "accuracy, the data's source and licence")
 async def architecture(limits: NetLimitsDep) -> NetworkOut:
@@ -124,7 +139,8 @@ async def upload_weights(request: Request, limits: SettingsDep, net_limits: NetL
         _, accuracy = evaluate(ws.params, *load_digits().split("test"))
         return ws, accuracy
 
-    ws, accuracy = await heavy(request, work)
+    ws, accuracy = await heavy(request, work, cost=service.upload_cost(data),
+                               what="this weight upload")
     state.weights.put(ws)
     return {"id": ws.id, "source": ws.source, "replaced": list(ws.replaced),  # type: ignore[return-value]
             "kept": list(ws.kept), "test_accuracy": accuracy}
@@ -138,9 +154,14 @@ async def run(body: NetRunIn, request: Request, limits: NetLimitsDep, state: Sta
     was) or a held-out digit by index. The backward pass starts from the loss -log p[target]
     (default: the true label of a held-out digit, else the prediction)."""
     params = service.resolve_weights(body.weights, state)
-    digit = service.digit_input(body.input, limits)
-    answer = await heavy(request, service.run, params, digit, body.target, body.backward)
-    return {"weights": body.weights, **answer}  # type: ignore[return-value]
+    cost = _held(request) + service.run_cost(body.input, limits)
+
+    def work():
+        digit = service.digit_input(body.input, limits)
+        return _json(NetRunOut, {"weights": body.weights, **service.run(
+            params, digit, body.target, body.backward)})
+
+    return await heavy(request, work, cost=cost, what="this run")  # type: ignore[return-value]
 
 
 class NetPhotoSettings(Strict):
@@ -170,13 +191,16 @@ async def run_photo(request: Request, limits: SettingsDep, net_limits: NetLimits
                                        "ctx": {k: str(v) for k, v in e.get("ctx", {}).items()}}
                                       for e in exc.errors(include_url=False)]) from None
     params = service.resolve_weights(s.weights, state)
+    cost = await run_in_threadpool(service.photo_cost, data, net_limits, limits.max_pixels,
+                                   limits.max_decode_bytes)
 
     def work():
-        digit = service.photo_input(data, net_limits, limits.max_pixels)
-        return service.run(params, digit, s.target, s.backward)
+        digit = service.photo_input(data, net_limits, limits.max_pixels,
+                                    limits.max_decode_bytes)
+        return _json(NetRunOut, {"weights": s.weights, **service.run(
+            params, digit, s.target, s.backward)})
 
-    answer = await heavy(request, work)
-    return {"weights": s.weights, **answer}  # type: ignore[return-value]
+    return await heavy(request, work, cost=cost, what="this photo")  # type: ignore[return-value]
 
 
 @router.post("/steps", responses=ERRORS,
@@ -185,9 +209,15 @@ async def run_photo(request: Request, limits: SettingsDep, net_limits: NetLimits
 async def steps(body: NetStepsIn, request: Request, limits: NetLimitsDep,
                 state: StateDep) -> NetStepsOut:
     params = service.resolve_weights(body.weights, state)
-    digit = service.digit_input(body.input, limits)
-    return await heavy(request, service.step_page, params, digit, body.target,  # type: ignore[return-value]
-                       body.layer, body.direction, body.offset, body.limit, body.position)
+    cost = _held(request) + service.steps_cost(body.input, body.layer, body.limit, limits)
+
+    def work():
+        digit = service.digit_input(body.input, limits)
+        return _json(NetStepsOut, service.step_page(
+            params, digit, body.target, body.layer, body.direction, body.offset, body.limit,
+            body.position))
+
+    return await heavy(request, work, cost=cost, what="this step page")  # type: ignore[return-value]
 
 
 # ---------------------------------------------------------------- training jobs
@@ -195,13 +225,23 @@ async def steps(body: NetStepsIn, request: Request, limits: NetLimitsDep,
 
 @router.post("/train", status_code=201, responses=ERRORS,
              summary="Start a training job from random weights (503 past max_jobs)")
-async def train_start(body: NetTrainIn, limits: NetLimitsDep, state: StateDep) -> NetJobOut:
+async def train_start(body: NetTrainIn, request: Request, limits: NetLimitsDep,
+                      state: StateDep) -> NetJobOut:
+    """The job holds its bytes (service.job_cost) of the memory budget while it runs or is
+    paused: 503 when they do not fit beside the work in flight."""
     if body.epochs > limits.max_job_epochs:
         raise ApiError(422, "over_limit", f"epochs is {body.epochs}; the limit is "
                        f"max_job_epochs = {limits.max_job_epochs} (CONVSTEP_NET_MAX_JOB_EPOCHS).")
     config = TrainConfig(epochs=body.epochs, batch_size=body.batch_size, lr=body.lr,
                          lr_final=body.lr_final, seed=body.seed, shift=body.shift)
-    job = await asyncio.to_thread(state.jobs.start, config, service.job_limits(limits))
+    release = request.app.state.limiter.hold(service.job_cost(body.batch_size),
+                                             "a training job")
+    try:
+        job = await asyncio.to_thread(state.jobs.start, config, service.job_limits(limits))
+    except BaseException:
+        release()
+        raise
+    release_when_done(job.thread, release)
     return job.snapshot()  # type: ignore[return-value]
 
 

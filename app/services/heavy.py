@@ -18,7 +18,10 @@ the arrays it keeps and the answer it builds; app/services/bounds.py adds them u
   503 with Retry-After, at once.
 
 `heavy(request, fn, *args, cost=...)` runs `fn` in the thread pool once admitted;
-`admitted(request, cost)` is the same as an async context manager.
+`admitted(request, cost)` is the same as an async context manager. Work that outlives its
+request (a training job) holds its bytes with `hold(cost)` until it calls the release it
+got back: admitted at once or refused (413 / 503), never queued, and no heavy slot (its
+own limit, max_jobs, bounds the threads).
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ import asyncio
 import collections
 import contextlib
 import math
+import threading
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -84,6 +88,7 @@ class Admission:
         self.in_flight = 0  # bytes reserved by running requests
         self.running_heavy = 0
         self.running = 0
+        self.held = 0  # bytes of in_flight held by work beyond its request (hold)
         self._waiters: collections.deque[_Waiter] = collections.deque()
 
     # --- what the cache may hold ---------------------------------------------------------
@@ -150,6 +155,34 @@ class Admission:
         finally:
             self._give_back(cost, heavy)
 
+    def hold(self, cost: int, what: str = "this work") -> Callable[[], None]:
+        """Hold `cost` bytes of the budget beyond the request (no heavy slot): 413 when the
+        cost alone is over the budget, 503 when it does not fit now. Returns the release,
+        to be called once on this event loop (later calls do nothing)."""
+        s = self.settings()
+        cost = max(1, int(cost))
+        if cost > s.memory_budget_bytes:
+            raise too_costly(cost, s, what)
+        if self.in_flight + cost > s.memory_budget_bytes:
+            raise Overloaded(
+                f"The server is busy: {what} needs {cost} bytes of memory_budget_bytes = "
+                f"{s.memory_budget_bytes} and {self.in_flight} are in use. Try again "
+                "shortly.", s.queue_wait_s)
+        self.in_flight += cost
+        self.held += cost
+        self.shrink_cache(self.cache_room())
+        released = False
+
+        def release() -> None:
+            nonlocal released
+            if not released:
+                released = True
+                self.in_flight -= cost
+                self.held -= cost
+                self._wake()
+
+        return release
+
     async def _wait(self, cost: int, heavy: bool, s: Settings) -> None:
         if len(self._waiters) >= s.max_queue:
             raise Overloaded(
@@ -201,3 +234,17 @@ async def heavy(request: Request, fn: Callable[..., T], *args: Any,
     """Run `fn` in the thread pool once `cost` bytes are admitted (413 / 503, see slot)."""
     async with request.app.state.limiter.slot(cost, what):
         return await run_in_threadpool(fn, *args)
+
+
+def release_when_done(thread: threading.Thread, release: Callable[[], None]) -> None:
+    """Call `release` (from Admission.hold) on the running event loop once `thread` ends."""
+    loop = asyncio.get_running_loop()
+
+    def watch() -> None:
+        thread.join()
+        try:
+            loop.call_soon_threadsafe(release)
+        except RuntimeError:  # that loop has closed (a test's own): no waiter is left on it
+            release()
+
+    threading.Thread(target=watch, name=f"release-{thread.name}", daemon=True).start()

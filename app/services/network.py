@@ -9,6 +9,7 @@ job's 'job:<id>'), kept per server in NetworkState (app.state.network).
 from __future__ import annotations
 
 import io
+import zipfile
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -19,6 +20,7 @@ from PIL import Image
 from app import imaging
 from app.errors import ApiError
 from app.network_config import NetworkLimits, get_network_limits
+from app.services.bounds import nested_list_bytes
 from app.services.network_jobs import JobLimits, JobStore
 from app.services.network_weights import WeightStore, shipped_params
 from core import (
@@ -107,13 +109,8 @@ def _from_ink(ink: np.ndarray, inverted: bool | None = None) -> DigitIn:
                                          "inverted": inverted})
 
 
-def digit_input(inp, limits: NetworkLimits) -> DigitIn:
-    """The DigitIn of a RunInput (pixels, canvas or held-out digit)."""
-    if inp.kind == "pixels":
-        return DigitIn(np.asarray(inp.pixels, dtype=np.float64))
-    if inp.kind == "digit":
-        images, labels = load_digits().split("test")
-        return DigitIn(images[inp.index], int(labels[inp.index]), inp.index)
+def canvas_shape(inp, limits: NetworkLimits) -> tuple[int, int]:
+    """(rows, columns) of a drawing: 422 when ragged, 413 over max_canvas on a side."""
     rows = {len(r) for r in inp.ink}
     if len(rows) != 1:
         raise ApiError(422, "ragged_array", "input.ink: every row must have the same length, "
@@ -122,6 +119,17 @@ def digit_input(inp, limits: NetworkLimits) -> DigitIn:
     if max(h, w) > limits.max_canvas:
         raise ApiError(413, "canvas_too_large", f"input.ink is {h} x {w}; the limit is "
                        f"max_canvas = {limits.max_canvas} on a side (CONVSTEP_NET_MAX_CANVAS).")
+    return h, w
+
+
+def digit_input(inp, limits: NetworkLimits) -> DigitIn:
+    """The DigitIn of a RunInput (pixels, canvas or held-out digit)."""
+    if inp.kind == "pixels":
+        return DigitIn(np.asarray(inp.pixels, dtype=np.float64))
+    if inp.kind == "digit":
+        images, labels = load_digits().split("test")
+        return DigitIn(images[inp.index], int(labels[inp.index]), inp.index)
+    canvas_shape(inp, limits)
     return _from_ink(np.asarray(inp.ink, dtype=np.float64) / 255.0)
 
 
@@ -134,11 +142,12 @@ def _photo_size(data: bytes, most: int) -> int:
         return most
 
 
-def photo_input(data: bytes, limits: NetworkLimits, max_pixels: int) -> DigitIn:
+def photo_input(data: bytes, limits: NetworkLimits, max_pixels: int,
+                max_decode_bytes: int = imaging.MAX_DECODE_BYTES) -> DigitIn:
     """An uploaded photo or scan: decoded gray (app/imaging.py, at most max_canvas on a
     side), the paper found by its border, the ink cropped and scaled like a drawing."""
     gray = imaging.decode(data, size=_photo_size(data, limits.max_canvas), color="gray",
-                          max_pixels=max_pixels)
+                          max_pixels=max_pixels, max_decode_bytes=max_decode_bytes)
     g = gray[:, :, 0].astype(np.float64) / 255.0
     try:
         ink = ink_from_gray(g)
@@ -263,3 +272,103 @@ def held_out_digits() -> dict:
     images, labels = load_digits().split("test")
     return {"count": len(labels), "images": images.astype(int).tolist(),
             "labels": labels.astype(int).tolist()}
+
+
+# ---------------------------------------------------------------- what a request costs
+# An upper bound of the bytes each route allocates at its peak, known before the work
+# starts (app/services/heavy.py admits it within memory_budget_bytes: at most LIGHT_BYTES
+# is a light request, which needs no heavy slot). tests/app/test_network_cost.py measures
+# every one against what the work really allocates (tracemalloc; RSS for a photo).
+
+MIB = 2**20
+# Forward and backward of one digit and a step page's arrays (measured 0.06-0.29 MB).
+PASS_BYTES = 512 * 1024
+# The same with /run's answer: every layer's maps and gradients as lists and JSON (0.56 MB).
+RUN_BYTES = 1 * MIB
+# A drawing of h x w: the parsed ink as float64, scaled, clipped and cropped (about 15-25
+# bytes a pixel measured; the thresholds' booleans).
+INK_BYTES_PER_PIXEL = 32
+# A photo's working gray image (at most max_canvas on a side): uint8, float64, the ink
+# (core/net_input.py's ink_from_gray: border, difference, clip, stretch), then the drawing's.
+PHOTO_BYTES_PER_PIXEL = 80
+# app/imaging.py converts and reduces the decoded image tile by tile (about 512 x 512
+# pixels of up to 4 bytes, twice), then resizes the small image.
+TILE_BYTES = 4 * MIB
+# The network on the 360 held-out digits (core.train.evaluate: 7.6 MB measured).
+EVALUATE_BYTES = 10 * MIB
+# A multipart upload as held while it is worked on: the body read, its part, the file.
+HELD_COPIES = 3
+# A step record: its dict, keys and small ints, besides its three windows of numbers.
+STEP_RECORD_BYTES = 4096
+# A training job (core.train.Trainer and its held-out evaluation every point): 8.8-16.6 MB
+# at batch_size 32 and 18-29 MB at 512 measured (tracemalloc, peak over a whole job).
+JOB_BYTES = 20 * MIB
+JOB_BYTES_PER_SAMPLE = 40 * 1024
+
+
+def input_cost(inp, limits: NetworkLimits) -> int:
+    """Bytes of turning a run input into the digit: a drawing's arrays (413 / 422 first
+    when it is over max_canvas or ragged), nothing to speak of for pixels or an index."""
+    if inp.kind != "canvas":
+        return 0
+    h, w = canvas_shape(inp, limits)
+    return INK_BYTES_PER_PIXEL * h * w
+
+
+def run_cost(inp, limits: NetworkLimits) -> int:
+    """/run: the input's digit, forward and backward, the answer (about 1 MiB for an 8 x 8
+    digit or the page's 168 x 168 drawing: light; a 512 x 512 drawing is heavy)."""
+    return RUN_BYTES + input_cost(inp, limits)
+
+
+def _step_bytes(layer_index: int) -> tuple[int, int]:
+    """(bytes of one step record, steps of the layer) of NET's layer `layer_index`."""
+    layer = NET.layers[layer_index]
+    in_shape = NET.input_shape if layer_index == 0 else NET.shapes[layer_index - 1]
+    window = (layer.f, layer.f, in_shape[2]) if layer.kind == "conv" else (layer.f, layer.f)
+    numbers = int(np.prod(window))
+    per_window = nested_list_bytes(window) + 32 * numbers  # lists, floats and JSON text
+    return STEP_RECORD_BYTES + 3 * per_window, int(np.prod(NET.shapes[layer_index]))
+
+
+def steps_cost(inp, layer_name: str, limit: int, limits: NetworkLimits) -> int:
+    """/steps: a pass of the digit, then a page of at most `limit` step records (each three
+    windows of f x f (x n_C_prev) numbers) of the layer, at most as many as it has."""
+    k = next(i for i, layer in enumerate(NET.layers) if layer.name == layer_name)
+    per_step, total = _step_bytes(k)
+    return PASS_BYTES + input_cost(inp, limits) + min(limit, total) * per_step
+
+
+def photo_cost(data: bytes, limits: NetworkLimits, max_pixels: int,
+               max_decode_bytes: int = imaging.MAX_DECODE_BYTES) -> int:
+    """/run/photo, from the file's header only (the same 4xx as decoding for a file that is
+    not an image, is a bomb or decodes to more than max_decode_bytes): the decoded image,
+    the tiles, the working gray image at most max_canvas on a side and its arrays, the run,
+    and the upload as held."""
+    size = _photo_size(data, limits.max_canvas)
+    width, height, decoded = imaging.probe(data, size=size, color="gray",
+                                           max_pixels=max_pixels,
+                                           max_decode_bytes=max_decode_bytes)
+    w, h = imaging.working_size(width, height, size)
+    return (decoded + TILE_BYTES + PHOTO_BYTES_PER_PIXEL * w * h + RUN_BYTES
+            + HELD_COPIES * len(data))
+
+
+def upload_cost(data: bytes) -> int:
+    """/weights (POST): the file as held, its tensors (an .npz archive's members at the
+    sizes its directory declares, which zipfile never reads past; a .safetensors file's
+    within its bytes) read and put in the network's layout (a copy each), and the
+    evaluation on the held-out digits."""
+    tensors = len(data)
+    if data[:4] in (b"PK\x03\x04", b"PK\x05\x06"):
+        try:
+            with zipfile.ZipFile(io.BytesIO(data)) as archive:
+                tensors = sum(info.file_size for info in archive.infolist())
+        except (zipfile.BadZipFile, OSError, ValueError):
+            pass  # network_weights answers with its 422
+    return HELD_COPIES * len(data) + 3 * tensors + EVALUATE_BYTES
+
+
+def job_cost(batch_size: int) -> int:
+    """A training job while it runs or is paused (its trainer, minibatch and evaluation)."""
+    return JOB_BYTES + JOB_BYTES_PER_SAMPLE * batch_size
