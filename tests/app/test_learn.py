@@ -165,6 +165,11 @@ def test_a_right_upload_is_ok(client):
     body = _upload(client, "conv_forward", "exercise", _npy(Z)).json()
     assert body["ok"] is True and body["mistakes"] == [] and body["count"] == 0
     assert body["first_difference"] is None
+    # the right output and the upload as read, for the page's tables
+    assert body["got"]["shape"] == body["expected"]["shape"] == list(Z.shape)
+    np.testing.assert_array_equal(body["got"]["values"], Z.astype(np.float64))
+    np.testing.assert_array_equal(body["expected"]["values"],
+                                  right_outcome("conv_forward", "exercise").arrays["Z"])
     assert body["link"] == "/learn?fn=conv_forward&step=0&case=exercise"
 
 

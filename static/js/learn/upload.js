@@ -52,14 +52,8 @@ const MISTAKE = { code: "Code with this mistake", output: (o) => `With this mist
  */
 export function createUploadCheck(root, page) {
   const $ = (q) => root.querySelector(q);
-  const form = $("#upload-field");
-  const caseSel = $("#upload-case");
-  const outSel = $("#upload-output");
-  const outLabel = $("#upload-output-label");
-  const file = $("#upload-file");
-  const go = $("#upload-go");
-  const status = $("#upload-status");
-  const box = $("#diagnosis");
+  const [form, caseSel, outSel, outLabel, file, go, status, box] = ["field", "case", "output",
+    "output-label", "file", "go", "status"].map((id) => $(`#upload-${id}`)).concat($("#diagnosis"));
   let list = null;
   let shown = "";
   let pending = null;

@@ -4,10 +4,10 @@
 
 import { MapCanvas } from "../grid.js";
 import { makeScale, signedScale } from "../colors.js";
-import { outputsCovering, stageGeometry, windowOf } from "../geometry.js";
+import { outputsCovering, windowOf } from "../geometry.js";
 import {
-  channelName, currentCell, cursor, detailPanel, el, imageData, jumpToCovering, linkTables, loadingLine, matrixTable,
-  outputLinks, outputMaps, scalar, sliceChannel, stepView, tableScale, viewFrame,
+  channelName, currentCell, detailPanel, el, imageData, jumpToCovering, linkTables, loadingLine, matrixTable,
+  outputLinks, outputMaps, scalar, sliceChannel, stageSetup, stepView, tableScale, viewFrame,
 } from "./common.js";
 
 export function createConvView(ctx) {
@@ -16,12 +16,9 @@ export function createConvView(ctx) {
   const padded = arrays.get("padded");
   const Z = arrays.get("Z");
   const g = geometry.conv;
-  const geo = stageGeometry(g);
-  const { nH, nW, stride, dilation, fEff } = geo;
+  const { geo, stride, dilation, fEff, nC, pos } = stageSetup(g, Z);
   const { pad } = g;
-  const nC = Z.shape[2];
   const C = padded.shape[2];
-  const pos = cursor([nH, nW, nC]);
   const links = new Map();
 
   const { root, maps } = viewFrame("conv-view");

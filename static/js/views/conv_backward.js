@@ -7,11 +7,11 @@ import { MapCanvas } from "../grid.js";
 import { channelToRgba, makeScale, signedScale } from "../colors.js";
 import { at, channelView, decodeArray, weightsView } from "../arrays.js";
 import {
-  completionSteps, cropPadded, indexOf, outputsCovering, stageGeometry, tapCells, windowOf,
+  completionSteps, cropPadded, indexOf, outputsCovering, tapCells, windowOf,
 } from "../geometry.js";
 import {
-  channelData, channelMaps, channelName, currentCell, cursor, detailPanel, el, imageData, jumpToCovering, linkTables,
-  loadingLine, matrixTable, outputLinks, outputMaps, scalar, sliceChannel, stepView, tableScale, viewFrame,
+  channelData, channelMaps, channelName, currentCell, detailPanel, el, imageData, jumpToCovering, linkTables,
+  loadingLine, matrixTable, outputLinks, outputMaps, scalar, sliceChannel, stageSetup, stepView, tableScale, viewFrame,
 } from "./common.js";
 import { restingTotals, revealTitle } from "./running.js";
 import { termsBox } from "./terms.js";
@@ -26,12 +26,9 @@ export function createConvBackwardView(ctx) {
   const dW = arrays.get("dW");
   const db = arrays.get("db");
   const g = geometry.conv;
-  const geo = stageGeometry(g);
-  const { nH, nW, stride, dilation, fEff } = geo;
+  const { geo, nH, nW, stride, dilation, fEff, nC, pos } = stageSetup(g, dZ);
   const { pad, f } = g;
-  const nC = dZ.shape[2];
   const [H, W, C] = dAprev.shape;
-  const pos = cursor([nH, nW, nC]);
   let hoverZ = null;
   let hoverA = null;
   let hoverW = null; // a weight of dW hovered: the cells it multiplies light up
