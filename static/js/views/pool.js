@@ -4,8 +4,8 @@
 import { autoScale } from "../colors.js";
 import { outputsCovering, windowOf } from "../geometry.js";
 import {
-  channelData, channelMaps, currentCell, detailPanel, el, jumpToCovering, linkTables, loadingLine, maskMarks,
-  matrixTable, outputLinks, outputMaps, scalar, stageSetup, stepView, viewFrame,
+  channelData, channelMaps, currentCell, detailPanel, el, jumpToCovering, linkTables, maskMarks,
+  matrixTable, outputLinks, outputMaps, scalar, stepDetail, stageSetup, stepView, viewFrame,
 } from "./common.js";
 import { maskCaption, maximaText, poolForwardCode } from "./poolcode.js";
 
@@ -90,14 +90,11 @@ export function createPoolView(ctx) {
   }
 
   function renderDetail() {
-    const rec = store.want(stage, pos.k);
-    const fmt = ctx.fmt();
-    const win = windowOf(pos.h, pos.w, stride, f);
-    const head = el("p", "where", `A_pool[${pos.h}, ${pos.w}, ${pos.c}]: rows ${win.r0}:${win.r1}, columns ${win.c0}:${win.c1} of A`);
-    if (!rec) {
-      body.replaceChildren(head, loadingLine());
-      return;
-    }
+    const { rec, head, fmt } = stepDetail(ctx, {
+      stage, pos, stride, f, body,
+      where: (win) => `A_pool[${pos.h}, ${pos.w}, ${pos.c}]: rows ${win.r0}:${win.r1}, columns ${win.c0}:${win.c1} of A`,
+    });
+    if (!rec) return;
     const code = el("pre", "code", poolForwardCode(rec, { mode, tieRule }).join("\n"));
     code.dataset.field = "code";
     const maxima = rec.maxima ? rec.window.map((row, r) => row.map((_, c) => rec.maxima.some(([i, j]) => i === r && j === c))) : null;

@@ -7,8 +7,8 @@ import { signedScale } from "../colors.js";
 import { at, decodeArray } from "../arrays.js";
 import { completionSteps, indexOf, outputsCovering, windowOf } from "../geometry.js";
 import {
-  channelData, channelMaps, currentCell, detailPanel, el, jumpToCovering, linkTables, loadingLine, maskMarks,
-  matrixTable, outputLinks, outputMaps, scalar, stageSetup, stepView, tableScale, viewFrame,
+  channelData, channelMaps, currentCell, detailPanel, el, jumpToCovering, linkTables, maskMarks,
+  matrixTable, outputLinks, outputMaps, scalar, stepDetail, stageSetup, stepView, tableScale, viewFrame,
 } from "./common.js";
 import { restingTotals, revealTitle } from "./running.js";
 import { maskCaption, maximaText, poolBackwardCode } from "./poolcode.js";
@@ -107,14 +107,11 @@ export function createPoolBackwardView(ctx) {
   }
 
   function renderDetail() {
-    const rec = store.want(stage, pos.k);
-    const fmt = ctx.fmt();
-    const win = windowOf(pos.h, pos.w, stride, f);
-    const head = el("p", "where", `dA[${pos.h}, ${pos.w}, ${pos.c}] goes to rows ${win.r0}:${win.r1}, columns ${win.c0}:${win.c1}`);
-    if (!rec) {
-      body.replaceChildren(head, loadingLine());
-      return;
-    }
+    const { rec, head, fmt } = stepDetail(ctx, {
+      stage, pos, stride, f, body,
+      where: (win) => `dA[${pos.h}, ${pos.w}, ${pos.c}] goes to rows ${win.r0}:${win.r1}, columns ${win.c0}:${win.c1}`,
+    });
+    if (!rec) return;
     const code = el("pre", "code", poolBackwardCode(rec, { mode, tieRule, f }).join("\n"));
     code.dataset.field = "code";
     const parts = [head, code];
