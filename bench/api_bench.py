@@ -28,6 +28,8 @@ from pathlib import Path
 import httpx
 from PIL import Image
 
+from bench.common import p95, stop_process, wait_healthy
+
 ROOT = Path(__file__).resolve().parent.parent
 PRESETS = ("sobel_x", "sobel_y", "laplacian", "sharpen", "box_blur", "gaussian_blur", "emboss",
            "outline")
@@ -66,32 +68,16 @@ class Server:
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "app", "--host", "127.0.0.1", "--port", str(self.port)],
             cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(self.url + "/healthz", timeout=1).status_code == 200:
-                    return self
-            except httpx.HTTPError:
-                time.sleep(0.1)
-        self.proc.kill()
-        raise RuntimeError("the server did not start within 30 s")
+        wait_healthy(self.proc, self.url, 30)
+        return self
 
     def __exit__(self, *exc) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
+        stop_process(self.proc)
 
 
 def _server_ms(r: httpx.Response) -> float:
     timing = r.headers["server-timing"]  # "app;dur=12.345"
     return float(timing.split("dur=")[1].split(",")[0])
-
-
-def _p95(values: list[float]) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
 
 
 def _image_case(client: httpx.Client, url: str, size: int, rounds: int,
@@ -115,7 +101,7 @@ def _image_case(client: httpx.Client, url: str, size: int, rounds: int,
         raw.append(len(resp.content))
         decode.append(body["timing_ms"]["decode"])
         compute.append(body["timing_ms"]["compute"])
-    return {"median": statistics.median(server), "p95": _p95(server),
+    return {"median": statistics.median(server), "p95": p95(server),
             "wall": statistics.median(wall), "bytes": statistics.median(wire),
             "raw": statistics.median(raw),
             "decode": statistics.median(decode), "compute": statistics.median(compute),
@@ -139,7 +125,7 @@ def _steps_case(client: httpx.Client, url: str, image_id: str, total: int, round
             wall.append(elapsed * 1000)
             wire.append(resp.num_bytes_downloaded)
             raw.append(len(resp.content))
-    return {"median": statistics.median(server), "p95": _p95(server),
+    return {"median": statistics.median(server), "p95": p95(server),
             "wall": statistics.median(wall), "bytes": statistics.median(wire),
             "raw": statistics.median(raw)}
 

@@ -20,8 +20,9 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
+
+from bench.common import p95, stop_process, wait_healthy
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
@@ -54,29 +55,12 @@ class _Server:
              "--log-level", "warning"],
             cwd=ROOT, pass_fds=[self.sock.fileno()],
             env={**os.environ, "CONVSTEP_QUEUE_WAIT_S": "30"})
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                with urllib.request.urlopen(self.url + "/healthz", timeout=1) as res:
-                    if res.status == 200:
-                        return self
-            except OSError:
-                time.sleep(0.1)
-        self.proc.kill()
-        raise RuntimeError("the server did not start within 30 s")
+        wait_healthy(self.proc, self.url, 30)
+        return self
 
     def __exit__(self, *exc) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
+        stop_process(self.proc)
         self.sock.close()
-
-
-def _p95(values: list[float]) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
 
 
 def _photo(round_no: int, folder: Path) -> Path:
@@ -128,7 +112,7 @@ def _upload_case(browser, url: str, size: int, rounds: int, folder: Path) -> dic
             wall_ms.append(wall)
             exact_ms.append(exact)
     ctx.close()
-    return {"median": statistics.median(page_ms), "p95": _p95(page_ms),
+    return {"median": statistics.median(page_ms), "p95": p95(page_ms),
             "wall": statistics.median(wall_ms), "exact": statistics.median(exact_ms)}
 
 
@@ -152,9 +136,9 @@ def _frames_case(browser, url: str, stage: str, speed: float, seconds: float) ->
     ctx.close()
     if not frames:
         raise RuntimeError(f"no frames recorded for {stage}")
-    return {"p50": statistics.median(frames), "p95": _p95(frames), "max": max(frames),
+    return {"p50": statistics.median(frames), "p95": p95(frames), "max": max(frames),
             "frames": len(frames), "steps": steps, "total": total,
-            "gap50": statistics.median(gaps) if gaps else 0.0, "gap95": _p95(gaps) if gaps else 0.0}
+            "gap50": statistics.median(gaps) if gaps else 0.0, "gap95": p95(gaps) if gaps else 0.0}
 
 
 def _verdict(ok: bool) -> str:

@@ -14,7 +14,9 @@ import glob
 import os
 import platform
 import statistics
+import subprocess
 import time
+import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -158,3 +160,33 @@ def environment() -> str:
             f"- OpenBLAS: kernel {blas.get('corename', '?')}, {blas.get('threads', '?')} "
             f"threads (OPENBLAS_CORETYPE={blas['OPENBLAS_CORETYPE']}, "
             f"OPENBLAS_L2_SIZE={blas['OPENBLAS_L2_SIZE']})")
+
+
+def p95(values: list[float]) -> float:
+    """The 95th percentile of `values`: the nearest rank, no interpolation."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+
+
+def wait_healthy(proc: subprocess.Popen, url: str, seconds: float = 30) -> None:
+    """Poll url + "/healthz" until it answers 200; after `seconds`, kill `proc` and raise."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url + "/healthz", timeout=1) as res:
+                if res.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.1)
+    proc.kill()
+    raise RuntimeError(f"the server did not start within {seconds:g} s")
+
+
+def stop_process(proc: subprocess.Popen, timeout: float = 10) -> None:
+    """terminate(), and kill() if it has not exited within `timeout` seconds."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()

@@ -52,6 +52,8 @@ from pathlib import Path
 import httpx
 import numpy as np
 
+from bench.common import stop_process
+
 ROOT = Path(__file__).resolve().parent.parent
 MAX_REQUESTS = 50_000  # a hard cap on any one phase, whatever its duration
 LATE_S = 60.0  # how long past its deadline a client may go on to reach its minimum count
@@ -160,12 +162,7 @@ class LiveServer:
 
     def stop(self) -> None:
         if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+            stop_process(self.proc, 15)
         self.sock.close()
         self._log.close()
 

@@ -372,15 +372,29 @@ class _Options:
 
 
 def page_link(base_url: str, function: str, mistake: str | None, step: int | None,
-              case: str | None) -> str:
-    """The Learn page in mistake mode at that step: /learn?fn=..&mistake=..&step=..&case=.."""
+              case: str | None, flavour: str | None = None) -> str:
+    """The Learn page in mistake mode at that step:
+    /learn?fn=..&mistake=..&flavour=..&step=..&case=.. (flavour: which of the mistake's
+    variants in `function`, e.g. assign_not_accumulate/dW; the page opens the first without
+    it, whose steps may not be the ones `step` counts)."""
     query = {"fn": function}
     if mistake:
         query["mistake"] = mistake
+        if flavour:
+            query["flavour"] = flavour
     query["step"] = step if step is not None else 0
     if case:
         query["case"] = case
     return f"{base_url.rstrip('/')}/learn?{urlencode(query)}"
+
+
+def flavour_of(function: str, mistake: str | None, variants) -> str | None:
+    """The first of `variants` (flavour keys, as diagnose returns them) that is a variant of
+    `mistake` in `function`; None without a mistake."""
+    if not mistake:
+        return None
+    own = {v.flavour for v in MISTAKES[mistake].variants_of(function)}
+    return next((f for f in variants if f in own), None)
 
 
 def check_function(runner, function: str, options: _Options) -> dict:
@@ -429,8 +443,10 @@ def _result(function, options, status, *, message, mistakes=(), variants=(), fir
     step = first.get("step") if first else None
     link = None
     if status != "correct":
-        link = page_link(options.base_url, function, mistakes[0] if mistakes else None, step,
-                         first.get("case") if first else None)
+        mistake = mistakes[0] if mistakes else None
+        link = page_link(options.base_url, function, mistake, step,
+                         first.get("case") if first else None,
+                         flavour_of(function, mistake, variants))
     return {"ok": status == "correct", "status": status, "mistakes": list(mistakes),
             "variants": list(variants), "message": message, "first_difference": first,
             "link": link, "cases": cases or {}, "errors": list(errors)}

@@ -39,7 +39,7 @@ import itertools
 import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, partial
 
 import numpy as np
 
@@ -565,25 +565,23 @@ def _describe(value) -> str:
     return f"a {type(value).__name__}"
 
 
+# core's function for each of the exercise's eight (pool_backward with the exercise's tie
+# rule "all": create_mask_from_window's x == np.max(x))
+_CORE_FUNCTIONS: dict[str, Callable] = {
+    "zero_pad": padding.zero_pad,
+    "conv_single_step": conv.conv_single_step,
+    "conv_forward": conv.conv_forward,
+    "conv_backward": conv.conv_backward,
+    "pool_forward": pool.pool_forward,
+    "create_mask_from_window": pool.create_mask_from_window,
+    "distribute_value": pool.distribute_value,
+    "pool_backward": partial(pool.pool_backward, tie_rule="all"),
+}
+
+
 def right_result(case: ProbeCase):
     """core's answer on a probe case (pool_backward with the exercise's tie rule "all")."""
-    args = arguments(case)
-    fn = case.function
-    if fn == "zero_pad":
-        return padding.zero_pad(*args)
-    if fn == "conv_single_step":
-        return conv.conv_single_step(*args)
-    if fn == "conv_forward":
-        return conv.conv_forward(*args)
-    if fn == "conv_backward":
-        return conv.conv_backward(*args)
-    if fn == "pool_forward":
-        return pool.pool_forward(*args)
-    if fn == "create_mask_from_window":
-        return pool.create_mask_from_window(*args)
-    if fn == "distribute_value":
-        return pool.distribute_value(*args)
-    return pool.pool_backward(*args, tie_rule="all")
+    return _CORE_FUNCTIONS[case.function](*arguments(case))
 
 
 @cache

@@ -160,9 +160,13 @@ class DiagnosisOut(BaseModel):
     variants: list[str] = Field(description="The matching variants' flavour keys.")
     expected_shape: list[int]
     got_shape: list[int]
+    expected: LearnArray = Field(description="The right output on the case (core's).")
+    got: LearnArray = Field(description="The upload as the server read it (as float64; "
+                                        "booleans stay booleans).")
     differs: LearnArray | None = Field(description="true where the upload differs from the "
                                                    "right output; null for another shape.")
     count: int | None = Field(description="How many cells differ.")
     first_difference: FirstDifference | None
     link: str = Field(description="The page in mistake mode at that step: /learn?fn=..&"
-                                  "mistake=..&step=..&case=.. (mistake left out if none).")
+                                  "mistake=..&flavour=..&step=..&case=.. (mistake and "
+                                  "flavour left out if none matched).")

@@ -14,7 +14,7 @@ import math
 import numpy as np
 
 from app.errors import ApiError
-from core.check import page_link
+from core.check import flavour_of, page_link
 from core.mistakes import (
     MISTAKES,
     Outcome,
@@ -194,6 +194,8 @@ def diagnose_upload(function: str, case_name: str, output: str | None, data: byt
     return {"function": function, "case": case.name, "output": output, "ok": d["ok"],
             "mistakes": d["mistakes"], "variants": d["variants"],
             "expected_shape": list(expected.shape), "got_shape": list(got.shape),
+            "expected": _array(expected), "got": _array(got),
             "differs": None if out["differs"] is None else _array(out["differs"]),
             "count": out["count"], "first_difference": first,
-            "link": page_link("", function, mistake, step, case.name)}
+            "link": page_link("", function, mistake, step, case.name,
+                              flavour_of(function, mistake, d["variants"]))}

@@ -81,6 +81,13 @@ def _walk(shape, step: int) -> dict:
             "total_steps": int(np.prod(shape))}, offset, per
 
 
+def _image_page(shape, step: int, trace, *args, **kw):
+    """(walk, image, page): the walk of the image holding loop step `step` of an output of
+    `shape`, and that image's steps from `trace(*args, **kw, offset=.., limit=..)`."""
+    walk, offset, per = _walk(shape, step)
+    return walk, walk["image"], trace(*args, **kw, offset=offset, limit=per)
+
+
 # ---------------------------------------------------------------------------------------
 # one builder per function, from the function's own inputs (the exercise's argument names)
 
@@ -133,9 +140,7 @@ def conv_forward_lesson(A_prev, W, b, hparameters, o: LessonOptions, step: int =
     g = core.conv_geometry(A_prev.shape[1], A_prev.shape[2], W.shape[0], stride=hp["stride"],
                            pad=hp["pad"], dilation=o.dilation)
     Z, _ = core.conv_forward(A_prev, W, b, hp, **kw)
-    walk, offset, per = _walk(Z.shape, step)
-    i = walk["image"]
-    page = core.conv_forward_trace(A_prev, W, b, hp, **kw, offset=offset, limit=per)
+    walk, i, page = _image_page(Z.shape, step, core.conv_forward_trace, A_prev, W, b, hp, **kw)
     steps = [{**_corners(s), "a_slice": _l(s.a_slice), "weights": _l(s.weights),
               "products": _l(s.products), "total": s.total, "bias": s.bias, "z": s.z}
              for s in page.steps]
@@ -192,10 +197,8 @@ def pool_forward_lesson(A_prev, hparameters, mode, o: LessonOptions, step: int =
     hp = {"f": hparameters["f"], "stride": hparameters["stride"]}
     A, _ = core.pool_forward(A_prev, hp, mode=mode)
     g = core.pool_geometry(A_prev.shape[1], A_prev.shape[2], hp["f"], stride=hp["stride"])
-    walk, offset, per = _walk(A.shape, step)
-    i = walk["image"]
-    page = core.pool_forward_trace(A_prev, hp, mode=mode, tie_rule=o.tie_rule, offset=offset,
-                                   limit=per)
+    walk, i, page = _image_page(A.shape, step, core.pool_forward_trace, A_prev, hp, mode=mode,
+                                tie_rule=o.tie_rule)
     steps = []
     for s in page.steps:
         window = np.asarray(s.window)
@@ -263,10 +266,8 @@ def pool_backward_lesson(dA, A_prev, hparameters, mode, o: LessonOptions, step: 
         dA = np.ones_like(A)
     dA = np.asarray(dA, dtype=np.float64)
     dA_prev = core.pool_backward(dA, cache, mode=mode, tie_rule=o.tie_rule)
-    walk, offset, per = _walk(dA.shape, step)
-    i = walk["image"]
-    page = core.pool_backward_trace(dA, cache, mode=mode, tie_rule=o.tie_rule, offset=offset,
-                                    limit=per)
+    walk, i, page = _image_page(dA.shape, step, core.pool_backward_trace, dA, cache, mode=mode,
+                                tie_rule=o.tie_rule)
     steps = []
     for s in page.steps:
         window = A_prev[s.i, s.vert_start:s.vert_end, s.horiz_start:s.horiz_end, s.c]

@@ -165,3 +165,17 @@ export async function fetchMistakeRun(fn, mistake, { caseName = null, flavour = 
   if (!res.ok) throw await readError(res);
   return res.json();
 }
+
+/**
+ * Learn mode: POST /api/learn/{fn}/diagnose?case=&output=, the learner's output (an .npy
+ * File) on a probe case, diagnosed as the checker does.
+ */
+export async function postDiagnosis(fn, caseName, output, file, { signal } = {}) {
+  const q = new URLSearchParams({ case: caseName });
+  if (output) q.set("output", output);
+  const body = new FormData();
+  body.append("file", file);
+  const res = await fetch(`/api/learn/${encodeURIComponent(fn)}/diagnose?${q}`, { method: "POST", body, signal });
+  if (!res.ok) throw await readError(res);
+  return res.json();
+}

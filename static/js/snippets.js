@@ -54,6 +54,12 @@ function filterLines(st) {
   return lines;
 }
 
+/** A script's opening: numpy and the `imports`, the image as A_prev, W and b, each part
+ * followed by a blank line. */
+function inputLines(st, fileName, ...imports) {
+  return ["import numpy as np", ...imports, ...imageLoad(st, fileName), "", ...filterLines(st), ""];
+}
+
 function upstreamLine(st, outName) {
   const u = st.upstream;
   if (u.kind === "ones") return `dOut = np.ones_like(${outName})  # L = sum(out)`;
@@ -123,12 +129,7 @@ export function pythonSnippet(st, fileName, at = null) {
   if (st.dilation !== 1) kw.push(`dilation=${st.dilation}`);
   const kws = kw.length ? `, ${kw.join(", ")}` : "";
   const lines = [
-    "import numpy as np",
-    "from core import conv_forward, conv_backward, pool_forward, pool_backward, preset_kernel, zero_pad",
-    ...imageLoad(st, fileName),
-    "",
-    ...filterLines(st),
-    "",
+    ...inputLines(st, fileName, "from core import conv_forward, conv_backward, pool_forward, pool_backward, preset_kernel, zero_pad"),
     `hparameters = {"stride": ${st.stride}, "pad": ${st.pad}}`,
     `Z, cache_conv = conv_forward(A_prev, W, b, hparameters${kws})`,
     st.relu ? "A = np.maximum(Z, 0)  # ReLU" : "A = Z  # no activation",
@@ -217,14 +218,7 @@ export function curlSnippet(st, fileName, at = null) {
 export function torchSnippet(st, fileName) {
   const padMode = { constant: "constant", reflect: "reflect", edge: "replicate" }[st.pad_mode];
   const lines = [
-    "import numpy as np",
-    "import torch",
-    "import torch.nn.functional as F",
-    "from core import preset_kernel",
-    ...imageLoad(st, fileName),
-    "",
-    ...filterLines(st),
-    "",
+    ...inputLines(st, fileName, "import torch", "import torch.nn.functional as F", "from core import preset_kernel"),
     "# channels-last (m, H, W, C) -> PyTorch's (m, C, H, W); W (f, f, C, n_C) -> (n_C, C, f, f)",
     "x = torch.from_numpy(A_prev).permute(0, 3, 1, 2).requires_grad_()",
     "w = torch.from_numpy(W).permute(3, 2, 0, 1).contiguous().requires_grad_()",

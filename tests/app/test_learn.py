@@ -145,11 +145,31 @@ def test_every_variants_output_uploaded_is_diagnosed_as_its_mistake(client, func
             assert body["link"].startswith(f"/learn?fn={function}&mistake=")
 
 
+def test_the_link_names_the_flavour_that_matched_and_opens_it(client):
+    """db computed with `=` for `+=` is the flavour assign_not_accumulate/db (the first
+    flavour, dA_prev_pad, leaves db right): the link opens that flavour's steps."""
+    v = variant("conv_backward", "assign_not_accumulate", "assign_not_accumulate/db")
+    case = default_case("conv_backward", "assign_not_accumulate", v.flavour)
+    db = variant_outcome(v, case).arrays["db"]
+    body = _upload(client, "conv_backward", case, _npy(db), "db").json()
+    assert body["variants"] == ["assign_not_accumulate/db"]
+    step = body["first_difference"]["step"]
+    assert body["link"] == ("/learn?fn=conv_backward&mistake=assign_not_accumulate"
+                            f"&flavour=assign_not_accumulate%2Fdb&step={step}&case={case}")
+    page = client.get(body["link"])
+    assert page.status_code == 200 and '"flavour": "assign_not_accumulate/db"' in page.text
+
+
 def test_a_right_upload_is_ok(client):
     Z = right_outcome("conv_forward", "exercise").arrays["Z"].astype(np.float32)
     body = _upload(client, "conv_forward", "exercise", _npy(Z)).json()
     assert body["ok"] is True and body["mistakes"] == [] and body["count"] == 0
     assert body["first_difference"] is None
+    # the right output and the upload as read, for the page's tables
+    assert body["got"]["shape"] == body["expected"]["shape"] == list(Z.shape)
+    np.testing.assert_array_equal(body["got"]["values"], Z.astype(np.float64))
+    np.testing.assert_array_equal(body["expected"]["values"],
+                                  right_outcome("conv_forward", "exercise").arrays["Z"])
     assert body["link"] == "/learn?fn=conv_forward&step=0&case=exercise"
 
 

@@ -8,12 +8,21 @@ import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import numpy as np
 import pytest
 
-from core.check import check, check_file, describe_difference, format_report, load_file
-from core.mistakes import MISTAKE_IDS, default_case
+from core.check import (
+    check,
+    check_file,
+    describe_difference,
+    flavour_of,
+    format_report,
+    load_file,
+    page_link,
+)
+from core.mistakes import MISTAKE_IDS, default_case, variant
 from core.probes import FUNCTIONS, cases_of
 
 FILES = Path(__file__).parent / "learner_files"
@@ -65,10 +74,15 @@ def test_the_checker_names_the_mistake_of_each_learner_file(reports, mistake):
             assert (r["ok"], r["status"], r["mistakes"]) == (False, "mistake", [mistake]), (
                 function, r["message"])
             d = r["first_difference"]
-            assert d["case"] == default_case(function, mistake)
+            # the link names the variant that matched, so the page opens its steps
+            flavour = parse_qs(urlsplit(r["link"]).query)["flavour"][0]
+            assert flavour in r["variants"]
+            assert variant(function, mistake, flavour).mistake == mistake
+            assert d["case"] == default_case(function, mistake, flavour)
             step = d["step"] if d["step"] is not None else 0
             assert r["link"] == (f"http://127.0.0.1:8000/learn?fn={function}&mistake="
-                                 f"{mistake}&step={step}&case={d['case']}")
+                                 f"{mistake}&{urlencode({'flavour': flavour})}&step={step}"
+                                 f"&case={d['case']}")
         elif mistake == "pad_all_axes" and function == "conv_backward":
             # conv_backward with an every-axis zero_pad only raises: no variant of its own.
             assert r["status"] == "raises" and "broadcast" in r["message"]
@@ -146,7 +160,7 @@ def test_cli_json_has_every_function_found_as_a_key():
     assert d["error"] == ("ValueError: could not broadcast input array from shape (0,0,1) into "
                           "shape (5,7,1)")
     assert r["link"] == ("http://localhost:9000/learn?fn=conv_backward&mistake=crop_minus_pad"
-                         f"&step={d['step']}&case=gray_s2_p0")
+                         f"&flavour=crop_minus_pad&step={d['step']}&case=gray_s2_p0")
     assert report["functions"]["conv_forward"] == {**report["functions"]["conv_forward"],
                                                    "ok": True, "mistakes": []}
 
@@ -286,3 +300,19 @@ def test_every_other_flavour_written_by_a_learner_is_named(tmp_path, flavour, fu
     assert flavour in r["variants"]
     if function in ("distribute_value", "create_mask_from_window"):
         assert report["functions"]["pool_backward"]["mistakes"] == [flavour.split("/")[0]]
+
+
+def test_page_link_names_the_flavour_and_flavour_of_picks_the_mistakes_own():
+    assert page_link("http://h:1/", "conv_backward", "assign_not_accumulate", 4, "gray_s2_p1",
+                     "assign_not_accumulate/dW") == (
+        "http://h:1/learn?fn=conv_backward&mistake=assign_not_accumulate"
+        "&flavour=assign_not_accumulate%2FdW&step=4&case=gray_s2_p1")
+    # no mistake (a wrong output no variant explains): no mistake, no flavour
+    assert page_link("", "pool_forward", None, None, "gray_f3_s1_max", "x") == (
+        "/learn?fn=pool_forward&step=0&case=gray_f3_s1_max")
+    # a pair of mistakes: each mistake's link takes its own flavour, whatever the order
+    pair = ["stride_missing", "assign_not_accumulate/db"]
+    assert flavour_of("conv_backward", "assign_not_accumulate", pair) == "assign_not_accumulate/db"
+    assert flavour_of("conv_backward", "stride_missing", pair) == "stride_missing"
+    assert flavour_of("conv_backward", "crop_minus_pad", pair) is None
+    assert flavour_of("conv_backward", None, pair) is None

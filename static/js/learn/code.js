@@ -6,6 +6,18 @@
 
 const L = (id, text) => ({ id, text });
 
+/** The loops over output positions and the window's corners: the same lines in the four
+ * loop functions (conv and pool, forward and backward). */
+const WINDOW_LOOP = [
+  L("forh", "        for h in range(n_H):"),
+  L("forw", "            for w in range(n_W):"),
+  L("forc", "                for c in range(n_C):"),
+  L("vs", "                    vert_start = h * stride"),
+  L("ve", "                    vert_end = vert_start + f"),
+  L("hs", "                    horiz_start = w * stride"),
+  L("he", "                    horiz_end = horiz_start + f"),
+];
+
 export const CODE = {
   zero_pad: [
     L("def", "def zero_pad(X, pad):"),
@@ -32,13 +44,7 @@ export const CODE = {
     L("padcall", "    A_prev_pad = zero_pad(A_prev, pad)"),
     L("fori", "    for i in range(m):"),
     L("apad", "        a_prev_pad = A_prev_pad[i]"),
-    L("forh", "        for h in range(n_H):"),
-    L("forw", "            for w in range(n_W):"),
-    L("forc", "                for c in range(n_C):"),
-    L("vs", "                    vert_start = h * stride"),
-    L("ve", "                    vert_end = vert_start + f"),
-    L("hs", "                    horiz_start = w * stride"),
-    L("he", "                    horiz_end = horiz_start + f"),
+    ...WINDOW_LOOP,
     L("slice", "                    a_slice_prev = a_prev_pad[vert_start:vert_end, horiz_start:horiz_end, :]"),
     L("z", "                    Z[i, h, w, c] = conv_single_step(a_slice_prev, W[:, :, :, c], b[:, :, :, c])"),
     L("cache", "    cache = (A_prev, W, b, hparameters)"),
@@ -60,13 +66,7 @@ export const CODE = {
     L("fori", "    for i in range(m):"),
     L("apad", "        a_prev_pad = A_prev_pad[i]"),
     L("dapad", "        da_prev_pad = dA_prev_pad[i]"),
-    L("forh", "        for h in range(n_H):"),
-    L("forw", "            for w in range(n_W):"),
-    L("forc", "                for c in range(n_C):"),
-    L("vs", "                    vert_start = h * stride"),
-    L("ve", "                    vert_end = vert_start + f"),
-    L("hs", "                    horiz_start = w * stride"),
-    L("he", "                    horiz_end = horiz_start + f"),
+    ...WINDOW_LOOP,
     L("slice", "                    a_slice = a_prev_pad[vert_start:vert_end, horiz_start:horiz_end, :]"),
     L("da", "                    da_prev_pad[vert_start:vert_end, horiz_start:horiz_end, :] += W[:, :, :, c] * dZ[i, h, w, c]"),
     L("dw", "                    dW[:, :, :, c] += a_slice * dZ[i, h, w, c]"),
@@ -84,13 +84,7 @@ export const CODE = {
     L("nC", "    n_C = n_C_prev"),
     L("zeros", "    A = np.zeros((m, n_H, n_W, n_C))"),
     L("fori", "    for i in range(m):"),
-    L("forh", "        for h in range(n_H):"),
-    L("forw", "            for w in range(n_W):"),
-    L("forc", "                for c in range(n_C):"),
-    L("vs", "                    vert_start = h * stride"),
-    L("ve", "                    vert_end = vert_start + f"),
-    L("hs", "                    horiz_start = w * stride"),
-    L("he", "                    horiz_end = horiz_start + f"),
+    ...WINDOW_LOOP,
     L("slice", "                    a_prev_slice = A_prev[i, vert_start:vert_end, horiz_start:horiz_end, c]"),
     L("ifmax", "                    if mode == 'max':"),
     L("max", "                        A[i, h, w, c] = np.max(a_prev_slice)"),
@@ -121,13 +115,7 @@ export const CODE = {
     L("zeros", "    dA_prev = np.zeros(A_prev.shape)"),
     L("fori", "    for i in range(m):"),
     L("aprev", "        a_prev = A_prev[i]"),
-    L("forh", "        for h in range(n_H):"),
-    L("forw", "            for w in range(n_W):"),
-    L("forc", "                for c in range(n_C):"),
-    L("vs", "                    vert_start = h * stride"),
-    L("ve", "                    vert_end = vert_start + f"),
-    L("hs", "                    horiz_start = w * stride"),
-    L("he", "                    horiz_end = horiz_start + f"),
+    ...WINDOW_LOOP,
     L("ifmax", "                    if mode == 'max':"),
     L("slice", "                        a_prev_slice = a_prev[vert_start:vert_end, horiz_start:horiz_end, c]"),
     L("mask", "                        mask = create_mask_from_window(a_prev_slice)"),

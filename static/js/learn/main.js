@@ -8,6 +8,7 @@ import { CODE, DILATED, FIRST_MASK_LINES, PAD_MODE_LINE, SPLIT_MASK_LINES } from
 import { LESSONS, variantOf } from "./lessons.js";
 import { createMistakeMode, firstDifferenceText, mistakeLines } from "./mistake.js";
 import { el } from "./table.js";
+import { createUploadCheck } from "./upload.js";
 
 /** The shared player, at a reading pace: `stepsPerSecond` instead of the explore sweep. */
 class ReadingPlayer extends Player {
@@ -247,6 +248,7 @@ function createLearn(root) {
     main.dataset.steps = String(n);
     main.dataset.ready = "1";
     syncUrl();
+    upload.sync();
   }
 
   function openFn(fn) {
@@ -367,9 +369,21 @@ function createLearn(root) {
     },
   });
 
+  // the probe case on screen (mistake mode, a checker's link, or the path's own case)
+  function shownCase() {
+    if (caseActive()) return state.caseName;
+    const byKey = lesson.cases[state.fn];
+    const kind = LESSONS[state.fn].variant;
+    return byKey ? byKey[kind === "pad" ? String(state.pad) : state.mode] || null : null;
+  }
+
+  const upload = createUploadCheck(root, {
+    current: () => ({ fn: state.fn, caseName: shownCase(), mode: LESSONS[state.fn].variant === "mode" ? state.mode : null }),
+  });
+
   $("#fn-title").tabIndex = -1;
   render();
-  mistakes.start();
+  mistakes.start().then(() => upload.start(mistakes.list));
 }
 
 createLearn(document);

@@ -76,21 +76,27 @@ function differsPlane(differs, name, fixed) {
 
 const T = (x) => `(${x.join(", ")})`;
 
-/** The sentence that says where right and buggy first part. */
-export function firstDifferenceText(first) {
-  if (!first) return "On this case the buggy code gives the right numbers.";
+const BUGGY = { code: "The buggy code", output: (o) => `The buggy ${o}`, one: "the buggy one" };
+
+/**
+ * The sentence that says where right and buggy first part; `who` names the other side
+ * (default the buggy code; an upload says "yours").
+ */
+export function firstDifferenceText(first, who = BUGGY) {
+  if (!first) return `On this case ${who.code.toLowerCase()} gives the right numbers.`;
   const where = first.position ? ` after step ${first.step + 1} of ${first.total_steps} (i, h, w, c = ${first.position.join(", ")})` : "";
-  if (first.kind === "error") return `The buggy code raises${where}: ${first.error}`;
-  if (first.kind === "timeout") return "The buggy code does not finish in time.";
+  if (first.kind === "error") return `${who.code} raises${where}: ${first.error}`;
+  if (first.kind === "timeout") return `${who.code} does not finish in time.`;
   if (first.kind === "shape") {
-    return `The buggy ${first.output || "output"} has shape ${T(first.got_shape)} instead of ${T(first.expected_shape)}${where}.`;
+    return `${who.output(first.output || "output")} has shape ${T(first.got_shape)} instead of ${T(first.expected_shape)}${where}.`;
   }
   const cell = first.cell ? `${first.output}[${first.cell.join(", ")}]` : first.output;
   const crop = first.phase === "crop" ? " (at the crop)" : "";
-  return `They first differ${where}${crop}: ${cell} is ${num(first.expected)} in the right code and ${num(first.got)} in the buggy one.`;
+  return `They first differ${where}${crop}: ${cell} is ${num(first.expected)} in the right code and ${num(first.got)} in ${who.one}.`;
 }
 
-function linePair(variant) {
+/** The variant's buggy line beneath the right one. */
+export function linePair(variant) {
   const box = el("div", "linediff");
   const right = el("div", "ld-right");
   right.append(el("span", "ld-tag", "right"), el("code", null, variant.right_line));
@@ -100,7 +106,11 @@ function linePair(variant) {
   return box;
 }
 
-function outputPair(name, run, first, ranges) {
+/**
+ * Output `name` of a run: the right array beside the other one (`theirs`: "buggy", or
+ * "yours" for an upload), one 2-D slice each, the differing cells marked.
+ */
+export function outputPair(name, run, first, ranges, theirs = "buggy") {
   const right = run.right.outputs ? run.right.outputs[name] : null;
   const buggy = run.buggy.outputs ? run.buggy.outputs[name] : null;
   const differs = run.differs ? run.differs[name] : null;
@@ -108,7 +118,7 @@ function outputPair(name, run, first, ranges) {
   const g = el("section", "arr-group");
   g.dataset.output = name;
   const sameShape = right && buggy && T(right.shape) === T(buggy.shape);
-  g.append(el("h3", "arr-group-title", sameShape || !buggy ? name : `${name}: right ${T(right.shape)}, buggy ${T(buggy.shape)}`));
+  g.append(el("h3", "arr-group-title", sameShape || !buggy ? name : `${name}: right ${T(right.shape)}, ${theirs} ${T(buggy.shape)}`));
   const row = el("div", "arr-row");
   const rp = right ? plane(right, name, fixed) : null;
   const bp = buggy ? plane(buggy, name, fixed) : null;
@@ -119,7 +129,7 @@ function outputPair(name, run, first, ranges) {
   const dmask = sameShape ? differsPlane(differs, name, fixed) : null;
   const mark = (r, c) => [dmask && dmask[r] && dmask[r][c] ? "differs" : null];
   if (rp) row.append(arrayTable({ name: `right ${name}${rp.label}`, values: rp.rows, scale, field: `right-${name}`, marks: mark, label: (r, c) => `right ${name}${rp.label} [${r}, ${c}]` }));
-  if (bp) row.append(arrayTable({ name: `buggy ${name}${bp.label}`, values: bp.rows, scale, field: `buggy-${name}`, marks: mark, label: (r, c) => `buggy ${name}${bp.label} [${r}, ${c}]` }));
+  if (bp) row.append(arrayTable({ name: `${theirs} ${name}${bp.label}`, values: bp.rows, scale, field: `${theirs}-${name}`, marks: mark, label: (r, c) => `${theirs} ${name}${bp.label} [${r}, ${c}]` }));
   g.append(row);
   if (dmask) {
     const n = dmask.flat().filter(Boolean).length;
@@ -250,6 +260,10 @@ export function createMistakeMode(root, page) {
     },
     get run() {
       return run;
+    },
+    /** GET /api/learn/mistakes's answer once start() has it (null without the API). */
+    get list() {
+      return list;
     },
   };
 }

@@ -5,7 +5,7 @@
 import { channelView } from "../arrays.js";
 import { channelToRgba, cssColor, makeScale, rgbToRgba, textColorOn } from "../colors.js";
 import { MapCanvas } from "../grid.js";
-import { indexOf, outputsCovering, positionOf, positionText, rowMajorSteps } from "../geometry.js";
+import { indexOf, outputsCovering, positionOf, positionText, rowMajorSteps, stageGeometry, windowOf } from "../geometry.js";
 
 export function el(tag, cls, text) {
   const e = document.createElement(tag);
@@ -113,6 +113,17 @@ export function channelMaps(ctx, { title, n, name, data, maxHeight, onHover, onC
 export function cursor(shape) {
   const [nH, nW, nC] = shape;
   return { shape, total: nH * nW * nC, k: 0, h: 0, w: 0, c: 0 };
+}
+
+/**
+ * A windowed stage's geometry and cursor, from the server's geometry `g` (conv or pool) and
+ * the stage's output `out` (n_H, n_W, n_C): stageGeometry(g)'s fields (nH, nW, stride, fEff,
+ * dilation), `geo` itself, nC and pos, the cursor over (nH, nW, nC).
+ */
+export function stageSetup(g, out) {
+  const geo = stageGeometry(g);
+  const nC = out.shape[2];
+  return { ...geo, geo, nC, pos: cursor([geo.nH, geo.nW, nC]) };
 }
 
 /**
@@ -248,6 +259,20 @@ export function detailPanel({ label, title, intro, notes = [] }) {
 /** A "waiting for the numbers" line for the detail panel. */
 export function loadingLine() {
   return el("p", "loading", "Fetching this step's numbers…");
+}
+
+/**
+ * The opening of a windowed view's detail panel at the cursor `pos`: the step's record (asked
+ * of the store; null until it arrives), its window (stride, f: the window's extent) and the
+ * "where" line, where(win)'s text. Until the record arrives `body` shows that line and a
+ * loading line.
+ */
+export function stepDetail(ctx, { stage, pos, stride, f, body, where }) {
+  const rec = ctx.store.want(stage, pos.k);
+  const win = windowOf(pos.h, pos.w, stride, f);
+  const head = el("p", "where", where(win));
+  if (!rec) body.replaceChildren(head, loadingLine());
+  return { rec, win, head, fmt: ctx.fmt() };
 }
 
 /** Jump to the first step (loop order) at channel c whose window covers padded cell (r, s). */

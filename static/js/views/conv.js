@@ -4,10 +4,10 @@
 
 import { MapCanvas } from "../grid.js";
 import { makeScale, signedScale } from "../colors.js";
-import { outputsCovering, stageGeometry, windowOf } from "../geometry.js";
+import { outputsCovering, windowOf } from "../geometry.js";
 import {
-  channelName, currentCell, cursor, detailPanel, el, imageData, jumpToCovering, linkTables, loadingLine, matrixTable,
-  outputLinks, outputMaps, scalar, sliceChannel, stepView, tableScale, viewFrame,
+  channelName, currentCell, detailPanel, el, imageData, jumpToCovering, linkTables, matrixTable,
+  outputLinks, outputMaps, scalar, stepDetail, sliceChannel, stageSetup, stepView, tableScale, viewFrame,
 } from "./common.js";
 
 export function createConvView(ctx) {
@@ -16,12 +16,9 @@ export function createConvView(ctx) {
   const padded = arrays.get("padded");
   const Z = arrays.get("Z");
   const g = geometry.conv;
-  const geo = stageGeometry(g);
-  const { nH, nW, stride, dilation, fEff } = geo;
+  const { geo, stride, dilation, fEff, nC, pos } = stageSetup(g, Z);
   const { pad } = g;
-  const nC = Z.shape[2];
   const C = padded.shape[2];
-  const pos = cursor([nH, nW, nC]);
   const links = new Map();
 
   const { root, maps } = viewFrame("conv-view");
@@ -87,15 +84,11 @@ export function createConvView(ctx) {
   }
 
   function renderDetail() {
-    const rec = store.want(stage, pos.k);
-    const fmt = ctx.fmt();
-    const head = el("p", "where");
-    const win = windowOf(pos.h, pos.w, stride, fEff);
-    head.textContent = `Z[${pos.h}, ${pos.w}, ${pos.c}]: rows ${win.r0}:${win.r1}, columns ${win.c0}:${win.c1} of A_prev_pad${dilation > 1 ? `, every ${dilation}th` : ""}`;
-    if (!rec) {
-      body.replaceChildren(head, loadingLine());
-      return;
-    }
+    const { rec, head, fmt } = stepDetail(ctx, {
+      stage, pos, stride, f: fEff, body,
+      where: (win) => `Z[${pos.h}, ${pos.w}, ${pos.c}]: rows ${win.r0}:${win.r1}, columns ${win.c0}:${win.c1} of A_prev_pad${dilation > 1 ? `, every ${dilation}th` : ""}`,
+    });
+    if (!rec) return;
     const code = el("pre", "code");
     code.textContent =
       `a_slice_prev = a_prev_pad[${rec.vert_start}:${rec.vert_end}${dilation > 1 ? `:${dilation}` : ""}, ` +

@@ -7,11 +7,11 @@ import { MapCanvas } from "../grid.js";
 import { channelToRgba, makeScale, signedScale } from "../colors.js";
 import { at, channelView, decodeArray, weightsView } from "../arrays.js";
 import {
-  completionSteps, cropPadded, indexOf, outputsCovering, stageGeometry, tapCells, windowOf,
+  completionSteps, cropPadded, indexOf, outputsCovering, tapCells, windowOf,
 } from "../geometry.js";
 import {
-  channelData, channelMaps, channelName, currentCell, cursor, detailPanel, el, imageData, jumpToCovering, linkTables,
-  loadingLine, matrixTable, outputLinks, outputMaps, scalar, sliceChannel, stepView, tableScale, viewFrame,
+  channelData, channelMaps, channelName, currentCell, detailPanel, el, imageData, jumpToCovering, linkTables,
+  loadingLine, matrixTable, outputLinks, outputMaps, scalar, stepDetail, sliceChannel, stageSetup, stepView, tableScale, viewFrame,
 } from "./common.js";
 import { restingTotals, revealTitle } from "./running.js";
 import { termsBox } from "./terms.js";
@@ -26,12 +26,9 @@ export function createConvBackwardView(ctx) {
   const dW = arrays.get("dW");
   const db = arrays.get("db");
   const g = geometry.conv;
-  const geo = stageGeometry(g);
-  const { nH, nW, stride, dilation, fEff } = geo;
+  const { geo, nH, nW, stride, dilation, fEff, nC, pos } = stageSetup(g, dZ);
   const { pad, f } = g;
-  const nC = dZ.shape[2];
   const [H, W, C] = dAprev.shape;
-  const pos = cursor([nH, nW, nC]);
   let hoverZ = null;
   let hoverA = null;
   let hoverW = null; // a weight of dW hovered: the cells it multiplies light up
@@ -325,15 +322,12 @@ export function createConvBackwardView(ctx) {
   }
 
   function renderDetail() {
-    const rec = store.want(stage, pos.k);
-    const fmt = ctx.fmt();
-    const win = windowOf(pos.h, pos.w, stride, fEff);
-    const head = el("p", "where", `dZ[${pos.h}, ${pos.w}, ${pos.c}], window rows ${win.r0}:${win.r1}, columns ${win.c0}:${win.c1} of A_prev_pad`);
+    const { rec, win, head, fmt } = stepDetail(ctx, {
+      stage, pos, stride, f: fEff, body,
+      where: (w) => `dZ[${pos.h}, ${pos.w}, ${pos.c}], window rows ${w.r0}:${w.r1}, columns ${w.c0}:${w.c1} of A_prev_pad`,
+    });
     renderDb(rec);
-    if (!rec) {
-      body.replaceChildren(head, loadingLine());
-      return;
-    }
+    if (!rec) return;
     const sl = dilation > 1 ? `:${dilation}` : "";
     const code = el("pre", "code");
     code.textContent =

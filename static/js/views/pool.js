@@ -2,10 +2,10 @@
 // outlined or the mean shown, and the pooled map filling in behind the window.
 
 import { autoScale } from "../colors.js";
-import { outputsCovering, stageGeometry, windowOf } from "../geometry.js";
+import { outputsCovering, windowOf } from "../geometry.js";
 import {
-  channelData, channelMaps, currentCell, cursor, detailPanel, el, jumpToCovering, linkTables, loadingLine, maskMarks,
-  matrixTable, outputLinks, outputMaps, scalar, stepView, viewFrame,
+  channelData, channelMaps, currentCell, detailPanel, el, jumpToCovering, linkTables, maskMarks,
+  matrixTable, outputLinks, outputMaps, scalar, stepDetail, stageSetup, stepView, viewFrame,
 } from "./common.js";
 import { maskCaption, maximaText, poolForwardCode } from "./poolcode.js";
 
@@ -21,14 +21,11 @@ export function createPoolView(ctx) {
   const A = arrays.get("A");
   const P = arrays.get("pooled");
   const g = geometry.pool;
-  const geo = stageGeometry(g);
-  const { nH, nW, stride } = geo;
+  const { geo, stride, nC, pos } = stageSetup(g, P);
   const { f } = g;
-  const nC = P.shape[2];
   const mode = settings.pool.mode;
   const tieRule = settings.pool.tie_rule;
   const scale = autoScale(A);
-  const pos = cursor([nH, nW, nC]);
   let hoverA = null;
   let hoverP = null;
 
@@ -93,14 +90,11 @@ export function createPoolView(ctx) {
   }
 
   function renderDetail() {
-    const rec = store.want(stage, pos.k);
-    const fmt = ctx.fmt();
-    const win = windowOf(pos.h, pos.w, stride, f);
-    const head = el("p", "where", `A_pool[${pos.h}, ${pos.w}, ${pos.c}]: rows ${win.r0}:${win.r1}, columns ${win.c0}:${win.c1} of A`);
-    if (!rec) {
-      body.replaceChildren(head, loadingLine());
-      return;
-    }
+    const { rec, head, fmt } = stepDetail(ctx, {
+      stage, pos, stride, f, body,
+      where: (win) => `A_pool[${pos.h}, ${pos.w}, ${pos.c}]: rows ${win.r0}:${win.r1}, columns ${win.c0}:${win.c1} of A`,
+    });
+    if (!rec) return;
     const code = el("pre", "code", poolForwardCode(rec, { mode, tieRule }).join("\n"));
     code.dataset.field = "code";
     const maxima = rec.maxima ? rec.window.map((row, r) => row.map((_, c) => rec.maxima.some(([i, j]) => i === r && j === c))) : null;

@@ -5,10 +5,10 @@
 
 import { signedScale } from "../colors.js";
 import { at, decodeArray } from "../arrays.js";
-import { completionSteps, indexOf, outputsCovering, stageGeometry, windowOf } from "../geometry.js";
+import { completionSteps, indexOf, outputsCovering, windowOf } from "../geometry.js";
 import {
-  channelData, channelMaps, currentCell, cursor, detailPanel, el, jumpToCovering, linkTables, loadingLine, maskMarks,
-  matrixTable, outputLinks, outputMaps, scalar, stepView, tableScale, viewFrame,
+  channelData, channelMaps, currentCell, detailPanel, el, jumpToCovering, linkTables, maskMarks,
+  matrixTable, outputLinks, outputMaps, scalar, stepDetail, stageSetup, stepView, tableScale, viewFrame,
 } from "./common.js";
 import { restingTotals, revealTitle } from "./running.js";
 import { maskCaption, maximaText, poolBackwardCode } from "./poolcode.js";
@@ -20,13 +20,10 @@ export function createPoolBackwardView(ctx) {
   const dA = arrays.get("dA");
   const dAp = arrays.get("dA_pool");
   const g = geometry.pool;
-  const geo = stageGeometry(g);
-  const { nH, nW, stride } = geo;
+  const { geo, nW, stride, nC, pos } = stageSetup(g, dA);
   const { f } = g;
-  const nC = dA.shape[2];
   const [aH, aW] = dAp.shape;
   const mode = settings.pool.mode;
-  const pos = cursor([nH, nW, nC]);
   let hoverIn = null;
   let hoverOut = null;
 
@@ -110,14 +107,11 @@ export function createPoolBackwardView(ctx) {
   }
 
   function renderDetail() {
-    const rec = store.want(stage, pos.k);
-    const fmt = ctx.fmt();
-    const win = windowOf(pos.h, pos.w, stride, f);
-    const head = el("p", "where", `dA[${pos.h}, ${pos.w}, ${pos.c}] goes to rows ${win.r0}:${win.r1}, columns ${win.c0}:${win.c1}`);
-    if (!rec) {
-      body.replaceChildren(head, loadingLine());
-      return;
-    }
+    const { rec, head, fmt } = stepDetail(ctx, {
+      stage, pos, stride, f, body,
+      where: (win) => `dA[${pos.h}, ${pos.w}, ${pos.c}] goes to rows ${win.r0}:${win.r1}, columns ${win.c0}:${win.c1}`,
+    });
+    if (!rec) return;
     const code = el("pre", "code", poolBackwardCode(rec, { mode, tieRule, f }).join("\n"));
     code.dataset.field = "code";
     const parts = [head, code];
