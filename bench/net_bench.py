@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import statistics
 import subprocess
 import sys
@@ -302,6 +303,53 @@ def _child(quick: bool, threads: int) -> dict:
 # ---------------------------------------------------------------- draw to prediction
 
 
+# The server as `python -m app` runs it: one BLAS thread, app/__main__.py's uvicorn options,
+# and a TCP socket that uvicorn knows to be one. (`uvicorn --fd N` wraps the socket as
+# AF_UNIX, so asyncio never sets TCP_NODELAY on its connections: an answer written in two
+# parts, head then body, waits for the client's delayed ACK, about 40 ms.)
+SERVE = """
+import socket, sys, uvicorn
+from app.__main__ import uvicorn_options
+sock = socket.socket(fileno=int(sys.argv[1]))
+uvicorn.Server(uvicorn.Config("app.main:app", log_level="warning", **uvicorn_options())).run(
+    sockets=[sock])
+"""
+
+
+class AppServer:
+    """app.main:app served like `python -m app`, on a loopback port bound here."""
+
+    def __enter__(self) -> AppServer:
+        import urllib.request
+
+        from app.__main__ import BLAS_THREADS
+        from bench.browser_bench import ROOT
+
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.sock.set_inheritable(True)
+        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
+        fd = self.sock.fileno()
+        self.proc = subprocess.Popen([sys.executable, "-c", SERVE, str(fd)], cwd=ROOT,
+                                     pass_fds=[fd], env={**BLAS_THREADS, **os.environ})
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and self.proc.poll() is None:
+            try:
+                with urllib.request.urlopen(self.url + "/healthz", timeout=1):
+                    return self
+            except OSError:
+                time.sleep(0.1)
+        self.__exit__()
+        raise RuntimeError("the server did not answer /healthz within 30 s")
+
+    def __exit__(self, *exc) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+        self.sock.close()
+
+
 # Strokes in pad coordinates (0..1): a "1", a "0" and a "7", drawn in turn.
 STROKES = {
     "1": [[(0.5, 0.12), (0.5, 0.88)]],
@@ -317,13 +365,12 @@ MOVES_PER_SEGMENT = 8
 # after that, which also sets data-netbench-trial on <body> for a locator to wait on.
 OBSERVER = """() => {
   const root = document.querySelector('#main');
-  const nb = window.__netbench = { trial: -1, up: null, drawn: null, frame: null, draws: 0 };
+  const nb = window.__netbench = { trial: -1, up: null, drawn: null, frame: null };
   document.querySelector('#pad').addEventListener('pointerup', () => {
     nb.up = performance.now();
   }, true);
   new MutationObserver(() => {
     if (nb.up === null || root.dataset.prediction === undefined) return;
-    nb.draws += 1;
     if (root.dataset.state !== 'ready') return;
     const t = performance.now();
     nb.drawn = t;
@@ -331,7 +378,8 @@ OBSERVER = """() => {
       .filter((e) => e.name.endsWith('/api/network/run')).at(-1);
     nb.fetch = run ? { start: run.startTime, requestStart: run.requestStart,
       responseStart: run.responseStart, responseEnd: run.responseEnd,
-      bytes: run.encodedBodySize } : null;
+      bytes: run.encodedBodySize,
+      server: (run.serverTiming.find((t) => t.name === 'app') || {}).duration } : null;
     requestAnimationFrame(() => {
       if (nb.drawn !== t) return;
       nb.frame = performance.now();
@@ -369,7 +417,7 @@ def draw_trials(browser, url: str, trials: int) -> list[dict]:
         page.click("#clear")
         page.evaluate(f"() => {{ performance.clearResourceTimings(); "
                       f"Object.assign(window.__netbench, {{ trial: {r}, up: null, drawn: null, "
-                      "frame: null, draws: 0, fetch: null }); }")
+                      "frame: null, fetch: null }); }")
         strokes = STROKES[digit]
         for points in strokes:
             _stroke(page, box, points)
@@ -383,8 +431,8 @@ def draw_trials(browser, url: str, trials: int) -> list[dict]:
         if r:
             records.append({"digit": digit, "prediction": nb["prediction"],
                             "page_ms": nb["drawMs"], "up_to_frame_ms": nb["frame"] - nb["up"],
-                            "up_to_drawn_ms": nb["drawn"] - nb["up"], "draws": nb["draws"],
-                            "wall_ms": wall, **_fetch_parts(nb)})
+                            "up_to_drawn_ms": nb["drawn"] - nb["up"], "wall_ms": wall,
+                            **_fetch_parts(nb)})
     ctx.close()
     if errors:
         raise RuntimeError(f"the page raised: {errors[:3]}")
@@ -401,6 +449,7 @@ def _fetch_parts(nb: dict) -> dict:
     start = nb["drawn"] - nb["drawMs"]  # the page's refresh() start (rounded to 1 ms)
     return {"before_fetch_ms": max(0.0, f["start"] - start),
             "to_first_byte_ms": f["responseStart"] - f["start"],
+            **({"server_ms": f["server"]} if f.get("server") is not None else {}),
             "download_ms": f["responseEnd"] - f["responseStart"],
             "after_fetch_ms": nb["drawn"] - f["responseEnd"],
             "answer_kb": f["bytes"] / 1024,
@@ -444,6 +493,7 @@ def draw_table(records: list[dict]) -> str:
               "first)", "up_to_request_ms"),
              ("— the page before the request (reading the ink, JSON)", "before_fetch_ms"),
              ("— the request to its first byte (upload, the server's work)", "to_first_byte_ms"),
+             ("— of which the app's own work (its Server-Timing `app` duration)", "server_ms"),
              ("— the answer's download", "download_ms"),
              ("— the page after it (JSON parse, drawing every map)", "after_fetch_ms")]
     rows[2:2] = [p for p in parts if all(p[1] in rec for rec in records)]
@@ -526,7 +576,7 @@ def profile_table(plains: dict[int, dict]) -> str:
 
 
 def run(quick: bool) -> str:
-    from bench.browser_bench import CHROMIUM, CHROMIUM_ARGS, _Server
+    from bench.browser_bench import CHROMIUM, CHROMIUM_ARGS
 
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     parts = ["## The network (bench/net_bench.py)"]
@@ -575,7 +625,7 @@ def run(quick: bool) -> str:
     try:
         from playwright.sync_api import sync_playwright
 
-        with _Server() as server, sync_playwright() as pw:
+        with AppServer() as server, sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             try:
                 records = draw_trials(browser, server.url, trials)
@@ -587,15 +637,18 @@ def run(quick: bool) -> str:
         return "\n\n".join(parts) + "\n"
     seen = ", ".join(f"{rec['digit']}->{rec['prediction']}" for rec in records[:6])
     parts += [
-        f"Debian's chromium ({CHROMIUM}) headless through Playwright on /network, app on "
-        f"loopback (one uvicorn worker), viewport 1280 x 900. {trials} digits after a warm-up, "
+        f"Debian's chromium ({CHROMIUM}) headless through Playwright on /network, the app "
+        "served on loopback as `python -m app` serves it (one uvicorn worker, one BLAS "
+        "thread, TCP_NODELAY; AppServer says why not `uvicorn --fd`), viewport 1280 x 900. "
+        f"{trials} digits after a warm-up, "
         f"back to back: clear the pad, draw a 1, a 0 or a 7 with the mouse "
         f"({MOVES_PER_SEGMENT} moves a segment; the page asks for a prediction on every move "
         "and keeps at most one request in flight, so the mouse-up usually waits for one "
         "request under way and then its own), release. The page records `data-draw-ms` "
         "(from the start of its last request to the prediction drawn); a MutationObserver "
         "installed here records the mouse-up, the last prediction drawn after it and the "
-        f"animation frame after that. Drawn -> predicted: {seen}, ...",
+        "animation frame after that; the lines marked — split that time with the last "
+        f"request's resource timing. Drawn -> predicted: {seen}, ...",
         draw_table(records),
         f"The server alone: POST /api/network/run from Python with a 168 x 168 pad's ink "
         f"(a drawn 1, 87 kB of JSON; gzip accepted), after the browser closed: median "

@@ -59,10 +59,13 @@ def test_the_torch_loop_trains_like_core_train_step_for_step():
 def test_fetch_parts_split_the_last_request():
     nb = {"up": 100.0, "drawn": 190.0, "drawMs": 80, "fetch": {
         "start": 112.0, "requestStart": 113.0, "responseStart": 150.0, "responseEnd": 160.0,
-        "bytes": 2048}}
+        "bytes": 2048, "server": 9.5}}
     parts = net_bench._fetch_parts(nb)
-    assert parts == {"before_fetch_ms": 2.0, "to_first_byte_ms": 38.0, "download_ms": 10.0,
-                     "after_fetch_ms": 30.0, "answer_kb": 2.0, "up_to_request_ms": 12.0}
+    assert parts == {"before_fetch_ms": 2.0, "to_first_byte_ms": 38.0, "server_ms": 9.5,
+                     "download_ms": 10.0, "after_fetch_ms": 30.0, "answer_kb": 2.0,
+                     "up_to_request_ms": 12.0}
+    del nb["fetch"]["server"]
+    assert "server_ms" not in net_bench._fetch_parts(nb)
     assert net_bench._fetch_parts({"fetch": None}) == {}
 
 
