@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -27,7 +26,8 @@ import time
 
 import numpy as np
 
-from bench.common import back_to_back, openblas_info
+from bench.browser_bench import _p95
+from bench.common import back_to_back, ms, openblas_info
 
 TRAIN_TARGET = 2.0  # convstep's epoch / PyTorch's, at most
 DRAW_TARGET_MS = 100.0
@@ -303,53 +303,6 @@ def _child(quick: bool, threads: int) -> dict:
 # ---------------------------------------------------------------- draw to prediction
 
 
-# The server as `python -m app` runs it: one BLAS thread, app/__main__.py's uvicorn options,
-# and a TCP socket that uvicorn knows to be one. (`uvicorn --fd N` wraps the socket as
-# AF_UNIX, so asyncio never sets TCP_NODELAY on its connections: an answer written in two
-# parts, head then body, waits for the client's delayed ACK, about 40 ms.)
-SERVE = """
-import socket, sys, uvicorn
-from app.__main__ import uvicorn_options
-sock = socket.socket(fileno=int(sys.argv[1]))
-uvicorn.Server(uvicorn.Config("app.main:app", log_level="warning", **uvicorn_options())).run(
-    sockets=[sock])
-"""
-
-
-class AppServer:
-    """app.main:app served like `python -m app`, on a loopback port bound here."""
-
-    def __enter__(self) -> AppServer:
-        import urllib.request
-
-        from app.__main__ import BLAS_THREADS
-        from bench.browser_bench import ROOT
-
-        self.sock = socket.create_server(("127.0.0.1", 0))
-        self.sock.set_inheritable(True)
-        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
-        fd = self.sock.fileno()
-        self.proc = subprocess.Popen([sys.executable, "-c", SERVE, str(fd)], cwd=ROOT,
-                                     pass_fds=[fd], env={**BLAS_THREADS, **os.environ})
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline and self.proc.poll() is None:
-            try:
-                with urllib.request.urlopen(self.url + "/healthz", timeout=1):
-                    return self
-            except OSError:
-                time.sleep(0.1)
-        self.__exit__()
-        raise RuntimeError("the server did not answer /healthz within 30 s")
-
-    def __exit__(self, *exc) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-        self.sock.close()
-
-
 # Strokes in pad coordinates (0..1): a "1", a "0" and a "7", drawn in turn.
 STROKES = {
     "1": [[(0.5, 0.12), (0.5, 0.88)]],
@@ -476,11 +429,6 @@ def server_alone(url: str, calls: int) -> float:
     return statistics.median(times[1:])
 
 
-def _p95(values: list[float]) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
-
-
 def draw_table(records: list[dict]) -> str:
     """Median and p95 of each measure of draw_trials' records, the target on the worst."""
     rows = [("page's data-draw-ms (last request's start to its prediction drawn)", "page_ms"),
@@ -511,13 +459,6 @@ def draw_table(records: list[dict]) -> str:
 # ---------------------------------------------------------------- the section
 
 
-def _ms(seconds: float | None) -> str:
-    if seconds is None:
-        return "–"
-    value = seconds * 1e3
-    return f"{value:.3g}" if value < 100 else f"{value:.0f}"
-
-
 def _verdict(ratio: float | None, limit: float | None) -> str:
     if ratio is None:
         return "not measured"
@@ -538,7 +479,7 @@ def timing_table(plains: dict[int, dict]) -> str:
             ours, theirs = m.get("ours"), m.get("torch")
             ratio = None if ours is None or theirs is None else ours / theirs
             target = f"<= {limit:g}x" if limit else "–"
-            lines.append(f"| {label} | {threads} | {_ms(ours)} | {_ms(theirs)} | "
+            lines.append(f"| {label} | {threads} | {ms(ours)} | {ms(theirs)} | "
                          f"{'–' if ratio is None else f'{ratio:.2f}x'} | {target} | "
                          f"{_verdict(ratio, limit)} |")
     return "\n".join(lines)
@@ -554,8 +495,8 @@ def core_train_row(plains: dict[int, dict]) -> str:
     for threads, plain in plains.items():
         theirs = plain["medians"].get("epoch", {}).get("torch")
         ratio = None if one is None or theirs is None else one / theirs
-        lines.append(f"| PyTorch, {threads} thread{'s' if threads > 1 else ''} | {_ms(one)} | "
-                     f"{_ms(theirs)} | {'–' if ratio is None else f'{ratio:.2f}x'} | "
+        lines.append(f"| PyTorch, {threads} thread{'s' if threads > 1 else ''} | {ms(one)} | "
+                     f"{ms(theirs)} | {'–' if ratio is None else f'{ratio:.2f}x'} | "
                      f"<= {TRAIN_TARGET:g}x | {_verdict(ratio, TRAIN_TARGET)} |")
     return "\n".join(lines)
 
@@ -576,6 +517,7 @@ def profile_table(plains: dict[int, dict]) -> str:
 
 
 def run(quick: bool) -> str:
+    from bench.api_bench import Server
     from bench.browser_bench import CHROMIUM, CHROMIUM_ARGS
 
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
@@ -597,7 +539,7 @@ def run(quick: bool) -> str:
         f"Load average when this section started (1, 5, 15 min): {load}. The default network "
         "with the shipped weights (core/data/net_weights.safetensors), float64, against the "
         "same network in PyTorch CPU holding the same weights (NCHW; its dense rows "
-        f"reordered for its flatten order). {first.get('note', '')}. {check_text}\n\n"
+        f"reordered for its flatten order). {first.get('note', '').rstrip('.')}. {check_text}\n\n"
         f"Plain measurement, in one child process per thread count with {env} (and 1 "
         "thread in the second child; PyTorch gets as many threads as OpenBLAS): groups of "
         "calls back to back, one library then the other, groups interleaved, every call "
@@ -625,7 +567,7 @@ def run(quick: bool) -> str:
     try:
         from playwright.sync_api import sync_playwright
 
-        with AppServer() as server, sync_playwright() as pw:
+        with Server() as server, sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             try:
                 records = draw_trials(browser, server.url, trials)
@@ -638,8 +580,10 @@ def run(quick: bool) -> str:
     seen = ", ".join(f"{rec['digit']}->{rec['prediction']}" for rec in records[:6])
     parts += [
         f"Debian's chromium ({CHROMIUM}) headless through Playwright on /network, the app "
-        "served on loopback as `python -m app` serves it (one uvicorn worker, one BLAS "
-        "thread, TCP_NODELAY; AppServer says why not `uvicorn --fd`), viewport 1280 x 900. "
+        "served by `python -m app` on loopback (api_bench's Server: one uvicorn worker, "
+        "one BLAS thread; not `uvicorn --fd` as browser_bench does, which wraps the socket "
+        "as AF_UNIX, so asyncio never sets TCP_NODELAY and an answer written head then body "
+        "waits for the client's delayed ACK, about 40 ms), viewport 1280 x 900. "
         f"{trials} digits after a warm-up, "
         f"back to back: clear the pad, draw a 1, a 0 or a 7 with the mouse "
         f"({MOVES_PER_SEGMENT} moves a segment; the page asks for a prediction on every move "
