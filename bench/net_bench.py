@@ -556,7 +556,8 @@ def run(quick: bool) -> str:
                   "small, and OpenBLAS splits the larger ones (conv2's im2col product, "
                   "512 x 73 by 73 x 16 for a minibatch) over two threads, whose wake-up and "
                   "hand-over cost more than the product on a busy machine. The profile shows "
-                  "where.",
+                  "where. On a loaded machine the two-thread rows move the most, for both "
+                  "libraries: each step waits for a second core.",
                   "### Where a training step goes (convstep, per layer)", profile_table(plains),
                   "Medians of single calls on a minibatch of 32 (`layer_forward`/"
                   "`layer_backward` of core/net.py, the loss, Adam's update of the 1898 "
