@@ -16,7 +16,8 @@ from pathlib import Path
 
 from bench.common import environment
 
-SECTIONS = ("bench.core_bench", "bench.api_bench", "bench.browser_bench", "bench.load_bench")
+SECTIONS = ("bench.core_bench", "bench.api_bench", "bench.browser_bench", "bench.net_bench",
+            "bench.load_bench")
 OUTPUT = Path("docs/BENCHMARKS.md")
 
 
