@@ -5,7 +5,7 @@
 
 import { heldOutDigits, run as postRun, runPhoto, uploadWeights, weightSet } from "./api.js";
 import { INK, el, finder, fmt4, paint, plain } from "./maps.js";
-import { renderInput, renderLayers, renderProbs } from "./overview.js";
+import { createLayers, renderInput, renderProbs } from "./overview.js";
 import { createPad } from "./draw.js";
 import { createStepView } from "./stepview.js";
 import { createTraining } from "./training.js";
@@ -24,8 +24,8 @@ function createNetworkPage(root, boot) {
   const asked = readView(window.location.search, arch); // the view the URL asks for
   let restoring = null; // an uploaded weights id from the URL, until the server confirms it
   let seq = 0;
-  let inFlight = false;
-  let pending = false;
+  let running = null; // the AbortController of the run under way
+  let pending = false; // a live redraw asked for while a run was under way
 
   const readout = $("readout");
   const onCell = (text) => {
@@ -55,8 +55,8 @@ function createNetworkPage(root, boot) {
   function inputBody() {
     if (state.source === "digit") return { kind: "digit", index: state.digit };
     if (state.source === "draw") {
-      const ink = pad.ink();
-      return ink ? { kind: "canvas", ink } : null;
+      const ink = pad.ink(); // { shape, ink_base64 }: the canvas's alpha as bytes
+      return ink ? { kind: "canvas", ...ink } : null;
     }
     return null;
   }
@@ -65,24 +65,34 @@ function createNetworkPage(root, boot) {
     return { input: inputBody(), weights: state.weights, target: state.target };
   }
 
-  async function refresh() {
-    if (inFlight) {
-      pending = true;
-      return;
+  // A new input (a stroke ended, another digit, target or weights) aborts the run under way:
+  // its answer would be stale. A live redraw while drawing ({ live: true }, every pointer
+  // move) waits for it instead and then runs once with the ink as it is by then.
+  async function refresh({ live = false } = {}) {
+    if (running) {
+      if (live) {
+        pending = true;
+        return;
+      }
+      running.abort();
     }
+    pending = false;
     const mine = (seq += 1);
     const t0 = performance.now();
-    inFlight = true;
+    const control = new AbortController();
+    running = control;
     root.dataset.state = "busy";
     try {
       let answer;
       if (state.source === "photo") {
         if (!state.photo) return;
-        answer = await runPhoto(state.photo, { weights: state.weights, target: state.target });
+        answer = await runPhoto(state.photo, { weights: state.weights, target: state.target },
+          control.signal);
       } else {
         const input = inputBody();
         if (!input) return;
-        answer = await postRun({ input, weights: state.weights, target: state.target, backward: true });
+        answer = await postRun({ input, weights: state.weights, target: state.target, backward: true },
+          control.signal);
       }
       if (mine !== seq) return;
       showError(null);
@@ -94,13 +104,12 @@ function createNetworkPage(root, boot) {
         if (req) steps.open(steps.layer, steps.direction, req, { keep: true });
       }
     } catch (e) {
-      showError(e);
+      if (e.name !== "AbortError" && mine === seq) showError(e); // an aborted run says nothing
     } finally {
-      inFlight = false;
-      root.dataset.state = "ready";
-      if (pending) {
-        pending = false;
-        refresh();
+      if (running === control) { // the last run asked for: the page is ready again
+        running = null;
+        root.dataset.state = "ready";
+        if (pending) refresh({ live: true });
       }
     }
   }
@@ -116,7 +125,7 @@ function createNetworkPage(root, boot) {
     const r = state.run;
     renderInput($("input-map"), $("saliency-map"), r, onCell);
     renderProbs($("probs"), $("prediction"), r, classes);
-    renderLayers($("layers"), arch, r, state.mode, { onOpen: openSteps, onCell });
+    layers.render(r, state.mode);
     const pre = r.input.preprocess;
     $("input-note").textContent = pre
       ? `ink box ${pre.box[2] - pre.box[0]} × ${pre.box[3] - pre.box[1]} px of ${pre.source_shape.join(" × ")}, scaled into ${fmt4(pre.placed[2])} × ${fmt4(pre.placed[3])} cells`
@@ -139,9 +148,14 @@ function createNetworkPage(root, boot) {
 
   // ---------------------------------------------------------------- inputs
 
-  const pad = createPad($("pad"), { onStroke: () => refresh(), onChange: () => refresh() });
+  // a new stroke and its end abort a run under way; the moves between redraw live
+  const pad = createPad($("pad"), { onStart: () => refresh(), onStroke: () => refresh(),
+    onChange: () => refresh({ live: true }) });
+  const layers = createLayers($("layers"), arch, { onOpen: (name) => openSteps(name), onCell });
   $("clear").addEventListener("click", () => {
     pad.clear();
+    pending = false;
+    if (running) running.abort(); // the cleared drawing's answer would only be stale
     state.demo = false;
     $("verdict").textContent = "Draw one digit, as large as the box.";
     showError(null);
