@@ -589,9 +589,9 @@ def run(quick: bool) -> str:
     parts += [
         f"Debian's chromium ({CHROMIUM}) headless through Playwright on /network, the app "
         "served by `python -m app` on loopback (api_bench's Server: one uvicorn worker, "
-        "one BLAS thread; not `uvicorn --fd` as browser_bench does, which wraps the socket "
-        "as AF_UNIX, so asyncio never sets TCP_NODELAY and an answer written head then body "
-        "waits for the client's delayed ACK, about 40 ms), viewport 1280 x 900. "
+        "one BLAS thread, as browser_bench serves too; not `uvicorn --fd`, which wraps the "
+        "socket as AF_UNIX, so asyncio never sets TCP_NODELAY and an answer written head "
+        "then body waits for the client's delayed ACK, about 40 ms), viewport 1280 x 900. "
         f"{trials} digits after a warm-up, "
         f"back to back: clear the pad, draw a 1, a 0 or a 7 with the mouse "
         f"({MOVES_PER_SEGMENT} moves a segment; while drawing the page redraws live: a run "
