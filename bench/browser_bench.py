@@ -128,8 +128,9 @@ def run(quick: bool) -> str:
     rounds = 3 if quick else 10
     seconds = 1.5 if quick else 2.0  # well inside a whole sweep at full speed (3 s)
     lines = ["## The page in a browser (bench/browser_bench.py)", "",
-             f"Debian's chromium ({CHROMIUM}) headless through Playwright, app on loopback "
-             "(one uvicorn worker), viewport 1280 x 800. Upload: a 1024 x 683 JPEG "
+             f"Debian's chromium ({CHROMIUM}) headless through Playwright, the app served by "
+             "`python -m app` on loopback (one uvicorn worker), viewport 1280 x 800. "
+             "Upload: a 1024 x 683 JPEG "
              f"(different bytes each round), {rounds} rounds after a warm-up; time from "
              "choosing the file to the first animation frame after everything is drawn, "
              "measured in the page (the answer is display-encoded: colours; the float32 "
