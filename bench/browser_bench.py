@@ -14,15 +14,14 @@ from __future__ import annotations
 import io
 import itertools
 import os
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from bench.common import p95, stop_process, wait_healthy
+from bench.api_bench import Server
+from bench.common import p95
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
@@ -39,28 +38,6 @@ def _query(size: int, stage: str, step: int = 0, speed: float = 1.0) -> str:
     return (f"sample=chelsea&size={size}&color=rgb&f=3&stride=1&pad=1&pad_mode=constant"
             "&pad_value=0&dilation=1&k0=sobel_x&b0=0&k1=sobel_y&b1=0&relu=1&pool=max&pool_f=2"
             f"&pool_stride=2&tie=first&up=ones&stage={stage}&step={step}&speed={speed}")
-
-
-class _Server:
-    """uvicorn app.main:app on a socket bound here (port known before it starts)."""
-
-    def __enter__(self) -> _Server:
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(64)
-        self.sock.set_inheritable(True)
-        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "app.main:app", "--fd", str(self.sock.fileno()),
-             "--log-level", "warning"],
-            cwd=ROOT, pass_fds=[self.sock.fileno()],
-            env={**os.environ, "CONVSTEP_QUEUE_WAIT_S": "30"})
-        wait_healthy(self.proc, self.url, 30)
-        return self
-
-    def __exit__(self, *exc) -> None:
-        stop_process(self.proc)
-        self.sock.close()
 
 
 def _photo(round_no: int, folder: Path) -> Path:
@@ -151,8 +128,9 @@ def run(quick: bool) -> str:
     rounds = 3 if quick else 10
     seconds = 1.5 if quick else 2.0  # well inside a whole sweep at full speed (3 s)
     lines = ["## The page in a browser (bench/browser_bench.py)", "",
-             f"Debian's chromium ({CHROMIUM}) headless through Playwright, app on loopback "
-             "(one uvicorn worker), viewport 1280 x 800. Upload: a 1024 x 683 JPEG "
+             f"Debian's chromium ({CHROMIUM}) headless through Playwright, the app served by "
+             "`python -m app` on loopback (one uvicorn worker), viewport 1280 x 800. "
+             "Upload: a 1024 x 683 JPEG "
              f"(different bytes each round), {rounds} rounds after a warm-up; time from "
              "choosing the file to the first animation frame after everything is drawn, "
              "measured in the page (the answer is display-encoded: colours; the float32 "
@@ -162,7 +140,10 @@ def run(quick: bool) -> str:
              "those callbacks (16.7 ms is 60 frames a second; a longer one is a dropped frame). "
              "Canvas rasterisation runs after the callback, so the interval is the "
              "smoothness a person sees.", ""]
-    with _Server() as server, sync_playwright() as pw, tempfile.TemporaryDirectory() as tmp:
+    # served as `python -m app` serves (TCP with TCP_NODELAY): `uvicorn --fd` hands uvicorn
+    # a socket it takes for AF_UNIX, never sets TCP_NODELAY on, and answers then stall
+    # about 40 ms on delayed ACKs
+    with Server() as server, sync_playwright() as pw, tempfile.TemporaryDirectory() as tmp:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
             lines += ["| upload to drawn | median ms | p95 ms | wall ms (Playwright) | "

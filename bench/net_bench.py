@@ -408,24 +408,32 @@ def _fetch_parts(nb: dict) -> dict:
             "up_to_request_ms": f["start"] - nb["up"]}
 
 
-def server_alone(url: str, calls: int) -> float:
-    """Median ms of POST /api/network/run from Python (gzip accepted, as a browser does) with
-    a 168 x 168 pad's ink holding a drawn 1: the server's share without the browser."""
+def server_alone(url: str, calls: int) -> dict[str, tuple[float, int]]:
+    """(median ms, body bytes) of POST /api/network/run from Python (gzip accepted, as a
+    browser does) with a 168 x 168 pad's ink holding a drawn 1, as nested rows and as
+    ink_base64 (the page's form): the server's share without the browser."""
+    import base64
     import urllib.request
 
     ink = np.zeros((168, 168), dtype=int)
     ink[20:150, 77:91] = 255
-    body = json.dumps({"input": {"kind": "canvas", "ink": ink.tolist()}, "weights": "shipped",
-                       "target": None, "backward": True}).encode()
-    times = []
-    for _ in range(calls + 1):  # the first warms up
-        request = urllib.request.Request(url + "/api/network/run", data=body, headers={
-            "content-type": "application/json", "accept-encoding": "gzip"})
-        t0 = time.perf_counter()
-        with urllib.request.urlopen(request, timeout=30) as answer:
-            answer.read()
-        times.append((time.perf_counter() - t0) * 1000)
-    return statistics.median(times[1:])
+    forms = {"nested rows": {"kind": "canvas", "ink": ink.tolist()},
+             "ink_base64": {"kind": "canvas", "shape": [168, 168], "ink_base64":
+                            base64.b64encode(ink.astype(np.uint8).tobytes()).decode()}}
+    out = {}
+    for name, inp in forms.items():
+        body = json.dumps({"input": inp, "weights": "shipped", "target": None,
+                           "backward": True}).encode()
+        times = []
+        for _ in range(calls + 1):  # the first warms up
+            request = urllib.request.Request(url + "/api/network/run", data=body, headers={
+                "content-type": "application/json", "accept-encoding": "gzip"})
+            t0 = time.perf_counter()
+            with urllib.request.urlopen(request, timeout=30) as answer:
+                answer.read()
+            times.append((time.perf_counter() - t0) * 1000)
+        out[name] = (statistics.median(times[1:]), len(body))
+    return out
 
 
 def draw_table(records: list[dict]) -> str:
@@ -436,8 +444,8 @@ def draw_table(records: list[dict]) -> str:
             ("mouse-up to Playwright seeing it (wall)", "wall_ms")]
     lines = ["| measure | median ms | p95 ms | target (p95) | result |",
              "| --- | ---: | ---: | --- | --- |"]
-    parts = [("— the mouse-up to the last request's start (a request under way finishes "
-              "first)", "up_to_request_ms"),
+    parts = [("— the mouse-up to the last request's start (negative: a run under way for "
+              "the same ink, kept)", "up_to_request_ms"),
              ("— the page before the request (reading the ink, JSON)", "before_fetch_ms"),
              ("— the request to its first byte (upload, the server's work)", "to_first_byte_ms"),
              ("— of which the app's own work (its Server-Timing `app` duration)", "server_ms"),
@@ -581,22 +589,24 @@ def run(quick: bool) -> str:
     parts += [
         f"Debian's chromium ({CHROMIUM}) headless through Playwright on /network, the app "
         "served by `python -m app` on loopback (api_bench's Server: one uvicorn worker, "
-        "one BLAS thread; not `uvicorn --fd` as browser_bench does, which wraps the socket "
-        "as AF_UNIX, so asyncio never sets TCP_NODELAY and an answer written head then body "
-        "waits for the client's delayed ACK, about 40 ms), viewport 1280 x 900. "
+        "one BLAS thread, as browser_bench serves too; not `uvicorn --fd`, which wraps the "
+        "socket as AF_UNIX, so asyncio never sets TCP_NODELAY and an answer written head "
+        "then body waits for the client's delayed ACK, about 40 ms), viewport 1280 x 900. "
         f"{trials} digits after a warm-up, "
         f"back to back: clear the pad, draw a 1, a 0 or a 7 with the mouse "
-        f"({MOVES_PER_SEGMENT} moves a segment; the page asks for a prediction on every move "
-        "and keeps at most one request in flight, so the mouse-up usually waits for one "
-        "request under way and then its own), release. The page records `data-draw-ms` "
+        f"({MOVES_PER_SEGMENT} moves a segment; while drawing the page redraws live: a run "
+        "at the stroke's start, then one with the ink as it is 50 ms after each answer; at "
+        "the mouse-up it aborts a run under way for older ink and sends the final ink as "
+        "ink_base64), release. The page records `data-draw-ms` "
         "(from the start of its last request to the prediction drawn); a MutationObserver "
         "installed here records the mouse-up, the last prediction drawn after it and the "
         "animation frame after that; the lines marked — split that time with the last "
         f"request's resource timing. Drawn -> predicted: {seen}, ...",
         draw_table(records),
-        f"The server alone: POST /api/network/run from Python with a 168 x 168 pad's ink "
-        f"(a drawn 1, 87 kB of JSON; gzip accepted), after the browser closed: median "
-        f"{alone:.1f} ms."]
+        "The server alone: POST /api/network/run from Python with a 168 x 168 pad's ink (a "
+        "drawn 1; gzip accepted), after the browser closed, median: " + "; ".join(
+            f"{name} ({size / 1000:.0f} kB of JSON) {ms:.1f} ms"
+            for name, (ms, size) in alone.items()) + "."]
     return "\n\n".join(parts) + "\n"
 
 

@@ -150,9 +150,11 @@ async def upload_weights(request: Request, limits: SettingsDep, net_limits: NetL
              summary="Forward and backward pass of one digit: every layer's maps and "
                      "gradients, the probabilities, the saliency map")
 async def run(body: NetRunIn, request: Request, limits: NetLimitsDep, state: StateDep) -> NetRunOut:
-    """`input` is the 8 x 8 pixels, a drawing (`ink` rows 0..255, preprocessed as the data
-    was) or a held-out digit by index. The backward pass starts from the loss -log p[target]
-    (default: the true label of a held-out digit, else the prediction)."""
+    """`input` is the 8 x 8 pixels, a drawing (ink 0..255 a pixel, preprocessed as the data
+    was: `ink` as nested rows, or `ink_base64`, one uint8 a pixel row after row, with its
+    `shape`; both give the same answer) or a held-out digit by index. The backward pass
+    starts from the loss -log p[target] (default: the true label of a held-out digit, else
+    the prediction)."""
     params = service.resolve_weights(body.weights, state)
     cost = _held(request) + service.run_cost(body.input, limits)
 

@@ -8,9 +8,11 @@ the batch axis dropped (one image): a conv layer's Z is (n_H, n_W, n_C), its W
 
 from __future__ import annotations
 
+import base64
+import binascii
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from app.schemas.common import Strict
 from app.schemas.steps import StepPageOut
@@ -18,6 +20,8 @@ from app.schemas.steps import StepPageOut
 N_CLASSES = 10
 HELD_OUT = 360
 CANVAS_CEILING = 4096
+# base64 of a CANVAS_CEILING x CANVAS_CEILING drawing, one byte a pixel
+INK_BASE64_MAX = -(-CANVAS_CEILING * CANVAS_CEILING // 3) * 4
 
 Class = Annotated[int, Field(ge=0, le=N_CLASSES - 1)]
 Pixel = Annotated[float, Field(ge=0, le=16, allow_inf_nan=False)]
@@ -40,13 +44,58 @@ class NetPixelsInput(Strict):
 
 
 class NetCanvasInput(Strict):
-    """A drawing: rows of ink 0..255 (0 = paper, 255 = full ink, the canvas's alpha), at most
-    max_canvas on a side. The server crops it to the ink and scales it to 8 x 8 as the data
-    was made (core/net_input.py)."""
+    """A drawing: ink 0..255 per pixel (0 = paper, 255 = full ink, the canvas's alpha), at
+    most max_canvas on a side, sent one of two ways: `ink`, its rows as nested lists, or
+    `ink_base64` with `shape`: the same pixels as bytes (one uint8 a pixel, row after row,
+    rows x columns of them), standard padded base64 (about a third of the nested form's
+    bytes for a 168 x 168 pad, and no lists to read). Both give the same answer. The server
+    crops it to the ink and scales it to 8 x 8 as the data was made (core/net_input.py)."""
 
     kind: Literal["canvas"]
     ink: Annotated[list[Annotated[list[Ink], Field(min_length=1, max_length=CANVAS_CEILING)]],
-                   Field(min_length=1, max_length=CANVAS_CEILING)]
+                   Field(min_length=1, max_length=CANVAS_CEILING)] | None = Field(
+        None, description="Rows of ink 0..255, all of one length (or send ink_base64).")
+    ink_base64: Annotated[str, Field(min_length=4, max_length=INK_BASE64_MAX,
+                                     pattern=r"^[A-Za-z0-9+/]*={0,2}$")] | None = Field(
+        None, description="The ink as bytes (uint8, row-major, shape[0] x shape[1] of them), "
+                          "standard base64 with its padding; needs `shape`.")
+    shape: Annotated[list[Annotated[int, Field(ge=1, le=CANVAS_CEILING)]],
+                     Field(min_length=2, max_length=2)] | None = Field(
+        None, description="(rows, columns) of ink_base64's pixels.")
+
+    @field_validator("ink_base64")
+    @classmethod
+    def _decodes(cls, v: str | None) -> str | None:
+        if v is not None:
+            try:
+                base64.b64decode(v, validate=True)
+            except binascii.Error as exc:
+                raise ValueError(f"ink_base64 is not standard padded base64 ({exc}).") from None
+        return v
+
+    @model_validator(mode="after")
+    def _one_form(self) -> NetCanvasInput:
+        if (self.ink is None) == (self.ink_base64 is None):
+            raise ValueError("send the drawing as exactly one of ink (nested rows) or "
+                             "ink_base64 (with shape).")
+        if self.ink_base64 is None:
+            if self.shape is not None:
+                raise ValueError("shape goes with ink_base64; nested ink rows carry their "
+                                 "own shape.")
+            return self
+        if self.shape is None:
+            raise ValueError("ink_base64 needs shape: (rows, columns) of its pixels.")
+        n = ink_bytes(self.ink_base64)
+        h, w = self.shape
+        if n != h * w:
+            raise ValueError(f"ink_base64 holds {n} bytes, but shape {h} x {w} needs "
+                             f"{h * w} (one uint8 a pixel).")
+        return self
+
+
+def ink_bytes(text: str) -> int:
+    """How many bytes a padded base64 text decodes to (without decoding it)."""
+    return len(text) // 4 * 3 - (len(text) - len(text.rstrip("=")))
 
 
 class NetDigitInput(Strict):
@@ -66,7 +115,9 @@ class NetRunIn(Strict):
         {"input": {"kind": "digit", "index": 5}, "target": 3, "weights": "shipped"},
         {"input": {"kind": "canvas", "ink": [[0, 255, 255, 0], [0, 0, 255, 0],
                                              [0, 255, 0, 0], [0, 255, 0, 0]]},
-         "backward": False}]})
+         "backward": False},
+        {"input": {"kind": "canvas", "shape": [4, 4],
+                   "ink_base64": "AP//AAAA/wAA/wAAAP8AAA=="}, "backward": False}]})
 
     input: NetRunInput
     target: Class | None = Field(None, description="The class whose loss -log p[target] the "

@@ -8,6 +8,7 @@ job's 'job:<id>'), kept per server in NetworkState (app.state.network).
 
 from __future__ import annotations
 
+import base64
 import io
 import zipfile
 from dataclasses import dataclass
@@ -110,16 +111,31 @@ def _from_ink(ink: np.ndarray, inverted: bool | None = None) -> DigitIn:
 
 
 def canvas_shape(inp, limits: NetworkLimits) -> tuple[int, int]:
-    """(rows, columns) of a drawing: 422 when ragged, 413 over max_canvas on a side."""
-    rows = {len(r) for r in inp.ink}
-    if len(rows) != 1:
-        raise ApiError(422, "ragged_array", "input.ink: every row must have the same length, "
-                       f"but the rows have {len(rows)} different lengths.")
-    h, w = len(inp.ink), rows.pop()
+    """(rows, columns) of a drawing (nested rows or base64 with its shape): 422 when the rows
+    are ragged, 413 over max_canvas on a side."""
+    field = "input.ink"
+    if inp.ink_base64 is not None:
+        field = "input.shape"
+        h, w = inp.shape
+    else:
+        rows = {len(r) for r in inp.ink}
+        if len(rows) != 1:
+            raise ApiError(422, "ragged_array", "input.ink: every row must have the same "
+                           f"length, but the rows have {len(rows)} different lengths.")
+        h, w = len(inp.ink), rows.pop()
     if max(h, w) > limits.max_canvas:
-        raise ApiError(413, "canvas_too_large", f"input.ink is {h} x {w}; the limit is "
+        raise ApiError(413, "canvas_too_large", f"{field} is {h} x {w}; the limit is "
                        f"max_canvas = {limits.max_canvas} on a side (CONVSTEP_NET_MAX_CANVAS).")
     return h, w
+
+
+def canvas_ink(inp) -> np.ndarray:
+    """A drawing's ink (h, w), 0..255, from either of its forms (the schema has checked that
+    ink_base64 decodes to shape's h * w bytes)."""
+    if inp.ink_base64 is None:
+        return np.asarray(inp.ink, dtype=np.float64)
+    h, w = inp.shape
+    return np.frombuffer(base64.b64decode(inp.ink_base64), dtype=np.uint8).reshape(h, w)
 
 
 def digit_input(inp, limits: NetworkLimits) -> DigitIn:
@@ -130,7 +146,7 @@ def digit_input(inp, limits: NetworkLimits) -> DigitIn:
         images, labels = load_digits().split("test")
         return DigitIn(images[inp.index], int(labels[inp.index]), inp.index)
     canvas_shape(inp, limits)
-    return _from_ink(np.asarray(inp.ink, dtype=np.float64) / 255.0)
+    return _from_ink(canvas_ink(inp) / 255.0)
 
 
 def _photo_size(data: bytes, most: int) -> int:

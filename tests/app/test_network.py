@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import io
 
 import numpy as np
@@ -110,6 +111,64 @@ def test_canvas_input_is_preprocessed_as_the_data(client):
     assert j["input"]["preprocess"]["source_shape"] == [120, 90]
     assert j["forward"]["prediction"] == 7
     assert j["backward"]["target"] == 7  # no label: the backward pass starts from the prediction
+
+
+def _b64(ink: np.ndarray) -> dict:
+    return {"kind": "canvas", "shape": list(ink.shape),
+            "ink_base64": base64.b64encode(ink.astype(np.uint8).tobytes()).decode()}
+
+
+@pytest.mark.parametrize("backward", [True, False])
+def test_base64_ink_gives_the_nested_forms_answer(client, backward):
+    ink = _seven(117, 131)  # not square: rows and columns in their order
+    ink[40:60, 100:120] = 77  # and not only 0 and 255
+    nested = _run(client, input={"kind": "canvas", "ink": ink.tolist()}, backward=backward)
+    compact = _run(client, input=_b64(ink), backward=backward)
+    assert compact == nested
+    p = digit_from_ink(ink / 255.0)
+    np.testing.assert_array_equal(compact["input"]["pixels"], p.pixels)
+    assert compact["input"]["preprocess"]["source_shape"] == [117, 131]
+    fwd = net_forward(load_weights(), scale_pixels(p.pixels[None]), DEFAULT_NET)
+    np.testing.assert_array_equal(compact["forward"]["probs"], fwd.probs[0])
+
+
+def test_base64_ink_in_the_step_pages(client):
+    ink = _seven()
+    body = {"layer": "conv1", "direction": "backward", "limit": 4}
+    nested = client.post("/api/network/steps", json={
+        **body, "input": {"kind": "canvas", "ink": ink.tolist()}})
+    compact = client.post("/api/network/steps", json={**body, "input": _b64(ink)})
+    assert compact.status_code == 200, compact.text
+    assert compact.json() == nested.json()
+
+
+_B4 = base64.b64encode(bytes(range(0, 240, 15))).decode()  # 16 bytes: a 4 x 4 drawing
+
+
+@pytest.mark.parametrize("canvas, status, field, words", [
+    ({"ink_base64": "AP//AAAA/wAA/wAAAP8AA!=", "shape": [4, 4]}, 422, "ink_base64",
+     "String should match pattern"),
+    ({"ink_base64": "AP//AAAA/wAA/wAAAP8AAA=", "shape": [4, 4]}, 422, "ink_base64",
+     "not standard padded base64"),
+    ({"ink_base64": _B4, "shape": [4, 5]}, 422, "canvas", "ink_base64 holds 16 bytes, "
+     "but shape 4 x 5 needs 20"),
+    ({"ink_base64": _B4}, 422, "canvas", "ink_base64 needs shape"),
+    ({"ink_base64": _B4, "shape": [16]}, 422, "shape", "at least 2 items"),
+    ({"ink_base64": _B4, "shape": [0, 4]}, 422, "shape", "greater than or equal to 1"),
+    ({"ink_base64": _B4, "shape": [4, 4], "ink": [[0, 255]]}, 422, "canvas", "exactly one"),
+    ({}, 422, "canvas", "exactly one of ink"),
+    ({"ink": [[0, 255]], "shape": [1, 2]}, 422, "canvas", "shape goes with ink_base64"),
+    ({"ink_base64": base64.b64encode(bytes(600)).decode(), "shape": [1, 600]}, 413, None,
+     "input.shape is 1 x 600; the limit is max_canvas = 512"),
+    ({"ink_base64": base64.b64encode(bytes(16)).decode(), "shape": [4, 4]}, 422, None,
+     "blank"),
+])
+def test_bad_base64_ink_is_4xx_naming_the_field(client, canvas, status, field, words):
+    r = client.post("/api/network/run", json={"input": {"kind": "canvas", **canvas}})
+    assert r.status_code == status, r.text
+    assert words in r.text
+    if field:
+        assert any(field in e["loc"] for e in r.json()["detail"]), r.text
 
 
 def _png(a: np.ndarray) -> bytes:

@@ -11,6 +11,7 @@ allocator. Neither depends on timing.
 from __future__ import annotations
 
 import asyncio
+import base64
 import io
 import json
 import subprocess
@@ -74,6 +75,9 @@ RUNS = {
                "backward": False},
     "canvas 168 (the page's)": {"input": {"kind": "canvas", "ink": _ink(168)}},
     "canvas 512 (max_canvas)": {"input": {"kind": "canvas", "ink": _ink(512)}},
+    "canvas 512 as base64": {"input": {"kind": "canvas", "shape": [512, 512], "ink_base64":
+                                       base64.b64encode(np.array(_ink(512), dtype=np.uint8)
+                                                        .tobytes()).decode()}},
 }
 
 

@@ -53,3 +53,68 @@ def test_backward_view_and_layer_steps(browser, server_url):
     assert "dz = dZ" in page.locator("#step-eq").inner_text()
     assert errors == []
     context.close()
+
+
+def _stroke(page, box, points, up=True):
+    x0, y0, w, h = box["x"], box["y"], box["width"], box["height"]
+    page.mouse.move(x0 + points[0][0] * w, y0 + points[0][1] * h)
+    page.mouse.down()
+    for x, y in points[1:]:
+        page.mouse.move(x0 + x * w, y0 + y * h, steps=6)
+    if up:
+        page.mouse.up()
+
+
+# The pad's alpha as the page sends it (standard base64 of one byte a pixel, row after row).
+PAD_INK = """() => {
+  const pad = document.querySelector('#pad');
+  const { data } = pad.getContext('2d').getImageData(0, 0, pad.width, pad.height);
+  let text = '';
+  for (let i = 3; i < data.length; i += 4) text += String.fromCharCode(data[i]);
+  return btoa(text);
+}"""
+
+
+def test_a_quick_second_stroke_aborts_the_first_run(browser, server_url):
+    """The runs of the first stroke never answer (held here): the second stroke's start and
+    end abort them, no error shows, and the prediction drawn is the final drawing's."""
+    context, page, errors = _open(browser, server_url)
+    page.click("#clear")
+    root = page.locator("#main")
+    expect(root).to_have_attribute("data-state", "ready")
+    page.evaluate("() => { delete document.querySelector('#main').dataset.prediction; }")
+    held, sent, failed = [], [], []
+    hold = [True]
+
+    def on_run(route):
+        sent.append(route.request.post_data_json)
+        if hold[0]:
+            held.append(route)
+        else:
+            route.continue_()
+
+    page.route("**/api/network/run", on_run)
+    page.on("requestfailed", lambda r: failed.append((r.url, r.failure)))
+    box = page.locator("#pad").bounding_box()
+    _stroke(page, box, [(0.3, 0.2), (0.7, 0.2)])  # the top bar of a 7: its runs are held
+    expect(root).to_have_attribute("data-state", "busy")
+    _stroke(page, box, [(0.7, 0.2), (0.45, 0.88)], up=False)  # then at once its stem
+    hold[0] = False
+    page.mouse.up()
+    expect(root).to_have_attribute("data-prediction", re.compile(r"."), timeout=20000)
+    expect(root).to_have_attribute("data-state", "ready", timeout=20000)
+    assert len(held) >= 2, sent  # the first stroke's start and end at least
+    run_failures = [f for u, f in failed if u.endswith("/api/network/run")]
+    assert len(run_failures) >= len(held) and all("ABORTED" in f for f in run_failures), failed
+    assert page.locator("#input-error").is_hidden()
+    assert errors == []
+    # the last run sent is the whole drawing, and the page shows the server's answer to it
+    last = sent[-1]["input"]
+    assert last["kind"] == "canvas" and last["shape"] == [168, 168]
+    assert last["ink_base64"] == page.evaluate(PAD_INK)
+    answer = page.request.post(f"{server_url}/api/network/run", data=sent[-1]).json()
+    assert root.get_attribute("data-prediction") == str(answer["forward"]["prediction"])
+    titles = page.locator("#probs li").evaluate_all("(lis) => lis.map((li) => li.title)")
+    shown = [float(t.split(" = ")[1]) for t in titles]
+    assert shown == answer["forward"]["probs"]
+    context.close()  # the held routes' requests were aborted by the page: nothing to answer

@@ -1,9 +1,21 @@
 // The drawing pad: pointer events (mouse, touch, pen) draw round strokes on a canvas; the
-// ink (the canvas's alpha, 0..255 per pixel) goes to the server, which crops and scales it.
+// ink (the canvas's alpha, 0..255 per pixel, as base64 bytes) goes to the server, which
+// crops and scales it.
 
 const PEN = 0.085; // stroke width, as a share of the pad's side
 
-export function createPad(canvas, { onStroke, onChange }) {
+/** Standard padded base64 of bytes (the browser's own encoder when it has one). */
+function base64(bytes) {
+  if (bytes.toBase64) return bytes.toBase64();
+  let text = "";
+  for (let i = 0; i < bytes.length; i += 0x8000) {
+    text += String.fromCharCode.apply(null, bytes.subarray(i, i + 0x8000));
+  }
+  return btoa(text);
+}
+
+/** onStart() when a stroke begins, onChange() as it goes on, onStroke() when it ends. */
+export function createPad(canvas, { onStroke, onChange, onStart = onChange }) {
   const ctx = canvas.getContext("2d", { willReadFrequently: true });
   let drawing = false;
   let last = null;
@@ -33,7 +45,7 @@ export function createPad(canvas, { onStroke, onChange }) {
     last = point(e);
     line(last, last);
     inked = true;
-    onChange();
+    onStart();
   });
   canvas.addEventListener("pointermove", (e) => {
     if (!drawing) return;
@@ -62,17 +74,15 @@ export function createPad(canvas, { onStroke, onChange }) {
     get inked() {
       return inked;
     },
-    /** rows of ink 0..255 (the alpha channel), or null when nothing is drawn */
+    /** the ink (the alpha channel, 0..255 a pixel, row after row) as the API's compact
+     * form { shape: [rows, columns], ink_base64 }, or null when nothing is drawn */
     ink() {
       if (!inked) return null;
-      const { data } = ctx.getImageData(0, 0, canvas.width, canvas.height);
-      const rows = [];
-      for (let r = 0; r < canvas.height; r += 1) {
-        const row = new Array(canvas.width);
-        for (let c = 0; c < canvas.width; c += 1) row[c] = data[(r * canvas.width + c) * 4 + 3];
-        rows.push(row);
-      }
-      return rows;
+      const { width, height } = canvas;
+      const { data } = ctx.getImageData(0, 0, width, height);
+      const bytes = new Uint8Array(width * height);
+      for (let i = 0; i < bytes.length; i += 1) bytes[i] = data[i * 4 + 3];
+      return { shape: [height, width], ink_base64: base64(bytes) };
     },
     /** draw a stroke through points given in [0, 1] coordinates (tests, demos) */
     stroke(points) {

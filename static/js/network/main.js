@@ -5,7 +5,7 @@
 
 import { heldOutDigits, run as postRun, runPhoto, uploadWeights, weightSet } from "./api.js";
 import { INK, el, finder, fmt4, paint, plain } from "./maps.js";
-import { renderInput, renderLayers, renderProbs } from "./overview.js";
+import { createLayers, renderInput, renderProbs } from "./overview.js";
 import { createPad } from "./draw.js";
 import { createStepView } from "./stepview.js";
 import { createTraining } from "./training.js";
@@ -14,6 +14,7 @@ import { readView, writeView } from "./urlstate.js";
 // A demo "2" already on the pad, so the network has something to show at once.
 const DEMO = [[0.3, 0.3], [0.42, 0.18], [0.6, 0.18], [0.7, 0.3], [0.68, 0.45], [0.5, 0.62],
   [0.32, 0.82], [0.72, 0.82]];
+const LIVE_GAP_MS = 50;
 
 function createNetworkPage(root, boot) {
   const $ = finder(root);
@@ -24,8 +25,9 @@ function createNetworkPage(root, boot) {
   const asked = readView(window.location.search, arch); // the view the URL asks for
   let restoring = null; // an uploaded weights id from the URL, until the server confirms it
   let seq = 0;
-  let inFlight = false;
-  let pending = false;
+  let running = null; // the run under way: { control (its AbortController), key }
+  let pending = false; // a live redraw asked for while a run was under way
+  let liveTimer = null; // the next live redraw, LIVE_GAP_MS after the last run ended
 
   const readout = $("readout");
   const onCell = (text) => {
@@ -55,8 +57,8 @@ function createNetworkPage(root, boot) {
   function inputBody() {
     if (state.source === "digit") return { kind: "digit", index: state.digit };
     if (state.source === "draw") {
-      const ink = pad.ink();
-      return ink ? { kind: "canvas", ink } : null;
+      const ink = pad.ink(); // { shape, ink_base64 }: the canvas's alpha as bytes
+      return ink ? { kind: "canvas", ...ink } : null;
     }
     return null;
   }
@@ -65,25 +67,48 @@ function createNetworkPage(root, boot) {
     return { input: inputBody(), weights: state.weights, target: state.target };
   }
 
-  async function refresh() {
-    if (inFlight) {
+  // A new input (a stroke began or ended, another digit, target or weights) aborts the run
+  // under way, whose answer would be stale, unless that run is for this very input. A live
+  // redraw while drawing ({ live: true }, every pointer move) never aborts: it runs once the
+  // run under way has ended and LIVE_GAP_MS more have passed, with the ink as it is by then,
+  // so that the live redraws leave the server and the page room for the stroke's final run.
+  function refresh({ live = false } = {}) {
+    if (live && (running || liveTimer)) {
       pending = true;
       return;
     }
+    clearTimeout(liveTimer);
+    liveTimer = null;
+    pending = false;
+    let send;
+    let key = null; // the request's JSON, to know a run under way for the same input
+    if (state.source === "photo") {
+      if (!state.photo) return;
+      const photo = state.photo;
+      const settings = { weights: state.weights, target: state.target };
+      send = (signal) => runPhoto(photo, settings, signal);
+    } else {
+      const input = inputBody();
+      if (!input) return;
+      const body = { input, weights: state.weights, target: state.target, backward: true };
+      key = JSON.stringify(body);
+      send = (signal) => postRun(body, signal);
+    }
+    if (running) {
+      if (key !== null && running.key === key) return; // its answer is this input's
+      running.control.abort();
+    }
+    start(send, key);
+  }
+
+  async function start(send, key) {
     const mine = (seq += 1);
     const t0 = performance.now();
-    inFlight = true;
+    const run = { control: new AbortController(), key };
+    running = run;
     root.dataset.state = "busy";
     try {
-      let answer;
-      if (state.source === "photo") {
-        if (!state.photo) return;
-        answer = await runPhoto(state.photo, { weights: state.weights, target: state.target });
-      } else {
-        const input = inputBody();
-        if (!input) return;
-        answer = await postRun({ input, weights: state.weights, target: state.target, backward: true });
-      }
+      const answer = await send(run.control.signal);
       if (mine !== seq) return;
       showError(null);
       state.run = answer;
@@ -94,13 +119,17 @@ function createNetworkPage(root, boot) {
         if (req) steps.open(steps.layer, steps.direction, req, { keep: true });
       }
     } catch (e) {
-      showError(e);
+      if (e.name !== "AbortError" && mine === seq) showError(e); // an aborted run says nothing
     } finally {
-      inFlight = false;
-      root.dataset.state = "ready";
-      if (pending) {
-        pending = false;
-        refresh();
+      if (running === run) { // the last run asked for: the page is ready again
+        running = null;
+        root.dataset.state = "ready";
+        if (pending) {
+          liveTimer = setTimeout(() => {
+            liveTimer = null;
+            refresh({ live: true });
+          }, LIVE_GAP_MS);
+        }
       }
     }
   }
@@ -116,7 +145,7 @@ function createNetworkPage(root, boot) {
     const r = state.run;
     renderInput($("input-map"), $("saliency-map"), r, onCell);
     renderProbs($("probs"), $("prediction"), r, classes);
-    renderLayers($("layers"), arch, r, state.mode, { onOpen: openSteps, onCell });
+    layers.render(r, state.mode);
     const pre = r.input.preprocess;
     $("input-note").textContent = pre
       ? `ink box ${pre.box[2] - pre.box[0]} × ${pre.box[3] - pre.box[1]} px of ${pre.source_shape.join(" × ")}, scaled into ${fmt4(pre.placed[2])} × ${fmt4(pre.placed[3])} cells`
@@ -139,9 +168,16 @@ function createNetworkPage(root, boot) {
 
   // ---------------------------------------------------------------- inputs
 
-  const pad = createPad($("pad"), { onStroke: () => refresh(), onChange: () => refresh() });
+  // a new stroke and its end abort a run under way; the moves between redraw live
+  const pad = createPad($("pad"), { onStart: () => refresh(), onStroke: () => refresh(),
+    onChange: () => refresh({ live: true }) });
+  const layers = createLayers($("layers"), arch, { onOpen: (name) => openSteps(name), onCell });
   $("clear").addEventListener("click", () => {
     pad.clear();
+    pending = false;
+    clearTimeout(liveTimer);
+    liveTimer = null;
+    if (running) running.control.abort(); // the cleared drawing's answer would only be stale
     state.demo = false;
     $("verdict").textContent = "Draw one digit, as large as the box.";
     showError(null);

@@ -63,12 +63,15 @@ export function plain(rc) {
  */
 export function paint(canvas, map, scale, { cell = 8, cellWidth = null, onCell = null,
   onPick = null } = {}) {
-  canvas.width = map.cols;
-  canvas.height = map.rows;
-  canvas.style.width = `${map.cols * (cellWidth || cell)}px`;
-  canvas.style.height = `${map.rows * cell}px`;
+  // the same canvas repainted keeps its size (setting it, even unchanged, drops the bitmap)
+  if (canvas.width !== map.cols) canvas.width = map.cols;
+  if (canvas.height !== map.rows) canvas.height = map.rows;
+  const width = `${map.cols * (cellWidth || cell)}px`;
+  const height = `${map.rows * cell}px`;
+  if (canvas.style.width !== width) canvas.style.width = width;
+  if (canvas.style.height !== height) canvas.style.height = height;
   const ctx = canvas.getContext("2d");
-  const img = ctx.createImageData(map.cols, map.rows);
+  const img = ctx.createImageData(map.cols, map.rows); // putImageData replaces every pixel
   for (let r = 0; r < map.rows; r += 1) {
     for (let c = 0; c < map.cols; c += 1) {
       const v = map.get(r, c);
