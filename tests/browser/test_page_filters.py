@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import tempfile
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
@@ -22,7 +24,9 @@ from app.samples import sample_bytes
 from core.data import load_weights
 
 THIRD = 1 / 3
-SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+# `make screenshots` sets CONVSTEP_SCREENSHOT_DIR=docs/screenshots; a test run writes elsewhere.
+SHOTS = Path(os.environ.get("CONVSTEP_SCREENSHOT_DIR")
+             or Path(tempfile.gettempdir()) / "convstep-screenshots")
 
 
 def _file(tmp_path, name: str, data: bytes) -> str:
