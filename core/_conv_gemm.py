@@ -169,6 +169,7 @@ def _constant_phase_grids(A_prev: np.ndarray, layout: TapLayout, g: Geometry, pa
     s = g.stride
     before, after = pad_value
     grids = scratch_array((len(layout.phases), C, layout.grid_size), dtype)
+    copies = []  # (grid cells, input cells, the axis of rows), made on the threads at once
     for p, (r, q) in enumerate(layout.phases):
         grid = grids[p].reshape(C, m, layout.grid_rows, layout.grid_cols)
         y0, y1, row0 = _axis_cells(r, s, g.pad, n_H_prev, layout.grid_rows)
@@ -177,9 +178,10 @@ def _constant_phase_grids(A_prev: np.ndarray, layout: TapLayout, g: Geometry, pa
         grid[:, :, y1:] = after
         grid[:, :, :, :x0] = before
         grid[:, :, :, x1:] = after
-        if y1 > y0 and x1 > x0:  # by rows on the threads (core/_parallel.py)
-            _parallel.assign(grid[:, :, y0:y1, x0:x1],
-                             A_prev[:, row0::s, col0::s, :].transpose(3, 0, 1, 2), axis=2)
+        if y1 > y0 and x1 > x0:
+            copies.append((grid[:, :, y0:y1, x0:x1],
+                           A_prev[:, row0::s, col0::s, :].transpose(3, 0, 1, 2), 2))
+    _parallel.assign(*copies)  # cut by rows over the threads (core/_parallel.py)
     return grids
 
 
@@ -192,13 +194,15 @@ def constant_grad_input(grad_grids: np.ndarray, layout: TapLayout, g: Geometry,
     every_cell = len(layout.phases) == s * s  # else cells of unread phases get no gradient
     dA_prev = (np.empty if every_cell else np.zeros)((m, n_H_prev, n_W_prev, C),
                                                      dtype=grad_grids.dtype)
+    copies = []  # (dA_prev cells, grid cells, the axis of rows), made on the threads at once
     for p, (r, q) in enumerate(layout.phases):
         grid = grad_grids[p].reshape(C, m, layout.grid_rows, layout.grid_cols)
         y0, y1, row0 = _axis_cells(r, s, g.pad, n_H_prev, layout.grid_rows)
         x0, x1, col0 = _axis_cells(q, s, g.pad, n_W_prev, layout.grid_cols)
-        if y1 > y0 and x1 > x0:  # by rows on the threads (core/_parallel.py)
-            _parallel.assign(dA_prev[:, row0::s, col0::s, :],
-                             grid[:, :, y0:y1, x0:x1].transpose(1, 2, 3, 0), axis=1)
+        if y1 > y0 and x1 > x0:
+            copies.append((dA_prev[:, row0::s, col0::s, :],
+                           grid[:, :, y0:y1, x0:x1].transpose(1, 2, 3, 0), 1))
+    _parallel.assign(*copies)  # cut by rows over the threads (core/_parallel.py)
     return dA_prev
 
 
@@ -381,9 +385,7 @@ def backward(setup, dZ: np.ndarray, dtype, *, grad_scratch: bool):
     m, n_C = setup.A_prev.shape[0], setup.W.shape[3]
     grids, layout = phase_input(setup, dtype)
     dZ_grid = scratch_array((m, layout.grid_rows, layout.grid_cols, n_C), dtype)
-    # zero on the grid cells that are not outputs; the copies by rows on the threads
-    _parallel.assign(dZ_grid[:, : g.n_H, : g.n_W, :], dZ, axis=1)
-    dZ_grid[:, : g.n_H, g.n_W :, :] = 0
+    dZ_grid[:, : g.n_H, g.n_W :, :] = 0  # zero on the grid cells that are not outputs
     dZ_grid[:, g.n_H :, :, :] = 0
     dZ_flat = dZ_grid.reshape(layout.grid_size, n_C)
     W_flat = flat_weights(setup.W.astype(dtype, copy=False), layout)  # (C*f*f, n_C)
@@ -392,9 +394,10 @@ def backward(setup, dZ: np.ndarray, dtype, *, grad_scratch: bool):
     dW_flat = np.zeros((K + 1, n_C), dtype=dtype)  # rows (channel, tap), then db
     if grad_scratch:
         grad_grids = scratch_array(grids.shape, dtype)
-        _parallel.assign(grad_grids, 0, axis=2)
+        _parallel.assign((dZ_grid[:, : g.n_H, : g.n_W, :], dZ, 1), (grad_grids, 0, 2))
     else:
         grad_grids = np.zeros_like(grids)
+        _parallel.assign((dZ_grid[:, : g.n_H, : g.n_W, :], dZ, 1))  # cut by rows (threads)
     starts = columns.starts()
     reach = max(shift for _, shift in layout.tap_reads)
     groups = _parallel.split(len(starts))

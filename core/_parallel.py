@@ -181,19 +181,26 @@ def _return_blas() -> None:
             _set_blas_threads(_blas_before)
 
 
-def assign(dst: np.ndarray, src, axis: int = 0) -> None:
-    """dst[...] = src (an array of dst's shape, or a number), cut along `axis` into one
-    piece per thread. A copy is exact however it is cut."""
-    if dst.nbytes < MIN_SPLIT_BYTES:
-        dst[...] = src
+def assign(*copies: tuple[np.ndarray, object, int]) -> None:
+    """dst[...] = src for every (dst, src, axis) of `copies` (src an array of dst's shape, or
+    a number), each cut along its `axis` into one piece per thread, all in one `run`. A copy
+    is exact however it is cut."""
+    big = [c for c in copies if c[0].nbytes >= MIN_SPLIT_BYTES]
+    for dst, src, _ in copies:
+        if dst.nbytes < MIN_SPLIT_BYTES:
+            dst[...] = src
+    if not big:
         return
-    src_is_array = isinstance(src, np.ndarray)
+    n = max(len(split(dst.shape[axis])) for dst, _, axis in big)
 
-    def piece(rows: range) -> None:
-        at = (slice(None),) * (axis % dst.ndim) + (slice(rows.start, rows.stop),)
-        dst[at] = src[at] if src_is_array else src
+    def piece(k: int) -> None:
+        for dst, src, axis in big:
+            size = dst.shape[axis]
+            start, stop = size * k // n, size * (k + 1) // n
+            at = (slice(None),) * (axis % dst.ndim) + (slice(start, stop),)
+            dst[at] = src[at] if isinstance(src, np.ndarray) else src
 
-    run([lambda rows=rows: piece(rows) for rows in split(dst.shape[axis])])
+    run([lambda k=k: piece(k) for k in range(n)])
 
 
 def for_each(fn: Callable[[int], None], n_parts: int) -> None:
