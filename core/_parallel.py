@@ -118,6 +118,15 @@ def _executor(size: int) -> ThreadPoolExecutor:
         return _pool
 
 
+def _forget_pool() -> None:
+    """In a forked child: the parent's pool threads do not exist here, start afresh."""
+    global _pool, _pool_size, _blas_lent
+    _pool, _pool_size, _blas_lent = None, 0, 0
+
+
+os.register_at_fork(after_in_child=_forget_pool)
+
+
 def _as_part(task: Callable[[], None]) -> Callable[[], None]:
     def part():
         _inside.active = True

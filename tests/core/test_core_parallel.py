@@ -231,3 +231,30 @@ def test_concurrent_threaded_calls_give_the_same_bits(rng, tiny_parts):
     with _parallel.threads(2), ThreadPoolExecutor(2) as callers:
         for _ in range(3):
             assert list(callers.map(call, dZs)) == want
+
+
+def test_a_forked_child_starts_its_own_pool(rng, tiny_parts):
+    import os
+    import select
+    import signal
+
+    tiny_parts(block=5)
+    A_prev, W = rng.standard_normal((1, 12, 11, 2)), rng.standard_normal((3, 3, 2, 3))
+    b, hp = rng.standard_normal((1, 1, 1, 3)), {"stride": 1, "pad": 1}
+    with _parallel.threads(2):
+        want = _bits([conv_forward(A_prev, W, b, hp)[0]])  # the parent's pool now exists
+        read, write = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the child: the same call must finish (not wait on dead threads)
+            ok = _bits([conv_forward(A_prev, W, b, hp)[0]]) == want
+            os.write(write, b"1" if ok else b"0")
+            os._exit(0)
+        os.close(write)
+        try:
+            ready, _, _ = select.select([read], [], [], 30)
+            if not ready:  # the child hangs: end it, and fail
+                os.kill(pid, signal.SIGKILL)
+            assert ready and os.read(read, 1) == b"1", "the forked child's call did not finish"
+        finally:
+            os.close(read)
+            os.waitpid(pid, 0)
