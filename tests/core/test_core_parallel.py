@@ -17,6 +17,7 @@ import pytest
 import core._conv_gemm as gemm
 import core.pool as pool
 from core import _parallel, conv_backward, conv_forward, pool_backward, pool_forward
+from core.conv import prepare_conv
 from core.loops import conv_backward_loop, conv_forward_loop, pool_backward_loop
 
 SCHEDULES = [(1, False), (2, False), (3, False), (2, True), (3, True)]  # (threads, reverse)
@@ -90,6 +91,23 @@ def test_conv_whole_block_gemms_on_threads_match_one_thread(rng, tiny_parts, mon
     for reverse in (False, True):
         with _parallel.threads(2, reverse=reverse):
             assert _bits(_conv_all(A_prev, W, b, hp, dZ)) == one
+
+
+def test_conv_backward_that_would_keep_too_much_aside_runs_its_blocks_in_one_group(
+        rng, tiny_parts, monkeypatch):
+    tiny_parts(block=4)
+    A_prev, W = rng.standard_normal((1, 14, 15, 3)), rng.standard_normal((3, 3, 3, 4))
+    b, hp = rng.standard_normal((1, 1, 1, 4)), {"stride": 1, "pad": 1}
+    dZ = rng.standard_normal((1, 14, 15, 4))
+    with _parallel.threads(1):
+        one = _bits(_conv_all(A_prev, W, b, hp, dZ))
+    grids, layout = gemm.phase_input(prepare_conv(A_prev, W, b, hp), np.float64)
+    columns = gemm.Columns(grids, layout, 3)
+    assert gemm.threads_pay_backward(columns, 4, 1, np.float64)
+    monkeypatch.setattr(gemm, "MAX_KEPT_BYTES", 0)
+    assert not gemm.threads_pay_backward(columns, 4, 1, np.float64)
+    with _parallel.threads(2, reverse=True):
+        assert _bits(_conv_all(A_prev, W, b, hp, dZ)) == one
 
 
 def test_conv_gradients_on_threads_match_centred_differences(rng, tiny_parts, numeric_grad):
