@@ -46,7 +46,9 @@ _pool_size = 0
 _inside = threading.local()  # .active: this thread is running a part
 _forced: int | None = None  # set by `threads()` (tests and benchmarks)
 _reversed = False  # set by `threads(n, reverse=True)` (tests)
-MIN_SPLIT_BYTES = 1 << 17  # `assign` copies less than this in one piece
+MIN_SPLIT_BYTES = 1 << 20  # `assign` copies less than this in one piece (waking a thread
+# and waiting for it costs about as much as copying a few hundred KB)
+_CPUS = os.cpu_count() or 1
 
 
 def _blas_functions():
@@ -79,7 +81,7 @@ def thread_count() -> int:
         return _forced
     if getattr(_inside, "active", False) or _get_blas_threads is None:
         return 1
-    return max(1, min(int(_get_blas_threads()), os.cpu_count() or 1))
+    return max(1, min(int(_get_blas_threads()), _CPUS))
 
 
 @contextmanager
