@@ -529,10 +529,17 @@ def _profiles(plain: dict) -> str:
                          f"{m['ours 1'] / m['ours 2']:.2f}x | {m['torch 1'] * 1e3:.3g} | "
                          f"{m['torch 2'] * 1e3:.3g} | {m['torch 1'] / m['torch 2']:.2f}x |")
         parts.append("What a second core buys each library (plain, back to back, both thread "
-                     "counts interleaved in one process). OpenBLAS threads only convstep's "
-                     "GEMMs: the im2col and col2im copies, dZ onto the grid and every pooling "
-                     "step are NumPy element-wise passes on one thread. PyTorch splits each of "
-                     "its stages (its im2col, its pooling loops) over both cores.\n\n"
+                     "counts interleaved in one process). convstep cuts each pass into parts "
+                     "whose sizes do not depend on the thread count (blocks of im2col columns "
+                     "with their GEMMs and col2im adds, bands of pooled rows, pieces of the "
+                     "big copies) and runs consecutive groups of them on as many threads as "
+                     "OpenBLAS uses (core/_parallel.py; NumPy lets go of the GIL inside those "
+                     "passes, and OpenBLAS is held at one thread meanwhile, so each part's "
+                     "GEMMs run on its own thread); results are bit-identical on any thread "
+                     "count. What stays on one thread: checking the inputs, the weights, the "
+                     "pad cells, and the few adds kept for later so that every sum is made in "
+                     "one thread's order. PyTorch splits each of its stages (its im2col, its "
+                     "pooling loops) over both cores.\n\n"
                      + "\n".join(lines))
     stages = plain.get("conv_stages") or {}
     if stages:
@@ -553,7 +560,8 @@ def _profiles(plain: dict) -> str:
                      + " and ".join(f"{share:.0%} ({dt})" for dt, share in gemm_share.items())
                      + " of the time: with 8 filters and 3 channels they are thin (k = 28, "
                      "n = 8), so they stream the columns from memory rather than compute; the "
-                     "rest is copying, which a second BLAS thread does not speed up.\n\n"
+                     "rest is copying. On two threads every stage but the weights and the "
+                     "input checks is cut in two (the table above shows what that buys).\n\n"
                      + "\n".join(lines))
     pool = plain.get("pool_stages") or {}
     if pool:
@@ -565,7 +573,8 @@ def _profiles(plain: dict) -> str:
             "and then makes two strided passes per window offset (is it the maximum, and "
             "its share of dA). Channels-last with n_C = 8, a strided NumPy pass runs its "
             "inner loop over 8 numbers at a time, several times slower per number than a "
-            "contiguous one; the forward pass combines whole rows first to avoid half of them.")
+            "contiguous one; the forward pass combines whole rows first to avoid half of them. "
+            "On two threads both passes split their bands of rows between the threads.")
     return "\n\n".join(parts)
 
 

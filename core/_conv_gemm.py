@@ -52,6 +52,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from . import _parallel
 from ._scratch import scratch_array
 from .geometry import Geometry
 from .padding import pad_channels_first
@@ -60,6 +61,7 @@ BLOCK_BYTES = 1 << 21  # one block of `columns`, in bytes (at least MIN_BLOCK ou
 MIN_BLOCK = 256  # outputs per block, and per GEMM slice, at least
 SINGLE_THREAD_MNK = 1 << 18  # GEMM slices of m*n*k at most this run on the calling thread
 WHOLE_GEMM_MNK = 1 << 20  # a block's GEMM this big (m*n*k) runs in one call
+MAX_KEPT_BYTES = 1 << 21  # a threaded backward pass keeps no more aside (threads_pay_backward)
 
 
 @dataclass(frozen=True)
@@ -167,6 +169,7 @@ def _constant_phase_grids(A_prev: np.ndarray, layout: TapLayout, g: Geometry, pa
     s = g.stride
     before, after = pad_value
     grids = scratch_array((len(layout.phases), C, layout.grid_size), dtype)
+    copies = []  # (grid cells, input cells, the axis of rows), made on the threads at once
     for p, (r, q) in enumerate(layout.phases):
         grid = grids[p].reshape(C, m, layout.grid_rows, layout.grid_cols)
         y0, y1, row0 = _axis_cells(r, s, g.pad, n_H_prev, layout.grid_rows)
@@ -176,7 +179,9 @@ def _constant_phase_grids(A_prev: np.ndarray, layout: TapLayout, g: Geometry, pa
         grid[:, :, :, :x0] = before
         grid[:, :, :, x1:] = after
         if y1 > y0 and x1 > x0:
-            grid[:, :, y0:y1, x0:x1] = A_prev[:, row0::s, col0::s, :].transpose(3, 0, 1, 2)
+            copies.append((grid[:, :, y0:y1, x0:x1],
+                           A_prev[:, row0::s, col0::s, :].transpose(3, 0, 1, 2), 2))
+    _parallel.assign(*copies)  # cut by rows over the threads (core/_parallel.py)
     return grids
 
 
@@ -189,12 +194,15 @@ def constant_grad_input(grad_grids: np.ndarray, layout: TapLayout, g: Geometry,
     every_cell = len(layout.phases) == s * s  # else cells of unread phases get no gradient
     dA_prev = (np.empty if every_cell else np.zeros)((m, n_H_prev, n_W_prev, C),
                                                      dtype=grad_grids.dtype)
+    copies = []  # (dA_prev cells, grid cells, the axis of rows), made on the threads at once
     for p, (r, q) in enumerate(layout.phases):
         grid = grad_grids[p].reshape(C, m, layout.grid_rows, layout.grid_cols)
         y0, y1, row0 = _axis_cells(r, s, g.pad, n_H_prev, layout.grid_rows)
         x0, x1, col0 = _axis_cells(q, s, g.pad, n_W_prev, layout.grid_cols)
         if y1 > y0 and x1 > x0:
-            dA_prev[:, row0::s, col0::s, :] = grid[:, :, y0:y1, x0:x1].transpose(1, 2, 3, 0)
+            copies.append((dA_prev[:, row0::s, col0::s, :],
+                           grid[:, :, y0:y1, x0:x1].transpose(1, 2, 3, 0), 1))
+    _parallel.assign(*copies)  # cut by rows over the threads (core/_parallel.py)
     return dA_prev
 
 
@@ -223,6 +231,13 @@ def gemm_slices(width: int, n_rows: int, n_C: int) -> list[slice]:
         return [slice(0, width)]
     step = max(1, MIN_BLOCK, SINGLE_THREAD_MNK // (n_rows * n_C))
     return [slice(q, min(q + step, width)) for q in range(0, width, step)]
+
+
+def gemm_count(width: int, n_computed: int, n_rows: int, n_C: int) -> int:
+    """How many GEMM slices all the blocks of `width` outputs make (the last one shorter)."""
+    full, last = divmod(n_computed, width)
+    return full * len(gemm_slices(width, n_rows, n_C)) + (
+        len(gemm_slices(last, n_rows, n_C)) if last else 0)
 
 
 def flat_weights(W: np.ndarray, layout: TapLayout) -> np.ndarray:
@@ -265,32 +280,64 @@ class Columns:
         self.C = grids.shape[1]
         self.K = self.C * f * f  # rows of taps, the ones row not counted
         self.width = block_width(self.K + 1, layout.n_computed, grids.dtype.itemsize)
-        self.block = scratch_array((self.K + 1, self.width), grids.dtype)
-        self.block[self.K] = 1.0
+        self.block = self._new_block(grids.dtype)
         # per phase, every tap of every computed output: (C, n_rows, n_cols, n_computed)
         self.tap_views = [_phase_tap_view(grids[taps.phase], taps, layout.n_computed,
                                           layout.grid_cols) for taps in layout.groups]
 
+    def _new_block(self, dtype) -> np.ndarray:
+        block = scratch_array((self.K + 1, self.width), dtype)
+        block[self.K] = 1.0
+        return block
+
+    def sibling(self) -> Columns:
+        """The same columns with a block buffer of its own (for another thread)."""
+        twin = object.__new__(Columns)
+        twin.__dict__.update(self.__dict__)
+        twin.block = self._new_block(self.block.dtype)
+        return twin
+
+    def starts(self) -> range:
+        """The first output p0 of every block."""
+        return range(0, self.layout.n_computed, self.width)
+
+    def fill(self, p0: int) -> tuple[int, np.ndarray]:
+        """(n, columns) of the block that starts at p0; columns (C*f*f + 1, n) is this
+        object's buffer, overwritten by the next fill."""
+        n = min(self.width, self.layout.n_computed - p0)
+        columns = self.block if n == self.width else self.block[:, :n]  # the last block
+        tap_rows = columns[: self.K].reshape(self.C, self.f * self.f, n)
+        first = 0
+        for taps, view in zip(self.layout.groups, self.tap_views, strict=True):
+            count = taps.n_rows * taps.n_cols
+            dst = tap_rows[:, first : first + count].reshape(self.C, taps.n_rows, taps.n_cols, n)
+            dst[...] = view[..., p0 : p0 + n]
+            first += count
+        return n, columns
+
     def blocks(self):
-        """Yield (p0, n, columns) over the computed outputs; columns (C*f*f + 1, n) is
-        reused from one block to the next."""
-        taps_per_channel = self.f * self.f
-        for p0 in range(0, self.layout.n_computed, self.width):
-            n = min(self.width, self.layout.n_computed - p0)
-            columns = self.block if n == self.width else self.block[:, :n]  # the last block
-            tap_rows = columns[: self.K].reshape(self.C, taps_per_channel, n)
-            first = 0
-            for taps, view in zip(self.layout.groups, self.tap_views, strict=True):
-                count = taps.n_rows * taps.n_cols
-                dst = tap_rows[:, first : first + count].reshape(self.C, taps.n_rows,
-                                                                 taps.n_cols, n)
-                dst[...] = view[..., p0 : p0 + n]
-                first += count
+        """Yield (p0, n, columns) over the computed outputs, one buffer reused."""
+        for p0 in self.starts():
+            n, columns = self.fill(p0)
             yield p0, n, columns
 
 
+def threads_pay_backward(columns: Columns, n_C: int, reach: int, dtype) -> bool:
+    """Whether backward may cut its blocks over threads, keeping at most MAX_KEPT_BYTES
+    per extra thread for a group's deferred adds (at most `reach` cells per row of
+    dcolumns: K*reach numbers) and MAX_KEPT_BYTES in all for dW's kept GEMM products."""
+    itemsize = np.dtype(dtype).itemsize
+    terms = gemm_count(columns.width, columns.layout.n_computed, columns.K + 1, n_C)
+    return (columns.K * reach * itemsize <= MAX_KEPT_BYTES
+            and terms * (columns.K + 1) * n_C * itemsize <= MAX_KEPT_BYTES)
+
+
 def forward(setup) -> np.ndarray:
-    """Z (m, n_H, n_W, n_C) of a ConvSetup, a view of the outputs on the flat grid."""
+    """Z (m, n_H, n_W, n_C) of a ConvSetup, a view of the outputs on the flat grid.
+
+    The blocks write distinct rows of Z: consecutive blocks go to each thread
+    (core/_parallel.py), each with a columns buffer of its own.
+    """
     g = setup.geometry
     m, n_C = setup.A_prev.shape[0], setup.W.shape[3]
     grids, layout = phase_input(setup, setup.dtype)
@@ -298,10 +345,20 @@ def forward(setup) -> np.ndarray:
     W_flat = W_flat.astype(setup.dtype, copy=False)  # (C*f*f + 1, n_C), b last
     Z_grid = np.empty((layout.grid_size, n_C), dtype=setup.dtype)  # a result: fresh
     Z_grid[layout.n_computed :] = 0  # grid cells past the last output (never shown)
-    for p0, n, columns in Columns(grids, layout, g.f).blocks():
-        Z_block = Z_grid[p0 : p0 + n]
-        for q in gemm_slices(n, W_flat.shape[0], n_C):  # (n, C*f*f + 1) @ (C*f*f + 1, n_C)
-            np.matmul(columns[:, q].T, W_flat, out=Z_block[q])
+    columns = Columns(grids, layout, g.f)
+    starts = columns.starts()
+    groups = _parallel.split(len(starts))
+    buffers = [columns] + [columns.sibling() for _ in groups[1:]]
+
+    def forward_group(k: int) -> None:
+        for j in groups[k]:
+            p0 = starts[j]
+            n, block = buffers[k].fill(p0)
+            Z_block = Z_grid[p0 : p0 + n]
+            for q in gemm_slices(n, W_flat.shape[0], n_C):  # (n, C*f*f + 1) @ (C*f*f + 1, n_C)
+                np.matmul(block[:, q].T, W_flat, out=Z_block[q])
+
+    _parallel.run([lambda k=k: forward_group(k) for k in range(len(groups))])
     # Each image's grid has grid_cols >= n_W columns and grid_rows >= n_H rows: keep those.
     return Z_grid.reshape(m, layout.grid_rows, layout.grid_cols, n_C)[:, : g.n_H, : g.n_W, :]
 
@@ -311,13 +368,24 @@ def backward(setup, dZ: np.ndarray, dtype, *, grad_scratch: bool):
 
     grad_scratch: the phase grids' gradient may be a scratch array (the caller copies what
     it keeps inside its scratch scope); else it is fresh, to be handed on.
+
+    Consecutive blocks go to each thread (core/_parallel.py); every sum is still made in
+    the order of one thread, block after block:
+    - dW: each block's GEMM products are kept and added to dW in block order afterwards.
+    - col2im: block b adds onto the cells p0 + shift .. p0 + shift + n of each tap, so
+      consecutive blocks share cells (up to the largest shift past a block's end). A group
+      of blocks other than the first leaves its adds to the cells below (its first p0 +
+      the largest shift) for later: those are the only cells an earlier group also adds
+      to, and after the groups are done their values are added group after group, block
+      after block, tap after tap. Every other cell is only added to by one group, in its
+      own order; and an earlier group's adds to a cell always come before a later
+      group's, so the order per cell is the one thread's.
     """
     g = setup.geometry
     m, n_C = setup.A_prev.shape[0], setup.W.shape[3]
     grids, layout = phase_input(setup, dtype)
     dZ_grid = scratch_array((m, layout.grid_rows, layout.grid_cols, n_C), dtype)
-    dZ_grid[:, : g.n_H, : g.n_W, :] = dZ  # zero on the grid cells that are not outputs
-    dZ_grid[:, : g.n_H, g.n_W :, :] = 0
+    dZ_grid[:, : g.n_H, g.n_W :, :] = 0  # zero on the grid cells that are not outputs
     dZ_grid[:, g.n_H :, :, :] = 0
     dZ_flat = dZ_grid.reshape(layout.grid_size, n_C)
     W_flat = flat_weights(setup.W.astype(dtype, copy=False), layout)  # (C*f*f, n_C)
@@ -326,19 +394,48 @@ def backward(setup, dZ: np.ndarray, dtype, *, grad_scratch: bool):
     dW_flat = np.zeros((K + 1, n_C), dtype=dtype)  # rows (channel, tap), then db
     if grad_scratch:
         grad_grids = scratch_array(grids.shape, dtype)
-        grad_grids[...] = 0
+        _parallel.assign((dZ_grid[:, : g.n_H, : g.n_W, :], dZ, 1), (grad_grids, 0, 2))
     else:
         grad_grids = np.zeros_like(grids)
-    dcolumns_block = scratch_array((K, columns.width), dtype)
-    for p0, n, block in columns.blocks():
-        dZ_block = dZ_flat[p0 : p0 + n]  # (n, n_C)
-        dcolumns = dcolumns_block if n == columns.width else dcolumns_block[:, :n]
-        for q in gemm_slices(n, K + 1, n_C):
-            dW_flat += block[:, q] @ dZ_block[q]  # (C*f*f + 1, n) @ (n, n_C)
-            np.matmul(W_flat, dZ_block[q].T, out=dcolumns[:, q])  # (C*f*f, n)
-        by_tap = dcolumns.reshape(C, g.f * g.f, n)
-        for k, (p, shift) in enumerate(layout.tap_reads):  # col2im: one slice-add per tap;
-            grad_grids[p, :, p0 + shift : p0 + shift + n] += by_tap[:, k, :]  # distinct cells
+        _parallel.assign((dZ_grid[:, : g.n_H, : g.n_W, :], dZ, 1))  # cut by rows (threads)
+    starts = columns.starts()
+    reach = max(shift for _, shift in layout.tap_reads)
+    groups = _parallel.split(len(starts))
+    if not threads_pay_backward(columns, n_C, reach, dtype):
+        groups = [range(len(starts))]
+    buffers = [(columns, scratch_array((K, columns.width), dtype))]
+    buffers += [(columns.sibling(), scratch_array((K, columns.width), dtype))
+                for _ in groups[1:]]
+    products: list[list[np.ndarray]] = [[] for _ in starts]  # dW's terms, block by block
+    deferred: list[list] = [[] for _ in groups]  # (cells, values) to add after the groups
+
+    def backward_group(k: int) -> None:
+        cols, dcolumns_block = buffers[k]
+        later_below = starts[groups[k].start] + reach if k else 0  # cells left for later
+        for j in groups[k]:
+            p0 = starts[j]
+            n, block = cols.fill(p0)
+            dZ_block = dZ_flat[p0 : p0 + n]  # (n, n_C)
+            dcolumns = dcolumns_block if n == cols.width else dcolumns_block[:, :n]
+            for q in gemm_slices(n, K + 1, n_C):
+                products[j].append(block[:, q] @ dZ_block[q])  # (C*f*f + 1, n) @ (n, n_C)
+                np.matmul(W_flat, dZ_block[q].T, out=dcolumns[:, q])  # (C*f*f, n)
+            by_tap = dcolumns.reshape(C, g.f * g.f, n)
+            for t, (p, shift) in enumerate(layout.tap_reads):  # col2im: one slice-add per
+                start = p0 + shift  # tap; within a block the cells are distinct
+                cut = min(n, max(0, later_below - start))
+                if cut:
+                    deferred[k].append((grad_grids[p, :, start : start + cut],
+                                        by_tap[:, t, :cut].copy()))
+                grad_grids[p, :, start + cut : start + n] += by_tap[:, t, cut:]
+
+    _parallel.run([lambda k=k: backward_group(k) for k in range(len(groups))])
+    for adds in deferred:
+        for cells, values in adds:
+            cells += values
+    for terms in products:
+        for term in terms:
+            dW_flat += term
     dW = unflatten_weights(dW_flat[:K], layout, g.f)  # (f, f, C, n_C)
     db = dW_flat[K].reshape(1, 1, 1, n_C).copy()
     return grad_grids, layout, dW, db

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import _parallel
 from .geometry import (
     POOL_MODES,
     TIE_RULES,
@@ -91,14 +92,17 @@ def band_rows(m: int, n_W_prev: int, n_C: int, itemsize: int, stride: int) -> in
     return max(1, _BAND_BYTES // (m * n_W_prev * n_C * itemsize * stride))
 
 
-def _bands(A_prev: np.ndarray, g: Geometry):
-    """Yield (h0, h1, input rows of output rows h0..h1, their geometry), top to bottom."""
+def _bands(A_prev: np.ndarray, g: Geometry) -> list:
+    """[(h0, h1, input rows of output rows h0..h1, their geometry)], top to bottom."""
     m, _, n_W_prev, n_C = A_prev.shape
     rows = band_rows(m, n_W_prev, n_C, A_prev.itemsize, g.stride)
+    bands = []
     for h0 in range(0, g.n_H, rows):
         h1 = min(h0 + rows, g.n_H)
         band = A_prev[:, h0 * g.stride : (h1 - 1) * g.stride + g.f]
-        yield h0, h1, band, pool_geometry(band.shape[1], band.shape[2], g.f, stride=g.stride)
+        bands.append((h0, h1, band, pool_geometry(band.shape[1], band.shape[2], g.f,
+                                                  stride=g.stride)))
+    return bands
 
 
 def pool_forward(A_prev, hparameters, mode="max"):
@@ -111,8 +115,13 @@ def pool_forward(A_prev, hparameters, mode="max"):
     """
     A_prev, hp, g, mode, _ = prepare_pool(A_prev, hparameters, mode)
     A = np.empty((A_prev.shape[0], g.n_H, g.n_W, A_prev.shape[3]), dtype=A_prev.dtype)
-    for h0, h1, band, g_band in _bands(A_prev, g):
+    bands = _bands(A_prev, g)
+
+    def pool_band(k):  # the bands write distinct rows of A (core/_parallel.py)
+        h0, h1, band, g_band = bands[k]
         _pool(band, g_band, mode, out=A[:, h0:h1])
+
+    _parallel.for_each(pool_band, len(bands))
     return A, (A_prev, hp)
 
 
@@ -134,15 +143,57 @@ def pool_backward(dA, cache, mode="max", *, tie_rule="first"):
         dA_prev[:, :, g.n_W * g.f :] = 0
     else:
         dA_prev = np.zeros(A_prev.shape, dtype=dt)
-    for h0, h1, band, g_band in _bands(A_prev, g):
-        out = dA_prev[:, h0 * g.stride : h0 * g.stride + band.shape[1]]
-        _backward_band(band, dA[:, h0:h1], g_band, mode, tie_rule, out)
+    _backward_bands(A_prev, dA, g, mode, tie_rule, dA_prev)
     return dA_prev
 
 
-def _backward_band(A_prev, dA, g: Geometry, mode: str, tie_rule: str, dA_prev) -> None:
+def _backward_bands(A_prev, dA, g: Geometry, mode: str, tie_rule: str, dA_prev) -> None:
+    """Every band's gradient into dA_prev, the groups of bands on threads (core/_parallel.py),
+    every cell's sum in the order of one thread, band after band.
+
+    With stride >= f the bands write distinct rows. With overlapping windows a group's first
+    f - stride input rows are also rows of the group before it: the group defers its adds
+    to them (the values, in order), and they are added after every group is done, group
+    after group, which is the order of one thread (core/_conv_gemm.py's col2im does the
+    same, and explains why no other order is needed).
+    """
+    bands = _bands(A_prev, g)
+    groups = _parallel.split(len(bands))
+    deferred: list[list] = [[] for _ in groups]
+
+    def backward_group(k: int) -> None:
+        first = bands[groups[k].start][0] * g.stride  # the group's first input row
+        defer_below = first + g.f - g.stride if k and g.stride < g.f else 0
+        for h0, h1, band, g_band in (bands[j] for j in groups[k]):
+            out = dA_prev[:, h0 * g.stride : h0 * g.stride + band.shape[1]]
+            _backward_band(band, dA[:, h0:h1], g_band, mode, tie_rule, out,
+                           defer_rows=max(0, defer_below - h0 * g.stride), deferred=deferred[k])
+
+    _parallel.run([lambda k=k: backward_group(k) for k in range(len(groups))])
+    for adds in deferred:
+        for target, values in adds:
+            target += values
+
+
+def _add(dA_prev, at, values, defer_rows: int, deferred: list) -> None:
+    """dA_prev[at] += values (window rows of one offset), except the input rows below
+    defer_rows: their part goes to `deferred` as (view of dA_prev, a copy of the values)."""
+    rows = at[1]
+    split = 0 if defer_rows <= rows.start else -(-(defer_rows - rows.start) // rows.step)
+    split = min(split, values.shape[1])
+    if split:
+        head = (at[0], slice(rows.start, rows.start + split * rows.step, rows.step), *at[2:])
+        deferred.append((dA_prev[head], values[:, :split].copy()))
+        at = (at[0], slice(rows.start + split * rows.step, rows.stop, rows.step), *at[2:])
+        values = values[:, split:]
+    dA_prev[at] += values
+
+
+def _backward_band(A_prev, dA, g: Geometry, mode: str, tie_rule: str, dA_prev, *,
+                   defer_rows: int = 0, deferred: list | None = None) -> None:
     """Add one band's gradient into dA_prev (the band's input rows; bands of overlapping
-    windows share rows, so everything is added, except where windows cannot overlap)."""
+    windows share rows, so everything is added, except where windows cannot overlap). The
+    adds to the band's first `defer_rows` rows go to `deferred` (_backward_bands)."""
     dt = dA_prev.dtype
     offsets = [_offset(g, r, s) for r in range(g.f) for s in range(g.f)]  # row-major order
     # With stride >= f no two windows share a cell: each input cell gets at most one value,
@@ -154,7 +205,7 @@ def _backward_band(A_prev, dA, g: Geometry, mode: str, tie_rule: str, dA_prev) -
             if exclusive:
                 dA_prev[at] = share
             else:
-                dA_prev[at] += share
+                _add(dA_prev, at, share, defer_rows, deferred)
         return
     A = _pool(A_prev, g, "max")  # (m, n_H, n_W, n_C), the window maxima
     if tie_rule == "split":  # every tied maximum gets dA / (number of tied maxima)
@@ -175,7 +226,7 @@ def _backward_band(A_prev, dA, g: Geometry, mode: str, tie_rule: str, dA_prev) -
         out = dA_prev[at] if exclusive else routed
         np.multiply(hit, grad, out=out)
         if not exclusive:
-            dA_prev[at] += routed
+            _add(dA_prev, at, routed, defer_rows, deferred)
         if tie_rule == "first" and k < len(offsets) - 1:  # taken: later maxima get nothing
             np.subtract(grad, out, out=grad)  # g - g = 0 where routed, g - 0 = g elsewhere
 

@@ -37,20 +37,27 @@ the parts for the convolution are, in bytes (`it` = itemsize):
               [+ for reflect/edge: padded input, padded gradient and two folds,
                  4*C*m*Hp*Wp*it, + dA_prev's channels-first copy]
 
-plus, for both, the geometry's bookkeeping (per axis about 24*n_out*f + 80*n_pad bytes,
-the unreached rows it lists) and a fixed allowance for small Python objects. Every part is
-what the implementation allocates; when it changes, this module and its test change with it.
+with the columns blocks counted once per thread at work (T = core/_parallel.py's
+thread_count() when the bound is taken, at most one per block; the server's one BLAS
+thread makes T = 1), and for a backward pass on T > 1 threads what it keeps aside: each
+extra group's deferred col2im adds, K*reach numbers (reach = the largest tap shift on the
+flat grid), and dW's GEMM products; plus, for both, the geometry's bookkeeping (per axis
+about 24*n_out*f + 80*n_pad bytes, the unreached rows it lists) and a fixed allowance for
+small Python objects. Every part is what the implementation allocates; when it changes,
+this module and its test change with it.
 Besides, between calls the convolution's scratch pool (core/_scratch.py) may keep up to
 SCRATCH_POOL_MAX_BYTES per process: count it once in a per-worker budget, not per call.
 
 Pooling (n_H, n_W the output size, out = m*n_H*n_W*C*it, `band` the output rows of one
 cache-sized band of core/pool.py's loop):
 
-    forward   A = out + the row maxima of one band, rows*m*n_W_prev*C*it
+    forward   A = out + the row maxima of one band, rows*m*n_W_prev*C*it, per thread
     backward  dA_prev m*n_H_prev*n_W_prev*C*it + dA cast to the result dtype, out
-              + per band the row maxima, and 4 band-sized arrays of numbers and 2 of
-              booleans (the window maxima, the tie counts, the gradient still to route,
-              the routed gradient, a mask)
+              + per band and thread: max: the row maxima, and 4 band-sized arrays of
+              numbers and 2 of booleans (the window maxima, the tie counts, the gradient
+              still to route, the routed gradient, a mask); average: dA's share
+              + on T > 1 threads with overlapping windows, each extra group's deferred
+              adds, f*f*ceil((f - stride)/stride) rows of windows
 
 Example: a 256 x 256 x 3 float64 image, eight 3 x 3 filters, stride 1, pad 1:
 conv_forward_bytes((1, 256, 256, 3), (3, 3, 3, 8), {"stride": 1, "pad": 1}) is about 8 MB
@@ -63,7 +70,8 @@ from __future__ import annotations
 
 import math
 
-from ._conv_gemm import block_width
+from . import _parallel
+from ._conv_gemm import MAX_KEPT_BYTES, block_width, gemm_count
 from ._scratch import MAX_POOL_BYTES as SCRATCH_POOL_MAX_BYTES
 from .geometry import (
     PAD_MODES,
@@ -144,7 +152,8 @@ def _conv_sizes(A_prev_shape, W_shape, hparameters, pad_mode, dilation):
     N = m * Hs * Ws
     N_out = ((m - 1) * Hs + n_H - 1) * Ws + n_W
     return dict(m=m, n_H_prev=n_H_prev, n_W_prev=n_W_prev, C=C, f=f, n_C=n_C, pad_mode=pad_mode,
-                Hp=Hp, Wp=Wp, N=N, N_out=N_out, P=P, K=C * f * f, n_H=n_H, n_W=n_W)
+                Hp=Hp, Wp=Wp, N=N, N_out=N_out, P=P, K=C * f * f, n_H=n_H, n_W=n_W,
+                stride=stride, dilation=dilation, Ws=Ws)
 
 
 def conv_forward_breakdown(A_prev_shape, W_shape, hparameters, *, pad_mode="constant",
@@ -154,10 +163,12 @@ def conv_forward_breakdown(A_prev_shape, W_shape, hparameters, *, pad_mode="cons
     it = _itemsize(itemsize)
     K, n_C, C, m = z["K"], z["n_C"], z["C"], z["m"]
     width = block_width(K + 1, z["N_out"], it)
+    threads = _parallel.thread_count()
     parts = {
         "phase buffers (the padded input)": z["P"] * C * z["N"] * it,
         "Z on the flat grid": z["N"] * n_C * it,
-        "columns block, and a copy of it for the GEMM": 2 * (K + 1) * width * it,
+        "columns block, and a copy of it for the GEMM, per thread":
+            min(threads, -(-z["N_out"] // width)) * 2 * (K + 1) * width * it,
         "weights": 4 * (K + 1) * n_C * it,
         "geometry": _geometry_bytes(z["Hp"], z["n_H"], z["f"]) + _geometry_bytes(
             z["Wp"], z["n_W"], z["f"]),
@@ -188,13 +199,15 @@ def conv_backward_breakdown(A_prev_shape, W_shape, hparameters, *, pad_mode="con
         "phase buffers (the padded input)": z["P"] * C * z["N"] * it,
         "their gradient": z["P"] * C * z["N"] * it,
         "dZ on the flat grid": z["N"] * n_C * it,
-        "columns and dcolumns blocks, and GEMM copies of both": 4 * (K + 1) * width * it,
+        "columns and dcolumns blocks, and GEMM copies of both, per thread":
+            min(_parallel.thread_count(), -(-z["N_out"] // width)) * 4 * (K + 1) * width * it,
         "weights, dW and db": 8 * (K + 1) * n_C * it,
         "dA_prev": A_bytes,
         "geometry": _geometry_bytes(z["Hp"], z["n_H"], z["f"]) + _geometry_bytes(
             z["Wp"], z["n_W"], z["f"]),
         "small objects": _FIXED_BYTES + _PER_TAP_BYTES * z["f"] * z["f"],
     }
+    parts.update(_threaded_backward(z, width, it))
     if z["pad_mode"] != "constant":
         parts["padded input, padded gradient and folds"] = 4 * C * m * z["Hp"] * z["Wp"] * it
         parts["A_prev cast and dA_prev channels-first"] = 2 * A_bytes
@@ -202,6 +215,25 @@ def conv_backward_breakdown(A_prev_shape, W_shape, hparameters, *, pad_mode="con
         parts["float64 copies of the inputs and dZ"] = 8 * (
             m * z["n_H_prev"] * z["n_W_prev"] * C + K * n_C + n_C + m * z["n_H"] * z["n_W"] * n_C)
     return parts
+
+
+def _threaded_backward(z: dict, width: int, it: int) -> dict[str, int]:
+    """What a backward pass on several threads keeps aside (core/_conv_gemm.py, backward
+    and threads_pay_backward): each extra group's deferred col2im adds (K*reach numbers at
+    most, reach the largest tap shift on the flat grid) and every GEMM product of dW."""
+    threads = _parallel.thread_count()
+    K, n_C, N_out = z["K"], z["n_C"], z["N_out"]
+    n_blocks = -(-N_out // width)
+    terms = gemm_count(width, N_out, K + 1, n_C)
+    stride, dilation = z["stride"], z["dilation"]
+    reach = ((z["f"] - 1) * dilation // stride) * z["Ws"] + (z["f"] - 1) * dilation // stride
+    if threads < 2 or n_blocks < 2 or K * reach * it > MAX_KEPT_BYTES \
+            or terms * (K + 1) * n_C * it > MAX_KEPT_BYTES:
+        return {}
+    groups = min(threads, n_blocks)
+    return {"deferred adds and dW's products (threads)":
+            (groups - 1) * K * reach * it + terms * (K + 1) * n_C * it
+            + _PER_TAP_BYTES * (K * groups + terms)}
 
 
 def conv_forward_bytes(A_prev_shape, W_shape, hparameters, *, pad_mode="constant", dilation=1,
@@ -240,6 +272,12 @@ def _pool_sizes(A_prev_shape, hparameters):
     return m, n_H_prev, n_W_prev, C, f, stride, n_H, n_W
 
 
+def _pool_threads(m: int, n_W_prev: int, C: int, stride: int, n_H: int) -> int:
+    """Bands at work at once: the thread count, or fewer if there are fewer bands (counted
+    with 8-byte numbers, the most bands)."""
+    return min(_parallel.thread_count(), -(-n_H // band_rows(m, n_W_prev, C, 8, stride)))
+
+
 def pool_forward_breakdown(A_prev_shape, hparameters, mode="max", *, itemsize=8,
                            converted_inputs=False) -> dict[str, int]:
     """pool_forward's bound as named parts in bytes (module docstring); sum = the bound."""
@@ -249,7 +287,8 @@ def pool_forward_breakdown(A_prev_shape, hparameters, mode="max", *, itemsize=8,
     rows = min(n_H, band_rows(m, n_W_prev, C, 4, stride))  # cut by A_prev's itemsize (4 or 8)
     parts = {
         "A": m * n_H * n_W * C * it,
-        "row maxima of one band": rows * m * n_W_prev * C * it,
+        "row maxima of one band, per thread":
+            _pool_threads(m, n_W_prev, C, stride, n_H) * rows * m * n_W_prev * C * it,
         "geometry": _geometry_bytes(n_H_prev, n_H, f) + _geometry_bytes(n_W_prev, n_W, f),
         "small objects": _FIXED_BYTES + _PER_TAP_BYTES * f * f,
     }
@@ -268,13 +307,20 @@ def pool_backward_breakdown(A_prev_shape, hparameters, mode="max", *, tie_rule="
     # The bands are cut by A_prev's itemsize, which may be 4 under a float64 dA: take 4.
     rows = min(n_H, band_rows(m, n_W_prev, C, 4, stride))
     band = rows * m * n_W * C
+    threads = _pool_threads(m, n_W_prev, C, stride, n_H)
     parts = {
         "dA_prev": m * n_H_prev * n_W_prev * C * it,
         "dA cast": m * n_H * n_W * C * it,
-        "band scratch": band * (4 * it + 2) + rows * m * n_W_prev * C * it,
+        # max: the window maxima, tie counts, gradient to route, routed gradient, a mask
+        # and the row maxima; average: the share of dA
+        "band scratch, per thread": threads * (
+            band * (4 * it + 2) + rows * m * n_W_prev * C * it if mode == "max" else band * it),
         "geometry": 2 * (_geometry_bytes(n_H_prev, n_H, f) + _geometry_bytes(n_W_prev, n_W, f)),
         "small objects": _FIXED_BYTES + _PER_TAP_BYTES * f * f,
     }
+    if threads > 1 and f > stride:  # each extra group's deferred adds (core/pool.py)
+        parts["deferred adds (threads)"] = (threads - 1) * f * f * (
+            -(-(f - stride) // stride) * m * n_W * C * it + _PER_TAP_BYTES)
     if converted_inputs:
         parts["float64 copies of A_prev and dA"] = 8 * m * (n_H_prev * n_W_prev + n_H * n_W) * C
     return parts
