@@ -23,6 +23,7 @@ from fastapi.templating import Jinja2Templates
 
 from app import errors
 from app.config import Settings, get_settings
+from app.memory import Trimmer, rss_bytes
 from app.middleware.body_limit import BodyLimitMiddleware, BodyTimeout, BodyTooLarge
 from app.middleware.gzip import GzipMiddleware
 from app.middleware.security_headers import DOCS_CSP, SecurityHeadersMiddleware
@@ -71,9 +72,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     def current() -> Settings:
         return app.dependency_overrides.get(get_settings, get_settings)()
 
-    # One memory budget for the work in flight and the steps cache (app/services/heavy.py).
+    # One memory budget for the work in flight and the steps cache (app/services/heavy.py);
+    # past it plus the worker's size now, freed memory goes back to the system (app/memory.py).
     app.state.cache = LruCache(current)
-    app.state.limiter = Admission(current, shrink_cache=app.state.cache.shrink_to)
+    start_rss = rss_bytes() or 0
+    app.state.trimmer = Trimmer(lambda: current().memory_budget_bytes + start_rss)
+    app.state.limiter = Admission(current, shrink_cache=app.state.cache.shrink_to,
+                                  after_heavy=app.state.trimmer.after_heavy)
     app.state.cache.room = app.state.limiter.cache_room
     app.state.templates = Jinja2Templates(directory=str(TEMPLATES_DIR))  # autoescapes .html
 

@@ -82,9 +82,11 @@ class Admission:
     """
 
     def __init__(self, settings: Callable[[], Settings],
-                 shrink_cache: Callable[[int], None] = lambda _room: None) -> None:
+                 shrink_cache: Callable[[int], None] = lambda _room: None,
+                 after_heavy: Callable[[], None] = lambda: None) -> None:
         self.settings = settings
         self.shrink_cache = shrink_cache
+        self.after_heavy = after_heavy  # app/memory.py's Trimmer: memory back past the limit
         self.in_flight = 0  # bytes reserved by running requests
         self.running_heavy = 0
         self.running = 0
@@ -116,6 +118,8 @@ class Admission:
         self.in_flight -= cost
         self.running -= 1
         self.running_heavy -= heavy
+        if heavy:
+            self.after_heavy()
         self._wake()
 
     def _wake(self) -> None:
