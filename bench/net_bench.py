@@ -64,8 +64,9 @@ def torch_params(torch, params: dict) -> dict:
             "dense.bias": t(params["dense.b"].reshape(-1))}
 
 
-def torch_net(torch, params: dict):
-    """The default network as a torch.nn.Module (float64) holding convstep's weights."""
+def torch_module(torch, dense: str = "dense"):
+    """The default network's architecture as a float64 torch.nn.Module with PyTorch's own
+    initial weights; `dense` names its last layer (PyTorch users often call it "fc")."""
     nn = torch.nn
 
     class Net(nn.Module):
@@ -73,14 +74,19 @@ def torch_net(torch, params: dict):
             super().__init__()
             self.conv1 = nn.Conv2d(1, 8, 3, padding=1)
             self.conv2 = nn.Conv2d(8, 16, 3, padding=1)
-            self.dense = nn.Linear(64, 10)
+            setattr(self, dense, nn.Linear(64, 10))
 
         def forward(self, x):  # x (m, 1, 8, 8) -> logits (m, 10)
             x = nn.functional.max_pool2d(torch.relu(self.conv1(x)), 2, 2)
             x = nn.functional.max_pool2d(torch.relu(self.conv2(x)), 2, 2)
-            return self.dense(torch.flatten(x, 1))
+            return getattr(self, dense)(torch.flatten(x, 1))
 
-    model = Net().double()
+    return Net().double()
+
+
+def torch_net(torch, params: dict):
+    """The default network as a torch.nn.Module (float64) holding convstep's weights."""
+    model = torch_module(torch)
     model.load_state_dict(torch_params(torch, params))
     return model
 

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from safetensors.numpy import save
 
+from bench.net_bench import torch_module
 from core.data import load_digits, load_weights
 from core.net import init_params, net_forward, scale_pixels
 
@@ -69,28 +70,10 @@ def test_npz_with_some_tensors_keeps_the_rest(client):
         np.testing.assert_array_equal(_probs(client, j["id"]), want)
 
 
-def _torch_net(torch):
-    nn = torch.nn
-
-    class Net(nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.conv1 = nn.Conv2d(1, 8, 3, padding=1)
-            self.conv2 = nn.Conv2d(8, 16, 3, padding=1)
-            self.fc = nn.Linear(64, 10)
-
-        def forward(self, x):
-            x = nn.functional.max_pool2d(torch.relu(self.conv1(x)), 2)
-            x = nn.functional.max_pool2d(torch.relu(self.conv2(x)), 2)
-            return torch.softmax(self.fc(torch.flatten(x, 1)), dim=1)
-
-    return Net().double()
-
-
 def test_a_pytorch_state_dict_gives_pytorchs_probabilities(client):
     torch = pytest.importorskip("torch")
     torch.manual_seed(0)
-    model = _torch_net(torch)
+    model = torch_module(torch, dense="fc")  # PyTorch's own initial weights, an "fc" layer
     state = {k: v.detach().numpy() for k, v in model.state_dict().items()}
     j = _upload(client, save(state)).json()
     assert {t["name"]: t["layout"] for t in j["replaced"]} == {
@@ -98,7 +81,7 @@ def test_a_pytorch_state_dict_gives_pytorchs_probabilities(client):
         "dense.W": "pytorch", "dense.b": "vector"}
     images, _ = load_digits().split("test")
     x = torch.tensor(images[11] / 16.0).reshape(1, 1, 8, 8)
-    want = model(x).detach().numpy()[0]
+    want = torch.softmax(model(x), dim=1).detach().numpy()[0]
     np.testing.assert_allclose(_probs(client, j["id"]), want, rtol=1e-10, atol=1e-14)
 
 
