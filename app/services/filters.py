@@ -28,16 +28,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from app.errors import ApiError
 from app.schemas.image import WEIGHT_ABS
-from app.services.network_weights import read_tensors
+from app.services.network_weights import read_tensors, real_float64, refuse
 
 PYTORCH_NAME = re.compile(r"(\.|_)weight$")
 EXERCISE_NAME = re.compile(r"(^|\.|_)W\d*$")
-
-
-def _refuse(code: str, detail: str, status: int = 422) -> ApiError:
-    return ApiError(status, code, f"file: {detail}")
 
 
 @dataclass(frozen=True)
@@ -47,17 +42,6 @@ class Limits:
     f_min: int
     f_max: int
     max_filters: int
-
-
-def _real(name: str, x: np.ndarray) -> np.ndarray:
-    if not (np.issubdtype(x.dtype, np.floating) or np.issubdtype(x.dtype, np.integer)):
-        raise _refuse("bad_dtype", f"'{name}' has dtype {x.dtype}; weights must be real "
-                      "numbers (float16, float32, float64 or integers).")
-    out = x.astype(np.float64)
-    bad = int((~np.isfinite(out)).sum())
-    if bad:
-        raise _refuse("not_finite", f"'{name}' holds {bad} value(s) that are NaN or infinite.")
-    return out
 
 
 def _readings(shape: tuple[int, ...]) -> list[str]:
@@ -178,18 +162,18 @@ def filters_of_tensors(tensors: dict[str, np.ndarray], limits: Limits) -> tuple[
                              "(f, f, n_C_prev, n_C) needs shape[0] == shape[1], "
                              "(n_C, n_C_prev, kH, kW) needs shape[2] == shape[3]")
             continue
-        xf = _real(name, x)
+        xf = real_float64(f"'{name}'", x)
         bias = _find_bias(name, tensors)
         b_raw = None
         if bias is not None:
-            b_raw = _real(bias, np.asarray(tensors[bias]))
+            b_raw = real_float64(f"'{bias}'", np.asarray(tensors[bias]))
             fitting = [r for r in readings
                        if _bias_fits(b_raw.shape, _exercise_shape(x.shape, r)[3])]
             if not fitting:
                 wants = " or ".join(f"({n},) or (1, 1, 1, {n}) for the {r} layout's n_C = {n}"
                                     for r in readings
                                     for n in [_exercise_shape(x.shape, r)[3]])
-                raise _refuse("bad_shape", f"'{bias}' (the bias of '{name}', shape "
+                raise refuse("bad_shape", f"'{bias}' (the bias of '{name}', shape "
                               f"{tuple(x.shape)}) has shape {tuple(b_raw.shape)}; expected "
                               f"{wants}.")
             used.add(bias)
@@ -212,7 +196,7 @@ def filters_of_tensors(tensors: dict[str, np.ndarray], limits: Limits) -> tuple[
         found = "; ".join(_describe(n, np.asarray(t)) + (f" ({skipped[n]})" if n in skipped
                                                           else "")
                           for n, t in tensors.items())
-        raise _refuse("no_conv_tensor", "no conv weight tensor: a conv tensor is 4-D, "
+        raise refuse("no_conv_tensor", "no conv weight tensor: a conv tensor is 4-D, "
                       "(f, f, n_C_prev, n_C) in the exercise's layout or (n_C, n_C_prev, k, k) "
                       f"in PyTorch's. The file holds {found}.")
     others = []

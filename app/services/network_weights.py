@@ -83,8 +83,23 @@ class WeightSet:
     kept: tuple[str, ...]  # names that keep the shipped values
 
 
-def _refuse(code: str, detail: str, status: int = 422) -> ApiError:
+def refuse(code: str, detail: str, status: int = 422) -> ApiError:
+    """A weight file's 4xx: the field is the upload, `file`."""
     return ApiError(status, code, f"file: {detail}")
+
+
+
+def real_float64(label: str, x: np.ndarray) -> np.ndarray:
+    """x as float64; 422 naming `label` when its dtype is not a real number or it holds NaN
+    or infinity."""
+    if not (np.issubdtype(x.dtype, np.floating) or np.issubdtype(x.dtype, np.integer)):
+        raise refuse("bad_dtype", f"{label} has dtype {x.dtype}; weights must be real numbers "
+                     "(float16, float32, float64 or integers).")
+    out = x.astype(np.float64)
+    bad = int((~np.isfinite(out)).sum())
+    if bad:
+        raise refuse("not_finite", f"{label} holds {bad} value(s) that are NaN or infinite.")
+    return out
 
 
 # ---------------------------------------------------------------- reading the two formats
@@ -94,15 +109,15 @@ def _read_safetensors(data: bytes) -> dict[str, np.ndarray]:
     from safetensors.numpy import load
 
     if len(data) < 8:
-        raise _refuse("not_weights", "too short to be a .safetensors file.")
+        raise refuse("not_weights", "too short to be a .safetensors file.")
     (header_len,) = struct.unpack("<Q", data[:8])
     if header_len > len(data) - 8:
-        raise _refuse("broken_weights", f"the .safetensors header says {header_len} bytes, "
+        raise refuse("broken_weights", f"the .safetensors header says {header_len} bytes, "
                       f"but the file has only {len(data) - 8} after the length.")
     try:
         tensors = load(data)
     except Exception as exc:  # safetensors raises its own SafetensorError (and ValueError)
-        raise _refuse("broken_weights", f"the .safetensors file cannot be read ({exc}).") from None
+        raise refuse("broken_weights", f"the .safetensors file cannot be read ({exc}).") from None
     return tensors
 
 
@@ -110,17 +125,17 @@ def _read_npz(data: bytes) -> dict[str, np.ndarray]:
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
     except (zipfile.BadZipFile, OSError, ValueError) as exc:
-        raise _refuse("broken_weights", f"the .npz archive cannot be read ({exc}).") from None
+        raise refuse("broken_weights", f"the .npz archive cannot be read ({exc}).") from None
     out = {}
     total = 0
     with archive:
         members = archive.infolist()
         if len(members) > MAX_TENSORS:
-            raise _refuse("too_many_tensors", f"the archive holds {len(members)} files; at "
+            raise refuse("too_many_tensors", f"the archive holds {len(members)} files; at "
                           f"most {MAX_TENSORS} tensors are read.", 413)
         for info in members:
             if not info.filename.endswith(".npy"):
-                raise _refuse("not_weights", f"'{info.filename}' in the archive is not a .npy "
+                raise refuse("not_weights", f"'{info.filename}' in the archive is not a .npy "
                               "array (a PyTorch .pt file or another archive?): only .npz "
                               "arrays and .safetensors are read, and pickles never are.", 415)
             name = info.filename[:-4]
@@ -133,7 +148,7 @@ def _read_npz(data: bytes) -> dict[str, np.ndarray]:
                     _check_header(name, shape, dtype)
                 total += int(np.prod(shape, dtype=np.int64))
                 if total > MAX_TOTAL_ELEMENTS:
-                    raise _refuse("tensor_too_large", f"'{name}' brings the archive's "
+                    raise refuse("tensor_too_large", f"'{name}' brings the archive's "
                                   f"tensors to {total} values; at most {MAX_TOTAL_ELEMENTS} "
                                   "are read from one file.", 413)
                 with archive.open(info) as fp:
@@ -141,18 +156,18 @@ def _read_npz(data: bytes) -> dict[str, np.ndarray]:
             except ApiError:
                 raise
             except Exception as exc:  # a corrupt member: zlib, CRC, header or size errors
-                raise _refuse("broken_weights", f"'{name}' cannot be read as a .npy array "
+                raise refuse("broken_weights", f"'{name}' cannot be read as a .npy array "
                               f"({exc}).") from None
     return out
 
 
 def _check_header(name: str, shape: tuple, dtype: np.dtype) -> None:
     if dtype.hasobject:
-        raise _refuse("pickle_refused", f"'{name}' is an object array, which only a pickle "
+        raise refuse("pickle_refused", f"'{name}' is an object array, which only a pickle "
                       "could load; pickles are never loaded. Save plain numeric arrays.", 415)
     n = int(np.prod(shape, dtype=np.int64))
     if n > MAX_TENSOR_ELEMENTS:
-        raise _refuse("tensor_too_large", f"'{name}' declares shape {tuple(shape)} ({n} "
+        raise refuse("tensor_too_large", f"'{name}' declares shape {tuple(shape)} ({n} "
                       f"values); at most {MAX_TENSOR_ELEMENTS} values per tensor are read "
                       f"(the network's largest tensor has {max_elements()}).", 413)
 
@@ -164,20 +179,20 @@ def max_elements() -> int:
 def read_tensors(data: bytes) -> tuple[dict[str, np.ndarray], str]:
     """(tensors by file name, "safetensors" | "npz") of an upload, by its content."""
     if not data:
-        raise _refuse("empty_file", "the upload is empty (0 bytes).")
+        raise refuse("empty_file", "the upload is empty (0 bytes).")
     if data[:4] == b"PK\x03\x04" or data[:4] == b"PK\x05\x06":
         tensors, kind = _read_npz(data), "npz"
     elif len(data) >= 9 and data[8:9] == b"{":
         tensors, kind = _read_safetensors(data), "safetensors"
     elif data[:1] == b"\x80" or data[:6] == b"\x93NUMPY":
-        raise _refuse("not_weights", "this is a pickle or a single .npy array; send a "
+        raise refuse("not_weights", "this is a pickle or a single .npy array; send a "
                       ".safetensors file or an .npz archive (pickles are never loaded).", 415)
     else:
-        raise _refuse("not_weights", "not a .safetensors file or an .npz archive.", 415)
+        raise refuse("not_weights", "not a .safetensors file or an .npz archive.", 415)
     if not tensors:
-        raise _refuse("no_tensors", "the file holds no tensors.")
+        raise refuse("no_tensors", "the file holds no tensors.")
     if len(tensors) > MAX_TENSORS:
-        raise _refuse("too_many_tensors", f"the file holds {len(tensors)} tensors; at most "
+        raise refuse("too_many_tensors", f"the file holds {len(tensors)} tensors; at most "
                       f"{MAX_TENSORS} are read.", 413)
     return tensors, kind
 
@@ -192,7 +207,7 @@ def _resolve_names(tensors: dict[str, np.ndarray]) -> dict[str, tuple[str, str]]
                          if (m := SEQUENTIAL.match(k))), key=lambda t: t[0])
     indices = sorted({i for i, _, _ in sequential})
     if len(indices) > len(WEIGHTED_LAYERS):
-        raise _refuse("unknown_tensor", f"the file has {len(indices)} nn.Sequential layers with "
+        raise refuse("unknown_tensor", f"the file has {len(indices)} nn.Sequential layers with "
                       f"weights ({', '.join(map(str, indices))}); the network has "
                       f"{len(WEIGHTED_LAYERS)}: {', '.join(WEIGHTED_LAYERS)}.")
     layer_of = dict(zip(indices, WEIGHTED_LAYERS, strict=False))
@@ -206,14 +221,14 @@ def _resolve_names(tensors: dict[str, np.ndarray]) -> dict[str, tuple[str, str]]
         else:
             unknown.append(key)
     if unknown:
-        raise _refuse("unknown_tensor", f"tensor(s) {', '.join(repr(u) for u in unknown)} are "
+        raise refuse("unknown_tensor", f"tensor(s) {', '.join(repr(u) for u in unknown)} are "
                       f"not in the network. Accepted names: {', '.join(PARAM_NAMES)} (or "
                       "PyTorch's conv1.weight, conv1.bias, ..., fc.weight, fc.bias, the "
                       "course's W1, b1, ..., b3, or an nn.Sequential's <index>.weight).")
     seen: dict[str, str] = {}
     for key, (ours, _) in resolved.items():
         if ours in seen:
-            raise _refuse("duplicate_tensor", f"'{seen[ours]}' and '{key}' both give {ours}.")
+            raise refuse("duplicate_tensor", f"'{seen[ours]}' and '{key}' both give {ours}.")
         seen[ours] = key
     return resolved
 
@@ -238,13 +253,7 @@ def _dense_from_torch(weight: np.ndarray) -> np.ndarray:
 def to_layout(file_name: str, ours: str, convention: str, x: np.ndarray) -> tuple[np.ndarray, str]:
     """(the tensor in the exercise's layout, the layout it was read in); 422 naming both
     expected shapes otherwise."""
-    if not (np.issubdtype(x.dtype, np.floating) or np.issubdtype(x.dtype, np.integer)):
-        raise _refuse("bad_dtype", f"'{file_name}' ({ours}) has dtype {x.dtype}; weights must "
-                      "be real numbers (float16, float32, float64 or integers).")
-    x = x.astype(np.float64)
-    if not np.isfinite(x).all():
-        raise _refuse("not_finite", f"'{file_name}' ({ours}) holds "
-                      f"{int((~np.isfinite(x)).sum())} value(s) that are NaN or infinite.")
+    x = real_float64(f"'{file_name}' ({ours})", x)
     ours_shape, torch_shape = DEFAULT_NET.param_shapes[ours], _torch_shape(ours)
     fits_ours = x.shape == ours_shape or (ours.endswith(".b") and x.shape == torch_shape)
     fits_torch = x.shape == torch_shape
@@ -257,7 +266,7 @@ def to_layout(file_name: str, ours: str, convention: str, x: np.ndarray) -> tupl
         if len(ours_shape) == 4:
             return x.transpose(2, 3, 1, 0), "pytorch"
         return _dense_from_torch(x), "pytorch"
-    raise _refuse("bad_shape", f"'{file_name}' ({ours}) has shape {tuple(x.shape)}; expected "
+    raise refuse("bad_shape", f"'{file_name}' ({ours}) has shape {tuple(x.shape)}; expected "
                   f"{ours_shape} (the exercise's layout) or {torch_shape} (PyTorch's).")
 
 
@@ -275,7 +284,7 @@ def weight_set(data: bytes, base: dict, source: str) -> WeightSet:
     try:
         params = check_params(params)
     except ParamError as exc:  # unreachable after to_layout, but never a 500
-        raise _refuse("bad_weights", str(exc)) from None
+        raise refuse("bad_weights", str(exc)) from None
     digest = hashlib.blake2b(digest_size=12)
     for name in PARAM_NAMES:
         digest.update(name.encode())
