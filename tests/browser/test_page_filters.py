@@ -204,7 +204,8 @@ def test_the_network_page_links_its_conv1_filters_to_explore(page_and_log):
     page.goto("/network")
     link = page.get_by_role("link", name="see these filters on a photo in Explore")
     expect(link).to_have_count(1)
-    expect(link).to_have_attribute("href", "/explore?net_filters=shipped&layer=conv1")
+    expect(link).to_have_attribute("href",
+                                   "/explore?net_filters=shipped&layer=conv1&step=2147483647")
     assert page.locator('[data-layer="conv1"]').get_by_role("link").count() == 1
     link.click()
     page.wait_for_url("**/explore?**")
@@ -219,6 +220,9 @@ def test_the_network_page_links_its_conv1_filters_to_explore(page_and_log):
     page.wait_for_timeout(300)
     q = parse_qs(urlparse(page.url).query)
     assert "net_filters" not in q and q["color"] == ["gray"] and "k7" in q
+    # it opens on the convolution's last step: the feature maps are whole
+    total = page.locator("#scrub").get_attribute("max")
+    assert q["step"] == [total], (q.get("step"), total)
     assert log.page_errors == []
 
 

@@ -5,6 +5,8 @@
 import { INK, channel, el, extent, fmt4, paint, plain, scaleFor } from "./maps.js";
 import { buildLegend, makeScale } from "../colors.js";
 
+const LAST_STEP = 2 ** 31 - 1; // past any layer's last step: Explore clamps it to that
+
 const TITLES = {
   conv: "conv", relu: "ReLU", pool: "max pool", flatten: "flatten", dense: "dense",
 };
@@ -157,7 +159,9 @@ function layerCard(info, { onOpen, onCell }) {
       }
     }
     if (link) {
-      link.href = `/explore?${new URLSearchParams({ net_filters: run.weights || "shipped", layer: "conv1" })}`;
+      // opened at the convolution's last step (Explore clamps the step), so the eight
+      // feature maps are already whole on the photo
+      link.href = `/explore?${new URLSearchParams({ net_filters: run.weights || "shipped", layer: "conv1", step: String(LAST_STEP) })}`;
     }
     const fresh = buildLegend(scale.kind ? scale : makeScale("sequential", 0, 1), fmt4);
     fresh.classList.add("layer-legend");
