@@ -5,6 +5,7 @@ Pure NumPy, channels-last, the exercise's names:
     dA_prev, dW, db = conv_backward(dZ, cache)
     A, cache = pool_forward(A_prev, {"stride": 2, "f": 2}, mode="max")
     dA_prev = pool_backward(dA, cache, mode="max")
+    Z, cache = conv_transpose(A_prev, W, b, {"stride": 2, "pad": 1}, output_padding=1)
 and a small CNN made of them (core/net.py): net_forward(params, X), net_backward(fwd, y).
 """
 
@@ -26,6 +27,12 @@ from .trace import (
     step_index,
     step_position,
 )
+from .transpose import (
+    conv_transpose,
+    conv_transpose_backward,
+    conv_transpose_trace,
+    transpose_geometry,
+)
 
 __all__ = [
     "DEFAULT_NET",
@@ -42,6 +49,9 @@ __all__ = [
     "conv_forward_trace",
     "conv_geometry",
     "conv_single_step",
+    "conv_transpose",
+    "conv_transpose_backward",
+    "conv_transpose_trace",
     "create_mask_from_window",
     "distribute_value",
     "init_params",
@@ -57,5 +67,6 @@ __all__ = [
     "preset_kernel",
     "step_index",
     "step_position",
+    "transpose_geometry",
     "zero_pad",
 ]
