@@ -25,8 +25,8 @@ def _env_int(name: str, default: int) -> int:
         raise SystemExit(f"{name} must be a whole number, not {raw!r}") from None
 
 
-def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m app", description="Serve convstep.")
+def parse_args(argv: list[str] | None = None, prog: str = "python -m app") -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog=prog, description="Serve convstep.")
     parser.add_argument("--host", default=os.environ.get("CONVSTEP_HOST", "127.0.0.1"),
                         help="interface to bind (env CONVSTEP_HOST, default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=_env_int("CONVSTEP_PORT", 8000),
@@ -58,8 +58,8 @@ def uvicorn_options() -> dict:
 BLAS_THREADS = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 
 
-def main(argv: list[str] | None = None) -> None:
-    args = parse_args(argv)
+def main(argv: list[str] | None = None, prog: str = "python -m app") -> None:
+    args = parse_args(argv, prog)
     Settings.from_env()  # a bad CONVSTEP_* limit stops here, with its name, before serving
     for name, value in BLAS_THREADS.items():  # read when NumPy loads, in app.main
         os.environ.setdefault(name, value)

@@ -2,8 +2,11 @@
 
     python -m core.train                  # the shipped weights: core/data/net_weights.safetensors
     python -m core.train --epochs 3 --out /tmp/w.safetensors
+    convstep train ...                    # the same command, installed
 
-(about 6 s on one core: 30 epochs of 45 minibatches of 32; 98% held out.)
+(about 6 s on one core: 30 epochs of 45 minibatches of 32; 98% held out.) The command itself
+(its flags, the files it writes, its one BLAS thread) lives in cli/train.py; this module is
+the pure part: Adam, the shifts, the Trainer the server steps too, and train().
 
 One step: a minibatch of training digits (pixels / 16), net_forward, net_backward from the
 mean cross-entropy of the true labels, then Adam on every parameter:
@@ -20,10 +23,6 @@ accuracy is measured on the fixed split of core/data/digits.npz.
 
 from __future__ import annotations
 
-import argparse
-import json
-import os
-import sys
 import time
 from dataclasses import dataclass, field
 
@@ -170,47 +169,7 @@ def train(config: TrainConfig = TrainConfig(), log=None) -> tuple[dict, list[dic
     return trainer.params, history
 
 
-def main(argv=None) -> int:
-    from .data import WEIGHTS_INFO_PATH, WEIGHTS_PATH, load_digits, save_weights
+if __name__ == "__main__":  # python -m core.train: the command of cli/train.py
+    from cli.train import run
 
-    d = TrainConfig()
-    p = argparse.ArgumentParser(prog="python -m core.train", description=__doc__.split("\n")[0])
-    p.add_argument("--epochs", type=int, default=d.epochs)
-    p.add_argument("--batch-size", type=int, default=d.batch_size)
-    p.add_argument("--lr", type=float, default=d.lr)
-    p.add_argument("--lr-final", type=float, default=d.lr_final)
-    p.add_argument("--seed", type=int, default=d.seed)
-    p.add_argument("--shift", type=int, default=d.shift)
-    p.add_argument("--out", default=str(WEIGHTS_PATH),
-                   help="where to write the weights (.safetensors); default: the shipped file")
-    args = p.parse_args(argv)
-    config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
-                         lr_final=args.lr_final, seed=args.seed, shift=args.shift)
-    params, history = train(config, log=print)
-    _, train_acc = evaluate(params, *load_digits().split("train"))
-    last = history[-1]
-    command = " ".join(["python -m core.train", *(sys.argv[1:] if argv is None else argv)])
-    info = {"command": command,
-            "config": config.__dict__, "train_accuracy": train_acc,
-            "test_accuracy": last["test_accuracy"], "test_loss": last["test_loss"],
-            "held_out": "core/data/digits.npz test_index (360 digits, 36 per class)",
-            "seconds": round(last["seconds"], 1)}
-    save_weights(params, args.out, metadata={"test_accuracy": last["test_accuracy"]})
-    os.chmod(args.out, 0o644)  # safetensors writes 0600
-    if args.out == str(WEIGHTS_PATH):
-        WEIGHTS_INFO_PATH.write_text(json.dumps(info, indent=2) + "\n")
-    print(f"wrote {args.out}: held-out accuracy {last['test_accuracy']:.2%}, training accuracy "
-          f"{train_acc:.2%}, {last['seconds']:.1f} s")
-    return 0
-
-
-# BLAS on one thread: the GEMMs of an 8 x 8 network are tiny, and waking a second thread
-# costs more than it saves (5x slower per step measured on 2 busy cores). The variable must
-# be set before NumPy loads OpenBLAS, so the command restarts itself once with it.
-BLAS_THREADS = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
-
-if __name__ == "__main__":
-    if "OPENBLAS_NUM_THREADS" not in os.environ:
-        os.execve(sys.executable, [sys.executable, "-m", "core.train", *sys.argv[1:]],
-                  {**os.environ, **BLAS_THREADS})
-    raise SystemExit(main())
+    run(prog="python -m core.train")

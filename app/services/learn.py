@@ -14,7 +14,7 @@ import math
 import numpy as np
 
 from app.errors import ApiError
-from core.check import flavour_of, page_link
+from cli.links import flavour_of, page_link
 from core.mistakes import (
     MISTAKES,
     Outcome,

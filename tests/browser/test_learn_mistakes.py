@@ -9,7 +9,7 @@ import json
 import numpy as np
 import pytest
 
-from core.check import page_link
+from cli.links import page_link
 from core.mistakes import MISTAKES, default_case
 from tests.browser.pagetools import wait_until
 

@@ -1,8 +1,5 @@
 """The shipped digits and weights, and training by convstep's own backward pass."""
 
-import json
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -10,13 +7,12 @@ import pytest
 
 from core.data import (
     DATA_DIR,
-    WEIGHTS_PATH,
     load_digits,
     load_weights,
     save_weights,
     weights_info,
 )
-from core.net import DEFAULT_NET, ParamError, init_params, net_forward, predict, scale_pixels
+from core.net import DEFAULT_NET, ParamError, init_params, net_forward, scale_pixels
 from core.train import Adam, TrainConfig, Trainer, evaluate, shift_images
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -105,18 +101,6 @@ def test_training_from_given_weights_keeps_the_callers_arrays():
     for k in params:
         np.testing.assert_array_equal(params[k], before[k])
     assert not np.array_equal(trainer.params["conv1.W"], before["conv1.W"])
-
-
-def test_the_command_writes_weights(tmp_path):
-    out = tmp_path / "w.safetensors"
-    run = subprocess.run([sys.executable, "-m", "core.train", "--epochs", "1", "--out", str(out)],
-                         capture_output=True, text=True, timeout=120, cwd=ROOT, check=True)
-    assert "epoch   1" in run.stdout and "held-out accuracy" in run.stdout
-    params = load_weights(out)
-    probs = predict(params, scale_pixels(load_digits().images[:5]))
-    assert probs.shape == (5, 10)
-    assert WEIGHTS_PATH.exists()  # the shipped file is not touched by --out
-    assert json.loads((DATA_DIR / "NET_WEIGHTS.json").read_text())["config"]["epochs"] == 30
 
 
 def test_scaled_pixels_are_what_the_network_reads():

@@ -1,6 +1,7 @@
-"""core.check: the learner's checker, on learner files (one per mistake, written as a
-learner writes the exercise with that one bug), a correct file, files that raise, loop
-forever or return a wrong shape, the --json output and check(globals())."""
+"""cli.check (python -m core.check, convstep check): the learner's checker, on learner files
+(one per mistake, written as a learner writes the exercise with that one bug), a correct
+file, files that raise, loop forever or return a wrong shape, the --json output and
+check(globals())."""
 
 import difflib
 import json
@@ -13,15 +14,8 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import numpy as np
 import pytest
 
-from core.check import (
-    check,
-    check_file,
-    describe_difference,
-    flavour_of,
-    format_report,
-    load_file,
-    page_link,
-)
+from cli.check import check, check_file, describe_difference, format_report, load_file
+from cli.links import flavour_of, page_link
 from core.mistakes import MISTAKE_IDS, default_case, variant
 from core.probes import FUNCTIONS, cases_of
 

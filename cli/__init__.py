@@ -1,0 +1,11 @@
+"""convstep's commands: what runs on a person's machine around core and app, apart from
+core's pure layer (no processes, signals or files there).
+
+    __main__.py   the `convstep` command (= python -m cli): serve, check, train
+    check.py      the learner's checker: their file in a child process, the report
+    links.py      the Learn page's deep link that the checker prints (the server uses it too)
+    train.py      retraining the network's shipped weights
+
+`python -m core.check`, `from core.check import check` and `python -m core.train` keep
+working: core/check.py re-exports cli/check.py, core/train.py's command is cli/train.py's.
+"""
