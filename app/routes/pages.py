@@ -76,7 +76,7 @@ async def home(request: Request, limits: SettingsDep) -> Response:
 @router.get("/explore", response_class=HTMLResponse, include_in_schema=False)
 async def index(request: Request, limits: SettingsDep) -> HTMLResponse:
     templates = request.app.state.templates
-    return templates.TemplateResponse(request, "index.html", {
+    return templates.TemplateResponse(request, "explore.html", {
         "boot": boot_data(limits), "nav": _nav(request, "explore"), "nav_brand": False})
 
 

@@ -261,7 +261,7 @@ def test_small_answers_are_not_compressed(client):
 
 
 def test_page_scripts_and_schema_gzipped_images_not(client):
-    for url in ("/", "/static/js/main.js", "/openapi.json"):
+    for url in ("/", "/static/js/explore/main.js", "/openapi.json"):
         z = client.get(url, headers={"Accept-Encoding": "gzip"})
         p = client.get(url, headers={"Accept-Encoding": "identity"})
         assert z.status_code == p.status_code == 200, url

@@ -33,7 +33,7 @@ def test_bare_root_is_learn_and_a_query_is_explore(client):
     assert boot_of(learn.text)["open"]["fn"] == "zero_pad"
     for url in ("/?sample=coffee&stage=pad", "/explore"):
         r = client.get(url)
-        assert r.status_code == 200 and 'src="/static/js/main.js"' in r.text, url
+        assert r.status_code == 200 and 'src="/static/js/explore/main.js"' in r.text, url
         assert "samples" in boot_of(r.text), url
 
 

@@ -56,7 +56,7 @@ def test_samples_list_and_files(client):
 
 
 def test_static_files_are_served(client):
-    r = client.get("/static/js/api.js")
+    r = client.get("/static/js/kit/api.js")
     assert r.status_code == 200
     assert "javascript" in r.headers["content-type"]
 

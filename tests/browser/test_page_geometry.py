@@ -1,4 +1,4 @@
-"""static/js/geometry.js, imported in the page, against core over a table of cases.
+"""static/js/kit/geometry.js, imported in the page, against core over a table of cases.
 
 The page's one geometry module does index arithmetic only (which step is where, which cells
 a window taps, which outputs cover a cell, when a backward map's cell is complete, where a
@@ -36,7 +36,7 @@ POOL_CASES = [(4, 4, 2, 2), (5, 7, 3, 1), (5, 7, 3, 2), (6, 5, 2, 3), (4, 6, 4, 
 N_C = 2  # two filters / channels: the step order interleaves them
 
 GEOMETRY_JS = """async ({geometry, steps, shape, crop}) => {
-    const G = await import('/static/js/geometry.js');
+    const G = await import('/static/js/kit/geometry.js');
     const [nH, nW, nC] = shape;
     const geo = G.stageGeometry(geometry);
     const out = {geo, positions: [], indices: [], windows: []};

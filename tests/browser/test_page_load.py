@@ -36,7 +36,7 @@ def test_loads_without_console_errors_or_offsite_requests(make_page, server_url)
     # colours first (display encoding, one byte per value), exact numbers right after
     assert any(urlparse(u).path == "/api/image" and "encoding=display" in u for u in log.requests)
     assert any(urlparse(u).path == "/api/arrays" for u in log.requests)
-    assert any("/static/js/main.js" in u for u in log.requests)
+    assert any("/static/js/explore/main.js" in u for u in log.requests)
     # no inline style or script in the HTML (the page runs under a strict CSP)
     html = page.request.get("/explore").text()
     assert "style=" not in html and "<style" not in html

@@ -231,7 +231,7 @@ def _every_response(url: str) -> list[tuple[str, httpx.Response]]:
             ("GET /redoc", c.get("/redoc")),
             ("GET /openapi.json", c.get("/openapi.json")),
             ("GET /static/css/app.css", c.get("/static/css/app.css")),
-            ("GET /static/js/api.js", c.get("/static/js/api.js")),
+            ("GET /static/js/kit/api.js", c.get("/static/js/kit/api.js")),
             ("GET /static/vendor/swagger-ui/swagger-ui.css",
              c.get("/static/vendor/swagger-ui/swagger-ui.css")),
             ("GET /static/missing.js (404)", c.get("/static/missing.js")),
@@ -386,7 +386,7 @@ def test_templates_autoescape_and_boot_data_cannot_close_its_script():
 
     env = create_app().state.templates.env
     assert env.from_string("{{ x }}").render(x="<b>&") == "&lt;b&gt;&amp;"
-    html = env.get_template("index.html").render(request=None, nav=[], boot={
+    html = env.get_template("explore.html").render(request=None, nav=[], boot={
         **boot_data(Settings()), "evil": "</script><script>alert(1)</script>", "q": "'\"&"})
     boot = html.split('<script type="application/json" id="boot">', 1)[1].split("</script>")[0]
     assert "<" not in boot and ">" not in boot and "&" not in boot.replace("\\u0026", "")

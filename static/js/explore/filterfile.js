@@ -7,7 +7,7 @@
 // ones Explore cannot use are shown with the server's reason. Errors go to the same status
 // line; the page keeps its settings.
 
-import { fetchFilters, fetchNetworkFilters } from "../api.js";
+import { fetchFilters, fetchNetworkFilters } from "../kit/api.js";
 
 const LAYOUT_WORDS = { exercise: "exercise layout", pytorch: "PyTorch layout" };
 const x = (shape) => shape.join(" x ");

@@ -2,9 +2,9 @@
 // aborted, retried while the server is busy), then the other stages' arrays and their exact
 // float32 copies; errors shown in the settings box or under the upload.
 
-import { checkGeometry, fetchArrays, postImage } from "../api.js";
-import { lazyArrays } from "../arrays.js";
-import { StepStore } from "../steps.js";
+import { checkGeometry, fetchArrays, postImage } from "../kit/api.js";
+import { lazyArrays } from "../kit/arrays.js";
+import { StepStore } from "../kit/steps.js";
 import { ALL_ARRAYS, firstArrays, sameStep, stageShape } from "./stages.js";
 import { renderGeometry, renderSummary } from "./formulas.js";
 

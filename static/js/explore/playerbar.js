@@ -1,8 +1,8 @@
 // The sticky player bar: play/pause, step, first/last, the scrubber, speed, zoom and digits,
 // the step counter, and the live region that reads the step out when the player rests.
 
-import { Player } from "../player.js";
-import { makeFormatter } from "../arrays.js";
+import { Player } from "../kit/player.js";
+import { makeFormatter } from "../kit/arrays.js";
 
 const STEP_CONTROLS = ["#player-buttons", "#scrub-row", "#speed-group"];
 

@@ -1,13 +1,13 @@
 // The stages of the layer: which view draws each, which arrays it reads, the stage tabs,
 // and putting a stage's view in place (or a "fetching" note while its arrays travel).
 
-import { createPadView } from "../views/pad.js";
-import { createConvView } from "../views/conv.js";
-import { createReluView } from "../views/relu.js";
-import { createPoolView } from "../views/pool.js";
-import { createPoolBackwardView } from "../views/pool_backward.js";
-import { createConvBackwardView } from "../views/conv_backward.js";
-import { indexOf, positionOf } from "../geometry.js";
+import { createPadView } from "../kit/views/pad.js";
+import { createConvView } from "../kit/views/conv.js";
+import { createReluView } from "../kit/views/relu.js";
+import { createPoolView } from "../kit/views/pool.js";
+import { createPoolBackwardView } from "../kit/views/pool_backward.js";
+import { createConvBackwardView } from "../kit/views/conv_backward.js";
+import { indexOf, positionOf } from "../kit/geometry.js";
 
 // `uses`: the arrays each view reads (arrays.get); the first /api/image asks only for
 // those of the stage being opened (plus ALWAYS), the rest follow in one /api/arrays.

@@ -1,8 +1,8 @@
 // The "Use it yourself" panel (the current settings as core, curl and PyTorch code, with
 // Copy) and the "Copy link to this view" button.
 
-import { curlSnippet, pythonSnippet, torchSnippet } from "../snippets.js";
-import { positionOf } from "../geometry.js";
+import { curlSnippet, pythonSnippet, torchSnippet } from "./snippets.js";
+import { positionOf } from "../kit/geometry.js";
 import { stageShape } from "./stages.js";
 
 /** Returns {render}: redraws the snippet for the current settings. */

@@ -3,7 +3,7 @@
 // step the URL names (step 1 by default); the view, the arithmetic and the code are drawn
 // from the same step record in one render, so the panel never lags the counter.
 
-import { Player } from "../player.js";
+import { Player } from "../kit/player.js";
 import { CODE, DILATED, FIRST_MASK_LINES, PAD_MODE_LINE, SPLIT_MASK_LINES } from "./code.js";
 import { LESSONS, variantOf } from "./lessons.js";
 import { createMistakeMode, firstDifferenceText, mistakeLines } from "./mistake.js";

@@ -3,7 +3,7 @@
 // line beside the right one, and where the two first part (GET /api/learn/...). The server
 // decided everything (core/mistakes.py); here it is only laid out.
 
-import { fetchMistakeRun, fetchMistakes } from "../api.js";
+import { fetchMistakeRun, fetchMistakes } from "../kit/api.js";
 import { arrayTable, el, num, scaleFor } from "./table.js";
 
 /** The code lines (ids of code.js) each mistake's buggy line replaces, per function. */

@@ -3,8 +3,8 @@
 // cells). Learn mode's arrays are at most 7 x 9, so every number is written in its cell.
 // Values are shown as the server sent them: nothing here computes with them.
 
-import { cssColor, makeScale } from "../colors.js";
-import { makeFormatter } from "../arrays.js";
+import { cssColor, makeScale } from "../kit/colors.js";
+import { makeFormatter } from "../kit/arrays.js";
 
 export const fmt = makeFormatter(4);
 

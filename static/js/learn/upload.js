@@ -4,7 +4,7 @@
 // the answer is only laid out: the verdict, the mistake it matches, where it first parts
 // from the right output and the right and the uploaded arrays with the differing cells marked.
 
-import { postDiagnosis } from "../api.js";
+import { postDiagnosis } from "../kit/api.js";
 import { firstDifferenceText, linePair, outputPair } from "./mistake.js";
 import { el } from "./table.js";
 

@@ -1,6 +1,6 @@
 // The network page's only module that knows URLs: /api/network... (see /docs).
 
-import { readError } from "../api.js";
+import { readError } from "../kit/api.js";
 
 async function json(url, options = {}) {
   const res = await fetch(url, options);

@@ -2,8 +2,8 @@
 // grids of numbers, colour scales from ../colors.js. Nothing here computes a layer: values
 // are read from the nested lists the server sent, only their range picks the colours.
 
-import { makeScale } from "../colors.js";
-import { fmtShort } from "../arrays.js";
+import { makeScale } from "../kit/colors.js";
+import { fmtShort } from "../kit/arrays.js";
 
 /** Smallest and largest value of a nested list. */
 export function extent(nested) {

@@ -3,7 +3,7 @@
 // dW and db under the layers that have weights. The probabilities as bars.
 
 import { INK, channel, el, extent, fmt4, paint, plain, scaleFor } from "./maps.js";
-import { buildLegend, makeScale } from "../colors.js";
+import { buildLegend, makeScale } from "../kit/colors.js";
 
 const LAST_STEP = 2 ** 31 - 1; // past any layer's last step: Explore clamps it to that
 

@@ -3,17 +3,17 @@
 // parts to it: the player bar, the stages, loading, the settings form, uploads, keys and
 // "Use it yourself". No module keeps mutable state of its own at the top level.
 
-import { makeFormatter } from "./arrays.js";
+import { makeFormatter } from "../kit/arrays.js";
 import { createSettingsForm } from "./settings.js";
 import { cleanFilters, stateFromUrl, urlSync } from "./state.js";
-import { createTestHooks } from "./testhooks.js";
-import { createPlayerBar } from "./explore/playerbar.js";
-import { createStages } from "./explore/stages.js";
-import { createLoader } from "./explore/loading.js";
-import { bindKeyboard } from "./explore/keyboard.js";
-import { bindUploads } from "./explore/uploads.js";
-import { bindFilterFile } from "./explore/filterfile.js";
-import { createUsePanel } from "./explore/use.js";
+import { createTestHooks } from "../kit/testhooks.js";
+import { createPlayerBar } from "./playerbar.js";
+import { createStages } from "./stages.js";
+import { createLoader } from "./loading.js";
+import { bindKeyboard } from "./keyboard.js";
+import { bindUploads } from "./uploads.js";
+import { bindFilterFile } from "./filterfile.js";
+import { createUsePanel } from "./use.js";
 
 function createExplorePage(root, boot) {
   const defaults = { ...boot.default_settings, filters: cleanFilters(boot.default_settings.filters) };

@@ -5,8 +5,8 @@
 // step records' weights, never the float32 W array), so editing one weight keeps the others
 // exactly as the preset made them.
 
-import { weightsView } from "./arrays.js";
-import { sampleUrl } from "./api.js";
+import { weightsView } from "../kit/arrays.js";
+import { sampleUrl } from "../kit/api.js";
 
 const PRESET_TITLES = {
   identity: "identity", box_blur: "box blur", gaussian_blur: "Gaussian blur", sharpen: "sharpen",

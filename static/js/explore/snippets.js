@@ -3,7 +3,7 @@
 // The core and curl snippets end on the step the page shows (`at`: {stage, step, h, w, c},
 // h the padded row on the Pad stage) and print its numbers, as the view shows them.
 
-import { endpoints, sampleUrl } from "./api.js";
+import { endpoints, sampleUrl } from "../kit/api.js";
 import { cleanFilters } from "./state.js";
 
 function pyList(a) {
