@@ -31,9 +31,17 @@ from app.routes import arrays, filters, geometry, image, learn, network, pages
 from app.services.cache import LruCache
 from app.services.heavy import Admission, Overloaded
 
-ROOT = Path(__file__).resolve().parent.parent
-TEMPLATES_DIR = ROOT / "templates"
-STATIC_DIR = ROOT / "static"
+
+def shipped_dir(name: str) -> Path:
+    """static/ or templates/: inside the app package when installed (setup.py puts them
+    there), else at the repository's top level, where they live in a checkout."""
+    package = Path(__file__).resolve().parent  # app/
+    inside = package / name
+    return inside if inside.is_dir() else package.parent / name
+
+
+TEMPLATES_DIR = shipped_dir("templates")
+STATIC_DIR = shipped_dir("static")
 SWAGGER_UI = "/static/vendor/swagger-ui"
 
 DESCRIPTION = """\
