@@ -127,6 +127,22 @@ class Settings(EnvSettings):
         description="Longest wait for a free slot before a heavy request gets 503.",
     )
 
+    max_animation_frames: int = Field(
+        4096, ge=1, le=1_000_000,
+        description="Most frames in one /api/animation answer (one per step of the op).",
+    )
+    max_animation_pixels: int = Field(
+        400_000_000, ge=10_000, le=100_000_000_000,
+        description="Most frames x pixels of a frame in one /api/animation answer: bounds "
+        "the drawing time (a 28 x 28 convolution is 784 frames of 748 x 406 pixels, "
+        "about 238 million).",
+    )
+    max_animation_bytes: int = Field(
+        16 * 1024 * 1024, ge=64 * 1024, le=4 * 1024**3,
+        description="Largest /api/animation answer in bytes; one that grows past it while "
+        "it is encoded stops with a 413.",
+    )
+
     gzip_level: int = Field(
         1, ge=0, le=9,
         description="zlib level of gzip for answers to clients that accept it (0 = never "

@@ -23,6 +23,7 @@ from fastapi.templating import Jinja2Templates
 
 from app import errors
 from app.config import Settings, get_settings
+from app.gallery import routes as gallery
 from app.memory import Trimmer, rss_bytes
 from app.middleware.body_limit import BodyLimitMiddleware, BodyTimeout, BodyTooLarge
 from app.middleware.gzip import GzipMiddleware
@@ -109,6 +110,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(network.router)
     app.include_router(network.page_router)
     app.include_router(filters.router)
+    app.include_router(gallery.router)
 
     @app.get("/docs", include_in_schema=False)
     async def docs() -> HTMLResponse:

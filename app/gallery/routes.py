@@ -1,0 +1,66 @@
+"""GET /api/animation: a step animation of one op as an animated GIF or APNG (the work is
+app/gallery/service.py's; what each frame shows is core/animation.py's)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
+
+from app.deps import SettingsDep
+from app.gallery import service
+from app.schemas.common import ErrorOut
+from core.animation import OPS
+
+router = APIRouter(prefix="/api", tags=["animations: pictures to take away"])
+
+Op = Literal[OPS]  # type: ignore[valid-type]
+
+ERRORS = {
+    413: {"model": ErrorOut, "description": "More frames (max_animation_frames), frame "
+                                            "pixels (max_animation_pixels) or bytes "
+                                            "(max_animation_bytes) than the server draws."},
+    422: {"description": "A field out of range or not allowed for the op (FastAPI's list, "
+                         "`loc` names the field), or geometry that cannot work ({detail, "
+                         "code: 'geometry'}, core's message naming f, pad, h and w)."},
+    503: {"model": ErrorOut, "description": "Busy: try again after Retry-After seconds."},
+}
+IMAGES = {200: {"content": {"image/gif": {}, "image/apng": {}},
+                "description": "The animation: one frame per step, looping."}}
+
+
+@router.get("/animation", response_class=Response, responses={**IMAGES, **ERRORS},
+            summary="A step animation as an animated GIF or APNG")
+async def animation(
+    request: Request,
+    limits: SettingsDep,
+    op: Annotated[Op, Query(description="Which op's loop to animate.")],
+    h: Annotated[int, Query(ge=1, le=64, description="Input height n_H_prev.")] = 5,
+    w: Annotated[int, Query(ge=1, le=64, description="Input width n_W_prev.")] = 5,
+    f: Annotated[int, Query(ge=1, le=16, description="Window size.")] = 3,
+    stride: Annotated[int, Query(ge=1, le=16)] = 1,
+    pad: Annotated[int, Query(ge=0, le=16, description="Padding (conv ops; for "
+                                                      "conv_transpose the rows and columns "
+                                                      "cropped). Pooling has none.")] = 0,
+    dilation: Annotated[int, Query(ge=1, le=8, description="Conv ops only.")] = 1,
+    format: Annotated[Literal["gif", "apng"], Query()] = "gif",
+    numbers: Annotated[bool, Query(description="false: conv_arithmetic's look (blue input, "
+                                               "padding dashed, cyan output, the window "
+                                               "shaded). true: every cell's value on the "
+                                               "fixed example of core/animation.py.")] = False,
+    delay_ms: Annotated[int | None, Query(ge=20, le=5000, description="Each frame's time "
+                                          "(default: a loop of about 15 s, 100-700 ms a "
+                                          "frame).")] = None,
+) -> Response:
+    """One frame per step of the op's loop on a one-channel example: per output window
+    position for conv_forward and pool_forward and their backward passes (dZ's cell and
+    the window of dA_prev it adds into), per input cell for conv_transpose (the window of
+    the output it spreads into). With `numbers=true` the example is A_prev[r, c] =
+    (3r + c) mod 4, W[p, q] = (p + 2q + 1) mod 3, the upstream gradient 1 + (h + 2w) mod 3,
+    b = 0, max pooling (ties: the first maximum)."""
+    q = service.AnimationQuery(op, h, w, f, stride, pad, dilation, format, numbers, delay_ms)
+    data = await service.animation(request, q, limits)
+    return Response(data, media_type=service.MEDIA[format], headers={
+        "Content-Disposition": f'inline; filename="{q.filename()}"',
+        "Cache-Control": "public, max-age=86400"})

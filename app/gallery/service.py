@@ -1,0 +1,130 @@
+"""An animation as GIF or APNG bytes: checked and bounded before anything is drawn, drawn
+(app/gallery/draw.py) and encoded (app/gallery/encode.py) in the thread pool once its cost
+is admitted, and kept in the steps cache (the same query gives the same bytes).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from fastapi import Request
+from fastapi.exceptions import RequestValidationError
+from starlette.concurrency import run_in_threadpool
+
+from app.config import Settings
+from app.errors import ApiError
+from app.gallery import draw, encode
+from app.services.heavy import admitted
+from core import GeometryError
+from core.animation import POOL_OPS, animation_size, plan_animation
+
+MEDIA = {"gif": "image/gif", "apng": "image/apng"}
+EXTENSION = {"gif": "gif", "apng": "png"}
+FIXED_BYTES = 4 * 1024 * 1024  # the traces, the fonts, Pillow's and the encoder's small objects
+
+
+@dataclass(frozen=True)
+class AnimationQuery:
+    """The route's query, validated field by field (app/gallery/routes.py)."""
+
+    op: str
+    h: int
+    w: int
+    f: int
+    stride: int
+    pad: int
+    dilation: int
+    format: str
+    numbers: bool
+    delay_ms: int | None
+
+    def filename(self) -> str:
+        """conv_forward-5x5-f3-s1-p1-d1.gif (numbers: -numbers before the extension)."""
+        name = f"{self.op}-{self.h}x{self.w}-f{self.f}-s{self.stride}"
+        if self.op not in POOL_OPS:
+            name += f"-p{self.pad}-d{self.dilation}"
+        return name + ("-numbers" if self.numbers else "") + "." + EXTENSION[self.format]
+
+
+def default_delay_ms(n_frames: int) -> int:
+    """Each frame's time when the query gives none: the loop lasts about 15 s, each frame
+    between 100 and 700 ms (25 frames: 600 ms; 784 frames: 100 ms)."""
+    return max(100, min(700, round(15_000 / n_frames / 10) * 10))
+
+
+def _field_error(field: str, message: str) -> RequestValidationError:
+    return RequestValidationError([{"loc": ("query", field), "msg": message,
+                                    "type": "value_error", "input": None}])
+
+
+@dataclass(frozen=True)
+class Plan:
+    n_frames: int
+    layout: draw.Layout
+    cost: int
+
+
+def check(q: AnimationQuery, limits: Settings) -> Plan:
+    """The frames and pixels of the answer, before anything is drawn: 422 for a field that
+    cannot work (naming it), 413 over max_animation_frames or max_animation_pixels."""
+    if q.op in POOL_OPS:
+        for field, value, default in (("pad", q.pad, 0), ("dilation", q.dilation, 1)):
+            if value != default:
+                raise _field_error(field, f"{q.op} has no {field}: pooling windows are never "
+                                          f"padded or dilated; leave {field} out (it is "
+                                          f"{value}).")
+    try:
+        n_frames, *sizes = animation_size(q.op, q.h, q.w, q.f, stride=q.stride, pad=q.pad,
+                                          dilation=q.dilation)
+    except GeometryError as exc:
+        raise ApiError(422, "geometry", f"{exc} (Here n_H_prev is h = {q.h} and n_W_prev is "
+                                        f"w = {q.w}.)") from None
+    lay = draw.layout(tuple(sizes), q.numbers)
+    if n_frames > limits.max_animation_frames:
+        raise ApiError(413, "too_many_frames", f"This animation has {n_frames} frames (one "
+                       f"per step); the limit is max_animation_frames = "
+                       f"{limits.max_animation_frames} (CONVSTEP_MAX_ANIMATION_FRAMES). Use "
+                       "a smaller h or w, a larger stride, or less padding.")
+    total = n_frames * lay.pixels
+    if total > limits.max_animation_pixels:
+        raise ApiError(413, "animation_too_large", f"This animation is {n_frames} frames of "
+                       f"{lay.width} x {lay.height} pixels = {total} frame pixels; the limit "
+                       f"is max_animation_pixels = {limits.max_animation_pixels} "
+                       "(CONVSTEP_MAX_ANIMATION_PIXELS). Use a smaller h or w"
+                       + (", or numbers=false (smaller cells)." if q.numbers else "."))
+    # At its peak: the frame being drawn, its copy, the frame before, the delta and its
+    # encoding, and the answer growing up to max_animation_bytes.
+    cost = 6 * lay.pixels + limits.max_animation_bytes + FIXED_BYTES
+    return Plan(n_frames, lay, cost)
+
+
+def render(q: AnimationQuery, plan: Plan, limits: Settings) -> bytes:
+    """The GIF or APNG bytes (encode.TooLargeError past max_animation_bytes)."""
+    anim = plan_animation(q.op, q.h, q.w, q.f, stride=q.stride, pad=q.pad, dilation=q.dilation)
+    frames = draw.render(anim, plan.layout, q.numbers)
+    delay = q.delay_ms or default_delay_ms(anim.n_frames)
+    if q.format == "gif":
+        return encode.gif(frames, draw.PALETTE, draw.UNCHANGED, delay,
+                          limits.max_animation_bytes)
+    return encode.apng(frames, anim.n_frames, draw.PALETTE, draw.UNCHANGED, delay,
+                       limits.max_animation_bytes)
+
+
+async def animation(request: Request, q: AnimationQuery, limits: Settings) -> bytes:
+    """Checked, then from the cache or drawn within the memory budget (413 / 503)."""
+    plan = check(q, limits)
+    cache = request.app.state.cache
+    key = ("animation", q)
+    data = cache.get(key)
+    if data is not None:
+        return data
+    async with admitted(request, plan.cost, "this animation"):
+        try:
+            data = await run_in_threadpool(render, q, plan, limits)
+        except encode.TooLargeError:
+            raise ApiError(413, "animation_too_large", f"This animation grew past "
+                           f"max_animation_bytes = {limits.max_animation_bytes} bytes "
+                           "(CONVSTEP_MAX_ANIMATION_BYTES) while it was encoded. Use a "
+                           "smaller h or w, or numbers=false.") from None
+    cache.put(key, data, len(data) + 512)
+    return data
