@@ -1,8 +1,11 @@
-"""`python -m bench [--quick] [--only NAME ...] [--out FILE] [--no-write]`: run the benchmarks.
+"""`python -m bench [--quick] [--only NAME ...] [--update] [--out FILE] [--no-write]`: run the
+benchmarks.
 
-Sections are modules listed in SECTIONS, each with `run(quick: bool) -> str` (Markdown).
-A section that is missing or fails is reported in the output, and the others still run.
-The result is printed and written to docs/BENCHMARKS.md (unless --no-write).
+Sections are modules listed in SECTIONS, each with `run(quick: bool) -> str` (Markdown that
+starts with its own "## " heading). A section that is missing or fails is reported in the
+output, and the others still run. The result is printed and written to docs/BENCHMARKS.md
+(unless --no-write); `--only NAME --update` replaces just those sections there (found by
+their heading; appended when new), keeping every other section's numbers.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from pathlib import Path
 from bench.common import environment
 
 SECTIONS = ("bench.core_bench", "bench.api_bench", "bench.browser_bench", "bench.net_bench",
-            "bench.load_bench")
+            "bench.load_bench", "bench.anim_bench")
 OUTPUT = Path("docs/BENCHMARKS.md")
 
 
@@ -38,6 +41,21 @@ def run_section(name: str, quick: bool) -> str:
     return f"{text.rstrip()}\n\n_Section time: {time.perf_counter() - started:.0f} s._\n"
 
 
+def replace_section(text: str, section: str) -> str:
+    """`text` with the section of `section`'s heading (its first line) replaced by it, up to
+    the next "## " heading; appended at the end when `text` has no such heading."""
+    heading = section.splitlines()[0]
+    lines = text.rstrip("\n").split("\n")
+    if heading not in lines:
+        return text.rstrip("\n") + "\n\n" + section.rstrip() + "\n"
+    start = lines.index(heading)
+    end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")),
+               len(lines))
+    rest = lines[end:]
+    return "\n".join(lines[:start] + section.rstrip().split("\n")
+                     + (["", *rest] if rest else [])) + "\n"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="fewer rounds (a smoke run)")
@@ -48,8 +66,11 @@ def main(argv: list[str] | None = None) -> int:
                         help=f"file to write (default {OUTPUT} for a run of every section; a "
                              "run of some sections with --only writes only when given --out, "
                              "so that it never replaces the full results with a part)")
+    parser.add_argument("--update", action="store_true",
+                        help=f"with --only: replace those sections in {OUTPUT} (or --out), "
+                             "keeping the others")
     args = parser.parse_args(argv)
-    out = args.out or (None if args.only else OUTPUT)
+    out = args.out or (None if args.only and not args.update else OUTPUT)
 
     names = SECTIONS
     if args.only:
@@ -61,10 +82,16 @@ def main(argv: list[str] | None = None) -> int:
              "for times; a target is met when the ratio is on the right side of it. The "
              "numbers move with machine load: rerun before reading much into a small miss.",
              environment() + ("\n- mode: --quick (few rounds)" if args.quick else "")]
+    sections = []
     for name in names:
         print(f"bench: running {name} ...", file=sys.stderr, flush=True)
-        parts.append(run_section(name, args.quick))
-    text = "\n\n".join(p.rstrip() for p in parts) + "\n"
+        sections.append(run_section(name, args.quick))
+    if args.update and out is not None and out.exists():
+        text = out.read_text()
+        for section in sections:
+            text = replace_section(text, section)
+    else:
+        text = "\n\n".join(p.rstrip() for p in parts + sections) + "\n"
     print(text)
     if out is not None and not args.no_write:
         out.parent.mkdir(parents=True, exist_ok=True)

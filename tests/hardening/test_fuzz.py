@@ -28,7 +28,8 @@ from .asgi import asgi_request
 # Small limits bound the time of one request; every limit is still enforced, so the
 # fuzzer also meets the 413 / 422 "over a limit" answers.
 LIMITS = Settings(max_size=48, max_work_elements=400_000, max_array_elements=20_000,
-                  max_steps_per_page=64, cache_entries=32, cache_bytes=16 * 1024 * 1024)
+                  max_steps_per_page=64, cache_entries=32, cache_bytes=16 * 1024 * 1024,
+                  max_animation_pixels=20_000_000)
 EXAMPLES = 25
 
 app = create_app(LIMITS)
