@@ -36,8 +36,16 @@ from typing import ClassVar
 import numpy as np
 
 from .conv import conv_backward, conv_forward
-from .geometry import GeometryError, conv_geometry, pool_geometry
+from .geometry import Geometry, GeometryError, conv_geometry, pool_geometry
+from .padding import zero_pad
 from .pool import pool_backward, pool_forward
+from .trace import (
+    StepPage,
+    conv_backward_trace,
+    conv_forward_trace,
+    pool_backward_trace,
+    pool_forward_trace,
+)
 
 
 class ParamError(ValueError):
@@ -45,62 +53,203 @@ class ParamError(ValueError):
 
 
 # ---------------------------------------------------------------- layers of the stack
+#
+# Each layer type carries what the rest of convstep asks of a layer: its output shape and
+# parameters on an input shape, a description for the page, forward (output, cache) and
+# backward (the gradients from the gradient on its output). Conv and Pool also carry their
+# window's geometry and their step traces (the layers the network page steps through).
+# Nothing outside asks a layer what kind it is; `kind` is the name the JSON carries.
 
 
 @dataclass(frozen=True)
-class Conv:
-    """Convolution, W (f, f, n_C_prev, n_C), b (1, 1, 1, n_C), {"stride": .., "pad": ..}."""
+class _Layer:
+    """What every layer answers; the defaults are a layer without parameters that keeps
+    its input's shape."""
 
     name: str
+    kind: ClassVar[str]
+    steppable: ClassVar[bool] = False  # has a window, a geometry and step traces
+
+    def output_shape(self, shape: tuple[int, ...]) -> tuple[int, ...]:
+        """The output's shape without m, on inputs of `shape` (without m)."""
+        return tuple(shape)
+
+    def param_shapes(self, shape: tuple[int, ...]) -> dict[str, tuple[int, ...]]:
+        """{"<name>.W": shape, "<name>.b": shape} of its parameters on inputs of `shape`."""
+        return {}
+
+    def describe(self, shape: tuple[int, ...]) -> dict:
+        """Its settings for the page (and the output size formula of a windowed layer)."""
+        return {}
+
+    def forward(self, A_prev, params: dict):
+        """(output, cache)."""
+        raise NotImplementedError
+
+    def backward(self, d_out, cache) -> dict:
+        """{"dA_prev", and for a layer with parameters "dW", "db"}."""
+        raise NotImplementedError
+
+    def weights(self, params: dict) -> tuple[np.ndarray, np.ndarray]:
+        """(W, b) of this layer from the network's parameters."""
+        return params[f"{self.name}.W"], params[f"{self.name}.b"]
+
+
+@dataclass(frozen=True)
+class Conv(_Layer):
+    """Convolution, W (f, f, n_C_prev, n_C), b (1, 1, 1, n_C), {"stride": .., "pad": ..}."""
+
     f: int
     n_C: int
     stride: int = 1
     pad: int = 0
     kind: ClassVar[str] = "conv"
+    steppable: ClassVar[bool] = True
 
     @property
     def hparameters(self) -> dict:
         return {"stride": self.stride, "pad": self.pad}
 
+    def geometry(self, shape) -> Geometry:
+        return conv_geometry(shape[0], shape[1], self.f, stride=self.stride, pad=self.pad)
+
+    def output_shape(self, shape):
+        g = self.geometry(shape)
+        return (g.n_H, g.n_W, self.n_C)
+
+    def param_shapes(self, shape):
+        return {f"{self.name}.W": (self.f, self.f, shape[2], self.n_C),
+                f"{self.name}.b": (1, 1, 1, self.n_C)}
+
+    def describe(self, shape):
+        return {"f": self.f, "n_C": self.n_C, "stride": self.stride, "pad": self.pad,
+                "formula": self.geometry(shape).formula_H}
+
+    def window(self, shape) -> tuple[int, ...]:
+        """The numbers one step reads: f x f x n_C_prev."""
+        return (self.f, self.f, shape[2])
+
+    def forward(self, A_prev, params):
+        return conv_forward(A_prev, *self.weights(params), self.hparameters)
+
+    def backward(self, d_out, cache):
+        dA_prev, dW, db = conv_backward(d_out, cache)
+        return {"dA_prev": dA_prev, "dW": dW, "db": db}
+
+    def forward_arrays(self, A_prev, params) -> dict:
+        """The arrays the forward steps draw besides A_prev: (1, ...) A_prev_pad[0], W, b."""
+        W, b = self.weights(params)
+        return {"A_prev_pad": zero_pad(A_prev, self.pad)[0], "W": W, "b": b.reshape(-1)}
+
+    def backward_arrays(self, grads: dict) -> dict:
+        return {"dW": grads["dW"], "db": grads["db"].reshape(-1)}
+
+    def forward_trace(self, A_prev, params, **where) -> StepPage:
+        return conv_forward_trace(A_prev, *self.weights(params), self.hparameters, **where)
+
+    def backward_trace(self, d_out, cache, **where) -> StepPage:
+        return conv_backward_trace(d_out, cache, **where)
+
 
 @dataclass(frozen=True)
-class ReLU:
+class ReLU(_Layer):
     """A = max(Z, 0), element-wise; no parameters."""
 
-    name: str
     kind: ClassVar[str] = "relu"
+
+    def forward(self, A_prev, params):
+        return relu_forward(A_prev)
+
+    def backward(self, d_out, cache):
+        return {"dA_prev": relu_backward(d_out, cache)}
 
 
 @dataclass(frozen=True)
-class Pool:
+class Pool(_Layer):
     """Pooling, {"stride": .., "f": ..}, mode "max" or "average"; no parameters."""
 
-    name: str
     f: int
     stride: int
     mode: str = "max"
     kind: ClassVar[str] = "pool"
+    steppable: ClassVar[bool] = True
 
     @property
     def hparameters(self) -> dict:
         return {"stride": self.stride, "f": self.f}
 
+    def geometry(self, shape) -> Geometry:
+        return pool_geometry(shape[0], shape[1], self.f, stride=self.stride)
+
+    def output_shape(self, shape):
+        g = self.geometry(shape)
+        return (g.n_H, g.n_W, shape[2])
+
+    def describe(self, shape):
+        return {"f": self.f, "stride": self.stride, "mode": self.mode,
+                "formula": self.geometry(shape).formula_H}
+
+    def window(self, shape) -> tuple[int, ...]:
+        """The numbers one step reads: f x f of one channel."""
+        return (self.f, self.f)
+
+    def forward(self, A_prev, params):
+        return pool_forward(A_prev, self.hparameters, mode=self.mode)
+
+    def backward(self, d_out, cache):
+        return {"dA_prev": pool_backward(d_out, cache, mode=self.mode)}
+
+    def forward_arrays(self, A_prev, params) -> dict:
+        return {}
+
+    def backward_arrays(self, grads: dict) -> dict:
+        return {}
+
+    def forward_trace(self, A_prev, params, **where) -> StepPage:
+        return pool_forward_trace(A_prev, self.hparameters, mode=self.mode, **where)
+
+    def backward_trace(self, d_out, cache, **where) -> StepPage:
+        return pool_backward_trace(d_out, cache, mode=self.mode, **where)
+
 
 @dataclass(frozen=True)
-class Flatten:
+class Flatten(_Layer):
     """(m, n_H, n_W, n_C) -> (m, n_H*n_W*n_C), row-major: index (h*n_W + w)*n_C + c."""
 
-    name: str
     kind: ClassVar[str] = "flatten"
+
+    def output_shape(self, shape):
+        return (int(np.prod(shape)),)
+
+    def forward(self, A_prev, params):
+        return flatten_forward(A_prev)
+
+    def backward(self, d_out, cache):
+        return {"dA_prev": flatten_backward(d_out, cache)}
 
 
 @dataclass(frozen=True)
-class Dense:
+class Dense(_Layer):
     """Fully connected, Z = A_prev @ W + b, W (n_in, n_out), b (1, n_out)."""
 
-    name: str
     n_out: int
     kind: ClassVar[str] = "dense"
+
+    def output_shape(self, shape):
+        return (self.n_out,)
+
+    def param_shapes(self, shape):
+        return {f"{self.name}.W": (shape[0], self.n_out), f"{self.name}.b": (1, self.n_out)}
+
+    def describe(self, shape):
+        return {"n_out": self.n_out}
+
+    def forward(self, A_prev, params):
+        return dense_forward(A_prev, *self.weights(params))
+
+    def backward(self, d_out, cache):
+        dA_prev, dW, db = dense_backward(d_out, cache)
+        return {"dA_prev": dA_prev, "dW": dW, "db": db}
 
 
 Layer = Conv | ReLU | Pool | Flatten | Dense
@@ -125,9 +274,9 @@ class Network:
         shapes, params = [], {}
         shape = tuple(self.input_shape)
         for layer in self.layers:
-            shape, p = _output_shape(layer, shape)
+            params.update(layer.param_shapes(shape))
+            shape = layer.output_shape(shape)
             shapes.append(shape)
-            params.update(p)
         if shape != (len(self.classes),):
             raise GeometryError(
                 f"The last layer must give one logit per class: {len(self.classes)} classes, "
@@ -142,24 +291,13 @@ class Network:
                 return layer
         raise KeyError(name)
 
+    def index(self, name: str) -> int:
+        """The position of the layer called `name` (KeyError when there is none)."""
+        return self.layers.index(self.layer(name))
 
-def _output_shape(layer: Layer, shape: tuple[int, ...]):
-    """(output shape without m, {parameter name: shape}) of a layer on inputs of `shape`."""
-    if layer.kind == "conv":
-        n_H_prev, n_W_prev, n_C_prev = shape
-        g = conv_geometry(n_H_prev, n_W_prev, layer.f, stride=layer.stride, pad=layer.pad)
-        return (g.n_H, g.n_W, layer.n_C), {
-            f"{layer.name}.W": (layer.f, layer.f, n_C_prev, layer.n_C),
-            f"{layer.name}.b": (1, 1, 1, layer.n_C)}
-    if layer.kind == "pool":
-        g = pool_geometry(shape[0], shape[1], layer.f, stride=layer.stride)
-        return (g.n_H, g.n_W, shape[2]), {}
-    if layer.kind == "flatten":
-        return (int(np.prod(shape)),), {}
-    if layer.kind == "dense":
-        return (layer.n_out,), {f"{layer.name}.W": (shape[0], layer.n_out),
-                                f"{layer.name}.b": (1, layer.n_out)}
-    return shape, {}  # relu
+    def input_shape_of(self, k: int) -> tuple[int, ...]:
+        """The input shape (without m) of layer k: the network's input or layer k-1's output."""
+        return tuple(self.input_shape) if k == 0 else self.shapes[k - 1]
 
 
 DEFAULT_NET = Network(
@@ -356,33 +494,14 @@ class NetForward:
 
 
 def layer_forward(layer: Layer, A_prev, params: dict):
-    """(output, cache) of one layer."""
-    if layer.kind == "conv":
-        return conv_forward(A_prev, params[f"{layer.name}.W"], params[f"{layer.name}.b"],
-                            layer.hparameters)
-    if layer.kind == "relu":
-        return relu_forward(A_prev)
-    if layer.kind == "pool":
-        return pool_forward(A_prev, layer.hparameters, mode=layer.mode)
-    if layer.kind == "flatten":
-        return flatten_forward(A_prev)
-    return dense_forward(A_prev, params[f"{layer.name}.W"], params[f"{layer.name}.b"])
+    """(output, cache) of one layer (its own forward)."""
+    return layer.forward(A_prev, params)
 
 
 def layer_backward(layer: Layer, d_out, cache) -> dict:
     """The gradients of one layer from the gradient on its output: {"dA_prev", and for conv
-    and dense "dW", "db"}."""
-    if layer.kind == "conv":
-        dA_prev, dW, db = conv_backward(d_out, cache)
-        return {"dA_prev": dA_prev, "dW": dW, "db": db}
-    if layer.kind == "dense":
-        dA_prev, dW, db = dense_backward(d_out, cache)
-        return {"dA_prev": dA_prev, "dW": dW, "db": db}
-    if layer.kind == "relu":
-        return {"dA_prev": relu_backward(d_out, cache)}
-    if layer.kind == "pool":
-        return {"dA_prev": pool_backward(d_out, cache, mode=layer.mode)}
-    return {"dA_prev": flatten_backward(d_out, cache)}
+    and dense "dW", "db"} (its own backward)."""
+    return layer.backward(d_out, cache)
 
 
 def net_forward(params: dict, X, net: Network = DEFAULT_NET, *, checked: bool = False,

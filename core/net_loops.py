@@ -15,9 +15,14 @@ import numpy as np
 from .loops import conv_backward_loop, conv_forward_loop, pool_backward_loop, pool_forward_loop
 from .net import (
     DEFAULT_NET,
+    Conv,
+    Dense,
+    Flatten,
     NetBackward,
     NetForward,
     Network,
+    Pool,
+    ReLU,
     check_labels,
     net_backward,
     net_forward,
@@ -118,31 +123,40 @@ def softmax_cross_entropy_loop(Z, y):
     return loss, probs, dZ
 
 
+def _conv_loops(layer, A_prev, params):
+    return conv_forward_loop(A_prev, *layer.weights(params), layer.hparameters)
+
+
+def _dense_loops(layer, A_prev, params):
+    return dense_forward_loop(A_prev, *layer.weights(params))
+
+
+def _grads(dA_prev, dW, db) -> dict:
+    return {"dA_prev": dA_prev, "dW": dW, "db": db}
+
+
+# The loop twins of each layer type: (forward(layer, A_prev, params) -> (output, cache),
+# backward(layer, d_out, cache) -> gradients), the signatures of Layer.forward / .backward.
+TWINS = {
+    Conv: (_conv_loops, lambda layer, d, cache: _grads(*conv_backward_loop(d, cache))),
+    ReLU: (lambda layer, A, params: relu_forward_loop(A),
+           lambda layer, d, cache: {"dA_prev": relu_backward_loop(d, cache)}),
+    Pool: (lambda layer, A, params: pool_forward_loop(A, layer.hparameters, mode=layer.mode),
+           lambda layer, d, cache: {"dA_prev": pool_backward_loop(d, cache, mode=layer.mode)}),
+    Flatten: (lambda layer, A, params: flatten_forward_loop(A),
+              lambda layer, d, cache: {"dA_prev": flatten_backward_loop(d, cache)}),
+    Dense: (_dense_loops, lambda layer, d, cache: _grads(*dense_backward_loop(d, cache))),
+}
+
+
 def layer_forward_loop(layer, A_prev, params):
-    """(output, cache) of one layer through the loop twins."""
-    if layer.kind == "conv":
-        return conv_forward_loop(A_prev, params[f"{layer.name}.W"], params[f"{layer.name}.b"],
-                                 layer.hparameters)
-    if layer.kind == "relu":
-        return relu_forward_loop(A_prev)
-    if layer.kind == "pool":
-        return pool_forward_loop(A_prev, layer.hparameters, mode=layer.mode)
-    if layer.kind == "flatten":
-        return flatten_forward_loop(A_prev)
-    return dense_forward_loop(A_prev, params[f"{layer.name}.W"], params[f"{layer.name}.b"])
+    """(output, cache) of one layer through its loop twin."""
+    return TWINS[type(layer)][0](layer, A_prev, params)
 
 
 def layer_backward_loop(layer, d_out, cache) -> dict:
-    """One layer's gradients through the loop twins (same keys as core.net.layer_backward)."""
-    if layer.kind in ("conv", "dense"):
-        twin = conv_backward_loop if layer.kind == "conv" else dense_backward_loop
-        dA_prev, dW, db = twin(d_out, cache)
-        return {"dA_prev": dA_prev, "dW": dW, "db": db}
-    if layer.kind == "relu":
-        return {"dA_prev": relu_backward_loop(d_out, cache)}
-    if layer.kind == "pool":
-        return {"dA_prev": pool_backward_loop(d_out, cache, mode=layer.mode)}
-    return {"dA_prev": flatten_backward_loop(d_out, cache)}
+    """One layer's gradients through its loop twin (same keys as Layer.backward)."""
+    return TWINS[type(layer)][1](layer, d_out, cache)
 
 
 def softmax_loop(Z):

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from app.schemas.common import Strict
 from app.schemas.steps import StepPageOut
+from core.net import DEFAULT_NET
 
 N_CLASSES = 10
 HELD_OUT = 360
@@ -31,8 +32,10 @@ WeightsId = Annotated[str, Field(min_length=1, max_length=40, pattern=r"^(shippe
                                  "(the default), an uploaded set's id, or 'job:<id>' for a "
                                  "training job's current weights.")]
 Nested = list[Any]  # a nested list of numbers in the shape that the field names
-LayerName = Literal["conv1", "relu1", "pool1", "conv2", "relu2", "pool2", "flatten", "dense"]
-StepLayer = Literal["conv1", "pool1", "conv2", "pool2"]
+# The network's layer names, and those with a window (the step view), from the network itself
+LayerName = Literal[tuple(layer.name for layer in DEFAULT_NET.layers)]  # type: ignore[valid-type]
+StepLayer = Literal[tuple(layer.name for layer in DEFAULT_NET.layers  # type: ignore[valid-type]
+                          if layer.steppable)]
 
 
 class NetPixelsInput(Strict):

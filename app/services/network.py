@@ -24,15 +24,7 @@ from app.network_config import NetworkLimits, get_network_limits
 from app.services.bounds import nested_list_bytes
 from app.services.network_jobs import JobLimits, JobStore
 from app.services.network_weights import WeightStore, shipped_params
-from core import (
-    conv_backward_trace,
-    conv_forward_trace,
-    pool_backward_trace,
-    pool_forward_trace,
-    zero_pad,
-)
 from core.data import load_digits, weights_info
-from core.geometry import conv_geometry, pool_geometry
 from core.net import DEFAULT_NET, net_backward, net_forward, scale_pixels
 from core.net_input import InkError, digit_from_ink, ink_from_gray
 
@@ -212,37 +204,25 @@ def step_page(params: dict, digit: DigitIn, target: int | None, layer_name: str,
     """A page of core's step records of one conv or pool layer on its real input, and the
     arrays the step view draws."""
     fwd = net_forward(params, digit.X, NET, checked=True)
-    k = next(i for i, layer in enumerate(NET.layers) if layer.name == layer_name)
+    k = NET.index(layer_name)
     layer = NET.layers[k]
     A_prev = fwd.X if k == 0 else fwd.outputs[k - 1]  # (1, n_H_prev, n_W_prev, n_C_prev)
-    cache = fwd.caches[k]
     where = {"offset": offset, "limit": limit,
              "position": None if position is None else (0, *position)}
-    arrays = {"A_prev": _lists(A_prev[0]), "output": _lists(fwd.outputs[k][0])}
-    if layer.kind == "conv":
-        W, b = params[f"{layer.name}.W"], params[f"{layer.name}.b"]
-        g = conv_geometry(A_prev.shape[1], A_prev.shape[2], layer.f, stride=layer.stride,
-                          pad=layer.pad)
-        arrays.update(A_prev_pad=_lists(zero_pad(A_prev, layer.pad)[0]), W=_lists(W),
-                      b=_lists(b.reshape(-1)))
-    else:
-        g = pool_geometry(A_prev.shape[1], A_prev.shape[2], layer.f, stride=layer.stride)
+    arrays = {"A_prev": A_prev[0], "output": fwd.outputs[k][0],
+              **layer.forward_arrays(A_prev, params)}
     if direction == "forward":
         target = None
-        if layer.kind == "conv":
-            page = conv_forward_trace(A_prev, W, b, layer.hparameters, **where)
-        else:
-            page = pool_forward_trace(A_prev, layer.hparameters, mode=layer.mode, **where)
+        page = layer.forward_trace(A_prev, params, **where)
     else:
         if target is None:
             target = digit.label if digit.label is not None else int(np.argmax(fwd.probs[0]))
         rec = net_backward(fwd, np.array([target]), NET).layers[k]
-        arrays.update(d_out=_lists(rec["d_out"][0]), dA_prev=_lists(rec["dA_prev"][0]))
-        if layer.kind == "conv":
-            arrays.update(dW=_lists(rec["dW"]), db=_lists(rec["db"].reshape(-1)))
-            page = conv_backward_trace(rec["d_out"], cache, **where)
-        else:
-            page = pool_backward_trace(rec["d_out"], cache, mode=layer.mode, **where)
+        arrays.update(d_out=rec["d_out"][0], dA_prev=rec["dA_prev"][0],
+                      **layer.backward_arrays(rec))
+        page = layer.backward_trace(rec["d_out"], fwd.caches[k], **where)
+    g = layer.geometry(NET.input_shape_of(k))
+    arrays = {name: _lists(a) for name, a in arrays.items()}
     return {"layer": layer.name, "direction": direction, "target": target, "geometry": g.to_dict(),
             "arrays": arrays, "page": page.to_dict()}
 
@@ -257,15 +237,7 @@ def architecture(limits: NetworkLimits) -> dict:
                 "output_shape": list(out_shape),
                 "params": {k.split(".")[1]: list(v) for k, v in NET.param_shapes.items()
                            if k.startswith(layer.name + ".")}}
-        if layer.kind == "conv":
-            g = conv_geometry(shape[0], shape[1], layer.f, stride=layer.stride, pad=layer.pad)
-            info.update(f=layer.f, n_C=layer.n_C, stride=layer.stride, pad=layer.pad,
-                        formula=g.formula_H)
-        elif layer.kind == "pool":
-            g = pool_geometry(shape[0], shape[1], layer.f, stride=layer.stride)
-            info.update(f=layer.f, stride=layer.stride, mode=layer.mode, formula=g.formula_H)
-        elif layer.kind == "dense":
-            info.update(n_out=layer.n_out)
+        info.update(layer.describe(tuple(shape)))
         layers.append(info)
         shape = list(out_shape)
     digits = load_digits()
@@ -339,9 +311,7 @@ def run_cost(inp, limits: NetworkLimits) -> int:
 
 def _step_bytes(layer_index: int) -> tuple[int, int]:
     """(bytes of one step record, steps of the layer) of NET's layer `layer_index`."""
-    layer = NET.layers[layer_index]
-    in_shape = NET.input_shape if layer_index == 0 else NET.shapes[layer_index - 1]
-    window = (layer.f, layer.f, in_shape[2]) if layer.kind == "conv" else (layer.f, layer.f)
+    window = NET.layers[layer_index].window(NET.input_shape_of(layer_index))
     numbers = int(np.prod(window))
     per_window = nested_list_bytes(window) + 32 * numbers  # lists, floats and JSON text
     return STEP_RECORD_BYTES + 3 * per_window, int(np.prod(NET.shapes[layer_index]))
@@ -350,8 +320,7 @@ def _step_bytes(layer_index: int) -> tuple[int, int]:
 def steps_cost(inp, layer_name: str, limit: int, limits: NetworkLimits) -> int:
     """/steps: a pass of the digit, then a page of at most `limit` step records (each three
     windows of f x f (x n_C_prev) numbers) of the layer, at most as many as it has."""
-    k = next(i for i, layer in enumerate(NET.layers) if layer.name == layer_name)
-    per_step, total = _step_bytes(k)
+    per_step, total = _step_bytes(NET.index(layer_name))
     return PASS_BYTES + input_cost(inp, limits) + min(limit, total) * per_step
 
 
