@@ -4,7 +4,7 @@ PY := .venv/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: setup serve test lint bench screenshots
+.PHONY: setup serve test test-fast lint bench screenshots
 
 setup:
 	./scripts/setup.sh --browser
@@ -17,6 +17,13 @@ test:
 	./scripts/setup.sh --browser
 	$(PY) -m ruff check .
 	$(PY) -m pytest
+
+# The developer's loop: core, the commands and the app, without a browser or the slow tests
+# (the wheel install, the worker processes, the memory bombs); make test runs everything.
+test-fast:
+	./scripts/setup.sh --dev
+	$(PY) -m ruff check .
+	$(PY) -m pytest -q -m "not browser and not slow" tests/core tests/cli tests/app
 
 lint:
 	./scripts/setup.sh --dev
