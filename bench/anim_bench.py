@@ -33,7 +33,7 @@ CASES = [
 
 
 def _query(op, h, f, stride, pad, fmt, numbers) -> service.AnimationQuery:
-    return service.AnimationQuery(op, h, h, f, stride, pad, 1, fmt, numbers, None)
+    return service.AnimationQuery(op, h, h, f, stride, pad, 1, 0, fmt, numbers, None)
 
 
 def run(quick: bool) -> str:

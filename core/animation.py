@@ -36,7 +36,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .conv import conv_forward
-from .geometry import check_choice, check_int, conv_geometry, pool_geometry
+from .geometry import GeometryError, check_choice, check_int, conv_geometry, pool_geometry
 from .pool import pool_forward
 from .trace import (
     conv_backward_trace,
@@ -115,13 +115,14 @@ class Animation:
     window_grid: int
     n_frames: int
     formula: str
+    output_padding: tuple[int, int] = (0, 0)
 
     def frames(self) -> Iterator[Frame]:
         """Frame 0 .. n_frames - 1, computed one trace page at a time."""
         return _frames(self)
 
 
-def _check(op, h, w, f, stride, pad, dilation) -> tuple:
+def _check(op, h, w, f, stride, pad, dilation, output_padding=0) -> tuple:
     op = check_choice("op", op, OPS)
     h = check_int("h", h, minimum=1, what="the input needs at least one row")
     w = check_int("w", w, minimum=1, what="the input needs at least one column")
@@ -131,15 +132,20 @@ def _check(op, h, w, f, stride, pad, dilation) -> tuple:
     pad = check_int("pad", pad, minimum=0, what="padding adds rows and columns")
     dilation = check_int("dilation", dilation, minimum=1,
                          what="1 means the window's cells are adjacent")
+    if output_padding and op != "conv_transpose":
+        raise GeometryError(f"output_padding is for conv_transpose only; {op} has none.")
     return op, h, w, f, stride, pad, dilation
 
 
-def animation_size(op, h, w, f, *, stride=1, pad=0, dilation=1) -> tuple[int, int, int, int, int]:
+def animation_size(op, h, w, f, *, stride=1, pad=0, dilation=1,
+                   output_padding=0) -> tuple[int, int, int, int, int]:
     """(frames, left rows, left cols, right rows, right cols) without building anything:
     what an animation will cost, known before it is drawn. GeometryError as plan_animation."""
-    op, h, w, f, stride, pad, dilation = _check(op, h, w, f, stride, pad, dilation)
+    op, h, w, f, stride, pad, dilation = _check(op, h, w, f, stride, pad, dilation,
+                                                output_padding)
     if op == "conv_transpose":
-        g = transpose_geometry(h, w, f, stride=stride, pad=pad, dilation=dilation)
+        g = transpose_geometry(h, w, f, stride=stride, pad=pad, dilation=dilation,
+                               output_padding=output_padding)
         return h * w, h, w, g.n_H_full, g.n_W_full
     if op in POOL_OPS:
         g = pool_geometry(h, w, f, stride=stride)
@@ -150,22 +156,26 @@ def animation_size(op, h, w, f, *, stride=1, pad=0, dilation=1) -> tuple[int, in
     return g.n_H * g.n_W, *left, *right
 
 
-def plan_animation(op, h, w, f, *, stride=1, pad=0, dilation=1) -> Animation:
+def plan_animation(op, h, w, f, *, stride=1, pad=0, dilation=1,
+                   output_padding=0) -> Animation:
     """The animation of `op` on an h x w example input with an f x f window.
 
-    Pooling has no pad or dilation: give 0 and 1. Raises GeometryError naming the numbers
+    Pooling has no pad or dilation: give 0 and 1; output_padding is conv_transpose's
+    (core/transpose.py), 0 for the others. Raises GeometryError naming the numbers
     (core's conv_geometry / pool_geometry / transpose_geometry messages).
     Example: plan_animation("conv_forward", 5, 5, 3, pad=1).n_frames == 25.
     """
-    op, h, w, f, stride, pad, dilation = _check(op, h, w, f, stride, pad, dilation)
+    op, h, w, f, stride, pad, dilation = _check(op, h, w, f, stride, pad, dilation,
+                                                output_padding)
     x = example_input(h, w)
     if op == "conv_transpose":
-        g = transpose_geometry(h, w, f, stride=stride, pad=pad, dilation=dilation)
+        g = transpose_geometry(h, w, f, stride=stride, pad=pad, dilation=dilation,
+                               output_padding=output_padding)
         grids = (Grid("A_prev", h, w, 0, "input", x),
                  Grid("Z", g.n_H_full, g.n_W_full, pad, "output",
                       np.full((g.n_H_full, g.n_W_full), np.nan)))
         return Animation(op, h, w, f, stride, pad, dilation, grids, 1, h * w,
-                         f"{g.formula_H}; {g.formula_W}")
+                         f"{g.formula_H}; {g.formula_W}", g.output_padding)
     if op in POOL_OPS:
         g = pool_geometry(h, w, f, stride=stride)
     else:
@@ -215,7 +225,8 @@ def _pages(a: Animation) -> Iterator:
             return pool_backward_trace(dA, cache, "max", offset=offset, limit=PAGE)
     else:
         def page(offset):
-            return conv_transpose_trace(x, W, b, conv_hp, dilation=a.dilation, offset=offset,
+            return conv_transpose_trace(x, W, b, conv_hp, dilation=a.dilation,
+                                        output_padding=a.output_padding, offset=offset,
                                         limit=PAGE)
     for offset in range(0, a.n_frames, PAGE):
         yield from page(offset).steps

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
+from pydantic import BaseModel, Field
 
 from app.deps import SettingsDep
 from app.gallery import service
@@ -16,6 +17,25 @@ from core.animation import OPS
 router = APIRouter(prefix="/api", tags=["animations: pictures to take away"])
 
 Op = Literal[OPS]  # type: ignore[valid-type]
+
+
+class GridOut(BaseModel):
+    name: str = Field(description="A_prev, Z, A, dZ, dA or dA_prev.")
+    n_rows: int
+    n_cols: int
+    pad: int = Field(description="Outer rings drawn as padding (or, for conv_transpose's "
+                                 "output, as the cells the crop removes).")
+
+
+class AnimationPlanOut(BaseModel):
+    op: str
+    frames: int = Field(description="One per step: per output window position, or per "
+                                    "input cell for conv_transpose.")
+    formula: str = Field(description="The output size, symbolic and with the numbers.")
+    grids: list[GridOut] = Field(description="The left grid, then the right one.")
+    width: int = Field(description="Frame width in pixels.")
+    height: int
+    filenames: dict[str, str] = Field(description="The download name per format.")
 
 ERRORS = {
     413: {"model": ErrorOut, "description": "More frames (max_animation_frames), frame "
@@ -30,11 +50,7 @@ IMAGES = {200: {"content": {"image/gif": {}, "image/apng": {}},
                 "description": "The animation: one frame per step, looping."}}
 
 
-@router.get("/animation", response_class=Response, responses={**IMAGES, **ERRORS},
-            summary="A step animation as an animated GIF or APNG")
-async def animation(
-    request: Request,
-    limits: SettingsDep,
+def animation_query(
     op: Annotated[Op, Query(description="Which op's loop to animate.")],
     h: Annotated[int, Query(ge=1, le=64, description="Input height n_H_prev.")] = 5,
     w: Annotated[int, Query(ge=1, le=64, description="Input width n_W_prev.")] = 5,
@@ -44,6 +60,9 @@ async def animation(
                                                       "conv_transpose the rows and columns "
                                                       "cropped). Pooling has none.")] = 0,
     dilation: Annotated[int, Query(ge=1, le=8, description="Conv ops only.")] = 1,
+    output_padding: Annotated[int, Query(ge=0, le=15, description="conv_transpose only: "
+                                         "rows and columns added at the bottom and right, "
+                                         "below max(stride, dilation).")] = 0,
     format: Annotated[Literal["gif", "apng"], Query()] = "gif",
     numbers: Annotated[bool, Query(description="false: conv_arithmetic's look (blue input, "
                                                "padding dashed, cyan output, the window "
@@ -52,15 +71,34 @@ async def animation(
     delay_ms: Annotated[int | None, Query(ge=20, le=5000, description="Each frame's time "
                                           "(default: a loop of about 15 s, 100-700 ms a "
                                           "frame).")] = None,
-) -> Response:
+) -> service.AnimationQuery:
+    """The query of both animation routes, each field bounded (a 422 names it)."""
+    return service.AnimationQuery(op, h, w, f, stride, pad, dilation, output_padding, format,
+                                  numbers, delay_ms)
+
+
+AnimationQueryDep = Annotated[service.AnimationQuery, Depends(animation_query)]
+
+
+@router.get("/animation", response_class=Response, responses={**IMAGES, **ERRORS},
+            summary="A step animation as an animated GIF or APNG")
+async def animation(request: Request, limits: SettingsDep, q: AnimationQueryDep) -> Response:
     """One frame per step of the op's loop on a one-channel example: per output window
     position for conv_forward and pool_forward and their backward passes (dZ's cell and
     the window of dA_prev it adds into), per input cell for conv_transpose (the window of
     the output it spreads into). With `numbers=true` the example is A_prev[r, c] =
     (3r + c) mod 4, W[p, q] = (p + 2q + 1) mod 3, the upstream gradient 1 + (h + 2w) mod 3,
     b = 0, max pooling (ties: the first maximum)."""
-    q = service.AnimationQuery(op, h, w, f, stride, pad, dilation, format, numbers, delay_ms)
     data = await service.animation(request, q, limits)
-    return Response(data, media_type=service.MEDIA[format], headers={
+    return Response(data, media_type=service.MEDIA[q.format], headers={
         "Content-Disposition": f'inline; filename="{q.filename()}"',
         "Cache-Control": "public, max-age=86400"})
+
+
+@router.get("/animation/plan", responses=ERRORS,
+            summary="What /api/animation would draw: frames, grids, the formula, file names")
+async def animation_plan(limits: SettingsDep, q: AnimationQueryDep) -> AnimationPlanOut:
+    """The same query as /api/animation, checked the same way (the same 4xx), answered
+    without drawing: the number of frames, the two grids, the output-size formula with the
+    numbers filled in, the frame size in pixels and the file names."""
+    return AnimationPlanOut(**service.describe(q, limits))

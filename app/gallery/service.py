@@ -34,16 +34,25 @@ class AnimationQuery:
     stride: int
     pad: int
     dilation: int
+    output_padding: int
     format: str
     numbers: bool
     delay_ms: int | None
 
-    def filename(self) -> str:
-        """conv_forward-5x5-f3-s1-p1-d1.gif (numbers: -numbers before the extension)."""
+    def filename(self, format: str | None = None) -> str:
+        """conv_forward-5x5-f3-s1-p1-d1.gif (numbers: -numbers before the extension;
+        conv_transpose with output padding: -op1)."""
         name = f"{self.op}-{self.h}x{self.w}-f{self.f}-s{self.stride}"
         if self.op not in POOL_OPS:
             name += f"-p{self.pad}-d{self.dilation}"
-        return name + ("-numbers" if self.numbers else "") + "." + EXTENSION[self.format]
+        if self.output_padding:
+            name += f"-op{self.output_padding}"
+        return (name + ("-numbers" if self.numbers else "") + "."
+                + EXTENSION[format or self.format])
+
+    def geometry(self) -> dict:
+        return {"stride": self.stride, "pad": self.pad, "dilation": self.dilation,
+                "output_padding": self.output_padding}
 
 
 def default_delay_ms(n_frames: int) -> int:
@@ -62,6 +71,7 @@ class Plan:
     n_frames: int
     layout: draw.Layout
     cost: int
+    sizes: tuple[int, ...]  # rows and columns of the left grid, then of the right one
 
 
 def check(q: AnimationQuery, limits: Settings) -> Plan:
@@ -73,9 +83,11 @@ def check(q: AnimationQuery, limits: Settings) -> Plan:
                 raise _field_error(field, f"{q.op} has no {field}: pooling windows are never "
                                           f"padded or dilated; leave {field} out (it is "
                                           f"{value}).")
+    if q.op != "conv_transpose" and q.output_padding:
+        raise _field_error("output_padding", f"output_padding is conv_transpose's; {q.op} has "
+                                             f"none: leave it out (it is {q.output_padding}).")
     try:
-        n_frames, *sizes = animation_size(q.op, q.h, q.w, q.f, stride=q.stride, pad=q.pad,
-                                          dilation=q.dilation)
+        n_frames, *sizes = animation_size(q.op, q.h, q.w, q.f, **q.geometry())
     except GeometryError as exc:
         raise ApiError(422, "geometry", f"{exc} (Here n_H_prev is h = {q.h} and n_W_prev is "
                                         f"w = {q.w}.)") from None
@@ -95,12 +107,12 @@ def check(q: AnimationQuery, limits: Settings) -> Plan:
     # At its peak: the frame being drawn, its copy, the frame before, the delta and its
     # encoding, and the answer growing up to max_animation_bytes.
     cost = 6 * lay.pixels + limits.max_animation_bytes + FIXED_BYTES
-    return Plan(n_frames, lay, cost)
+    return Plan(n_frames, lay, cost, tuple(sizes))
 
 
 def render(q: AnimationQuery, plan: Plan, limits: Settings) -> bytes:
     """The GIF or APNG bytes (encode.TooLargeError past max_animation_bytes)."""
-    anim = plan_animation(q.op, q.h, q.w, q.f, stride=q.stride, pad=q.pad, dilation=q.dilation)
+    anim = plan_animation(q.op, q.h, q.w, q.f, **q.geometry())
     frames = draw.render(anim, plan.layout, q.numbers)
     delay = q.delay_ms or default_delay_ms(anim.n_frames)
     if q.format == "gif":
@@ -108,6 +120,18 @@ def render(q: AnimationQuery, plan: Plan, limits: Settings) -> bytes:
                           limits.max_animation_bytes)
     return encode.apng(frames, anim.n_frames, draw.PALETTE, draw.UNCHANGED, delay,
                        limits.max_animation_bytes)
+
+
+def describe(q: AnimationQuery, limits: Settings) -> dict:
+    """What GET /api/animation would draw for q (checked the same way): frames, grids, the
+    output-size formula with the numbers, the frame size and the file names."""
+    plan = check(q, limits)
+    anim = plan_animation(q.op, q.h, q.w, q.f, **q.geometry())
+    return {"op": q.op, "frames": plan.n_frames, "formula": anim.formula,
+            "grids": [{"name": g.name, "n_rows": g.n_rows, "n_cols": g.n_cols, "pad": g.pad}
+                      for g in anim.grids],
+            "width": plan.layout.width, "height": plan.layout.height,
+            "filenames": {f: q.filename(f) for f in EXTENSION}}
 
 
 async def animation(request: Request, q: AnimationQuery, limits: Settings) -> bytes:

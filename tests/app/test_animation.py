@@ -28,6 +28,29 @@ CASES = [
 ]
 
 
+def test_plan_describes_what_is_drawn(client):
+    # conv_arithmetic's "padding, strides (odd), transposed": 3 x 3 -> 6 x 6
+    params = {"op": "conv_transpose", "h": 3, "w": 3, "f": 3, "stride": 2, "pad": 1,
+              "output_padding": 1}
+    plan = client.get("/api/animation/plan", params=params)
+    assert plan.status_code == 200, plan.text
+    body = plan.json()
+    assert body["frames"] == 9
+    assert body["grids"] == [{"name": "A_prev", "n_rows": 3, "n_cols": 3, "pad": 0},
+                             {"name": "Z", "n_rows": 8, "n_cols": 8, "pad": 1}]
+    assert body["formula"].endswith("(3 - 1)*2 - 2*1 + 1*(3 - 1) + 1 + 1 = 6")
+    assert body["filenames"] == {"gif": "conv_transpose-3x3-f3-s2-p1-d1-op1.gif",
+                                 "apng": "conv_transpose-3x3-f3-s2-p1-d1-op1.png"}
+    r = client.get("/api/animation", params=params)
+    im = Image.open(io.BytesIO(r.content))
+    assert im.n_frames == 9 and im.size == (body["width"], body["height"])
+    conv = client.get("/api/animation/plan", params={"op": "conv_forward", "h": 6, "w": 6,
+                                                     "pad": 1, "stride": 2}).json()
+    assert conv["formula"].endswith("floor(5 / 2) + 1 = 3") and conv["frames"] == 9
+    bad = client.get("/api/animation/plan", params={"op": "conv_forward", "stride": 0})
+    assert bad.status_code == 422 and _fields(bad) == ["stride"]
+
+
 def _params(op, h, w, f, stride, pad, dilation, **more):
     p = {"op": op, "h": h, "w": w, "f": f, "stride": stride, **more}
     if not op.startswith("pool"):
@@ -104,6 +127,8 @@ def _fields(r) -> list[str]:
     ({"op": "conv_forward", "delay_ms": 5}, "delay_ms"),
     ({"op": "pool_forward", "pad": 1}, "pad"),
     ({"op": "pool_backward", "dilation": 2}, "dilation"),
+    ({"op": "conv_forward", "output_padding": 1}, "output_padding"),
+    ({"op": "conv_transpose", "output_padding": 16}, "output_padding"),
     ({}, "op"),
 ])
 def test_bad_fields_are_422_naming_the_field(client, params, field):
@@ -123,6 +148,7 @@ def test_pooling_accepts_the_default_pad_and_dilation_spelled_out(client):
     ({"op": "conv_forward", "h": 5, "w": 2, "f": 3, "dilation": 2}, ["dilation", "w = 2"]),
     ({"op": "pool_forward", "h": 2, "w": 5, "f": 3}, ["f = 3", "h = 2"]),
     ({"op": "conv_transpose", "h": 1, "w": 1, "f": 1, "pad": 1}, ["empty", "pad"]),
+    ({"op": "conv_transpose", "stride": 2, "output_padding": 2}, ["output_padding", "max(2, 1)"]),
 ])
 def test_a_window_that_does_not_fit_is_422_with_the_numbers(client, params, words):
     r = client.get("/api/animation", params=params)
