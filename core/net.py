@@ -68,6 +68,8 @@ class _Layer:
 
     name: str
     kind: ClassVar[str]
+    title: ClassVar[str]
+    output_name: ClassVar[str] = "A"  # what the exercise calls its output: Z or A
     steppable: ClassVar[bool] = False  # has a window, a geometry and step traces
 
     def output_shape(self, shape: tuple[int, ...]) -> tuple[int, ...]:
@@ -79,7 +81,17 @@ class _Layer:
         return {}
 
     def describe(self, shape: tuple[int, ...]) -> dict:
-        """Its settings for the page (and the output size formula of a windowed layer)."""
+        """What the page says of it on inputs of `shape`: its title, a one-line note, the
+        name of its output, whether it has steps, and its settings."""
+        return {"title": self.title, "note": self.note(shape), "output": self.output_name,
+                "steppable": self.steppable, **self.settings(shape)}
+
+    def note(self, shape: tuple[int, ...]) -> str:
+        """One line under its title, e.g. "3×3, pad 1, 8 filters"."""
+        raise NotImplementedError
+
+    def settings(self, shape: tuple[int, ...]) -> dict:
+        """Its settings (and the output size formula of a windowed layer)."""
         return {}
 
     def forward(self, A_prev, params: dict):
@@ -104,6 +116,8 @@ class Conv(_Layer):
     stride: int = 1
     pad: int = 0
     kind: ClassVar[str] = "conv"
+    title: ClassVar[str] = "conv"
+    output_name: ClassVar[str] = "Z"
     steppable: ClassVar[bool] = True
 
     @property
@@ -121,7 +135,10 @@ class Conv(_Layer):
         return {f"{self.name}.W": (self.f, self.f, shape[2], self.n_C),
                 f"{self.name}.b": (1, 1, 1, self.n_C)}
 
-    def describe(self, shape):
+    def note(self, shape):
+        return f"{self.f}×{self.f}, pad {self.pad}, {self.n_C} filters"
+
+    def settings(self, shape):
         return {"f": self.f, "n_C": self.n_C, "stride": self.stride, "pad": self.pad,
                 "formula": self.geometry(shape).formula_H}
 
@@ -156,6 +173,10 @@ class ReLU(_Layer):
     """A = max(Z, 0), element-wise; no parameters."""
 
     kind: ClassVar[str] = "relu"
+    title: ClassVar[str] = "ReLU"
+
+    def note(self, shape):
+        return "max(Z, 0)"
 
     def forward(self, A_prev, params):
         return relu_forward(A_prev)
@@ -175,6 +196,10 @@ class Pool(_Layer):
     steppable: ClassVar[bool] = True
 
     @property
+    def title(self) -> str:
+        return f"{self.mode} pool"
+
+    @property
     def hparameters(self) -> dict:
         return {"stride": self.stride, "f": self.f}
 
@@ -185,7 +210,10 @@ class Pool(_Layer):
         g = self.geometry(shape)
         return (g.n_H, g.n_W, shape[2])
 
-    def describe(self, shape):
+    def note(self, shape):
+        return f"f {self.f}, stride {self.stride}"
+
+    def settings(self, shape):
         return {"f": self.f, "stride": self.stride, "mode": self.mode,
                 "formula": self.geometry(shape).formula_H}
 
@@ -217,6 +245,10 @@ class Flatten(_Layer):
     """(m, n_H, n_W, n_C) -> (m, n_H*n_W*n_C), row-major: index (h*n_W + w)*n_C + c."""
 
     kind: ClassVar[str] = "flatten"
+    title: ClassVar[str] = "flatten"
+
+    def note(self, shape):
+        return "(h, w, c) order"
 
     def output_shape(self, shape):
         return (int(np.prod(shape)),)
@@ -234,6 +266,8 @@ class Dense(_Layer):
 
     n_out: int
     kind: ClassVar[str] = "dense"
+    title: ClassVar[str] = "dense"
+    output_name: ClassVar[str] = "Z"
 
     def output_shape(self, shape):
         return (self.n_out,)
@@ -241,7 +275,10 @@ class Dense(_Layer):
     def param_shapes(self, shape):
         return {f"{self.name}.W": (shape[0], self.n_out), f"{self.name}.b": (1, self.n_out)}
 
-    def describe(self, shape):
+    def note(self, shape):
+        return f"{shape[0]} → {self.n_out}"
+
+    def settings(self, shape):
         return {"n_out": self.n_out}
 
     def forward(self, A_prev, params):

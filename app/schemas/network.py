@@ -191,6 +191,10 @@ class NetRunOut(BaseModel):
 class NetLayerInfo(BaseModel):
     name: LayerName
     kind: Literal["conv", "relu", "pool", "flatten", "dense"]
+    title: str = Field(description="What the page calls it: conv, ReLU, max pool, ...")
+    note: str = Field(description="One line of its settings, e.g. '3×3, pad 1, 8 filters'.")
+    output: Literal["Z", "A"] = Field(description="The exercise's name of its output.")
+    steppable: bool = Field(description="Whether /api/network/steps walks it (a window).")
     input_shape: list[int]
     output_shape: list[int]
     f: int | None = None

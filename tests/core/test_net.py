@@ -246,3 +246,17 @@ def test_check_params_names_the_tensor_and_the_expected_shape():
 def test_input_shape_is_checked():
     with pytest.raises(GeometryError, match=r"\(m, 8, 8, 1\), but X has shape \(1, 8, 8\)"):
         net_forward(init_params(), np.zeros((1, 8, 8)))
+
+
+def test_each_layer_describes_itself_for_the_page():
+    net = DEFAULT_NET
+    said = [layer.describe(net.input_shape_of(k)) for k, layer in enumerate(net.layers)]
+    assert [(d["title"], d["note"], d["output"], d["steppable"]) for d in said] == [
+        ("conv", "3×3, pad 1, 8 filters", "Z", True), ("ReLU", "max(Z, 0)", "A", False),
+        ("max pool", "f 2, stride 2", "A", True), ("conv", "3×3, pad 1, 16 filters", "Z", True),
+        ("ReLU", "max(Z, 0)", "A", False), ("max pool", "f 2, stride 2", "A", True),
+        ("flatten", "(h, w, c) order", "A", False), ("dense", "64 → 10", "Z", False)]
+    assert said[0]["formula"].endswith("= floor((8 + 2*1 - 3) / 1) + 1 = floor(7 / 1) + 1 = 8")
+    assert Pool("p", f=2, stride=2, mode="average").describe((4, 4, 1))["title"] == "average pool"
+    assert [net.index(layer.name) for layer in net.layers] == list(range(len(net.layers)))
+    assert net.input_shape_of(0) == (8, 8, 1) and net.input_shape_of(3) == (4, 4, 8)

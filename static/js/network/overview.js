@@ -7,21 +7,10 @@ import { buildLegend, makeScale } from "../kit/colors.js";
 
 const LAST_STEP = 2 ** 31 - 1; // past any layer's last step: Explore clamps it to that
 
-const TITLES = {
-  conv: "conv", relu: "ReLU", pool: "max pool", flatten: "flatten", dense: "dense",
-};
 const CELL = { 8: 6, 4: 10, 2: 16 }; // CSS px per cell, by map size
 
 function shapeText(shape) {
   return `(${shape.join(", ")})`;
-}
-
-function layerNote(info) {
-  if (info.kind === "conv") return `${info.f}×${info.f}, pad ${info.pad}, ${info.n_C} filters`;
-  if (info.kind === "pool") return `f ${info.f}, stride ${info.stride}`;
-  if (info.kind === "dense") return `${info.input_shape[0]} → ${info.n_out}`;
-  if (info.kind === "flatten") return "(h, w, c) order";
-  return "max(Z, 0)";
 }
 
 /** A column's maps box, made once: C canvases for a (h, w, C) map, one strip for a vector
@@ -118,7 +107,7 @@ function layerCard(info, { onOpen, onCell }) {
     box.append(el("p", "layer-shape", `dW ${shapeText(info.params.W)}`), grads.mosaic, grads.db);
     card.append(box);
   }
-  if (info.kind === "conv" || info.kind === "pool") {
+  if (info.steppable) {
     const open = el("button", "button ghost open-steps", "Steps ▸");
     open.type = "button";
     open.setAttribute("aria-label", `Open ${info.name} step by step`);
@@ -140,11 +129,10 @@ function layerCard(info, { onOpen, onCell }) {
   function update(values, layerGrads, run, backward) {
     const input = info.kind === "input";
     sub.textContent = input ? (backward ? "saliency dX" : "X = pixels / 16")
-      : `${TITLES[info.kind]} · ${layerNote(info)}`;
-    let label = info.kind === "conv" || info.kind === "dense" ? "Z" : "A";
-    if (input) label = "X";
-    if (backward) label = input ? "dX" : `d${label}`;
-    const signed = backward || info.kind === "conv" || info.kind === "dense";
+      : `${info.title} · ${info.note}`;
+    let label = input ? "X" : info.output;
+    if (backward) label = `d${label}`;
+    const signed = backward || info.output === "Z";
     const scale = input && !backward
       ? makeScale("sequential", 0, 1) : scaleFor(values, { signed: signed ? true : null });
     shape.textContent = `${label} ${shapeText(info.output_shape)}`;

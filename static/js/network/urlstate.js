@@ -22,7 +22,7 @@ function oneOf(text, allowed) {
 /** The view a query string asks for, each field checked against the architecture `arch`. */
 export function readView(search, arch) {
   const q = new URLSearchParams(search);
-  const layers = arch.layers.filter((l) => l.kind === "conv" || l.kind === "pool").map((l) => l.name);
+  const layers = arch.layers.filter((l) => l.steppable).map((l) => l.name);
   const view = { ...DEFAULTS };
   const digit = index(q.get("digit"), arch.data.held_out);
   if (q.get("src") === "digit" && digit !== null) {
