@@ -1,20 +1,33 @@
-"""Loop twins: the four layer functions written the way the exercise teaches them.
+"""Loop twins: the four layer functions as the exercise writes them, run on core's inputs.
 
 One Python loop per axis (i over the batch, h over output rows, w over output columns,
 c over filters or channels), window corners vert_start/vert_end/horiz_start/horiz_end, and
 one small step per output value. They are slow on purpose: they are the oracle the fast
-versions are tested against, and the code a learner can read next to the animation.
-They take the same arguments (and keyword extensions) as the fast functions.
+versions are tested against, and the code a learner reads next to the animation.
+
+They are not written here: each runs the exercise's own code (core/learn/source.py, the
+lines the Learn page shows), with the extras' line edits for dilation, padding modes and
+tie rules (core/learn/source.py's option_edits). What this module adds is what the exercise
+leaves to its caller: core's validation (prepare_conv, prepare_pool, check_grad, so a twin
+refuses what the fast function refuses), the dtype of the result (the input's), and, for
+padding that copies cells (reflect, edge), the backward fold of the padded gradient into the
+cells the pad cells copy (the exercise's crop only fits zero padding). They take the same
+arguments (and keyword extensions) as the fast functions.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from .conv import conv_single_step, prepare_conv
+from .conv import prepare_conv
 from .geometry import check_grad
-from .padding import zero_pad
-from .pool import create_mask_from_window, distribute_value, max_mask, prepare_pool
+from .learn.exercise import Exercise
+from .learn.source import option_edits
+from .pool import prepare_pool
+
+
+def _exercise(**options) -> Exercise:
+    return Exercise(edits=option_edits(**options), dilation=options.get("dilation", 1))
 
 
 def conv_forward_loop(A_prev, W, b, hparameters, *, pad_mode="constant", pad_value=0.0,
@@ -22,31 +35,10 @@ def conv_forward_loop(A_prev, W, b, hparameters, *, pad_mode="constant", pad_val
     """conv_forward with four nested loops; returns Z, cache (A_prev, W, b, hparameters)."""
     setup = prepare_conv(A_prev, W, b, hparameters, pad_mode=pad_mode, pad_value=pad_value,
                          dilation=dilation)
-    A_prev, W, b, hparameters = setup.A_prev, setup.W, setup.b, setup.hparameters
-    (m, n_H_prev, n_W_prev, n_C_prev) = A_prev.shape
-    (f, f, n_C_prev, n_C) = W.shape  # noqa: RUF059 (the exercise's unpacking)
-    stride = hparameters["stride"]
-    pad = hparameters["pad"]
-    dilation = hparameters["dilation"]
-    n_H = int((n_H_prev + 2 * pad - dilation * (f - 1) - 1) / stride) + 1
-    n_W = int((n_W_prev + 2 * pad - dilation * (f - 1) - 1) / stride) + 1
-    Z = np.zeros((m, n_H, n_W, n_C), dtype=setup.dtype)
-    A_prev_pad = zero_pad(A_prev, pad, pad_mode=setup.pad_mode, pad_value=setup.pad_value)
-    for i in range(m):  # loop over the batch of training examples
-        a_prev_pad = A_prev_pad[i]
-        for h in range(n_H):  # loop over vertical axis of the output volume
-            for w in range(n_W):  # loop over horizontal axis of the output volume
-                for c in range(n_C):  # loop over channels (= #filters) of the output volume
-                    vert_start = h * stride
-                    vert_end = vert_start + dilation * (f - 1) + 1
-                    horiz_start = w * stride
-                    horiz_end = horiz_start + dilation * (f - 1) + 1
-                    a_slice_prev = a_prev_pad[vert_start:vert_end:dilation,
-                                              horiz_start:horiz_end:dilation, :]
-                    Z[i, h, w, c] = conv_single_step(a_slice_prev, W[:, :, :, c],
-                                                     b[:, :, :, c])
-    cache = (A_prev, W, b, hparameters)
-    return Z, cache
+    hp = setup.hparameters
+    ex = _exercise(dilation=hp["dilation"], pad_mode=setup.pad_mode, pad_value=setup.pad_value)
+    Z, _ = ex.conv_forward(setup.A_prev, setup.W, setup.b, hp)
+    return Z.astype(setup.dtype, copy=False), (setup.A_prev, setup.W, setup.b, hp)
 
 
 def _source(q, n, pad, pad_mode):
@@ -61,115 +53,60 @@ def _source(q, n, pad, pad_mode):
     return None
 
 
+def _fold(dA_prev_pad, pad, pad_mode, n_H_prev, n_W_prev):
+    """Every padded cell hands its gradient to the input cell it shows: itself in the middle,
+    its mirror (reflect) or the edge (edge), nothing for a constant. For zero padding this is
+    the crop [pad:pad + n_H_prev] (which works for pad = 0)."""
+    m, _, _, n_C = dA_prev_pad.shape
+    dA_prev = np.zeros((m, n_H_prev, n_W_prev, n_C), dtype=dA_prev_pad.dtype)
+    for q in range(n_H_prev + 2 * pad):
+        for r in range(n_W_prev + 2 * pad):
+            row = _source(q, n_H_prev, pad, pad_mode)
+            col = _source(r, n_W_prev, pad, pad_mode)
+            if row is not None and col is not None:
+                dA_prev[:, row, col, :] += dA_prev_pad[:, q, r, :]
+    return dA_prev
+
+
 def conv_backward_loop(dZ, cache):
     """conv_backward with four nested loops; returns dA_prev, dW, db."""
     A_prev, W, b, hparameters = cache
     setup = prepare_conv(A_prev, W, b, hparameters)
-    A_prev, W, hparameters = setup.A_prev, setup.W, setup.hparameters
-    (m, n_H_prev, n_W_prev, n_C_prev) = A_prev.shape
-    (f, f, n_C_prev, n_C) = W.shape
-    stride = hparameters["stride"]
-    pad = hparameters["pad"]
-    dilation = hparameters["dilation"]
-    dZ = check_grad("dZ", dZ, (m, setup.geometry.n_H, setup.geometry.n_W, n_C))
-    (m, n_H, n_W, n_C) = dZ.shape
+    hp = setup.hparameters
+    (m, n_H_prev, n_W_prev, _) = setup.A_prev.shape
+    dZ = check_grad("dZ", dZ, (m, setup.geometry.n_H, setup.geometry.n_W, setup.W.shape[3]))
+    ex = _exercise(dilation=hp["dilation"], pad_mode=setup.pad_mode, pad_value=setup.pad_value)
+    steps = ex.conv_backward_steps(dZ, (setup.A_prev, setup.W, setup.b, hp))
+    padded = None
+    while True:
+        try:
+            label, accumulators = next(steps)
+        except StopIteration as done:
+            dA_prev, dW, db = done.value
+            break
+        if label == "step":
+            padded = accumulators[0]  # dA_prev_pad, the same array at every step
+    if setup.pad_mode != "constant" and padded is not None:
+        dA_prev = _fold(padded, hp["pad"], setup.pad_mode, n_H_prev, n_W_prev)
     dt = np.result_type(setup.dtype, dZ)
-    dA_prev = np.zeros((m, n_H_prev, n_W_prev, n_C_prev), dtype=dt)
-    dW = np.zeros((f, f, n_C_prev, n_C), dtype=dt)
-    db = np.zeros((1, 1, 1, n_C), dtype=dt)
-    A_prev_pad = zero_pad(A_prev, pad, pad_mode=setup.pad_mode, pad_value=setup.pad_value)
-    dA_prev_pad = np.zeros(A_prev_pad.shape, dtype=dt)
-    for i in range(m):
-        a_prev_pad = A_prev_pad[i]
-        da_prev_pad = dA_prev_pad[i]
-        for h in range(n_H):
-            for w in range(n_W):
-                for c in range(n_C):
-                    vert_start = h * stride
-                    vert_end = vert_start + dilation * (f - 1) + 1
-                    horiz_start = w * stride
-                    horiz_end = horiz_start + dilation * (f - 1) + 1
-                    window = (slice(vert_start, vert_end, dilation),
-                              slice(horiz_start, horiz_end, dilation))
-                    a_slice = a_prev_pad[window]
-                    da_prev_pad[window] += W[:, :, :, c] * dZ[i, h, w, c]
-                    dW[:, :, :, c] += a_slice * dZ[i, h, w, c]
-                    db[:, :, :, c] += dZ[i, h, w, c]
-        # Every padded cell hands its gradient to the input cell it shows: itself in the
-        # middle, its mirror (reflect) or the edge (edge), nothing for a constant. This is
-        # the crop [pad:pad + n_H_prev] for zero padding, and it works for pad = 0.
-        for q in range(n_H_prev + 2 * pad):
-            for r in range(n_W_prev + 2 * pad):
-                row = _source(q, n_H_prev, pad, setup.pad_mode)
-                col = _source(r, n_W_prev, pad, setup.pad_mode)
-                if row is not None and col is not None:
-                    dA_prev[i, row, col, :] += da_prev_pad[q, r, :]
-    return dA_prev, dW, db
+    return tuple(x.astype(dt, copy=False) for x in (dA_prev, dW, db))
 
 
 def pool_forward_loop(A_prev, hparameters, mode="max"):
     """pool_forward with four nested loops; returns A, cache (A_prev, hparameters)."""
     A_prev, hparameters, _, mode, _ = prepare_pool(A_prev, hparameters, mode)
-    (m, n_H_prev, n_W_prev, n_C_prev) = A_prev.shape
-    f = hparameters["f"]
-    stride = hparameters["stride"]
-    n_H = int(1 + (n_H_prev - f) / stride)
-    n_W = int(1 + (n_W_prev - f) / stride)
-    n_C = n_C_prev
-    A = np.zeros((m, n_H, n_W, n_C), dtype=A_prev.dtype)
-    for i in range(m):
-        for h in range(n_H):
-            for w in range(n_W):
-                for c in range(n_C):
-                    vert_start = h * stride
-                    vert_end = vert_start + f
-                    horiz_start = w * stride
-                    horiz_end = horiz_start + f
-                    a_prev_slice = A_prev[i, vert_start:vert_end, horiz_start:horiz_end, c]
-                    if mode == "max":
-                        A[i, h, w, c] = np.max(a_prev_slice)
-                    elif mode == "average":
-                        A[i, h, w, c] = np.mean(a_prev_slice)
-    cache = (A_prev, hparameters)
-    return A, cache
+    A, _ = _exercise().pool_forward(A_prev, hparameters, mode)
+    return A.astype(A_prev.dtype, copy=False), (A_prev, hparameters)
 
 
 def pool_backward_loop(dA, cache, mode="max", *, tie_rule="first"):
     """pool_backward with four nested loops; returns dA_prev.
 
-    tie_rule "all" uses the exercise's create_mask_from_window; "first" and "split" the
-    other masks of core.pool.max_mask (see core/pool.py for the rule).
+    tie_rule "all" is the exercise's create_mask_from_window (x == np.max(x)); "first" and
+    "split" replace its mask line (see core/pool.py for the rule).
     """
     A_prev, hparameters = cache
     A_prev, hparameters, g, mode, tie_rule = prepare_pool(A_prev, hparameters, mode, tie_rule)
-    stride = hparameters["stride"]
-    f = hparameters["f"]
-    (m, n_H_prev, n_W_prev, n_C_prev) = A_prev.shape  # noqa: RUF059 (the exercise's unpacking)
-    dA = check_grad("dA", dA, (m, g.n_H, g.n_W, n_C_prev))
-    (m, n_H, n_W, n_C) = dA.shape
-    dA_prev = np.zeros(A_prev.shape, dtype=np.result_type(A_prev, dA))
-    for i in range(m):
-        a_prev = A_prev[i]
-        for h in range(n_H):
-            for w in range(n_W):
-                for c in range(n_C):
-                    vert_start = h * stride
-                    vert_end = vert_start + f
-                    horiz_start = w * stride
-                    horiz_end = horiz_start + f
-                    if mode == "max":
-                        a_prev_slice = a_prev[vert_start:vert_end, horiz_start:horiz_end, c]
-                        if tie_rule == "all":
-                            mask = create_mask_from_window(a_prev_slice)
-                        else:
-                            mask = max_mask(a_prev_slice, tie_rule)
-                        dA_prev[i, vert_start:vert_end, horiz_start:horiz_end, c] += (
-                            mask * dA[i, h, w, c]
-                        )
-                    elif mode == "average":
-                        da = dA[i, h, w, c]
-                        shape = (f, f)
-                        dA_prev[i, vert_start:vert_end, horiz_start:horiz_end, c] += (
-                            distribute_value(da, shape)
-                        )
-    return dA_prev
+    dA = check_grad("dA", dA, (A_prev.shape[0], g.n_H, g.n_W, A_prev.shape[3]))
+    dA_prev = _exercise(tie_rule=tie_rule).pool_backward(dA, (A_prev, hparameters), mode)
+    return dA_prev.astype(np.result_type(A_prev, dA), copy=False)

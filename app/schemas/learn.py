@@ -27,6 +27,18 @@ class LearnArray(BaseModel):
                                     "masks); a bare number for a 0-d array.")
 
 
+class MarkOut(BaseModel):
+    """Where the page's listing of the function shows a variant's mistake."""
+
+    lines: list[str] = Field(description="Ids of the listing's right lines to mark (the page's "
+                                         "code lines carry the same ids).")
+    buggy: list[str] = Field(description="The buggy lines to show beneath them, indented as "
+                                         "in the listing; empty when the mistake leaves the "
+                                         "line out.")
+    via: FunctionName | None = Field(description="The helper the buggy lines are in, when the "
+                                                 "marked line only calls it.")
+
+
 class VariantOut(BaseModel):
     """One mistake in one function: the flavour key, what goes wrong, the buggy line against
     the right one, the helper it lives in (`via`), and the probe cases that show it."""
@@ -40,6 +52,8 @@ class VariantOut(BaseModel):
     via: FunctionName | None = Field(
         description="The helper whose code holds the bug when `function` only calls it "
                     "(conv_forward gets bias_per_element through conv_single_step).")
+    marks: list[MarkOut] = Field(description="Where the function's listing shows it: the "
+                                             "right lines and the buggy lines beneath them.")
     default_case: str = Field(description="The probe case the page opens for it: the first "
                                           "that shows it with an output.")
     showing_cases: list[str] = Field(description="Every probe case where its output differs "

@@ -24,6 +24,8 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 import core
+from core.learn.listing import listing_json
+from core.learn.source import option_edits
 from core.mistakes import MISTAKE_IDS, default_case, variant
 from core.probes import FUNCTIONS, get_case
 
@@ -379,7 +381,15 @@ def _build_lesson(o: LessonOptions) -> dict:
         for data in variants.values():
             data["ranges"] = _ranges(data)
     return {"options": asdict(o), "order": list(FUNCTIONS), "cases": PATH_CASES,
-            "functions": fns}
+            "functions": fns, "code": code_listing(o)}
+
+
+def code_listing(o: LessonOptions) -> dict[str, list[dict]]:
+    """The exercise's code as the page shows it with these extras: {function: [{id, text}]},
+    derived from core/learn/source.py (the page never retypes it; step highlights and
+    mistake marks refer to the ids)."""
+    return listing_json(option_edits(dilation=o.dilation, pad_mode=o.pad_mode,
+                                     tie_rule=o.tie_rule))
 
 
 # ---------------------------------------------------------------------------------------
@@ -460,7 +470,8 @@ def learn_boot(query: LearnQuery) -> dict:
         except KeyError as exc:
             raise LessonError("case", str(exc).strip("'\"")) from exc
         boot["case"] = {"fn": query.fn, "name": name, "title": case.title,
-                        "data": _case_data(query.fn, name, query.step)}
+                        "data": _case_data(query.fn, name, query.step),
+                        "code": code_listing(LessonOptions())}  # the case's own settings
     return boot
 
 

@@ -162,7 +162,7 @@ const singleStep = {
     } else {
       const terms = d.steps.filter((t) => t.kind === "product").map((t) => par(t.p));
       lines.push({ id: "sum", text: `Z = np.sum(s) = ${terms.join(" + ")} = ${num(s.total)}` });
-      if (s.kind === "bias") lines.push({ id: "bias", text: `Z = Z + float(b) = ${num(s.total)} + ${par(s.b)} = ${num(s.z)}` });
+      if (s.kind === "bias") lines.push({ id: "bias", text: `Z = Z + b.item() = ${num(s.total)} + ${par(s.b)} = ${num(s.z)}` });
     }
     return lines;
   },
@@ -201,7 +201,7 @@ const singleStep = {
         label: (r, c) => `s[${r}, ${c}, ${ch}]`, marks: (r, c) => [cur(r, c), done(r, c)] })));
     if (s.kind !== "product") {
       const out = el("p", "scalar");
-      out.append(el("span", null, s.kind === "sum" ? "Z = np.sum(s) = " : "Z = np.sum(s) + float(b) = "));
+      out.append(el("span", null, s.kind === "sum" ? "Z = np.sum(s) = " : "Z = np.sum(s) + b.item() = "));
       const o = el("output", "num", num(s.kind === "sum" ? s.total : s.z));
       o.dataset.field = "Z";
       o.dataset.v = String(s.kind === "sum" ? s.total : s.z);

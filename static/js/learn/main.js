@@ -4,9 +4,8 @@
 // from the same step record in one render, so the panel never lags the counter.
 
 import { Player } from "../kit/player.js";
-import { CODE, DILATED, FIRST_MASK_LINES, PAD_MODE_LINE, SPLIT_MASK_LINES } from "./code.js";
 import { LESSONS, variantOf } from "./lessons.js";
-import { createMistakeMode, firstDifferenceText, mistakeLines } from "./mistake.js";
+import { createMistakeMode, firstDifferenceText } from "./mistake.js";
 import { el } from "./table.js";
 import { createUploadCheck } from "./upload.js";
 
@@ -84,24 +83,10 @@ function createLearn(root) {
     return d.steps.length - 1; // one call: the output is whole at the last step
   }
 
-  function codeLines(fn, d) {
-    let lines = CODE[fn].map((l) => ({ ...l }));
-    const dil = Number(state.extras.dilation);
-    if (dil > 1 && (fn === "conv_forward" || fn === "conv_backward")) {
-      lines = lines.map((l) => {
-        if (l.id === "slice") return { ...l, text: fn === "conv_forward" ? DILATED.slice : DILATED.bslice };
-        if (DILATED[l.id] && l.id !== "slice") return { ...l, text: DILATED[l.id] };
-        return l;
-      });
-    }
-    if (fn === "zero_pad" && d.pad_mode !== "constant") {
-      lines = lines.filter((l) => l.id !== "pad2").map((l) => (l.id === "pad" ? { ...l, text: PAD_MODE_LINE[d.pad_mode] } : l));
-    }
-    if (fn === "pool_backward" && d.tie_rule !== "all") {
-      const repl = d.tie_rule === "first" ? FIRST_MASK_LINES : SPLIT_MASK_LINES;
-      lines = lines.flatMap((l) => (l.id === "mask" ? repl : [l]));
-    }
-    return lines;
+  /** The exercise's code for `fn` as the server derived it (core/learn/source.py): the
+   * path's listing for its extras, or the probe case's (the exercise's own settings). */
+  function codeLines(fn) {
+    return (caseActive() ? boot.case.code : lesson.code)[fn];
   }
 
   function renderCode(fn, d, s) {
@@ -112,11 +97,13 @@ function createLearn(root) {
     pre.replaceChildren();
     const mode = d.mode;
     const run = caseActive() ? state.run : null;
-    const bugIds = run ? new Set(mistakeLines(fn, state.mistake, run.variant.flavour)) : new Set();
-    const lines = codeLines(fn, d);
-    let lastBug = -1;
-    lines.forEach((line, j) => { if (bugIds.has(line.id)) lastBug = j; });
-    lines.forEach((line, j) => {
+    // mistake mode: the right lines the variant changes are marked and its buggy lines
+    // shown beneath them (the server's marks, by line id)
+    const marks = run ? run.variant.marks : [];
+    const bugIds = new Set(marks.flatMap((m) => m.lines));
+    const after = new Map(marks.map((m) => [m.lines[m.lines.length - 1], m]));
+    const lines = codeLines(fn);
+    lines.forEach((line) => {
       const row = el("span", "cl");
       row.dataset.line = line.id;
       if (on.has(line.id)) row.classList.add("hl");
@@ -129,11 +116,13 @@ function createLearn(root) {
       row.append(document.createTextNode(line.text));
       if (notes[line.id]) row.append(el("span", "note", `   ${notes[line.id]}`));
       pre.append(row, "\n");
-      if (j === lastBug) { // the mistake's line(s), beneath the right one(s)
-        const indent = line.text.match(/^ */)[0];
-        for (const text of run.variant.buggy_line.split("\n")) {
-          const bug = el("span", "cl bug", `${indent}${text}`);
-          bug.append(el("span", "note", "   # the mistake"));
+      const mark = after.get(line.id);
+      if (mark) { // the mistake's line(s), beneath the right one(s)
+        const where = mark.via ? `, in ${mark.via}` : "";
+        const texts = mark.buggy.length ? mark.buggy : [line.text.match(/^ */)[0]];
+        for (const text of texts) {
+          const bug = el("span", "cl bug", text);
+          bug.append(el("span", "note", mark.buggy.length ? `   # the mistake${where}` : `# the mistake: this line is left out${where}`));
           bug.dataset.line = "bug";
           pre.append(bug, "\n");
         }

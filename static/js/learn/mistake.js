@@ -6,29 +6,6 @@
 import { fetchMistakeRun, fetchMistakes } from "../kit/api.js";
 import { arrayTable, el, num, scaleFor } from "./table.js";
 
-/** The code lines (ids of code.js) each mistake's buggy line replaces, per function. */
-export const MISTAKE_LINES = {
-  stride_missing: ["vs", "hs"],
-  height_width_swapped: ["vs", "hs"],
-  bias_per_element: { conv_single_step: ["s", "sum"], conv_forward: ["z"] },
-  pad_all_axes: { zero_pad: ["pad"], conv_forward: ["padcall"] },
-  unpadded_slice: ["apad"],
-  "assign_not_accumulate/dA_prev_pad": ["da"],
-  "assign_not_accumulate/dW": ["dw"],
-  "assign_not_accumulate/db": ["db"],
-  "assign_not_accumulate/pool": ["addmax"],
-  distribute_without_dz: { distribute_value: ["avg"], pool_backward: ["addavg"] },
-  crop_minus_pad: ["crop"],
-  mask_not_max: ["mask"],
-  dW_without_slice: ["dw"],
-};
-
-/** Ids of the code lines a variant (function, flavour) is about. */
-export function mistakeLines(fn, mistake, flavour) {
-  const entry = MISTAKE_LINES[flavour] || MISTAKE_LINES[mistake] || [];
-  return Array.isArray(entry) ? entry : entry[fn] || [];
-}
-
 const sliceAxes = (name) => (name === "dW" ? [2, 3] : [0, 3]);
 
 function shapeOf(arr) {
