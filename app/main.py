@@ -111,6 +111,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(network.page_router)
     app.include_router(filters.router)
     app.include_router(gallery.router)
+    app.include_router(gallery.page_router)
 
     @app.get("/docs", include_in_schema=False)
     async def docs() -> HTMLResponse:

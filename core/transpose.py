@@ -52,6 +52,7 @@ from .geometry import (
     as_float_array,
     check_grad,
     check_int,
+    conv_geometry,
     layer_hparameters,
     prod,
 )
@@ -155,6 +156,21 @@ def transpose_geometry(n_H_prev: int, n_W_prev: int, f: int, *, stride: int = 1,
         n_H_prev=n_H_prev, n_W_prev=n_W_prev, f=f, stride=stride, pad=pad, dilation=dilation,
         output_padding=op, f_eff=f_eff, n_H_full=n_H + 2 * pad, n_W_full=n_W + 2 * pad,
         n_H=n_H, n_W=n_W, formula_H=formula_H, formula_W=formula_W)
+
+
+def transposed_counterpart(n_H_prev: int, n_W_prev: int, f: int, *, stride: int = 1,
+                           pad: int = 0, dilation: int = 1) -> dict:
+    """The transposed convolution that undoes a convolution's shape: its input is the
+    convolution's output (n_H x n_W), its output the convolution's input again, with the
+    same f, stride, pad and dilation, and output_padding (rows, columns) the rows and
+    columns the convolution's floor dropped, (n_H_prev + 2*pad - f_eff) mod stride.
+    Example: 5 x 5, f 3, stride 2, pad 1 -> 3 x 3 in, output_padding (0, 0), 5 x 5 out;
+    6 x 6 -> 3 x 3 in, output_padding (1, 1), 6 x 6 out.
+    """
+    g = conv_geometry(n_H_prev, n_W_prev, f, stride=stride, pad=pad, dilation=dilation)
+    dropped = ((g.n_H_pad - g.f_eff) % g.stride, (g.n_W_pad - g.f_eff) % g.stride)
+    return {"n_H_prev": g.n_H, "n_W_prev": g.n_W, "f": g.f, "stride": g.stride, "pad": g.pad,
+            "dilation": g.dilation, "output_padding": dropped}
 
 
 @dataclass(frozen=True)

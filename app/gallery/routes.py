@@ -3,18 +3,20 @@ app/gallery/service.py's; what each frame shows is core/animation.py's)."""
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import Response
+from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, Field
 
 from app.deps import SettingsDep
 from app.gallery import service
+from app.routes.pages import _nav as site_nav_of
 from app.schemas.common import ErrorOut
 from core.animation import OPS
 
 router = APIRouter(prefix="/api", tags=["animations: pictures to take away"])
+page_router = APIRouter()
 
 Op = Literal[OPS]  # type: ignore[valid-type]
 
@@ -27,6 +29,19 @@ class GridOut(BaseModel):
                                  "output, as the cells the crop removes).")
 
 
+class TransposedQuery(BaseModel):
+    """The query of the transposed convolution that gives a convolution's input size back."""
+
+    op: Literal["conv_transpose"]
+    h: int
+    w: int
+    f: int
+    stride: int
+    pad: int
+    dilation: int
+    output_padding: int
+
+
 class AnimationPlanOut(BaseModel):
     op: str
     frames: int = Field(description="One per step: per output window position, or per "
@@ -36,6 +51,10 @@ class AnimationPlanOut(BaseModel):
     width: int = Field(description="Frame width in pixels.")
     height: int
     filenames: dict[str, str] = Field(description="The download name per format.")
+    transposed: TransposedQuery | None = Field(
+        description="conv_forward only: /api/animation's query for its transposed "
+                    "convolution (input n_H x n_W, output h x w again); null otherwise, or "
+                    "when the rows and columns need different output_padding.")
 
 ERRORS = {
     413: {"model": ErrorOut, "description": "More frames (max_animation_frames), frame "
@@ -50,17 +69,27 @@ IMAGES = {200: {"content": {"image/gif": {}, "image/apng": {}},
                 "description": "The animation: one frame per step, looping."}}
 
 
+# The range of each number of the query: the route's validation and the gallery's inputs.
+BOUNDS = {"h": (1, 64), "w": (1, 64), "f": (1, 16), "stride": (1, 16), "pad": (0, 16),
+          "dilation": (1, 8), "output_padding": (0, 15)}
+
+
+def _bounded(name: str, **kwargs) -> Any:
+    lo, hi = BOUNDS[name]
+    return Query(ge=lo, le=hi, **kwargs)
+
+
 def animation_query(
     op: Annotated[Op, Query(description="Which op's loop to animate.")],
-    h: Annotated[int, Query(ge=1, le=64, description="Input height n_H_prev.")] = 5,
-    w: Annotated[int, Query(ge=1, le=64, description="Input width n_W_prev.")] = 5,
-    f: Annotated[int, Query(ge=1, le=16, description="Window size.")] = 3,
-    stride: Annotated[int, Query(ge=1, le=16)] = 1,
-    pad: Annotated[int, Query(ge=0, le=16, description="Padding (conv ops; for "
-                                                      "conv_transpose the rows and columns "
-                                                      "cropped). Pooling has none.")] = 0,
-    dilation: Annotated[int, Query(ge=1, le=8, description="Conv ops only.")] = 1,
-    output_padding: Annotated[int, Query(ge=0, le=15, description="conv_transpose only: "
+    h: Annotated[int, _bounded("h", description="Input height n_H_prev.")] = 5,
+    w: Annotated[int, _bounded("w", description="Input width n_W_prev.")] = 5,
+    f: Annotated[int, _bounded("f", description="Window size.")] = 3,
+    stride: Annotated[int, _bounded("stride")] = 1,
+    pad: Annotated[int, _bounded("pad", description="Padding (conv ops; for "
+                                                    "conv_transpose the rows and columns "
+                                                    "cropped). Pooling has none.")] = 0,
+    dilation: Annotated[int, _bounded("dilation", description="Conv ops only.")] = 1,
+    output_padding: Annotated[int, _bounded("output_padding", description="conv_transpose only: "
                                          "rows and columns added at the bottom and right, "
                                          "below max(stride, dilation).")] = 0,
     format: Annotated[Literal["gif", "apng"], Query()] = "gif",
@@ -102,3 +131,12 @@ async def animation_plan(limits: SettingsDep, q: AnimationQueryDep) -> Animation
     without drawing: the number of frames, the two grids, the output-size formula with the
     numbers filled in, the frame size in pixels and the file names."""
     return AnimationPlanOut(**service.describe(q, limits))
+
+
+@page_router.get("/gallery", response_class=HTMLResponse, include_in_schema=False)
+async def gallery_page(request: Request) -> HTMLResponse:
+    """The gallery: conv_arithmetic's set, redrawn for any numbers, each downloadable."""
+    boot = {"entries": list(service.GALLERY),
+            "bounds": {k: {"min": lo, "max": hi} for k, (lo, hi) in BOUNDS.items()}}
+    return request.app.state.templates.TemplateResponse(
+        request, "gallery.html", {"boot": boot, "nav": site_nav_of(request, "gallery")})

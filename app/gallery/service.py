@@ -17,6 +17,7 @@ from app.gallery import draw, encode
 from app.services.heavy import admitted
 from core import GeometryError
 from core.animation import POOL_OPS, animation_size, plan_animation
+from core.transpose import transposed_counterpart
 
 MEDIA = {"gif": "image/gif", "apng": "image/apng"}
 EXTENSION = {"gif": "gif", "apng": "png"}
@@ -127,11 +128,54 @@ def describe(q: AnimationQuery, limits: Settings) -> dict:
     output-size formula with the numbers, the frame size and the file names."""
     plan = check(q, limits)
     anim = plan_animation(q.op, q.h, q.w, q.f, **q.geometry())
+    transposed = None
+    if q.op == "conv_forward":
+        t = transposed_counterpart(q.h, q.w, q.f, stride=q.stride, pad=q.pad,
+                                   dilation=q.dilation)
+        rows, cols = t["output_padding"]
+        if rows == cols:  # the route takes one output_padding for both axes
+            transposed = {"op": "conv_transpose", "h": t["n_H_prev"], "w": t["n_W_prev"],
+                          "f": q.f, "stride": q.stride, "pad": q.pad, "dilation": q.dilation,
+                          "output_padding": rows}
     return {"op": q.op, "frames": plan.n_frames, "formula": anim.formula,
             "grids": [{"name": g.name, "n_rows": g.n_rows, "n_cols": g.n_cols, "pad": g.pad}
                       for g in anim.grids],
             "width": plan.layout.width, "height": plan.layout.height,
-            "filenames": {f: q.filename(f) for f in EXTENSION}}
+            "filenames": {f: q.filename(f) for f in EXTENSION}, "transposed": transposed}
+
+
+# The well-known set (conv_arithmetic's, Dumoulin & Visin 2016), redrawn here for any
+# numbers: each with its convolution and the transposed convolution that gives its input
+# size back. `pad_rule`: "half" (pad = floor(f / 2)) or "full" (pad = f - 1) keeps the name
+# true when f changes; None lets pad be set.
+GALLERY = (
+    {"key": "no_padding_no_strides", "title": "No padding, no strides",
+     "note": "The window visits every position that fits inside the input.",
+     "h": 4, "f": 3, "stride": 1, "pad": 0, "dilation": 1, "pad_rule": None},
+    {"key": "arbitrary_padding", "title": "Arbitrary padding, no strides",
+     "note": "Rings of zeros around the input let the window hang over the edge.",
+     "h": 5, "f": 4, "stride": 1, "pad": 2, "dilation": 1, "pad_rule": None},
+    {"key": "half_padding", "title": "Half (same) padding",
+     "note": "pad = floor(f / 2): for odd f the output keeps the input's size.",
+     "h": 5, "f": 3, "stride": 1, "pad": 1, "dilation": 1, "pad_rule": "half"},
+    {"key": "full_padding", "title": "Full padding",
+     "note": "pad = f - 1: every partial overlap counts, so the output grows by f - 1.",
+     "h": 5, "f": 3, "stride": 1, "pad": 2, "dilation": 1, "pad_rule": "full"},
+    {"key": "no_padding_strides", "title": "No padding, strides",
+     "note": "The window jumps by stride cells: the output shrinks about stride times.",
+     "h": 5, "f": 3, "stride": 2, "pad": 0, "dilation": 1, "pad_rule": None},
+    {"key": "padding_strides", "title": "Padding, strides",
+     "note": "Padding and stride together (a 5 x 5 input gives 3 x 3).",
+     "h": 5, "f": 3, "stride": 2, "pad": 1, "dilation": 1, "pad_rule": None},
+    {"key": "padding_strides_odd", "title": "Padding, strides (odd)",
+     "note": "The floor drops the last row and column; the transposed convolution gives "
+             "them back with output_padding.",
+     "h": 6, "f": 3, "stride": 2, "pad": 1, "dilation": 1, "pad_rule": None},
+    {"key": "dilation", "title": "Dilation",
+     "note": "The window's cells are dilation apart: a wider view with the same f x f "
+             "weights.",
+     "h": 7, "f": 3, "stride": 1, "pad": 0, "dilation": 2, "pad_rule": None},
+)
 
 
 async def animation(request: Request, q: AnimationQuery, limits: Settings) -> bytes:

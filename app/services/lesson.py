@@ -436,7 +436,8 @@ class LessonError(ValueError):
 
 # The site's modes, in the nav's order; a page is linked only when its route exists.
 SITE_PAGES = (("learn", "Learn", "/learn"), ("explore", "Explore", "/explore"),
-              ("network", "Network", "/network"), ("docs", "API docs", "/docs"))
+              ("network", "Network", "/network"), ("gallery", "Gallery", "/gallery"),
+              ("docs", "API docs", "/docs"))
 
 
 def site_nav(serves, current: str) -> list[dict]:

@@ -47,6 +47,8 @@ def test_plan_describes_what_is_drawn(client):
     conv = client.get("/api/animation/plan", params={"op": "conv_forward", "h": 6, "w": 6,
                                                      "pad": 1, "stride": 2}).json()
     assert conv["formula"].endswith("floor(5 / 2) + 1 = 3") and conv["frames"] == 9
+    assert conv["transposed"] == {"op": "conv_transpose", "h": 3, "w": 3, "f": 3, "stride": 2,
+                                  "pad": 1, "dilation": 1, "output_padding": 1}
     bad = client.get("/api/animation/plan", params={"op": "conv_forward", "stride": 0})
     assert bad.status_code == 422 and _fields(bad) == ["stride"]
 
@@ -175,3 +177,12 @@ def test_limits_are_413_before_drawing(make_client):
     client = make_client(memory_budget_bytes=16 * 1024 * 1024, max_animation_bytes=16 * 2**20)
     r = client.get("/api/animation", params={"op": "conv_forward"})
     assert r.status_code == 413 and r.json()["code"] == "over_memory_budget"
+
+
+def test_gallery_page_lists_the_set_and_links_from_the_nav(client):
+    page = client.get("/gallery")
+    assert page.status_code == 200
+    for title in ("No padding, no strides", "Half (same) padding", "Full padding", "Dilation"):
+        assert title in page.text
+    assert 'href="/gallery"' in client.get("/learn").text
+    assert 'href="/gallery"' in client.get("/explore").text

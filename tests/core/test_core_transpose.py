@@ -14,6 +14,7 @@ from core.transpose import (
     conv_transpose_totals,
     conv_transpose_trace,
     transpose_geometry,
+    transposed_counterpart,
 )
 
 # (m, n_H_prev, n_W_prev, n_C_prev, f, n_C, stride, pad, dilation, output_padding)
@@ -141,6 +142,10 @@ def test_dA_prev_is_the_transposed_convolution_of_dZ(rng, stride, pad, f, dilati
     dropped = ((n_H_prev + 2 * pad - g.f_eff) % stride, (n_W_prev + 2 * pad - g.f_eff) % stride)
     seen, _ = conv_transpose(dZ, W, np.zeros((1, 1, 1, n_C_prev)), hp, output_padding=dropped,
                              dilation=dilation)
+    back = transposed_counterpart(n_H_prev, n_W_prev, f, stride=stride, pad=pad,
+                                  dilation=dilation)
+    assert back["output_padding"] == dropped and (back["n_H_prev"], back["n_W_prev"]) == (
+        g.n_H, g.n_W)
     assert seen.shape == A_prev.shape
     np.testing.assert_allclose(seen, dA_prev, rtol=1e-12, atol=1e-12)
 

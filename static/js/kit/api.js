@@ -179,3 +179,28 @@ export async function postDiagnosis(fn, caseName, output, file, { signal } = {})
   if (!res.ok) throw await readError(res);
   return res.json();
 }
+
+/**
+ * GET /api/animation's URL: a step animation as GIF or APNG. `params`: {op, h, w, f, stride,
+ * pad, dilation, output_padding, format, numbers, delay_ms}; fields left undefined or null
+ * take the server's defaults.
+ */
+export function animationUrl(params) {
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) {
+    if (v !== undefined && v !== null) q.set(k, String(v));
+  }
+  return `/api/animation?${q}`;
+}
+
+/**
+ * GET /api/animation/plan: what that animation would be, without drawing it: {op, frames,
+ * formula, grids, width, height, filenames: {gif, apng}, transposed: the query of the
+ * transposed convolution that gives the input size back, or null}. 4xx as ApiError.
+ */
+export async function fetchAnimationPlan(params, { signal } = {}) {
+  const url = animationUrl(params).replace("/api/animation?", "/api/animation/plan?");
+  const res = await fetch(url, { signal });
+  if (!res.ok) throw await readError(res);
+  return res.json();
+}
