@@ -26,11 +26,20 @@ BLAS_THREADS = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_TH
 def main(argv: list[str] | None = None, prog: str = "convstep train") -> int:
     """Train with the flags in argv, write the weights (and, for the shipped file, its
     NET_WEIGHTS.json record), print one line per epoch; returns the exit code."""
-    from core.data import WEIGHTS_INFO_PATH, WEIGHTS_PATH, load_digits, save_weights
-    from core.train import TrainConfig, evaluate, train
+    from core.data import (
+        MANIFOLD_PATH,
+        WEIGHTS_INFO_PATH,
+        WEIGHTS_PATH,
+        load_digits,
+        save_manifold,
+        save_weights,
+    )
+    from core.drawn import DRAWN_SEED, accuracy_by_size, drawn_set
+    from core.ood import build_manifold
+    from core.train import SHIPPED, TrainConfig, evaluate, train
 
     argv = sys.argv[1:] if argv is None else list(argv)
-    d = TrainConfig()
+    d = SHIPPED
     p = argparse.ArgumentParser(prog=prog, description=__doc__.split("\n")[0])
     p.add_argument("--epochs", type=int, default=d.epochs)
     p.add_argument("--batch-size", type=int, default=d.batch_size)
@@ -38,25 +47,39 @@ def main(argv: list[str] | None = None, prog: str = "convstep train") -> int:
     p.add_argument("--lr-final", type=float, default=d.lr_final)
     p.add_argument("--seed", type=int, default=d.seed)
     p.add_argument("--shift", type=int, default=d.shift)
+    p.add_argument("--warp", type=float, default=d.warp,
+                   help="share of the digits slanted, turned, thickened afresh every epoch")
+    p.add_argument("--synthetic", type=int, default=d.synthetic,
+                   help="drawings of other letterforms added to the training digits")
     p.add_argument("--out", default=str(WEIGHTS_PATH),
                    help="where to write the weights (.safetensors); default: the shipped file")
     args = p.parse_args(argv)
     config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
-                         lr_final=args.lr_final, seed=args.seed, shift=args.shift)
+                         lr_final=args.lr_final, seed=args.seed, shift=args.shift,
+                         warp=args.warp, synthetic=args.synthetic)
     params, history = train(config, log=print)
-    _, train_acc = evaluate(params, *load_digits().split("train"))
+    digits = load_digits()
+    _, train_acc = evaluate(params, *digits.split("train"))
     last = history[-1]
+    drawn = accuracy_by_size(params)
+    drawn_count = len(drawn_set().labels)
     info = {"command": " ".join([prog, *argv]),
             "config": config.__dict__, "train_accuracy": train_acc,
             "test_accuracy": last["test_accuracy"], "test_loss": last["test_loss"],
             "held_out": "core/data/digits.npz test_index (360 digits, 36 per class)",
+            "drawn_accuracy": {("all" if k == 0 else f"{k:g}"): v for k, v in drawn.items()},
+            "drawn_set": f"core/drawn.py drawn_set(): {drawn_count} drawings of "
+                         f"{len(drawn) - 1} sizes, seed {DRAWN_SEED}",
             "seconds": round(last["seconds"], 1)}
     save_weights(params, args.out, metadata={"test_accuracy": last["test_accuracy"]})
     os.chmod(args.out, 0o644)  # safetensors writes 0600
     if args.out == str(WEIGHTS_PATH):
+        manifold = build_manifold(*digits.split("train"), digits.split("test")[0])
+        save_manifold(manifold)
+        info["manifold"] = {"file": MANIFOLD_PATH.name, "threshold": manifold.threshold}
         WEIGHTS_INFO_PATH.write_text(json.dumps(info, indent=2) + "\n")
     print(f"wrote {args.out}: held-out accuracy {last['test_accuracy']:.2%}, training accuracy "
-          f"{train_acc:.2%}, {last['seconds']:.1f} s")
+          f"{train_acc:.2%}, drawn digits {drawn[0.0]:.2%}, {last['seconds']:.1f} s")
     return 0
 
 

@@ -19,6 +19,12 @@ are shuffled (a fixed seed), and each image is shifted sideways by at most one p
 zeros coming in): a drawn or uploaded digit is placed by the page's preprocessing, not by the
 form the writers filled in, so a one-pixel shift must not change the answer. Held-out
 accuracy is measured on the fixed split of core/data/digits.npz.
+
+The shipped weights (SHIPPED) also train on what people draw (core/augment.py): `synthetic`
+drawings of letterforms the data lacks are added to the training digits once, and every epoch
+a share `warp` of all of them is slanted, turned, widened and its strokes thickened or
+thinned afresh. The server's training jobs use neither (TrainConfig's defaults): they show
+the plain run.
 """
 
 from __future__ import annotations
@@ -42,7 +48,7 @@ from .net import (
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """Settings of a run (the defaults make the shipped weights)."""
+    """Settings of a run (SHIPPED makes the shipped weights; the defaults are the plain run)."""
 
     epochs: int = 30
     batch_size: int = 32
@@ -50,6 +56,11 @@ class TrainConfig:
     lr_final: float = 5e-4
     seed: int = 0
     shift: int = 1  # largest random shift, in pixels (0: none)
+    warp: float = 0.0  # share of the digits varied afresh every epoch (core/augment.py)
+    synthetic: int = 0  # drawings of core/drawn.py's letterforms added to the training set
+
+
+SHIPPED = TrainConfig(epochs=30, warp=0.5, synthetic=2000)
 
 
 @dataclass
@@ -102,7 +113,16 @@ class Trainer:
     def __init__(self, images, labels, config: TrainConfig = TrainConfig(),
                  params: dict | None = None, net: Network = DEFAULT_NET):
         self.net, self.config = net, config
-        self.X, self.y = scale_pixels(images), np.asarray(labels).astype(np.intp)
+        images, labels = np.asarray(images), np.asarray(labels)
+        if config.synthetic:
+            from .augment import synthetic_digits
+
+            extra, extra_labels = synthetic_digits(
+                config.synthetic, np.random.default_rng(config.seed + 2))
+            images = np.concatenate([images, extra])
+            labels = np.concatenate([labels, extra_labels])
+        self.images = images
+        self.X, self.y = scale_pixels(images), labels.astype(np.intp)
         self.params = {k: v.astype(np.float64).copy()
                        for k, v in (check_params(params, net) if params is not None
                                     else init_params(net, seed=config.seed)).items()}
@@ -129,7 +149,14 @@ class Trainer:
         k = self.step_count % self.steps_per_epoch
         if k == 0:  # a new epoch: new order, new shifts
             self._order = self.rng.permutation(len(self.y))
-            self._X_epoch = shift_images(self.X, self.rng, self.config.shift)
+            X = self.X
+            if self.config.warp:
+                from .augment import warp_digits
+
+                pick = np.flatnonzero(self.rng.random(len(self.y)) < self.config.warp)
+                X = X.copy()
+                X[pick] = scale_pixels(warp_digits(self.images[pick], self.rng))
+            self._X_epoch = shift_images(X, self.rng, self.config.shift)
         batch = self._order[k * self.config.batch_size:(k + 1) * self.config.batch_size]
         fwd = net_forward(self.params, self._X_epoch[batch], self.net, checked=True)
         bwd = net_backward(fwd, self.y[batch], self.net)
@@ -154,9 +181,9 @@ def train(config: TrainConfig = TrainConfig(), log=None) -> tuple[dict, list[dic
     from .data import load_digits
 
     digits = load_digits()
+    start = time.perf_counter()
     trainer = Trainer(*digits.split("train"), config)
     history = []
-    start = time.perf_counter()
     for epoch in range(1, config.epochs + 1):
         losses = [trainer.step() for _ in range(trainer.steps_per_epoch)]
         test_loss, test_acc = trainer.evaluate(*digits.split("test"))

@@ -3,6 +3,7 @@
 The only place in core that reads files: the network and its trainer take arrays.
     digits = load_digits()          # images uint8 (1797, 8, 8) 0..16, labels, the fixed split
     params = load_weights()         # {"conv1.W": (3, 3, 1, 8), ...} float64, checked
+    manifold = load_manifold()      # core/ood.py's DigitManifold: is an input digit-like?
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ DATA_DIR = Path(__file__).resolve().parent
 DIGITS_PATH = DATA_DIR / "digits.npz"
 WEIGHTS_PATH = DATA_DIR / "net_weights.safetensors"
 WEIGHTS_INFO_PATH = DATA_DIR / "NET_WEIGHTS.json"
+MANIFOLD_PATH = DATA_DIR / "digit_manifold.npz"
 
 
 @dataclass(frozen=True)
@@ -65,3 +67,18 @@ def load_weights(path: Path = WEIGHTS_PATH, net: Network = DEFAULT_NET) -> dict:
 def weights_info() -> dict:
     """What core/data/NET_WEIGHTS.json records about the shipped weights."""
     return json.loads(WEIGHTS_INFO_PATH.read_text())
+
+
+def save_manifold(manifold, path: Path = MANIFOLD_PATH) -> None:
+    """Write a DigitManifold (core/ood.py) as .npz: means, precision, threshold."""
+    np.savez(path, means=manifold.means, precision=manifold.precision,
+             threshold=np.float64(manifold.threshold))
+
+
+@lru_cache(maxsize=1)
+def load_manifold():
+    """The shipped DigitManifold (core/ood.py), read once."""
+    from ..ood import DigitManifold
+
+    with np.load(MANIFOLD_PATH, allow_pickle=False) as f:
+        return DigitManifold(f["means"], f["precision"], float(f["threshold"]))
