@@ -16,6 +16,7 @@ Where things live:
     imaging.py     uploads decoded into working images (Pillow), multipart.py the form
     samples.py     the built-in sample images
     protocol.py    uvicorn's HTTP protocol with a deadline for request heads
+    npy.py         .npy headers: the shapes NumPy can build, from the header alone
     memory.py      glibc's malloc told to give freed arrays back to the system
     __main__.py    python -m app: serve with uvicorn
 """

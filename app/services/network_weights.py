@@ -23,19 +23,24 @@ Refused with a 4xx naming the tensor: an unknown name (the list of accepted ones
 that is neither layout (both expected shapes), a dtype that is not a real number, NaN or
 infinity, a file over the size limit, more than MAX_TENSORS tensors (or, in an .npz,
 MAX_TOTAL_ELEMENTS values in all), and any file that is not one of the two formats (a
-pickle, a PyTorch .pt archive, an image...). An .npz member is read with np.lib.format and
-allow_pickle=False after its header is checked, so an object array or a huge declared shape
-is refused before anything is read.
+pickle, a PyTorch .pt archive, an image...). An .npz archive is read only as np.savez and
+np.savez_compressed write it: stored or deflated members (bzip2, LZMA and the rest are
+refused from the directory, as CPython's zipfile would inflate them without a bound), each
+inflated never past the size the directory declares, its .npy header checked (a real-number
+dtype, a shape NumPy can build, the values per tensor and in all) before its data is read;
+no pickle is ever loaded.
 """
 
 from __future__ import annotations
 
 import hashlib
 import io
+import math
 import re
 import struct
 import threading
 import zipfile
+import zlib
 from collections import OrderedDict
 from dataclasses import dataclass
 from functools import lru_cache
@@ -43,6 +48,7 @@ from functools import lru_cache
 import numpy as np
 
 from app.errors import ApiError
+from app.npy import shape_problem
 from core.data import load_weights
 from core.net import DEFAULT_NET, ParamError, check_params
 
@@ -88,13 +94,17 @@ def refuse(code: str, detail: str, status: int = 422) -> ApiError:
     return ApiError(status, code, f"file: {detail}")
 
 
+def check_dtype(label: str, dtype: np.dtype) -> None:
+    """422 naming `label` when `dtype` is not a real number (a float or an integer)."""
+    if not (np.issubdtype(dtype, np.floating) or np.issubdtype(dtype, np.integer)):
+        raise refuse("bad_dtype", f"{label} has dtype {dtype}; weights must be real numbers "
+                     "(float16, float32, float64 or integers).")
+
 
 def real_float64(label: str, x: np.ndarray) -> np.ndarray:
     """x as float64; 422 naming `label` when its dtype is not a real number or it holds NaN
     or infinity."""
-    if not (np.issubdtype(x.dtype, np.floating) or np.issubdtype(x.dtype, np.integer)):
-        raise refuse("bad_dtype", f"{label} has dtype {x.dtype}; weights must be real numbers "
-                     "(float16, float32, float64 or integers).")
+    check_dtype(label, x.dtype)
     out = x.astype(np.float64)
     bad = int((~np.isfinite(out)).sum())
     if bad:
@@ -121,55 +131,157 @@ def _read_safetensors(data: bytes) -> dict[str, np.ndarray]:
     return tensors
 
 
+# What np.savez (stored) and np.savez_compressed (deflated) write; bzip2 and LZMA members,
+# which CPython's zipfile inflates without a bound, are refused from the directory.
+NPZ_COMPRESSIONS = {zipfile.ZIP_STORED: "stored", zipfile.ZIP_DEFLATED: "deflated"}
+COMPRESSION_NAMES = {zipfile.ZIP_BZIP2: "bzip2", zipfile.ZIP_LZMA: "LZMA", 93: "Zstandard"}
+INFLATE_CHUNK = 64 * 1024  # compressed bytes handed to zlib at a time
+
+
+class _Member:
+    """An archive member's bytes, read from the upload without zipfile's reader: stored
+    members are sliced, deflated ones inflated with zlib in calls bounded by what is asked,
+    and never past the size the directory declares (`info.file_size`). `finish()` then
+    refuses a member that is shorter, inflates past that size, or fails its CRC-32."""
+
+    def __init__(self, data: bytes, info: zipfile.ZipInfo, name: str) -> None:
+        self.name, self.declared, self.crc_wanted = name, info.file_size, info.CRC
+        view = memoryview(data)
+        head = bytes(view[info.header_offset:info.header_offset + 30])
+        if len(head) < 30 or head[:4] != b"PK\x03\x04":
+            raise self._broken("its local header is missing")
+        name_len, extra_len = struct.unpack("<HH", head[26:30])
+        start = info.header_offset + 30 + name_len + extra_len
+        self.raw = view[start:start + info.compress_size]
+        if len(self.raw) < info.compress_size:
+            raise self._broken(f"its {info.compress_size} compressed bytes run past the file")
+        self.deflated = info.compress_type == zipfile.ZIP_DEFLATED
+        if not self.deflated and info.compress_size != info.file_size:
+            raise self._broken(f"it is stored with {info.compress_size} bytes but declares "
+                               f"{info.file_size}")
+        self.inflate = zlib.decompressobj(-zlib.MAX_WBITS) if self.deflated else None
+        self.pos, self.tail, self.left, self.crc = 0, b"", info.file_size, 0
+
+    def _broken(self, why: str) -> ApiError:
+        return refuse("broken_weights", f"'{self.name}' cannot be read as a .npy array "
+                      f"({why}).")
+
+    def _next(self, n: int) -> bytes:
+        """Up to n more bytes (fewer only at the end of the compressed data)."""
+        if not self.deflated:
+            out = bytes(self.raw[self.pos:self.pos + n])
+            self.pos += len(out)
+            return out
+        parts, got = [], 0
+        while got < n and not self.inflate.eof:
+            if not self.tail:
+                if self.pos >= len(self.raw):
+                    break
+                self.tail = bytes(self.raw[self.pos:self.pos + INFLATE_CHUNK])
+                self.pos += len(self.tail)
+            try:
+                out = self.inflate.decompress(self.tail, n - got)  # at most n - got bytes
+            except zlib.error as exc:
+                raise self._broken(f"its deflate stream is corrupt: {exc}") from None
+            self.tail = self.inflate.unconsumed_tail
+            parts.append(out)
+            got += len(out)
+        return b"".join(parts)
+
+    def read(self, n: int = -1) -> bytes:
+        n = self.left if n < 0 else min(n, self.left)  # never past the declared size
+        out = self._next(n)
+        self.left -= len(out)
+        self.crc = zlib.crc32(out, self.crc)
+        return out
+
+    def finish(self) -> None:
+        if self.left:
+            raise self._broken(f"it holds {self.declared - self.left} bytes, fewer than the "
+                               f"{self.declared} its archive entry declares")
+        if self._next(1):
+            raise refuse("broken_weights", f"'{self.name}' inflates past the {self.declared} "
+                         "bytes its archive entry declares; nothing past that size is read.")
+        if self.crc != self.crc_wanted:
+            raise self._broken("its CRC-32 does not match")
+
+
 def _read_npz(data: bytes) -> dict[str, np.ndarray]:
+    """An .npz archive's arrays. Only the directory is trusted before a member is read, and
+    only so far: a member must be stored or deflated (what np.savez and np.savez_compressed
+    write), its .npy header is checked (numeric dtype, values per tensor and in all) before
+    its data is read, and no member inflates past the size the directory declares for it
+    (which is what admission counted, network.upload_cost)."""
     try:
-        archive = zipfile.ZipFile(io.BytesIO(data))
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            members = archive.infolist()
     except (zipfile.BadZipFile, OSError, ValueError) as exc:
         raise refuse("broken_weights", f"the .npz archive cannot be read ({exc}).") from None
+    if len(members) > MAX_TENSORS:
+        raise refuse("too_many_tensors", f"the archive holds {len(members)} files; at "
+                      f"most {MAX_TENSORS} tensors are read.", 413)
+    for info in members:
+        if not info.filename.endswith(".npy"):
+            raise refuse("not_weights", f"'{info.filename}' in the archive is not a .npy "
+                          "array (a PyTorch .pt file or another archive?): only .npz "
+                          "arrays and .safetensors are read, and pickles never are.", 415)
+        if info.compress_type not in NPZ_COMPRESSIONS:
+            how = COMPRESSION_NAMES.get(info.compress_type,
+                                        f"compression method {info.compress_type}")
+            raise refuse("unsupported_compression", f"'{info.filename}' in the archive is "
+                          f"compressed with {how}; only stored and deflated members (what "
+                          "np.savez and np.savez_compressed write) are read.", 415)
+        if info.flag_bits & 0x1:
+            raise refuse("unsupported_compression", f"'{info.filename}' in the archive is "
+                          "encrypted; only plain stored and deflated members are read.", 415)
     out = {}
     total = 0
-    with archive:
-        members = archive.infolist()
-        if len(members) > MAX_TENSORS:
-            raise refuse("too_many_tensors", f"the archive holds {len(members)} files; at "
-                          f"most {MAX_TENSORS} tensors are read.", 413)
-        for info in members:
-            if not info.filename.endswith(".npy"):
-                raise refuse("not_weights", f"'{info.filename}' in the archive is not a .npy "
-                              "array (a PyTorch .pt file or another archive?): only .npz "
-                              "arrays and .safetensors are read, and pickles never are.", 415)
-            name = info.filename[:-4]
-            try:
-                with archive.open(info) as fp:
-                    version = np.lib.format.read_magic(fp)
-                    read_header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
-                                   else np.lib.format.read_array_header_2_0)
-                    shape, _, dtype = read_header(fp)
-                    _check_header(name, shape, dtype)
-                total += int(np.prod(shape, dtype=np.int64))
-                if total > MAX_TOTAL_ELEMENTS:
-                    raise refuse("tensor_too_large", f"'{name}' brings the archive's "
-                                  f"tensors to {total} values; at most {MAX_TOTAL_ELEMENTS} "
-                                  "are read from one file.", 413)
-                with archive.open(info) as fp:
-                    out[name] = np.lib.format.read_array(fp, allow_pickle=False)
-            except ApiError:
-                raise
-            except Exception as exc:  # a corrupt member: zlib, CRC, header or size errors
-                raise refuse("broken_weights", f"'{name}' cannot be read as a .npy array "
-                              f"({exc}).") from None
+    for info in members:
+        name = info.filename[:-4]
+        member = _Member(data, info, name)
+        try:
+            version = np.lib.format.read_magic(member)
+            read_header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                           else np.lib.format.read_array_header_2_0)
+            shape, fortran, dtype = read_header(member)
+        except ApiError:
+            raise
+        except Exception as exc:  # not a .npy header (NumPy's ValueError), or cut short
+            raise member._broken(str(exc)) from None
+        n = _check_header(name, shape, dtype)
+        total += n
+        if total > MAX_TOTAL_ELEMENTS:
+            raise refuse("tensor_too_large", f"'{name}' brings the archive's "
+                          f"tensors to {total} values; at most {MAX_TOTAL_ELEMENTS} "
+                          "are read from one file.", 413)
+        nbytes = n * dtype.itemsize
+        if member.left != nbytes:
+            raise member._broken(f"its header declares shape {tuple(shape)} of {dtype} "
+                                 f"({nbytes} bytes) but its entry declares {member.left} "
+                                 "bytes after the header")
+        buf = bytearray(member.read(nbytes))
+        member.finish()
+        out[name] = np.frombuffer(buf, dtype=dtype).reshape(
+            shape, order="F" if fortran else "C")
     return out
 
 
-def _check_header(name: str, shape: tuple, dtype: np.dtype) -> None:
+def _check_header(name: str, shape: tuple, dtype: np.dtype) -> int:
+    """The number of values an .npy member's header declares, after refusing, before its data
+    is read, a dtype that is not a real number and a shape NumPy cannot build or over the
+    limit (the product is taken in Python's integers, so it cannot wrap)."""
     if dtype.hasobject:
         raise refuse("pickle_refused", f"'{name}' is an object array, which only a pickle "
                       "could load; pickles are never loaded. Save plain numeric arrays.", 415)
-    n = int(np.prod(shape, dtype=np.int64))
+    check_dtype(f"'{name}'", dtype)
+    if (problem := shape_problem(shape, dtype)) is not None:
+        raise refuse("broken_weights", f"'{name}' declares {problem}.")
+    n = math.prod(shape)
     if n > MAX_TENSOR_ELEMENTS:
         raise refuse("tensor_too_large", f"'{name}' declares shape {tuple(shape)} ({n} "
                       f"values); at most {MAX_TENSOR_ELEMENTS} values per tensor are read "
                       f"(the network's largest tensor has {max_elements()}).", 413)
+    return n
 
 
 def max_elements() -> int:
