@@ -196,3 +196,22 @@ def _highlight(p: Painter, d: ImageDraw.ImageDraw, values: list[np.ndarray], fr:
     r, c = fr.cell
     mark = BLUE_DARK if p.a.grids[other].role == "input" else CYAN_DARK
     p.cell(d, other, r, c, values[other][r, c], fill=mark)
+
+
+def state_at(anim: Animation, k: int) -> tuple[list[np.ndarray], Frame]:
+    """Every grid's numbers as frame k shows them, and frame k itself."""
+    values = [grid.values.copy() for grid in anim.grids]
+    for fr in anim.frames():
+        values[fr.update_grid][fr.update_rows, fr.update_cols] = fr.update_values
+        if fr.index == k:
+            return values, fr
+    raise ValueError(f"frame {k} does not exist: there are {anim.n_frames}")
+
+
+def frame_image(anim: Animation, lay: Layout, numbers: bool, k: int) -> Image.Image:
+    """Frame k alone, as a palette image (what the animation shows at that step)."""
+    values, fr = state_at(anim, k)
+    p = Painter(anim, lay, numbers)
+    im = p.base(values)
+    _highlight(p, ImageDraw.Draw(im), values, fr, anim.window_grid, 1 - anim.window_grid)
+    return im

@@ -124,6 +124,26 @@ async def animation(request: Request, limits: SettingsDep, q: AnimationQueryDep)
         "Cache-Control": "public, max-age=86400"})
 
 
+FRAME_MEDIA = {"png": "image/png", "svg": "image/svg+xml"}
+
+
+@router.get("/animation/frame.{ext}", response_class=Response, responses={
+    200: {"content": {"image/png": {}, "image/svg+xml": {}},
+          "description": "One frame of the animation."}, **ERRORS},
+    summary="One frame of a step animation, as PNG or SVG")
+async def animation_frame(request: Request, limits: SettingsDep, q: AnimationQueryDep,
+                          ext: Literal["png", "svg"],
+                          step: Annotated[int, Query(ge=0, le=1_000_000, description="The "
+                                                     "step shown, from 0.")] = 0) -> Response:
+    """Frame `step` of /api/animation's animation for the same query (`format` and
+    `delay_ms` do not matter here): PNG, or SVG (vector shapes and text)."""
+    data = await service.frame(request, q, step, ext, limits)
+    name = q.filename("gif").removesuffix(".gif") + f"-step{step + 1}.{ext}"
+    return Response(data, media_type=FRAME_MEDIA[ext], headers={
+        "Content-Disposition": f'inline; filename="{name}"',
+        "Cache-Control": "public, max-age=86400"})
+
+
 @router.get("/animation/plan", responses=ERRORS,
             summary="What /api/animation would draw: frames, grids, the formula, file names")
 async def animation_plan(limits: SettingsDep, q: AnimationQueryDep) -> AnimationPlanOut:

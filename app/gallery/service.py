@@ -5,6 +5,7 @@ is admitted, and kept in the steps cache (the same query gives the same bytes).
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass
 
 from fastapi import Request
@@ -13,7 +14,7 @@ from starlette.concurrency import run_in_threadpool
 
 from app.config import Settings
 from app.errors import ApiError
-from app.gallery import draw, encode
+from app.gallery import draw, encode, svg
 from app.services.heavy import admitted
 from core import GeometryError
 from core.animation import POOL_OPS, animation_size, plan_animation
@@ -121,6 +122,28 @@ def render(q: AnimationQuery, plan: Plan, limits: Settings) -> bytes:
                           limits.max_animation_bytes)
     return encode.apng(frames, anim.n_frames, draw.PALETTE, draw.UNCHANGED, delay,
                        limits.max_animation_bytes)
+
+
+def render_frame(q: AnimationQuery, plan: Plan, step: int, ext: str) -> bytes:
+    """Frame `step` alone as PNG (Pillow) or SVG (app/gallery/svg.py)."""
+    anim = plan_animation(q.op, q.h, q.w, q.f, **q.geometry())
+    if ext == "svg":
+        return svg.frame_svg(anim, plan.layout, q.numbers, step).encode()
+    buf = io.BytesIO()
+    draw.frame_image(anim, plan.layout, q.numbers, step).save(buf, "PNG", optimize=False)
+    return buf.getvalue()
+
+
+async def frame(request: Request, q: AnimationQuery, step: int, ext: str,
+                limits: Settings) -> bytes:
+    """One frame, checked like the animation (the step too: 422 naming it past the last)."""
+    plan = check(q, limits)
+    if step >= plan.n_frames:
+        raise _field_error("step", f"step {step} does not exist: this animation has "
+                                   f"{plan.n_frames} steps (0-{plan.n_frames - 1}).")
+    cost = 8 * plan.layout.pixels + FIXED_BYTES
+    async with admitted(request, cost, "this frame"):
+        return await run_in_threadpool(render_frame, q, plan, step, ext)
 
 
 def describe(q: AnimationQuery, limits: Settings) -> dict:

@@ -186,3 +186,28 @@ def test_gallery_page_lists_the_set_and_links_from_the_nav(client):
         assert title in page.text
     assert 'href="/gallery"' in client.get("/learn").text
     assert 'href="/gallery"' in client.get("/explore").text
+
+
+@pytest.mark.parametrize("op, f, stride, pad", [("conv_forward", 3, 2, 1),
+                                                ("pool_backward", 2, 2, 0),
+                                                ("conv_transpose", 3, 2, 1)])
+def test_one_frame_as_png_and_svg(client, op, f, stride, pad):
+    params = _params(op, 5, 5, f, stride, pad, 1, numbers="true")
+    gif = Image.open(io.BytesIO(client.get("/api/animation", params=params).content))
+    gif.seek(3)
+    png = client.get("/api/animation/frame.png", params={**params, "step": 3})
+    assert png.status_code == 200 and png.headers["content-type"] == "image/png"
+    assert png.headers["content-disposition"].endswith('-numbers-step4.png"')
+    # the frame alone is the animation's frame at that step
+    np.testing.assert_array_equal(np.asarray(Image.open(io.BytesIO(png.content)).convert("RGB")),
+                                  np.asarray(gif.convert("RGB")))
+    svg = client.get("/api/animation/frame.svg", params={**params, "step": 3})
+    assert svg.status_code == 200 and svg.headers["content-type"].startswith("image/svg+xml")
+    text = svg.text
+    assert text.startswith("<svg") and text.rstrip().endswith("</svg>")
+    assert f"{op}, step 4 of" in text and "<text" in text
+    import xml.dom.minidom
+    xml.dom.minidom.parseString(svg.content)  # well-formed
+    late = client.get("/api/animation/frame.svg", params={**params, "step": 10_000})
+    assert late.status_code == 422 and _fields(late) == ["step"]
+    assert client.get("/api/animation/frame.jpg", params=params).status_code == 422
