@@ -14,6 +14,7 @@ import { bindKeyboard } from "./keyboard.js";
 import { bindUploads } from "./uploads.js";
 import { bindFilterFile } from "./filterfile.js";
 import { createUsePanel } from "./use.js";
+import { createExploreDownload } from "./download.js";
 
 function createExplorePage(root, boot) {
   const defaults = { ...boot.default_settings, filters: cleanFilters(boot.default_settings.filters) };
@@ -38,6 +39,7 @@ function createExplorePage(root, boot) {
   app.stages = createStages(app);
   app.loader = createLoader(app);
   app.use = createUsePanel(app);
+  app.download = createExploreDownload(app);
   app.form = createSettingsForm({
     root: app.$("#settings"),
     boot,

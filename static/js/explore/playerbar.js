@@ -31,6 +31,7 @@ export function createPlayerBar(app) {
       if (!playing) {
         app.url.sync();
         if (app.use) app.use.render(); // the snippets print this step's numbers
+        if (app.download) app.download.refresh(); // the step it exports
         clearTimeout(announceTimer);
         announceTimer = setTimeout(announce, 200);
       }

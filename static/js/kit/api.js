@@ -204,3 +204,8 @@ export async function fetchAnimationPlan(params, { signal } = {}) {
   if (!res.ok) throw await readError(res);
   return res.json();
 }
+
+/** GET /api/animation/frame.{png|svg}: one frame (`step`, from 0) of that animation. */
+export function animationFrameUrl(params, step, ext) {
+  return animationUrl({ ...params, step }).replace("/api/animation?", `/api/animation/frame.${ext}?`);
+}

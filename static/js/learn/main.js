@@ -8,6 +8,10 @@ import { LESSONS, variantOf } from "./lessons.js";
 import { createMistakeMode, firstDifferenceText } from "./mistake.js";
 import { el } from "./table.js";
 import { createUploadCheck } from "./upload.js";
+import { createDownloadMenu } from "../kit/download.js";
+
+// The functions with a loop the server animates (GET /api/animation's ops).
+const ANIMATED = ["conv_forward", "conv_backward", "pool_forward", "pool_backward"];
 
 /** The shared player, at a reading pace: `stepsPerSecond` instead of the explore sweep. */
 class ReadingPlayer extends Player {
@@ -169,6 +173,24 @@ function createLearn(root) {
     history.replaceState(null, "", urlFor());
   }
 
+  /** "Download animation": this function's loop on this case's geometry, at this step. */
+  function describeAnimation() {
+    if (!ANIMATED.includes(state.fn)) return null;
+    const d = data();
+    const g = d.geometry;
+    const pool = state.fn.startsWith("pool");
+    const params = { op: state.fn, h: g.n_H_prev, w: g.n_W_prev, f: pool ? d.f : g.f, stride: d.stride };
+    if (!pool) Object.assign(params, { pad: d.pad, dilation: d.dilation || 1 });
+    const s = d.steps[Math.min(state.k, d.steps.length - 1)];
+    const frame = s && Number.isInteger(s.h) && Number.isInteger(s.w) ? s.h * g.n_W + s.w : 0;
+    return {
+      params,
+      step: frame,
+      note: `${state.fn}'s loop on this ${g.n_H_prev} × ${g.n_W_prev} input, one frame per window position, in the classic colours (one channel of a fixed example, not this case's numbers).`,
+    };
+  }
+  const download = createDownloadMenu($("#download"), describeAnimation);
+
   function render() {
     const fn = state.fn;
     const L = LESSONS[fn];
@@ -195,6 +217,7 @@ function createLearn(root) {
     $("#btn-prev").disabled = state.k === 0;
     $("#btn-next").disabled = state.k === n - 1;
     $("#view").replaceChildren(...L.view(d, s, { lesson, pad: state.pad, mode: state.mode }));
+    download.refresh();
     renderArith(fn, d, s);
     renderCode(fn, d, s);
     $("#live").textContent = `${label}. ${LESSONS[fn].arith(d, s).map((l) => l.text).slice(-1)[0]}`;
