@@ -41,6 +41,8 @@ def test_learn_exports_the_function_shown_at_its_step(page_and_log, tmp_path):
     assert name.endswith("-step3.svg") and data.startswith(b"<svg")
     name, data = _download(page, menu, "apng", tmp_path)
     assert Image.open(io.BytesIO(data)).n_frames == 12
+    page.locator('a[href*="fn=pool_backward"]').first.click()
+    expect(menu.locator(".download-note")).to_contain_text("pool_backward's loop on this 5 × 7")
     # a function without a window loop has no menu
     page.locator('a[href*="fn=zero_pad"]').first.click()
     expect(menu).to_be_hidden()

@@ -177,7 +177,8 @@ function createLearn(root) {
   function describeAnimation() {
     if (!ANIMATED.includes(state.fn)) return null;
     const d = data();
-    const g = d.geometry;
+    // pool_backward's record carries no geometry: its input's and dA's shapes say it
+    const g = d.geometry || { n_H_prev: d.A_prev[0].length, n_W_prev: d.A_prev[0][0].length, n_W: d.dA[0][0].length };
     const pool = state.fn.startsWith("pool");
     const params = { op: state.fn, h: g.n_H_prev, w: g.n_W_prev, f: pool ? d.f : g.f, stride: d.stride };
     if (!pool) Object.assign(params, { pad: d.pad, dilation: d.dilation || 1 });
