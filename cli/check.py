@@ -16,17 +16,26 @@ pool_backward); any subset is checked. Each runs on every probe case of core/pro
 compared with core's under the exercise's rules (np.isclose cell by cell; max-pool ties
 `x == np.max(x)`). A function that differs is matched against every mistake variant.
 
+Besides the numbers, the whole return is checked against the exercise's contract (a
+conv_forward without its cache is not right), and an error that is one of NumPy's own
+pitfalls is named (`float_of_array`: the course's `float(b)` on NumPy 2). See
+cli/contract.py.
+
 This is a command-line tool, not part of core's pure layer (core/check.py only re-exports
-it, so that the names above keep working): it runs the learner's file in a
-child process (multiprocessing, "spawn") so that the file's own imports, prints, top-level
-code and infinite loops cannot break the report. Each call has a time limit (--timeout,
-default 5 s): a call over it kills the child, which is restarted for the next function. In
-the child the file's prints go nowhere, a module it imports that is not installed (a
-course's test helpers) becomes an inert stub, IPython lines (`%matplotlib inline`, `!pip`)
-are skipped, and if its top-level code raises or runs too long its functions are taken
-without it (only imports, defs, classes and constants). `check(globals())` runs in the
-calling process instead (functions defined in a notebook cannot travel to a child); there
-the time limit is a SIGALRM timer, so it applies only in the main thread on Unix.
+it, so that the names above keep working): it runs the learner's file in a child process
+(multiprocessing, "spawn") so that the file's own imports, prints, top-level code and
+infinite loops cannot break the report. Each call has a time limit (--timeout, default 5 s):
+a call over it kills the child, which is restarted for the next function. The file is loaded
+as far as it runs here (cli/learner.py: missing modules stood in for, failing top-level
+statements skipped and noted, a notebook cell by cell); a syntax error makes the exit code 2,
+naming the file, cell and line; a top level that runs too long is replaced by its
+definitions. `check(globals())` runs in the calling process instead (functions defined in a
+notebook cannot travel to a child); there the time limit is a SIGALRM timer, so it applies
+only in the main thread on Unix. In Jupyter it shows the report as HTML, elsewhere as text,
+and returns the report (a dict) without Jupyter echoing it.
+
+Exit codes: 0 every function found is right, 1 some are not, 2 the file could not be read
+or holds code that does not parse.
 
 The server never runs learner code: this runs only where the learner runs it.
 """
@@ -34,174 +43,32 @@ The server never runs learner code: this runs only where the learner runs it.
 from __future__ import annotations
 
 import argparse
-import ast
-import builtins
 import contextlib
-import io
 import json
 import multiprocessing
 import os
 import signal
 import sys
-import textwrap
 import threading
-import traceback
-import types
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
+from cli.contract import contract_gap, pitfall_of
+from cli.learner import load_file, quiet, where
 from cli.links import flavour_of, page_link
+from cli.report import describe_difference, format_report, show
 from core.mistakes import MISTAKES, Outcome, _difference, diagnose, error_text, outcome_of
-from core.probes import FUNCTIONS, arguments, cases_of, get_case
+from core.probes import FUNCTIONS, OUTPUTS, arguments, cases_of, get_case
+
+__all__ = ["BASE_URL", "TIMEOUT_S", "Report", "check", "check_file", "describe_difference",
+           "format_report", "load_file", "main"]
 
 BASE_URL = "http://127.0.0.1:8000"
 TIMEOUT_S = 5.0
 IMPORT_TIMEOUT_S = 20.0
-
-
-# ---------------------------------------------------------------------------------------------
-# Loading a learner's file (in the child process).
-
-class _Stub(types.ModuleType):
-    """A module that is not installed here: every attribute is an inert callable stub."""
-
-    def __getattr__(self, name):
-        if name.startswith("__"):
-            raise AttributeError(name)
-        return _Inert()
-
-
-class _Inert:
-    def __call__(self, *args, **kwargs):
-        return self
-
-    def __getattr__(self, name):
-        if name.startswith("__"):
-            raise AttributeError(name)
-        return self
-
-    def __iter__(self):
-        return iter(())
-
-    def __bool__(self):
-        return False
-
-
-def _namespace(path: Path, stubbed: list[str]) -> dict:
-    """Fresh globals for the learner's code: its own __import__ stubs missing modules."""
-    real_import = builtins.__import__
-
-    def learner_import(name, globals=None, locals=None, fromlist=(), level=0):
-        try:
-            return real_import(name, globals, locals, fromlist, level)
-        except ModuleNotFoundError:
-            if level or name.split(".")[0] in ("numpy", "core"):
-                raise
-            stubbed.append(name)
-            return _Stub(name)
-
-    own = dict(vars(builtins))
-    own["__import__"] = learner_import
-    return {"__name__": "learner_solution", "__file__": str(path), "__builtins__": own}
-
-
-def _source(path: Path) -> str:
-    """The file's text with IPython lines (%magic, !shell) turned into comments; for a
-    notebook (.ipynb), its code cells one after the other."""
-    text = path.read_text(encoding="utf-8", errors="replace")
-    if path.suffix == ".ipynb":
-        try:
-            cells = json.loads(text)["cells"]
-            text = "\n\n".join(
-                "".join(c["source"]) if isinstance(c["source"], list) else c["source"]
-                for c in cells if c.get("cell_type") == "code")
-        except (ValueError, KeyError, TypeError) as exc:
-            raise SyntaxError(f"not a readable notebook ({exc})") from None
-    lines = text.splitlines()
-    return "\n".join("#" + line if line.lstrip().startswith(("%", "!")) else line
-                     for line in lines) + "\n"
-
-
-_KEEP = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
-
-
-def _definitions_only(tree: ast.Module) -> ast.Module:
-    """The module without its top-level statements other than imports, defs, classes and
-    assignments of constants (what a function may need, without the notebook's runs)."""
-    def keep(node):
-        if isinstance(node, _KEEP):
-            return True
-        if isinstance(node, ast.Assign | ast.AnnAssign):
-            value = node.value
-            return value is not None and all(
-                isinstance(n, ast.Constant | ast.Tuple | ast.List | ast.Dict | ast.Name
-                           | ast.Load | ast.UnaryOp | ast.USub | ast.BinOp | ast.operator)
-                for n in ast.walk(value))
-        return False
-
-    return ast.Module(body=[n for n in tree.body if keep(n)], type_ignores=[])
-
-
-def load_file(path, definitions_only: bool = False) -> tuple[dict, dict]:
-    """Execute a learner's file; returns (namespace, notes).
-
-    notes: {"import_error": text or None, "stubbed": [module names], "definitions_only":
-    bool}. Prints go nowhere. A file that raises at the top level keeps what it defined
-    before the error (the caller may retry with definitions_only).
-    """
-    path = Path(path)
-    stubbed: list[str] = []
-    notes = {"import_error": None, "stubbed": stubbed, "definitions_only": definitions_only}
-    sys.path.insert(0, str(path.resolve().parent))
-    ns = _namespace(path, stubbed)
-    try:
-        tree = ast.parse(_source(path), filename=str(path))
-    except SyntaxError as exc:
-        line = f" (line {exc.lineno})" if exc.lineno else ""
-        notes["import_error"] = f"SyntaxError: {exc.msg}{line}"
-        return ns, notes
-    if definitions_only:
-        tree = _definitions_only(tree)
-    with _quiet():
-        try:
-            exec(compile(tree, str(path), "exec"), ns)
-        except BaseException as exc:  # the learner's top level: any failure is a note
-            notes["import_error"] = error_text(exc) + _where(exc, str(path))
-    return ns, notes
-
-
-class _Discard(io.TextIOBase):
-    """A text stream that keeps nothing (a learner's print loop cannot fill memory)."""
-
-    def write(self, text: str) -> int:
-        return len(text)
-
-
-@contextlib.contextmanager
-def _quiet():
-    """Learner code runs with its prints, warnings and floating-point alarms muted."""
-    sink = _Discard()
-    with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink), \
-            warnings.catch_warnings(), np.errstate(all="ignore"):
-        warnings.simplefilter("ignore")
-        yield
-
-
-def _where(exc: BaseException, filename: str | None) -> str:
-    """' (solution.py, line 12, in conv_forward: Z[i, h, w, c] = ...)' for the last frame of
-    the learner's code in the traceback ('' when there is none)."""
-    frames = [f for f in traceback.extract_tb(exc.__traceback__)
-              if filename is None or f.filename == filename]
-    if filename is None:
-        frames = [f for f in frames if not f.filename.startswith(str(Path(__file__).parent))]
-    if not frames:
-        return ""
-    f = frames[-1]
-    line = f" `{f.line.strip()}`" if f.line else ""
-    return f" ({Path(f.filename).name}, line {f.lineno}, in {f.name}:{line})"
 
 
 def functions_in(ns: dict) -> dict:
@@ -209,20 +76,35 @@ def functions_in(ns: dict) -> dict:
     return {name: ns[name] for name in FUNCTIONS if callable(ns.get(name))}
 
 
-def call_on_case(fn, function: str, case_name: str, filename: str | None) -> tuple[Outcome, str]:
-    """Run one learner function on one probe case: (Outcome, where it raised or '')."""
+class Call(NamedTuple):
+    """One call of a learner's function on one probe case: its Outcome (None: no answer in
+    time, or the process ended), where it raised (' (file, line 3, in f: `code`)' or what
+    ended the process), the learner's line that raised, and what the return leaves out of
+    the exercise's contract."""
+
+    outcome: Outcome | None
+    where: str = ""
+    line: str = ""
+    contract: str | None = None
+    raised_in: str = ""  # the learner's function whose line raised
+
+
+def call_on_case(fn, function: str, case_name: str, filename: str | None) -> Call:
+    """Run one learner function on one probe case."""
     args = arguments(get_case(function, case_name))
-    with _quiet():
+    with quiet():
         try:
             result = fn(*args)
         except _TimeUp:
             raise
         except BaseException as exc:  # anything a learner's code raises is its outcome
-            return Outcome(error=error_text(exc)), _where(exc, filename)
+            at = where(exc, filename)
+            return Call(Outcome(error=error_text(exc)), str(at or ""), at.line if at else "",
+                        raised_in=at.function if at else "")
     try:
-        return outcome_of(function, result), ""
+        return Call(outcome_of(function, result), contract=contract_gap(function, args, result))
     except Exception as exc:  # a return value NumPy cannot read
-        return Outcome(error=f"returned something unreadable: {error_text(exc)}"), ""
+        return Call(Outcome(error=f"returned something unreadable: {error_text(exc)}"))
 
 
 def _serve(path: str, definitions_only: bool, conn) -> None:
@@ -238,8 +120,8 @@ def _serve(path: str, definitions_only: bool, conn) -> None:
         if request is None:
             return
         function, case_name = request
-        outcome, where = call_on_case(found[function], function, case_name, path)
-        conn.send((_portable(outcome), where))
+        call = call_on_case(found[function], function, case_name, path)
+        conn.send(call._replace(outcome=_portable(call.outcome)))
 
 
 def _portable(outcome: Outcome) -> Outcome:
@@ -287,7 +169,8 @@ class _ChildRunner:
             raise TimeoutError from None
 
     def open(self) -> None:
-        """Start, falling back to definitions only when the top level raises or hangs."""
+        """Start, falling back to definitions only when the top level hangs or ends the
+        process."""
         try:
             self.start()
         except TimeoutError:
@@ -295,17 +178,10 @@ class _ChildRunner:
             self.start()
             self.notes["import_error"] = (
                 f"the file's top-level code did not finish within {self.import_timeout:g} s")
-            return
-        if self.notes.get("import_error") and not self.definitions_only:
-            error = self.notes["import_error"]
-            self.stop()
-            self.definitions_only = True
-            self.start()
-            self.notes["import_error"] = error
 
-    def call(self, function: str, case_name: str) -> tuple[Outcome | None, str]:
-        """(Outcome, where); (None, '') when the call ran past the time limit, (None, what
-        happened) when the child died; the child is then restarted for the next call."""
+    def call(self, function: str, case_name: str) -> Call:
+        """The Call; its outcome is None when the call ran past the time limit (where '')
+        or the child died (where says how); the child is then restarted for the next call."""
         if self.proc is None:
             self.start()
         self.conn.send((function, case_name))
@@ -316,9 +192,9 @@ class _ChildRunner:
                 self.proc.join(1)
                 code = self.proc.exitcode
                 self.stop()
-                return None, f"ended the process (exit code {code})"
+                return Call(None, f"ended the process (exit code {code})")
         self.stop()
-        return None, ""
+        return Call(None)
 
     def stop(self) -> None:
         if self.proc is not None:
@@ -339,9 +215,10 @@ class _LocalRunner:
         self.functions = functions_in(ns)
         self.found = list(self.functions)
         self.timeout = timeout
-        self.notes = {"import_error": None, "stubbed": [], "definitions_only": False}
+        self.notes = {"import_error": None, "stubbed": [], "skipped": [], "syntax_errors": [],
+                      "definitions_only": False}
 
-    def call(self, function: str, case_name: str) -> tuple[Outcome | None, str]:
+    def call(self, function: str, case_name: str) -> Call:
         fn = self.functions[function]
         if not (hasattr(signal, "setitimer")
                 and threading.current_thread() is threading.main_thread()):
@@ -355,7 +232,7 @@ class _LocalRunner:
         try:
             return call_on_case(fn, function, case_name, None)
         except _TimeUp:
-            return None, ""
+            return Call(None)
         finally:
             signal.setitimer(signal.ITIMER_REAL, 0)
             signal.signal(signal.SIGALRM, old)
@@ -365,7 +242,7 @@ class _LocalRunner:
 
 
 # ---------------------------------------------------------------------------------------------
-# The report.
+# The judgement of one function.
 
 @dataclass(frozen=True)
 class _Options:
@@ -376,56 +253,75 @@ class _Options:
 def check_function(runner, function: str, options: _Options) -> dict:
     """Run one function on its probe cases and judge it (the JSON block of one function)."""
     outcomes: dict[str, Outcome] = {}
-    errors = []
+    errors, contract = [], None
     for case in cases_of(function):
-        outcome, where = runner.call(function, case.name)
-        if outcome is None and where:
-            return _result(function, options, "raises", message=f"{where} on case {case.name}",
-                           first=_difference("error", case.name, error=where))
-        if outcome is None:
+        call = runner.call(function, case.name)
+        if call.outcome is None and call.where:
+            return _result(function, options, "raises",
+                           message=f"{call.where} on case {case.name}",
+                           first=_difference("error", case.name, error=call.where))
+        if call.outcome is None:
             return _result(function, options, "timeout", message=(
                 f"did not return within {options.timeout:g} s on case {case.name} "
                 f"(an infinite loop?)"), first=_difference("timeout", case.name))
-        outcomes[case.name] = outcome
-        if not outcome.ok:
-            errors.append({"case": case.name, "error": outcome.error, "where": where})
+        outcomes[case.name] = call.outcome
+        contract = contract or call.contract
+        if not call.outcome.ok:
+            errors.append({"case": case.name, "error": call.outcome.error, "where": call.where,
+                           "line": call.line, "function": call.raised_in})
     d = diagnose(function, outcomes, pairs=True)
     cases = d["cases"]
     first = d["first_difference"]
+    common = {"cases": cases, "contract": contract}
+    if d["ok"] and contract:
+        return _result(function, options, "contract", **common, message=(
+            f"{OUTPUTS[function][0]} is right on all {len(outcomes)} probe cases, but it "
+            f"{contract}"))
     if d["ok"]:
-        return _result(function, options, "correct", cases=cases,
+        return _result(function, options, "correct", **common,
                        message=f"correct on all {len(outcomes)} probe cases")
     if d["mistakes"]:
         titles = "; ".join(f"{m}: {MISTAKES[m].title}" for m in d["mistakes"])
         return _result(function, options, "mistake", mistakes=d["mistakes"],
-                       variants=d["variants"], first=first, cases=cases, errors=errors,
+                       variants=d["variants"], first=first, errors=errors, **common,
                        message=f"matches {titles}")
     if errors:
         e = errors[0]
+        pitfall = pitfall_of(e["error"], e["line"])
+        if pitfall and e["function"] not in (function, ""):  # in a helper: named there
+            return _result(function, options, "raises", first=first, errors=errors, **common,
+                           message=f"raises on case {e['case']}: {pitfall.id} in your "
+                                   f"{e['function']}{e['where']}")
+        if pitfall:
+            return _result(function, options, "pitfall", pitfall=pitfall.id, first=first,
+                           errors=errors, **common, message=(
+                               f"raises on case {e['case']}: {pitfall.id}: {pitfall.title}"
+                               f"{e['where']}"))
         said = (f"on case {e['case']} it {e['error']}" if e["error"].startswith("returned")
                 else f"raises on case {e['case']}: {e['error']}{e['where']}")
-        return _result(function, options, "raises", first=first, cases=cases, errors=errors,
+        return _result(function, options, "raises", first=first, errors=errors, **common,
                        message=said)
     if first["kind"] == "shape":
-        return _result(function, options, "shape", first=first, cases=cases, message=(
+        return _result(function, options, "shape", first=first, **common, message=(
             f"returns {first['output']} of shape {tuple(first['got_shape'])} on case "
             f"{first['case']}; expected shape {tuple(first['expected_shape'])}"))
-    return _result(function, options, "wrong", first=first, cases=cases,
+    return _result(function, options, "wrong", first=first, **common,
                    message="differs from the right output; no known mistake matches")
 
 
 def _result(function, options, status, *, message, mistakes=(), variants=(), first=None,
-            cases=None, errors=()) -> dict:
+            cases=None, errors=(), contract=None, pitfall=None) -> dict:
     step = first.get("step") if first else None
     link = None
-    if status != "correct":
+    if status not in ("correct", "contract"):
         mistake = mistakes[0] if mistakes else None
         link = page_link(options.base_url, function, mistake, step,
                          first.get("case") if first else None,
                          flavour_of(function, mistake, variants))
     return {"ok": status == "correct", "status": status, "mistakes": list(mistakes),
-            "variants": list(variants), "message": message, "first_difference": first,
-            "link": link, "cases": cases or {}, "errors": list(errors)}
+            "variants": list(variants), "pitfall": pitfall, "contract": contract,
+            "message": message, "first_difference": first, "link": link,
+            "cases": cases or {}, "errors": list(errors)}
 
 
 # The helpers each function calls in the exercise's code: a wrong helper explains a caller
@@ -455,101 +351,43 @@ def _run(runner, options: _Options, source: str) -> dict:
     return report
 
 
+class Report(dict):
+    """The report as the dict that --json prints. Jupyter does not echo it (check() has shown
+    it already); a plain Python prompt echoes one line."""
+
+    def _ipython_display_(self) -> None:
+        pass
+
+    def __repr__(self) -> str:
+        found = self.get("functions", {})
+        right = sum(r["ok"] for r in found.values())
+        return f"<convstep check of {self.get('source')}: {right} of {len(found)} right>"
+
+
 def check_file(path, *, base_url: str = BASE_URL, timeout: float = TIMEOUT_S,
-               import_timeout: float = IMPORT_TIMEOUT_S) -> dict:
-    """Check a learner's .py file in a child process; returns the report dict."""
+               import_timeout: float = IMPORT_TIMEOUT_S) -> Report:
+    """Check a learner's .py file or notebook in a child process; returns the report."""
     path = str(Path(path).resolve())
     if not Path(path).is_file():
         raise FileNotFoundError(f"no such file: {path}")
     runner = _ChildRunner(path, timeout, import_timeout)
     runner.open()
-    return _run(runner, _Options(base_url, timeout), path)
+    return Report(_run(runner, _Options(base_url, timeout), path))
 
 
 def check(namespace, *, base_url: str = BASE_URL, timeout: float = TIMEOUT_S,
-          quiet: bool = False) -> dict:
+          quiet: bool = False) -> Report:
     """Check the exercise's functions in a namespace (a notebook's `globals()`) or a file
-    path; prints the report (unless quiet) and returns the dict that --json prints."""
+    path; shows the report (HTML in Jupyter, text elsewhere; nothing when quiet) and returns
+    it (the dict that --json prints, which Jupyter does not echo)."""
     if isinstance(namespace, str | os.PathLike):
         report = check_file(namespace, base_url=base_url, timeout=timeout)
     else:
-        report = _run(_LocalRunner(dict(namespace), timeout), _Options(base_url, timeout),
-                      "globals()")
+        report = Report(_run(_LocalRunner(dict(namespace), timeout),
+                             _Options(base_url, timeout), "globals()"))
     if not quiet:
-        print(format_report(report))
+        show(report)
     return report
-
-
-# ---------------------------------------------------------------------------------------------
-# Text.
-
-def _fmt(x) -> str:
-    return "None" if x is None else f"{x:.6g}"
-
-
-def describe_difference(d: dict | None) -> str:
-    """One line for a first_difference dict."""
-    if not d:
-        return ""
-    case = f"case {d['case']}"
-    if d["kind"] == "timeout":
-        return f"{case}: no answer in time"
-    at = ""
-    if d.get("step") is not None:
-        at = f", step {d['step']}"
-        if d.get("position"):
-            at += f" (i, h, w, c) = {tuple(d['position'])}"
-        if d.get("phase") == "crop":
-            at += ", at the crop after that image's loop"
-    if d["kind"] == "error":
-        return f"{case}{at}: raises {d['error']}"
-    if d["kind"] == "shape":
-        return (f"{case}{at}: {d['output']} has shape {tuple(d['got_shape'])}, expected "
-                f"{tuple(d['expected_shape'])}")
-    cell = "[" + ", ".join(str(x) for x in d["cell"]) + "]" if d["cell"] else ""
-    running = " (running total)" if d.get("basis") == "running" and d["output"] not in (
-        "Z", "A") else ""
-    return (f"{case}{at}: {d['output']}{cell}{running} is {_fmt(d['got'])}, should be "
-            f"{_fmt(d['expected'])}")
-
-
-def format_report(report: dict) -> str:
-    found = report["functions"]
-    lines = [f"Checking {report['source']}: {len(found)} of the exercise's {len(FUNCTIONS)} "
-             f"functions found."]
-    notes = report.get("notes", {})
-    if notes.get("import_error"):
-        lines.append(f"  note: the file's top level failed ({notes['import_error']}); its "
-                     f"functions were checked without it.")
-    if notes.get("stubbed"):
-        lines.append(f"  note: not installed here, stubbed: {', '.join(notes['stubbed'])}.")
-    if report.get("missing") and found:
-        lines.append(f"  not in the file: {', '.join(report['missing'])}.")
-    if not found:
-        lines.append("  No function with an exercise name (" + ", ".join(FUNCTIONS) + ").")
-    for function, r in found.items():
-        if not r["ok"] or (lines[-1].startswith("     ")):
-            lines.append("")
-        mark = "ok  " if r["ok"] else "FAIL"
-        lines.append(f"{mark} {function}: {r['message']}")
-        for m in r["mistakes"]:
-            variant = next((v for v in MISTAKES[m].variants_of(function)
-                            if v.flavour in r["variants"]), MISTAKES[m].variants_of(function)[0])
-            lines.extend(textwrap.wrap(variant.what_goes_wrong, 96, initial_indent="     ",
-                                       subsequent_indent="     "))
-            for prefix, text in (("yours:", variant.buggy_line), ("right:", variant.right_line)):
-                for k, code in enumerate(text.splitlines()):
-                    lines.append(f"     {prefix if k == 0 else '':6} {code}")
-        if not r["ok"] and r["first_difference"] and r["status"] != "timeout":
-            lines.append(f"     first difference: {describe_difference(r['first_difference'])}")
-        if r.get("hint"):
-            lines.append(f"     hint: {r['hint']}")
-        if r["errors"] and r["status"] == "mistake":
-            e = r["errors"][0]
-            lines.append(f"     raises on case {e['case']}: {e['error']}{e['where']}")
-        if r["link"]:
-            lines.append(f"     see it: {r['link']}")
-    return "\n".join(lines)
 
 
 def _jsonable(value):
@@ -587,6 +425,10 @@ def main(argv=None, prog: str = "convstep check") -> int:
         print(json.dumps(_jsonable(report), indent=2))
     else:
         print(format_report(report))
+    if report["notes"]["syntax_errors"]:
+        for error in report["notes"]["syntax_errors"]:
+            print(f"{prog}: cannot check that code: {error}", file=sys.stderr)
+        return 2
     return 0 if all(r["ok"] for r in report["functions"].values()) else 1
 
 

@@ -101,9 +101,15 @@ def test_a_file_that_raises_gets_its_line(reports):
                             "(raises.py, line 19, in conv_single_step: `Z = Z + bias`)")
     assert report["functions"]["conv_forward"]["hint"].startswith(
         "it calls your conv_single_step")
-    # Its top level calls conv_forward and raises too: the functions are checked without it.
-    assert report["notes"]["import_error"].startswith("NameError")
-    assert report["notes"]["definitions_only"] is True
+    # Its top level calls conv_forward and raises too: that statement is skipped, the rest runs.
+    skipped = report["notes"]["skipped"]  # the call, then the print and plot of its Z
+    assert [s["error"] for s in skipped] == ["NameError: name 'bias' is not defined"] + [
+        "NameError: name 'Z' is not defined"] * 2
+    assert skipped[0]["where"] == "raises.py, line 149"
+    assert skipped[0]["code"] == ('Z, cache_conv = conv_forward(A_prev, W, b, {"pad": 1, '
+                                  '"stride": 2})')
+    assert report["notes"]["import_error"] is None
+    assert report["notes"]["definitions_only"] is False
     assert report["functions"]["conv_backward"]["ok"]
 
 
@@ -245,7 +251,9 @@ def test_a_notebook_is_read_cell_by_cell(tmp_path):
     report = check({k: ns[k] for k in ("zero_pad", "conv_forward")}, quiet=True)
     assert report["functions"]["conv_forward"]["mistakes"] == ["stride_missing"]
     (tmp_path / "broken.ipynb").write_text("{")
-    assert load_file(tmp_path / "broken.ipynb")[1]["import_error"].startswith("SyntaxError")
+    assert load_file(tmp_path / "broken.ipynb")[1]["syntax_errors"] == [
+        "broken.ipynb: not a readable notebook (Expecting property name enclosed in double "
+        "quotes: line 1 column 2 (char 1))"]
 
 
 def test_a_function_that_ends_the_process_gets_its_line(tmp_path):
