@@ -38,6 +38,7 @@ SIZE = 8
 PEN_SHARE = 0.17
 RESOLUTION = 64  # the side of the square that ink_from_strokes renders the digit into
 MAX_POINTS = 4096  # the most pen positions (all strokes together) ink_from_strokes reads
+MAX_LENGTH = 40  # the longest path (all strokes), in the digit's size: an 8 is about 4
 
 
 class InkError(ValueError):
@@ -156,7 +157,8 @@ def segments_of(strokes) -> tuple[np.ndarray, np.ndarray]:
     return np.concatenate(starts), np.concatenate(ends)
 
 
-def render_segments(starts, ends, shape: tuple[int, int], width: float) -> np.ndarray:
+def render_segments(starts, ends, shape: tuple[int, int], width: float,
+                    chunk: int = 512) -> np.ndarray:
     """Ink (rows, cols) in 0..1 of a round pen of `width` pixels along the segments
     (x = column, y = row, pixel centres at i + 0.5), anti-aliased over one pixel:
     ink = clip(width/2 + 0.5 - distance to the nearest segment, 0, 1).
@@ -164,7 +166,8 @@ def render_segments(starts, ends, shape: tuple[int, int], width: float) -> np.nd
     Distance from p to segment a-b: t = clip((p - a).(b - a) / |b - a|^2, 0, 1),
     d = |p - a - t (b - a)|. Segments are first cut into pieces at most one pixel long, and
     each piece is measured only on the K x K pixels around it that the pen can reach
-    (K = ceil(width + 3)), so the work grows with the ink, not with the picture.
+    (K = ceil(width + 3)), so the work grows with the ink, not with the picture; `chunk`
+    pieces at a time (memory: about 8 arrays of chunk * K * K floats).
     """
     starts, ends = np.asarray(starts, np.float64), np.asarray(ends, np.float64)
     rows, cols = shape
@@ -176,20 +179,22 @@ def render_segments(starts, ends, shape: tuple[int, int], width: float) -> np.nd
     ab = step[seg]
     reach = width / 2 + 0.5
     K = int(np.ceil(2 * reach + 2))
-    corner = np.floor(np.minimum(a, a + ab) - reach).astype(np.intp)  # (S, 2) x, y
-    j = np.arange(K)
-    px = (corner[:, 0, None] + j + 0.5)[:, None, :]  # (S, 1, K) pixel centre x
-    py = (corner[:, 1, None] + j + 0.5)[:, :, None]  # (S, K, 1) pixel centre y
-    ll = np.maximum((ab * ab).sum(axis=1), 1e-12)[:, None, None]
-    ax, ay = a[:, 0, None, None], a[:, 1, None, None]
-    bx, by = ab[:, 0, None, None], ab[:, 1, None, None]
-    t = np.clip(((px - ax) * bx + (py - ay) * by) / ll, 0, 1)  # (S, K, K)
-    d = np.sqrt((px - ax - t * bx) ** 2 + (py - ay - t * by) ** 2)
-    col = np.broadcast_to(px - 0.5, d.shape).astype(np.intp)
-    row = np.broadcast_to(py - 0.5, d.shape).astype(np.intp)
-    inside = (row >= 0) & (row < rows) & (col >= 0) & (col < cols) & (d < reach)
     nearest = np.full(rows * cols, np.inf)
-    np.minimum.at(nearest, row[inside] * cols + col[inside], d[inside])
+    j = np.arange(K)
+    for i in range(0, len(a), chunk):  # (chunk, K, K) temporaries at a time
+        a_, ab_ = a[i:i + chunk], ab[i:i + chunk]
+        corner = np.floor(np.minimum(a_, a_ + ab_) - reach).astype(np.intp)  # (s, 2) x, y
+        px = (corner[:, 0, None] + j + 0.5)[:, None, :]  # (s, 1, K) pixel centre x
+        py = (corner[:, 1, None] + j + 0.5)[:, :, None]  # (s, K, 1) pixel centre y
+        ll = np.maximum((ab_ * ab_).sum(axis=1), 1e-12)[:, None, None]
+        ax, ay = a_[:, 0, None, None], a_[:, 1, None, None]
+        bx, by = ab_[:, 0, None, None], ab_[:, 1, None, None]
+        t = np.clip(((px - ax) * bx + (py - ay) * by) / ll, 0, 1)  # (s, K, K)
+        d = np.sqrt((px - ax - t * bx) ** 2 + (py - ay - t * by) ** 2)
+        col = np.broadcast_to(px - 0.5, d.shape).astype(np.intp)
+        row = np.broadcast_to(py - 0.5, d.shape).astype(np.intp)
+        inside = (row >= 0) & (row < rows) & (col >= 0) & (col < cols) & (d < reach)
+        np.minimum.at(nearest, row[inside] * cols + col[inside], d[inside])
     return np.clip(width / 2 + 0.5 - nearest.reshape(rows, cols), 0.0, 1.0)
 
 
@@ -225,5 +230,9 @@ def ink_from_strokes(strokes, *, pen: float = PEN_SHARE,
         size = 1.0
     scale = (resolution - 2) / (size * (1 + pen))  # pixels per unit
     centre = (lo + hi) / 2
+    length = sum(float(np.sqrt((np.diff(s, axis=0) ** 2).sum(axis=1)).sum()) for s in strokes)
+    if length > MAX_LENGTH * size:
+        raise InkError(f"The strokes are {length / size:.0f} times as long as the drawing is "
+                       f"large; the limit is {MAX_LENGTH} (a digit's are 1 to 6).")
     px = [resample_polyline((s - centre) * scale + resolution / 2, 1.0) for s in strokes]
     return render_segments(*segments_of(px), (resolution, resolution), pen * size * scale)

@@ -6,6 +6,7 @@ import pytest
 from core.data import load_digits
 from core.drawn import PAD, draw_digit, drawn_pixels, drawn_set
 from core.net_input import (
+    MAX_LENGTH,
     MAX_POINTS,
     PEN_SHARE,
     InkError,
@@ -93,6 +94,10 @@ def test_strokes_that_hold_no_digit_are_refused():
         ink_from_strokes([[[0, 0], [np.nan, 1]]])
     with pytest.raises(InkError, match=f"limit is {MAX_POINTS}"):
         ink_from_strokes([np.zeros((MAX_POINTS + 1, 2))])
+    zigzag = np.tile([[0.0, 0.0], [10.0, 10.0]], (MAX_LENGTH // 2 + 1, 1))  # 41 times 14.1
+    with pytest.raises(InkError, match=f"the limit is {MAX_LENGTH}"):
+        ink_from_strokes([zigzag])
+    assert ink_from_strokes([zigzag[:MAX_LENGTH // 2]]).max() == 1  # 27.6 times: drawn
 
 
 def test_the_drawn_set_is_as_documented():
