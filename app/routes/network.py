@@ -152,9 +152,11 @@ async def upload_weights(request: Request, limits: SettingsDep, net_limits: NetL
 async def run(body: NetRunIn, request: Request, limits: NetLimitsDep, state: StateDep) -> NetRunOut:
     """`input` is the 8 x 8 pixels, a drawing (ink 0..255 a pixel, preprocessed as the data
     was: `ink` as nested rows, or `ink_base64`, one uint8 a pixel row after row, with its
-    `shape`; both give the same answer) or a held-out digit by index. The backward pass
-    starts from the loss -log p[target] (default: the true label of a held-out digit, else
-    the prediction)."""
+    `shape`; both give the same answer), a drawing as `strokes` (the pen's path, drawn with
+    a pen a share of the digit's size, as the page sends it) or a held-out digit by index.
+    The backward pass starts from the loss -log p[target] (default: the true label of a
+    held-out digit, else the prediction). `digit_like` says whether the input looks like a
+    digit at all (its distance to the digits; over the threshold the answer means little)."""
     params = service.resolve_weights(body.weights, state)
     cost = _held(request) + service.run_cost(body.input, limits)
 

@@ -17,10 +17,12 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from app.schemas.common import Strict
 from app.schemas.steps import StepPageOut
 from core.net import DEFAULT_NET
+from core.net_input import MAX_POINTS
 
 N_CLASSES = 10
 HELD_OUT = 360
 CANVAS_CEILING = 4096
+MAX_STROKES = 256
 # base64 of a CANVAS_CEILING x CANVAS_CEILING drawing, one byte a pixel
 INK_BASE64_MAX = -(-CANVAS_CEILING * CANVAS_CEILING // 3) * 4
 
@@ -101,6 +103,29 @@ def ink_bytes(text: str) -> int:
     return len(text) // 4 * 3 - (len(text) - len(text.rstrip("=")))
 
 
+Coordinate = Annotated[float, Field(ge=-CANVAS_CEILING, le=CANVAS_CEILING, allow_inf_nan=False)]
+Point = Annotated[list[Coordinate], Field(min_length=2, max_length=2)]
+
+
+class NetStrokesInput(Strict):
+    """A drawing as the pen's path: strokes, each the (x, y) positions of one pen-down to
+    pen-up (any units, y down; the page sends its pad's pixels). The server draws them with a
+    pen 0.17 of the digit's size (the data's amount of ink at any size), then crops and
+    scales as for a canvas (core/net_input.py's ink_from_strokes)."""
+
+    kind: Literal["strokes"]
+    strokes: Annotated[list[Annotated[list[Point], Field(min_length=1, max_length=MAX_POINTS)]],
+                       Field(min_length=1, max_length=MAX_STROKES)] = Field(
+        description=f"At most {MAX_STROKES} strokes and {MAX_POINTS} points in all.")
+
+    @model_validator(mode="after")
+    def _few_points(self) -> NetStrokesInput:
+        total = sum(len(s) for s in self.strokes)
+        if total > MAX_POINTS:
+            raise ValueError(f"strokes hold {total} points in all; the limit is {MAX_POINTS}.")
+        return self
+
+
 class NetDigitInput(Strict):
     """One of the 360 held-out digits (never trained on), by its index 0..359."""
 
@@ -108,7 +133,7 @@ class NetDigitInput(Strict):
     index: int = Field(ge=0, le=HELD_OUT - 1)
 
 
-NetRunInput = Annotated[NetPixelsInput | NetCanvasInput | NetDigitInput,
+NetRunInput = Annotated[NetPixelsInput | NetCanvasInput | NetStrokesInput | NetDigitInput,
                         Field(discriminator="kind")]
 
 
@@ -120,7 +145,9 @@ class NetRunIn(Strict):
                                              [0, 255, 0, 0], [0, 255, 0, 0]]},
          "backward": False},
         {"input": {"kind": "canvas", "shape": [4, 4],
-                   "ink_base64": "AP//AAAA/wAA/wAAAP8AAA=="}, "backward": False}]})
+                   "ink_base64": "AP//AAAA/wAA/wAAAP8AAA=="}, "backward": False},
+        {"input": {"kind": "strokes", "strokes": [[[20, 20], [80, 20], [40, 120]]]},
+         "backward": False}]})
 
     input: NetRunInput
     target: Class | None = Field(None, description="The class whose loss -log p[target] the "
@@ -140,6 +167,23 @@ class NetPreprocessOut(BaseModel):
                                 "height, width (in cells).")
     inverted: bool | None = Field(None, description="Photos: True when the paper was light "
                                   "(dark ink), so gray was turned into ink as 1 - gray.")
+    strokes: int | None = Field(None, description="Strokes: how many.")
+    size: float | None = Field(None, description="Strokes: the digit's size, the longer side "
+                               "of its pen positions' box, in the strokes' units.")
+    pen: float | None = Field(None, description="Strokes: the pen's width it was drawn with, "
+                              "in the strokes' units (pen_share * size).")
+
+
+class NetDigitLikeOut(BaseModel):
+    """Does the input look like a digit? Its distance to the digits in the 8 x 8 input space
+    (core/ood.py: Mahalanobis, to the nearest class's mean, the classes' shared covariance).
+    Over the threshold (which 99% of real and drawn digits stay under) it does not, and the
+    network's answer means little: softmax always picks some class."""
+
+    distance: float
+    threshold: float
+    nearest: Class = Field(description="The class whose digits it is nearest to.")
+    digit_like: bool = Field(description="distance <= threshold.")
 
 
 class NetInputOut(BaseModel):
@@ -184,6 +228,7 @@ class NetBackwardOut(BaseModel):
 class NetRunOut(BaseModel):
     weights: str
     input: NetInputOut
+    digit_like: NetDigitLikeOut
     forward: NetForwardOut
     backward: NetBackwardOut | None = None
 

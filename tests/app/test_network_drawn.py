@@ -1,0 +1,78 @@
+"""Drawings sent as strokes, and the "not a digit" verdict in every run's answer."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from core.data import load_manifold
+from core.drawn import draw_digit
+from core.net_input import MAX_POINTS, PEN_SHARE, digit_from_ink, ink_from_strokes
+
+SAMPLES = Path(__file__).resolve().parents[2] / "app" / "samples"
+
+
+def _run(client, **body):
+    r = client.post("/api/network/run", json=body)
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def test_strokes_are_drawn_with_a_pen_a_share_of_the_digit(client):
+    seven = draw_digit(7, "plain", np.random.default_rng(4), size=0.2)  # a fifth of the pad
+    strokes = [s.round(1).tolist() for s in seven]
+    j = _run(client, input={"kind": "strokes", "strokes": strokes}, backward=False)
+    want = digit_from_ink(ink_from_strokes(strokes)).pixels
+    np.testing.assert_array_equal(j["input"]["pixels"], want)
+    pre = j["input"]["preprocess"]
+    size = float(np.ptp(np.concatenate(strokes), axis=0).max())
+    assert pre["strokes"] == 1 and pre["size"] == pytest.approx(size)
+    assert pre["pen"] == pytest.approx(PEN_SHARE * size)
+    assert j["forward"]["prediction"] == 7
+    assert j["digit_like"]["digit_like"] is True and j["digit_like"]["nearest"] == 7
+
+
+def test_strokes_work_for_the_step_view_too(client):
+    body = {"input": {"kind": "strokes", "strokes": [[[10, 10], [60, 10], [30, 90]]]},
+            "layer": "conv1", "direction": "forward", "limit": 2}
+    r = client.post("/api/network/steps", json=body)
+    assert r.status_code == 200, r.text
+
+
+@pytest.mark.parametrize("strokes, status, words", [
+    ([], 422, "at least 1 item"),
+    ([[]], 422, "at least 1 item"),
+    ([[[1, 2, 3]]], 422, "at most 2 items"),
+    ([[[0, 0]] * (MAX_POINTS // 2 + 1)] * 2, 422, f"the limit is {MAX_POINTS}"),
+    ([[[0, 0], [5000, 0]]], 422, "less than or equal to 4096"),
+    ([[[0, 0], [10, 10]] * 30], 422, "input.strokes: The strokes are"),
+])
+def test_bad_strokes_are_422_naming_the_field(client, strokes, status, words):
+    r = client.post("/api/network/run", json={"input": {"kind": "strokes", "strokes": strokes}})
+    assert r.status_code == status, r.text
+    assert words in r.text
+
+
+def test_every_answer_says_whether_the_input_looks_like_a_digit(client):
+    m = load_manifold()
+    held_out = _run(client, input={"kind": "digit", "index": 3}, backward=False)
+    assert held_out["digit_like"]["threshold"] == m.threshold
+    assert held_out["digit_like"]["digit_like"] is True
+    rng = np.random.default_rng(0)
+    noise = rng.integers(0, 17, (8, 8)).tolist()
+    j = _run(client, input={"kind": "pixels", "pixels": noise}, backward=False)
+    assert j["digit_like"]["digit_like"] is False
+    assert j["digit_like"]["distance"] > j["digit_like"]["threshold"]
+
+
+def test_a_photo_that_is_no_digit_says_so(client):
+    buf = io.BytesIO()
+    Image.open(SAMPLES / "coffee.jpg").convert("L").save(buf, format="PNG")
+    r = client.post("/api/network/run/photo",
+                    files={"file": ("coffee.png", buf.getvalue(), "image/png")})
+    assert r.status_code == 200, r.text
+    assert r.json()["digit_like"]["digit_like"] is False
