@@ -1,25 +1,17 @@
-// The drawing pad: pointer events (mouse, touch, pen) draw round strokes on a canvas; the
-// ink (the canvas's alpha, 0..255 per pixel, as base64 bytes) goes to the server, which
-// crops and scales it.
+// The drawing pad: pointer events (mouse, touch, pen) draw round strokes on a canvas, and the
+// pen's path (the strokes, in canvas pixels) goes to the server, which draws it again with a
+// pen a share of the digit's own size (core/net_input.py), so a small digit is not a blob.
 
-const PEN = 0.085; // stroke width, as a share of the pad's side
-
-/** Standard padded base64 of bytes (the browser's own encoder when it has one). */
-function base64(bytes) {
-  if (bytes.toBase64) return bytes.toBase64();
-  let text = "";
-  for (let i = 0; i < bytes.length; i += 0x8000) {
-    text += String.fromCharCode.apply(null, bytes.subarray(i, i + 0x8000));
-  }
-  return btoa(text);
-}
+const PEN = 0.085; // the stroke width shown, as a share of the pad's side
+const MIN_STEP = 1; // pen positions closer than this (canvas pixels) to the last add nothing
+export const MAX_POINTS = 4096; // the server's limit on pen positions (core/net_input.py)
 
 /** onStart() when a stroke begins, onChange() as it goes on, onStroke() when it ends. */
 export function createPad(canvas, { onStroke, onChange, onStart = onChange }) {
-  const ctx = canvas.getContext("2d", { willReadFrequently: true });
+  const ctx = canvas.getContext("2d");
   let drawing = false;
-  let last = null;
-  let inked = false;
+  let strokes = []; // [[x, y], ...] per stroke, canvas pixels
+  let points = 0;
 
   function point(e) {
     const box = canvas.getBoundingClientRect();
@@ -34,28 +26,35 @@ export function createPad(canvas, { onStroke, onChange, onStart = onChange }) {
     ctx.lineJoin = "round";
     ctx.beginPath();
     ctx.moveTo(a[0], a[1]);
-    ctx.lineTo(b[0], b[1]);
+    ctx.lineTo(b[0] + 0.01, b[1]); // a zero-length line draws no round cap: a dot shows too
     ctx.stroke();
+  }
+
+  function add(p) {
+    const stroke = strokes[strokes.length - 1];
+    const last = stroke[stroke.length - 1];
+    if (Math.hypot(p[0] - last[0], p[1] - last[1]) < MIN_STEP || points >= MAX_POINTS) return;
+    line(last, p);
+    stroke.push([Math.round(p[0] * 10) / 10, Math.round(p[1] * 10) / 10]);
+    points += 1;
   }
 
   canvas.addEventListener("pointerdown", (e) => {
     e.preventDefault();
+    if (points >= MAX_POINTS) return;
     canvas.setPointerCapture(e.pointerId);
     drawing = true;
-    last = point(e);
-    line(last, last);
-    inked = true;
+    const p = point(e).map((v) => Math.round(v * 10) / 10);
+    strokes.push([p]);
+    points += 1;
+    line(p, p);
     onStart();
   });
   canvas.addEventListener("pointermove", (e) => {
     if (!drawing) return;
     e.preventDefault();
     const events = e.getCoalescedEvents ? e.getCoalescedEvents() : [e];
-    for (const ev of events.length ? events : [e]) {
-      const p = point(ev);
-      line(last, p);
-      last = p;
-    }
+    for (const ev of events.length ? events : [e]) add(point(ev));
     onChange();
   });
   const end = () => {
@@ -69,26 +68,25 @@ export function createPad(canvas, { onStroke, onChange, onStart = onChange }) {
   return {
     clear() {
       ctx.clearRect(0, 0, canvas.width, canvas.height);
-      inked = false;
+      strokes = [];
+      points = 0;
     },
     get inked() {
-      return inked;
+      return strokes.length > 0;
     },
-    /** the ink (the alpha channel, 0..255 a pixel, row after row) as the API's compact
-     * form { shape: [rows, columns], ink_base64 }, or null when nothing is drawn */
-    ink() {
-      if (!inked) return null;
-      const { width, height } = canvas;
-      const { data } = ctx.getImageData(0, 0, width, height);
-      const bytes = new Uint8Array(width * height);
-      for (let i = 0; i < bytes.length; i += 1) bytes[i] = data[i * 4 + 3];
-      return { shape: [height, width], ink_base64: base64(bytes) };
+    /** the drawing as the API's strokes input, or null when nothing is drawn (never an
+     * empty drawing: the server would only say it is blank) */
+    input() {
+      return strokes.length ? { kind: "strokes", strokes } : null;
     },
-    /** draw a stroke through points given in [0, 1] coordinates (tests, demos) */
-    stroke(points) {
-      const px = points.map(([x, y]) => [x * canvas.width, y * canvas.height]);
-      for (let i = 1; i < px.length; i += 1) line(px[i - 1], px[i]);
-      inked = true;
+    /** draw strokes through points given in [0, 1] coordinates (tests, demos) */
+    stroke(...lines) {
+      for (const pts of lines) {
+        const px = pts.map(([x, y]) => [x * canvas.width, y * canvas.height]);
+        strokes.push([px[0]]);
+        points += 1;
+        for (let i = 1; i < px.length; i += 1) add(px[i]);
+      }
       onStroke();
     },
   };

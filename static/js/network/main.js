@@ -56,10 +56,7 @@ function createNetworkPage(root, boot) {
 
   function inputBody() {
     if (state.source === "digit") return { kind: "digit", index: state.digit };
-    if (state.source === "draw") {
-      const ink = pad.ink(); // { shape, ink_base64 }: the canvas's alpha as bytes
-      return ink ? { kind: "canvas", ...ink } : null;
-    }
+    if (state.source === "draw") return pad.input(); // the strokes, or null: nothing drawn
     return null;
   }
 
@@ -147,9 +144,11 @@ function createNetworkPage(root, boot) {
     renderProbs($("probs"), $("prediction"), r, classes);
     layers.render(r, state.mode);
     const pre = r.input.preprocess;
-    $("input-note").textContent = pre
-      ? `ink box ${pre.box[2] - pre.box[0]} × ${pre.box[3] - pre.box[1]} px of ${pre.source_shape.join(" × ")}, scaled into ${fmt4(pre.placed[2])} × ${fmt4(pre.placed[3])} cells`
-      : r.input.label !== null ? `held-out digit #${r.input.index}, label ${r.input.label}` : "";
+    const cells = pre && `scaled into ${fmt4(pre.placed[2])} × ${fmt4(pre.placed[3])} cells`;
+    $("input-note").textContent = pre && pre.strokes
+      ? `${pre.strokes} stroke${pre.strokes > 1 ? "s" : ""}, ${Math.round(pre.size)} px of the ${$("pad").width} px pad, redrawn with a ${pre.pen.toFixed(1)} px pen (its size × ${fmt4(pre.pen / pre.size)}), ${cells}`
+      : pre ? `ink box ${pre.box[2] - pre.box[0]} × ${pre.box[3] - pre.box[1]} px of ${pre.source_shape.join(" × ")}, ${cells}`
+        : r.input.label !== null ? `held-out digit #${r.input.index}, label ${r.input.label}` : "";
     const b = r.backward;
     $("saliency-note").textContent = b ? `loss of class ${b.target}: −log p = ${fmt4(b.loss)}` : "";
     $("loss").textContent = b ? `loss = −log p(${b.target}) = ${fmt4(b.loss)}` : "";
@@ -159,29 +158,60 @@ function createNetworkPage(root, boot) {
       btn.classList.toggle("is-loss", b && v !== "auto" && Number(v) === b.target);
     });
     const verdict = $("verdict");
-    verdict.replaceChildren(`The network reads `, el("b", "", classes[r.forward.prediction]),
-      ` with p = ${(r.forward.probs[r.forward.prediction] * 100).toFixed(2)}%.`
-      + (state.demo ? " This 2 is a demo: Clear, then draw your own." : ""));
+    const p = `${(r.forward.probs[r.forward.prediction] * 100).toFixed(2)}%`;
+    const like = r.digit_like;
+    verdict.classList.toggle("is-ood", !like.digit_like);
+    if (like.digit_like) {
+      verdict.replaceChildren(`The network reads `, el("b", "", classes[r.forward.prediction]),
+        ` with p = ${p}.` + (state.demo ? " This 2 is a demo: Clear, then draw your own." : ""));
+    } else {
+      verdict.replaceChildren(el("b", "", "This does not look like a digit"),
+        ` (distance ${fmt4(like.distance)} from the digits; 99% of real and drawn digits are within ${fmt4(like.threshold)}). The network must still pick a class (${classes[r.forward.prediction]}, p = ${p}), but here that means little.`);
+    }
+    root.dataset.digitLike = String(like.digit_like);
     root.dataset.prediction = String(r.forward.prediction);
     root.dataset.mode = state.mode;
   }
 
   // ---------------------------------------------------------------- inputs
 
-  // a new stroke and its end abort a run under way; the moves between redraw live
-  const pad = createPad($("pad"), { onStart: () => refresh(), onStroke: () => refresh(),
-    onChange: () => refresh({ live: true }) });
-  const layers = createLayers($("layers"), arch, { onOpen: (name) => openSteps(name), onCell });
-  $("clear").addEventListener("click", () => {
-    pad.clear();
+  // A new stroke aborts a run under way (its answer would be stale) and sends nothing yet:
+  // the moves redraw live, and its end runs the whole drawing.
+  function strokeStarts() {
+    state.demo = false;
     pending = false;
     clearTimeout(liveTimer);
     liveTimer = null;
-    if (running) running.control.abort(); // the cleared drawing's answer would only be stale
-    state.demo = false;
-    $("verdict").textContent = "Draw one digit, as large as the box.";
+    if (running) running.control.abort();
+  }
+  const pad = createPad($("pad"), { onStart: strokeStarts, onStroke: () => refresh(),
+    onChange: () => refresh({ live: true }) });
+  const layers = createLayers($("layers"), arch, { onOpen: (name) => openSteps(name), onCell });
+  // Clear empties the pad and every view of the last drawing: the maps, the probabilities,
+  // the verdict and an open step view would otherwise still show the digit that is gone.
+  $("clear").addEventListener("click", () => {
+    pad.clear();
+    strokeStarts(); // the cleared drawing's answer would only be stale
+    state.run = null;
     showError(null);
+    blank();
   });
+  function blank() {
+    for (const id of ["input-map", "saliency-map"]) {
+      const cv = $(id);
+      cv.getContext("2d").clearRect(0, 0, cv.width, cv.height);
+    }
+    $("probs").replaceChildren();
+    $("prediction").replaceChildren();
+    for (const id of ["input-note", "saliency-note", "loss"]) $(id).textContent = "";
+    layers.clear();
+    if (steps.layer) $("steps-close").click();
+    const verdict = $("verdict");
+    verdict.classList.remove("is-ood");
+    verdict.textContent = "Draw one digit, any size.";
+    delete root.dataset.prediction;
+    delete root.dataset.digitLike;
+  }
 
   const tabs = ["draw", "digit", "photo"];
   function selectTab(name, focus = false) {

@@ -156,7 +156,15 @@ function layerCard(info, { onOpen, onCell }) {
     legend.replaceWith(fresh);
     legend = fresh;
   }
-  return { card, update };
+  /** the maps and gradients blank, the legend gone */
+  function clear() {
+    for (const cv of [...maps.canvases, ...(grads ? [grads.mosaic] : [])]) {
+      cv.getContext("2d").clearRect(0, 0, cv.width, cv.height);
+    }
+    if (grads) grads.box.hidden = true;
+    legend.replaceChildren();
+  }
+  return { card, update, clear };
 }
 
 /**
@@ -177,6 +185,11 @@ export function createLayers(root, arch, handlers) {
     });
   }
   return {
+    /** every map blank (no input to show) */
+    clear() {
+      if (!cards) return;
+      cards.forEach(({ clear }) => clear());
+    },
     render(run, mode) {
       if (!cards) build();
       const backward = mode === "backward" && run.backward;
