@@ -107,7 +107,8 @@ def test_a_long_weights_name_stays_inside_its_panel(make_page, width):
     page.evaluate("""() => {
       const opt = document.createElement('option');
       opt.value = 'u0';
-      opt.textContent = 'my-very-long-weights-file-name-from-a-training-run-on-friday.safetensors (97.2% held out)';
+      opt.textContent = 'my-very-long-weights-file-name-from-a-training-run-on-friday'
+        + '.safetensors (97.2% held out)';
       const s = document.querySelector('#weights');
       s.append(opt);
       s.value = 'u0';
