@@ -31,8 +31,10 @@ def describe_difference(d: dict | None) -> str:
     if d["kind"] == "timeout":
         return f"{case}: no answer in time"
     at = ""
-    if d.get("step") is not None:
-        at = f", step {d['step']}"
+    if d.get("step") is not None:  # counted from 1, as the page's "Step 3 of 24"
+        at = f", step {d['step'] + 1}"
+        if d.get("total_steps"):
+            at += f" of {d['total_steps']}"
         if d.get("position"):
             at += f" (i, h, w, c) = {tuple(d['position'])}"
         if d.get("phase") == "crop":

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from cli.links import page_link
+from cli.report import describe_difference
 from core.mistakes import MISTAKES, default_case
 from tests.browser.pagetools import wait_until
 
@@ -56,6 +57,8 @@ def test_deep_link_opens_mistake_mode_at_the_step(make_page):
     wait_compare(page)
     assert state(page)["step"] == str(first["step"]) and state(page)["mistake"] == "stride_missing"
     assert page.locator("#step-label").inner_text().startswith(f"Step {first['step'] + 1} of 24")
+    # the checker's text names the step the page shows
+    assert f", step {first['step'] + 1} of 24 (i, h, w, c)" in describe_difference(first)
     # right and buggy outputs side by side, the differing cells marked
     i, _, _, c = first["cell"]
     right = np.array(run["right"]["outputs"]["Z"]["values"])[i, :, :, c]

@@ -137,7 +137,7 @@ def test_the_text_report_of_a_mistake(reports):
     assert "FAIL conv_forward: matches stride_missing: Window corners without the stride" in text
     assert "     yours: vert_start = h\n" in text
     assert "     right: vert_start = h * stride\n" in text
-    assert ("first difference: case gray_s2_p1, step 2 (i, h, w, c) = (0, 0, 1, 0): "
+    assert ("first difference: case gray_s2_p1, step 3 of 24 (i, h, w, c) = (0, 0, 1, 0): "
             "Z[0, 0, 1, 0] is 7.5, should be 5.5") in text
     assert "ok   zero_pad: correct on all 3 probe cases" in text
     assert "Traceback" not in format_report(reports["raises"])
