@@ -339,6 +339,51 @@ def conv_transpose_loop(A_prev, W, b, hparameters, *, output_padding=0, dilation
     return Z, cache
 
 
+def transpose_as_convolution(A_prev, W, hparameters, *, output_padding=0, dilation=1):
+    """The same transposed convolution as a plain stride-1 convolution (conv_arithmetic's
+    picture): (A_up, W_flip, inserted) with
+
+        conv_transpose(A_prev, W, 0, hp)[0] == conv_forward(A_up, W_flip, 0,
+                                                            {"stride": 1, "pad": 0},
+                                                            dilation=dilation)[0]
+
+    A_up (m, n_up_H, n_up_W, n_C_prev): A_prev with stride - 1 zeros inserted between
+    neighbouring cells, then q = dilation*(f - 1) - pad rows and columns of zeros on the top
+    and left and q + output_padding on the bottom and right (a negative border crops that
+    many instead). n_up_H = (n_H_prev - 1)*stride + 1 + 2*q + output_padding.
+    W_flip (f, f, n_C_prev, n_C) = W turned by 180 degrees, channel axes swapped:
+    W_flip[p, q] = W[f - 1 - p, f - 1 - q].T. inserted (n_up_H, n_up_W) bool: True on the
+    cells that are not A_prev's (inserted zeros and the border).
+    Example: A_prev = [[1, 2]] (1 x 2), f = 2, stride 2, pad 0: q = 1, A_up's row of cells
+    is [0 | 1 0 2 | 0] (1 x 5 inside 3 rows: a zero row above and below).
+    """
+    s = prepare_transpose(A_prev, W, np.zeros((1, 1, 1, np.shape(W)[2])), hparameters,
+                          output_padding=output_padding, dilation=dilation)
+    g = s.geometry
+    m, n_H_prev, n_W_prev, n_C_prev = s.A_prev.shape
+    q = g.f_eff - 1 - g.pad
+
+    def axis(n: int, op: int) -> tuple[int, int, int]:
+        """(buffer length, where cell 0 lands in it, the first kept index)."""
+        n_in = (n - 1) * g.stride + 1
+        return n_in + max(q, 0) + max(q + op, 0), max(q, 0), max(-q, 0)
+
+    (len_H, at_H, cut_H), (len_W, at_W, cut_W) = (axis(n_H_prev, g.output_padding[0]),
+                                                   axis(n_W_prev, g.output_padding[1]))
+    n_up_H = (n_H_prev - 1) * g.stride + 1 + 2 * q + g.output_padding[0]
+    n_up_W = (n_W_prev - 1) * g.stride + 1 + 2 * q + g.output_padding[1]
+    up = np.zeros((m, len_H, len_W, n_C_prev), dtype=s.dtype)
+    real = np.zeros((len_H, len_W), dtype=bool)
+    rows = slice(at_H, at_H + (n_H_prev - 1) * g.stride + 1, g.stride)
+    cols = slice(at_W, at_W + (n_W_prev - 1) * g.stride + 1, g.stride)
+    up[:, rows, cols, :] = s.A_prev  # stride - 1 zeros between neighbouring cells
+    real[rows, cols] = True
+    keep = (slice(cut_H, cut_H + n_up_H), slice(cut_W, cut_W + n_up_W))
+    A_up = np.ascontiguousarray(up[:, keep[0], keep[1], :])  # (m, n_up_H, n_up_W, n_C_prev)
+    W_flip = np.ascontiguousarray(s.W[::-1, ::-1].transpose(0, 1, 3, 2))  # (f, f, n_C_prev, n_C)
+    return A_up, W_flip, ~real[keep]
+
+
 @dataclass(frozen=True)
 class ConvTransposeStep(Step):
     """canvas[i, window, :] += added = a * weights (one input cell, one input channel c).

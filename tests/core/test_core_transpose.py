@@ -13,6 +13,7 @@ from core.transpose import (
     conv_transpose_loop,
     conv_transpose_totals,
     conv_transpose_trace,
+    transpose_as_convolution,
     transpose_geometry,
     transposed_counterpart,
 )
@@ -204,3 +205,31 @@ def test_shape_errors_name_the_shapes(rng):
     Z, cache = conv_transpose(A_prev, W, b, {"stride": 1, "pad": 0})
     with pytest.raises(GeometryError, match="shape of the forward output"):
         conv_transpose_backward(Z[:, :-1], cache)
+
+
+@pytest.mark.parametrize("m, n_H_prev, n_W_prev, n_C_prev, f, n_C, stride, pad, dilation, op",
+                         GEOMETRIES)
+def test_it_is_a_convolution_over_zero_inserted_input_with_the_flipped_kernel(
+        rng, m, n_H_prev, n_W_prev, n_C_prev, f, n_C, stride, pad, dilation, op):
+    A_prev, W, _ = _layer(rng, m, n_H_prev, n_W_prev, n_C_prev, f, n_C)
+    hp = {"stride": stride, "pad": pad}
+    Z, _ = conv_transpose(A_prev, W, np.zeros((1, 1, 1, n_C)), hp, output_padding=op,
+                          dilation=dilation)
+    A_up, W_flip, inserted = transpose_as_convolution(A_prev, W, hp, output_padding=op,
+                                                      dilation=dilation)
+    direct, _ = conv_forward(A_up, W_flip, np.zeros((1, 1, 1, n_C)), {"stride": 1, "pad": 0},
+                             dilation=dilation)
+    np.testing.assert_allclose(direct, Z, rtol=1e-12, atol=1e-12)
+    assert inserted.shape == A_up.shape[1:3]
+    assert (A_up[:, inserted] == 0).all()
+    assert (~inserted).sum() <= n_H_prev * n_W_prev  # A_prev's cells (fewer when cropped)
+
+
+def test_zero_insertion_example():
+    A_up, W_flip, inserted = transpose_as_convolution(
+        np.array([1.0, 2.0]).reshape(1, 1, 2, 1), np.arange(4.0).reshape(2, 2, 1, 1),
+        {"stride": 2, "pad": 0})
+    np.testing.assert_array_equal(A_up[0, :, :, 0], [[0, 0, 0, 0, 0], [0, 1, 0, 2, 0],
+                                                      [0, 0, 0, 0, 0]])
+    np.testing.assert_array_equal(W_flip[:, :, 0, 0], [[3, 2], [1, 0]])
+    np.testing.assert_array_equal(inserted[1], [True, False, True, False, True])
