@@ -44,9 +44,11 @@ from .trace import (
     pool_backward_trace,
     pool_forward_trace,
 )
-from .transpose import conv_transpose_trace, transpose_geometry
+from .transpose import conv_transpose_trace, transpose_as_convolution, transpose_geometry
 
-OPS = ("conv_forward", "conv_backward", "pool_forward", "pool_backward", "conv_transpose")
+OPS = ("conv_forward", "conv_backward", "pool_forward", "pool_backward", "conv_transpose",
+       "conv_transpose_direct")
+TRANSPOSE_OPS = ("conv_transpose", "conv_transpose_direct")
 POOL_OPS = ("pool_forward", "pool_backward")
 PAGE = 256  # steps read from a trace at a time
 
@@ -80,6 +82,7 @@ class Grid:
     pad: int
     role: str  # "input" (drawn blue) or "output" (cyan)
     values: np.ndarray
+    zeros: np.ndarray | None = None  # (n_rows, n_cols) bool: inserted zeros, drawn as padding
 
 
 @dataclass(frozen=True)
@@ -132,7 +135,7 @@ def _check(op, h, w, f, stride, pad, dilation, output_padding=0) -> tuple:
     pad = check_int("pad", pad, minimum=0, what="padding adds rows and columns")
     dilation = check_int("dilation", dilation, minimum=1,
                          what="1 means the window's cells are adjacent")
-    if output_padding and op != "conv_transpose":
+    if output_padding and op not in TRANSPOSE_OPS:
         raise GeometryError(f"output_padding is for conv_transpose only; {op} has none.")
     return op, h, w, f, stride, pad, dilation
 
@@ -143,9 +146,11 @@ def animation_size(op, h, w, f, *, stride=1, pad=0, dilation=1,
     what an animation will cost, known before it is drawn. GeometryError as plan_animation."""
     op, h, w, f, stride, pad, dilation = _check(op, h, w, f, stride, pad, dilation,
                                                 output_padding)
-    if op == "conv_transpose":
+    if op in TRANSPOSE_OPS:
         g = transpose_geometry(h, w, f, stride=stride, pad=pad, dilation=dilation,
                                output_padding=output_padding)
+        if op == "conv_transpose_direct":
+            return (g.n_H * g.n_W, g.n_H + g.f_eff - 1, g.n_W + g.f_eff - 1, g.n_H, g.n_W)
         return h * w, h, w, g.n_H_full, g.n_W_full
     if op in POOL_OPS:
         g = pool_geometry(h, w, f, stride=stride)
@@ -168,6 +173,16 @@ def plan_animation(op, h, w, f, *, stride=1, pad=0, dilation=1,
     op, h, w, f, stride, pad, dilation = _check(op, h, w, f, stride, pad, dilation,
                                                 output_padding)
     x = example_input(h, w)
+    if op == "conv_transpose_direct":
+        g = transpose_geometry(h, w, f, stride=stride, pad=pad, dilation=dilation,
+                               output_padding=output_padding)
+        A_up, _, inserted = transpose_as_convolution(
+            x[None, :, :, None], example_kernel(f)[:, :, None, None],
+            {"stride": stride, "pad": pad}, output_padding=g.output_padding, dilation=dilation)
+        grids = (Grid("A_up", *inserted.shape, 0, "input", A_up[0, :, :, 0], inserted),
+                 Grid("Z", g.n_H, g.n_W, 0, "output", np.full((g.n_H, g.n_W), np.nan)))
+        return Animation(op, h, w, f, stride, pad, dilation, grids, 0, g.n_H * g.n_W,
+                         f"{g.formula_H}; {g.formula_W}", g.output_padding)
     if op == "conv_transpose":
         g = transpose_geometry(h, w, f, stride=stride, pad=pad, dilation=dilation,
                                output_padding=output_padding)
@@ -223,6 +238,13 @@ def _pages(a: Animation) -> Iterator:
 
         def page(offset):
             return pool_backward_trace(dA, cache, "max", offset=offset, limit=PAGE)
+    elif a.op == "conv_transpose_direct":
+        A_up, W_flip, _ = transpose_as_convolution(x, W, conv_hp, dilation=a.dilation,
+                                                   output_padding=a.output_padding)
+
+        def page(offset):
+            return conv_forward_trace(A_up, W_flip, b, {"stride": 1, "pad": 0},
+                                      dilation=a.dilation, offset=offset, limit=PAGE)
     else:
         def page(offset):
             return conv_transpose_trace(x, W, b, conv_hp, dilation=a.dilation,
@@ -234,12 +256,14 @@ def _pages(a: Animation) -> Iterator:
 
 def _frames(a: Animation) -> Iterator[Frame]:
     kernel = None if a.op in POOL_OPS else example_kernel(a.f)
+    if a.op == "conv_transpose_direct":
+        kernel = kernel[::-1, ::-1]  # the flipped kernel slides
     running = np.zeros((a.grids[a.window_grid].n_rows, a.grids[a.window_grid].n_cols))
     taps = np.arange(a.f) * (1 if a.op in POOL_OPS else a.dilation)
     for step in _pages(a):
         rows, cols = step.vert_start + taps, step.horiz_start + taps
-        if a.op.endswith("forward"):  # the output cell is filled with the step's value
-            value = step.z if a.op == "conv_forward" else step.value
+        if a.window_grid == 0:  # the output cell is filled with the step's value
+            value = step.value if a.op == "pool_forward" else step.z
             grid, ur, uc, uv = 1, np.array([step.h]), np.array([step.w]), np.array([value])
         else:  # the window's cells take their running totals
             added = step.added if a.op != "conv_backward" else step.da_add

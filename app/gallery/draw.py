@@ -107,7 +107,7 @@ class Painter:
     def style(self, g: int, r: int, c: int, value: float) -> tuple[int, int, bool]:
         """(fill, edge, dashed) of a cell at rest."""
         grid = self.a.grids[g]
-        ring = self.in_ring(g, r, c)
+        ring = self.in_ring(g, r, c) or (grid.zeros is not None and bool(grid.zeros[r, c]))
         if grid.role == "input":
             return (PAD_FILL, PAD_EDGE, True) if ring else (BLUE, BLUE_EDGE, False)
         if math.isnan(value):
@@ -150,7 +150,8 @@ class Painter:
             ring = {True: "pad", False: "cropped"}[grid.role == "input"
                                                     or self.a.op != "conv_transpose"]
             text = f"{grid.name}  {inner[0]} x {inner[1]}" + (
-                f", {ring} {grid.pad}" if grid.pad else "")
+                f", {ring} {grid.pad}" if grid.pad else "") + (
+                ", zeros inserted, kernel flipped" if grid.zeros is not None else "")
             d.text((x0, self.lay.margin + self.lay.caption - 6), text, fill=CAPTION,
                    font=self.caption_font, anchor="ld")
             for r in range(grid.n_rows):

@@ -115,9 +115,11 @@ async def animation(request: Request, limits: SettingsDep, q: AnimationQueryDep)
     """One frame per step of the op's loop on a one-channel example: per output window
     position for conv_forward and pool_forward and their backward passes (dZ's cell and
     the window of dA_prev it adds into), per input cell for conv_transpose (the window of
-    the output it spreads into). With `numbers=true` the example is A_prev[r, c] =
-    (3r + c) mod 4, W[p, q] = (p + 2q + 1) mod 3, the upstream gradient 1 + (h + 2w) mod 3,
-    b = 0, max pooling (ties: the first maximum)."""
+    the output it spreads into), per output cell for conv_transpose_direct (the same
+    transposed convolution as a stride-1 convolution over the input with stride - 1 zeros
+    inserted between its cells, the kernel turned 180 degrees). With `numbers=true` the
+    example is A_prev[r, c] = (3r + c) mod 4, W[p, q] = (p + 2q + 1) mod 3, the upstream
+    gradient 1 + (h + 2w) mod 3, b = 0, max pooling (ties: the first maximum)."""
     data = await service.animation(request, q, limits)
     return Response(data, media_type=service.MEDIA[q.format], headers={
         "Content-Disposition": f'inline; filename="{q.filename()}"',

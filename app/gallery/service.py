@@ -17,7 +17,7 @@ from app.errors import ApiError
 from app.gallery import draw, encode, svg
 from app.services.heavy import admitted
 from core import GeometryError
-from core.animation import POOL_OPS, animation_size, plan_animation
+from core.animation import POOL_OPS, TRANSPOSE_OPS, animation_size, plan_animation
 from core.transpose import transposed_counterpart
 
 MEDIA = {"gif": "image/gif", "apng": "image/apng"}
@@ -85,7 +85,7 @@ def check(q: AnimationQuery, limits: Settings) -> Plan:
                 raise _field_error(field, f"{q.op} has no {field}: pooling windows are never "
                                           f"padded or dilated; leave {field} out (it is "
                                           f"{value}).")
-    if q.op != "conv_transpose" and q.output_padding:
+    if q.op not in TRANSPOSE_OPS and q.output_padding:
         raise _field_error("output_padding", f"output_padding is conv_transpose's; {q.op} has "
                                              f"none: leave it out (it is {q.output_padding}).")
     try:

@@ -34,7 +34,8 @@ def frame_svg(anim: Animation, lay: draw.Layout, numbers: bool, k: int) -> str:
         inner = grid.n_rows - 2 * grid.pad, grid.n_cols - 2 * grid.pad
         ring = "cropped" if grid.role == "output" and anim.op == "conv_transpose" else "pad"
         caption = f"{grid.name}  {inner[0]} x {inner[1]}" + (
-            f", {ring} {grid.pad}" if grid.pad else "")
+            f", {ring} {grid.pad}" if grid.pad else "") + (
+            ", zeros inserted, kernel flipped" if grid.zeros is not None else "")
         out.append(f'<text x="{x0}" y="{lay.margin + lay.caption - 8}" font-size="12" '
                    f'fill="{_hex(draw.CAPTION)}">{escape(caption)}</text>')
         for r in range(grid.n_rows):

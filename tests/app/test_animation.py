@@ -25,6 +25,8 @@ CASES = [
     ("conv_transpose", 2, 2, 3, 1, 0, 1, 2 * 2),
     ("conv_transpose", 3, 4, 3, 2, 1, 1, 3 * 4),  # one per input cell
     ("conv_transpose", 3, 3, 3, 1, 0, 2, 3 * 3),
+    ("conv_transpose_direct", 3, 4, 3, 2, 1, 1, 5 * 7),  # one per output cell
+    ("conv_transpose_direct", 2, 2, 3, 1, 0, 1, 4 * 4),
 ]
 
 

@@ -28,7 +28,7 @@ def test_every_card_is_drawn_with_its_formula(page_and_log):
     for i in range(cards.count()):
         card = cards.nth(i)
         assert card.get_attribute("data-state") == "ready"
-        for kind in ("conv", "transposed"):
+        for kind in ("conv", "transposed", "direct"):
             img = card.locator(f'[data-kind="{kind}"] img')
             img.scroll_into_view_if_needed()
             page.wait_for_function("img => img.complete && img.naturalWidth > 0",
@@ -48,7 +48,8 @@ def test_downloads_are_the_animations(page_and_log, tmp_path):
     for kind, fmt, name, frames in (
             ("conv", "gif", "conv_forward-5x5-f3-s2-p1-d1.gif", 9),
             ("conv", "apng", "conv_forward-5x5-f3-s2-p1-d1.png", 9),
-            ("transposed", "gif", "conv_transpose-3x3-f3-s2-p1-d1.gif", 9)):
+            ("transposed", "gif", "conv_transpose-3x3-f3-s2-p1-d1.gif", 9),
+            ("direct", "apng", "conv_transpose_direct-3x3-f3-s2-p1-d1.png", 25)):
         with page.expect_download() as info:
             card.locator(f'[data-kind="{kind}"] a[data-format="{fmt}"]').click()
         download = info.value

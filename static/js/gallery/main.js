@@ -1,6 +1,7 @@
 // The gallery page (templates/gallery.html): one card per geometry of the well-known set
 // (the server's list, in the boot data), each showing the convolution and the transposed
-// convolution that gives its input size back, as animations the server draws
+// convolution that gives its input size back (also drawn as a convolution over the input
+// with zeros inserted), as animations the server draws
 // (GET /api/animation), with the formula and the transposed query from
 // GET /api/animation/plan. The page does no arithmetic of its own beyond the definitions
 // of half padding (pad = floor(f / 2)) and full padding (pad = f - 1).
@@ -59,6 +60,7 @@ function createGallery(root) {
     const error = node.querySelector(".card-error");
     const conv = node.querySelector('[data-kind="conv"]');
     const transposed = node.querySelector('[data-kind="transposed"]');
+    const directFig = node.querySelector('[data-kind="direct"]');
     let controller = null;
     let timer = null;
 
@@ -80,10 +82,14 @@ function createGallery(root) {
         const plan = await fetchAnimationPlan(params, { signal });
         showFigure(conv, plan, params);
         if (plan.transposed) {
-          const tplan = await fetchAnimationPlan(plan.transposed, { signal });
+          const direct = { ...plan.transposed, op: "conv_transpose_direct" };
+          const [tplan, dplan] = await Promise.all([
+            fetchAnimationPlan(plan.transposed, { signal }), fetchAnimationPlan(direct, { signal })]);
           showFigure(transposed, tplan, plan.transposed);
+          showFigure(directFig, dplan, direct);
         } else {
           transposed.hidden = true;
+          directFig.hidden = true;
         }
         error.hidden = true;
         for (const input of Object.values(inputs)) input.removeAttribute("aria-invalid");
@@ -94,6 +100,7 @@ function createGallery(root) {
         error.hidden = false;
         conv.hidden = true;
         transposed.hidden = true;
+        directFig.hidden = true;
         for (const field of err.fields || []) {
           const name = field.replace(/^query\./, "");
           if (inputs[name]) inputs[name].setAttribute("aria-invalid", "true");
