@@ -22,8 +22,9 @@ class NetworkLimits(EnvSettings):
                           "once (the next start gets 503).")
     max_job_epochs: int = Field(30, ge=1, le=1000, description="Most epochs one job may ask "
                                 "for (an epoch is 1437 digits, about 0.2 s of one core).")
-    max_job_seconds: float = Field(120.0, gt=0, le=86400, description="Most training time "
-                                   "of one job, pauses not counted; it then stops.")
+    max_job_seconds: float = Field(120.0, gt=0, le=86400, description="Most running time "
+                                   "of one job (training and its paced waits), pauses not "
+                                   "counted; it then stops.")
     max_pause_seconds: float = Field(600.0, gt=0, le=86400, description="A job paused for "
                                      "longer stops (it holds a job slot while paused).")
     keep_jobs: int = Field(8, ge=0, le=1000, description="Ended jobs kept for reading their "

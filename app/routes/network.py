@@ -26,6 +26,7 @@ from app.schemas.network import (
     Class,
     NetDigitsOut,
     NetJobOut,
+    NetPaceIn,
     NetRunIn,
     NetRunOut,
     NetStepsIn,
@@ -241,7 +242,8 @@ async def train_start(body: NetTrainIn, request: Request, limits: NetLimitsDep,
     release = request.app.state.limiter.hold(service.job_cost(body.batch_size),
                                              "a training job")
     try:
-        job = await asyncio.to_thread(state.jobs.start, config, service.job_limits(limits))
+        job = await asyncio.to_thread(state.jobs.start, config, service.job_limits(limits),
+                                      body.steps_per_second)
     except BaseException:
         release()
         raise
@@ -288,6 +290,15 @@ async def train_events(job_id: JobId, state: StateDep, limits: NetLimitsDep,
 
     return StreamingResponse(events(), media_type="text/event-stream",
                              headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+
+
+@router.post("/train/{job_id}/pace", responses={**ERRORS, 409: {
+    "model": ErrorOut, "description": "The job has ended."}},
+    summary="Change a training job's pace (minibatches a second) while it runs")
+async def train_pace(job_id: JobId, body: NetPaceIn, state: StateDep) -> NetJobOut:
+    job = state.jobs.get(job_id)
+    job.set_pace(body.steps_per_second)
+    return job.snapshot(10**9)  # type: ignore[return-value]
 
 
 @router.post("/train/{job_id}/{action}", responses={**ERRORS, 409: {

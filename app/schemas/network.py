@@ -23,6 +23,7 @@ N_CLASSES = 10
 HELD_OUT = 360
 CANVAS_CEILING = 4096
 MAX_STROKES = 256
+MIN_PACE, MAX_PACE = 5, 1000  # a paced job's minibatches a second (30 epochs: 4.5 min at 5)
 # base64 of a CANVAS_CEILING x CANVAS_CEILING drawing, one byte a pixel
 INK_BASE64_MAX = -(-CANVAS_CEILING * CANVAS_CEILING // 3) * 4
 
@@ -320,6 +321,18 @@ class NetTrainIn(Strict):
     seed: int = Field(0, ge=0, le=2**31 - 1, description="Seed of the random start and of the "
                       "order of the digits.")
     shift: int = Field(1, ge=0, le=2)
+    steps_per_second: float | None = Field(
+        None, ge=MIN_PACE, le=MAX_PACE, description="The pace: at most this many minibatches "
+        "a second, so that the curves and filters can be watched (the page starts at 20); "
+        "none: as fast as the server goes (30 epochs in a few seconds).")
+
+
+class NetPaceIn(Strict):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"steps_per_second": 5}, {"steps_per_second": None}]})
+
+    steps_per_second: float | None = Field(ge=MIN_PACE, le=MAX_PACE, description="At most "
+                                           "this many minibatches a second; null: full speed.")
 
 
 class NetTrainPoint(BaseModel):
@@ -342,6 +355,7 @@ class NetJobOut(BaseModel):
     steps_per_epoch: int
     epoch: float
     train_seconds: float
+    steps_per_second: float | None = Field(description="The pace (null: full speed).")
     points_total: int
     points_from: int
     points: list[NetTrainPoint]

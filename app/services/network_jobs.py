@@ -6,9 +6,12 @@ point, the held-out loss and accuracy, and conv1's filters. Controls: pause (the
 waits between two minibatches), resume, stop (it ends; its weights stay usable), and
 delete (the page's reset). Bounds, all in NetworkLimits: at most `max_jobs` jobs running or
 paused at once (the next start gets 503), at most `max_job_epochs` epochs, at most
-`max_job_seconds` of training time per job (it then stops with reason "time_limit"), and a
-paused job stops after `max_pause_seconds`. Ended jobs are kept for `keep_seconds` (at most
-`keep_jobs` of them) so that their curves and weights can still be read.
+`max_job_seconds` of running time per job (training and the waits of its pace; it then stops
+with reason "time_limit"), and a paused job stops after `max_pause_seconds`. The pace
+(steps_per_second, changeable while it runs) spreads the minibatches out so that a person can
+watch the filters change: unpaced, 30 epochs take a few seconds. Ended jobs are kept for
+`keep_seconds` (at most `keep_jobs` of them) so that their curves and weights can still be
+read.
 """
 
 from __future__ import annotations
@@ -43,8 +46,12 @@ class JobLimits:
 class TrainingJob:
     """One run of the trainer in its own thread; every field is read under `cond`."""
 
-    def __init__(self, job_id: str, config: TrainConfig, limits: JobLimits) -> None:
+    def __init__(self, job_id: str, config: TrainConfig, limits: JobLimits,
+                 steps_per_second: float | None = None) -> None:
         self.id, self.config, self.limits = job_id, config, limits
+        # the pace: at most this many minibatches a second (None: as fast as it goes), so
+        # that a person can watch the filters change; set_pace changes it while it runs
+        self.steps_per_second = steps_per_second
         digits = load_digits()
         self.trainer = Trainer(*digits.split("train"), config)
         self.test = digits.split("test")
@@ -55,6 +62,7 @@ class TrainingJob:
         self.points: list[dict] = []
         self.filters = self.trainer.params["conv1.W"].copy()
         self.train_seconds = 0.0
+        self.run_seconds = 0.0  # training and paced waits: what max_job_seconds bounds
         self.ended_at: float | None = None
         self._want: str | None = None  # "pause", "stop"
         self._step_lock = threading.Lock()  # held while Adam changes the weights
@@ -102,7 +110,7 @@ class TrainingJob:
                 if self.state == "paused":
                     self.state = "running"
                     self.cond.notify_all()
-            if self.train_seconds >= self.limits.max_job_seconds:
+            if self.run_seconds >= self.limits.max_job_seconds:
                 self._end("stopped", "time_limit")
                 return
             start = time.perf_counter()
@@ -111,6 +119,12 @@ class TrainingJob:
             self.train_seconds += time.perf_counter() - start
             if t.step_count % self.record_every == 0 or t.step_count == t.total_steps:
                 self._record()
+            with self.cond:  # paced: wait out the rest of the step's 1 / steps_per_second
+                pace = self.steps_per_second
+                rest = 1.0 / pace - (time.perf_counter() - start) if pace else 0.0
+                if rest > 0 and self._want is None and t.step_count < t.total_steps:
+                    self.cond.wait(timeout=rest)  # a control or a new pace wakes it early
+            self.run_seconds += time.perf_counter() - start
             time.sleep(0)  # let request threads in between two minibatches
         if t.step_count >= t.total_steps:
             self._end("done", None)
@@ -139,6 +153,15 @@ class TrainingJob:
                 self._want, self.reason = "stop", "stopped"
             self.cond.notify_all()
 
+    def set_pace(self, steps_per_second: float | None) -> None:
+        """At most steps_per_second minibatches a second from now on (None: full speed)."""
+        with self.cond:
+            if self.state not in ACTIVE:
+                raise ApiError(409, "job_ended", f"The training job {self.id} has ended "
+                               f"({self.state}); start a new one.")
+            self.steps_per_second = steps_per_second
+            self.cond.notify_all()
+
     def wait(self, seen: int, timeout: float) -> None:
         """Block (up to timeout) until there are more than `seen` points or the state moves."""
         with self.cond:
@@ -153,6 +176,7 @@ class TrainingJob:
                     "total_steps": self.trainer.total_steps,
                     "steps_per_epoch": self.trainer.steps_per_epoch,
                     "epoch": round(self.trainer.epoch, 4), "train_seconds": self.train_seconds,
+                    "steps_per_second": self.steps_per_second,
                     "points_total": len(self.points), "points_from": min(since, len(self.points)),
                     "points": self.points[since:], "filters": self.filters.tolist()}
 
@@ -180,7 +204,8 @@ class JobStore:
         for j in ended[: max(0, len(ended) - limits.keep_jobs)]:
             del self._jobs[j.id]
 
-    def start(self, config: TrainConfig, limits: JobLimits) -> TrainingJob:
+    def start(self, config: TrainConfig, limits: JobLimits,
+              steps_per_second: float | None = None) -> TrainingJob:
         with self._lock:
             self._forget_old(limits)
             active = [j for j in self._jobs.values() if j.state in ACTIVE]
@@ -190,7 +215,7 @@ class JobStore:
                                "CONVSTEP_NET_MAX_JOBS). Stop one, or try again when one ends.",
                                headers={"Retry-After": "10"})
             job_id = f"{next(self._ids)}-{secrets.token_hex(4)}"
-            job = TrainingJob(job_id, config, limits)
+            job = TrainingJob(job_id, config, limits, steps_per_second)
             self._jobs[job_id] = job
         job.thread.start()
         return job

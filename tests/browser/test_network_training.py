@@ -142,3 +142,27 @@ def test_predictions_follow_the_jobs_weights(make_page):
     expect(page.locator("#prediction")).to_have_text(shipped)
     assert log.page_errors == []
     assert log.console_errors == []
+
+
+def test_training_is_paced_so_a_person_can_pause_it_and_the_speed_changes_live(make_page):
+    """At the page's default pace a 30-epoch run is still running seconds later (unpaced it
+    ended in about 4 s), the speed shows, and "full speed" lets it finish."""
+    page, log = _loaded(make_page)
+    main = page.locator(MAIN)
+    assert page.locator("#train-speed").input_value() == "20"
+    _longest_job(page)
+    page.click("#train-start")
+    expect(main).to_have_attribute("data-train-state", "running", timeout=20000)
+    page.wait_for_timeout(2000)
+    assert main.get_attribute("data-train-state") == "running"
+    assert "20 steps/s" in page.locator("#train-state").inner_text()
+    step = _int(page, "train-step")
+    assert 0 < step <= 20 * 3 + 2  # at most 20 a second (and the poll's lag)
+    page.click("#train-pause")
+    expect(main).to_have_attribute("data-train-state", "paused", timeout=10000)
+    page.click("#train-pause")  # Resume
+    expect(main).to_have_attribute("data-train-state", "running", timeout=10000)
+    page.select_option("#train-speed", "")  # full speed: it ends
+    expect(main).to_have_attribute("data-train-state", re.compile("done|stopped"),
+                                   timeout=120000)
+    assert log.console_errors == [] and log.page_errors == []

@@ -44,6 +44,8 @@ export function uploadWeights(file) {
 export const startTraining = (body) => post("/api/network/train", body);
 export const controlTraining = (id, action) =>
   json(`/api/network/train/${encodeURIComponent(id)}/${action}`, { method: "POST" });
+export const paceTraining = (id, stepsPerSecond) =>
+  post(`/api/network/train/${encodeURIComponent(id)}/pace`, { steps_per_second: stepsPerSecond });
 export const deleteTraining = (id) =>
   json(`/api/network/train/${encodeURIComponent(id)}`, { method: "DELETE" });
 export const trainingProgress = (id, since) =>

@@ -3,7 +3,8 @@
 // conv1's filters as the server reports them.
 
 import { byIds, el, finder, paint, scaleFor } from "./maps.js";
-import { controlTraining, deleteTraining, startTraining, trainingProgress, watchTraining } from "./api.js";
+import { controlTraining, deleteTraining, paceTraining, startTraining, trainingProgress,
+  watchTraining } from "./api.js";
 
 function chart(canvas, series, { xMax, yMax, yLabel, yFmt, empty = "" }) {
   const dpr = window.devicePixelRatio || 1;
@@ -108,7 +109,8 @@ export function createTraining(root, { onWeights, onError }) {
     const last = points[points.length - 1];
     const acc = last ? `${(last.test_accuracy * 100).toFixed(1)}% held out` : "";
     const words = { running: "training", paused: "paused", done: "done", stopped: "stopped", failed: "failed" };
-    stateEl.textContent = `${words[job.state]} · epoch ${job.epoch.toFixed(2)} of ${job.config.epochs} · step ${job.step} of ${job.total_steps} · ${acc}${job.reason && job.state !== "done" ? ` (${job.reason.replace("_", " ")})` : ""}`;
+    const pace = job.state === "running" && job.steps_per_second ? ` · ${job.steps_per_second} steps/s` : "";
+    stateEl.textContent = `${words[job.state]}${pace} · epoch ${job.epoch.toFixed(2)} of ${job.config.epochs} · step ${job.step} of ${job.total_steps} · ${acc}${job.reason && job.state !== "done" ? ` (${job.reason.replace("_", " ")})` : ""}`;
     root.dataset.trainState = job.state;
     root.dataset.trainStep = String(job.step);
     root.dataset.trainPoints = String(points.length);
@@ -153,7 +155,8 @@ export function createTraining(root, { onWeights, onError }) {
   start.addEventListener("click", async () => {
     showError(null);
     try {
-      job = await startTraining({ epochs: Number($("train-epochs").value) });
+      job = await startTraining({ epochs: Number($("train-epochs").value),
+        steps_per_second: speed() });
     } catch (e) {
       return showError(e);
     }
@@ -162,6 +165,16 @@ export function createTraining(root, { onWeights, onError }) {
     draw();
     onWeights(job, true);
     watch();
+  });
+  // the pace: minibatches a second (null: full speed), for the next job and the one running
+  const speed = () => ($("train-speed").value ? Number($("train-speed").value) : null);
+  $("train-speed").addEventListener("change", async () => {
+    if (!job || !(job.state === "running" || job.state === "paused")) return;
+    try {
+      take(await paceTraining(job.id, speed()));
+    } catch (e) {
+      showError(e);
+    }
   });
   pause.addEventListener("click", async () => {
     try {
