@@ -73,6 +73,8 @@ def test_clear_empties_the_maps_and_the_probabilities(make_page):
     assert _blank_pixels(page, "[data-layer=conv1] canvas")
     assert page.locator("#input-note").inner_text() == ""
     assert "Draw one digit" in page.locator("#verdict").inner_text()
+    page.hover("#input-map")  # a blank map has no values to report
+    assert page.locator("#readout").inner_text() == "Hover a cell to read its exact value."
     assert log.page_errors == []
 
 

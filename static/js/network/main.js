@@ -4,7 +4,7 @@
 // the server.
 
 import { heldOutDigits, run as postRun, runPhoto, uploadWeights, weightSet } from "./api.js";
-import { INK, el, finder, fmt4, paint, plain } from "./maps.js";
+import { INK, el, finder, fmt4, paint, plain, unpaint } from "./maps.js";
 import { createLayers, renderInput, renderProbs } from "./overview.js";
 import { createPad } from "./draw.js";
 import { createStepView } from "./stepview.js";
@@ -197,10 +197,8 @@ function createNetworkPage(root, boot) {
     blank();
   });
   function blank() {
-    for (const id of ["input-map", "saliency-map"]) {
-      const cv = $(id);
-      cv.getContext("2d").clearRect(0, 0, cv.width, cv.height);
-    }
+    unpaint($("input-map"));
+    unpaint($("saliency-map"));
     $("probs").replaceChildren();
     $("prediction").replaceChildren();
     for (const id of ["input-note", "saliency-note", "loss"]) $(id).textContent = "";

@@ -102,6 +102,14 @@ export function paint(canvas, map, scale, { cell = 8, cellWidth = null, onCell =
   } : null;
 }
 
+/** A painted canvas emptied: no cells, and hovering it reports nothing. */
+export function unpaint(canvas) {
+  canvas.getContext("2d").clearRect(0, 0, canvas.width, canvas.height);
+  canvas.onpointermove = null;
+  canvas.onpointerleave = null;
+  canvas.onclick = null;
+}
+
 /** A look-up of the elements inside `root` by id: $ = finder(root); $("pad"). */
 export function finder(root) {
   return (id) => root.querySelector(`#${id}`);

@@ -2,7 +2,7 @@
 // map; forward maps or, in backward mode, the loss's gradient on each layer's output, with
 // dW and db under the layers that have weights. The probabilities as bars.
 
-import { INK, channel, el, extent, fmt4, paint, plain, scaleFor } from "./maps.js";
+import { INK, channel, el, extent, fmt4, paint, plain, scaleFor, unpaint } from "./maps.js";
 import { buildLegend, makeScale } from "../kit/colors.js";
 
 const LAST_STEP = 2 ** 31 - 1; // past any layer's last step: Explore clamps it to that
@@ -158,9 +158,7 @@ function layerCard(info, { onOpen, onCell }) {
   }
   /** the maps and gradients blank, the legend gone */
   function clear() {
-    for (const cv of [...maps.canvases, ...(grads ? [grads.mosaic] : [])]) {
-      cv.getContext("2d").clearRect(0, 0, cv.width, cv.height);
-    }
+    [...maps.canvases, ...(grads ? [grads.mosaic] : [])].forEach(unpaint);
     if (grads) grads.box.hidden = true;
     legend.replaceChildren();
   }
