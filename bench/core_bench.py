@@ -238,9 +238,9 @@ def _scaling(torch, cases, rounds: int) -> dict[str, dict[str, float]]:
 
 def _conv_stages(dtype, rounds: int) -> dict[str, float]:
     """CPU ms of each stage of conv_forward + conv_backward on the first conv case, one
-    BLAS thread: the steps of core/_conv_gemm.py's forward and backward, timed one by one."""
-    from core import _conv_gemm as gemm
-    from core._scratch import scratch_array, scratch_scope
+    BLAS thread: the steps of core/_fast/gemm.py's forward and backward, timed one by one."""
+    from core._fast import gemm
+    from core._fast.scratch import scratch_array, scratch_scope
     from core.conv import prepare_conv
 
     rng = np.random.default_rng(5)
@@ -461,11 +461,11 @@ SERVER_ENV = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THRE
 def scratch_pool_json(quick: bool) -> None:
     """Print, as JSON, app.services.layer.run (the server's whole layer call: conv, ReLU,
     pool, their backward passes and the float32 copies) with and without the conv scratch
-    pool (core/_scratch.py): median ms per call and page faults per call, by image size.
+    pool (core/_fast/scratch.py): median ms per call and page faults per call, by image size.
     Run in a child process with SERVER_ENV, the server's one BLAS thread."""
     from app.schemas.image import ImageSettings
     from app.services import layer
-    from core import _scratch
+    from core._fast import scratch as _scratch
 
     kept = _scratch.MAX_ARRAY_BYTES
     rng = np.random.default_rng(4)
@@ -510,7 +510,7 @@ def _scratch_pool(quick: bool) -> str:
                      f"{f_pool:.0f} / {f_fresh:.0f} |")
     return ("### Scratch pool in the server's call\n\n"
             "`app.services.layer.run` (what one /api/image computation does) with the conv "
-            "scratch pool (core/_scratch.py) and without it (every intermediate a fresh "
+            "scratch pool (core/_fast/scratch.py) and without it (every intermediate a fresh "
             "array), in a child process with one BLAS thread as the server runs, alternated "
             "rounds, 3 calls each after one untimed call. A fresh array of a few hundred KB "
             "or more is mapped from the system and costs a page fault per 4 KB on first touch; "
@@ -533,7 +533,7 @@ def _profiles(plain: dict) -> str:
                      "whose sizes do not depend on the thread count (blocks of im2col columns "
                      "with their GEMMs and col2im adds, bands of pooled rows, pieces of the "
                      "big copies) and runs consecutive groups of them on as many threads as "
-                     "OpenBLAS uses (core/_parallel.py; NumPy lets go of the GIL inside those "
+                     "OpenBLAS uses (core/_fast/parallel.py; NumPy lets go of the GIL inside those "
                      "passes, and OpenBLAS is held at one thread meanwhile, so each part's "
                      "GEMMs run on its own thread); results are bit-identical on any thread "
                      "count. What stays on one thread: checking the inputs, the weights, the "
@@ -554,7 +554,7 @@ def _profiles(plain: dict) -> str:
                                              for v in stages.values()) + " |")
         gemm_share = {dt: sum(t for n, t in v.items() if n.startswith("GEMM")) / sum(v.values())
                       for dt, v in stages.items()}
-        parts.append("convstep's conv passes stage by stage (core/_conv_gemm.py's steps timed "
+        parts.append("convstep's conv passes stage by stage (core/_fast/gemm.py's steps timed "
                      "one by one, CPU time of one BLAS thread, median of the rounds). The three "
                      "GEMMs are "
                      + " and ".join(f"{share:.0%} ({dt})" for dt, share in gemm_share.items())

@@ -23,7 +23,8 @@ cell is a copy, so its gradient is added to the cell it copies. The rows and col
 floor drops get no gradient. Ties and overlaps need no rule: overlapping windows add up.
 
 core/loops.py computes exactly this with loops over (i, h, w, c), as the exercise does; here
-the same sums are matrix products (im2col + GEMM, core/_conv_gemm.py says how and why).
+the same sums are matrix products (im2col + GEMM, core/_fast/gemm.py says how and why),
+reached through core/_fast, the fast path's one door.
 """
 
 from __future__ import annotations
@@ -32,8 +33,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import _conv_gemm
-from ._scratch import scratch_scope
+from . import _fast
 from .geometry import (
     Geometry,
     GeometryError,
@@ -43,7 +43,7 @@ from .geometry import (
     layer_hparameters,
     pad_limit_check,
 )
-from .padding import check_pad_options, fold_pad
+from .padding import check_pad_options
 
 
 @dataclass(frozen=True)
@@ -132,8 +132,7 @@ def conv_forward(A_prev, W, b, hparameters, *, pad_mode="constant", pad_value=0.
     """
     setup = prepare_conv(A_prev, W, b, hparameters, pad_mode=pad_mode, pad_value=pad_value,
                          dilation=dilation)
-    with scratch_scope():
-        Z = _conv_gemm.forward(setup)  # (m, n_H, n_W, n_C)
+    Z = _fast.conv_forward(setup)  # (m, n_H, n_W, n_C)
     return Z, (setup.A_prev, setup.W, setup.b, setup.hparameters)
 
 
@@ -146,25 +145,16 @@ def conv_backward(dZ, cache):
     dW[:, :, 0, 0] = [[4 6 4] [6 9 6] [4 6 4]].
     """
     setup, dZ, dtype = _backward_setup(dZ, cache)
-    g, m = setup.geometry, setup.A_prev.shape[0]
-    with scratch_scope():
-        if setup.pad_mode == "constant":  # the pad cells' gradient is dropped on the way
-            grad, layout, dW, db = _conv_gemm.backward(setup, dZ, dtype, grad_scratch=True)
-            return _conv_gemm.constant_grad_input(grad, layout, g, m), dW, db
-        grad, layout, dW, db = _conv_gemm.backward(setup, dZ, dtype, grad_scratch=False)
-    dA_pad = _conv_gemm.padded_grad_input(grad, layout, g, m)  # (C, m, n_H_pad, n_W_pad)
-    dA_prev = fold_pad(dA_pad, g.pad, setup.pad_mode, g.n_H_prev, g.n_W_prev, axes=(2, 3))
-    return np.ascontiguousarray(dA_prev.transpose(1, 2, 3, 0)), dW, db
+    dA_prev, dW, db = _fast.conv_backward(setup, dZ, dtype)  # the crop (or fold) included
+    return dA_prev, dW, db
 
 
 def conv_backward_padded(dZ, cache):
     """(dA_pad (m, n_H_pad, n_W_pad, n_C_prev), dW, db, setup): conv_backward before the
     crop (and fold), for the traces that show the padded gradient."""
     setup, dZ, dtype = _backward_setup(dZ, cache)
-    with scratch_scope():
-        grad, layout, dW, db = _conv_gemm.backward(setup, dZ, dtype, grad_scratch=False)
-    dA_pad = _conv_gemm.padded_grad_input(grad, layout, setup.geometry, setup.A_prev.shape[0])
-    return np.ascontiguousarray(dA_pad.transpose(1, 2, 3, 0)), dW, db, setup
+    dA_pad, dW, db = _fast.conv_backward_padded(setup, dZ, dtype)
+    return dA_pad, dW, db, setup
 
 
 def _backward_setup(dZ, cache):

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import _parallel
+from . import _fast
 from .geometry import (
     POOL_MODES,
     TIE_RULES,
@@ -82,29 +82,6 @@ def _pool(A: np.ndarray, g: Geometry, mode: str, out: np.ndarray | None = None) 
     return out
 
 
-# Rows per band: both passes go over the output in bands of rows whose input (about 1 MB)
-# stays in the CPU cache across the f*f offset passes, instead of a round trip to memory each.
-_BAND_BYTES = 1 << 20
-
-
-def band_rows(m: int, n_W_prev: int, n_C: int, itemsize: int, stride: int) -> int:
-    """Output rows per band: their input rows take about _BAND_BYTES (at least one row)."""
-    return max(1, _BAND_BYTES // (m * n_W_prev * n_C * itemsize * stride))
-
-
-def _bands(A_prev: np.ndarray, g: Geometry) -> list:
-    """[(h0, h1, input rows of output rows h0..h1, their geometry)], top to bottom."""
-    m, _, n_W_prev, n_C = A_prev.shape
-    rows = band_rows(m, n_W_prev, n_C, A_prev.itemsize, g.stride)
-    bands = []
-    for h0 in range(0, g.n_H, rows):
-        h1 = min(h0 + rows, g.n_H)
-        band = A_prev[:, h0 * g.stride : (h1 - 1) * g.stride + g.f]
-        bands.append((h0, h1, band, pool_geometry(band.shape[1], band.shape[2], g.f,
-                                                  stride=g.stride)))
-    return bands
-
-
 def pool_forward(A_prev, hparameters, mode="max"):
     """Pooling forward pass.
 
@@ -115,13 +92,9 @@ def pool_forward(A_prev, hparameters, mode="max"):
     """
     A_prev, hp, g, mode, _ = prepare_pool(A_prev, hparameters, mode)
     A = np.empty((A_prev.shape[0], g.n_H, g.n_W, A_prev.shape[3]), dtype=A_prev.dtype)
-    bands = _bands(A_prev, g)
-
-    def pool_band(k):  # the bands write distinct rows of A (core/_parallel.py)
-        h0, h1, band, g_band = bands[k]
-        _pool(band, g_band, mode, out=A[:, h0:h1])
-
-    _parallel.for_each(pool_band, len(bands))
+    # the output in bands of rows (on threads), each band's windows pooled by _pool
+    _fast.pool_bands(A_prev, g, lambda band, g_band, rows: _pool(band, g_band, mode,
+                                                                out=A[:, rows]))
     return A, (A_prev, hp)
 
 
@@ -143,57 +116,16 @@ def pool_backward(dA, cache, mode="max", *, tie_rule="first"):
         dA_prev[:, :, g.n_W * g.f :] = 0
     else:
         dA_prev = np.zeros(A_prev.shape, dtype=dt)
-    _backward_bands(A_prev, dA, g, mode, tie_rule, dA_prev)
+    # the gradient in bands of rows (on threads), each band's windows routed by _backward_band
+    _fast.pool_backward_bands(A_prev, dA, g, dA_prev, lambda band, dA_band, g_band, out, add:
+                              _backward_band(band, dA_band, g_band, mode, tie_rule, out, add))
     return dA_prev
 
 
-def _backward_bands(A_prev, dA, g: Geometry, mode: str, tie_rule: str, dA_prev) -> None:
-    """Every band's gradient into dA_prev, the groups of bands on threads (core/_parallel.py),
-    every cell's sum in the order of one thread, band after band.
-
-    With stride >= f the bands write distinct rows. With overlapping windows a group's first
-    f - stride input rows are also rows of the group before it: the group defers its adds
-    to them (the values, in order), and they are added after every group is done, group
-    after group, which is the order of one thread (core/_conv_gemm.py's col2im does the
-    same, and explains why no other order is needed).
-    """
-    bands = _bands(A_prev, g)
-    groups = _parallel.split(len(bands))
-    deferred: list[list] = [[] for _ in groups]
-
-    def backward_group(k: int) -> None:
-        first = bands[groups[k].start][0] * g.stride  # the group's first input row
-        defer_below = first + g.f - g.stride if k and g.stride < g.f else 0
-        for h0, h1, band, g_band in (bands[j] for j in groups[k]):
-            out = dA_prev[:, h0 * g.stride : h0 * g.stride + band.shape[1]]
-            _backward_band(band, dA[:, h0:h1], g_band, mode, tie_rule, out,
-                           defer_rows=max(0, defer_below - h0 * g.stride), deferred=deferred[k])
-
-    _parallel.run([lambda k=k: backward_group(k) for k in range(len(groups))])
-    for adds in deferred:
-        for target, values in adds:
-            target += values
-
-
-def _add(dA_prev, at, values, defer_rows: int, deferred: list) -> None:
-    """dA_prev[at] += values (window rows of one offset), except the input rows below
-    defer_rows: their part goes to `deferred` as (view of dA_prev, a copy of the values)."""
-    rows = at[1]
-    split = 0 if defer_rows <= rows.start else -(-(defer_rows - rows.start) // rows.step)
-    split = min(split, values.shape[1])
-    if split:
-        head = (at[0], slice(rows.start, rows.start + split * rows.step, rows.step), *at[2:])
-        deferred.append((dA_prev[head], values[:, :split].copy()))
-        at = (at[0], slice(rows.start + split * rows.step, rows.stop, rows.step), *at[2:])
-        values = values[:, split:]
-    dA_prev[at] += values
-
-
-def _backward_band(A_prev, dA, g: Geometry, mode: str, tie_rule: str, dA_prev, *,
-                   defer_rows: int = 0, deferred: list | None = None) -> None:
+def _backward_band(A_prev, dA, g: Geometry, mode: str, tie_rule: str, dA_prev, add) -> None:
     """Add one band's gradient into dA_prev (the band's input rows; bands of overlapping
-    windows share rows, so everything is added, except where windows cannot overlap). The
-    adds to the band's first `defer_rows` rows go to `deferred` (_backward_bands)."""
+    windows share rows, so everything is added with `add(at, values)`, core/_fast/bands.py's
+    dA_prev[at] += values in one thread's order; where windows cannot overlap it is written)."""
     dt = dA_prev.dtype
     offsets = [_offset(g, r, s) for r in range(g.f) for s in range(g.f)]  # row-major order
     # With stride >= f no two windows share a cell: each input cell gets at most one value,
@@ -205,7 +137,7 @@ def _backward_band(A_prev, dA, g: Geometry, mode: str, tie_rule: str, dA_prev, *
             if exclusive:
                 dA_prev[at] = share
             else:
-                _add(dA_prev, at, share, defer_rows, deferred)
+                add(at, share)
         return
     A = _pool(A_prev, g, "max")  # (m, n_H, n_W, n_C), the window maxima
     if tie_rule == "split":  # every tied maximum gets dA / (number of tied maxima)
@@ -226,7 +158,7 @@ def _backward_band(A_prev, dA, g: Geometry, mode: str, tie_rule: str, dA_prev, *
         out = dA_prev[at] if exclusive else routed
         np.multiply(hit, grad, out=out)
         if not exclusive:
-            _add(dA_prev, at, routed, defer_rows, deferred)
+            add(at, routed)
         if tie_rule == "first" and k < len(offsets) - 1:  # taken: later maxima get nothing
             np.subtract(grad, out, out=grad)  # g - g = 0 where routed, g - 0 = g elsewhere
 

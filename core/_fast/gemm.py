@@ -41,7 +41,7 @@ it. The reasoning, in order:
    padding build the padded input (core/padding.py) and return its whole gradient, which
    core/conv.py folds back onto the cells the pad cells copy.
 
-The intermediates come from a scratch pool (core/_scratch.py says why it is kept); every
+The intermediates come from a scratch pool (core/_fast/scratch.py says why it is kept); every
 array handed back to the caller is fresh.
 """
 
@@ -52,10 +52,10 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from . import _parallel
-from ._scratch import scratch_array
-from .geometry import Geometry
-from .padding import pad_channels_first
+from ..geometry import Geometry
+from ..padding import pad_channels_first
+from . import parallel
+from .scratch import scratch_array
 
 BLOCK_BYTES = 1 << 21  # one block of `columns`, in bytes (at least MIN_BLOCK outputs)
 MIN_BLOCK = 256  # outputs per block, and per GEMM slice, at least
@@ -181,7 +181,7 @@ def _constant_phase_grids(A_prev: np.ndarray, layout: TapLayout, g: Geometry, pa
         if y1 > y0 and x1 > x0:
             copies.append((grid[:, :, y0:y1, x0:x1],
                            A_prev[:, row0::s, col0::s, :].transpose(3, 0, 1, 2), 2))
-    _parallel.assign(*copies)  # cut by rows over the threads (core/_parallel.py)
+    parallel.assign(*copies)  # cut by rows over the threads (core/parallel.py)
     return grids
 
 
@@ -202,7 +202,7 @@ def constant_grad_input(grad_grids: np.ndarray, layout: TapLayout, g: Geometry,
         if y1 > y0 and x1 > x0:
             copies.append((dA_prev[:, row0::s, col0::s, :],
                            grid[:, :, y0:y1, x0:x1].transpose(1, 2, 3, 0), 1))
-    _parallel.assign(*copies)  # cut by rows over the threads (core/_parallel.py)
+    parallel.assign(*copies)  # cut by rows over the threads (core/parallel.py)
     return dA_prev
 
 
@@ -336,7 +336,7 @@ def forward(setup) -> np.ndarray:
     """Z (m, n_H, n_W, n_C) of a ConvSetup, a view of the outputs on the flat grid.
 
     The blocks write distinct rows of Z: consecutive blocks go to each thread
-    (core/_parallel.py), each with a columns buffer of its own.
+    (core/parallel.py), each with a columns buffer of its own.
     """
     g = setup.geometry
     m, n_C = setup.A_prev.shape[0], setup.W.shape[3]
@@ -347,7 +347,7 @@ def forward(setup) -> np.ndarray:
     Z_grid[layout.n_computed :] = 0  # grid cells past the last output (never shown)
     columns = Columns(grids, layout, g.f)
     starts = columns.starts()
-    groups = _parallel.split(len(starts))
+    groups = parallel.split(len(starts))
     buffers = [columns] + [columns.sibling() for _ in groups[1:]]
 
     def forward_group(k: int) -> None:
@@ -358,7 +358,7 @@ def forward(setup) -> np.ndarray:
             for q in gemm_slices(n, W_flat.shape[0], n_C):  # (n, C*f*f + 1) @ (C*f*f + 1, n_C)
                 np.matmul(block[:, q].T, W_flat, out=Z_block[q])
 
-    _parallel.run([lambda k=k: forward_group(k) for k in range(len(groups))])
+    parallel.run([lambda k=k: forward_group(k) for k in range(len(groups))])
     # Each image's grid has grid_cols >= n_W columns and grid_rows >= n_H rows: keep those.
     return Z_grid.reshape(m, layout.grid_rows, layout.grid_cols, n_C)[:, : g.n_H, : g.n_W, :]
 
@@ -369,7 +369,7 @@ def backward(setup, dZ: np.ndarray, dtype, *, grad_scratch: bool):
     grad_scratch: the phase grids' gradient may be a scratch array (the caller copies what
     it keeps inside its scratch scope); else it is fresh, to be handed on.
 
-    Consecutive blocks go to each thread (core/_parallel.py); every sum is still made in
+    Consecutive blocks go to each thread (core/parallel.py); every sum is still made in
     the order of one thread, block after block:
     - dW: each block's GEMM products are kept and added to dW in block order afterwards.
     - col2im: block b adds onto the cells p0 + shift .. p0 + shift + n of each tap, so
@@ -394,13 +394,13 @@ def backward(setup, dZ: np.ndarray, dtype, *, grad_scratch: bool):
     dW_flat = np.zeros((K + 1, n_C), dtype=dtype)  # rows (channel, tap), then db
     if grad_scratch:
         grad_grids = scratch_array(grids.shape, dtype)
-        _parallel.assign((dZ_grid[:, : g.n_H, : g.n_W, :], dZ, 1), (grad_grids, 0, 2))
+        parallel.assign((dZ_grid[:, : g.n_H, : g.n_W, :], dZ, 1), (grad_grids, 0, 2))
     else:
         grad_grids = np.zeros_like(grids)
-        _parallel.assign((dZ_grid[:, : g.n_H, : g.n_W, :], dZ, 1))  # cut by rows (threads)
+        parallel.assign((dZ_grid[:, : g.n_H, : g.n_W, :], dZ, 1))  # cut by rows (threads)
     starts = columns.starts()
     reach = max(shift for _, shift in layout.tap_reads)
-    groups = _parallel.split(len(starts))
+    groups = parallel.split(len(starts))
     if not threads_pay_backward(columns, n_C, reach, dtype):
         groups = [range(len(starts))]
     buffers = [(columns, scratch_array((K, columns.width), dtype))]
@@ -429,7 +429,7 @@ def backward(setup, dZ: np.ndarray, dtype, *, grad_scratch: bool):
                                         by_tap[:, t, :cut].copy()))
                 grad_grids[p, :, start + cut : start + n] += by_tap[:, t, cut:]
 
-    _parallel.run([lambda k=k: backward_group(k) for k in range(len(groups))])
+    parallel.run([lambda k=k: backward_group(k) for k in range(len(groups))])
     for adds in deferred:
         for cells, values in adds:
             cells += values

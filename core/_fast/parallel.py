@@ -15,7 +15,7 @@ The rule that keeps results exact: the callers cut their work into parts that do
 on the thread count (bands of rows, blocks of columns: sizes set by the cache, not by the
 threads), and `split` only groups consecutive parts, one group per thread. A part writes
 cells no other running part writes, or hands its writes to a later sequential step that
-adds them in the order one thread would (core/_conv_gemm.py and core/pool.py say where).
+adds them in the order one thread would (core/_fast/gemm.py and core/_fast/bands.py say where).
 So every number is added in the same order with 1 or N threads: the results are
 bit-identical (tests/core/test_core_parallel.py checks it).
 

@@ -16,7 +16,7 @@ How it works: a call opens `scratch_scope()`; inside it `scratch_array` hands ou
 buffer (the smallest free one that fits and is at most twice as big) or a new one, and the
 scope's end gives them all back. One pool serves every thread; a buffer belongs to one call
 until that call's scope ends, so no two calls ever share one. The parts of a call that run
-on other threads (core/_parallel.py) use buffers the call took in its own thread. Buffers
+on other threads (core/_fast/parallel.py) use buffers the call took in its own thread. Buffers
 above MAX_ARRAY_BYTES are never kept, and the pool keeps at most MAX_POOL_BYTES in all
 (largest dropped first).
 Nothing made from a scratch array may outlive the scope: results are always fresh arrays.

@@ -23,7 +23,7 @@ function under tracemalloc against it, on ordinary and hostile shapes). With the
     m, n_H_prev, n_W_prev, C = A_prev_shape     f, f, C, n_C = W_shape     s = stride, d = dilation
     Hp = n_H_prev + 2*pad                        Hs = ceil(Hp / s)          (likewise Wp, Ws)
     N = m*Hs*Ws   (the flat phase grid)          K = C*f*f                  P = number of stride
-    phases the taps read (at most s*s)           B = one block of columns (core/_conv_gemm.py);
+    phases the taps read (at most s*s)           B = one block of columns (core/_fast/gemm.py);
                                                  2*B: a GEMM may copy a block's last part
 
 the parts for the convolution are, in bytes (`it` = itemsize):
@@ -37,7 +37,7 @@ the parts for the convolution are, in bytes (`it` = itemsize):
               [+ for reflect/edge: padded input, padded gradient and two folds,
                  4*C*m*Hp*Wp*it, + dA_prev's channels-first copy]
 
-with the columns blocks counted once per thread at work (T = core/_parallel.py's
+with the columns blocks counted once per thread at work (T = core/parallel.py's
 thread_count() when the bound is taken, at most one per block; the server's one BLAS
 thread makes T = 1), and for a backward pass on T > 1 threads what it keeps aside: each
 extra group's deferred col2im adds, K*reach numbers (reach = the largest tap shift on the
@@ -45,11 +45,11 @@ flat grid), and dW's GEMM products; plus, for both, the geometry's bookkeeping (
 about 24*n_out*f + 80*n_pad bytes, the unreached rows it lists) and a fixed allowance for
 small Python objects. Every part is what the implementation allocates; when it changes,
 this module and its test change with it.
-Besides, between calls the convolution's scratch pool (core/_scratch.py) may keep up to
+Besides, between calls the convolution's scratch pool (core/_fast/scratch.py) may keep up to
 SCRATCH_POOL_MAX_BYTES per process: count it once in a per-worker budget, not per call.
 
 Pooling (n_H, n_W the output size, out = m*n_H*n_W*C*it, `band` the output rows of one
-cache-sized band of core/pool.py's loop):
+cache-sized band of core/_fast/bands.py):
 
     forward   A = out + the row maxima of one band, rows*m*n_W_prev*C*it, per thread
     backward  dA_prev m*n_H_prev*n_W_prev*C*it + dA cast to the result dtype, out
@@ -70,10 +70,7 @@ from __future__ import annotations
 
 import math
 
-from . import _parallel
-from ._conv_gemm import MAX_KEPT_BYTES, block_width, gemm_count
-from ._scratch import MAX_POOL_BYTES as SCRATCH_POOL_MAX_BYTES
-from .geometry import (
+from ..geometry import (
     PAD_MODES,
     POOL_MODES,
     TIE_RULES,
@@ -82,7 +79,10 @@ from .geometry import (
     check_int,
     conv_geometry,
 )
-from .pool import band_rows
+from . import parallel
+from .bands import band_rows
+from .gemm import MAX_KEPT_BYTES, block_width, gemm_count
+from .scratch import MAX_POOL_BYTES as SCRATCH_POOL_MAX_BYTES
 
 # Small Python objects of one call (dicts, dataclasses, views, tap lists): a fixed
 # allowance plus one per kernel tap.
@@ -163,7 +163,7 @@ def conv_forward_breakdown(A_prev_shape, W_shape, hparameters, *, pad_mode="cons
     it = _itemsize(itemsize)
     K, n_C, C, m = z["K"], z["n_C"], z["C"], z["m"]
     width = block_width(K + 1, z["N_out"], it)
-    threads = _parallel.thread_count()
+    threads = parallel.thread_count()
     parts = {
         "phase buffers (the padded input)": z["P"] * C * z["N"] * it,
         "Z on the flat grid": z["N"] * n_C * it,
@@ -200,7 +200,7 @@ def conv_backward_breakdown(A_prev_shape, W_shape, hparameters, *, pad_mode="con
         "their gradient": z["P"] * C * z["N"] * it,
         "dZ on the flat grid": z["N"] * n_C * it,
         "columns and dcolumns blocks, and GEMM copies of both, per thread":
-            min(_parallel.thread_count(), -(-z["N_out"] // width)) * 4 * (K + 1) * width * it,
+            min(parallel.thread_count(), -(-z["N_out"] // width)) * 4 * (K + 1) * width * it,
         "weights, dW and db": 8 * (K + 1) * n_C * it,
         "dA_prev": A_bytes,
         "geometry": _geometry_bytes(z["Hp"], z["n_H"], z["f"]) + _geometry_bytes(
@@ -218,10 +218,10 @@ def conv_backward_breakdown(A_prev_shape, W_shape, hparameters, *, pad_mode="con
 
 
 def _threaded_backward(z: dict, width: int, it: int) -> dict[str, int]:
-    """What a backward pass on several threads keeps aside (core/_conv_gemm.py, backward
+    """What a backward pass on several threads keeps aside (core/_fast/gemm.py, backward
     and threads_pay_backward): each extra group's deferred col2im adds (K*reach numbers at
     most, reach the largest tap shift on the flat grid) and every GEMM product of dW."""
-    threads = _parallel.thread_count()
+    threads = parallel.thread_count()
     K, n_C, N_out = z["K"], z["n_C"], z["N_out"]
     n_blocks = -(-N_out // width)
     terms = gemm_count(width, N_out, K + 1, n_C)
@@ -275,7 +275,7 @@ def _pool_sizes(A_prev_shape, hparameters):
 def _pool_threads(m: int, n_W_prev: int, C: int, stride: int, n_H: int) -> int:
     """Bands at work at once: the thread count, or fewer if there are fewer bands (counted
     with 8-byte numbers, the most bands)."""
-    return min(_parallel.thread_count(), -(-n_H // band_rows(m, n_W_prev, C, 8, stride)))
+    return min(parallel.thread_count(), -(-n_H // band_rows(m, n_W_prev, C, 8, stride)))
 
 
 def pool_forward_breakdown(A_prev_shape, hparameters, mode="max", *, itemsize=8,
@@ -318,7 +318,7 @@ def pool_backward_breakdown(A_prev_shape, hparameters, mode="max", *, tie_rule="
         "geometry": 2 * (_geometry_bytes(n_H_prev, n_H, f) + _geometry_bytes(n_W_prev, n_W, f)),
         "small objects": _FIXED_BYTES + _PER_TAP_BYTES * f * f,
     }
-    if threads > 1 and f > stride:  # each extra group's deferred adds (core/pool.py)
+    if threads > 1 and f > stride:  # each extra group's deferred adds (core/_fast/bands.py)
         parts["deferred adds (threads)"] = (threads - 1) * f * f * (
             -(-(f - stride) // stride) * m * n_W * C * it + _PER_TAP_BYTES)
     if converted_inputs:

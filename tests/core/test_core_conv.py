@@ -203,7 +203,7 @@ def test_blocked_paths_match_loop_twin(rng, monkeypatch, split, block, stride, p
                                        pad_mode):
     # Real inputs are cut into cache-sized blocks and each block's GEMMs into chunks; force
     # both on small inputs (tiny blocks or chunks that end anywhere) and check every number.
-    from core import _conv_gemm as gemm
+    from core._fast import gemm
 
     if split == "blocks":
         monkeypatch.setattr(gemm, "MIN_BLOCK", block)
@@ -239,7 +239,7 @@ def test_blocked_paths_match_loop_twin(rng, monkeypatch, split, block, stride, p
 def test_scratch_arrays_are_reused_but_never_returned(rng, monkeypatch):
     # Intermediates go back to a pool between calls; results must stay fresh arrays, and a
     # call of another shape or dtype in between must not change them.
-    from core import _scratch
+    from core._fast import scratch as _scratch
 
     cases = [(_layer(rng, 1, 9, 8, 3, 3, 4), {"stride": 1, "pad": 1}, np.float64),
              (_layer(rng, 2, 11, 6, 2, 3, 5), {"stride": 2, "pad": 2}, np.float32),

@@ -1,4 +1,4 @@
-"""The layer passes on several threads (core/_parallel.py): the same bits as on one thread.
+"""The layer passes on several threads (core/_fast/parallel.py): the same bits as on one thread.
 
 The conv and pool passes cut their work into parts whose sizes do not depend on the thread
 count (blocks of columns, bands of rows), so with 1, 2 or 3 threads, and whichever group
@@ -14,9 +14,10 @@ import threading
 import numpy as np
 import pytest
 
-import core._conv_gemm as gemm
-import core.pool as pool
-from core import _parallel, conv_backward, conv_forward, pool_backward, pool_forward
+import core._fast.bands as bands
+import core._fast.gemm as gemm
+from core import conv_backward, conv_forward, pool_backward, pool_forward
+from core._fast import parallel as _parallel
 from core.conv import prepare_conv
 from core.loops import conv_backward_loop, conv_forward_loop, pool_backward_loop
 
@@ -29,7 +30,7 @@ def tiny_parts(monkeypatch):
     def use(block: int = 3, band_bytes: int = 1):
         monkeypatch.setattr(gemm, "MIN_BLOCK", block)
         monkeypatch.setattr(gemm, "BLOCK_BYTES", 1)
-        monkeypatch.setattr(pool, "_BAND_BYTES", band_bytes)
+        monkeypatch.setattr(bands, "_BAND_BYTES", band_bytes)
         monkeypatch.setattr(_parallel, "MIN_SPLIT_BYTES", 0)
     return use
 

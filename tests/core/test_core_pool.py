@@ -129,12 +129,13 @@ def test_bands_of_rows_match_loop_twin(rng, monkeypatch, band_bytes, n_H_prev, f
     # Big inputs are pooled in bands of output rows (cache-sized); force bands of one row or a
     # few rows on small inputs: overlapping windows share input rows between bands, ties too.
     import core.pool
+    from core._fast import bands as fast_bands
 
-    monkeypatch.setattr(core.pool, "_BAND_BYTES", band_bytes)
+    monkeypatch.setattr(fast_bands, "_BAND_BYTES", band_bytes)
     A_prev = rng.integers(0, 3, (2, n_H_prev, 6, 3)).astype(float)
     hp = {"f": f, "stride": stride}
     g = core.pool.pool_geometry(n_H_prev, 6, f, stride=stride)
-    bands = list(core.pool._bands(A_prev, g))
+    bands = list(fast_bands.bands(A_prev, g))
     spans = [(h0, h1) for h0, h1, _, _ in bands]
     assert spans[0][0] == 0 and spans[-1][1] == g.n_H
     assert all(a[1] == b[0] for a, b in itertools.pairwise(spans))  # no gap, no overlap

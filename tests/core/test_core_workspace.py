@@ -6,7 +6,8 @@ import tracemalloc
 import numpy as np
 import pytest
 
-from core import GeometryError, _scratch, conv_backward, conv_forward, pool_backward, pool_forward
+from core import GeometryError, conv_backward, conv_forward, pool_backward, pool_forward
+from core._fast import scratch as _scratch
 from core.workspace import (
     conv_backward_breakdown,
     conv_backward_bytes,
