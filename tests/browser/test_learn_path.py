@@ -264,3 +264,20 @@ def test_last_step_offers_the_next_function(make_page):
     press(page, "End")
     page.click("#next-fn button")
     assert state(page)["fn"] == "conv_forward" and state(page)["step"] == "0"
+
+
+def test_average_pool_backward_adds_distribute_value_as_the_code_writes_it(make_page):
+    """In average mode the added grid is distribute_value(da, shape), da already shared over
+    the window (da / 9 in every cell), beside an arithmetic line that says the same; no grid
+    of 1/9 is labelled with the function's name (issue 17 §4)."""
+    page, _ = make_page()
+    open_learn(page, "fn=pool_backward&mode=average&step=4")
+    da = DA_POOL_AVERAGE[np.unravel_index(4, DA_POOL_AVERAGE.shape)]
+    assert page.locator('#view table[data-field="route"]').count() == 0
+    np.testing.assert_allclose(table(page, "added"), np.full((3, 3), da / 9), rtol=1e-12)
+    assert "distribute_value(da, shape)" in page.locator("#view").inner_text()
+    assert f"* {int(da)}" not in page.locator("#view").inner_text()
+    assert any(f"average = da / (n_H * n_W) = {int(da)} / 9" in t
+               for t in page.eval_on_selector_all("#view .arr-note, #view p",
+                                                  "ns => ns.map(n => n.textContent)"))
+    assert any("+= distribute_value(da, shape)" in line for line in arith(page))

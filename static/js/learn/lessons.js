@@ -560,7 +560,6 @@ const poolBackward = {
     const I = img(d);
     const seen = reached(d.steps, s.index, c0);
     const inWin = (r, c) => windowMarks(r, c, s).length > 0;
-    const routeName = d.mode === "max" ? "mask" : "distribute_value(da, shape)";
     return [
       group(d.m > 1 ? `the upstream gradient and the window (image i = ${I} of ${d.m})` : "the upstream gradient and the window",
         arrayTable({ name: `dA[${I}, :, :, ${c0}]`, values: channel(d.dA[0], c0), scale: scaleFor(d.ranges.dA), field: "dA",
@@ -570,10 +569,18 @@ const poolBackward = {
           label: (r, c) => `A_prev[${I}, ${r}, ${c}, ${c0}]`,
           marks: (r, c) => [windowMarks(r, c, s), d.mode === "max" && inWin(r, c) && s.route[r - s.vert_start][c - s.horiz_start] > 0 ? "max" : null] })),
       group("added into dA_prev",
-        arrayTable({ name: routeName, values: s.route, scale: d.mode === "max" ? scaleFor([0, 1]) : null, field: "route",
-          label: (r, c) => `${d.mode === "max" ? "mask" : "share"}[${r}, ${c}]` }),
-        arrayTable({ name: `${routeName} * ${num(s.da)}`, values: s.added, scale: scaleFor(d.ranges.added), field: "added",
-          label: (r, c) => `added[${r}, ${c}]` }),
+        // max: the mask, then mask * da; average: distribute_value(da, shape) is da already
+        // shared over the window (the code's line), so it is the one grid that is added
+        ...(d.mode === "max" ? [
+          arrayTable({ name: "mask", values: s.route, scale: scaleFor([0, 1]), field: "route",
+            label: (r, c) => `mask[${r}, ${c}]` }),
+          arrayTable({ name: `np.multiply(mask, ${num(s.da)})`, values: s.added, scale: scaleFor(d.ranges.added), field: "added",
+            label: (r, c) => `added[${r}, ${c}]` }),
+        ] : [
+          arrayTable({ name: "distribute_value(da, shape)", values: s.added, scale: scaleFor(d.ranges.added), field: "added",
+            label: (r, c) => `distribute_value(da, shape)[${r}, ${c}]`,
+            note: `average = da / (n_H * n_W) = ${num(s.da)} / ${d.f * d.f} in every cell` }),
+        ]),
         arrayTable({ name: `dA_prev[${I}, :, :, ${c0}]`, values: channel(s.dA_prev[0], c0), scale: scaleFor(d.ranges.dA_prev), field: "dA_prev",
           label: (r, c) => `dA_prev[${I}, ${r}, ${c}, ${c0}]`, note: `after ${s.index + 1} of ${d.total_steps || d.steps.length} steps`,
           marks: (r, c) => windowMarks(r, c, s) })),
