@@ -266,7 +266,8 @@ def _frames(a: Animation) -> Iterator[Frame]:
             value = step.value if a.op == "pool_forward" else step.z
             grid, ur, uc, uv = 1, np.array([step.h]), np.array([step.w]), np.array([value])
         else:  # the window's cells take their running totals
-            added = step.added if a.op != "conv_backward" else step.da_add
+            added = {"conv_backward": "da_add", "conv_transpose": "spread"}.get(a.op, "added")
+            added = getattr(step, added)
             running[np.ix_(rows, cols)] += np.asarray(added).reshape(a.f, a.f)
             rr, cc = np.meshgrid(rows, cols, indexing="ij")
             grid, ur, uc = 1, rr.ravel(), cc.ravel()

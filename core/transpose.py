@@ -386,7 +386,7 @@ def transpose_as_convolution(A_prev, W, hparameters, *, output_padding=0, dilati
 
 @dataclass(frozen=True)
 class ConvTransposeStep(Step):
-    """canvas[i, window, :] += added = a * weights (one input cell, one input channel c).
+    """canvas[i, window, :] += spread = a * weights (one input cell, one input channel c).
 
     (h, w) is the input cell, c its channel; the corners are in canvas coordinates (the
     output before the crop of pad on every side).
@@ -394,7 +394,7 @@ class ConvTransposeStep(Step):
 
     a: float  # A_prev[i, h, w, c]
     weights: np.ndarray  # (f, f, n_C) = W[:, :, :, c]
-    added: np.ndarray  # (f, f, n_C) = a * weights
+    spread: np.ndarray  # (f, f, n_C) = a * weights
 
 
 def conv_transpose_trace(A_prev, W, b, hparameters, *, output_padding=0, dilation=1,
@@ -418,7 +418,7 @@ def conv_transpose_trace(A_prev, W, b, hparameters, *, output_padding=0, dilatio
         steps.append(ConvTransposeStep(
             index=k, i=i, h=h, w=w, c=c, vert_start=vs, vert_end=vs + g.f_eff,
             horiz_start=hs, horiz_end=hs + g.f_eff, a=a, weights=weights,
-            added=weights * s.A_prev[i, h, w, c]))
+            spread=weights * s.A_prev[i, h, w, c]))
     return StepPage("conv_transpose", prod(shape), _first(steps, shape, offset, position),
                     tuple(steps))
 

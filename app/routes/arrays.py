@@ -50,6 +50,8 @@ ROUTES: list[tuple[Callable[..., dict], type[BaseModel], type[BaseModel], str]] 
      "create_mask_from_window(x): x == max(x)"),
     (service.distribute_value, m.DistributeValueIn, m.DistributeValueOut,
      "distribute_value(dz, shape): dz / (n_H * n_W) each"),
+    (service.conv_transpose, m.ConvTransposeIn, m.ConvTransposeOut,
+     "conv_transpose(A_prev, W, b, hparameters): the transposed convolution"),
 ]
 
 

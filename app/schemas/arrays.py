@@ -29,6 +29,7 @@ from app.schemas.common import (
 from app.schemas.steps import (
     ConvBackwardPage,
     ConvForwardPage,
+    ConvTransposePage,
     PoolBackwardPage,
     PoolForwardPage,
 )
@@ -242,3 +243,41 @@ class DistributeValueOut(BaseModel):
     """dz spread evenly over the window: what average pooling sends back to each cell."""
 
     a: list[list[float]] = Field(description="np.full(shape, dz / (n_H * n_W)).")
+
+
+OutputPadding = Annotated[
+    Annotated[int, Field(ge=0, le=63)]
+    | Annotated[list[Annotated[int, Field(ge=0, le=63)]], Field(min_length=2, max_length=2)],
+    Field(description="Rows and columns added at the bottom and right (one number, or "
+                      "[rows, columns]); below max(stride, dilation).")]
+
+
+class ConvTransposeIn(Strict):
+    """conv_transpose(A_prev, W, b, hparameters, output_padding=, dilation=): each input cell
+    spreads its value times W[..., c] over a window of the output (core/transpose.py)."""
+
+    A_prev: Array4 = Field(description="Input (m, n_H_prev, n_W_prev, n_C_prev).")
+    W: Array4 = Field(description="Filters (f, f, n_C, n_C_prev): the layout of the "
+                                  "convolution it transposes (n_C channels to n_C_prev).")
+    b: Array4 = Field(description="Biases (1, 1, 1, n_C).")
+    hparameters: ConvHparameters
+    output_padding: OutputPadding = 0
+    dilation: int = Field(1, ge=1, le=64, description="Spacing of the window's taps.")
+    steps: StepsQuery | None = Field(None, description="Add a page of step records (one per "
+                                                       "input cell and input channel).")
+
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"A_prev": [[[[1.0], [2.0]]]], "W": [[[[1.0]], [[1.0]]], [[[1.0]], [[1.0]]]],
+         "b": [[[[0.0]]]], "hparameters": {"stride": 2, "pad": 0},
+         "steps": {"offset": 0, "limit": 2}},
+        {"A_prev": EXAMPLE_A_PREV, "W": EXAMPLE_W, "b": [[[[0.5]]]],
+         "hparameters": {"stride": 2, "pad": 1}, "output_padding": 1},
+    ]})
+
+
+class ConvTransposeOut(BaseModel):
+    """conv_transpose's Z, and a page of conv_transpose step records when `steps` was sent."""
+
+    Z: list = Field(description="(m, n_H, n_W, n_C), n_H = (n_H_prev - 1)*stride - 2*pad + "
+                                "dilation*(f - 1) + 1 + output_padding")
+    steps: ConvTransposePage | None = None

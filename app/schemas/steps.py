@@ -17,6 +17,7 @@ from pydantic import BaseModel, Field, WithJsonSchema, create_model
 
 from app.schemas.common import ArrayOut
 from core.trace import ConvBackwardStep, ConvForwardStep, PoolBackwardStep, PoolForwardStep
+from core.transpose import ConvTransposeStep
 
 
 def _numbers(depth: int, nullable: bool = False) -> Any:
@@ -51,7 +52,8 @@ STEP_FIELDS: dict[str, tuple[Any, str]] = {
     # conv_forward: conv_single_step written out
     "a_slice": (Window, "The window of the padded input (f, f, n_C_prev), taps `dilation` "
                         "apart."),
-    "weights": (Window, "W[..., c], the filter (f, f, n_C_prev)."),
+    "weights": (Window, "W[..., c], the filter (f, f, n_C_prev); for conv_transpose the "
+                        "window input channel c spreads (f, f, n_C)."),
     "products": (Window, "a_slice * weights, element by element (f, f, n_C_prev)."),
     "total": (float, "sum(products)."),
     "bias": (float, "b[0, 0, 0, c]."),
@@ -79,6 +81,10 @@ STEP_FIELDS: dict[str, tuple[Any, str]] = {
     "route": (Window2, "Where it goes (f, f): the max mask, or 1/(f*f) everywhere for "
                        "average pooling."),
     "added": (Window2, "route * da, added to dA_prev over the window in channel c."),
+    # conv_transpose
+    "a": (float, "A_prev[i, h, w, c], the input cell this step spreads."),
+    "spread": (Window, "a * weights (f, f, n_C), added to the output's canvas (the output "
+                       "before the crop of pad on every side) over the window."),
 }
 
 
@@ -109,6 +115,7 @@ ConvForwardPage = _page_model("conv_forward", _step_model(ConvForwardStep))
 ConvBackwardPage = _page_model("conv_backward", _step_model(ConvBackwardStep))
 PoolForwardPage = _page_model("pool_forward", _step_model(PoolForwardStep))
 PoolBackwardPage = _page_model("pool_backward", _step_model(PoolBackwardStep))
+ConvTransposePage = _page_model("conv_transpose", _step_model(ConvTransposeStep))
 # the image API's max-pool pages: core's records plus `maxima` (app/services/steps.py)
 ImagePoolForwardPage = _page_model("pool_forward",
                                    _step_model(PoolForwardStep, ("maxima",), "Image"))

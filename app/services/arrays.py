@@ -15,6 +15,7 @@ from app.schemas.arrays import (
     ConvBackwardIn,
     ConvForwardIn,
     ConvSingleStepIn,
+    ConvTransposeIn,
     CreateMaskIn,
     DistributeValueIn,
     PoolBackwardIn,
@@ -149,6 +150,41 @@ def create_mask_from_window(body: CreateMaskIn, settings: Settings) -> dict:
     return {"mask": np.asarray(core.create_mask_from_window(x)).tolist()}
 
 
+def _transpose_setup(A, W, b, body: ConvTransposeIn, settings: Settings):
+    """core's shape checks and the output's size, on arrays or zero-stride stand-ins of the
+    shapes (nothing of their size allocated): the setup, the canvas (m, n_H_full, n_W_full,
+    n_C) and the work, each within the limits."""
+    s = core.transpose.prepare_transpose(A, W, b, body.hparameters.model_dump(),
+                                         output_padding=_pair(body.output_padding),
+                                         dilation=body.dilation)
+    g = s.geometry
+    m, n_C = s.A_prev.shape[0], s.W.shape[2]
+    check_elements("Z (the output)", m * g.n_H * g.n_W * n_C, settings)
+    check_elements("the canvas (the output before the crop of pad)",
+                   m * g.n_H_full * g.n_W_full * n_C, settings)
+    # each input cell spreads f*f*n_C numbers
+    check_conv_work("conv_transpose", m, s.A_prev.shape[1], s.A_prev.shape[2], g.f, n_C,
+                    settings)
+    return s, (m, g.n_H_full, g.n_W_full, n_C)
+
+
+def _pair(output_padding):
+    return tuple(output_padding) if isinstance(output_padding, list) else output_padding
+
+
+def conv_transpose(body: ConvTransposeIn, settings: Settings) -> dict:
+    A_prev = to_array("A_prev", body.A_prev, settings)
+    W = to_array("W", body.W, settings)
+    b = to_array("b", body.b, settings)
+    _transpose_setup(A_prev, W, b, body, settings)
+    hp = body.hparameters.model_dump()
+    kw = {"output_padding": _pair(body.output_padding), "dilation": body.dilation}
+    where = _steps(body.steps, settings, step_numbers("conv", W.shape[0], W.shape[2]))
+    Z, _cache = core.conv_transpose(A_prev, W, b, hp, **kw)
+    return _with_steps({"Z": Z.tolist()}, where,
+                       lambda **w: core.conv_transpose_trace(A_prev, W, b, hp, **kw, **w))
+
+
 def distribute_value(body: DistributeValueIn, settings: Settings) -> dict:
     n_H, n_W = body.shape
     check_elements("shape (the output)", n_H * n_W, settings)
@@ -216,6 +252,21 @@ def _pool_cost(body: PoolForwardIn | PoolBackwardIn, settings: Settings,
                                                  settings)
 
 
+def _transpose_cost(body: ConvTransposeIn, settings: Settings) -> int:
+    A, W, b = shape_of(body.A_prev, 4), shape_of(body.W, 4), shape_of(body.b, 4)
+    if len(A) != 4 or len(W) != 4:
+        return inputs_cost(A, W, b)  # core refuses the shapes before any work
+    _check_inputs(settings, A_prev=A, W=W, b=b)
+    setup, canvas = _transpose_setup(*(np.broadcast_to(0.0, sh) for sh in (A, W, b)), body,
+                                     settings)
+    g = setup.geometry
+    # the canvas, one (m, n_H_prev, n_W_prev, n_C) product per kernel offset, Z with the bias
+    work = 8 * (canvas[0] * canvas[1] * canvas[2] * canvas[3] + A[0] * A[1] * A[2] * W[2]
+                + A[0] * g.n_H * g.n_W * W[2])
+    return (inputs_cost(A, W, b) + work + answer_cost((A[0], g.n_H, g.n_W, W[2]))
+            + _page(body.steps, step_numbers("conv", W[0], W[2]), settings))
+
+
 def _check_inputs(settings: Settings, **shapes: tuple[int, ...]) -> None:
     """max_array_elements for each input, from its shape, before the memory bound."""
     for name, shape in shapes.items():
@@ -251,6 +302,7 @@ COSTS = {
     "create_mask_from_window": lambda body, _s: (inputs_cost(shape_of(body.x, 2))
                                                  + answer_cost(shape_of(body.x, 2))),
     "distribute_value": _distribute_cost,
+    "conv_transpose": _transpose_cost,
 }
 
 

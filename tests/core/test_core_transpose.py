@@ -165,8 +165,8 @@ def test_trace_steps_add_up_to_the_output(rng):
         assert 0 <= step.vert_start < step.vert_end <= g.n_H_full
         assert 0 <= step.horiz_start < step.horiz_end <= g.n_W_full
         assert step.a == A_prev[0, step.h, step.w, step.c]
-        np.testing.assert_allclose(step.added, step.a * W[:, :, :, step.c])
-        canvas[step.vert_start:step.vert_end, step.horiz_start:step.horiz_end] += step.added
+        np.testing.assert_allclose(step.spread, step.a * W[:, :, :, step.c])
+        canvas[step.vert_start:step.vert_end, step.horiz_start:step.horiz_end] += step.spread
         np.testing.assert_allclose(
             canvas, conv_transpose_totals(A_prev, W, b, hp, k, output_padding=1)[0],
             atol=1e-12)
@@ -176,7 +176,7 @@ def test_trace_steps_add_up_to_the_output(rng):
                               limit=2)
     assert at.offset == 19 and [s.index for s in at.steps] == [19, 20]
     d = at.steps[0].to_dict()
-    assert d["a"] == A_prev[0, 2, 1, 1] and np.shape(d["added"]) == (3, 3, 2)
+    assert d["a"] == A_prev[0, 2, 1, 1] and np.shape(d["spread"]) == (3, 3, 2)
     assert conv_transpose_trace(A_prev, W, b, hp, offset=24, limit=5).steps == ()
 
 
