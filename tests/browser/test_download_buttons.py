@@ -5,6 +5,7 @@ they download opens as such."""
 from __future__ import annotations
 
 import io
+import re
 
 from PIL import Image
 from playwright.sync_api import expect
@@ -60,4 +61,21 @@ def test_explore_exports_its_stage(page_and_log, tmp_path):
     name, data = _download(page, menu, "gif", tmp_path)
     assert name.startswith("pool_forward-16x16-f2-s2")
     assert Image.open(io.BytesIO(data)).n_frames == 64  # 8 x 8 windows
+    assert log.page_errors == []
+
+
+def test_explore_shows_dA_prev_as_a_transposed_convolution(page_and_log):
+    page, log = page_and_log
+    page.goto("/explore?stage=conv_backward&stride=2")
+    panel = page.locator("#transpose-panel")
+    expect(panel).to_be_visible(timeout=20000)
+    img = page.locator("#transpose-img")
+    expect(img).to_have_attribute("src", re.compile(r"op=conv_transpose_direct.*stride=2"))
+    page.wait_for_function("img => img.complete && img.naturalWidth > 0",
+                           arg=img.element_handle())
+    # the working image is 64 x 96: a 12 x 12 example, dZ 6 x 6, output_padding 1 back to 12
+    expect(page.locator("#transpose-formula")).to_contain_text("(6 - 1)*2 - 2*1")
+    expect(page.locator("#transpose-where")).to_contain_text("12 × 12")
+    page.locator("#tab-conv_forward").click()
+    expect(panel).to_be_hidden()
     assert log.page_errors == []

@@ -15,6 +15,7 @@ import { bindUploads } from "./uploads.js";
 import { bindFilterFile } from "./filterfile.js";
 import { createUsePanel } from "./use.js";
 import { createExploreDownload } from "./download.js";
+import { createTransposePanel } from "./transpose.js";
 
 function createExplorePage(root, boot) {
   const defaults = { ...boot.default_settings, filters: cleanFilters(boot.default_settings.filters) };
@@ -40,6 +41,7 @@ function createExplorePage(root, boot) {
   app.loader = createLoader(app);
   app.use = createUsePanel(app);
   app.download = createExploreDownload(app);
+  app.transpose = createTransposePanel(app);
   app.form = createSettingsForm({
     root: app.$("#settings"),
     boot,

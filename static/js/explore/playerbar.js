@@ -32,6 +32,7 @@ export function createPlayerBar(app) {
         app.url.sync();
         if (app.use) app.use.render(); // the snippets print this step's numbers
         if (app.download) app.download.refresh(); // the step it exports
+        if (app.transpose) app.transpose.refresh(); // shown under Conv backward only
         clearTimeout(announceTimer);
         announceTimer = setTimeout(announce, 200);
       }
