@@ -49,6 +49,7 @@ import numpy as np
 from .conv import conv_forward
 from .geometry import (
     GeometryError,
+    _checked_window,
     as_float_array,
     check_grad,
     check_int,
@@ -121,13 +122,7 @@ def transpose_geometry(n_H_prev: int, n_W_prev: int, f: int, *, stride: int = 1,
     Example: transpose_geometry(3, 3, 3, stride=2, pad=1).n_H == 2*2 - 2 + 2 + 1 == 5.
     Raises GeometryError naming the numbers when one is out of range or the output is empty.
     """
-    n_H_prev = check_int("n_H_prev (input height)", n_H_prev, minimum=1,
-                         what="the input needs at least one row")
-    n_W_prev = check_int("n_W_prev (input width)", n_W_prev, minimum=1,
-                         what="the input needs at least one column")
-    f = check_int("f (window size)", f, minimum=1, what="a window covers at least one cell")
-    stride = check_int("stride", stride, minimum=1,
-                       what="each input cell moves the window by at least one output cell")
+    n_H_prev, n_W_prev, f, stride = _checked_window(n_H_prev, n_W_prev, f, stride)
     pad = check_int("pad", pad, minimum=0,
                     what="in a transposed convolution pad crops rows and columns of the output")
     dilation = check_int("dilation", dilation, minimum=1,
