@@ -1,4 +1,4 @@
-"""The wing rule: a wing (Explore, Learn, Network) uses the kit and never another wing.
+"""The wing rule: a wing (Explore, Learn, Network, Gallery) uses the kit and never another wing.
 
 Front end: every module under static/js/<wing>/ imports only from static/js/kit/ and from
 its own wing; the kit imports nothing from a wing (it is what the wings share).
@@ -10,7 +10,7 @@ import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-JS_WINGS = ("explore", "learn", "network")
+JS_WINGS = ("explore", "learn", "network", "gallery")
 
 # import ... from "x", export ... from "x", import "x", import("x")
 _JS_IMPORT = re.compile(
