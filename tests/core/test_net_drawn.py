@@ -83,3 +83,15 @@ def test_the_trainer_adds_synthetic_drawings_and_warps_each_epoch():
     assert SHIPPED.synthetic > 0 and SHIPPED.warp > 0
     assert TrainConfig().synthetic == 0 and TrainConfig().warp == 0  # the server's plain run
     assert weights_info()["config"] == SHIPPED.__dict__
+
+
+def test_the_readmes_table_shows_the_recorded_accuracy():
+    """The README's 'after' row is NET_WEIGHTS.json's drawn_accuracy, size by size."""
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    row = next(line for line in readme.splitlines() if line.startswith("| after:"))
+    shown = [c.strip() for c in row.strip("|").split("|")[1:]]
+    recorded = weights_info()["drawn_accuracy"]
+    want = [f"{recorded[f'{s:g}']:.1%}".replace(".0%", "%") for s in SIZES]
+    assert shown == [*want, f"{recorded['all']:.1%}".replace(".0%", "%")]
