@@ -11,7 +11,7 @@ setup(
     package_dir={"app.static": "static", "app.templates": "templates"},
     package_data={
         "core.data": ["*.npz", "*.safetensors", "*.json", "*.md"],
-        "app": ["samples/*"],
+        "app.platform": ["samples/*"],
         "app.static": ["**/*"],
         "app.templates": ["*.html"],
     },

@@ -1,22 +1,26 @@
 """convstep's web server: FastAPI around core/ (the maths lives in core, never here).
 
-Where things live:
+One platform and the wings (Explore, Learn, Network, Gallery). A wing imports the platform
+and core, never another wing (tests/app/test_wing_rule.py); main.py and site.py, which
+assemble the site, are the only modules that import several wings.
 
     main.py        create_app(): routers, error handlers, middleware, /docs
-    config.py      Settings: every limit, read from CONVSTEP_* variables (network_config.py:
-                   the network routes' CONVSTEP_NET_* limits)
-    deps.py        the dependencies and parameter types that routes share (SettingsDep, ...)
-    routes/        HTTP only: each route validates, calls a service, returns a schema
-    schemas/       the Pydantic models of every request and answer (what /docs shows)
-    services/      the work: running core, caching results, checking limits before work
-    encoding.py    arrays as JSON (ARR: base64 float32, or one byte per value for drawing)
-    responses.py   chunked JSON answers and their gzip
-    middleware/    around every request: body limits, gzip, security headers
-    errors.py      client errors as 4xx JSON
-    imaging.py     uploads decoded into working images (Pillow), multipart.py the form
-    samples.py     the built-in sample images
-    protocol.py    uvicorn's HTTP protocol with a deadline for request heads
-    npy.py         .npy headers: the shapes NumPy can build, from the header alone
-    memory.py      glibc's malloc told to give freed arrays back to the system
+    site.py        the routes above the wings: / (Learn, or Explore for /?<state>), /healthz,
+                   /api/samples[/{name}]
     __main__.py    python -m app: serve with uvicorn
+
+    platform/      what every wing uses (see its __init__): settings (config.py,
+                   network_config.py), deps.py (every shared Annotated dependency), errors,
+                   middleware/, multipart uploads, imaging (Pillow), heavy.py (admission by
+                   cost) and bounds.py (limits and costs), cache, memory, encoding (ARR),
+                   responses, protocol, samples, weight files, .npy headers, the site nav,
+                   shared schemas
+
+    explore/       /explore and its API: the eight array routes, /api/image, /api/steps,
+                   /api/arrays, /api/geometry, /api/filters (routes/, schemas/, services/)
+    learn/         / and /learn, /api/learn/...: the lesson (lesson.py), the mistakes and
+                   the .npy diagnosis (service.py); routes.py, schemas.py
+    network/       /network and /api/network/...: runs, step pages, training jobs (jobs.py),
+                   weight uploads; routes.py, schemas.py, service.py
+    gallery/       /gallery and GET /api/animation[/plan]: step animations of one op
 """

@@ -1,7 +1,7 @@
 """python -m app [--host H] [--port P] [--workers N]: serve app.main:app with uvicorn.
 
 Defaults come from CONVSTEP_HOST (127.0.0.1), CONVSTEP_PORT (8000) and CONVSTEP_WORKERS (1);
-flags win over the environment. The limits are read from CONVSTEP_* variables (app.config).
+flags win over the environment. The limits are read from CONVSTEP_* variables (app.platform.config).
 BLAS runs one thread per computation unless OPENBLAS_NUM_THREADS (or OMP_/MKL_) is set.
 """
 
@@ -12,7 +12,7 @@ import os
 
 import uvicorn
 
-from app.config import Settings
+from app.platform.config import Settings
 
 
 def _env_int(name: str, default: int) -> int:
@@ -45,10 +45,10 @@ def uvicorn_options() -> dict:
     """uvicorn's settings besides host, port and workers (the tests serve with these too).
 
     Kept-alive connections idle for 5 s are closed; a request head must arrive within
-    CONVSTEP_HEADER_TIMEOUT_S (10 s) and be at most 16 KiB (app/protocol.py).
+    CONVSTEP_HEADER_TIMEOUT_S (10 s) and be at most 16 KiB (app/platform/protocol.py).
     """
     return {"timeout_keep_alive": 5, "proxy_headers": False, "server_header": False,
-            "http": "app.protocol:HeadTimeoutH11Protocol"}
+            "http": "app.platform.protocol:HeadTimeoutH11Protocol"}
 
 
 # One BLAS thread per computation unless the environment says otherwise: the server's

@@ -4,8 +4,9 @@
 
 Routes: GET / (the page), GET /healthz, GET /api/samples[/{name}], one POST /api/<name> per
 seed function, POST /api/image, /api/steps and /api/arrays; /docs and /openapi.json describe
-them all. This module only assembles the app: the routes are in app/routes/, the work in
-app/services/, the middleware in app/middleware/ (see app/__init__.py for the whole map).
+them all. This module only assembles the app: the routes are in the wings (app/explore,
+app/learn, app/network) and app/site.py, the shared parts in app/platform/ (see
+app/__init__.py for the whole map).
 """
 
 from __future__ import annotations
@@ -21,16 +22,19 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
-from app import errors
-from app.config import Settings, get_settings
+from app import site
+from app.explore.routes import arrays, filters, geometry, image, page
 from app.gallery import routes as gallery
-from app.memory import Trimmer, rss_bytes
-from app.middleware.body_limit import BodyLimitMiddleware, BodyTimeout, BodyTooLarge
-from app.middleware.gzip import GzipMiddleware
-from app.middleware.security_headers import DOCS_CSP, SecurityHeadersMiddleware
-from app.routes import arrays, filters, geometry, image, learn, network, pages
-from app.services.cache import LruCache
-from app.services.heavy import Admission, Overloaded
+from app.learn import routes as learn
+from app.network import routes as network
+from app.platform import errors
+from app.platform.cache import LruCache
+from app.platform.config import Settings, get_settings
+from app.platform.heavy import Admission, Overloaded
+from app.platform.memory import Trimmer, rss_bytes
+from app.platform.middleware.body_limit import BodyLimitMiddleware, BodyTimeout, BodyTooLarge
+from app.platform.middleware.gzip import GzipMiddleware
+from app.platform.middleware.security_headers import DOCS_CSP, SecurityHeadersMiddleware
 
 
 def shipped_dir(name: str) -> Path:
@@ -81,8 +85,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     def current() -> Settings:
         return app.dependency_overrides.get(get_settings, get_settings)()
 
-    # One memory budget for the work in flight and the steps cache (app/services/heavy.py);
-    # past it plus the worker's size now, freed memory goes back to the system (app/memory.py).
+    # One memory budget for the work in flight and the steps cache (app/platform/heavy.py);
+    # past it plus the worker's size now, freed memory goes back to the system
+    # (app/platform/memory.py).
     app.state.cache = LruCache(current)
     start_rss = rss_bytes() or 0
     app.state.trimmer = Trimmer(lambda: current().memory_budget_bytes + start_rss)
@@ -102,7 +107,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_exception_handler(Overloaded, _limit_error)
     app.add_exception_handler(BodyTimeout, _limit_error)
 
-    app.include_router(pages.router)
+    app.include_router(site.router)
+    app.include_router(page.router)
+    app.include_router(learn.page_router)
     app.include_router(arrays.router)
     app.include_router(image.router)
     app.include_router(geometry.router)
@@ -110,6 +117,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(network.router)
     app.include_router(network.page_router)
     app.include_router(filters.router)
+    app.include_router(site.bridge)
     app.include_router(gallery.router)
     app.include_router(gallery.page_router)
 

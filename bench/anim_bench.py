@@ -12,8 +12,8 @@ import io
 
 from PIL import Image
 
-from app.config import Settings
 from app.gallery import service
+from app.platform.config import Settings
 from bench.common import interleaved, ms
 
 MB = 1_000_000

@@ -45,7 +45,7 @@ def _settings(size: int) -> dict:
 
 def _jpeg(round_no: int) -> bytes:
     """The coffee sample as a 512x512 RGB JPEG (quality 90), unique per round."""
-    im = Image.open(ROOT / "app" / "samples" / "coffee.jpg").convert("RGB").resize(
+    im = Image.open(ROOT / "app" / "platform" / "samples" / "coffee.jpg").convert("RGB").resize(
         (512, 512), Image.Resampling.LANCZOS)
     buf = io.BytesIO()
     im.save(buf, "JPEG", quality=90, comment=f"bench round {round_no}".encode())

@@ -44,7 +44,7 @@ def _photo(round_no: int, folder: Path) -> Path:
     """The coffee sample as a 1024x683 JPEG, different bytes every round (no cache hit)."""
     from PIL import Image, ImageDraw
 
-    im = Image.open(ROOT / "app" / "samples" / "coffee.jpg").convert("RGB").resize(
+    im = Image.open(ROOT / "app" / "platform" / "samples" / "coffee.jpg").convert("RGB").resize(
         (1024, 683), Image.Resampling.LANCZOS)
     ImageDraw.Draw(im).rectangle([round_no * 7 % 900, 10, round_no * 7 % 900 + 40, 50],
                                  fill=(round_no * 37 % 256, 90, 200))

@@ -459,12 +459,12 @@ SERVER_ENV = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THRE
 
 
 def scratch_pool_json(quick: bool) -> None:
-    """Print, as JSON, app.services.layer.run (the server's whole layer call: conv, ReLU,
+    """Print, as JSON, app.explore.services.layer.run (the server's whole layer call: conv, ReLU,
     pool, their backward passes and the float32 copies) with and without the conv scratch
     pool (core/_fast/scratch.py): median ms per call and page faults per call, by image size.
     Run in a child process with SERVER_ENV, the server's one BLAS thread."""
-    from app.schemas.image import ImageSettings
-    from app.services import layer
+    from app.explore.schemas.image import ImageSettings
+    from app.explore.services import layer
     from core._fast import scratch as _scratch
 
     kept = _scratch.MAX_ARRAY_BYTES
@@ -509,7 +509,7 @@ def _scratch_pool(quick: bool) -> str:
                      f"{t_pool * 1e3:.3g} | {t_fresh * 1e3:.3g} | {t_fresh / t_pool:.2f}x | "
                      f"{f_pool:.0f} / {f_fresh:.0f} |")
     return ("### Scratch pool in the server's call\n\n"
-            "`app.services.layer.run` (what one /api/image computation does) with the conv "
+            "`app.explore.services.layer.run` (what one /api/image computation does) with the conv "
             "scratch pool (core/_fast/scratch.py) and without it (every intermediate a fresh "
             "array), in a child process with one BLAS thread as the server runs, alternated "
             "rounds, 3 calls each after one untimed call. A fresh array of a few hundred KB "

@@ -9,10 +9,10 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, Field
 
-from app.deps import SettingsDep
 from app.gallery import service
-from app.routes.pages import _nav as site_nav_of
-from app.schemas.common import ErrorOut
+from app.platform.deps import SettingsDep
+from app.platform.nav import nav
+from app.platform.schemas.common import ErrorOut
 from core.animation import OPS
 
 router = APIRouter(prefix="/api", tags=["animations: pictures to take away"])
@@ -161,4 +161,4 @@ async def gallery_page(request: Request) -> HTMLResponse:
     boot = {"entries": list(service.GALLERY),
             "bounds": {k: {"min": lo, "max": hi} for k, (lo, hi) in BOUNDS.items()}}
     return request.app.state.templates.TemplateResponse(
-        request, "gallery.html", {"boot": boot, "nav": site_nav_of(request, "gallery")})
+        request, "gallery.html", {"boot": boot, "nav": nav(request, "gallery")})

@@ -12,10 +12,10 @@ from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 from starlette.concurrency import run_in_threadpool
 
-from app.config import Settings
-from app.errors import ApiError
 from app.gallery import draw, encode, svg
-from app.services.heavy import admitted
+from app.platform.config import Settings
+from app.platform.errors import ApiError
+from app.platform.heavy import admitted
 from core import GeometryError
 from core.animation import POOL_OPS, TRANSPOSE_OPS, animation_size, plan_animation
 from core.transpose import transposed_counterpart

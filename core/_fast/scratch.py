@@ -5,7 +5,7 @@ Why it exists: a fresh array of more than a few hundred KB comes from the operat
 page fault on first touch, a few microseconds each in a virtual machine. The convolution's
 intermediates (the phase buffers, their gradient, dZ on the flat grid, the blocks of
 columns) are of that size, and the server makes them again for every request. Measured
-through the server's own call pattern (app.services.layer.run, one BLAS thread, with and
+through the server's own call pattern (app.explore.services.layer.run, one BLAS thread, with and
 without the pool, in interleaved rounds; `python -m bench --only core_bench`, section
 "Scratch pool"), the pool removes most of the page faults of a request and pays at the page's
 default image sizes. It stops paying when the process's allocator keeps freed memory (glibc's

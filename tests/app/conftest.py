@@ -9,8 +9,8 @@ from collections.abc import Callable
 import pytest
 from apptools import Client
 
-from app.config import Settings
 from app.main import create_app
+from app.platform.config import Settings
 
 
 @pytest.fixture

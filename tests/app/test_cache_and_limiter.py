@@ -6,9 +6,9 @@ import asyncio
 
 import pytest
 
-from app.config import Settings
-from app.services.cache import LruCache
-from app.services.heavy import HeavyLimiter, Overloaded
+from app.platform.cache import LruCache
+from app.platform.config import Settings
+from app.platform.heavy import HeavyLimiter, Overloaded
 
 
 def _cache(**limits) -> LruCache:

@@ -15,8 +15,8 @@ import numpy as np
 import pytest
 from apptools import decode_arr
 
-from app import encoding
-from app.responses import accepts_gzip, gzip_chunks
+from app.platform import encoding
+from app.platform.responses import accepts_gzip, gzip_chunks
 
 FLOAT32_ALWAYS = ("W", "b", "dW", "db")
 SETTINGS = [

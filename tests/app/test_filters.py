@@ -13,7 +13,7 @@ import pytest
 from PIL import Image
 from safetensors.numpy import save
 
-from app.services.filters import bias_names
+from app.explore.services.filters import bias_names
 from core.data import load_weights
 
 THIRD = 1 / 3

@@ -10,17 +10,18 @@ import pytest
 from apptools import decode_arr, encode_image, gradient_rgb
 
 import core
-from app import imaging
-from app.samples import sample_bytes
-from app.schemas.image import ImageSettings
-from app.services import layer
+from app.explore.schemas.image import ImageSettings
+from app.explore.services import layer
+from app.platform import imaging
+from app.platform.samples import sample_bytes
 
 FULL = ["input", "padded", "W", "b", "Z", "A", "pooled", "pool_mask", "dA", "dA_pool", "dZ",
         "dA_prev", "dW", "db"]
 
 
 def _core_run(image_u8: np.ndarray, settings: dict):
-    """The layer computed here from core directly, as the docs of app.services.layer describe it."""
+    """The layer computed here from core directly, as app.explore.services.layer's docs
+    describe it."""
     s = ImageSettings.model_validate(settings)
     X = image_u8[None].astype(np.float64) / 255
     W, b = layer.build_filters(s)

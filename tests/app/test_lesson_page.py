@@ -1,4 +1,4 @@
-"""The Learn page's routes and its lesson (app/services/lesson.py): a bare / is Learn mode,
+"""The Learn page's routes and its lesson (app/learn/lesson.py): a bare / is Learn mode,
 /?<state> and /explore stay Explore, the lesson's numbers are core's, bad links are 422s."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import core
-from app.services.lesson import LearnQuery, LessonOptions, build_lesson, learn_boot
+from app.learn.lesson import LearnQuery, LessonOptions, build_lesson, learn_boot
 from core.probes import B_GRAY as B
 from core.probes import FUNCTIONS, get_case
 from core.probes import GRAY_5X7 as A_PREV

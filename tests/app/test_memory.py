@@ -1,4 +1,4 @@
-"""app/memory.py: past its limit the worker gives freed memory back (glibc's malloc_trim).
+"""app/platform/memory.py: past its limit the worker gives freed memory back (glibc's malloc_trim).
 
 The real case runs in a fresh interpreter: it frees one 16 MiB array (glibc then serves
 arrays of up to 16 MiB from its heap), allocates 96 arrays of 1 MiB and a smaller one after
@@ -15,15 +15,15 @@ import time
 
 import pytest
 
-from app.config import Settings
 from app.main import create_app
-from app.memory import Trimmer, rss_bytes
-from app.services.heavy import LIGHT_BYTES, HeavyLimiter
+from app.platform.config import Settings
+from app.platform.heavy import LIGHT_BYTES, HeavyLimiter
+from app.platform.memory import Trimmer, rss_bytes
 
 SCRIPT = """
 import sys, time
 import numpy as np
-from app.memory import Trimmer, rss_bytes
+from app.platform.memory import Trimmer, rss_bytes
 big = np.ones(2 << 20); del big                      # 16 MiB freed: the threshold moves
 before = rss_bytes()
 arrays = [np.ones(1 << 17) for _ in range(96)]       # 96 arrays of 1 MiB, touched

@@ -24,14 +24,14 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from app.config import Settings
 from app.main import create_app
-from app.network_config import NetworkLimits
-from app.schemas.network import NetRunIn, NetRunOut, NetStepsIn, NetStepsOut
-from app.services import network as service
-from app.services.heavy import LIGHT_BYTES
-from app.services.network_jobs import JobLimits, TrainingJob
-from app.services.network_weights import weight_set
+from app.network import service as service
+from app.network.jobs import JobLimits, TrainingJob
+from app.network.schemas import NetRunIn, NetRunOut, NetStepsIn, NetStepsOut
+from app.platform.config import Settings
+from app.platform.heavy import LIGHT_BYTES
+from app.platform.network_config import NetworkLimits
+from app.platform.weights import weight_set
 from core.data import load_digits
 from core.train import TrainConfig, evaluate
 
@@ -164,9 +164,9 @@ def test_job_cost_bounds_a_whole_training_job(batch_size):
 PHOTO_CHILD = r"""
 import json, os, sys
 sys.path.insert(0, sys.argv[1])
-from app.network_config import NetworkLimits
-from app.schemas.network import NetRunOut
-from app.services import network as service
+from app.platform.network_config import NetworkLimits
+from app.network.schemas import NetRunOut
+from app.network import service as service
 from bench.load_bench import hwm_bytes, reset_hwm, rss_bytes
 
 data, me = sys.stdin.buffer.read(), os.getpid()

@@ -13,7 +13,7 @@ from core.data import load_manifold
 from core.drawn import draw_digit
 from core.net_input import MAX_POINTS, PEN_SHARE, digit_from_ink, ink_from_strokes
 
-SAMPLES = Path(__file__).resolve().parents[2] / "app" / "samples"
+SAMPLES = Path(__file__).resolve().parents[2] / "app" / "platform" / "samples"
 
 
 def _run(client, **body):

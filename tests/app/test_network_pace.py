@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from app.network_config import NetworkLimits, get_network_limits
+from app.platform.network_config import NetworkLimits, get_network_limits
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ import time
 import numpy as np
 import pytest
 
-from app.network_config import NetworkLimits, get_network_limits
+from app.platform.network_config import NetworkLimits, get_network_limits
 from core.data import load_digits
 from core.net import net_forward, scale_pixels
 

@@ -158,7 +158,7 @@ def test_upload_needs_a_file_part(client):
 
 
 def test_only_the_newest_sets_are_kept(make_client):
-    from app.network_config import NetworkLimits, get_network_limits
+    from app.platform.network_config import NetworkLimits, get_network_limits
 
     client = make_client()
     client.app.dependency_overrides[get_network_limits] = lambda: NetworkLimits(weight_sets=1)

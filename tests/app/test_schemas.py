@@ -14,9 +14,15 @@ from apptools import Client
 from pydantic import TypeAdapter, ValidationError
 
 import core
+from app.explore.schemas.image import (
+    FilterSpec,
+    GeometriesOut,
+    ImageSettings,
+    PoolSpec,
+    UpstreamSpec,
+)
 from app.main import create_app
-from app.schemas.image import FilterSpec, GeometriesOut, ImageSettings, PoolSpec, UpstreamSpec
-from app.schemas.steps import StepPageOut, StepsOut
+from app.platform.schemas.steps import StepPageOut, StepsOut
 from core.trace import ConvBackwardStep, ConvForwardStep, PoolBackwardStep, PoolForwardStep
 
 RECORDS = {"conv_forward": ConvForwardStep, "conv_backward": ConvBackwardStep,
@@ -61,7 +67,7 @@ def test_steps_answer_is_the_model_of_its_kind_with_cores_fields(client, stage):
     answer = TypeAdapter(StepsOut).validate_json(r.content)
     assert type(answer).__name__ == "".join(w.title() for w in stage.split("_")) + "StepsOut"
     names = [f.name for f in dataclasses.fields(RECORDS[stage])]
-    if stage.startswith("pool"):  # the app adds every tied maximum (app/services/steps.py)
+    if stage.startswith("pool"):  # the app adds every tied maximum (app/explore/services/steps.py)
         names.append("maxima")
     assert [list(step) for step in r.json()["steps"]] == [names] * 3
     assert list(type(answer.steps[0]).model_fields) == names

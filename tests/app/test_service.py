@@ -13,8 +13,8 @@ import pytest
 from apptools import Client
 
 from app.__main__ import parse_args
-from app.config import Settings, get_settings
 from app.main import create_app
+from app.platform.config import Settings, get_settings
 
 # --- the page, health, samples ----------------------------------------------------------------
 

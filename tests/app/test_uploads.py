@@ -11,7 +11,7 @@ import pytest
 from apptools import decode_arr, encode_image, gradient_rgb
 from PIL import Image
 
-from app import imaging
+from app.platform import imaging
 
 SETTINGS = {"size": 20, "filters": [{"preset": "identity"}], "pool": None}
 

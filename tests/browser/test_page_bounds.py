@@ -13,9 +13,9 @@ import httpx
 import pytest
 from pagetools import DEFAULT_QUERY, open_page
 
-from app.config import Settings
+from app.explore.schemas.image import WEIGHT_ABS, ImageSettings, PoolSpec
 from app.main import create_app
-from app.schemas.image import WEIGHT_ABS, ImageSettings, PoolSpec
+from app.platform.config import Settings
 
 INPUTS = {  # input id -> (boot.limits key, the model field that bounds it)
     "f": ("f", ImageSettings.model_fields["f"]),

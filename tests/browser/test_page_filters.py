@@ -19,8 +19,8 @@ from playwright.sync_api import expect
 from safetensors.numpy import save
 
 import core
-from app.imaging import decode
-from app.samples import sample_bytes
+from app.platform.imaging import decode
+from app.platform.samples import sample_bytes
 from core.data import load_weights
 
 THIRD = 1 / 3

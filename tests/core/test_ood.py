@@ -11,7 +11,7 @@ from core.drawn import drawn_pixels, drawn_set
 from core.net_input import digit_from_ink, ink_from_gray, ink_from_strokes
 from core.ood import DigitManifold, fit_manifold
 
-SAMPLES = Path(__file__).resolve().parents[2] / "app" / "samples"
+SAMPLES = Path(__file__).resolve().parents[2] / "app" / "platform" / "samples"
 
 
 def _photo(gray):

@@ -21,9 +21,9 @@ import httpx
 import numpy as np
 import pytest
 
-from app.config import Settings
 from app.main import create_app
-from app.services.heavy import LIGHT_BYTES
+from app.platform.config import Settings
+from app.platform.heavy import LIGHT_BYTES
 
 from .asgi import run_in_thread
 
@@ -33,13 +33,13 @@ MIB = 2**20
 CHILD = r"""
 import json, sys
 sys.path.insert(0, sys.argv[1])
-from app.config import Settings
-from app.schemas import arrays as m
-from app.services import arrays as service
-from app.services.cache import LruCache
-from app.services import image as image_service
-from app.schemas.image import ImageSettings
-from app.samples import sample_bytes
+from app.platform.config import Settings
+from app.explore.schemas import arrays as m
+from app.explore.services import arrays as service
+from app.platform.cache import LruCache
+from app.explore.services import image as image_service
+from app.explore.schemas.image import ImageSettings
+from app.platform.samples import sample_bytes
 
 def status(key):
     with open("/proc/self/status") as f:
@@ -57,7 +57,7 @@ if kind == "image":
 else:
     name, model, answer = kind, getattr(m, payload.pop("_in")), getattr(m, payload.pop("_out"))
     raw = json.dumps(payload).encode()
-    from app.routes.json_body import parse_cost
+    from app.platform.json_body import parse_cost
     with open("/proc/self/clear_refs", "w") as f:
         f.write("5")
     before = status("VmRSS")

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from app import imaging
+from app.platform import imaging
 
 from . import hostile_images as hi
 
@@ -29,8 +29,8 @@ DECODE_SLACK = 32 * MIB
 CHILD = r"""
 import json, sys
 sys.path.insert(0, sys.argv[1])
-from app import imaging
-from app.errors import ApiError
+from app.platform import imaging
+from app.platform.errors import ApiError
 
 def status(key):
     with open("/proc/self/status") as f:

@@ -19,9 +19,9 @@ from schemathesis.checks import (
     status_code_conformance,
 )
 
-from app.config import Settings
 from app.main import create_app
-from app.network_config import NetworkLimits, get_network_limits
+from app.platform.config import Settings
+from app.platform.network_config import NetworkLimits, get_network_limits
 
 from .asgi import asgi_request
 

@@ -9,8 +9,8 @@ import json
 import httpx
 import pytest
 
-from app import imaging
 from app.main import create_app
+from app.platform import imaging
 
 from .asgi import asgi_request
 from .hostile_images import SETTINGS, Case, corpus, decode_input

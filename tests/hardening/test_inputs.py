@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from app.config import Settings
+from app.explore.schemas.image import ImageSettings
 from app.main import create_app
-from app.schemas.image import ImageSettings
+from app.platform.config import Settings
 
 from . import hostile_images as hi
 from .asgi import asgi_request
@@ -102,7 +102,7 @@ def test_max_decode_bytes_is_a_setting_named_in_the_413():
 
 
 def test_the_default_decode_bound_is_the_settings_default():
-    from app import imaging
+    from app.platform import imaging
 
     assert Settings().max_decode_bytes == imaging.MAX_DECODE_BYTES
     assert Settings.from_env({"CONVSTEP_MAX_DECODE_BYTES": "2000000"}).max_decode_bytes == 2_000_000
@@ -138,8 +138,8 @@ def test_unreadable_json_is_a_422_that_says_what_is_wrong(route, text, words):
 
 def test_fastapi_parsed_bodies_say_what_is_wrong_too():
     """A JSON body that FastAPI itself parses (routes outside the array and image routers)
-    gets the same words from app/errors.py."""
-    from app.errors import json_problem
+    gets the same words from app/platform/errors.py."""
+    from app.platform.errors import json_problem
 
     assert "too deeply" in json_problem(RecursionError())
     assert "4300 digits" in json_problem(ValueError("Exceeds the limit (4300 digits) for "

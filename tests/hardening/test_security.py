@@ -189,7 +189,7 @@ def test_production_options_use_the_head_timeout_protocol():
     from app.__main__ import uvicorn_options
 
     options = uvicorn_options()
-    assert options["http"] == "app.protocol:HeadTimeoutH11Protocol"
+    assert options["http"] == "app.platform.protocol:HeadTimeoutH11Protocol"
     assert options["timeout_keep_alive"] <= 10
 
 
@@ -356,7 +356,7 @@ def test_sample_names_are_a_whitelist_and_upload_names_are_ignored(shared_server
 
 
 def test_no_route_opens_a_path_built_from_a_request():
-    """A tripwire over app/: files are only read in samples.py, from the fixed SAMPLES
+    """A tripwire over app/: files are only read in platform/samples.py, from the fixed SAMPLES
     table (the router answers 422 for any other name before that code runs), and in
     memory.py, whose one read is the constant /proc/self/statm (its own RSS)."""
     root = Path(__file__).resolve().parents[2] / "app"
@@ -373,16 +373,16 @@ def test_no_route_opens_a_path_built_from_a_request():
         return text
 
     hits = {p.relative_to(root).as_posix() for p in root.rglob("*.py") if readers.search(code(p))}
-    assert hits <= {"samples.py"}, hits
-    from app.samples import SAMPLES
+    assert hits <= {"platform/samples.py"}, hits
+    from app.platform.samples import SAMPLES
 
     assert all(s.path.is_file() and "/" not in s.file for s in SAMPLES.values())
 
 
 def test_templates_autoescape_and_boot_data_cannot_close_its_script():
-    from app.config import Settings
+    from app.explore.services.page import boot_data
     from app.main import create_app
-    from app.routes.pages import boot_data
+    from app.platform.config import Settings
 
     env = create_app().state.templates.env
     assert env.from_string("{{ x }}").render(x="<b>&") == "&lt;b&gt;&amp;"

@@ -1,6 +1,6 @@
 // One lesson per function of the exercise: what to look at, the lines a step runs, the
 // exercise's variables written out with their numbers, and the arrays to draw. Every number
-// comes from the lesson the server built with core (app/services/lesson.py); here they are only
+// comes from the lesson the server built with core (app/learn/lesson.py); here they are only
 // picked by index and written into text.
 
 import { arrayTable, channel, el, filterSlice, num, scaleFor, windowMarks } from "./table.js";

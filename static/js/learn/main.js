@@ -1,4 +1,4 @@
-// Learn mode: boots from the lesson the server embedded (app/services/lesson.py, built with core),
+// Learn mode: boots from the lesson the server embedded (app/learn/lesson.py, built with core),
 // walks one function of the exercise at a time, one step at a time. Opens paused at the
 // step the URL names (step 1 by default); the view, the arithmetic and the code are drawn
 // from the same step record in one render, so the panel never lags the counter.

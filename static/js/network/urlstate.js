@@ -7,7 +7,7 @@
 const DEFAULTS = { source: "draw", digit: 0, weights: "shipped", mode: "forward", target: null,
   layer: null, direction: "forward", step: 0 };
 
-const UPLOADED = /^u[0-9a-f]{1,39}$/; // an uploaded weight set's id (app/schemas/network.py)
+const UPLOADED = /^u[0-9a-f]{1,39}$/; // an uploaded weight set's id (app/network/schemas.py)
 
 function index(text, below) { // a whole number in 0 .. below - 1, or null
   if (!/^\d{1,6}$/.test(text || "")) return null;

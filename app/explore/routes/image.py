@@ -1,0 +1,157 @@
+"""The page's routes: POST /api/image (one image, one set of settings, everything the page
+draws), POST /api/steps (more step records of any stage, by range or position) and POST
+/api/arrays (arrays of an answer, fetched later). The work is app/explore/services/image.py's."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.exceptions import RequestValidationError
+from pydantic import ValidationError
+
+from app.explore.schemas.image import ArraysIn, ArraysOut, ImageOut, ImageSettings, StepsIn
+from app.explore.services import image as service
+from app.explore.services import steps as steps_service
+from app.explore.services.bounds import check_settings
+from app.platform import imaging
+from app.platform.bounds import page_limit
+from app.platform.config import Settings
+from app.platform.deps import ArraysQuery, EncodingQuery, SettingsDep
+from app.platform.errors import ApiError
+from app.platform.json_body import JSONBodyRoute
+from app.platform.middleware.body_limit import body_limit
+from app.platform.multipart import boundary_of, parse, read_body
+from app.platform.responses import JSONChunks, accepts_gzip
+from app.platform.samples import SAMPLE_NAMES, sample_bytes
+from app.platform.schemas.common import ErrorOut
+from app.platform.schemas.steps import StepsOut
+
+# JSON bodies (/api/steps, /api/arrays) parsed off the event loop within the memory budget
+# (app/platform/json_body.py); /api/image reads its multipart body itself.
+router = APIRouter(prefix="/api", tags=["image: what the page runs on"],
+                   route_class=JSONBodyRoute)
+
+IMAGE_BODY = {
+    "required": True,
+    "content": {"multipart/form-data": {
+        "schema": {
+            "type": "object",
+            "properties": {
+                "settings": {"$ref": "#/components/schemas/ImageSettings",
+                             "description": "Optional: the layer's settings as JSON text; "
+                                            "every one has a default."},
+                "file": {"type": "string", "format": "binary",
+                         "description": f"Optional image: {imaging.ACCEPTED}, at most "
+                                        "max_upload_bytes. Without it, settings.sample is used."},
+            },
+        },
+        "encoding": {"settings": {"contentType": "application/json"}},
+    }},
+}
+IMAGE_ERRORS = {
+    413: {"model": ErrorOut, "description": "Body, file or decoded pixels over a limit."},
+    415: {"model": ErrorOut, "description": "Not multipart/form-data, or not an image."},
+    422: {"description": "Invalid settings, a broken image, or geometry that cannot work."},
+    503: {"model": ErrorOut, "description": "Busy: try again after Retry-After seconds."},
+}
+
+
+UNKNOWN_IMAGE = {404: {"model": ErrorOut, "description": "code 'unknown_image': the id is not "
+                       "in this server's cache (evicted, restarted, another worker); send the "
+                       "image to /api/image again."}}
+
+
+def _settings_error(exc: ValidationError) -> RequestValidationError:
+    errors = []
+    for e in exc.errors(include_url=False):
+        e = dict(e)
+        e["loc"] = ("body", "settings", *e["loc"])
+        ctx = e.get("ctx")
+        if ctx:
+            e["ctx"] = {k: str(v) for k, v in ctx.items()}
+        errors.append(e)
+    return RequestValidationError(errors)
+
+
+def parse_settings(raw: bytes | str) -> ImageSettings:
+    """The form's `settings` JSON text as ImageSettings (422 with FastAPI's list shape, each
+    error located under body.settings)."""
+    try:
+        return ImageSettings.model_validate_json(raw)
+    except ValidationError as exc:
+        raise _settings_error(exc) from None
+
+
+async def read_form(request: Request, limits: Settings) -> tuple[ImageSettings, str, bytes]:
+    """(settings within the limits, source key, image bytes) from the multipart body: the
+    uploaded `file`, or else the sample that `settings.sample` names."""
+    boundary = boundary_of(request.headers.get("content-type"))
+    limit, what = body_limit(limits, request.url.path)
+    parts = parse(await read_body(request, limit, what), boundary)
+    unknown = sorted(set(parts) - {"settings", "file"})
+    if unknown:
+        raise ApiError(422, "bad_multipart", f"Unknown form field(s) {unknown}: send 'settings' "
+                       "(JSON text) and optionally 'file'.")
+    # Every setting has a default: without the field, the defaults are the settings.
+    raw = bytes(parts["settings"].data) if "settings" in parts else b"{}"
+    s = check_settings(parse_settings(raw), limits)
+    upload = parts.get("file")
+    if upload is not None and (upload.data or upload.filename):
+        if len(upload.data) > limits.max_upload_bytes:
+            raise ApiError(413, "file_too_large", f"file is {len(upload.data)} bytes; the limit "
+                           f"is max_upload_bytes = {limits.max_upload_bytes} "
+                           "(CONVSTEP_MAX_UPLOAD_BYTES).")
+        data = bytes(upload.data)
+        return s.model_copy(update={"sample": None}), "upload:" + imaging.source_digest(data), data
+    if s.sample is not None:
+        return s, "sample:" + s.sample, sample_bytes(s.sample)
+    raise ApiError(422, "no_image", "settings.sample: name a built-in sample ("
+                   f"{', '.join(SAMPLE_NAMES)}) or upload a 'file'.")
+
+
+def _gzip(request: Request) -> bool:
+    return accepts_gzip(request.headers.get("accept-encoding"))
+
+
+@router.post("/image", openapi_extra={"requestBody": IMAGE_BODY}, responses=IMAGE_ERRORS,
+             summary="Run the layer on an upload or a sample: every array, geometry, first "
+                     "step pages")
+async def image(request: Request, limits: SettingsDep,
+                arrays: ArraysQuery = None, encoding: EncodingQuery = "float32") -> ImageOut:
+    """multipart/form-data: an optional `settings` (JSON text, ImageSettings; every setting
+    has a default) and an optional `file`, e.g. `curl -F file=@photo.jpg .../api/image`.
+
+    Without a file, `settings.sample` names a built-in sample. The answer's `id` lets
+    /api/steps and /api/arrays fetch step pages and arrays without sending the image again.
+    """
+    names = service.parse_names(arrays)
+    s, source, data = await read_form(request, limits)
+    answer, content_encoding = await service.image_answer(
+        request, source, data, s, names, limits, encoding, _gzip(request))
+    return JSONChunks(answer, content_encoding=content_encoding)  # type: ignore[return-value]
+
+
+@router.post("/steps", responses={**IMAGE_ERRORS, **UNKNOWN_IMAGE, 200: {"content": {
+    "application/json": {"example": steps_service.docs_example()}}}},
+             summary="More step records of one stage, by range or by output position")
+async def steps(body: StepsIn, request: Request, limits: SettingsDep) -> StepsOut:
+    """`limit` step records of `stage` from step `offset`, or from the step of output
+    `position` [h, w, c], for the image `id` under `settings`; with `totals_at` (backward
+    stages), the running totals after steps 0..totals_at. The answer is the page of that
+    stage's kind (`kind` says which record the steps are) plus `id`, `stage` and `totals`.
+    """
+    limit = page_limit("limit", body.limit, "limit" in body.model_fields_set, limits,
+                       service.stage_step_numbers(body.settings, body.stage))
+    body = body.model_copy(update={"settings": check_settings(body.settings, limits)})
+    return await service.steps_answer(request, body, limit, limits)  # type: ignore[return-value]
+
+
+@router.post("/arrays", responses={**IMAGE_ERRORS, **UNKNOWN_IMAGE},
+             summary="Some arrays of an image answer, without sending the image again")
+async def arrays(body: ArraysIn, request: Request, limits: SettingsDep,
+                 encoding: EncodingQuery = "float32") -> ArraysOut:
+    """The ARRs named in `names` for the image `id` under `settings` (arrays that do not
+    exist for these settings, such as `pooled` without pooling, are left out)."""
+    body = body.model_copy(update={"settings": check_settings(body.settings, limits)})
+    answer, content_encoding = await service.arrays_answer(request, body, limits, encoding,
+                                                           _gzip(request))
+    return JSONChunks(answer, content_encoding=content_encoding)  # type: ignore[return-value]

@@ -1,0 +1,127 @@
+"""Client errors as JSON: `{"detail": "...", "code": "..."}` with a 4xx status.
+
+Validation errors keep FastAPI's shape (`{"detail": [{"loc", "msg", "type"}]}`); core's
+GeometryError becomes a 422 whose detail is core's own message. Nothing a client sends may
+end in a 5xx: every path that reads client input raises one of these.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from app.platform.middleware.security_headers import PAGE_CSP, STATIC_HEADERS
+from app.platform.schemas.common import ErrorOut
+from core import GeometryError
+
+
+class ApiError(Exception):
+    """A client mistake or a refusal, answered as `{"detail", "code"}` with `status`."""
+
+    def __init__(self, status: int, code: str, detail: str,
+                 headers: dict[str, str] | None = None) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.code = code
+        self.detail = detail
+        self.headers = headers or {}
+
+
+def error_body(code: str, detail: str) -> dict[str, str]:
+    return {"detail": detail, "code": code}
+
+
+async def _api_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ApiError)
+    return JSONResponse(error_body(exc.code, exc.detail), status_code=exc.status,
+                        headers=exc.headers)
+
+
+def _small_input(value: Any) -> bool:
+    """Echo an input back only when it is a short scalar (never NaN, never a whole array)."""
+    if isinstance(value, bool) or value is None:
+        return True
+    if isinstance(value, int | float):
+        return math.isfinite(value)
+    return isinstance(value, str) and len(value) <= 200
+
+
+async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
+    """FastAPI's `{"detail": [{"loc", "msg", "type", ...}]}`, made safe to serialise."""
+    assert isinstance(exc, RequestValidationError)
+    detail = []
+    for e in exc.errors():
+        item = {"loc": list(e.get("loc", ())), "msg": str(e.get("msg", "")),
+                "type": str(e.get("type", ""))}
+        if "input" in e and _small_input(e["input"]):
+            item["input"] = e["input"]
+        if e.get("ctx"):
+            item["ctx"] = {k: v if _small_input(v) else str(v) for k, v in e["ctx"].items()}
+        detail.append(item)
+    return JSONResponse({"detail": detail}, status_code=422)
+
+
+async def _geometry_error(_request: Request, exc: Exception) -> JSONResponse:
+    return JSONResponse(error_body("geometry", str(exc)), status_code=422)
+
+
+# FastAPI's words when a JSON body is not UTF-8 text (it answers 400, an undocumented
+# status with no code); valid UTF-8 that is not JSON is already a 422 "json_invalid".
+_UNPARSABLE_BODY = "There was an error parsing the body"
+
+
+def json_problem(cause: BaseException | None) -> str:
+    """What is wrong with a JSON body that json.loads could not turn into values."""
+    if isinstance(cause, RecursionError):
+        return ("JSON decode error: the body nests arrays or objects too deeply; the "
+                "arrays of this API have at most 4 levels.")
+    if isinstance(cause, ValueError) and "integer string conversion" in str(cause):
+        return ("JSON decode error: an integer in the body has more than 4300 digits; "
+                "numbers of this API are at most 1e6 in size.")
+    return "JSON decode error: the body is not UTF-8 text; send JSON as UTF-8."
+
+
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+    """A JSON body FastAPI cannot parse (not UTF-8, nested too deeply, an integer too long
+    for Python) is a 422 like any other invalid JSON, saying which; the rest as FastAPI."""
+    assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 400 and exc.detail == _UNPARSABLE_BODY:
+        return JSONResponse({"detail": [{
+            "loc": ["body"], "type": "json_invalid", "msg": json_problem(exc.__cause__)}]},
+            status_code=422)
+    return await http_exception_handler(request, exc)
+
+
+async def _internal_error(_request: Request, exc: Exception) -> JSONResponse:
+    """An unexpected error: a 500 with every security header. Starlette sends it from its
+    outermost middleware, outside SecurityHeadersMiddleware, so the headers are set here;
+    the traceback still goes to the server's log, never to the client."""
+    return JSONResponse(error_body("internal_error", "The server failed on this request; "
+                                   "it has been logged."), status_code=500,
+                        headers={**STATIC_HEADERS, "Content-Security-Policy": PAGE_CSP})
+
+
+def install(app: FastAPI) -> None:
+    """Register the handlers on `app`."""
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(ApiError, _api_error)
+    app.add_exception_handler(GeometryError, _geometry_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(Exception, _internal_error)
+
+
+# The errors of the routes that take weights ids and uploads (network and filters), for /docs.
+UPLOAD_ERRORS = {
+    404: {"model": ErrorOut, "description": "Unknown weights id or training job."},
+    413: {"model": ErrorOut, "description": "A file or drawing over a limit."},
+    415: {"model": ErrorOut, "description": "Not multipart, or not a file this route reads."},
+    422: {"description": "Invalid fields, no digit in the drawing, or a weight file whose "
+                         "tensors do not fit (the message names the tensor and the shapes)."},
+    503: {"model": ErrorOut, "description": "Busy (too many computations or training jobs)."},
+}

@@ -1,0 +1,162 @@
+"""multipart/form-data read fully in memory, within a byte limit (nothing is spooled to disk).
+
+Starlette's form parser spools file parts over 1 MiB to a temporary file; an upload must
+never touch the disk, so the image route reads its body itself (bounded by
+BodyLimitMiddleware and again here) and splits it with python-multipart's parser.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from fastapi import Request
+from python_multipart.exceptions import FormParserError, MultipartParseError
+from python_multipart.multipart import MultipartParser, MultipartState, parse_options_header
+
+from app.platform.errors import ApiError
+
+MAX_PARTS = 4
+# python-multipart refuses longer boundaries (RFC 2046 itself allows 1 to 70 characters).
+MAX_BOUNDARY = 256
+# Nothing from an upload is logged: the parser's own warnings are dropped (the client gets
+# the same words in its 422).
+QUIET = logging.getLogger("app.platform.multipart.parser")
+QUIET.addHandler(logging.NullHandler())
+QUIET.propagate = False
+QUIET.setLevel(logging.CRITICAL + 1)
+
+
+@dataclass
+class Part:
+    name: str
+    filename: str | None
+    content_type: str | None
+    data: bytearray
+
+
+async def read_body(request: Request, limit: int, what: str) -> bytes:
+    """The whole request body, refused with 413 as soon as it passes `limit` bytes."""
+    chunks = bytearray()
+    async for chunk in request.stream():
+        chunks += chunk
+        if len(chunks) > limit:
+            raise ApiError(413, "body_too_large",
+                           f"The request body is larger than {limit} bytes, the limit for {what}.")
+    return bytes(chunks)
+
+
+def boundary_of(content_type: str | None) -> bytes:
+    """The boundary of a multipart/form-data Content-Type: 415 for another type, 422 for a
+    boundary longer than MAX_BOUNDARY characters."""
+    kind, params = parse_options_header(content_type or "")
+    if kind != b"multipart/form-data" or not params.get(b"boundary"):
+        shown = content_type if content_type is None or len(content_type) <= 120 else (
+            content_type[:120] + "...")
+        raise ApiError(415, "unsupported_media_type",
+                       "Send multipart/form-data with an optional 'settings' field (JSON text) "
+                       f"and an optional 'file' field; got Content-Type {shown or 'none'!r}.")
+    boundary = params[b"boundary"]
+    if len(boundary) > MAX_BOUNDARY:
+        raise ApiError(422, "bad_multipart",
+                       f"Content-Type: the multipart boundary is {len(boundary)} characters "
+                       f"long; the limit is {MAX_BOUNDARY} (RFC 2046 allows 1 to 70).")
+    return boundary
+
+
+def parse(body: bytes, boundary: bytes) -> dict[str, Part]:
+    """Parts by field name; 422 for a malformed body, a repeated or an unnamed field."""
+    parts: list[Part] = []
+    headers: dict[bytes, bytes] = {}
+    field = bytearray()
+    value = bytearray()
+    current: list[Part] = []
+
+    def on_part_begin() -> None:
+        headers.clear()
+
+    def on_header_field(data: bytes, start: int, end: int) -> None:
+        field.extend(data[start:end])
+
+    def on_header_value(data: bytes, start: int, end: int) -> None:
+        value.extend(data[start:end])
+
+    def on_header_end() -> None:
+        headers[bytes(field).lower()] = bytes(value)
+        field.clear()
+        value.clear()
+
+    def on_headers_finished() -> None:
+        _, options = parse_options_header(headers.get(b"content-disposition", b""))
+        name = options.get(b"name")
+        if name is None:
+            raise ApiError(422, "bad_multipart", "Every multipart part needs a "
+                           "Content-Disposition with a name ('settings' or 'file').")
+        filename = options.get(b"filename")
+        part = Part(name.decode("utf-8", "replace"),
+                    None if filename is None else filename.decode("utf-8", "replace"),
+                    headers.get(b"content-type", b"").decode("latin-1") or None, bytearray())
+        parts.append(part)
+        if len(parts) > MAX_PARTS:
+            raise ApiError(422, "bad_multipart", f"Too many form fields (more than {MAX_PARTS}); "
+                           "send 'settings' and optionally 'file'.")
+        current[:] = [part]
+
+    def on_part_data(data: bytes, start: int, end: int) -> None:
+        current[0].data.extend(data[start:end])
+
+    try:
+        parser = MultipartParser(boundary, {
+            "on_part_begin": on_part_begin, "on_header_field": on_header_field,
+            "on_header_value": on_header_value, "on_header_end": on_header_end,
+            "on_headers_finished": on_headers_finished, "on_part_data": on_part_data,
+        })
+    except FormParserError as exc:  # a boundary python-multipart refuses
+        raise ApiError(422, "bad_multipart",
+                       f"Content-Type: the multipart boundary is refused ({exc}).") from None
+    parser.logger = QUIET  # its warnings quote the upload's bytes: they go to the client only
+    try:
+        parser.write(body)
+        parser.finalize()
+    except (MultipartParseError, FormParserError) as exc:
+        raise ApiError(422, "bad_multipart",
+                       f"The multipart body cannot be parsed ({exc}).") from None
+    if parser.state != MultipartState.END:
+        raise ApiError(422, "bad_multipart", "The multipart body ends before its closing "
+                       "boundary: the upload is incomplete.")
+    by_name: dict[str, Part] = {}
+    for part in parts:
+        if part.name in by_name:
+            raise ApiError(422, "bad_multipart", f"The form field '{part.name}' appears twice.")
+        by_name[part.name] = part
+    return by_name
+
+
+def file_body(description: str, settings_ref: str | None = None) -> dict:
+    """The OpenAPI requestBody of a multipart route reading a `file` (and a JSON `settings`
+    part described by the schema `settings_ref`), for routes that read their body with
+    form_file instead of FastAPI's form parameters."""
+    props = {"file": {"type": "string", "format": "binary", "description": description}}
+    if settings_ref:
+        props["settings"] = {"$ref": f"#/components/schemas/{settings_ref}"}
+    return {"required": True, "content": {"multipart/form-data": {
+        "schema": {"type": "object", "required": ["file"], "properties": props},
+        "encoding": {"settings": {"contentType": "application/json"}}}}}
+
+
+async def form_file(request: Request, max_bytes: int, limits, fields: set[str]):
+    """(file bytes, file name, other parts) of a multipart body, the file within max_bytes."""
+    boundary = boundary_of(request.headers.get("content-type"))
+    parts = parse(await read_body(request, limits.max_json_bytes, "a network upload "
+                                  f"(max_json_bytes = {limits.max_json_bytes})"), boundary)
+    unknown = sorted(set(parts) - fields)
+    if unknown:
+        raise ApiError(422, "bad_multipart", f"Unknown form field(s) {unknown}: send "
+                       f"{' and '.join(sorted(fields))}.")
+    upload = parts.get("file")
+    if upload is None:
+        raise ApiError(422, "no_file", "file: the form has no 'file' part.")
+    if len(upload.data) > max_bytes:
+        raise ApiError(413, "file_too_large", f"file is {len(upload.data)} bytes; the limit "
+                       f"is {max_bytes}.")
+    return bytes(upload.data), upload.filename or "upload", parts

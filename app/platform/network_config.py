@@ -1,0 +1,46 @@
+"""Limits of the network routes (training jobs, weight uploads, drawings), read once from
+`CONVSTEP_NET_<FIELD>` variables, like app/platform/config.py's Settings; tests override
+get_network_limits through FastAPI's dependency overrides."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from pydantic import Field
+
+from app.platform.config import EnvSettings
+
+ENV_PREFIX = "CONVSTEP_NET_"
+
+
+class NetworkLimits(EnvSettings):
+    """Each one bounds the time or memory a client can ask of the network routes."""
+
+    env_prefix = ENV_PREFIX
+
+    max_jobs: int = Field(2, ge=1, le=64, description="Training jobs running or paused at "
+                          "once (the next start gets 503).")
+    max_job_epochs: int = Field(30, ge=1, le=1000, description="Most epochs one job may ask "
+                                "for (an epoch is 1437 digits, about 0.2 s of one core).")
+    max_job_seconds: float = Field(120.0, gt=0, le=86400, description="Most running time "
+                                   "of one job (training and its paced waits), pauses not "
+                                   "counted; it then stops.")
+    max_pause_seconds: float = Field(600.0, gt=0, le=86400, description="A job paused for "
+                                     "longer stops (it holds a job slot while paused).")
+    keep_jobs: int = Field(8, ge=0, le=1000, description="Ended jobs kept for reading their "
+                           "curves and weights.")
+    keep_seconds: float = Field(1800.0, ge=0, le=86400, description="How long an ended job "
+                                "is kept.")
+    max_weights_bytes: int = Field(1024 * 1024, ge=1024, le=64 * 1024 * 1024, description=
+                                   "Largest weight file (the network's weights take 15 KB "
+                                   "in float64).")
+    weight_sets: int = Field(64, ge=1, le=10_000, description="Uploaded weight sets kept "
+                             "(the oldest is forgotten first; its id then gets 404).")
+    max_canvas: int = Field(512, ge=8, le=4096, description="Longest side of a drawing sent "
+                            "as an array, and of an uploaded photo once decoded.")
+
+
+@lru_cache
+def get_network_limits() -> NetworkLimits:
+    """The process-wide network limits (a FastAPI dependency; override it in tests)."""
+    return NetworkLimits.from_env()
