@@ -2,10 +2,14 @@
 
 Front end: every module under static/js/<wing>/ imports only from static/js/kit/ and from
 its own wing; the kit imports nothing from a wing (it is what the wings share).
+Server: every module under app/<wing>/ imports only app/platform/ (the server's kit), core
+and its own wing; the platform imports no wing; app/main.py and app/site.py, which assemble
+the site, are the only modules that import several wings.
 """
 
 from __future__ import annotations
 
+import ast
 import re
 from pathlib import Path
 
@@ -62,4 +66,98 @@ def test_js_wing_rule_sees_a_crossing(tmp_path):
         "kit/dom.js imports ../network/maps.js: crosses from kit into another wing",
         "learn/main.js imports ../network/maps.js: crosses from learn into another wing",
         f"stray.js: lives outside kit/ and the wings {JS_WINGS}",
+    ]
+
+
+# ---------------------------------------------------------------- the server (app/)
+
+PY_WINGS = ("explore", "gallery", "learn", "network")
+# app/main.py and app/site.py assemble the site from the wings; nothing else may import them.
+ASSEMBLERS = ("app.main", "app.site", "app.__main__")
+
+
+def _module_of(root: Path, path: Path) -> str:
+    parts = path.relative_to(root).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _imports(root: Path, path: Path) -> list[str]:
+    """Every module `path` imports (at any depth: inside functions too), relative imports
+    resolved against its package."""
+    module = _module_of(root, path)
+    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found += [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = package.split(".")[:len(package.split(".")) - (node.level - 1)]
+                base = ".".join([*anchor, base] if base else anchor)
+            # `from app import site` names a module of app; `from app.x.y import z` is app.x.y
+            found += [f"{base}.{a.name}" for a in node.names] if "." not in base else [base]
+    return found
+
+
+def py_wing_violations(root: Path) -> list[str]:
+    """Every import under root/app that breaks the wing rule, as text: a wing importing
+    another wing or an assembler, the platform importing a wing or an assembler, a module of
+    app/ that is neither the platform, a wing nor an assembler."""
+    app = root / "app"
+    found = []
+    for path in sorted(app.rglob("*.py")):
+        name = _module_of(root, path)
+        top = name.split(".")[1] if name.count(".") else ""
+        if name in ("app", *ASSEMBLERS):
+            continue
+        if top not in ("platform", *PY_WINGS):
+            found.append(f"{name}: lives outside app/platform and the wings {PY_WINGS}")
+            continue
+        for target in _imports(root, path):
+            parts = target.split(".")
+            if parts[0] != "app" or len(parts) < 2:
+                continue
+            if target in ASSEMBLERS or parts[1] in ("main", "site", "__main__"):
+                found.append(f"{name} imports {target}: an assembler")
+            elif parts[1] in PY_WINGS and parts[1] != top:
+                found.append(f"{name} imports {target}: crosses from {top} into another wing")
+    return sorted(set(found))
+
+
+def test_py_wing_rule():
+    """app/explore, app/learn, app/network (and app/gallery) import only the platform, core
+    and themselves; app/platform imports no wing."""
+    packages = {p.name for p in (ROOT / "app").iterdir() if (p / "__init__.py").is_file()}
+    assert packages == {"platform", *PY_WINGS}
+    assert py_wing_violations(ROOT) == []
+
+
+def test_py_wing_rule_sees_a_crossing(tmp_path):
+    """The scan reports a wing importing another (absolute, relative and inside a function),
+    the platform importing a wing, a module importing an assembler, and a stray module."""
+    files = {
+        "app/__init__.py": "",
+        "app/main.py": "from app.explore import routes\nfrom app.learn import routes\n",
+        "app/site.py": "",
+        "app/stray.py": "",
+        "app/platform/__init__.py": "",
+        "app/platform/deps.py": "from app.network.service import state\n",
+        "app/explore/__init__.py": "",
+        "app/explore/routes.py": ("from app.platform import deps\nfrom . import service\n"
+                                  "def f():\n    from app.learn import lesson\n"),
+        "app/explore/service.py": "from ..network import jobs\nimport app.site\n",
+        "app/learn/__init__.py": "",
+        "app/network/__init__.py": "",
+    }
+    for name, text in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    assert py_wing_violations(tmp_path) == [
+        "app.explore.routes imports app.learn: crosses from explore into another wing",
+        "app.explore.service imports app.network: crosses from explore into another wing",
+        "app.explore.service imports app.site: an assembler",
+        "app.platform.deps imports app.network.service: crosses from platform into another wing",
+        "app.stray: lives outside app/platform and the wings ('explore', 'gallery', 'learn', "
+        "'network')",
     ]
