@@ -36,7 +36,7 @@ bench:
 
 screenshots:
 	./scripts/setup.sh --browser
-	CONVSTEP_SCREENSHOT_DIR=docs/screenshots $(PY) -m pytest tests/browser/test_page_screenshots.py \
+	CONVSTEP_SCREENSHOT_DIR=docs/screenshots $(PY) -m pytest tests/browser/test_explore_screenshots.py \
 		tests/browser/test_learn_screenshots.py tests/browser/test_network_screenshots.py \
-		tests/browser/test_page_filters.py::test_screenshots_of_eight_loaded_filters \
+		tests/browser/test_explore_filters.py::test_screenshots_of_eight_loaded_filters \
 		tests/browser/test_learn_upload.py::test_upload_screenshots -q

@@ -156,7 +156,7 @@ def _verdict(ok: bool) -> str:
 
 # What the page's first /api/image asks for when it opens on the convolution (its default
 # stage): the arrays the conv_forward view reads plus W (static/js/explore/stages.js, STAGES and
-# firstArrays; tests/browser/test_page_progressive.py checks the two agree). Everything
+# firstArrays; tests/browser/test_explore_progressive.py checks the two agree). Everything
 # else follows in one POST /api/arrays after the first draw.
 FIRST_VIEW = "padded,W,Z"
 FIRST_LABEL = f"display, the page's first request (conv_forward: `{FIRST_VIEW}`)"

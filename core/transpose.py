@@ -31,7 +31,7 @@ Small example: A_prev = [[1, 2]] (1 x 2), W = [[1, 1]] seen as f = 2 (2 x 2 of o
 2, pad 0: n_W = (2 - 1)*2 + 2 = 4, each cell fills its own 2 x 2 block: Z = [[1 1 2 2]
 [1 1 2 2]]. With stride 1 the windows overlap: Z = [[1 3 2] [1 3 2]].
 
-The identity (tests/core/test_core_transpose.py): for Z, cache = conv_forward(A_prev, W, b, hp)
+The identity (tests/core/test_conv_transpose.py): for Z, cache = conv_forward(A_prev, W, b, hp)
 and any dZ, conv_backward(dZ, cache)[0] == conv_transpose(dZ, W, 0, hp, output_padding=r)
 where r = (n_H_prev + 2*pad - f_eff) mod stride, the rows the forward floor dropped.
 

@@ -17,7 +17,7 @@ threads), and `split` only groups consecutive parts, one group per thread. A par
 cells no other running part writes, or hands its writes to a later sequential step that
 adds them in the order one thread would (core/_fast/gemm.py and core/_fast/bands.py say where).
 So every number is added in the same order with 1 or N threads: the results are
-bit-identical (tests/core/test_core_parallel.py checks it).
+bit-identical (tests/core/test_parallel_passes.py checks it).
 
 While the parts run, OpenBLAS is set to one thread (and back afterwards): each part's GEMMs
 then run on its own thread, instead of every part queueing for OpenBLAS's own threads while

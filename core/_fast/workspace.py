@@ -17,7 +17,7 @@ are not float32/float64 are first converted to float64 (a copy of each input): p
 same bound as named parts (dict name -> bytes) for error messages; *_bytes is their sum.
 
 The bound counts the results (Z, dA_prev, dW, db, A) and every intermediate as if all were
-alive at once, so the true peak is lower (tests/core/test_core_workspace.py measures each
+alive at once, so the true peak is lower (tests/core/test_workspace_bounds.py measures each
 function under tracemalloc against it, on ordinary and hostile shapes). With the notation
 
     m, n_H_prev, n_W_prev, C = A_prev_shape     f, f, C, n_C = W_shape     s = stride, d = dilation

@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from core.data import DATA_DIR, WEIGHTS_PATH, load_digits, load_weights
 from core.net import predict, scale_pixels
 
@@ -18,6 +20,7 @@ def _run(*args, timeout=60):
                           text=True, timeout=timeout)
 
 
+@pytest.mark.slow  # two trainings in two processes
 def test_the_train_command_writes_weights_by_either_name(tmp_path):
     for command in (("-m", "core.train"), ("-m", "cli", "train")):
         out = tmp_path / "w.safetensors"
@@ -31,6 +34,7 @@ def test_the_train_command_writes_weights_by_either_name(tmp_path):
     assert json.loads((DATA_DIR / "NET_WEIGHTS.json").read_text())["config"]["epochs"] == 30
 
 
+@pytest.mark.slow  # three checker runs, each with its child process
 def test_convstep_check_prints_the_same_report_as_core_check():
     path = FILES / "stride_missing.py"
     old = _run("-m", "core.check", path, "--json")

@@ -2,7 +2,8 @@
 sources, installed with its dependencies into a fresh virtual environment outside the tree,
 and `convstep serve` started from another folder answers `/`, `/explore`, `/network`,
 `/docs` and every script and stylesheet they load (the HTML's script and link tags, then
-every ES module import and CSS @import, followed to the end) with 200; `convstep check`
+every ES module import and CSS @import, followed to the end) with 200, and so do the sample
+images and the network's data; `convstep check`
 prints the same report as `python -m core.check`, and `convstep train` trains on the
 installed data.
 
@@ -156,6 +157,13 @@ def test_the_installed_convstep_serves_every_page_and_everything_they_load(insta
             status, _, text = _get(url)
             seen[url] = status
             todo += _imports(url, text)
+        # the data the pages fetch: the sample images (app/platform/samples) and the network's
+        # digits and weights (core/data)
+        status, _, listing = _get(base + "/api/samples")
+        names = [sample["name"] for sample in json.loads(listing)]
+        assert status == 200 and len(names) >= 4
+        for url in [f"{base}/api/samples/{name}" for name in names] + [f"{base}/api/network"]:
+            seen[url] = _get(url)[0]
         failed = {u: s for u, s in seen.items() if s != 200}
         assert not failed, failed
         # every page's own module and its imports: far more than the pages name directly

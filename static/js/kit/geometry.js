@@ -3,7 +3,7 @@
 // outputs cover a cell, when a cell of a backward map has received its last contribution,
 // where a pad cell copies from, and the crop of a padded array. Every function here is
 // checked against core (conv_geometry, pool_geometry, the traces' window corners and
-// core.padding.source_index) over a table of cases in tests/browser/test_page_geometry.py.
+// core.padding.source_index) over a table of cases in tests/browser/test_kit_geometry.py.
 //
 // Conventions (core/trace.py): steps run in the exercise's loop order h, w, c (c innermost),
 // so step k is np.unravel_index(k, (n_H, n_W, n_C)); window corners are in padded

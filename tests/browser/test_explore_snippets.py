@@ -81,7 +81,7 @@ def test_curl_snippet_gets_the_same_image(page_and_log):
     text = _snippet(page, "curl")
     out = subprocess.run(["bash", "-c", text], capture_output=True, text=True, timeout=60,
                          check=True)
-    body = json.loads(out.stdout)  # the shown step's record (test_page_newcomer_snippets.py)
+    body = json.loads(out.stdout)  # the shown step's record (test_explore_snippet_at_step.py)
     assert body["id"] == page.evaluate("document.body.dataset.imageId")
     z = decode(post_image(page, SETTINGS)["arrays"]["Z"])
     rec = body["steps"][0]
