@@ -42,19 +42,32 @@ class TransposedQuery(BaseModel):
     output_padding: int
 
 
+class RefusalOut(BaseModel):
+    """Why /api/animation would refuse the query: the answer it would give."""
+
+    status: int = Field(description="413 (over a limit) or 422 (geometry, a field).")
+    code: str
+    message: str
+    field: str | None = Field(description="The query field at fault, when it is one field.")
+
+
 class AnimationPlanOut(BaseModel):
     op: str
-    frames: int = Field(description="One per step: per output window position, or per "
-                                    "input cell for conv_transpose.")
-    formula: str = Field(description="The output size, symbolic and with the numbers.")
-    grids: list[GridOut] = Field(description="The left grid, then the right one.")
-    width: int = Field(description="Frame width in pixels.")
-    height: int
-    filenames: dict[str, str] = Field(description="The download name per format.")
+    fits: bool = Field(description="Whether /api/animation draws this query; when false, "
+                                   "`refusal` says why and the other fields are null.")
+    refusal: RefusalOut | None
+    frames: int | None = Field(description="One per step: per output window position, or "
+                                           "per input cell for conv_transpose.")
+    formula: str | None = Field(description="The output size, symbolic and with the numbers.")
+    grids: list[GridOut] | None = Field(description="The left grid, then the right one.")
+    width: int | None = Field(description="Frame width in pixels.")
+    height: int | None
+    filenames: dict[str, str] | None = Field(description="The download name per format.")
     transposed: TransposedQuery | None = Field(
         description="conv_forward only: /api/animation's query for its transposed "
                     "convolution (input n_H x n_W, output h x w again); null otherwise, or "
                     "when the rows and columns need different output_padding.")
+
 
 ERRORS = {
     413: {"model": ErrorOut, "description": "More frames (max_animation_frames), frame "
@@ -147,11 +160,14 @@ async def animation_frame(request: Request, limits: SettingsDep, q: AnimationQue
 
 
 @router.get("/animation/plan", responses=ERRORS,
-            summary="What /api/animation would draw: frames, grids, the formula, file names")
+            summary="What /api/animation would draw, or why it would not (200 either way "
+                    "once the fields are in range)")
 async def animation_plan(limits: SettingsDep, q: AnimationQueryDep) -> AnimationPlanOut:
-    """The same query as /api/animation, checked the same way (the same 4xx), answered
-    without drawing: the number of frames, the two grids, the output-size formula with the
-    numbers filled in, the frame size in pixels and the file names."""
+    """The same query as /api/animation, checked the same way, answered without drawing:
+    the number of frames, the two grids, the output-size formula with the numbers filled
+    in, the frame size in pixels and the file names; or `fits: false` with the refusal
+    /api/animation would answer (geometry, a limit, a field the op does not take). A field
+    out of its range is still FastAPI's 422."""
     return AnimationPlanOut(**service.describe(q, limits))
 
 

@@ -148,8 +148,16 @@ async def frame(request: Request, q: AnimationQuery, step: int, ext: str,
 
 def describe(q: AnimationQuery, limits: Settings) -> dict:
     """What GET /api/animation would draw for q (checked the same way): frames, grids, the
-    output-size formula with the numbers, the frame size and the file names."""
-    plan = check(q, limits)
+    output-size formula with the numbers, the frame size and the file names; or, when
+    /api/animation would refuse it, `fits` false and the refusal (its status, code, message
+    and field), so a page can ask without a 4xx reaching its console."""
+    try:
+        plan = check(q, limits)
+    except ApiError as exc:
+        return _refused(q, exc.status, exc.code, exc.detail, None)
+    except RequestValidationError as exc:
+        e = exc.errors()[0]
+        return _refused(q, 422, "validation", f"{e['loc'][-1]}: {e['msg']}", e["loc"][-1])
     anim = plan_animation(q.op, q.h, q.w, q.f, **q.geometry())
     transposed = None
     if q.op == "conv_forward":
@@ -160,11 +168,20 @@ def describe(q: AnimationQuery, limits: Settings) -> dict:
             transposed = {"op": "conv_transpose", "h": t["n_H_prev"], "w": t["n_W_prev"],
                           "f": q.f, "stride": q.stride, "pad": q.pad, "dilation": q.dilation,
                           "output_padding": rows}
-    return {"op": q.op, "frames": plan.n_frames, "formula": anim.formula,
+    return {"op": q.op, "fits": True, "refusal": None, "frames": plan.n_frames,
+            "formula": anim.formula,
             "grids": [{"name": g.name, "n_rows": g.n_rows, "n_cols": g.n_cols, "pad": g.pad}
                       for g in anim.grids],
             "width": plan.layout.width, "height": plan.layout.height,
             "filenames": {f: q.filename(f) for f in EXTENSION}, "transposed": transposed}
+
+
+def _refused(q: AnimationQuery, status: int, code: str, message: str,
+             field: str | None) -> dict:
+    return {"op": q.op, "fits": False, "refusal": {"status": status, "code": code,
+                                                   "message": message, "field": field},
+            "frames": None, "formula": None, "grids": None, "width": None, "height": None,
+            "filenames": None, "transposed": None}
 
 
 # The well-known set (conv_arithmetic's, Dumoulin & Visin 2016), redrawn here for any

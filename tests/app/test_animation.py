@@ -30,7 +30,7 @@ CASES = [
 ]
 
 
-def test_plan_describes_what_is_drawn(client):
+def test_plan_describes_what_is_drawn(client, make_client):
     # conv_arithmetic's "padding, strides (odd), transposed": 3 x 3 -> 6 x 6
     params = {"op": "conv_transpose", "h": 3, "w": 3, "f": 3, "stride": 2, "pad": 1,
               "output_padding": 1}
@@ -53,6 +53,20 @@ def test_plan_describes_what_is_drawn(client):
                                   "pad": 1, "dilation": 1, "output_padding": 1}
     bad = client.get("/api/animation/plan", params={"op": "conv_forward", "stride": 0})
     assert bad.status_code == 422 and _fields(bad) == ["stride"]
+    # what /api/animation would refuse, the plan says with a 200 (no 4xx for a page to log)
+    for params, status, code, field in (
+            ({"op": "conv_forward", "h": 3, "w": 3, "f": 5}, 422, "geometry", None),
+            ({"op": "pool_forward", "pad": 1}, 422, "validation", "pad")):
+        refused = client.get("/api/animation/plan", params=params)
+        assert refused.status_code == 200
+        body = refused.json()
+        assert body["fits"] is False and body["frames"] is None
+        assert (body["refusal"]["status"], body["refusal"]["code"],
+                body["refusal"]["field"]) == (status, code, field)
+        assert client.get("/api/animation", params=params).status_code == status
+    small = make_client(max_animation_frames=4).get("/api/animation/plan",
+                                                   params={"op": "conv_forward"})
+    assert small.json()["refusal"]["status"] == 413
 
 
 def _params(op, h, w, f, stride, pad, dilation, **more):

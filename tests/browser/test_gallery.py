@@ -77,6 +77,10 @@ def test_changing_a_number_redraws_and_a_bad_one_says_why(page_and_log, tmp_path
     expect(card.locator('[data-kind="conv"]')).to_be_hidden()
     card.locator('[data-field="f"]').fill("3")
     expect(error).to_be_hidden()
+    card.locator('[data-field="h"]').fill("99")  # past the server's bound: never sent
+    expect(error).to_contain_text("input n must be a whole number from 1 to 64")
+    card.locator('[data-field="h"]').fill("6")
+    expect(error).to_be_hidden()
     half = page.locator('[data-key="half_padding"]')
     half.locator('[data-field="f"]').fill("5")
     expect(half.locator('[data-field="pad"]')).to_have_value("2")  # floor(5 / 2)
@@ -84,4 +88,4 @@ def test_changing_a_number_redraws_and_a_bad_one_says_why(page_and_log, tmp_path
     page.locator("#numbers").check()
     expect(card.locator('[data-kind="conv"] img')).not_to_have_attribute("src", before)
     assert "numbers=true" in card.locator('[data-kind="conv"] img').get_attribute("src")
-    assert log.page_errors == []
+    assert log.page_errors == [] and log.console_errors == []  # no refusal reaches the console

@@ -70,6 +70,13 @@ function createGallery(root) {
       const signal = controller.signal;
       const values = {};
       for (const name of FIELDS) values[name] = Number(inputs[name].value);
+      // the server's bounds (boot data): a number outside them is never sent
+      const out = FIELDS.find((name) => !inputs[name].disabled && !inputs[name].checkValidity());
+      if (out) {
+        const b = boot.bounds[out];
+        showError({ messages: [`${out === "h" ? "input n" : out} must be a whole number from ${b.min} to ${b.max}.`], fields: [out] });
+        return;
+      }
       const rulePad = padFor(entry.pad_rule, values.f);
       if (rulePad !== null) {
         values.pad = rulePad;
@@ -96,17 +103,22 @@ function createGallery(root) {
         node.dataset.state = "ready";
       } catch (err) {
         if (err.name === "AbortError") return;
-        error.textContent = err.messages ? err.messages.join(" ") : String(err);
-        error.hidden = false;
-        conv.hidden = true;
-        transposed.hidden = true;
-        directFig.hidden = true;
-        for (const field of err.fields || []) {
-          const name = field.replace(/^query\./, "");
-          if (inputs[name]) inputs[name].setAttribute("aria-invalid", "true");
-        }
-        node.dataset.state = "error";
+        showError(err);
       }
+    }
+
+    function showError(err) {
+      error.textContent = err.messages ? err.messages.join(" ") : String(err);
+      error.hidden = false;
+      conv.hidden = true;
+      transposed.hidden = true;
+      directFig.hidden = true;
+      for (const input of Object.values(inputs)) input.removeAttribute("aria-invalid");
+      for (const field of err.fields || []) {
+        const name = field.replace(/^query\./, "");
+        if (inputs[name]) inputs[name].setAttribute("aria-invalid", "true");
+      }
+      node.dataset.state = "error";
     }
 
     for (const input of Object.values(inputs)) {

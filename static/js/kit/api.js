@@ -196,13 +196,20 @@ export function animationUrl(params) {
 /**
  * GET /api/animation/plan: what that animation would be, without drawing it: {op, frames,
  * formula, grids, width, height, filenames: {gif, apng}, transposed: the query of the
- * transposed convolution that gives the input size back, or null}. 4xx as ApiError.
+ * transposed convolution that gives the input size back, or null}. A query the server
+ * would refuse (it answers 200 with fits false) throws an ApiError with its status,
+ * message and field; so does a 4xx.
  */
 export async function fetchAnimationPlan(params, { signal } = {}) {
   const url = animationUrl(params).replace("/api/animation?", "/api/animation/plan?");
   const res = await fetch(url, { signal });
   if (!res.ok) throw await readError(res);
-  return res.json();
+  const plan = await res.json();
+  if (!plan.fits) {
+    const r = plan.refusal;
+    throw new ApiError(r.status, [r.message], r.code, r.field ? [r.field] : []);
+  }
+  return plan;
 }
 
 /** GET /api/animation/frame.{png|svg}: one frame (`step`, from 0) of that animation. */
