@@ -71,5 +71,5 @@ async def network_filters(state: StateDep, limits: SettingsDep,
     """The same answer as POST /api/filters, with one entry: the layer's W (exercise layout)
     and b of the shipped weights, an uploaded set (its id) or a training job's current
     weights ('job:<id>')."""
-    params = network_service.resolve_weights(weights, state)
+    params = await network_service.resolve_weights(weights, state)
     return filters.filters_of_layer(params, layer, weights, filters.limits_for(limits))  # type: ignore[return-value]

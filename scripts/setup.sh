@@ -3,7 +3,9 @@
 # command needs, and Debian's chromium when the browser tests or benchmark need it.
 #
 #   ./scripts/setup.sh            the runtime packages only: what `make serve` needs
-#   ./scripts/setup.sh --dev      also the test and lint tools (pyproject's `dev` extra)
+#   ./scripts/setup.sh --dev      also the test and lint tools (pyproject's `dev` extra), and
+#                                 Debian's redis-server when it is missing (the shared-state
+#                                 tests start their own, on a free loopback port)
 #   ./scripts/setup.sh --browser  --dev, and Debian's chromium when it is missing
 #
 # The project itself is not installed (no editable install, nothing built): every command
@@ -57,11 +59,25 @@ if [ "$want" = dev ]; then
   install dev
 fi
 
+# apt_install PACKAGE: Debian's package, once (apt-get update only when something is missing).
+apt_install() {
+  local SUDO=""
+  [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  if [ -z "${apt_updated:-}" ]; then
+    $SUDO apt-get update -qq
+    apt_updated=1
+  fi
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "$1" >/dev/null
+}
+
+if [ "$want" = dev ] && ! command -v redis-server >/dev/null 2>&1; then
+  echo "setup: installing Debian's redis-server (for the shared-state tests; not started)"
+  apt_install redis-server
+fi
+
 if [ "$browser" = 1 ]; then
   if ! command -v "${CHROMIUM_PATH:-chromium}" >/dev/null 2>&1; then
     echo "setup: installing Debian's chromium (about a minute, once)"
-    SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
-    $SUDO apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
+    apt_install chromium
   fi
 fi

@@ -1,26 +1,28 @@
-"""Training jobs: core.train.Trainer stepped in a background thread, watched by polling or SSE.
+"""Training jobs: core.train.Trainer stepped in a background thread of the worker that
+accepted the job; what it does is published through the shared store
+(app/network/store.py), where any worker's watchers read it.
 
 A job starts from random weights (its seed), trains on the shipped training digits and
 records a point every `record_every` minibatches: the mean minibatch loss since the last
 point, the held-out loss and accuracy, and conv1's filters. Controls: pause (the thread
-waits between two minibatches), resume, stop (it ends; its weights stay usable), and
-delete (the page's reset). Bounds, all in NetworkLimits: at most `max_jobs` jobs running or
-paused at once (the next start gets 503), at most `max_job_epochs` epochs, at most
-`max_job_seconds` of running time per job (training and the waits of its pace; it then stops
-with reason "time_limit"), and a paused job stops after `max_pause_seconds`. The pace
-(steps_per_second, changeable while it runs) spreads the minibatches out so that a person can
-watch the filters change: unpaced, 30 epochs take a few seconds. Ended jobs are kept for
-`keep_seconds` (at most `keep_jobs` of them) so that their curves and weights can still be
-read.
+waits between two minibatches), resume, stop (it ends; its weights stay usable), and the
+pace (steps_per_second, changeable while it runs), which spreads the minibatches out so that
+a person can watch the filters change: unpaced, 30 epochs take a few seconds. Bounds, all in
+NetworkLimits: at most `max_job_epochs` epochs, at most `max_job_seconds` of running time per
+job (training and the waits of its pace; it then stops with reason "time_limit"), and a
+paused job stops after `max_pause_seconds` (reason "pause_limit"). How many jobs run at
+once, and whose, is app/network/store.py's.
+
+After every point and every change of state the thread calls `poke` (from its own thread):
+the store then reads `published()` (a snapshot and the weights as of that moment, copied by
+the thread itself, so that reading them never waits for a minibatch) and writes them out.
 """
 
 from __future__ import annotations
 
-import itertools
-import secrets
 import threading
 import time
-from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -31,24 +33,29 @@ from core.train import TrainConfig, Trainer, evaluate
 
 ACTIVE = ("running", "paused")
 RECORDS_PER_EPOCH = 5
+SHOW_EVERY = 0.1  # seconds: between two points, the step and weights are published this often
 
 
 @dataclass(frozen=True)
 class JobLimits:
-    max_jobs: int
     max_job_epochs: int
     max_job_seconds: float
     max_pause_seconds: float
-    keep_jobs: int
-    keep_seconds: float
+
+
+def params_bytes(params: dict, names: tuple[str, ...]) -> bytes:
+    """The parameters `names`, float64, one after the other (their shapes are the network's)."""
+    return b"".join(np.ascontiguousarray(params[n], dtype=np.float64).tobytes() for n in names)
 
 
 class TrainingJob:
     """One run of the trainer in its own thread; every field is read under `cond`."""
 
     def __init__(self, job_id: str, config: TrainConfig, limits: JobLimits,
+                 names: tuple[str, ...], poke: Callable[[], None],
                  steps_per_second: float | None = None) -> None:
-        self.id, self.config, self.limits = job_id, config, limits
+        self.id, self.config, self.limits, self.names = job_id, config, limits, names
+        self.poke = poke
         # the pace: at most this many minibatches a second (None: as fast as it goes), so
         # that a person can watch the filters change; set_pace changes it while it runs
         self.steps_per_second = steps_per_second
@@ -61,30 +68,42 @@ class TrainingJob:
         self.reason: str | None = None
         self.points: list[dict] = []
         self.filters = self.trainer.params["conv1.W"].copy()
+        self.weights = params_bytes(self.trainer.params, names)
+        self.step = 0
         self.train_seconds = 0.0
         self.run_seconds = 0.0  # training and paced waits: what max_job_seconds bounds
-        self.ended_at: float | None = None
         self._want: str | None = None  # "pause", "stop"
-        self._step_lock = threading.Lock()  # held while Adam changes the weights
         self._paused_at: float | None = None
         self._losses: list[float] = []
+        self._shown = 0.0  # when readers were last given the step and weights
         self._record()  # point 0: the random start
-        self.thread = threading.Thread(target=self._run, name=f"train-{job_id}", daemon=True)
+        self.thread = threading.Thread(target=self._run, name=f"train-{job_id[:8]}",
+                                       daemon=True)
 
     # -- the thread
 
+    def _copy_weights(self) -> None:
+        """The weights as they are now, for readers (called by the thread, between steps)."""
+        weights = params_bytes(self.trainer.params, self.names)
+        with self.cond:
+            self.weights, self.step = weights, self.trainer.step_count
+        self._shown = time.perf_counter()
+
     def _record(self) -> None:
-        """A point of the curves (called with or without the lock: it only appends)."""
+        """A point of the curves (called by the thread between two minibatches)."""
         test_loss, test_acc = evaluate(self.trainer.params, *self.test)
         train_loss = float(np.mean(self._losses)) if self._losses else None
         self._losses = []
         point = {"step": self.trainer.step_count, "epoch": round(self.trainer.epoch, 4),
                  "train_loss": train_loss, "test_loss": test_loss, "test_accuracy": test_acc,
                  "seconds": round(self.train_seconds, 3)}
+        weights = params_bytes(self.trainer.params, self.names)
         with self.cond:
             self.points.append(point)
             self.filters = self.trainer.params["conv1.W"].copy()
-            self.cond.notify_all()
+            self.weights, self.step = weights, self.trainer.step_count
+        self._shown = time.perf_counter()
+        self.poke()
 
     def _run(self) -> None:
         try:
@@ -92,33 +111,44 @@ class TrainingJob:
         except Exception as exc:  # never silent: the job says what went wrong
             self._end("failed", f"{type(exc).__name__}: {exc}")
 
+    def _set_state(self, state: str) -> None:
+        with self.cond:
+            self.state = state
+            self._paused_at = time.monotonic() if state == "paused" else None
+        self.poke()
+
     def _loop(self) -> None:
         t = self.trainer
         while t.step_count < t.total_steps:
             with self.cond:
-                while self._want == "pause":
-                    if self.state != "paused":
-                        self.state, self._paused_at = "paused", time.monotonic()
-                        self.cond.notify_all()
-                    if time.monotonic() - self._paused_at > self.limits.max_pause_seconds:
-                        self._want = "stop"
-                        self.reason = "pause_limit"
-                        break
-                    self.cond.wait(timeout=0.5)
-                if self._want == "stop":
-                    break
-                if self.state == "paused":
-                    self.state = "running"
-                    self.cond.notify_all()
+                want = self._want
+            if want == "pause":
+                if self.state != "paused":
+                    self._copy_weights()
+                    self._set_state("paused")
+                with self.cond:
+                    while self._want == "pause":
+                        if time.monotonic() - self._paused_at > self.limits.max_pause_seconds:
+                            self._want, self.reason = "stop", "pause_limit"
+                            break
+                        self.cond.wait(timeout=0.5)
+                    want = self._want
+            if want == "stop":
+                break
+            if self.state == "paused":
+                self._set_state("running")
             if self.run_seconds >= self.limits.max_job_seconds:
+                self._copy_weights()
                 self._end("stopped", "time_limit")
                 return
             start = time.perf_counter()
-            with self._step_lock:
-                self._losses.append(t.step())
+            self._losses.append(t.step())
             self.train_seconds += time.perf_counter() - start
             if t.step_count % self.record_every == 0 or t.step_count == t.total_steps:
                 self._record()
+            elif time.perf_counter() - self._shown > SHOW_EVERY:  # the step count moves on
+                self._copy_weights()
+                self.poke()
             with self.cond:  # paced: wait out the rest of the step's 1 / steps_per_second
                 pace = self.steps_per_second
                 rest = 1.0 / pace - (time.perf_counter() - start) if pace else 0.0
@@ -131,19 +161,21 @@ class TrainingJob:
         else:
             if self._losses:
                 self._record()
+            self._copy_weights()
             self._end("stopped", self.reason or "stopped")
 
     def _end(self, state: str, reason: str | None) -> None:
         with self.cond:
-            self.state, self.reason, self.ended_at = state, reason, time.monotonic()
+            self.state, self.reason = state, reason
             self.cond.notify_all()
+        self.poke()
 
-    # -- controls (from request threads)
+    # -- controls (from the store's loop)
 
     def control(self, action: str) -> None:
         with self.cond:
             if self.state not in ACTIVE:
-                raise ApiError(409, "job_ended", f"The training job {self.id} has ended "
+                raise ApiError(409, "job_ended", f"The training job has ended "
                                f"({self.state}); start a new one.")
             if action == "pause":
                 self._want = "pause"
@@ -157,90 +189,20 @@ class TrainingJob:
         """At most steps_per_second minibatches a second from now on (None: full speed)."""
         with self.cond:
             if self.state not in ACTIVE:
-                raise ApiError(409, "job_ended", f"The training job {self.id} has ended "
+                raise ApiError(409, "job_ended", f"The training job has ended "
                                f"({self.state}); start a new one.")
             self.steps_per_second = steps_per_second
             self.cond.notify_all()
+        self.poke()
 
-    def wait(self, seen: int, timeout: float) -> None:
-        """Block (up to timeout) until there are more than `seen` points or the state moves."""
-        with self.cond:
-            state = self.state
-            self.cond.wait_for(lambda: len(self.points) > seen or self.state != state,
-                               timeout=timeout)
-
-    def snapshot(self, since: int = 0) -> dict:
+    def published(self) -> tuple[dict, bytes]:
+        """(the whole snapshot, the weights) as of now; cheap: the thread made the copies."""
         with self.cond:
             return {"id": self.id, "state": self.state, "reason": self.reason,
-                    "config": self.config.__dict__, "step": self.trainer.step_count,
+                    "config": self.config.__dict__, "step": self.step,
                     "total_steps": self.trainer.total_steps,
                     "steps_per_epoch": self.trainer.steps_per_epoch,
-                    "epoch": round(self.trainer.epoch, 4), "train_seconds": self.train_seconds,
-                    "steps_per_second": self.steps_per_second,
-                    "points_total": len(self.points), "points_from": min(since, len(self.points)),
-                    "points": self.points[since:], "filters": self.filters.tolist()}
-
-    def params(self) -> dict:
-        """A copy of the weights as they are now (between two minibatches)."""
-        with self._step_lock:
-            return {k: v.copy() for k, v in self.trainer.params.items()}
-
-
-class JobStore:
-    """The server's training jobs; at most limits.max_jobs running or paused."""
-
-    def __init__(self) -> None:
-        self._jobs: OrderedDict[str, TrainingJob] = OrderedDict()
-        self._lock = threading.Lock()
-        self._ids = itertools.count(1)
-
-    def _forget_old(self, limits: JobLimits) -> None:
-        now = time.monotonic()
-        ended = [j for j in self._jobs.values() if j.ended_at is not None]
-        for j in ended:
-            if now - j.ended_at > limits.keep_seconds:
-                del self._jobs[j.id]
-        ended = [j for j in self._jobs.values() if j.ended_at is not None]
-        for j in ended[: max(0, len(ended) - limits.keep_jobs)]:
-            del self._jobs[j.id]
-
-    def start(self, config: TrainConfig, limits: JobLimits,
-              steps_per_second: float | None = None) -> TrainingJob:
-        with self._lock:
-            self._forget_old(limits)
-            active = [j for j in self._jobs.values() if j.state in ACTIVE]
-            if len(active) >= limits.max_jobs:
-                raise ApiError(503, "too_many_jobs", f"{len(active)} training jobs are running "
-                               f"or paused (max_jobs = {limits.max_jobs}, "
-                               "CONVSTEP_NET_MAX_JOBS). Stop one, or try again when one ends.",
-                               headers={"Retry-After": "10"})
-            job_id = f"{next(self._ids)}-{secrets.token_hex(4)}"
-            job = TrainingJob(job_id, config, limits, steps_per_second)
-            self._jobs[job_id] = job
-        job.thread.start()
-        return job
-
-    def get(self, job_id: str) -> TrainingJob:
-        with self._lock:
-            job = self._jobs.get(job_id)
-        if job is None:
-            raise ApiError(404, "unknown_job", f"No training job {job_id!r} on this server "
-                           "(it ended long ago, or the server restarted); start a new one.")
-        return job
-
-    def delete(self, job_id: str) -> None:
-        job = self.get(job_id)
-        if job.state in ACTIVE:
-            job.control("stop")
-        job.thread.join(timeout=5)
-        with self._lock:
-            self._jobs.pop(job_id, None)
-
-    def stop_all(self) -> None:
-        with self._lock:
-            jobs = list(self._jobs.values())
-        for j in jobs:
-            if j.state in ACTIVE:
-                j.control("stop")
-        for j in jobs:
-            j.thread.join(timeout=5)
+                    "epoch": round(self.step / self.trainer.steps_per_epoch, 4),
+                    "train_seconds": self.train_seconds,
+                    "steps_per_second": self.steps_per_second, "points": list(self.points),
+                    "filters": self.filters.tolist()}, self.weights

@@ -4,22 +4,24 @@ app/network/service.py's and jobs.py's, the maths core's."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
+from collections import OrderedDict
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, StreamingResponse
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from app.network import service as service
+from app.network.jobs import ACTIVE
 from app.network.schemas import (
     Class,
     NetDigitsOut,
     NetJobOut,
+    NetJobStartOut,
     NetPaceIn,
     NetRunIn,
     NetRunOut,
@@ -31,6 +33,7 @@ from app.network.schemas import (
     NetworkOut,
     WeightsId,
 )
+from app.network.store import TOKEN_HEADER, client_of, make_job, watcher
 from app.platform.deps import NetLimitsDep, SettingsDep
 from app.platform.errors import UPLOAD_ERRORS as ERRORS
 from app.platform.errors import ApiError
@@ -39,6 +42,7 @@ from app.platform.json_body import JSONBodyRoute
 from app.platform.multipart import file_body, form_file
 from app.platform.nav import nav
 from app.platform.schemas.common import ErrorOut, Strict
+from app.platform.shared import call
 from app.platform.weights import weight_set
 from core.data import load_digits
 from core.train import TrainConfig, evaluate
@@ -76,7 +80,7 @@ async def digits() -> NetDigitsOut:
 @router.get("/weights", responses=ERRORS, summary="Every parameter of a weight set")
 async def weights(state: StateDep, weights: Annotated[WeightsId, Query()] = "shipped"
                   ) -> NetWeightsOut:
-    params = service.resolve_weights(weights, state)
+    params = await service.resolve_weights(weights, state)
     return {"id": weights, "params": {k: v.tolist() for k, v in params.items()}}  # type: ignore[return-value]
 
 
@@ -103,7 +107,7 @@ async def upload_weights(request: Request, limits: SettingsDep, net_limits: NetL
 
     ws, accuracy = await heavy(request, work, cost=service.upload_cost(data),
                                what="this weight upload")
-    state.weights.put(ws)
+    await call(state.weights.put(ws, accuracy, client_of(request), net_limits))
     return {"id": ws.id, "source": ws.source, "replaced": list(ws.replaced),  # type: ignore[return-value]
             "kept": list(ws.kept), "test_accuracy": accuracy}
 
@@ -119,7 +123,7 @@ async def run(body: NetRunIn, request: Request, limits: NetLimitsDep, state: Sta
     The backward pass starts from the loss -log p[target] (default: the true label of a
     held-out digit, else the prediction). `digit_like` says whether the input looks like a
     digit at all (its distance to the digits; over the threshold the answer means little)."""
-    params = service.resolve_weights(body.weights, state)
+    params = await service.resolve_weights(body.weights, state)
     cost = _held(request) + service.run_cost(body.input, limits)
 
     def work():
@@ -156,7 +160,7 @@ async def run_photo(request: Request, limits: SettingsDep, net_limits: NetLimits
         raise RequestValidationError([{**e, "loc": ("body", "settings", *e["loc"]),
                                        "ctx": {k: str(v) for k, v in e.get("ctx", {}).items()}}
                                       for e in exc.errors(include_url=False)]) from None
-    params = service.resolve_weights(s.weights, state)
+    params = await service.resolve_weights(s.weights, state)
     cost = await run_in_threadpool(service.photo_cost, data, net_limits, limits.max_pixels,
                                    limits.max_decode_bytes)
 
@@ -174,7 +178,7 @@ async def run_photo(request: Request, limits: SettingsDep, net_limits: NetLimits
                      "backward, with the layer's arrays")
 async def steps(body: NetStepsIn, request: Request, limits: NetLimitsDep,
                 state: StateDep) -> NetStepsOut:
-    params = service.resolve_weights(body.weights, state)
+    params = await service.resolve_weights(body.weights, state)
     cost = _held(request) + service.steps_cost(body.input, body.layer, body.limit, limits)
 
     def work():
@@ -189,41 +193,92 @@ async def steps(body: NetStepsIn, request: Request, limits: NetLimitsDep,
 # ---------------------------------------------------------------- training jobs
 
 
-@router.post("/train", status_code=201, responses=ERRORS,
-             summary="Start a training job from random weights (503 past max_jobs)")
+TokenDep = Annotated[str | None, Header(alias=TOKEN_HEADER, max_length=200, description=
+                    "The control_token that POST /train answered (only its starter has it).")]
+
+
+@router.post("/train", status_code=201, responses={**ERRORS, 201: {"description": (
+    "The job, and its `control_token`: send it as X-Control-Token to pause, resume, stop "
+    "or delete the job. Watching needs only the id.")}},
+    summary="Start a training job from random weights (503 past max_jobs or client_jobs)")
 async def train_start(body: NetTrainIn, request: Request, limits: NetLimitsDep,
-                      state: StateDep) -> NetJobOut:
+                      state: StateDep) -> NetJobStartOut:
     """The job holds its bytes (service.job_cost) of the memory budget while it runs or is
-    paused: 503 when they do not fit beside the work in flight."""
+    paused: 503 when they do not fit beside the work in flight. It runs in this worker."""
     if body.epochs > limits.max_job_epochs:
         raise ApiError(422, "over_limit", f"epochs is {body.epochs}; the limit is "
                        f"max_job_epochs = {limits.max_job_epochs} (CONVSTEP_NET_MAX_JOB_EPOCHS).")
     config = TrainConfig(epochs=body.epochs, batch_size=body.batch_size, lr=body.lr,
                          lr_final=body.lr_final, seed=body.seed, shift=body.shift)
+    client = client_of(request)
     release = request.app.state.limiter.hold(service.job_cost(body.batch_size),
                                              "a training job")
     try:
-        job = await asyncio.to_thread(state.jobs.start, config, service.job_limits(limits),
-                                      body.steps_per_second)
+        job_id, token = await call(state.jobs.reserve(config, client, limits))
+        snap = await call(state.jobs.launch(job_id, client, make_job(job_id, config, limits,
+                                                             body.steps_per_second)))
     except BaseException:
         release()
         raise
-    release_when_done(job.thread, release)
-    return job.snapshot()  # type: ignore[return-value]
+    release_when_done(state.jobs.local[job_id].job.thread, release)
+    return {**_since(snap, 0), "control_token": token}  # type: ignore[return-value]
+
+
+def _since(snap: dict, since: int) -> dict:
+    """A snapshot with the points from `since` on."""
+    points = snap["points"]
+    return {**snap, "points_total": len(points), "points_from": min(since, len(points)),
+            "points": points[since:]}
+
+
+async def _progress(state, job_id: str, since: int, wait: float,
+                    last_state: str | None = None) -> dict:
+    """The snapshot; with `wait`, once it has points past `since` or a state other than
+    `last_state` (default: the state it has now), or after `wait` seconds. Waiting holds no
+    thread: it is a future that the job's signal resolves."""
+    sig = state.shared.signals.get(job_id)
+    deadline = time.monotonic() + wait
+    while True:
+        seen = sig.version
+        snap = await call(state.jobs.snapshot(job_id))
+        last_state = last_state or snap["state"]
+        left = deadline - time.monotonic()
+        if (left <= 0 or len(snap["points"]) > since or snap["state"] != last_state
+                or snap["state"] not in ACTIVE):
+            return snap
+        await sig.wait(seen, left)
 
 
 @router.get("/train/{job_id}", responses=ERRORS,
             summary="A training job's progress: state, curves (points from `since`), conv1's "
                     "filters")
-async def train_progress(job_id: JobId, state: StateDep,
+async def train_progress(job_id: JobId, state: StateDep, request: Request,
+                         limits: NetLimitsDep,
                          since: Annotated[int, Query(ge=0, le=10**6)] = 0,
                          wait: Annotated[float, Query(ge=0, le=20, description=
                                          "Long poll: wait up to this many seconds for a "
                                          "new point or a change of state.")] = 0) -> NetJobOut:
-    job = state.jobs.get(job_id)
-    if wait:
-        await asyncio.to_thread(job.wait, since, wait)
-    return job.snapshot(since)  # type: ignore[return-value]
+    if not wait:
+        return _since(await call(state.jobs.snapshot(job_id)), since)  # type: ignore[return-value]
+    await call(state.jobs.snapshot(job_id))  # 404 before taking a watcher's place
+    async with watcher(state.jobs, job_id, client_of(request), limits):
+        return _since(await _progress(state, job_id, since, wait), since)  # type: ignore[return-value]
+
+
+_EVENTS: OrderedDict[tuple, str] = OrderedDict()  # (snapshot, since) -> its event, encoded
+
+
+def _progress_event(snap: dict, since: int) -> str:
+    """A `progress` event, encoded once for every stream at the same place of one snapshot
+    (200 streams on one job: one json.dumps, not 200)."""
+    key = (id(snap), snap["state"], snap["step"], len(snap["points"]), since)
+    text = _EVENTS.get(key)
+    if text is None:
+        text = f"event: progress\ndata: {json.dumps(_since(snap, since))}\n\n"
+        _EVENTS[key] = text
+        while len(_EVENTS) > 64:
+            _EVENTS.popitem(last=False)
+    return text
 
 
 @router.get("/train/{job_id}/events", responses={
@@ -231,58 +286,81 @@ async def train_progress(job_id: JobId, state: StateDep,
                     "Server-sent events: `progress` (a NetJobOut with the new points) after each "
                     "point or change of state, then `end` when the job has ended."}},
     response_class=StreamingResponse, summary="A training job's progress as server-sent events")
-async def train_events(job_id: JobId, state: StateDep, limits: NetLimitsDep,
+async def train_events(job_id: JobId, state: StateDep, limits: NetLimitsDep, request: Request,
                        since: Annotated[int, Query(ge=0, le=10**6)] = 0) -> StreamingResponse:
-    job = state.jobs.get(job_id)
+    await call(state.jobs.snapshot(job_id))  # 404 before the stream's head
     deadline = time.monotonic() + limits.max_job_seconds + limits.max_pause_seconds + 30
+    place = watcher(state.jobs, job_id, client_of(request), limits)
+    refresh = await place.__aenter__()  # 503 before the stream's head
 
     async def events():
-        seen, last_state = since, None
-        while time.monotonic() < deadline:
-            snap = job.snapshot(seen)
-            if snap["points"] or snap["state"] != last_state:
-                seen, last_state = snap["points_total"], snap["state"]
-                yield f"event: progress\ndata: {json.dumps(snap)}\n\n"
-            if snap["state"] not in ("running", "paused"):
-                yield f"event: end\ndata: {json.dumps({'state': snap['state']})}\n\n"
-                return
-            await asyncio.to_thread(job.wait, seen, 5.0)
-            yield ": keep-alive\n\n"  # a comment: keeps proxies from closing an idle stream
+        try:
+            seen, last_state = since, None
+            while time.monotonic() < deadline:
+                snap = await _progress(state, job_id, seen, 5.0 if last_state else 0,
+                                       last_state)
+                if len(snap["points"]) > seen or snap["state"] != last_state:
+                    yield _progress_event(snap, seen)
+                    seen, last_state = len(snap["points"]), snap["state"]
+                else:
+                    yield ": keep-alive\n\n"  # a comment: keeps proxies from closing it
+                    await refresh()
+                if snap["state"] not in ACTIVE:
+                    yield f"event: end\ndata: {json.dumps({'state': snap['state']})}\n\n"
+                    return
+        except ApiError:  # the job was deleted meanwhile
+            yield f"event: end\ndata: {json.dumps({'state': 'deleted'})}\n\n"
+        finally:
+            await place.__aexit__(None, None, None)
 
     return StreamingResponse(events(), media_type="text/event-stream",
                              headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
 
 
-@router.post("/train/{job_id}/pace", responses={**ERRORS, 409: {
-    "model": ErrorOut, "description": "The job has ended."}},
-    summary="Change a training job's pace (minibatches a second) while it runs")
-async def train_pace(job_id: JobId, body: NetPaceIn, state: StateDep) -> NetJobOut:
-    job = state.jobs.get(job_id)
-    job.set_pace(body.steps_per_second)
-    return job.snapshot(10**9)  # type: ignore[return-value]
+@router.post("/train/{job_id}/pace", responses={**ERRORS, 403: {
+    "model": ErrorOut, "description": "No X-Control-Token, or not this job's (not_owner)."},
+    409: {"model": ErrorOut, "description": "The job has ended."}},
+    summary="Change a training job's pace (minibatches a second) while it runs (its "
+            "starter only: X-Control-Token)")
+async def train_pace(job_id: JobId, body: NetPaceIn, state: StateDep,
+                     token: TokenDep = None) -> NetJobOut:
+    pace = body.steps_per_second
+    return await _controlled(state, job_id, f"pace {pace}", token,  # type: ignore[return-value]
+                             lambda s: s["steps_per_second"] == pace or s["state"] not in ACTIVE)
 
 
-@router.post("/train/{job_id}/{action}", responses={**ERRORS, 409: {
-    "model": ErrorOut, "description": "The job has ended."}},
-    summary="Pause, resume or stop a training job")
+@router.post("/train/{job_id}/{action}", responses={**ERRORS, 403: {
+    "model": ErrorOut, "description": "No X-Control-Token, or not this job's (not_owner)."},
+    409: {"model": ErrorOut, "description": "The job has ended."}},
+    summary="Pause, resume or stop a training job (its starter only: X-Control-Token)")
 async def train_control(job_id: JobId, action: Literal["pause", "resume", "stop"],
-                        state: StateDep) -> NetJobOut:
-    job = state.jobs.get(job_id)
-    job.control(action)
+                        state: StateDep, token: TokenDep = None) -> NetJobOut:
     want = {"pause": "paused", "resume": "running", "stop": None}[action]
-    for _ in range(40):  # the thread acts between two minibatches: a few ms
-        snap = job.snapshot(10**9)
-        if (want and snap["state"] == want) or (want is None and snap["state"] not in
-                                               ("running", "paused")):
-            break
-        await asyncio.to_thread(job.wait, 10**9, 0.05)
-    return job.snapshot()  # type: ignore[return-value]
+    return await _controlled(state, job_id, action, token,  # type: ignore[return-value]
+                             lambda s: s["state"] == want if want else s["state"] not in ACTIVE)
 
 
-@router.delete("/train/{job_id}", status_code=204, responses=ERRORS,
-               summary="Stop and forget a training job (the page's reset)")
-async def train_delete(job_id: JobId, state: StateDep) -> Response:
-    await asyncio.to_thread(state.jobs.delete, job_id)
+async def _controlled(state, job_id: str, action: str, token: str | None, arrived) -> dict:
+    """Send `action` to the worker running the job (with the owner's token), then answer the
+    snapshot once `arrived(snapshot)` (the thread acts between two minibatches: a few ms),
+    or after 2 s."""
+    sig = state.shared.signals.get(job_id)
+    await call(state.jobs.control(job_id, action, token))
+    deadline = time.monotonic() + 2.0
+    while True:
+        seen = sig.version
+        snap = await call(state.jobs.snapshot(job_id))
+        left = deadline - time.monotonic()
+        if arrived(snap) or left <= 0:
+            return _since(snap, 0)
+        await sig.wait(seen, left, first=True)
+
+
+@router.delete("/train/{job_id}", status_code=204, responses={**ERRORS, 403: {
+    "model": ErrorOut, "description": "No X-Control-Token, or not this job's (not_owner)."}},
+    summary="Stop and forget a training job (the page's reset; its starter only)")
+async def train_delete(job_id: JobId, state: StateDep, token: TokenDep = None) -> Response:
+    await call(state.jobs.delete(job_id, token))
     return Response(status_code=204)
 
 

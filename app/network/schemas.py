@@ -362,6 +362,11 @@ class NetJobOut(BaseModel):
     filters: Nested = Field(description="conv1.W now, (3, 3, 1, 8).")
 
 
+class NetJobStartOut(NetJobOut):
+    control_token: str = Field(description="Send it as the X-Control-Token header to pause, "
+                               "resume, stop or delete this job; keep it to yourself.")
+
+
 class NetTensorOut(BaseModel):
     name: str
     file_name: str

@@ -3,13 +3,14 @@ layer step pages, the architecture. Everything is computed by core (core/net.py 
 layer traces); this module only picks the arrays and turns them into JSON-ready lists.
 
 No weights are global: each request names its set ('shipped', an uploaded id, or a training
-job's 'job:<id>'), kept per server in NetworkState (app.state.network).
+job's 'job:<id>'), kept in NetworkState (app.state.network): the shared store's.
 """
 
 from __future__ import annotations
 
 import base64
 import io
+import threading
 import zipfile
 from dataclasses import dataclass
 from typing import Annotated
@@ -18,12 +19,14 @@ import numpy as np
 from fastapi import Depends, Request
 from PIL import Image
 
-from app.network.jobs import JobLimits, JobStore
+from app.network.store import Jobs, WeightSets
 from app.platform import imaging
 from app.platform.bounds import nested_list_bytes
+from app.platform.deps import SettingsDep
 from app.platform.errors import ApiError
 from app.platform.network_config import NetworkLimits, get_network_limits
-from app.platform.weights import WeightStore, shipped_params
+from app.platform.shared import Shared, call, open_shared, submit
+from app.platform.weights import shipped_params
 from core.data import load_digits, load_manifold, weights_info
 from core.net import DEFAULT_NET, net_backward, net_forward, scale_pixels
 from core.net_input import PEN_SHARE, InkError, digit_from_ink, ink_from_gray, ink_from_strokes
@@ -33,40 +36,51 @@ NET = DEFAULT_NET
 
 @dataclass
 class NetworkState:
-    """Per-server state of the network routes: uploaded weight sets and training jobs."""
+    """The network routes' state: uploaded weight sets and training jobs, in the shared
+    store (app/platform/shared.py: this process, or Redis for every worker)."""
 
-    weights: WeightStore
-    jobs: JobStore
+    shared: Shared
+    weights: WeightSets
+    jobs: Jobs
 
 
-async def network_state(request: Request,
+_state_lock = threading.Lock()
+
+
+async def network_state(request: Request, settings: SettingsDep,
                         limits: Annotated[NetworkLimits, Depends(get_network_limits)]
                         ) -> NetworkState:
-    """The app's NetworkState, made on first use (on the event loop, so made once)."""
+    """The app's NetworkState, made on first use (once: under a lock, whatever the loop)."""
     state = getattr(request.app.state, "network", None)
     if state is None:
-        state = NetworkState(WeightStore(limits.weight_sets), JobStore())
-        request.app.state.network = state
+        with _state_lock:
+            state = getattr(request.app.state, "network", None)
+            if state is None:
+                try:
+                    sh = submit(open_shared(settings.redis_url)).result(timeout=15)
+                except Exception as exc:
+                    raise ApiError(503, "store_unavailable", "The shared store (Redis, "
+                                   f"CONVSTEP_REDIS_URL) does not answer ({type(exc).__name__}"
+                                   "); try again later.", headers={"Retry-After": "5"}
+                                   ) from None
+                state = NetworkState(sh, WeightSets(sh), Jobs(sh, limits))
+                request.app.state.network = state
+    state.jobs.limits = limits
     return state
 
 
-def job_limits(limits: NetworkLimits) -> JobLimits:
-    return JobLimits(limits.max_jobs, limits.max_job_epochs, limits.max_job_seconds,
-                     limits.max_pause_seconds, limits.keep_jobs, limits.keep_seconds)
-
-
-def resolve_weights(weights_id: str, state: NetworkState) -> dict:
-    """The parameters a request names (404 when the set is unknown here)."""
+async def resolve_weights(weights_id: str, state: NetworkState) -> dict:
+    """The parameters a request names (404 when the set is unknown)."""
     if weights_id == "shipped":
         return shipped_params()
     if weights_id.startswith("job:"):
-        return state.jobs.get(weights_id[4:]).params()
-    ws = state.weights.get(weights_id)
-    if ws is None:
-        raise ApiError(404, "unknown_weights", f"weights: no uploaded set {weights_id!r} on "
-                       "this server (forgotten after newer uploads, or the server restarted); "
-                       "upload the file again.")
-    return ws.params
+        return await call(state.jobs.weights(weights_id[4:]))
+    params = await call(state.weights.get(weights_id))
+    if params is None:
+        raise ApiError(404, "unknown_weights", f"weights: no uploaded set {weights_id!r} "
+                       "(forgotten after its time to live or after newer uploads, or the "
+                       "server restarted); upload the file again.")
+    return params
 
 
 # ---------------------------------------------------------------- inputs

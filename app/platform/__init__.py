@@ -12,6 +12,9 @@ imports no wing):
 - heavy.py: admission by cost (503 beyond the queue); bounds.py: the limits checked before
   any work and the bytes a request costs;
 - cache.py: the bounded LRU cache; memory.py: freed memory back to the system;
+- shared.py: state every worker shares (keys with a time to live, sorted sets, a lock,
+  publish/subscribe): in this process, or Redis when CONVSTEP_REDIS_URL is set; signals
+  that wake waiting requests without holding a thread;
 - encoding.py: arrays as JSON (ARR); responses.py: chunked JSON answers and their gzip;
 - protocol.py: uvicorn's HTTP protocol with a deadline for request heads;
 - samples.py: the built-in sample images (samples/); weights.py: weight files (.safetensors,

@@ -45,6 +45,11 @@ class EnvSettings(BaseModel):
 class Settings(EnvSettings):
     """The server's limits. Each one bounds time or memory that a client can ask for."""
 
+    redis_url: str = Field(
+        "", max_length=2000,
+        description="redis://host:port/db of a Redis that every worker and host shares (the "
+        "network's weights, training jobs and quotas); empty: kept in this process.",
+    )
     max_upload_bytes: int = Field(
         10 * 1024 * 1024, ge=1024, le=1024**3,
         description="Largest uploaded file, in bytes (the whole request body may be 64 KiB more).",

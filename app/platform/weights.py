@@ -38,10 +38,8 @@ import io
 import math
 import re
 import struct
-import threading
 import zipfile
 import zlib
-from collections import OrderedDict
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -405,33 +403,6 @@ def weight_set(data: bytes, base: dict, source: str) -> WeightSet:
     kept = tuple(n for n in PARAM_NAMES if n not in {r["name"] for r in replaced})
     return WeightSet("u" + digest.hexdigest(), params, f"{source} ({kind})", tuple(replaced),
                      kept)
-
-
-# ---------------------------------------------------------------- the per-server store
-
-
-class WeightStore:
-    """Uploaded weight sets by id, the most recent `capacity` of them (no global weights:
-    every request names the set it runs on, and the shipped set is never changed)."""
-
-    def __init__(self, capacity: int) -> None:
-        self.capacity = capacity
-        self._sets: OrderedDict[str, WeightSet] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def put(self, ws: WeightSet) -> None:
-        with self._lock:
-            self._sets[ws.id] = ws
-            self._sets.move_to_end(ws.id)
-            while len(self._sets) > self.capacity:
-                self._sets.popitem(last=False)
-
-    def get(self, weights_id: str) -> WeightSet | None:
-        with self._lock:
-            ws = self._sets.get(weights_id)
-            if ws is not None:
-                self._sets.move_to_end(weights_id)
-            return ws
 
 
 @lru_cache(maxsize=1)

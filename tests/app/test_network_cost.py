@@ -31,7 +31,7 @@ from app.network.schemas import NetRunIn, NetRunOut, NetStepsIn, NetStepsOut
 from app.platform.config import Settings
 from app.platform.heavy import LIGHT_BYTES
 from app.platform.network_config import NetworkLimits
-from app.platform.weights import weight_set
+from app.platform.weights import PARAM_NAMES, weight_set
 from core.data import load_digits
 from core.train import TrainConfig, evaluate
 
@@ -147,10 +147,11 @@ def test_upload_cost_counts_an_archive_at_its_declared_unpacked_size():
 @pytest.mark.parametrize("batch_size", [32, 512])
 def test_job_cost_bounds_a_whole_training_job(batch_size):
     load_digits()
-    limits = JobLimits(1, 2, 60.0, 60.0, 1, 60.0)
+    limits = JobLimits(2, 60.0, 60.0)
 
     def work():
-        job = TrainingJob("t", TrainConfig(epochs=1, batch_size=batch_size, seed=1), limits)
+        job = TrainingJob("t", TrainConfig(epochs=1, batch_size=batch_size, seed=1), limits,
+                          PARAM_NAMES, lambda: None)
         job.thread.start()
         job.thread.join(timeout=120)
         assert job.state == "done"
@@ -261,10 +262,11 @@ def test_a_training_job_holds_its_cost_of_the_budget_while_it_runs(make_client):
     limiter = client.app.state.limiter
     r = client.post("/api/network/train", json={"epochs": 30, "batch_size": 64})
     assert r.status_code == 201, r.text
-    job = r.json()["id"]
+    job, token = r.json()["id"], r.json()["control_token"]
     assert limiter.held == service.job_cost(64)
     assert limiter.cache_room() <= Settings().memory_budget_bytes - service.job_cost(64)
-    assert client.post(f"/api/network/train/{job}/stop").status_code == 200
+    assert client.post(f"/api/network/train/{job}/stop",
+                       headers={"X-Control-Token": token}).status_code == 200
     deadline = time.monotonic() + 30
     while limiter.held and time.monotonic() < deadline:
         time.sleep(0.05)

@@ -8,6 +8,7 @@ import time
 import pytest
 
 from app.platform.network_config import NetworkLimits, get_network_limits
+from app.platform.shared import submit
 
 
 @pytest.fixture
@@ -17,7 +18,7 @@ def client(make_client):
     yield c
     state = getattr(c.app.state, "network", None)
     if state is not None:
-        state.jobs.stop_all()
+        submit(state.jobs.stop_all()).result()
 
 
 def test_a_paced_job_goes_no_faster_than_its_pace(client):
@@ -37,13 +38,16 @@ def test_the_pace_changes_while_the_job_runs(client):
     job = client.post("/api/network/train", json={"epochs": 1, "batch_size": 64,
                                                   "steps_per_second": 5}).json()
     url = f"/api/network/train/{job['id']}"
-    r = client.post(f"{url}/pace", json={"steps_per_second": None})  # full speed: it ends
+    own = {"X-Control-Token": job["control_token"]}
+    r = client.post(f"{url}/pace", json={"steps_per_second": 20})
+    assert r.status_code == 403 and r.json()["code"] == "not_owner"  # the starter's only
+    r = client.post(f"{url}/pace", json={"steps_per_second": None}, headers=own)  # it ends
     assert r.status_code == 200 and r.json()["steps_per_second"] is None
     deadline = time.monotonic() + 60
     while client.get(url, params={"wait": 0.5}).json()["state"] == "running":
         assert time.monotonic() < deadline
     assert client.get(url).json()["state"] == "done"
-    r = client.post(f"{url}/pace", json={"steps_per_second": 20})
+    r = client.post(f"{url}/pace", json={"steps_per_second": 20}, headers=own)
     assert r.status_code == 409 and "has ended" in r.json()["detail"]
 
 
@@ -54,7 +58,8 @@ def test_the_pace_changes_while_the_job_runs(client):
 ])
 def test_bad_paces_are_422(client, body, words):
     job = client.post("/api/network/train", json={"epochs": 1, "steps_per_second": 5}).json()
-    r = client.post(f"/api/network/train/{job['id']}/pace", json=body)
+    r = client.post(f"/api/network/train/{job['id']}/pace", json=body,
+                    headers={"X-Control-Token": job["control_token"]})
     assert r.status_code == 422 and words in r.text
     r = client.post("/api/network/train", json={"epochs": 1, **body})
     if body:

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from app.platform.network_config import NetworkLimits, get_network_limits
+from app.platform.shared import submit
 from core.data import load_digits
 from core.net import net_forward, scale_pixels
 
@@ -30,7 +31,7 @@ def jobs_client(make_client):
     for client in made:
         state = getattr(client.app.state, "network", None)
         if state is not None:
-            state.jobs.stop_all()
+            submit(state.jobs.stop_all()).result()
 
 
 def _start(client, **body):
@@ -85,28 +86,30 @@ def test_pause_resume_stop(jobs_client):
     client = jobs_client()
     j = _start(client, epochs=30)
     url = f"/api/network/train/{j['id']}"
-    paused = client.post(f"{url}/pause").json()
+    own = {"X-Control-Token": j["control_token"]}
+    paused = client.post(f"{url}/pause", headers=own).json()
     assert paused["state"] == "paused"
     time.sleep(0.3)
     still = client.get(url).json()
     assert still["state"] == "paused" and still["step"] == paused["step"]
-    assert client.post(f"{url}/resume").json()["state"] == "running"
+    assert client.post(f"{url}/resume", headers=own).json()["state"] == "running"
     _until(client, j["id"], lambda s: s["step"] > paused["step"])
-    stopped = client.post(f"{url}/stop").json()
+    stopped = client.post(f"{url}/stop", headers=own).json()
     assert stopped["state"] == "stopped" and stopped["reason"] == "stopped"
     assert stopped["step"] < stopped["total_steps"]
-    r = client.post(f"{url}/resume")
+    r = client.post(f"{url}/resume", headers=own)
     assert r.status_code == 409 and "has ended" in r.json()["detail"]
     assert client.post(f"{url}/rewind").status_code == 422
 
 
 def test_concurrent_jobs_are_bounded_and_delete_frees_a_slot(jobs_client):
-    client = jobs_client(max_jobs=1)
+    client = jobs_client(max_jobs=1, client_jobs=2)
     j = _start(client, epochs=30)
     r = client.post("/api/network/train", json={"epochs": 1})
     assert r.status_code == 503 and "max_jobs = 1" in r.json()["detail"]
     assert r.headers["retry-after"] == "10"
-    assert client.request("DELETE", f"/api/network/train/{j['id']}").status_code == 204
+    assert client.request("DELETE", f"/api/network/train/{j['id']}",
+                          headers={"X-Control-Token": j["control_token"]}).status_code == 204
     assert client.get(f"/api/network/train/{j['id']}").status_code == 404
     _start(client, epochs=1)
 
@@ -124,7 +127,8 @@ def test_time_and_epoch_limits(jobs_client):
 def test_a_paused_job_stops_after_the_pause_limit(jobs_client):
     client = jobs_client(max_pause_seconds=0.2)
     j = _start(client, epochs=30)
-    client.post(f"/api/network/train/{j['id']}/pause")
+    client.post(f"/api/network/train/{j['id']}/pause",
+                headers={"X-Control-Token": j["control_token"]})
     end = _until(client, j["id"], lambda s: s["state"] == "stopped", timeout=10)
     assert end["reason"] == "pause_limit"
 

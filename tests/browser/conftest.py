@@ -45,6 +45,8 @@ def server_url():
         [sys.executable, "-m", "uvicorn", "app.main:app", "--fd", str(sock.fileno()),
          "--log-level", "warning"],
         cwd=ROOT, pass_fds=[sock.fileno()],
+        # every test's browser is one client (127.0.0.1): as many jobs as the server holds
+        env={**os.environ, "CONVSTEP_NET_CLIENT_JOBS": "2"},
     )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 20

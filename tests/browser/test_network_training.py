@@ -166,3 +166,40 @@ def test_training_is_paced_so_a_person_can_pause_it_and_the_speed_changes_live(m
     expect(main).to_have_attribute("data-train-state", re.compile("done|stopped"),
                                    timeout=120000)
     assert log.console_errors == [] and log.page_errors == []
+
+
+def test_a_shared_link_shows_the_job_read_only(make_page):
+    page, log = _loaded(make_page)
+    _longest_job(page)
+    page.click("#train-start")
+    main = page.locator(MAIN)
+    expect(main).to_have_attribute("data-train-owned", "true")
+    page.click("#train-pause")
+    expect(main).to_have_attribute("data-train-state", "paused")
+    expect(page).to_have_url(re.compile(r"[?&]job=[0-9a-f]{32}"))
+    link = page.url
+
+    # another browser (no token in its sessionStorage): the job, its curves, no controls
+    other, other_log = make_page(1280, 900)
+    other.goto(link)
+    theirs = other.locator(MAIN)
+    expect(theirs).to_have_attribute("data-train-state", "paused")
+    expect(theirs).to_have_attribute("data-train-owned", "false")
+    expect(other.locator("#train-owner")).to_be_visible()
+    assert "only the page that started it" in other.locator("#train-owner").inner_text()
+    for button in ("#train-pause", "#train-stop"):
+        expect(other.locator(button)).to_be_disabled()
+    expect(other.locator("#train-filters canvas")).to_have_count(8)
+    expect(other.locator("#weights option[value^='job:']")).to_have_count(1)
+
+    # the starter's controls still work, and the watcher sees it
+    page.click("#train-pause")
+    expect(theirs).to_have_attribute("data-train-state", re.compile("running|done"))
+    # the watcher's reset only stops watching: the job goes on for its owner
+    other.click("#train-reset")
+    expect(theirs).not_to_have_attribute("data-train-state", re.compile("."))
+    expect(other.locator("#train-owner")).to_be_hidden()
+    expect(main).to_have_attribute("data-train-state", re.compile("running|done"))
+    page.click("#train-reset")
+    assert log.page_errors == [] and other_log.page_errors == []
+    assert log.console_errors == [] and other_log.console_errors == []

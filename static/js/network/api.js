@@ -42,12 +42,18 @@ export function uploadWeights(file) {
 }
 
 export const startTraining = (body) => post("/api/network/train", body);
-export const controlTraining = (id, action) =>
-  json(`/api/network/train/${encodeURIComponent(id)}/${action}`, { method: "POST" });
-export const paceTraining = (id, stepsPerSecond) =>
-  post(`/api/network/train/${encodeURIComponent(id)}/pace`, { steps_per_second: stepsPerSecond });
-export const deleteTraining = (id) =>
-  json(`/api/network/train/${encodeURIComponent(id)}`, { method: "DELETE" });
+/** Pause, resume, stop, pace or delete a job: only with the control_token its start answered. */
+export const controlTraining = (id, action, token) =>
+  json(`/api/network/train/${encodeURIComponent(id)}/${action}`,
+    { method: "POST", headers: { "X-Control-Token": token } });
+export const paceTraining = (id, stepsPerSecond, token) =>
+  json(`/api/network/train/${encodeURIComponent(id)}/pace`, {
+    method: "POST", headers: { "content-type": "application/json", "X-Control-Token": token },
+    body: JSON.stringify({ steps_per_second: stepsPerSecond }),
+  });
+export const deleteTraining = (id, token) =>
+  json(`/api/network/train/${encodeURIComponent(id)}`,
+    { method: "DELETE", headers: { "X-Control-Token": token } });
 export const trainingProgress = (id, since) =>
   json(`/api/network/train/${encodeURIComponent(id)}?since=${since}`);
 

@@ -42,13 +42,15 @@ function createNetworkPage(root, boot) {
   // the view into the URL (replaceState), at most every 200 ms: playing steps at 64 / s
   // would otherwise rewrite it 64 times a second
   let urlTimer = null;
+  let training = null; // createTraining's, below
   function remember() {
     if (urlTimer) return;
     urlTimer = setTimeout(() => {
       urlTimer = null;
       writeView({ source: state.source, digit: state.digit, weights: restoring || state.weights,
         mode: state.mode, target: state.target, layer: steps.layer,
-        direction: steps.direction, step: steps.layer ? Number($("steps-panel").dataset.step || 0) : 0 });
+        direction: steps.direction, step: steps.layer ? Number($("steps-panel").dataset.step || 0) : 0,
+        job: training && training.job ? training.job.id : null });
     }, 200);
   }
 
@@ -379,9 +381,10 @@ function createNetworkPage(root, boot) {
   });
 
   let lastLive = 0;
-  createTraining(root, {
+  training = createTraining(root, {
     onError: showError,
     onWeights(job, changed) {
+      if (changed) remember();
       const value = job ? `job:${job.id}` : null;
       [...select.options].filter((o) => o.value.startsWith("job:") && o.value !== value).forEach((o) => {
         if (select.value === o.value) {
@@ -411,6 +414,7 @@ function createNetworkPage(root, boot) {
   pad.stroke(DEMO);
   if (asked.source !== "draw") selectTab(asked.source);
   if (asked.layer) openSteps(asked.layer, asked.direction, asked.step);
+  if (asked.job) training.follow(asked.job);
   if (asked.weights !== "shipped") { // an uploaded set, if the server still has it
     restoring = asked.weights;
     const status = $("weights-status");

@@ -1,6 +1,8 @@
 // Live training: start a job from random weights, follow its points by server-sent events
 // (polling if EventSource fails), pause / resume / stop / reset, and draw the curves and
-// conv1's filters as the server reports them.
+// conv1's filters as the server reports them. The control token of each job this tab started
+// is kept in sessionStorage; a job opened from a shared link (?job=) has none here, and is
+// shown read-only (its controls disabled, #train-owner saying why).
 
 import { byIds, el, finder, paint, scaleFor } from "./maps.js";
 import { controlTraining, deleteTraining, paceTraining, startTraining, trainingProgress,
@@ -59,21 +61,42 @@ function chart(canvas, series, { xMax, yMax, yLabel, yFmt, empty = "" }) {
   }
 }
 
+const TOKEN_KEY = "convstep.training.token."; // + job id, in sessionStorage
+const tokenOf = (id) => {
+  try {
+    return window.sessionStorage.getItem(TOKEN_KEY + id);
+  } catch {
+    return null; // storage refused (a private window's policy): the job is then not ours
+  }
+};
+function keepToken(id, token) {
+  try {
+    window.sessionStorage.setItem(TOKEN_KEY + id, token);
+  } catch {
+    // without storage the controls still work in this tab: `job.control_token` holds it
+  }
+}
+
 export function createTraining(root, { onWeights, onError }) {
   const $ = finder(root);
+  const ownerNote = $("train-owner");
   const [start, pause, stopBtn, reset, stateEl, err] = byIds(root, "train-start", "train-pause",
     "train-stop", "train-reset", "train-state", "train-error");
   let job = null; // the last snapshot, with every point so far
   let points = [];
   let unwatch = null;
 
+  let token = null; // the job's control token when this tab started it
+
   function buttons() {
     const active = job && (job.state === "running" || job.state === "paused");
-    start.disabled = Boolean(active);
-    pause.disabled = !active;
+    start.disabled = Boolean(active && token);
+    pause.disabled = !active || !token;
     pause.textContent = job && job.state === "paused" ? "Resume" : "Pause";
-    stopBtn.disabled = !active;
+    stopBtn.disabled = !active || !token;
     reset.disabled = !job;
+    ownerNote.hidden = !job || Boolean(token);
+    root.dataset.trainOwned = job ? String(Boolean(token)) : "";
   }
 
   function draw() {
@@ -160,6 +183,9 @@ export function createTraining(root, { onWeights, onError }) {
     } catch (e) {
       return showError(e);
     }
+    if (unwatch) unwatch();
+    token = job.control_token;
+    keepToken(job.id, token);
     points = job.points;
     buttons();
     draw();
@@ -169,32 +195,35 @@ export function createTraining(root, { onWeights, onError }) {
   // the pace: minibatches a second (null: full speed), for the next job and the one running
   const speed = () => ($("train-speed").value ? Number($("train-speed").value) : null);
   $("train-speed").addEventListener("change", async () => {
-    if (!job || !(job.state === "running" || job.state === "paused")) return;
+    // someone else's job (a shared link): the speed is for this tab's next job only
+    if (!job || !token || !(job.state === "running" || job.state === "paused")) return;
     try {
-      take(await paceTraining(job.id, speed()));
+      take(await paceTraining(job.id, speed(), token));
     } catch (e) {
       showError(e);
     }
   });
   pause.addEventListener("click", async () => {
     try {
-      take(await controlTraining(job.id, job.state === "paused" ? "resume" : "pause"));
+      take(await controlTraining(job.id, job.state === "paused" ? "resume" : "pause", token));
     } catch (e) {
       showError(e);
     }
   });
   stopBtn.addEventListener("click", async () => {
     try {
-      take(await controlTraining(job.id, "stop"));
+      take(await controlTraining(job.id, "stop", token));
     } catch (e) {
       showError(e);
     }
   });
   reset.addEventListener("click", async () => {
     const id = job.id;
+    const mine = token;
     if (unwatch) unwatch();
     unwatch = null;
     job = null;
+    token = null;
     points = [];
     buttons();
     draw();
@@ -203,14 +232,34 @@ export function createTraining(root, { onWeights, onError }) {
     delete root.dataset.trainStep;
     delete root.dataset.trainPoints;
     onWeights(null, true);
+    if (!mine) return; // someone else's job: stop watching it, nothing more
     try {
-      await deleteTraining(id);
+      await deleteTraining(id, mine);
     } catch (e) {
       if (e.status !== 404) showError(e);
     }
   });
+
+  /** Show the job `id` (a link's ?job=): controls only with this tab's token for it. */
+  async function follow(id) {
+    showError(null);
+    let snap;
+    try {
+      snap = await trainingProgress(id, 0);
+    } catch (e) {
+      return showError(e.status === 404 ? new Error("The training job of this link has "
+        + "ended and been forgotten (or the server restarted); start one of your own.") : e);
+    }
+    token = tokenOf(id);
+    job = snap;
+    points = snap.points;
+    buttons();
+    draw();
+    onWeights(job, true);
+    if (job.state === "running" || job.state === "paused") watch();
+  }
   window.addEventListener("resize", () => draw());
   buttons();
   draw();
-  return { get job() { return job; } };
+  return { get job() { return job; }, follow };
 }

@@ -1,13 +1,15 @@
 // The network page's view in its URL, so that a reload or a shared link opens the same view:
-//   ?src=digit&digit=17&w=u3fa9&mode=backward&target=3&layer=conv2&dir=backward&step=40
+//   ?src=digit&digit=17&w=u3fa9&mode=backward&target=3&layer=conv2&dir=backward&step=40&job=9f..
 // Defaults are left out. A drawing is not kept (a reload shows the demo "2"), nor a photo (a
-// reload starts from the drawing), nor a training job's weights (jobs end). Every value read
+// reload starts from the drawing). `job` is the training job shown: a shared link opens it
+// read-only (its controls need the token that only the starting tab keeps). Every value read
 // is checked; a bad one is dropped for its default, never an error.
 
 const DEFAULTS = { source: "draw", digit: 0, weights: "shipped", mode: "forward", target: null,
-  layer: null, direction: "forward", step: 0 };
+  layer: null, direction: "forward", step: 0, job: null };
 
 const UPLOADED = /^u[0-9a-f]{1,39}$/; // an uploaded weight set's id (app/network/schemas.py)
+const JOB = /^[0-9a-f]{32}$/; // a training job's id (app/network/store.py)
 
 function index(text, below) { // a whole number in 0 .. below - 1, or null
   if (!/^\d{1,6}$/.test(text || "")) return null;
@@ -30,6 +32,7 @@ export function readView(search, arch) {
     view.digit = digit;
   }
   if (UPLOADED.test(q.get("w") || "")) view.weights = q.get("w");
+  if (JOB.test(q.get("job") || "")) view.job = q.get("job");
   view.mode = oneOf(q.get("mode"), ["forward", "backward"]) || DEFAULTS.mode;
   view.target = index(q.get("target"), arch.classes.length);
   view.layer = oneOf(q.get("layer"), layers);
@@ -55,6 +58,7 @@ export function viewQuery(view) {
     if (view.direction !== DEFAULTS.direction) q.set("dir", view.direction);
     if (view.step) q.set("step", String(view.step));
   }
+  if (view.job && JOB.test(view.job)) q.set("job", view.job);
   const text = q.toString();
   return text ? `?${text}` : "";
 }
