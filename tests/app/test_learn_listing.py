@@ -5,6 +5,7 @@ checker exactly as the page shows it."""
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -14,6 +15,7 @@ import pytest
 from test_lesson_page import boot_of
 
 from core.learn.listing import listing
+from core.learn.source import option_edits
 from core.mistakes import MISTAKES
 from core.probes import FUNCTIONS
 
@@ -90,3 +92,17 @@ def test_no_listing_is_typed_in_the_page_scripts():
     for js in (ROOT / "static" / "js" / "learn").glob("*.js"):
         text = js.read_text()
         assert not [line for line in headers if line in text], js.name
+
+
+def test_every_line_the_lessons_highlight_is_a_line_of_the_listing():
+    """The step views name the lines a step runs by id (static/js/learn/lessons.js); each id
+    is a line of the served listing (with the extras' lines: mask2 for the tie rules)."""
+    ids = {x.id for edits in ((), option_edits(dilation=2, pad_mode="reflect", tie_rule="first"))
+           for fn in listing(edits).values() for x in fn}
+    text = (ROOT / "static" / "js" / "learn" / "lessons.js").read_text()
+    named = set()
+    for group in re.findall(r"ids: \[([^\]]*)\]|ids\.push\(([^)]*)\)", text):
+        named |= set(re.findall(r'"(\w+)"', "".join(group)))
+    named -= {"product"}  # conv_single_step's step kind, shown on its line "s"
+    assert len(named) > 20
+    assert named <= ids, named - ids
