@@ -29,9 +29,9 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 from ..probes import FUNCTIONS
-from .descriptions import TITLES, what_goes_wrong
+from .descriptions import TITLES, WHAT, what_goes_wrong
 from .exercise import LOOPED, Exercise
-from .listing import FUNCTIONS_SOURCE, Edit, Line, as_edits, edited, shown_text
+from .listing import FUNCTIONS_SOURCE, Edit, EditError, Line, as_edits, edited, shown_text
 
 _CONV = ("conv_forward", "conv_backward")
 _PAD_TUPLE = "((0, 0), (pad, pad), (pad, pad), (0, 0))"
@@ -207,7 +207,6 @@ class Mistake:
 
     @property
     def what_goes_wrong(self) -> str:
-        from .descriptions import WHAT
         return WHAT[self.id]
 
     @property
@@ -281,7 +280,6 @@ def variant(function: str, mistake: str, flavour: str | None = None) -> Variant:
 
 def compatible(flavours: Iterable[str]) -> bool:
     """Whether these flavours' edits apply together (two edits of one text do not)."""
-    from .listing import EditError
     try:
         edited(flavour_edits(sorted(flavours)))
     except EditError:

@@ -73,3 +73,14 @@ def test_the_tie_rule_lines_are_what_the_loop_twin_runs():
     np.testing.assert_array_equal(got["split"], [[0, 3], [3, 0]])
     assert any("np.argmax" in x.text
                for x in listing(option_edits(tie_rule="first"))["pool_backward"])
+
+
+def test_every_mistake_and_flavour_has_its_words():
+    from core.learn.descriptions import FLAVOUR_WHAT, TITLES, WHAT
+
+    assert set(TITLES) == set(WHAT) == set(MISTAKES)
+    assert set(FLAVOUR_WHAT) <= set(FLAVOUR_EDITS)
+    for m in MISTAKES.values():
+        assert m.title and m.what_goes_wrong
+        for v in m.variants:
+            assert v.what_goes_wrong and v.right_line and v.buggy_line != v.right_line
