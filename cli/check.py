@@ -34,8 +34,8 @@ notebook cannot travel to a child); there the time limit is a SIGALRM timer, so 
 only in the main thread on Unix. In Jupyter it shows the report as HTML, elsewhere as text,
 and returns the report (a dict) without Jupyter echoing it.
 
-Exit codes: 0 every function found is right, 1 some are not, 2 the file could not be read
-or holds code that does not parse.
+Exit codes: 0 every function found is right, 1 some are not, 2 the file could not be read,
+holds code that does not parse, or has none of the exercise's functions that could run.
 
 The server never runs learner code: this runs only where the learner runs it.
 """
@@ -69,6 +69,9 @@ __all__ = ["BASE_URL", "TIMEOUT_S", "Report", "check", "check_file", "describe_d
 BASE_URL = "http://127.0.0.1:8000"
 TIMEOUT_S = 5.0
 IMPORT_TIMEOUT_S = 20.0
+# The notes of code that was not loaded from a file (cli/learner.py's load_file fills them in)
+NO_NOTES = {"import_error": None, "stubbed": [], "skipped": [], "syntax_errors": [],
+            "definitions_only": False}
 
 
 def functions_in(ns: dict) -> dict:
@@ -153,6 +156,8 @@ class _ChildRunner:
         self.notes: dict = {}
 
     def start(self) -> None:
+        """Start the child; TimeoutError (with what happened) when it does not report what it
+        loaded in time or ends before it does."""
         parent, child = self.ctx.Pipe()
         self.proc = self.ctx.Process(target=_serve, args=(self.path, self.definitions_only,
                                                           child), daemon=True)
@@ -161,23 +166,32 @@ class _ChildRunner:
         self.conn = parent
         if not parent.poll(self.import_timeout):
             self.stop()
-            raise TimeoutError
+            raise TimeoutError(f"did not finish within {self.import_timeout:g} s")
         try:
             _, self.found, self.notes = parent.recv()
         except EOFError:  # the child died while importing (os._exit, a crash)
+            self.proc.join(1)
+            code = self.proc.exitcode
             self.stop()
-            raise TimeoutError from None
+            raise TimeoutError(f"ended the process (exit code {code})") from None
 
     def open(self) -> None:
         """Start, falling back to definitions only when the top level hangs or ends the
         process."""
         try:
             self.start()
-        except TimeoutError:
+        except TimeoutError as exc:
             self.definitions_only = True
-            self.start()
-            self.notes["import_error"] = (
-                f"the file's top-level code did not finish within {self.import_timeout:g} s")
+            said = f"the file's top-level code {exc}"
+            try:
+                self.start()
+            except TimeoutError as again:  # not even its imports and definitions load
+                self.found, self.notes = [], {**NO_NOTES, "import_error": (
+                    f"{said}, and with only its imports and definitions it {again}: nothing "
+                    f"could be checked")}
+                return
+            self.notes["import_error"] = (f"{said}; its functions were checked without it "
+                                          f"(its imports, definitions and constants only)")
 
     def call(self, function: str, case_name: str) -> Call:
         """The Call; its outcome is None when the call ran past the time limit (where '')
@@ -215,8 +229,7 @@ class _LocalRunner:
         self.functions = functions_in(ns)
         self.found = list(self.functions)
         self.timeout = timeout
-        self.notes = {"import_error": None, "stubbed": [], "skipped": [], "syntax_errors": [],
-                      "definitions_only": False}
+        self.notes = dict(NO_NOTES)
 
     def call(self, function: str, case_name: str) -> Call:
         fn = self.functions[function]
@@ -428,6 +441,10 @@ def main(argv=None, prog: str = "convstep check") -> int:
     if report["notes"]["syntax_errors"]:
         for error in report["notes"]["syntax_errors"]:
             print(f"{prog}: cannot check that code: {error}", file=sys.stderr)
+        return 2
+    if not report["functions"]:
+        print(f"{prog}: no function of the exercise could be checked in {args.file}",
+              file=sys.stderr)
         return 2
     return 0 if all(r["ok"] for r in report["functions"].values()) else 1
 

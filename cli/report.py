@@ -72,8 +72,7 @@ def outline(report: dict) -> tuple[list[tuple[str, str]], list[dict]]:
     for error in notes.get("syntax_errors") or ():
         head.append(("error", f"cannot check that code: {error}; fix it and check again."))
     if notes.get("import_error"):
-        head.append(("note", f"the file's top level failed ({notes['import_error']}); its "
-                             f"functions were checked without it."))
+        head.append(("note", f"{notes['import_error']}."))
     if notes.get("skipped"):
         head.append(("note", _skipped(notes["skipped"])))
     if notes.get("stubbed"):

@@ -318,3 +318,11 @@ def test_page_link_names_the_flavour_and_flavour_of_picks_the_mistakes_own():
     assert flavour_of("conv_backward", "stride_missing", pair) == "stride_missing"
     assert flavour_of("conv_backward", "crop_minus_pad", pair) is None
     assert flavour_of("conv_backward", None, pair) is None
+
+
+def test_a_top_level_that_ends_the_process_is_said_and_the_functions_still_checked():
+    report = check_file(FILES / "exits_at_import.py", timeout=3)
+    assert report["notes"]["import_error"] == (
+        "the file's top-level code ended the process (exit code 3); its functions were checked "
+        "without it (its imports, definitions and constants only)")
+    assert report["functions"]["zero_pad"]["ok"]
