@@ -16,25 +16,28 @@ import hashlib
 import re
 from pathlib import Path
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI
 from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
 from app import site
 from app.explore.routes import arrays, filters, geometry, image, page
+from app.explore.schemas.image import ImageSettings
 from app.gallery import routes as gallery
 from app.learn import routes as learn
 from app.network import routes as network
+from app.network.schemas import NetPhotoSettings
 from app.platform import errors
 from app.platform.cache import LruCache
 from app.platform.config import Settings, get_settings
-from app.platform.heavy import Admission, Overloaded
+from app.platform.heavy import Admission
 from app.platform.memory import Trimmer, rss_bytes
-from app.platform.middleware.body_limit import BodyLimitMiddleware, BodyTimeout, BodyTooLarge
+from app.platform.middleware.body_limit import BodyLimitMiddleware
 from app.platform.middleware.gzip import GzipMiddleware
 from app.platform.middleware.security_headers import DOCS_CSP, SecurityHeadersMiddleware
+from app.platform.openapi import register_models
 
 
 def shipped_dir(name: str) -> Path:
@@ -98,15 +101,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     errors.install(app)
 
-    async def _limit_error(_request: Request, exc: Exception):
-        assert isinstance(exc, BodyTooLarge | BodyTimeout | Overloaded)
-        return JSONResponse(errors.error_body(exc.code, exc.detail), status_code=exc.status_code,
-                            headers=exc.headers)
-
-    app.add_exception_handler(BodyTooLarge, _limit_error)
-    app.add_exception_handler(Overloaded, _limit_error)
-    app.add_exception_handler(BodyTimeout, _limit_error)
-
     app.include_router(site.router)
     app.include_router(page.router)
     app.include_router(learn.page_router)
@@ -120,6 +114,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(site.bridge)
     app.include_router(gallery.router)
     app.include_router(gallery.page_router)
+
+    # the JSON `settings` parts of /api/image and /api/network/run/photo (multipart bodies
+    # the routes read themselves, described by $ref)
+    register_models(app, (ImageSettings, NetPhotoSettings))
 
     @app.get("/docs", include_in_schema=False)
     async def docs() -> HTMLResponse:

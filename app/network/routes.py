@@ -18,11 +18,11 @@ from starlette.concurrency import run_in_threadpool
 from app.network import service as service
 from app.network.jobs import ACTIVE
 from app.network.schemas import (
-    Class,
     NetDigitsOut,
     NetJobOut,
     NetJobStartOut,
     NetPaceIn,
+    NetPhotoSettings,
     NetRunIn,
     NetRunOut,
     NetStepsIn,
@@ -41,7 +41,7 @@ from app.platform.heavy import heavy, release_when_done
 from app.platform.json_body import JSONBodyRoute
 from app.platform.multipart import file_body, form_file
 from app.platform.nav import nav
-from app.platform.schemas.common import ErrorOut, Strict
+from app.platform.schemas.common import ErrorOut
 from app.platform.shared import call
 from app.platform.weights import weight_set
 from core.data import load_digits
@@ -134,16 +134,10 @@ async def run(body: NetRunIn, request: Request, limits: NetLimitsDep, state: Sta
     return await heavy(request, work, cost=cost, what="this run")  # type: ignore[return-value]
 
 
-class NetPhotoSettings(Strict):
-    target: Class | None = None
-    weights: WeightsId = "shipped"
-    backward: bool = True
-
-
 @router.post("/run/photo", responses=ERRORS,
              openapi_extra={"requestBody": file_body(
                  "A photo or scan of one digit (PNG, JPEG, GIF, WebP, BMP or TIFF).",
-                 "NetPhotoSettings")},
+                 NetPhotoSettings)},
              summary="Forward and backward pass of an uploaded photo of a digit (gray, "
                      "cropped to the ink, scaled to 8 x 8 like the data)")
 async def run_photo(request: Request, limits: SettingsDep, net_limits: NetLimitsDep,

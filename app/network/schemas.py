@@ -381,3 +381,11 @@ class NetUploadOut(BaseModel):
     kept: list[str] = Field(description="Parameters the file did not hold: they keep the "
                             "shipped values.")
     test_accuracy: float = Field(description="Held-out accuracy with these weights.")
+
+
+class NetPhotoSettings(Strict):
+    """The `settings` part of POST /api/network/run/photo (JSON text): all optional."""
+
+    target: Class | None = None
+    weights: WeightsId = "shipped"
+    backward: bool = True

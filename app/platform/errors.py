@@ -21,16 +21,19 @@ from app.platform.schemas.common import ErrorOut
 from core import GeometryError
 
 
-class ApiError(Exception):
-    """A client mistake or a refusal, answered as `{"detail", "code"}` with `status`."""
+class ApiError(StarletteHTTPException):
+    """A client mistake or a refusal, answered as `{"detail", "code"}` with `status`: the one
+    error type of the app (the body limits' and the admission's refusals are ApiErrors too).
+
+    An HTTPException, so that one raised while FastAPI reads a body (the body limits, from
+    `receive`) reaches its handler unchanged instead of becoming FastAPI's generic 400."""
 
     def __init__(self, status: int, code: str, detail: str,
                  headers: dict[str, str] | None = None) -> None:
-        super().__init__(detail)
+        super().__init__(status, detail, headers=headers or {})
         self.status = status
         self.code = code
         self.detail = detail
-        self.headers = headers or {}
 
 
 def error_body(code: str, detail: str) -> dict[str, str]:

@@ -37,7 +37,6 @@ from typing import Any, TypeVar
 
 from fastapi import Request
 from starlette.concurrency import run_in_threadpool
-from starlette.exceptions import HTTPException
 
 from app.platform.config import Settings
 from app.platform.errors import ApiError
@@ -50,12 +49,12 @@ LIGHT_BYTES = 8 * MIB
 DEFAULT_COST = 64 * MIB
 
 
-class Overloaded(HTTPException):
+class OverloadedError(ApiError):
     """503 with Retry-After: no room within the budget, the queue is full or too slow."""
 
     def __init__(self, detail: str, retry_after: float) -> None:
-        super().__init__(503, detail, headers={"Retry-After": str(max(1, math.ceil(retry_after)))})
-        self.code = "overloaded"
+        super().__init__(503, "overloaded", detail,
+                         headers={"Retry-After": str(max(1, math.ceil(retry_after)))})
 
 
 def too_costly(cost: int, settings: Settings, what: str = "this request") -> ApiError:
@@ -168,7 +167,7 @@ class Admission:
         if cost > s.memory_budget_bytes:
             raise too_costly(cost, s, what)
         if self.in_flight + cost > s.memory_budget_bytes:
-            raise Overloaded(
+            raise OverloadedError(
                 f"The server is busy: {what} needs {cost} bytes of memory_budget_bytes = "
                 f"{s.memory_budget_bytes} and {self.in_flight} are in use. Try again "
                 "shortly.", s.queue_wait_s)
@@ -189,7 +188,7 @@ class Admission:
 
     async def _wait(self, cost: int, heavy: bool, s: Settings) -> None:
         if len(self._waiters) >= s.max_queue:
-            raise Overloaded(
+            raise OverloadedError(
                 f"The server is busy: {self.running} requests are running ({self.running_heavy}"
                 f" heavy, max_heavy = {s.max_heavy}; {self.in_flight} of memory_budget_bytes = "
                 f"{s.memory_budget_bytes} in use) and {len(self._waiters)} are waiting "
@@ -202,7 +201,7 @@ class Admission:
             if waiter.future.done() and not waiter.future.cancelled():
                 return  # admitted just as the wait ended: run after all
             waiter.future.cancel()
-            raise Overloaded(
+            raise OverloadedError(
                 f"The server is busy: no room came free within queue_wait_s = "
                 f"{s.queue_wait_s} s (max_heavy = {s.max_heavy}, memory_budget_bytes = "
                 f"{s.memory_budget_bytes}). Try again shortly.", s.queue_wait_s) from None

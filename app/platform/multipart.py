@@ -11,6 +11,7 @@ import logging
 from dataclasses import dataclass
 
 from fastapi import Request
+from pydantic import BaseModel
 from python_multipart.exceptions import FormParserError, MultipartParseError
 from python_multipart.multipart import MultipartParser, MultipartState, parse_options_header
 
@@ -132,13 +133,14 @@ def parse(body: bytes, boundary: bytes) -> dict[str, Part]:
     return by_name
 
 
-def file_body(description: str, settings_ref: str | None = None) -> dict:
+def file_body(description: str, settings: type[BaseModel] | None = None) -> dict:
     """The OpenAPI requestBody of a multipart route reading a `file` (and a JSON `settings`
-    part described by the schema `settings_ref`), for routes that read their body with
-    form_file instead of FastAPI's form parameters."""
+    part, the model `settings`), for routes that read their body with form_file instead of
+    FastAPI's form parameters. The model goes in app/platform/openapi.py's FORM_MODELS of
+    the app (a test resolves every $ref of /openapi.json)."""
     props = {"file": {"type": "string", "format": "binary", "description": description}}
-    if settings_ref:
-        props["settings"] = {"$ref": f"#/components/schemas/{settings_ref}"}
+    if settings is not None:
+        props["settings"] = {"$ref": f"#/components/schemas/{settings.__name__}"}
     return {"required": True, "content": {"multipart/form-data": {
         "schema": {"type": "object", "required": ["file"], "properties": props},
         "encoding": {"settings": {"contentType": "application/json"}}}}}

@@ -8,7 +8,7 @@ import pytest
 
 from app.platform.cache import LruCache
 from app.platform.config import Settings
-from app.platform.heavy import HeavyLimiter, Overloaded
+from app.platform.heavy import HeavyLimiter, OverloadedError
 
 
 def _cache(**limits) -> LruCache:
@@ -99,12 +99,12 @@ def test_limiter_timeout_and_full_queue():
     async def go():
         lim = _limiter(max_heavy=1, max_queue=0, queue_wait_s=0.05)
         async with lim.slot():
-            with pytest.raises(Overloaded) as full:
+            with pytest.raises(OverloadedError) as full:
                 async with lim.slot():
                     pass
         lim2 = _limiter(max_heavy=1, max_queue=1, queue_wait_s=0.05)
         async with lim2.slot():
-            with pytest.raises(Overloaded) as slow:
+            with pytest.raises(OverloadedError) as slow:
                 async with lim2.slot():
                     pass
         return full.value, slow.value, lim.running, lim2.running

@@ -14,10 +14,10 @@ import json
 import time
 from collections.abc import Callable
 
-from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.platform.config import Settings
+from app.platform.errors import ApiError
 from app.platform.middleware.base import HttpMiddleware
 
 # The multipart envelope and the settings JSON travel next to the uploaded file.
@@ -25,22 +25,20 @@ MULTIPART_OVERHEAD = 64 * 1024
 UPLOAD_PATHS = ("/api/image",)
 
 
-class BodyTooLarge(HTTPException):
+class BodyTooLargeError(ApiError):
     """Raised from `receive` when a streamed body passes the limit (FastAPI re-raises it)."""
 
     def __init__(self, limit: int, what: str) -> None:
-        super().__init__(413, f"The request body is larger than {limit} bytes, the limit "
-                              f"for {what}.")
-        self.code = "body_too_large"
+        super().__init__(413, "body_too_large", f"The request body is larger than {limit} "
+                         f"bytes, the limit for {what}.")
 
 
-class BodyTimeout(HTTPException):
+class BodyTimeoutError(ApiError):
     """Raised from `receive` when a client sends its body too slowly."""
 
     def __init__(self, timeout: float) -> None:
-        super().__init__(408, f"The request body did not arrive within body_timeout_s = "
-                              f"{timeout} s (CONVSTEP_BODY_TIMEOUT_S).")
-        self.code = "body_timeout"
+        super().__init__(408, "body_timeout", f"The request body did not arrive within "
+                         f"body_timeout_s = {timeout} s (CONVSTEP_BODY_TIMEOUT_S).")
 
 
 def body_limit(settings: Settings, path: str) -> tuple[int, str]:
@@ -82,7 +80,7 @@ class BodyLimitMiddleware(HttpMiddleware):
                                              "of bytes.", "code": "bad_content_length"})
                 return
             if int(declared) > limit:
-                exc = BodyTooLarge(limit, what)
+                exc = BodyTooLargeError(limit, what)
                 await _send_json(send, 413, {"detail": exc.detail, "code": exc.code})
                 return
         received = 0
@@ -97,11 +95,11 @@ class BodyLimitMiddleware(HttpMiddleware):
             try:
                 message = await asyncio.wait_for(receive(), deadline - time.monotonic())
             except TimeoutError:
-                raise BodyTimeout(timeout) from None
+                raise BodyTimeoutError(timeout) from None
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > limit:
-                    raise BodyTooLarge(limit, what)
+                    raise BodyTooLargeError(limit, what)
                 complete = not message.get("more_body", False)
             return message
 
