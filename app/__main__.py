@@ -41,14 +41,24 @@ def parse_args(argv: list[str] | None = None, prog: str = "python -m app") -> ar
     return args
 
 
-def uvicorn_options() -> dict:
+def uvicorn_options(environ: dict[str, str] | None = None) -> dict:
     """uvicorn's settings besides host, port and workers (the tests serve with these too).
 
     Kept-alive connections idle for 5 s are closed; a request head must arrive within
     CONVSTEP_HEADER_TIMEOUT_S (10 s) and be at most 16 KiB (app/platform/protocol.py).
+
+    Behind a reverse proxy, CONVSTEP_FORWARDED_ALLOW_IPS names the proxy's addresses (comma
+    separated, as uvicorn's --forwarded-allow-ips): from those peers only, X-Forwarded-For
+    and X-Forwarded-Proto are believed, so that request.client is the learner's address (the
+    "client" of the per-client quotas, app/network/store.py). Unset: no header is believed.
     """
-    return {"timeout_keep_alive": 5, "proxy_headers": False, "server_header": False,
-            "http": "app.platform.protocol:HeadTimeoutH11Protocol"}
+    environ = os.environ if environ is None else environ
+    proxies = environ.get("CONVSTEP_FORWARDED_ALLOW_IPS", "").strip()
+    options = {"timeout_keep_alive": 5, "proxy_headers": bool(proxies), "server_header": False,
+               "http": "app.platform.protocol:HeadTimeoutH11Protocol"}
+    if proxies:
+        options["forwarded_allow_ips"] = proxies
+    return options
 
 
 # One BLAS thread per computation unless the environment says otherwise: the server's

@@ -188,9 +188,23 @@ def test_an_oversized_request_head_is_refused(shared_server):
 def test_production_options_use_the_head_timeout_protocol():
     from app.__main__ import uvicorn_options
 
-    options = uvicorn_options()
+    options = uvicorn_options({})
     assert options["http"] == "app.platform.protocol:HeadTimeoutH11Protocol"
     assert options["timeout_keep_alive"] <= 10
+    assert options["proxy_headers"] is False  # X-Forwarded-For is not believed by default
+
+
+def test_behind_a_named_proxy_its_forwarded_client_is_the_client(start_server):
+    """CONVSTEP_FORWARDED_ALLOW_IPS=127.0.0.1: the proxy's X-Forwarded-For is the client (the
+    per-client quotas count it); without the variable, the header changes nothing."""
+    body = {"epochs": 30, "batch_size": 16, "steps_per_second": 5}  # still running next
+    for env, second in (({"CONVSTEP_FORWARDED_ALLOW_IPS": "127.0.0.1"}, 201), ({}, 503)):
+        server = start_server(env={**env, "CONVSTEP_NET_MAX_JOB_SECONDS": "60"})
+        jobs = [httpx.post(f"{server.url}/api/network/train", json=body, timeout=30,
+                           headers={"X-Forwarded-For": ip}) for ip in ("10.1.1.1", "10.1.1.2")]
+        assert jobs[0].status_code == 201, jobs[0].text
+        assert jobs[1].status_code == second, jobs[1].text
+        server.stop()
 
 
 # --- headers on every response ------------------------------------------------------------
