@@ -119,7 +119,7 @@ async def _learner(url: str, n: int, deadline: float, level: Level, examples: di
                     route = rng.choice(sorted(examples))
                     r = await http.post(f"/api/{route}", json=examples[route])
                 elif kind in ("explore_setting", "explore_upload"):
-                    f = rng.choice((1, 3, 5))
+                    f = rng.choice((3, 5, 7))  # the default preset needs a centre cell
                     settings = {"size": 96, "color": "rgb", "f": f, "stride": rng.choice((1, 2)),
                                 "pad": f // 2, "sample": rng.choice(("chelsea", "coffee"))}
                     files = {"settings": (None, _json(settings), "application/json")}
@@ -206,6 +206,8 @@ def run(levels: list[int], seconds: float) -> list[Level]:
         try:
             examples = array_examples(server.url)
             uploads = upload_images()
+            # a few learners first, not reported: both workers import, load and warm up
+            asyncio.run(_level(server.url, 4, 5.0, examples, uploads))
             for n in levels:
                 redis.flush()
                 before = os.getloadavg()[0]
