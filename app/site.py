@@ -63,13 +63,13 @@ async def sample_file(name: SampleName) -> Response:  # type: ignore[valid-type]
                     headers={"Cache-Control": "public, max-age=86400"})
 
 
-@bridge.get("/api/network/filters", responses=UPLOAD_ERRORS,
+@bridge.get("/api/network/filters", responses=UPLOAD_ERRORS, response_model=FiltersOut,
             summary="A conv layer of the network's weights as Explore's filters")
 async def network_filters(state: StateDep, limits: SettingsDep,
                           weights: Annotated[WeightsId, Query()] = "shipped",
-                          layer: Annotated[ConvLayer, Query()] = "conv1") -> FiltersOut:
+                          layer: Annotated[ConvLayer, Query()] = "conv1") -> dict:
     """The same answer as POST /api/filters, with one entry: the layer's W (exercise layout)
     and b of the shipped weights, an uploaded set (its id) or a training job's current
     weights ('job:<id>')."""
     params = await network_service.resolve_weights(weights, state)
-    return filters.filters_of_layer(params, layer, weights, filters.limits_for(limits))  # type: ignore[return-value]
+    return filters.filters_of_layer(params, layer, weights, filters.limits_for(limits))

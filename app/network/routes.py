@@ -69,19 +69,19 @@ def _json(model, answer: dict) -> Response:
 @router.get("", summary="The architecture: layers, shapes, parameters, the shipped weights' "
                         "accuracy, the data's source and licence")
 async def architecture(limits: NetLimitsDep) -> NetworkOut:
-    return service.architecture(limits)  # type: ignore[return-value]
+    return NetworkOut.model_validate(service.architecture(limits))
 
 
 @router.get("/digits", summary="The 360 held-out digits (pixels 0..16) and their labels")
 async def digits() -> NetDigitsOut:
-    return service.held_out_digits()  # type: ignore[return-value]
+    return NetDigitsOut.model_validate(service.held_out_digits())
 
 
 @router.get("/weights", responses=ERRORS, summary="Every parameter of a weight set")
 async def weights(state: StateDep, weights: Annotated[WeightsId, Query()] = "shipped"
                   ) -> NetWeightsOut:
     params = await service.resolve_weights(weights, state)
-    return {"id": weights, "params": {k: v.tolist() for k, v in params.items()}}  # type: ignore[return-value]
+    return NetWeightsOut(id=weights, params={k: v.tolist() for k, v in params.items()})
 
 
 @router.post("/weights", status_code=201, responses=ERRORS,
@@ -108,14 +108,15 @@ async def upload_weights(request: Request, limits: SettingsDep, net_limits: NetL
     ws, accuracy = await heavy(request, work, cost=service.upload_cost(data),
                                what="this weight upload")
     await call(state.weights.put(ws, accuracy, client_of(request), net_limits))
-    return {"id": ws.id, "source": ws.source, "replaced": list(ws.replaced),  # type: ignore[return-value]
-            "kept": list(ws.kept), "test_accuracy": accuracy}
+    return NetUploadOut(id=ws.id, source=ws.source, replaced=list(ws.replaced),
+                        kept=list(ws.kept), test_accuracy=accuracy)
 
 
-@router.post("/run", responses=ERRORS,
+@router.post("/run", responses=ERRORS, response_model=NetRunOut,
              summary="Forward and backward pass of one digit: every layer's maps and "
                      "gradients, the probabilities, the saliency map")
-async def run(body: NetRunIn, request: Request, limits: NetLimitsDep, state: StateDep) -> NetRunOut:
+async def run(body: NetRunIn, request: Request, limits: NetLimitsDep, state: StateDep
+              ) -> Response:
     """`input` is the 8 x 8 pixels, a drawing (ink 0..255 a pixel, preprocessed as the data
     was: `ink` as nested rows, or `ink_base64`, one uint8 a pixel row after row, with its
     `shape`; both give the same answer), a drawing as `strokes` (the pen's path, drawn with
@@ -131,17 +132,17 @@ async def run(body: NetRunIn, request: Request, limits: NetLimitsDep, state: Sta
         return _json(NetRunOut, {"weights": body.weights, **service.run(
             params, digit, body.target, body.backward)})
 
-    return await heavy(request, work, cost=cost, what="this run")  # type: ignore[return-value]
+    return await heavy(request, work, cost=cost, what="this run")
 
 
-@router.post("/run/photo", responses=ERRORS,
+@router.post("/run/photo", responses=ERRORS, response_model=NetRunOut,
              openapi_extra={"requestBody": file_body(
                  "A photo or scan of one digit (PNG, JPEG, GIF, WebP, BMP or TIFF).",
                  NetPhotoSettings)},
              summary="Forward and backward pass of an uploaded photo of a digit (gray, "
                      "cropped to the ink, scaled to 8 x 8 like the data)")
 async def run_photo(request: Request, limits: SettingsDep, net_limits: NetLimitsDep,
-                    state: StateDep) -> NetRunOut:
+                    state: StateDep) -> Response:
     """multipart/form-data: `file`, and optionally `settings` (JSON: target, weights,
     backward). The answer's input.pixels is the preprocessed 8 x 8 digit, input.preprocess
     where the ink was found."""
@@ -164,14 +165,14 @@ async def run_photo(request: Request, limits: SettingsDep, net_limits: NetLimits
         return _json(NetRunOut, {"weights": s.weights, **service.run(
             params, digit, s.target, s.backward)})
 
-    return await heavy(request, work, cost=cost, what="this photo")  # type: ignore[return-value]
+    return await heavy(request, work, cost=cost, what="this photo")
 
 
-@router.post("/steps", responses=ERRORS,
+@router.post("/steps", responses=ERRORS, response_model=NetStepsOut,
              summary="Step records of one conv or pool layer on its real input, forward or "
                      "backward, with the layer's arrays")
 async def steps(body: NetStepsIn, request: Request, limits: NetLimitsDep,
-                state: StateDep) -> NetStepsOut:
+                state: StateDep) -> Response:
     params = await service.resolve_weights(body.weights, state)
     cost = _held(request) + service.steps_cost(body.input, body.layer, body.limit, limits)
 
@@ -181,7 +182,7 @@ async def steps(body: NetStepsIn, request: Request, limits: NetLimitsDep,
             params, digit, body.target, body.layer, body.direction, body.offset, body.limit,
             body.position))
 
-    return await heavy(request, work, cost=cost, what="this step page")  # type: ignore[return-value]
+    return await heavy(request, work, cost=cost, what="this step page")
 
 
 # ---------------------------------------------------------------- training jobs

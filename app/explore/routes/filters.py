@@ -20,9 +20,10 @@ router = APIRouter(tags=["filters: conv weights for Explore"])
                  "A .safetensors file or an .npz archive holding conv weight tensors "
                  "(exercise layout (f, f, n_C_prev, n_C) or PyTorch's (n_C, n_C_prev, k, k)) "
                  "and optionally their biases.", None)},
+             response_model=FiltersOut,
              summary="Read a weight file's conv tensors as Explore's filters (never a pickle)")
 async def upload_filters(request: Request, limits: SettingsDep,
-                         net_limits: NetLimitsDep) -> FiltersOut:
+                         net_limits: NetLimitsDep) -> dict:
     """multipart/form-data with a `file` (at most the network's max_weights_bytes). Every
     4-D tensor with square kernels in one layout is a conv weight tensor; when both layouts
     fit, a '.weight' name is PyTorch's, a '.W' or 'W1' name the exercise's, else the bias's
@@ -32,5 +33,5 @@ async def upload_filters(request: Request, limits: SettingsDep,
     settings form, float64. Nothing is kept on the server."""
     data, filename, _ = await form_file(request, net_limits.max_weights_bytes, limits,
                                          {"file"})
-    return await heavy(request, service.filters_of_file, data, filename,  # type: ignore[return-value]
+    return await heavy(request, service.filters_of_file, data, filename,
                        service.limits_for(limits))

@@ -4,7 +4,7 @@ draws), POST /api/steps (more step records of any stage, by range or position) a
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Request, Response
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
@@ -113,10 +113,11 @@ def _gzip(request: Request) -> bool:
 
 
 @router.post("/image", openapi_extra={"requestBody": IMAGE_BODY}, responses=IMAGE_ERRORS,
+             response_model=ImageOut,
              summary="Run the layer on an upload or a sample: every array, geometry, first "
                      "step pages")
 async def image(request: Request, limits: SettingsDep,
-                arrays: ArraysQuery = None, encoding: EncodingQuery = "float32") -> ImageOut:
+                arrays: ArraysQuery = None, encoding: EncodingQuery = "float32") -> Response:
     """multipart/form-data: an optional `settings` (JSON text, ImageSettings; every setting
     has a default) and an optional `file`, e.g. `curl -F file=@photo.jpg .../api/image`.
 
@@ -127,13 +128,14 @@ async def image(request: Request, limits: SettingsDep,
     s, source, data = await read_form(request, limits)
     answer, content_encoding = await service.image_answer(
         request, source, data, s, names, limits, encoding, _gzip(request))
-    return JSONChunks(answer, content_encoding=content_encoding)  # type: ignore[return-value]
+    return JSONChunks(answer, content_encoding=content_encoding)
 
 
 @router.post("/steps", responses={**IMAGE_ERRORS, **UNKNOWN_IMAGE, 200: {"content": {
     "application/json": {"example": steps_service.docs_example()}}}},
+             response_model=StepsOut,
              summary="More step records of one stage, by range or by output position")
-async def steps(body: StepsIn, request: Request, limits: SettingsDep) -> StepsOut:
+async def steps(body: StepsIn, request: Request, limits: SettingsDep) -> dict:
     """`limit` step records of `stage` from step `offset`, or from the step of output
     `position` [h, w, c], for the image `id` under `settings`; with `totals_at` (backward
     stages), the running totals after steps 0..totals_at. The answer is the page of that
@@ -142,16 +144,16 @@ async def steps(body: StepsIn, request: Request, limits: SettingsDep) -> StepsOu
     limit = page_limit("limit", body.limit, "limit" in body.model_fields_set, limits,
                        service.stage_step_numbers(body.settings, body.stage))
     body = body.model_copy(update={"settings": check_settings(body.settings, limits)})
-    return await service.steps_answer(request, body, limit, limits)  # type: ignore[return-value]
+    return await service.steps_answer(request, body, limit, limits)
 
 
-@router.post("/arrays", responses={**IMAGE_ERRORS, **UNKNOWN_IMAGE},
+@router.post("/arrays", responses={**IMAGE_ERRORS, **UNKNOWN_IMAGE}, response_model=ArraysOut,
              summary="Some arrays of an image answer, without sending the image again")
 async def arrays(body: ArraysIn, request: Request, limits: SettingsDep,
-                 encoding: EncodingQuery = "float32") -> ArraysOut:
+                 encoding: EncodingQuery = "float32") -> Response:
     """The ARRs named in `names` for the image `id` under `settings` (arrays that do not
     exist for these settings, such as `pooled` without pooling, are left out)."""
     body = body.model_copy(update={"settings": check_settings(body.settings, limits)})
     answer, content_encoding = await service.arrays_answer(request, body, limits, encoding,
                                                            _gzip(request))
-    return JSONChunks(answer, content_encoding=content_encoding)  # type: ignore[return-value]
+    return JSONChunks(answer, content_encoding=content_encoding)
