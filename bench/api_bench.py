@@ -17,7 +17,6 @@ from __future__ import annotations
 import io
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -28,7 +27,7 @@ from pathlib import Path
 import httpx
 from PIL import Image
 
-from bench.common import p95, stop_process, wait_healthy
+from bench.common import free_port, p95, stop_process, wait_healthy
 
 ROOT = Path(__file__).resolve().parent.parent
 PRESETS = ("sobel_x", "sobel_y", "laplacian", "sharpen", "box_blur", "gaussian_blur", "emboss",
@@ -52,17 +51,11 @@ def _jpeg(round_no: int) -> bytes:
     return buf.getvalue()
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 class Server:
     """`python -m app` on a free loopback port, one worker, for the duration of a block."""
 
     def __enter__(self) -> Server:
-        self.port = _free_port()
+        self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         env = {**os.environ, "CONVSTEP_QUEUE_WAIT_S": "30"}
         self.proc = subprocess.Popen(

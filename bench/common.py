@@ -13,6 +13,7 @@ import ctypes
 import glob
 import os
 import platform
+import socket
 import statistics
 import subprocess
 import time
@@ -190,3 +191,10 @@ def stop_process(proc: subprocess.Popen, timeout: float = 10) -> None:
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait()
+
+
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 right now (the kernel's pick)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]

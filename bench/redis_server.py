@@ -14,13 +14,7 @@ import subprocess
 import tempfile
 import time
 
-from bench.common import stop_process
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from bench.common import free_port, stop_process
 
 
 class RedisServer:
