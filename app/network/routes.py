@@ -210,12 +210,12 @@ async def train_start(body: NetTrainIn, request: Request, limits: NetLimitsDep,
                                              "a training job")
     try:
         job_id, token = await call(state.jobs.reserve(config, client, limits))
-        snap = await call(state.jobs.launch(job_id, client, make_job(job_id, config, limits,
-                                                             body.steps_per_second)))
+        make = make_job(job_id, config, limits, body.steps_per_second)
+        snap, thread = await call(state.jobs.launch(job_id, client, make))
     except BaseException:
         release()
         raise
-    release_when_done(state.jobs.local[job_id].job.thread, release)
+    release_when_done(thread, release)
     return {**_since(snap, 0), "control_token": token}  # type: ignore[return-value]
 
 

@@ -34,6 +34,7 @@ import hmac
 import json
 import secrets
 import struct
+import threading
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
@@ -219,8 +220,9 @@ class Jobs:
             await sh.zadd(f"jobs:by:{client}", job_id, now)
         return job_id, token
 
-    async def launch(self, job_id: str, client: str, make) -> dict:
-        """Build the job (make(poke) in a thread), publish its first snapshot, start it."""
+    async def launch(self, job_id: str, client: str, make) -> tuple[dict, threading.Thread]:
+        """Build the job (make(poke) in a thread), publish its first snapshot, start it:
+        (that snapshot, the job's thread)."""
         dirty = asyncio.Event()
         loop = asyncio.get_running_loop()
 
@@ -237,7 +239,7 @@ class Jobs:
         await self._write(job_id, snap, weights)
         local.task = loop.create_task(self._flush(local))
         job.thread.start()
-        return snap
+        return snap, job.thread
 
     async def _write(self, job_id: str, snap: dict, weights: bytes,
                      ttl: float | None = None) -> None:

@@ -194,3 +194,17 @@ def test_watchers_are_bounded_per_job_and_per_client(app_with):
     assert c1.status_code == 503 and "job_watchers" in c1.json()["detail"]
     # the places are given back when the waits end
     assert carol.get(url, params={"wait": 0.1}).status_code == 200
+
+
+def test_a_job_that_ends_at_once_still_starts_cleanly(app_with):
+    """A job may end before its start has answered (here: 1 ms of running time)."""
+    app = app_with(max_job_seconds=0.001, client_jobs=1)
+    c = As(app, "10.0.0.1")
+    for _ in range(5):
+        j = _start(c, epochs=1)
+        end = c.get(f"/api/network/train/{j['id']}", params={"wait": 5}).json()
+        for _ in range(20):
+            if end["state"] != "running":
+                break
+            end = c.get(f"/api/network/train/{j['id']}", params={"wait": 1}).json()
+        assert end["state"] == "stopped" and end["reason"] == "time_limit"
