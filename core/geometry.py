@@ -29,11 +29,16 @@ class GeometryError(ValueError):
 
     `advice`: when a window does not fit, the Limit of each setting that would make it fit
     with the other settings kept (fit_limits); empty for other errors.
+    `problem`: the message without its advice sentence ("Use f <= 7 or ..."), for a caller
+    that words the advice for its own settings (the server's /api/geometry); the whole
+    message when it gives no advice.
     """
 
-    def __init__(self, message: str, advice: tuple[Limit, ...] = ()) -> None:
+    def __init__(self, message: str, advice: tuple[Limit, ...] = (),
+                 problem: str | None = None) -> None:
         super().__init__(message)
         self.advice = tuple(advice)
+        self.problem = message if problem is None else problem
 
 
 @dataclass(frozen=True)
@@ -210,13 +215,12 @@ def _check_fits(axis_word: str, axis: str, n_prev: int, f: int, stride: int, pad
     span = (f"the window spans f = {f} {axis_word}" if dilation == 1
             else f"f = {f} with dilation = {dilation} spans dilation*(f - 1) + 1 = {f_eff} "
                  f"{axis_word}")
-    raise GeometryError(
+    problem = (
         f"The window does not fit in the padded input: {span}, but the padded "
         f"input has only n_{axis}_prev + 2*pad = {n_prev} + 2*{pad} = {n_prev + 2 * pad} "
         f"{axis_word}. The output size would be {_formula(axis, n_prev, f, stride, pad, dilation)}"
-        f", and it must be at least 1. {advice_text(advice, current)}",
-        advice,
-    )
+        f", and it must be at least 1.")
+    raise GeometryError(f"{problem} {advice_text(advice, current)}", advice, problem)
 
 
 def _checked_window(n_H_prev, n_W_prev, f, stride) -> tuple[int, int, int, int]:

@@ -160,3 +160,17 @@ def test_fits_exactly_when_every_limit_allows(n, f, stride, pad, dilation, pool_
                "n_prev": n}
     assert layer_fits(n, n + 1, f, stride, pad, dilation, pool_f) == all(
         lim.allows(current[lim.setting]) for lim in limits)
+
+
+def test_geometry_error_carries_its_problem_apart_from_its_advice():
+    """`problem` is the message without the advice sentence, so a caller words the advice
+    for its own settings without cutting the message; errors without advice: the message."""
+    with pytest.raises(GeometryError) as fits:
+        conv_geometry(5, 5, 7, stride=1, pad=0)
+    exc = fits.value
+    assert exc.advice and "Use " in str(exc) and "Use " not in exc.problem
+    assert str(exc) == f"{exc.problem} {advice_text(exc.advice, {'f': 7, 'pad': 0, 'n_prev': 5})}"
+    assert exc.problem.endswith("it must be at least 1.")
+    with pytest.raises(GeometryError) as plain:
+        conv_geometry(5, 5, 0, stride=1, pad=0)
+    assert not plain.value.advice and plain.value.problem == str(plain.value)

@@ -127,8 +127,7 @@ def check(body: GeometryCheckIn, limits: Settings) -> GeometryCheckOut:
         advice = _advice(shape, source, s, limits)
         message = str(exc)
         if exc.advice:  # core's "Use ..." names one function's settings: the layer's instead
-            message = message[:message.rfind(" Use ")]
-            message = f"{where}{message} {_advice_sentence(advice)}".strip()
+            message = f"{where}{exc.problem} {_advice_sentence(advice)}".strip()
         else:
             missing = [a.text for a in advice if a.text not in message]
             if missing:
