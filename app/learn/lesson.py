@@ -24,13 +24,13 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 import core
+from app.platform.schemas.common import PadMode, PoolMode, TieRule
+from core.geometry import POOL_MODES
 from core.learn.listing import listing_json
 from core.learn.source import option_edits
 from core.mistakes import MISTAKE_IDS, default_case, variant
 from core.probes import FUNCTIONS, get_case
 
-PadMode = Literal["constant", "reflect", "edge"]
-TieRule = Literal["all", "first", "split"]
 Upstream = Literal["probe", "output", "ones"]
 
 # The path: which probe case each function walks, per pad (conv) or pool mode.
@@ -44,7 +44,7 @@ PATH_CASES = {
 # conv_single_step is shown on the window of output pixel (h, w) = (1, 2) of filter 0.
 SINGLE_STEP_AT = (1, 2)
 PADS = ("1", "0")
-MODES = ("max", "average")
+MODES = POOL_MODES  # the path walks both pool modes, in core's order
 
 
 @dataclass(frozen=True)
@@ -415,7 +415,7 @@ class LearnQuery(BaseModel):
     flavour: str | None = Field(None, max_length=64, pattern=r"^[A-Za-z_/]+$")
     case: str | None = Field(None, max_length=64, pattern=r"^[a-z0-9_]+$")
     pad: int = Field(1, ge=0, le=1)
-    mode: Literal["max", "average"] = "max"
+    mode: PoolMode = "max"
     dilation: int = Field(1, ge=1, le=2)
     pad_mode: PadMode = "constant"
     tie: TieRule = "all"

@@ -11,6 +11,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from core.geometry import PAD_MODES, POOL_MODES, TIE_RULES
+
 MAX_ABS = 1e6
 AXIS_MAX = 4096
 STEP_LIMIT_CEILING = 100_000
@@ -28,9 +30,10 @@ Array2 = _axis(Array1)
 Array3 = _axis(Array2)
 Array4 = _axis(Array3)
 
-PadMode = Literal["constant", "reflect", "edge"]
-PoolMode = Literal["max", "average"]
-TieRule = Literal["first", "all", "split"]
+# the option names, typed once from core's lists (core checks them with the same lists)
+PadMode = Literal[PAD_MODES]  # type: ignore[valid-type]  # constant, reflect, edge
+PoolMode = Literal[POOL_MODES]  # type: ignore[valid-type]  # max, average
+TieRule = Literal[TIE_RULES]  # type: ignore[valid-type]  # first, all, split
 PadValue = Annotated[
     Number | Annotated[list[Number], Field(min_length=2, max_length=2)],
     Field(description="The constant for pad_mode 'constant': one number, or [before, after] "
