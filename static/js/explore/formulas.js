@@ -2,8 +2,8 @@
 // Geometry), the shape of every array along the layer, the rows and columns the floor
 // drops; and the one-line size summary in the player bar.
 
+import { el } from "../kit/dom.js";
 import { layerShapes } from "../kit/geometry.js";
-import { el } from "../kit/views/common.js";
 
 function shape(sh) {
   return sh ? sh.join(" × ") : "";

@@ -10,7 +10,7 @@ import { createTestHooks } from "../kit/testhooks.js";
 import { createPlayerBar } from "./playerbar.js";
 import { createStages } from "./stages.js";
 import { createLoader } from "./loading.js";
-import { bindKeyboard } from "./keyboard.js";
+import { bindKeyboard } from "../kit/keyboard.js";
 import { bindUploads } from "./uploads.js";
 import { bindFilterFile } from "./filterfile.js";
 import { createUsePanel } from "./use.js";

@@ -2,7 +2,7 @@
 // pasted from the clipboard. Files over the server's max_upload_bytes are refused here. A
 // weight file (.safetensors, .npz) dropped on the page goes to the filters (filterfile.js).
 
-import { EDITABLE } from "./keyboard.js";
+import { EDITABLE } from "../kit/keyboard.js";
 
 const WEIGHT_FILE = /\.(safetensors|npz)$/i;
 const hasFiles = (ev) => [...(ev.dataTransfer?.types || [])].includes("Files");

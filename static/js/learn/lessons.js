@@ -3,7 +3,8 @@
 // comes from the lesson the server built with core (app/learn/lesson.py); here they are only
 // picked by index and written into text.
 
-import { arrayTable, channel, el, filterSlice, num, scaleFor, windowMarks } from "./table.js";
+import { el } from "../kit/dom.js";
+import { arrayTable, channel, filterSlice, num, scaleFor, windowMarks } from "./table.js";
 
 const T = (x) => `(${x.join(", ")})`;
 const ix = (...a) => `[${a.join(", ")}]`;

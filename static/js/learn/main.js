@@ -3,10 +3,10 @@
 // step the URL names (step 1 by default); the view, the arithmetic and the code are drawn
 // from the same step record in one render, so the panel never lags the counter.
 
+import { el } from "../kit/dom.js";
 import { Player } from "../kit/player.js";
 import { LESSONS, variantOf } from "./lessons.js";
 import { createMistakeMode, firstDifferenceText } from "./mistake.js";
-import { el } from "./table.js";
 import { createUploadCheck } from "./upload.js";
 import { createDownloadMenu } from "../kit/download.js";
 

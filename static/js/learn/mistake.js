@@ -3,8 +3,9 @@
 // line beside the right one, and where the two first part (GET /api/learn/...). The server
 // decided everything (core/mistakes.py); here it is only laid out.
 
+import { el } from "../kit/dom.js";
 import { fetchMistakeRun, fetchMistakes } from "../kit/api.js";
-import { arrayTable, el, num, scaleFor } from "./table.js";
+import { arrayTable, num, scaleFor } from "./table.js";
 
 const sliceAxes = (name) => (name === "dW" ? [2, 3] : [0, 3]);
 

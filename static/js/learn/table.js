@@ -3,6 +3,7 @@
 // cells). Learn mode's arrays are at most 7 x 9, so every number is written in its cell.
 // Values are shown as the server sent them: nothing here computes with them.
 
+import { el } from "../kit/dom.js";
 import { cssColor, makeScale } from "../kit/colors.js";
 import { makeFormatter } from "../kit/arrays.js";
 
@@ -12,13 +13,6 @@ export const fmt = makeFormatter(4);
 export function num(v) {
   if (typeof v === "boolean") return v ? "True" : "False";
   return fmt(v);
-}
-
-export function el(tag, cls, text) {
-  const e = document.createElement(tag);
-  if (cls) e.className = cls;
-  if (text !== undefined) e.textContent = text;
-  return e;
 }
 
 /** Scale for an array whose value range [lo, hi] the server sent (ranges in the lesson). */

@@ -4,9 +4,9 @@
 // the answer is only laid out: the verdict, the mistake it matches, where it first parts
 // from the right output and the right and the uploaded arrays with the differing cells marked.
 
+import { el } from "../kit/dom.js";
 import { postDiagnosis } from "../kit/api.js";
 import { firstDifferenceText, linePair, outputPair } from "./mistake.js";
-import { el } from "./table.js";
 
 // What each function returns, as the exercise's code names it (the saved output among them).
 const RETURNS = {

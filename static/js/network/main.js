@@ -3,8 +3,9 @@
 // view, which class's loss, mirrored in the URL (urlstate.js). Every number drawn comes from
 // the server.
 
+import { el, finder } from "../kit/dom.js";
 import { heldOutDigits, run as postRun, runPhoto, uploadWeights, weightSet } from "./api.js";
-import { INK, el, finder, fmt4, paint, plain, unpaint } from "./maps.js";
+import { INK, fmt4, paint, plain, unpaint } from "./maps.js";
 import { createLayers, renderInput, renderProbs } from "./overview.js";
 import { createPad } from "./draw.js";
 import { createStepView } from "./stepview.js";

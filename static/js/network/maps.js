@@ -2,6 +2,7 @@
 // grids of numbers, colour scales from ../colors.js. Nothing here computes a layer: values
 // are read from the nested lists the server sent, only their range picks the colours.
 
+import { el } from "../kit/dom.js";
 import { makeScale } from "../kit/colors.js";
 import { fmtShort } from "../kit/arrays.js";
 
@@ -108,23 +109,6 @@ export function unpaint(canvas) {
   canvas.onpointermove = null;
   canvas.onpointerleave = null;
   canvas.onclick = null;
-}
-
-/** A look-up of the elements inside `root` by id: $ = finder(root); $("pad"). */
-export function finder(root) {
-  return (id) => root.querySelector(`#${id}`);
-}
-
-/** The elements inside `root` with these ids, in that order. */
-export function byIds(root, ...ids) {
-  return ids.map(finder(root));
-}
-
-export function el(tag, className, text) {
-  const e = document.createElement(tag);
-  if (className) e.className = className;
-  if (text !== undefined) e.textContent = text;
-  return e;
 }
 
 /**

@@ -2,7 +2,8 @@
 // map; forward maps or, in backward mode, the loss's gradient on each layer's output, with
 // dW and db under the layers that have weights. The probabilities as bars.
 
-import { INK, channel, el, extent, fmt4, paint, plain, scaleFor, unpaint } from "./maps.js";
+import { el } from "../kit/dom.js";
+import { INK, channel, extent, fmt4, paint, plain, scaleFor, unpaint } from "./maps.js";
 import { buildLegend, makeScale } from "../kit/colors.js";
 
 const LAST_STEP = 2 ** 31 - 1; // past any layer's last step: Explore clamps it to that

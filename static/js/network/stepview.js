@@ -2,7 +2,8 @@
 // come from core's traces through POST /api/network/steps (a page of 64 at a time), the
 // arrays with them. The view draws them; every number on it is the server's.
 
-import { byIds, channel, el, finder, fmt4, numberGrid, paintCells, plain, scaleFor } from "./maps.js";
+import { byIds, el, finder } from "../kit/dom.js";
+import { channel, fmt4, numberGrid, paintCells, plain, scaleFor } from "./maps.js";
 import { steps as fetchSteps } from "./api.js";
 
 const PAGE = 64;

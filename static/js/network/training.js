@@ -4,7 +4,8 @@
 // is kept in sessionStorage; a job opened from a shared link (?job=) has none here, and is
 // shown read-only (its controls disabled, #train-owner saying why).
 
-import { byIds, el, finder, paint, scaleFor } from "./maps.js";
+import { byIds, el, finder } from "../kit/dom.js";
+import { paint, scaleFor } from "./maps.js";
 import { controlTraining, deleteTraining, paceTraining, startTraining, trainingProgress,
   watchTraining } from "./api.js";
 

@@ -3,16 +3,10 @@
 // detail panel, and small DOM helpers. Index arithmetic lives in ../geometry.js.
 
 import { channelView } from "../arrays.js";
+import { el } from "../dom.js";
 import { channelToRgba, cssColor, makeScale, rgbToRgba, textColorOn } from "../colors.js";
 import { MapCanvas } from "../grid.js";
 import { indexOf, outputsCovering, positionOf, positionText, rowMajorSteps, stageGeometry, windowOf } from "../geometry.js";
-
-export function el(tag, cls, text) {
-  const e = document.createElement(tag);
-  if (cls) e.className = cls;
-  if (text !== undefined) e.textContent = text;
-  return e;
-}
 
 /** A view's frame: the root <div class="stage-view name"> and its maps column. */
 export function viewFrame(name, mapsClass = "maps") {

@@ -2,12 +2,14 @@
 // (h, w, then c innermost), each filter's feature map Z fills in behind it, and the detail
 // panel writes conv_single_step out with the step record's exact numbers.
 
+import { el } from "../dom.js";
 import { MapCanvas } from "../grid.js";
 import { makeScale, signedScale } from "../colors.js";
 import { outputsCovering, windowOf } from "../geometry.js";
 import {
-  channelName, currentCell, detailPanel, el, imageData, jumpToCovering, linkTables, matrixTable,
-  outputLinks, outputMaps, scalar, stepDetail, sliceChannel, stageSetup, stepView, tableScale, viewFrame,
+  channelName, currentCell, detailPanel, imageData, jumpToCovering, linkTables, matrixTable,
+  outputLinks, outputMaps, scalar, stepDetail, sliceChannel, stageSetup, stepView, tableScale,
+  viewFrame,
 } from "./common.js";
 
 export function createConvView(ctx) {

@@ -3,15 +3,15 @@
 // the server's final array once every window that adds into it has been visited, or from
 // the server's running totals (`totals_at`) when the player rests on a step.
 
+import { el } from "../dom.js";
 import { MapCanvas } from "../grid.js";
 import { channelToRgba, makeScale, signedScale } from "../colors.js";
 import { at, channelView, decodeArray, weightsView } from "../arrays.js";
+import { completionSteps, cropPadded, indexOf, outputsCovering, tapCells, windowOf } from "../geometry.js";
 import {
-  completionSteps, cropPadded, indexOf, outputsCovering, tapCells, windowOf,
-} from "../geometry.js";
-import {
-  channelData, channelMaps, channelName, currentCell, detailPanel, el, imageData, jumpToCovering, linkTables,
-  loadingLine, matrixTable, outputLinks, outputMaps, scalar, stepDetail, sliceChannel, stageSetup, stepView, tableScale, viewFrame,
+  channelData, channelMaps, channelName, currentCell, detailPanel, imageData, jumpToCovering,
+  linkTables, loadingLine, matrixTable, outputLinks, outputMaps, scalar, stepDetail, sliceChannel,
+  stageSetup, stepView, tableScale, viewFrame,
 } from "./common.js";
 import { restingTotals, revealTitle } from "./running.js";
 import { termsBox } from "./terms.js";

@@ -3,10 +3,11 @@
 // steps through the padded rows: where row r of A_prev_pad comes from (a padding row, or
 // row r - pad of A_prev between pad cells), with the row's numbers from the server.
 
+import { el } from "../dom.js";
 import { MapCanvas } from "../grid.js";
 import { makeScale } from "../colors.js";
 import { sourceIndex } from "../geometry.js";
-import { channelData, channelName, el, imageData, mapsLifecycle, viewFrame } from "./common.js";
+import { channelData, channelName, imageData, mapsLifecycle, viewFrame } from "./common.js";
 import { padRowPlayer } from "./pad_rows.js";
 
 export function createPadView(ctx) {

@@ -3,9 +3,10 @@
 // padding row), and writes where it comes from, the np.pad line that makes it, and its
 // first numbers (the server's padded array; only indexing here, see ../geometry.js).
 
+import { el } from "../dom.js";
 import { makeScale } from "../colors.js";
 import { sourceIndex } from "../geometry.js";
-import { el, matrixTable } from "./common.js";
+import { matrixTable } from "./common.js";
 
 /** Cells of a row shown in the table: the left pad cells and a few of the image after them. */
 const SHOWN_AFTER_PAD = 4;

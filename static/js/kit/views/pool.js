@@ -1,10 +1,11 @@
 // Stage "pool_forward": the pooling window over A, the maximum (chosen by the tie rule)
 // outlined or the mean shown, and the pooled map filling in behind the window.
 
+import { el } from "../dom.js";
 import { autoScale } from "../colors.js";
 import { outputsCovering, windowOf } from "../geometry.js";
 import {
-  channelData, channelMaps, currentCell, detailPanel, el, jumpToCovering, linkTables, maskMarks,
+  channelData, channelMaps, currentCell, detailPanel, jumpToCovering, linkTables, maskMarks,
   matrixTable, outputLinks, outputMaps, scalar, stepDetail, stageSetup, stepView, viewFrame,
 } from "./common.js";
 import { maskCaption, maximaText, poolForwardCode } from "./poolcode.js";

@@ -3,12 +3,14 @@
 // windows accumulating. A cell of the accumulating map is drawn from the server's final
 // array once its last window is in, or from the server's running totals when paused.
 
+import { el } from "../dom.js";
 import { signedScale } from "../colors.js";
 import { at, decodeArray } from "../arrays.js";
 import { completionSteps, indexOf, outputsCovering, windowOf } from "../geometry.js";
 import {
-  channelData, channelMaps, currentCell, detailPanel, el, jumpToCovering, linkTables, maskMarks,
-  matrixTable, outputLinks, outputMaps, scalar, stepDetail, stageSetup, stepView, tableScale, viewFrame,
+  channelData, channelMaps, currentCell, detailPanel, jumpToCovering, linkTables, maskMarks,
+  matrixTable, outputLinks, outputMaps, scalar, stepDetail, stageSetup, stepView, tableScale,
+  viewFrame,
 } from "./common.js";
 import { restingTotals, revealTitle } from "./running.js";
 import { maskCaption, maximaText, poolBackwardCode } from "./poolcode.js";

@@ -1,10 +1,11 @@
 // Stage "relu": A = max(0, Z) cell by cell in loop order. Both numbers come from the server's
 // Z and A arrays; the page only shows them side by side.
 
+import { el } from "../dom.js";
 import { signedScale } from "../colors.js";
 import { at } from "../arrays.js";
 
-import { currentCell, cursor, detailPanel, el, outputMaps, scalar, stepView, viewFrame } from "./common.js";
+import { currentCell, cursor, detailPanel, outputMaps, scalar, stepView, viewFrame } from "./common.js";
 
 export function createReluView(ctx) {
   const { arrays } = ctx;

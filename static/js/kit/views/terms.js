@@ -3,7 +3,8 @@
 // itself, then the cell's value. Every number is the server's: the additions are the step
 // records' (da_add, added), the factors and the total the server's arrays.
 
-import { el, scalar } from "./common.js";
+import { el } from "../dom.js";
+import { scalar } from "./common.js";
 
 /**
  * A box in the detail panel; show(label, load) lists the terms that load() resolves to:
