@@ -56,6 +56,44 @@ def test_backward_view_and_layer_steps(browser, server_url):
     context.close()
 
 
+
+def test_layer_steps_play_pause_and_keys(browser, server_url):
+    """The step view runs on the kit's player and keys: Play walks the steps at the speed
+    chosen and stops at the last one, Pause holds the step, the arrows step (Shift: ten),
+    Home and End jump."""
+    context, page, errors = _open(browser, server_url)
+    panel = page.locator("#steps-panel")
+    page.click("[data-layer=pool1] .open-steps")
+    expect(panel).to_have_attribute("data-kind", "pool_forward", timeout=20000)
+    expect(panel).to_have_attribute("data-step", "0")
+    total = int(page.locator("#st-scrub").get_attribute("max")) + 1
+    assert total > 20
+    page.select_option("#st-speed", "64")
+    page.click("#st-play")
+    expect(page.locator("#st-play")).to_have_attribute("aria-pressed", "true")
+    expect(panel).to_have_attribute("data-step", re.compile(r"^([5-9]|\d\d+)$"), timeout=10000)
+    page.click("#st-play")
+    expect(page.locator("#st-play")).to_have_attribute("aria-pressed", "false")
+    held = panel.get_attribute("data-step")
+    page.wait_for_timeout(300)
+    assert panel.get_attribute("data-step") == held
+    page.locator("#st-scrub").focus()
+    page.keyboard.press("Home")
+    expect(panel).to_have_attribute("data-step", "0")
+    page.locator("#st-next").focus()  # keys pressed inside the panel
+    page.keyboard.press("Shift+ArrowRight")
+    expect(panel).to_have_attribute("data-step", "10")
+    page.keyboard.press("ArrowLeft")
+    expect(panel).to_have_attribute("data-step", "9")
+    expect(page.locator("#st-label")).to_have_text(f"step 10 of {total}")
+    page.keyboard.press("End")
+    expect(panel).to_have_attribute("data-step", str(total - 1))
+    page.click("#st-play")  # from the last step, Play starts again at the first
+    expect(panel).to_have_attribute("data-step", str(total - 1), timeout=20000)
+    expect(page.locator("#st-play")).to_have_attribute("aria-pressed", "false", timeout=20000)
+    assert errors == []
+    context.close()
+
 def _stroke(page, box, points, up=True):
     x0, y0, w, h = box["x"], box["y"], box["width"], box["height"]
     page.mouse.move(x0 + points[0][0] * w, y0 + points[0][1] * h)

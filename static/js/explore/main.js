@@ -6,11 +6,11 @@
 import { makeFormatter } from "../kit/arrays.js";
 import { createSettingsForm } from "./settings.js";
 import { cleanFilters, stateFromUrl, urlSync } from "./state.js";
-import { createTestHooks } from "../kit/testhooks.js";
+import { bindPlayerKeys } from "../kit/keyboard.js";
+import { exploreHooks } from "../kit/testhooks.js";
 import { createPlayerBar } from "./playerbar.js";
 import { createStages } from "./stages.js";
 import { createLoader } from "./loading.js";
-import { bindKeyboard } from "../kit/keyboard.js";
 import { bindUploads } from "./uploads.js";
 import { bindFilterFile } from "./filterfile.js";
 import { createUsePanel } from "./use.js";
@@ -28,7 +28,7 @@ function createExplorePage(root, boot) {
     limits: boot.limits,
     state,
     url: urlSync(state),
-    hooks: createTestHooks(root.body),
+    hooks: exploreHooks(root.body),
     fmt: makeFormatter(state.ui.digits),
     firstVisit: !window.location.search, // opens mid-sweep on the convolution, playing
     current: null, // {image, raw, arrays, store, askedAt, pending}: the result shown
@@ -64,7 +64,11 @@ function createExplorePage(root, boot) {
     },
   });
   bindUploads(app);
-  bindKeyboard(app);
+  bindPlayerKeys(app.root, {
+    player: app.bar.player,
+    ready: () => Boolean(app.view && app.view.total),
+    tabs: () => app.stages.tabs(),
+  });
   app.filterFile = bindFilterFile(app);
   app.form.render();
   if (!app.filterFile.loadFromUrl()) app.loader.compute(); // else once the filters are in

@@ -1,7 +1,7 @@
 // The sticky player bar: play/pause, step, first/last, the scrubber, speed, zoom and digits,
 // the step counter, and the live region that reads the step out when the player rests.
 
-import { Player } from "../kit/player.js";
+import { Player, showPlaying } from "../kit/player.js";
 import { makeFormatter } from "../kit/arrays.js";
 
 const STEP_CONTROLS = ["#player-buttons", "#scrub-row", "#speed-group"];
@@ -38,9 +38,7 @@ export function createPlayerBar(app) {
       }
     },
     onPlayChange(playing) {
-      playBtn.textContent = playing ? "Pause" : "Play";
-      playBtn.setAttribute("aria-label", playing ? "Pause" : "Play");
-      playBtn.classList.toggle("playing", playing);
+      showPlaying(playBtn, playing);
       app.hooks.playing(playing);
       if (!playing) {
         app.url.sync();
@@ -59,11 +57,7 @@ export function createPlayerBar(app) {
     return `${rate} steps/s${sweep ? ` · whole stage in ${whole}` : ""}`;
   }
 
-  /** Jump to step k (pausing). */
-  function jump(k) {
-    player.pause();
-    player.seek(k);
-  }
+  const jump = (k) => player.jump(k);
 
   playBtn.addEventListener("click", () => player.toggle());
   $("#btn-back").addEventListener("click", () => player.stepBy(-1));

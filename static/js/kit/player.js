@@ -1,16 +1,23 @@
-// The animation loop: play, pause, step, seek and speed, on requestAnimationFrame.
-// Speed is a 0..1 slider on a log scale: 0 is one step a second, 1 sweeps the whole stage
-// in SWEEP_SECONDS. Each frame's drawing time is recorded as a "convstep-frame" measure.
+// The animation loop of every page (Explore's stages, Learn's walk, Network's step view):
+// play, pause, step, seek and speed, on requestAnimationFrame. Speed is either a 0..1
+// slider on a log scale (0 is one step a second, 1 sweeps the whole stage in SWEEP_SECONDS)
+// or, when `stepsPerSecond` is set, a fixed reading pace. Each frame's drawing time is
+// recorded as a "convstep-frame" measure.
 
 const SWEEP_SECONDS = 3;
 
 export class Player {
-  constructor({ onStep, onPlayChange }) {
+  /**
+   * onStep(k, playing) draws step k; onPlayChange(playing) when play starts or stops;
+   * stepsPerSecond: a fixed pace (null: the log-scale `speed` slider's).
+   */
+  constructor({ onStep, onPlayChange, stepsPerSecond = null }) {
     this.onStep = onStep;
     this.onPlayChange = onPlayChange || (() => {});
     this.total = 0;
     this.k = 0;
     this.speed = 0.7;
+    this.stepsPerSecond = stepsPerSecond;
     this.playing = false;
     this.acc = 0;
     this.last = 0;
@@ -18,8 +25,9 @@ export class Player {
     this.frame = this.frame.bind(this);
   }
 
-  /** Steps per second for a slider value t in 0..1. */
+  /** Steps per second: the fixed pace, or the slider's for a value t in 0..1. */
   rate(t = this.speed) {
+    if (this.stepsPerSecond) return this.stepsPerSecond;
     const top = Math.max(2, this.total / SWEEP_SECONDS);
     return 10 ** (t * Math.log10(top));
   }
@@ -67,6 +75,12 @@ export class Player {
     this.seek(this.k + d);
   }
 
+  /** Pause and show step k (clamped): the first/last buttons, the scrubber, Home and End. */
+  jump(k) {
+    this.pause();
+    this.seek(k);
+  }
+
   draw() {
     const t0 = performance.now();
     this.onStep(this.k, this.playing);
@@ -97,4 +111,15 @@ export class Player {
     }
     this.raf = requestAnimationFrame(this.frame);
   }
+}
+
+/**
+ * A play/pause button showing the player's state: its text, the "playing" class, and
+ * aria-pressed when the button carries it (a toggle), else its aria-label.
+ */
+export function showPlaying(button, playing) {
+  button.textContent = playing ? "Pause" : "Play";
+  button.classList.toggle("playing", playing);
+  if (button.hasAttribute("aria-pressed")) button.setAttribute("aria-pressed", String(playing));
+  else button.setAttribute("aria-label", playing ? "Pause" : "Play");
 }

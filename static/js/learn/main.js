@@ -4,7 +4,9 @@
 // from the same step record in one render, so the panel never lags the counter.
 
 import { el } from "../kit/dom.js";
-import { Player } from "../kit/player.js";
+import { bindPlayerKeys } from "../kit/keyboard.js";
+import { Player, showPlaying } from "../kit/player.js";
+import { learnHooks } from "../kit/testhooks.js";
 import { LESSONS, variantOf } from "./lessons.js";
 import { createMistakeMode, firstDifferenceText } from "./mistake.js";
 import { createUploadCheck } from "./upload.js";
@@ -12,18 +14,6 @@ import { createDownloadMenu } from "../kit/download.js";
 
 // The functions with a loop the server animates (GET /api/animation's ops).
 const ANIMATED = ["conv_forward", "conv_backward", "pool_forward", "pool_backward"];
-
-/** The shared player, at a reading pace: `stepsPerSecond` instead of the explore sweep. */
-class ReadingPlayer extends Player {
-  constructor(o) {
-    super(o);
-    this.stepsPerSecond = 0.5;
-  }
-
-  rate() {
-    return this.stepsPerSecond;
-  }
-}
 
 const EXTRAS = [ // the "More" settings: URL key, element id, default (the server's too)
   ["dilation", "dilation", "1"],
@@ -49,19 +39,15 @@ function createLearn(root) {
     extras: { dilation: String(open.dilation), pad_mode: open.pad_mode, tie: open.tie, upstream: open.upstream },
     speed: "0.5",
   };
-  const main = $("#main");
+  const hooks = learnHooks($("#main"), $("#upload-field"));
 
-  const player = new ReadingPlayer({
+  const player = new Player({ // at a reading pace, the speed menu's (not Explore's sweep)
+    stepsPerSecond: 0.5,
     onStep: (k) => {
       state.k = k;
       render();
     },
-    onPlayChange: (on) => {
-      const b = $("#btn-play");
-      b.textContent = on ? "Pause" : "Play";
-      b.setAttribute("aria-pressed", on ? "true" : "false");
-      b.classList.toggle("playing", on);
-    },
+    onPlayChange: (on) => showPlaying($("#btn-play"), on),
   });
 
   // a probe case (mistake mode, a checker's link) replaces the path for its function
@@ -238,8 +224,7 @@ function createLearn(root) {
     const at = first ? diffStep(d, first) : null;
     note.hidden = !(first && at === state.k);
     note.textContent = !note.hidden ? `Here the buggy code parts from the right one. ${firstDifferenceText(first)}` : "";
-    main.dataset.mistake = inCase && state.mistake ? state.mistake : "";
-    main.dataset.diffStep = at === null || at === undefined ? "" : String(at);
+    hooks.mistake(inCase && state.mistake ? state.mistake : "", at);
     const next = lesson.order[order + 1];
     const nf = $("#next-fn");
     nf.hidden = state.k !== n - 1;
@@ -256,10 +241,7 @@ function createLearn(root) {
         nf.append(a);
       }
     }
-    main.dataset.fn = fn;
-    main.dataset.step = String(state.k);
-    main.dataset.steps = String(n);
-    main.dataset.ready = "1";
+    hooks.shown({ fn, step: state.k, steps: n });
     syncUrl();
     upload.sync();
   }
@@ -283,10 +265,7 @@ function createLearn(root) {
   $("#btn-prev").addEventListener("click", () => player.stepBy(-1));
   $("#btn-next").addEventListener("click", () => player.stepBy(1));
   $("#btn-play").addEventListener("click", () => player.toggle());
-  $("#scrub").addEventListener("input", (ev) => {
-    player.pause();
-    player.seek(Number(ev.target.value));
-  });
+  $("#scrub").addEventListener("input", (ev) => player.jump(Number(ev.target.value)));
   for (const a of root.querySelectorAll("#fn-list a")) {
     a.addEventListener("click", (ev) => {
       if (ev.ctrlKey || ev.metaKey || ev.shiftKey || ev.button !== 0) return;
@@ -326,19 +305,7 @@ function createLearn(root) {
     $("#more").open = true;
   }
 
-  document.addEventListener("keydown", (ev) => {
-    if (ev.altKey || ev.ctrlKey || ev.metaKey) return;
-    const t = ev.target;
-    const tag = t && t.tagName;
-    if (tag === "INPUT" || tag === "SELECT" || tag === "TEXTAREA") return;
-    if (ev.key === "ArrowRight") player.stepBy(ev.shiftKey ? 10 : 1);
-    else if (ev.key === "ArrowLeft") player.stepBy(ev.shiftKey ? -10 : -1);
-    else if (ev.key === "Home") player.stepBy(-player.total);
-    else if (ev.key === "End") player.stepBy(player.total);
-    else if (ev.key === " " && tag !== "BUTTON" && tag !== "A" && tag !== "SUMMARY") player.toggle();
-    else return;
-    ev.preventDefault();
-  });
+  bindPlayerKeys(document, { player });
 
   const mistakes = createMistakeMode(root, {
     current: () => ({ fn: state.fn, mistake: caseActive() ? state.mistake : null, flavour: state.flavour, caseName: state.caseName }),
@@ -373,8 +340,7 @@ function createLearn(root) {
         window.location.assign(`/learn?${q}`);
         return;
       }
-      player.pause();
-      player.seek(k);
+      player.jump(k);
     },
     onRun(run) {
       state.run = run;
@@ -391,6 +357,7 @@ function createLearn(root) {
   }
 
   const upload = createUploadCheck(root, {
+    hooks,
     current: () => ({ fn: state.fn, caseName: shownCase(), mode: LESSONS[state.fn].variant === "mode" ? state.mode : null }),
   });
 

@@ -49,6 +49,7 @@ const MISTAKE = { code: "Code with this mistake", output: (o) => `With this mist
  * function shown and its probe case (null on a path step that is no probe case); start(list)
  * fills it from GET /api/learn/mistakes (cases and outputs per function, the mistakes'
  * titles and lines); sync() follows the page when it shows another function or case.
+ * `page.hooks`: the page's test hooks (kit/testhooks.js learnHooks).
  */
 export function createUploadCheck(root, page) {
   const $ = (q) => root.querySelector(q);
@@ -70,7 +71,7 @@ export function createUploadCheck(root, page) {
     pending = null;
     box.hidden = true;
     box.replaceChildren();
-    form.dataset.state = "";
+    page.hooks.upload("");
   }
 
   function renderHow() {
@@ -163,7 +164,7 @@ export function createUploadCheck(root, page) {
     clearResult();
     const ctl = new AbortController();
     pending = ctl;
-    form.dataset.state = "busy";
+    page.hooks.upload("busy");
     setStatus(`Checking ${chosen.name}…`);
     const f = fn();
     try {
@@ -171,11 +172,11 @@ export function createUploadCheck(root, page) {
       if (pending !== ctl) return;
       render(d);
       setStatus(`${chosen.name}: ${d.output} of shape (${d.got_shape.join(", ")}) read on case "${d.case}".`, d.ok ? "ok" : "");
-      form.dataset.state = d.ok ? "right" : "wrong";
+      page.hooks.upload(d.ok ? "right" : "wrong");
     } catch (err) {
       if (ctl.signal.aborted) return;
       setStatus(`${chosen.name}: ${err.message}`, "error");
-      form.dataset.state = "refused";
+      page.hooks.upload("refused");
     } finally {
       if (pending === ctl) pending = null;
     }

@@ -4,6 +4,8 @@
 // the server.
 
 import { el, finder } from "../kit/dom.js";
+import { bindTabKeys } from "../kit/keyboard.js";
+import { networkHooks } from "../kit/testhooks.js";
 import { heldOutDigits, run as postRun, runPhoto, uploadWeights, weightSet } from "./api.js";
 import { INK, fmt4, paint, plain, unpaint } from "./maps.js";
 import { createLayers, renderInput, renderProbs } from "./overview.js";
@@ -23,6 +25,7 @@ function createNetworkPage(root, boot) {
   const classes = arch.classes;
   const state = { source: "draw", digit: 0, photo: null, weights: "shipped", mode: "forward",
     target: null, run: null, demo: true };
+  const hooks = networkHooks(root, $("steps-panel"));
   const asked = readView(window.location.search, arch); // the view the URL asks for
   let restoring = null; // an uploaded weights id from the URL, until the server confirms it
   let seq = 0;
@@ -50,7 +53,7 @@ function createNetworkPage(root, boot) {
       urlTimer = null;
       writeView({ source: state.source, digit: state.digit, weights: restoring || state.weights,
         mode: state.mode, target: state.target, layer: steps.layer,
-        direction: steps.direction, step: steps.layer ? Number($("steps-panel").dataset.step || 0) : 0,
+        direction: steps.direction, step: steps.layer ? steps.step : 0,
         job: training && training.job ? training.job.id : null });
     }, 200);
   }
@@ -106,14 +109,14 @@ function createNetworkPage(root, boot) {
     const t0 = performance.now();
     const run = { control: new AbortController(), key };
     running = run;
-    root.dataset.state = "busy";
+    hooks.busy(true);
     try {
       const answer = await send(run.control.signal);
       if (mine !== seq) return;
       showError(null);
       state.run = answer;
       draw();
-      root.dataset.drawMs = String(Math.round(performance.now() - t0));
+      hooks.drawMs(Math.round(performance.now() - t0));
       if (steps.layer) {
         const req = state.source === "photo" ? photoRequest() : request();
         if (req) steps.open(steps.layer, steps.direction, req, { keep: true });
@@ -123,7 +126,7 @@ function createNetworkPage(root, boot) {
     } finally {
       if (running === run) { // the last run asked for: the page is ready again
         running = null;
-        root.dataset.state = "ready";
+        hooks.busy(false);
         if (pending) {
           liveTimer = setTimeout(() => {
             liveTimer = null;
@@ -171,9 +174,7 @@ function createNetworkPage(root, boot) {
       verdict.replaceChildren(el("b", "", "This does not look like a digit"),
         ` (distance ${fmt4(like.distance)} from the digits; 99% of real and drawn digits are within ${fmt4(like.threshold)}). The network must still pick a class (${classes[r.forward.prediction]}, p = ${p}), but here that means little.`);
     }
-    root.dataset.digitLike = String(like.digit_like);
-    root.dataset.prediction = String(r.forward.prediction);
-    root.dataset.mode = state.mode;
+    hooks.drawn(r.forward.prediction, state.mode, like.digit_like);
   }
 
   // ---------------------------------------------------------------- inputs
@@ -210,33 +211,23 @@ function createNetworkPage(root, boot) {
     const verdict = $("verdict");
     verdict.classList.remove("is-ood");
     verdict.textContent = "Draw one digit, any size.";
-    delete root.dataset.prediction;
-    delete root.dataset.digitLike;
+    hooks.drawn(null);
   }
 
   const tabs = ["draw", "digit", "photo"];
-  function selectTab(name, focus = false) {
+  function selectTab(name) {
     for (const t of tabs) {
       const tab = $(`tab-${t}`);
       tab.setAttribute("aria-selected", String(t === name));
       tab.tabIndex = t === name ? 0 : -1;
       $(`src-${t}`).hidden = t !== name;
-      if (t === name && focus) tab.focus();
     }
     state.source = name;
     remember();
     if (name !== "photo" || state.photo) refresh();
   }
-  tabs.forEach((t, i) => {
-    const tab = $(`tab-${t}`);
-    tab.addEventListener("click", () => selectTab(t));
-    tab.addEventListener("keydown", (e) => {
-      if (e.key === "ArrowRight" || e.key === "ArrowLeft") {
-        const j = (i + (e.key === "ArrowRight" ? 1 : tabs.length - 1)) % tabs.length;
-        selectTab(tabs[j], true);
-      }
-    });
-  });
+  tabs.forEach((t) => $(`tab-${t}`).addEventListener("click", () => selectTab(t)));
+  bindTabKeys(root.querySelector(".src-tabs"), () => tabs.map((t) => $(`tab-${t}`)));
 
   let digits = null;
   function fillDigits() {
@@ -318,7 +309,7 @@ function createNetworkPage(root, boot) {
   $("show-forward").addEventListener("click", () => setMode("forward"));
   $("show-backward").addEventListener("click", () => setMode("backward"));
 
-  const steps = createStepView($("steps-panel"), { onError: showError, onStep: remember });
+  const steps = createStepView($("steps-panel"), { onError: showError, onStep: remember, hooks });
   function openSteps(name, direction = null, at = 0) {
     const dir = direction || state.mode;
     $("steps-forward").setAttribute("aria-checked", String(dir === "forward"));
@@ -383,6 +374,7 @@ function createNetworkPage(root, boot) {
 
   let lastLive = 0;
   training = createTraining(root, {
+    hooks,
     onError: showError,
     onWeights(job, changed) {
       if (changed) remember();
@@ -436,7 +428,7 @@ function createNetworkPage(root, boot) {
       status.classList.add("bad");
     });
   }
-  root.dataset.state = "ready";
+  hooks.busy(false);
 }
 
 createNetworkPage(document.querySelector("#main"),

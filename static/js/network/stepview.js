@@ -1,8 +1,11 @@
 // One conv or pool layer of the network, step by step, on its real input: the step records
 // come from core's traces through POST /api/network/steps (a page of 64 at a time), the
-// arrays with them. The view draws them; every number on it is the server's.
+// arrays with them. The view draws them; every number on it is the server's. The kit's
+// player walks the steps, with the kit's keys (Space, the arrows, Home and End).
 
 import { byIds, el, finder } from "../kit/dom.js";
+import { bindPlayerKeys } from "../kit/keyboard.js";
+import { Player, showPlaying } from "../kit/player.js";
 import { channel, fmt4, numberGrid, paintCells, plain, scaleFor } from "./maps.js";
 import { steps as fetchSteps } from "./api.js";
 
@@ -17,7 +20,7 @@ function named(name, map, scale, options = {}) {
   return box;
 }
 
-export function createStepView(root, { onError, onStep = () => {} }) {
+export function createStepView(root, { onError, onStep = () => {}, hooks }) {
   const $ = finder(root);
   const [body, eq, scrub, label, playBtn, what] = byIds(root, "step-body", "step-eq",
     "st-scrub", "st-label", "st-play", "steps-what");
@@ -27,16 +30,14 @@ export function createStepView(root, { onError, onStep = () => {} }) {
   let data = null; // the last answer: arrays, geometry, total
   const pages = new Map(); // offset -> steps
   let k = 0;
-  let timer = null;
-  let token = 0;
-
-  function stop() {
-    if (timer) clearInterval(timer);
-    timer = null;
-    playBtn.textContent = "Play";
-    playBtn.setAttribute("aria-pressed", "false");
-    playBtn.classList.remove("playing");
-  }
+  let token = 0; // the layer opened: an answer for an older one is dropped
+  let shown = 0; // the step asked for last: an older step's page arriving later is not drawn
+  const player = new Player({
+    stepsPerSecond: Number($("st-speed").value),
+    onStep: (step) => show(step),
+    onPlayChange: (on) => showPlaying(playBtn, on),
+  });
+  const stop = () => player.pause();
 
   async function page(offset) {
     if (pages.has(offset)) return pages.get(offset);
@@ -52,6 +53,7 @@ export function createStepView(root, { onError, onStep = () => {} }) {
     if (!data && !request) return;
     const total = data ? data.page.total : 1;
     k = Math.max(0, Math.min(index, total - 1));
+    const mine = (shown += 1);
     const offset = Math.floor(k / PAGE) * PAGE;
     let list;
     try {
@@ -61,15 +63,16 @@ export function createStepView(root, { onError, onStep = () => {} }) {
       onError(err);
       return;
     }
-    if (!list) return;
+    if (!list || mine !== shown) return;
+    player.setTotal(data.page.total);
+    player.k = k;
     scrub.max = String(data.page.total - 1);
     scrub.value = String(k);
     const step = list[k - offset];
     label.textContent = `step ${k + 1} of ${data.page.total}`;
     draw(step);
     if (k + PAGE / 2 >= offset + PAGE && offset + PAGE < data.page.total) page(offset + PAGE);
-    root.dataset.step = String(k);
-    root.dataset.kind = data.page.kind;
+    hooks.step(k, data.page.kind);
     onStep(k);
   }
 
@@ -200,28 +203,17 @@ export function createStepView(root, { onError, onStep = () => {} }) {
     body.append(left, mid, right);
   }
 
-  // player wiring
-  playBtn.addEventListener("click", () => {
-    if (timer) return stop();
-    const speed = Number($("st-speed").value);
-    playBtn.textContent = "Pause";
-    playBtn.setAttribute("aria-pressed", "true");
-    playBtn.classList.add("playing");
-    timer = setInterval(() => {
-      if (!data || k >= data.page.total - 1) return stop();
-      show(k + 1);
-    }, 1000 / speed);
+  // the player's controls and keys (inside the panel)
+  playBtn.addEventListener("click", () => player.toggle());
+  $("st-speed").addEventListener("change", () => {
+    player.stepsPerSecond = Number($("st-speed").value);
   });
-  $("st-prev").addEventListener("click", () => show(k - 1));
-  $("st-next").addEventListener("click", () => show(k + 1));
-  $("st-first").addEventListener("click", () => show(0));
-  $("st-last").addEventListener("click", () => show(data ? data.page.total - 1 : 0));
-  scrub.addEventListener("input", () => show(Number(scrub.value)));
-  root.addEventListener("keydown", (e) => {
-    if (e.target.tagName === "SELECT" || e.target.tagName === "INPUT") return;
-    if (e.key === "ArrowRight") show(k + 1);
-    else if (e.key === "ArrowLeft") show(k - 1);
-  });
+  $("st-prev").addEventListener("click", () => player.stepBy(-1));
+  $("st-next").addEventListener("click", () => player.stepBy(1));
+  $("st-first").addEventListener("click", () => player.jump(0));
+  $("st-last").addEventListener("click", () => player.jump(player.total - 1));
+  scrub.addEventListener("input", () => player.jump(Number(scrub.value)));
+  bindPlayerKeys(root, { player });
 
   return {
     /** Open `name` for the current input at step `at` (0 by default; with keep, the step
@@ -261,6 +253,10 @@ export function createStepView(root, { onError, onStep = () => {} }) {
     },
     get direction() {
       return direction;
+    },
+    /** The step shown. */
+    get step() {
+      return k;
     },
   };
 }

@@ -78,7 +78,7 @@ function keepToken(id, token) {
   }
 }
 
-export function createTraining(root, { onWeights, onError }) {
+export function createTraining(root, { onWeights, onError, hooks }) {
   const $ = finder(root);
   const ownerNote = $("train-owner");
   const [start, pause, stopBtn, reset, stateEl, err] = byIds(root, "train-start", "train-pause",
@@ -135,9 +135,7 @@ export function createTraining(root, { onWeights, onError }) {
     const words = { running: "training", paused: "paused", done: "done", stopped: "stopped", failed: "failed" };
     const pace = job.state === "running" && job.steps_per_second ? ` · ${job.steps_per_second} steps/s` : "";
     stateEl.textContent = `${words[job.state]}${pace} · epoch ${job.epoch.toFixed(2)} of ${job.config.epochs} · step ${job.step} of ${job.total_steps} · ${acc}${job.reason && job.state !== "done" ? ` (${job.reason.replace("_", " ")})` : ""}`;
-    root.dataset.trainState = job.state;
-    root.dataset.trainStep = String(job.step);
-    root.dataset.trainPoints = String(points.length);
+    hooks.training(job, points.length);
   }
 
   function take(snap) {
@@ -229,9 +227,7 @@ export function createTraining(root, { onWeights, onError }) {
     buttons();
     draw();
     stateEl.textContent = "from random weights, on the 1437 training digits";
-    delete root.dataset.trainState;
-    delete root.dataset.trainStep;
-    delete root.dataset.trainPoints;
+    hooks.training(null);
     onWeights(null, true);
     if (!mine) return; // someone else's job: stop watching it, nothing more
     try {
