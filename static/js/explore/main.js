@@ -5,7 +5,7 @@
 
 import { makeFormatter } from "../kit/arrays.js";
 import { createSettingsForm } from "./settings.js";
-import { cleanFilters, stateFromUrl, urlSync } from "./state.js";
+import { cleanFilters, stateFromUrl, urlOf } from "./state.js";
 import { bindPlayerKeys } from "../kit/keyboard.js";
 import { exploreHooks } from "../kit/testhooks.js";
 import { createPlayerBar } from "./playerbar.js";
@@ -27,7 +27,7 @@ function createExplorePage(root, boot) {
     boot,
     limits: boot.limits,
     state,
-    url: urlSync(state),
+    url: urlOf(state),
     hooks: exploreHooks(root.body),
     fmt: makeFormatter(state.ui.digits),
     firstVisit: !window.location.search, // opens mid-sweep on the convolution, playing

@@ -1,7 +1,8 @@
-// One state object for the page, kept in the URL so a reload or a shared link restores the
-// same view: the layer's settings, the stage, the step, and the display choices. One table
-// of properties (PROPS) drives both reading and writing the query string, as TensorFlow
-// Playground's state.ts does: a new setting is one row.
+// Explore's one state object, kept in the URL so a reload or a shared link restores the
+// same view: the layer's settings, the stage, the step, and the display choices. Its keys
+// are the rows of PROPS, read and written by the kit's URL-state table (../kit/urlstate.js).
+
+import { BOOL, NUMBER, TEXT, oneOf, readProps, urlSync, writeProps } from "../kit/urlstate.js";
 
 const UI_DEFAULTS = { stage: "conv_forward", step: 0, zoom: 1, digits: "4", speed: 0.7 };
 const POOL_DEFAULTS = { mode: "max", f: 2, stride: 2, tie_rule: "first" };
@@ -23,15 +24,6 @@ function createState(defaults) {
     file: null, // a Blob when the user uploaded or pasted an image
   };
 }
-
-// Value types: parse(text) -> value, or undefined to keep the default; format(value) -> text.
-const NUMBER = {
-  parse: (t) => (t === "" || !Number.isFinite(Number(t)) ? undefined : Number(t)),
-  format: String,
-};
-const TEXT = { parse: (t) => t, format: String };
-const BOOL = { parse: (t) => t !== "0", format: (v) => (v ? "1" : "0") };
-const oneOf = (...values) => ({ parse: (t) => (values.includes(t) ? t : undefined), format: String });
 
 function encodeFilter(fl) {
   if (fl.preset) return fl.preset;
@@ -99,11 +91,7 @@ const POOL = {
 
 const pooled = (st) => Boolean(st.settings.pool);
 
-/**
- * One row per URL key, in the order of the query string: `path` into the state, `type`,
- * `when(st)` (only then written and read), `omitDefault` (left out at the UI default),
- * `clean(v)` (applied after parsing). Rows with read/write handle a list.
- */
+/** One row per URL key, in the order of the query string (../kit/urlstate.js says how). */
 const PROPS = [
   { key: "sample", path: ["settings", "sample"], type: TEXT },
   { key: "size", path: ["settings", "size"], type: NUMBER },
@@ -124,22 +112,10 @@ const PROPS = [
   { key: "seed", path: ["settings", "upstream", "seed"], type: NUMBER, when: (st) => st.settings.upstream.kind === "random" },
   { key: "stage", path: ["ui", "stage"], type: TEXT },
   { key: "step", path: ["ui", "step"], type: NUMBER, clean: (v) => Math.max(0, Math.floor(v)) },
-  { key: "zoom", path: ["ui", "zoom"], type: NUMBER, omitDefault: true },
-  { key: "digits", path: ["ui", "digits"], type: TEXT, omitDefault: true },
-  { key: "speed", path: ["ui", "speed"], type: NUMBER, omitDefault: true, clean: (v) => Math.min(1, Math.max(0, v)) },
+  { key: "zoom", path: ["ui", "zoom"], type: NUMBER, default: UI_DEFAULTS.zoom },
+  { key: "digits", path: ["ui", "digits"], type: TEXT, default: UI_DEFAULTS.digits },
+  { key: "speed", path: ["ui", "speed"], type: NUMBER, default: UI_DEFAULTS.speed, clean: (v) => Math.min(1, Math.max(0, v)) },
 ];
-
-function getPath(st, path) {
-  return path.reduce((o, k) => (o == null ? undefined : o[k]), st);
-}
-
-function setPath(st, path, v) {
-  const parent = getPath(st, path.slice(0, -1));
-  if (parent) parent[path[path.length - 1]] = v;
-}
-
-const getProp = (p, st) => (p.get ? p.get(st) : getPath(st, p.path));
-const isDefault = (p, st) => p.path[0] === "ui" && getProp(p, st) === UI_DEFAULTS[p.path[1]];
 
 /**
  * Query string -> state (unknown or malformed values fall back to the defaults).
@@ -147,55 +123,11 @@ const isDefault = (p, st) => p.path[0] === "ui" && getProp(p, st) === UI_DEFAULT
  */
 export function stateFromUrl(defaults, search, limits) {
   const st = createState(defaults);
-  const q = new URLSearchParams(search);
-  if (![...q.keys()].length) return st;
-  for (const p of PROPS) {
-    if (p.read) {
-      p.read(q, st, limits);
-      continue;
-    }
-    if (!q.has(p.key) || (p.when && !p.when(st))) continue;
-    let v = p.type.parse(q.get(p.key));
-    if (v === undefined) continue;
-    if (p.clean) v = p.clean(v);
-    if (p.set) p.set(st, v);
-    else setPath(st, p.path, v);
-  }
-  return st;
+  if (![...new URLSearchParams(search).keys()].length) return st;
+  return readProps(PROPS, search, st, limits);
 }
 
-/** State -> query string. */
-function stateToQuery(st) {
-  const q = new URLSearchParams();
-  for (const p of PROPS) {
-    if (p.write) {
-      p.write(q, st);
-      continue;
-    }
-    const v = getProp(p, st);
-    if (v === undefined || v === null || v === "" || (p.when && !p.when(st)) || (p.omitDefault && isDefault(p, st))) continue;
-    q.set(p.key, p.type.format(v));
-  }
-  return q.toString();
-}
-
-/**
- * The URL kept in line with `st`: sync() replaces it, coalesced to one history write per
- * 150 ms; flush() writes it now (before a test or a copy reads it).
- */
-export function urlSync(st) {
-  let timer = 0;
-  const url = () => `${window.location.pathname}?${stateToQuery(st)}`;
-  return {
-    sync() {
-      clearTimeout(timer);
-      timer = setTimeout(() => {
-        if (url() !== `${window.location.pathname}${window.location.search}`) window.history.replaceState(null, "", url());
-      }, 150);
-    },
-    flush() {
-      clearTimeout(timer);
-      window.history.replaceState(null, "", url());
-    },
-  };
+/** The address bar kept in line with `st` (../kit/urlstate.js urlSync: sync() and flush()). */
+export function urlOf(st) {
+  return urlSync(() => writeProps(PROPS, st));
 }

@@ -7,6 +7,7 @@ import { el } from "../kit/dom.js";
 import { bindPlayerKeys } from "../kit/keyboard.js";
 import { Player, showPlaying } from "../kit/player.js";
 import { learnHooks } from "../kit/testhooks.js";
+import { NUMBER, TEXT, writeProps } from "../kit/urlstate.js";
 import { LESSONS, variantOf } from "./lessons.js";
 import { createMistakeMode, firstDifferenceText } from "./mistake.js";
 import { createUploadCheck } from "./upload.js";
@@ -20,6 +21,21 @@ const EXTRAS = [ // the "More" settings: URL key, element id, default (the serve
   ["pad_mode", "pad-mode", "constant"],
   ["tie", "tie", "all"],
   ["upstream", "upstream", "probe"],
+];
+
+/**
+ * Learn's keys in the URL, in the kit's table (../kit/urlstate.js); the server reads them
+ * (app/ LearnQuery) and opens the page there. `page`: {caseActive(), urlStep(), openedCase}.
+ */
+const PROPS = [
+  { key: "fn", path: ["fn"], type: TEXT },
+  { key: "step", get: (st, page) => page.urlStep(), type: NUMBER }, // the loop's step in a probe case
+  { key: "mistake", path: ["mistake"], type: TEXT },
+  { key: "flavour", path: ["flavour"], type: TEXT, when: (st) => Boolean(st.mistake) },
+  { key: "case", path: ["caseName"], type: TEXT, when: (st, page) => page.caseActive() && Boolean(page.openedCase || !st.mistake) },
+  { key: "pad", path: ["pad"], type: NUMBER, default: 1 },
+  { key: "mode", path: ["mode"], type: TEXT, default: "max" },
+  ...EXTRAS.map(([key, , def]) => ({ key, path: ["extras", key], type: TEXT, default: def })),
 ];
 
 function createLearn(root) {
@@ -140,20 +156,16 @@ function createLearn(root) {
     }));
   }
 
-  function urlFor() {
-    const q = new URLSearchParams();
-    q.set("fn", state.fn);
-    const d = data();
-    const s = d.steps[Math.min(state.k, d.steps.length - 1)];
-    q.set("step", String(s && caseActive() ? s.index : state.k));
-    if (state.mistake) q.set("mistake", state.mistake);
-    if (state.mistake && state.flavour) q.set("flavour", state.flavour);
-    if (caseActive() && (open.case || !state.mistake)) q.set("case", state.caseName);
-    if (state.pad !== 1) q.set("pad", String(state.pad));
-    if (state.mode !== "max") q.set("mode", state.mode);
-    for (const [key, , def] of EXTRAS) if (state.extras[key] !== def) q.set(key, state.extras[key]);
-    return `/learn?${q}`;
-  }
+  const urlPage = {
+    caseActive,
+    openedCase: open.case,
+    urlStep() {
+      const d = data();
+      const s = d.steps[Math.min(state.k, d.steps.length - 1)];
+      return s && caseActive() ? s.index : state.k;
+    },
+  };
+  const urlFor = () => `/learn?${writeProps(PROPS, state, urlPage)}`;
 
   function syncUrl() {
     history.replaceState(null, "", urlFor());
