@@ -28,14 +28,100 @@ function exactWeights(raw) {
 }
 const errorText = (err) => (err.messages ? err.messages.join(" ") : err.message);
 
-/** Returns {compute, requestCompute, cancel, showError}. */
+/**
+ * Returns {compute, requestCompute, cancel, showError, headline}. The parts below: the
+ * geometry check before sending, the error display, putting an answer in place (install)
+ * and the follow-up arrays.
+ */
 export function createLoader(app) {
   const { $, state, hooks } = app;
   const statusEl = $("#status");
-  const settingsError = $("#settings-error");
-  const uploadError = $("#upload-error");
+  const check = geometryCheck(app);
+  const errors = errorDisplay(app);
   let inflight = null;
   let pendingTimer = 0;
+
+  function setBusy(on) {
+    statusEl.classList.toggle("busy", on);
+    if (on) statusEl.textContent = "Computing…";
+    else if (statusEl.textContent === "Computing…") statusEl.textContent = "";
+  }
+
+  function requestCompute(delay = 180) {
+    clearTimeout(pendingTimer);
+    pendingTimer = setTimeout(() => compute(), delay);
+  }
+
+  /** Stop any request for a result (the form found a bad value). */
+  function cancel() {
+    clearTimeout(pendingTimer);
+    if (inflight) inflight.abort();
+    inflight = null;
+    setBusy(false);
+  }
+
+  async function compute({ fromUpload = false, retries = 0 } = {}) {
+    clearTimeout(pendingTimer);
+    if (inflight) inflight.abort();
+    const ac = new AbortController();
+    inflight = ac;
+    setBusy(true);
+    const sent = clone(state.settings);
+    const file = state.file;
+    const t0 = performance.now();
+    const start = fromUpload ? app.uploadChosenAt : t0;
+    let raw;
+    try {
+      const refused = await check.refusal(sent, file, ac.signal);
+      if (refused) {
+        inflight = null;
+        setBusy(false);
+        if (fromUpload) errors.showError({ messages: [refused.message] }, true);
+        else errors.showRefusal(refused);
+        return;
+      }
+      raw = await postImage(sent, file, { signal: ac.signal, arrays: firstArrays(state.ui.stage) });
+    } catch (err) {
+      if (err.name === "AbortError") return;
+      inflight = null;
+      if (err.status === 503 && retries < 3) {
+        // the server is busy with other work: ask again shortly, as its Retry-After says
+        statusEl.textContent = "The server is busy; trying again…";
+        pendingTimer = setTimeout(() => compute({ fromUpload, retries: retries + 1 }), 800 * (retries + 1));
+        return;
+      }
+      setBusy(false);
+      errors.showError(err, fromUpload);
+      return;
+    }
+    if (inflight !== ac) return;
+    inflight = null;
+    install(app, raw, sent, file, start);
+    setBusy(false);
+    const ms = Math.round(performance.now() - t0);
+    statusEl.textContent = `Server: decode ${raw.timing_ms.decode.toFixed(0)} ms, compute ${raw.timing_ms.compute.toFixed(0)} ms; drawn ${ms} ms after asking.`;
+    hooks.drawnMs(ms);
+    // "convstep-drawn": from asking (or choosing the upload) to the first frame showing it
+    requestAnimationFrame(() => performance.measure("convstep-drawn", { start, end: performance.now() }));
+  }
+
+  $("#undo-settings").addEventListener("click", () => {
+    if (!app.lastGood) return;
+    state.settings = clone(app.lastGood.settings);
+    state.file = app.lastGood.file;
+    app.form.render();
+    compute();
+  });
+
+  return { compute, requestCompute, cancel, showError: errors.showError, headline: errors.headline };
+}
+
+/**
+ * Ask /api/geometry first, so settings the server would refuse are shown, never sent:
+ * refusal(settings, file, signal) is its answer when they do not fit, else null (also when
+ * the check itself failed: then /api/image says).
+ */
+function geometryCheck(app) {
   const fileSizes = new WeakMap(); // an upload -> its [width, height], or null if unreadable
 
   /** [width, height] of an uploaded file as decoded (EXIF orientation applied), or null. */
@@ -69,89 +155,30 @@ export function createLoader(app) {
     return null;
   }
 
-  /**
-   * Ask /api/geometry first, so settings the server would refuse are shown, never sent:
-   * its answer when they do not fit, else null (also when the check itself failed: then
-   * /api/image says).
-   */
   async function refusal(settings, file, signal) {
     const image = await imageSize(file, settings);
     if (signal.aborted) throw new DOMException("superseded", "AbortError");
     if (image === null) return null;
-    let check;
+    let answer;
     try {
-      check = await checkGeometry(settings, image, { signal });
+      answer = await checkGeometry(settings, image, { signal });
     } catch (err) {
       if (err.name === "AbortError") throw err;
       return null;
     }
     if (signal.aborted) throw new DOMException("superseded", "AbortError");
-    return check.fits ? null : check;
+    return answer.fits ? null : answer;
   }
 
-  function setBusy(on) {
-    statusEl.classList.toggle("busy", on);
-    if (on) statusEl.textContent = "Computing…";
-    else if (statusEl.textContent === "Computing…") statusEl.textContent = "";
-  }
+  return { refusal };
+}
 
-  function requestCompute(delay = 180) {
-    clearTimeout(pendingTimer);
-    pendingTimer = setTimeout(() => compute(), delay);
-  }
-
-  /** Stop any request for a result (the form found a bad value). */
-  function cancel() {
-    clearTimeout(pendingTimer);
-    if (inflight) inflight.abort();
-    inflight = null;
-    setBusy(false);
-  }
-
-  async function compute({ fromUpload = false, retries = 0 } = {}) {
-    clearTimeout(pendingTimer);
-    if (inflight) inflight.abort();
-    const ac = new AbortController();
-    inflight = ac;
-    setBusy(true);
-    const sent = clone(state.settings);
-    const file = state.file;
-    const t0 = performance.now();
-    const start = fromUpload ? app.uploadChosenAt : t0;
-    let raw;
-    try {
-      const refused = await refusal(sent, file, ac.signal);
-      if (refused) {
-        inflight = null;
-        setBusy(false);
-        if (fromUpload) showError({ messages: [refused.message] }, true);
-        else showRefusal(refused);
-        return;
-      }
-      raw = await postImage(sent, file, { signal: ac.signal, arrays: firstArrays(state.ui.stage) });
-    } catch (err) {
-      if (err.name === "AbortError") return;
-      inflight = null;
-      if (err.status === 503 && retries < 3) {
-        // the server is busy with other work: ask again shortly, as its Retry-After says
-        statusEl.textContent = "The server is busy; trying again…";
-        pendingTimer = setTimeout(() => compute({ fromUpload, retries: retries + 1 }), 800 * (retries + 1));
-        return;
-      }
-      setBusy(false);
-      showError(err, fromUpload);
-      return;
-    }
-    if (inflight !== ac) return;
-    inflight = null;
-    install(raw, sent, file, start);
-    setBusy(false);
-    const ms = Math.round(performance.now() - t0);
-    statusEl.textContent = `Server: decode ${raw.timing_ms.decode.toFixed(0)} ms, compute ${raw.timing_ms.compute.toFixed(0)} ms; drawn ${ms} ms after asking.`;
-    hooks.drawnMs(ms);
-    // "convstep-drawn": from asking (or choosing the upload) to the first frame showing it
-    requestAnimationFrame(() => performance.measure("convstep-drawn", { start, end: performance.now() }));
-  }
+/**
+ * Where errors show: headline(text) above the formulas, showRefusal(check) for a refusal
+ * /api/geometry foresaw, showError(err, fromUpload) in the settings box or under the upload.
+ */
+function errorDisplay(app) {
+  const { $, state } = app;
 
   /** The headline above the formulas says the settings do not work, and what would. */
   function headline(text) {
@@ -178,6 +205,7 @@ export function createLoader(app) {
       ? err.messages.join(" ")
       : `Cannot reach the convstep server (${err.message || err}). Is it still running?`;
     if (fromUpload) {
+      const uploadError = $("#upload-error");
       uploadError.textContent = msg;
       uploadError.hidden = false;
       // keep showing the image that worked
@@ -189,116 +217,127 @@ export function createLoader(app) {
     headline("These settings cannot be computed.");
     $("#size-summary").textContent = "These settings do not fit: see Output size above.";
     $("#size-summary").classList.add("bad");
-    settingsError.hidden = false;
+    $("#settings-error").hidden = false;
     $("#view").classList.add("stale");
     $("#stale-note").hidden = !app.current;
     $("#undo-settings").hidden = !app.lastGood;
     if (!app.current) $("#view").replaceChildren();
   }
 
-  /**
-   * The first answer carries only the arrays of the stage being opened: fetch all the
-   * others (display encoding: colours, exact where the contract's rules allow), then draw a
-   * stage that was waiting for them, then fetch exact numbers (fetchExact).
-   */
-  function fetchRest(cur) {
-    const names = ALL_ARRAYS.filter((n) => !cur.arrays.has(n));
-    hooks.arrays({ complete: !names.length, exact: false });
-    if (!names.length) {
-      fetchExact(cur);
-      return;
-    }
-    fetchArrays(cur.image, names, { display: true })
-      .then((res) => {
-        if (app.current !== cur) return;
-        cur.arrays.replace(res.arrays);
-        hooks.arrays({ complete: true });
-        app.stages.redrawIfUses(Object.keys(res.arrays));
-        fetchExact(cur);
-      })
-      .catch((err) => {
-        if (app.current !== cur) return;
-        statusEl.textContent = `Could not fetch the other stages' arrays (${errorText(err)}).`;
-        if (cur.pending) $("#view").firstChild.textContent = statusEl.textContent;
-      });
-  }
+  return { headline, showRefusal, showError };
+}
 
-  /** Float32 copies of the arrays whose numbers are only approximate, then a redraw. */
-  function fetchExact(cur) {
-    const names = cur.arrays.approximate();
-    hooks.arrays({ exact: !names.length });
-    if (!names.length) return;
-    fetchArrays(cur.image, names)
-      .then((res) => {
-        if (app.current !== cur) return;
-        cur.arrays.replace(res.arrays);
-        app.stages.redrawIfUses(Object.keys(res.arrays));
-        hooks.arrays({ exact: !cur.arrays.approximate().length });
-        requestAnimationFrame(() => performance.measure("convstep-exact", { start: cur.askedAt, end: performance.now() }));
-      })
-      .catch((err) => {
-        if (app.current === cur) statusEl.textContent = `Numbers on the maps are rounded to their colours (${err.message}).`;
-      });
-  }
-
-  function install(raw, sent, file, askedAt) {
-    // the output position shown, to keep across a change of geometry
-    const before = app.current ? { stage: state.ui.stage, shape: stageShape(app.current.raw, state.ui.stage) } : null;
-    if (app.current) app.current.store.close();
-    const image = { id: raw.id, settings: raw.settings, requestSettings: sent, file };
-    const store = new StepStore(image, {
-      pageSize: app.limits.first_page_steps, // the length of the pages /api/image sends
-      onArrive: (stage) => {
-        if (app.view && app.view.stage === stage) {
-          app.view.refresh();
-          if (!app.bar.player.playing) app.bar.announce();
-        }
-      },
-      onError: (err) => {
-        statusEl.textContent = `Could not fetch steps: ${errorText(err)}`;
-      },
-    });
-    for (const [stage, page] of Object.entries(raw.steps || {})) store.seed(stage, page);
-    const cur = { image, raw, arrays: lazyArrays(raw.arrays), store, askedAt, pending: null };
-    app.current = cur;
-    app.lastGood = { settings: clone(sent), file };
-    settingsError.hidden = true;
-    uploadError.hidden = true;
-    $("#geo-out").classList.remove("bad");
-    $("#geometry-body").classList.remove("stale");
-    $("#view").classList.remove("stale");
-    $("#stale-note").hidden = true;
-    const W = cur.arrays.get("W");
-    app.form.render(W, exactWeights(raw));
-    renderGeometry($("#geometry-body"), $("#geo-out"), raw, W);
-    renderSummary($("#size-summary"), raw, W);
-    app.stages.renderTabs(raw.stages);
-    if (app.firstVisit) {
-      // a first visit (no state in the URL) opens mid-sweep on the convolution and plays it
-      app.firstVisit = false;
-      const g = raw.geometry.conv;
-      app.stages.show("conv_forward", Math.floor(g.n_H * 0.35) * g.n_W * W.shape[3]);
-      if (!window.matchMedia("(prefers-reduced-motion: reduce)").matches) app.bar.player.play();
-    } else {
-      const stage = raw.stages.includes(state.ui.stage) ? state.ui.stage : "conv_forward";
-      // the same (h, w, c) on the new output (clamped), not the same step number
-      const step = before && before.stage === stage ? sameStep(state.ui.step, before.shape, stageShape(raw, stage)) : state.ui.step;
-      app.stages.show(stage, step);
-    }
-    $("#source-name").textContent = file ? `Showing your image${file.name ? ` “${file.name}”` : ""}. (Links and reloads open the sample.)` : "";
-    app.use.render();
-    app.url.sync();
-    fetchRest(cur);
-    hooks.drawn(raw.id);
-  }
-
-  $("#undo-settings").addEventListener("click", () => {
-    if (!app.lastGood) return;
-    state.settings = clone(app.lastGood.settings);
-    state.file = app.lastGood.file;
-    app.form.render();
-    compute();
+/** The step records of an answer, fetched a page at a time (kit/steps.js), seeded with its first pages. */
+function stepStore(app, raw, sent, file) {
+  const image = { id: raw.id, settings: raw.settings, requestSettings: sent, file };
+  const store = new StepStore(image, {
+    pageSize: app.limits.first_page_steps, // the length of the pages /api/image sends
+    onArrive: (stage) => {
+      if (app.view && app.view.stage === stage) {
+        app.view.refresh();
+        if (!app.bar.player.playing) app.bar.announce();
+      }
+    },
+    onError: (err) => {
+      app.$("#status").textContent = `Could not fetch steps: ${errorText(err)}`;
+    },
   });
+  for (const [stage, page] of Object.entries(raw.steps || {})) store.seed(stage, page);
+  return { image, store };
+}
 
-  return { compute, requestCompute, cancel, showError, headline };
+/** Put an /api/image answer in place: the current result, the form, the formulas, the stage. */
+function install(app, raw, sent, file, askedAt) {
+  const { $, state } = app;
+  // the output position shown, to keep across a change of geometry
+  const before = app.current ? { stage: state.ui.stage, shape: stageShape(app.current.raw, state.ui.stage) } : null;
+  if (app.current) app.current.store.close();
+  const { image, store } = stepStore(app, raw, sent, file);
+  const cur = { image, raw, arrays: lazyArrays(raw.arrays), store, askedAt, pending: null };
+  app.current = cur;
+  app.lastGood = { settings: clone(sent), file };
+  $("#settings-error").hidden = true;
+  $("#upload-error").hidden = true;
+  $("#geo-out").classList.remove("bad");
+  $("#geometry-body").classList.remove("stale");
+  $("#view").classList.remove("stale");
+  $("#stale-note").hidden = true;
+  const W = cur.arrays.get("W");
+  app.form.render(W, exactWeights(raw));
+  renderGeometry($("#geometry-body"), $("#geo-out"), raw, W);
+  renderSummary($("#size-summary"), raw, W);
+  app.stages.renderTabs(raw.stages);
+  openStage(app, raw, W, before);
+  $("#source-name").textContent = file ? `Showing your image${file.name ? ` “${file.name}”` : ""}. (Links and reloads open the sample.)` : "";
+  app.use.render();
+  app.url.sync();
+  fetchRest(app, cur);
+  app.hooks.drawn(raw.id);
+}
+
+/**
+ * The stage to show for a new answer: a first visit (no state in the URL) opens mid-sweep
+ * on the convolution and plays it; otherwise the stage shown, at the same (h, w, c) on the
+ * new output (clamped), not the same step number.
+ */
+function openStage(app, raw, W, before) {
+  const { state } = app;
+  if (app.firstVisit) {
+    app.firstVisit = false;
+    const g = raw.geometry.conv;
+    app.stages.show("conv_forward", Math.floor(g.n_H * 0.35) * g.n_W * W.shape[3]);
+    if (!window.matchMedia("(prefers-reduced-motion: reduce)").matches) app.bar.player.play();
+    return;
+  }
+  const stage = raw.stages.includes(state.ui.stage) ? state.ui.stage : "conv_forward";
+  const step = before && before.stage === stage ? sameStep(state.ui.step, before.shape, stageShape(raw, stage)) : state.ui.step;
+  app.stages.show(stage, step);
+}
+
+/**
+ * The first answer carries only the arrays of the stage being opened: fetch all the
+ * others (display encoding: colours, exact where the contract's rules allow), then draw a
+ * stage that was waiting for them, then fetch exact numbers (fetchExact).
+ */
+function fetchRest(app, cur) {
+  const { $, hooks } = app;
+  const names = ALL_ARRAYS.filter((n) => !cur.arrays.has(n));
+  hooks.arrays({ complete: !names.length, exact: false });
+  if (!names.length) {
+    fetchExact(app, cur);
+    return;
+  }
+  fetchArrays(cur.image, names, { display: true })
+    .then((res) => {
+      if (app.current !== cur) return;
+      cur.arrays.replace(res.arrays);
+      hooks.arrays({ complete: true });
+      app.stages.redrawIfUses(Object.keys(res.arrays));
+      fetchExact(app, cur);
+    })
+    .catch((err) => {
+      if (app.current !== cur) return;
+      const statusEl = $("#status");
+      statusEl.textContent = `Could not fetch the other stages' arrays (${errorText(err)}).`;
+      if (cur.pending) $("#view").firstChild.textContent = statusEl.textContent;
+    });
+}
+
+/** Float32 copies of the arrays whose numbers are only approximate, then a redraw. */
+function fetchExact(app, cur) {
+  const { hooks } = app;
+  const names = cur.arrays.approximate();
+  hooks.arrays({ exact: !names.length });
+  if (!names.length) return;
+  fetchArrays(cur.image, names)
+    .then((res) => {
+      if (app.current !== cur) return;
+      cur.arrays.replace(res.arrays);
+      app.stages.redrawIfUses(Object.keys(res.arrays));
+      hooks.arrays({ exact: !cur.arrays.approximate().length });
+      requestAnimationFrame(() => performance.measure("convstep-exact", { start: cur.askedAt, end: performance.now() }));
+    })
+    .catch((err) => {
+      if (app.current === cur) app.$("#status").textContent = `Numbers on the maps are rounded to their colours (${err.message}).`;
+    });
 }
