@@ -20,6 +20,148 @@ function named(name, map, scale, options = {}) {
   return box;
 }
 
+/** Channel c of an output map filling in up to `step`, its cell outlined. */
+function outputMap(values, c, step, title) {
+  const n_C = values[0][0].length;
+  const n_W = values[0].length;
+  const map = channel(values, c);
+  const fig = el("figure", "sv-fig");
+  fig.append(el("figcaption", "", title));
+  const cv = el("canvas", "sv-canvas");
+  paintCells(cv, map, scaleFor(values), PX, {
+    blank: (r, q) => (r * n_W + q) * n_C + c > step.index,
+    boxes: [{ r0: step.h, c0: step.w, r1: step.h + 1, c1: step.w + 1 }],
+  });
+  fig.append(cv);
+  return fig;
+}
+
+/** An input's channels (or channel `only`) with the step's window outlined; padding dimmed. */
+function inputMaps(values, step, { padded, pad, title, only = null }) {
+  const fig = el("figure", "sv-fig");
+  fig.append(el("figcaption", "", title));
+  const wrap = el("div", "sv-channels");
+  const C = values[0][0].length;
+  const rows = values.length;
+  const cols = values[0].length;
+  const px = C > 1 && only === null ? 14 : PX;
+  const scale = scaleFor(values);
+  for (let c = 0; c < C; c += 1) {
+    if (only !== null && c !== only) continue;
+    const cv = el("canvas", "sv-canvas");
+    const off = padded ? 0 : pad;
+    paintCells(cv, channel(values, c), scale, px, {
+      dim: padded ? (r, q) => r < pad || q < pad || r >= rows - pad || q >= cols - pad : null,
+      boxes: [{ r0: step.vert_start - off, c0: step.horiz_start - off,
+        r1: step.vert_end - off, c1: step.horiz_end - off }],
+    });
+    const box = el("div", "sv-ch");
+    box.append(cv, el("span", "hint", C > 1 ? `c_prev ${c}` : ""));
+    wrap.append(box);
+  }
+  fig.append(wrap);
+  return fig;
+}
+
+/**
+ * One row per input channel of number grids and operators in turn, e.g. a_slice ⊙ W =
+ * products: parts are [name, (f, f, C) nested list, scale] or an operator string. The
+ * names are written over the first row's grids.
+ */
+function channelRows(parts, C) {
+  const box = el("div", "sv-triples");
+  for (let ch = 0; ch < C; ch += 1) {
+    const row = el("div", "sv-triple");
+    if (C > 1) row.append(el("span", "sv-ch-label", `c_prev ${ch}`));
+    for (const part of parts) {
+      if (typeof part === "string") {
+        row.append(el("span", "op", part));
+        continue;
+      }
+      const [name, values, scale] = part;
+      row.append(ch === 0 ? named(name, channel(values, ch), scale)
+        : numberGrid(channel(values, ch), scale, { label: name }));
+    }
+    box.append(row);
+  }
+  return box;
+}
+
+
+/** A step view's column: a div of class `cls` holding `nodes`. */
+function sv(cls, nodes) {
+  const col = el("div", cls);
+  col.append(...nodes);
+  return col;
+}
+
+/**
+ * What each kind of layer step shows, from the answer's arrays A, its geometry g and the step
+ * record: {left, mid, right} (lists of nodes, the columns) and eq (the step's equation).
+ */
+const KINDS = {
+  conv_forward(A, g, step) {
+    const pos = `[${step.h}, ${step.w}, ${step.c}]`;
+    const C = step.a_slice[0][0].length;
+    return {
+      left: [inputMaps(A.A_prev_pad, step, { padded: true, pad: g.pad,
+        title: `A_prev padded (${A.A_prev_pad.length} × ${A.A_prev_pad[0].length}), window rows ${step.vert_start}:${step.vert_end}, cols ${step.horiz_start}:${step.horiz_end}` })],
+      mid: [el("h4", "", `a_slice_prev ⊙ W[:, :, :, ${step.c}] = products`),
+        channelRows([["a_slice_prev", step.a_slice, scaleFor(step.a_slice)], "⊙",
+          [`W[:, :, :, ${step.c}]`, step.weights, scaleFor(step.weights, { signed: true })], "=",
+          ["products", step.products, scaleFor(step.products, { signed: true })]], C)],
+      right: [outputMap(A.output, step.c, step, `Z[:, :, ${step.c}] filling in`)],
+      eq: `Z${pos} = Σ products + b[${step.c}] = ${fmt4(step.total)} + ${fmt4(step.bias)} = ${fmt4(step.z)}`,
+    };
+  },
+  pool_forward(A, g, step) {
+    const pos = `[${step.h}, ${step.w}, ${step.c}]`;
+    return {
+      left: [inputMaps(A.A_prev, step, { padded: false, pad: 0, only: step.c,
+        title: `A_prev[:, :, ${step.c}], window rows ${step.vert_start}:${step.vert_end}, cols ${step.horiz_start}:${step.horiz_end}` })],
+      mid: [el("h4", "", "the window, its maximum marked"),
+        named("a_prev_slice", plain(step.window), scaleFor(step.window), {
+          mark: (r, q) => (step.mask[r][q] > 0 ? "hit" : "") })],
+      right: [outputMap(A.output, step.c, step, `A[:, :, ${step.c}] filling in`)],
+      eq: `A${pos} = max(window) = ${fmt4(step.value)} at window cell (${step.argmax.join(", ")})`,
+    };
+  },
+  conv_backward(A, g, step) {
+    const pos = `[${step.h}, ${step.w}, ${step.c}]`;
+    const C = step.da_add[0][0].length;
+    const wIn = A.W.map((row) => row.map((cell) => cell.map((f) => f[step.c])));
+    const toInput = el("div");
+    toInput.append(el("h4", "", `dA_prev_pad[window] += W[:, :, :, ${step.c}] · dz`),
+      channelRows([[`W[:, :, :, ${step.c}]`, wIn, scaleFor(wIn, { signed: true })],
+        `· ${fmt4(step.dz)} =`, ["added", step.da_add, scaleFor(step.da_add, { signed: true })]], C));
+    const toWeights = el("div");
+    toWeights.append(el("h4", "", `dW[:, :, :, ${step.c}] += a_slice · dz`),
+      channelRows([["added", step.dw_add, scaleFor(step.dw_add, { signed: true })]], C));
+    return {
+      left: [outputMap(A.d_out, step.c, { ...step, index: Infinity },
+        `dZ[:, :, ${step.c}] (the gradient arriving), this step's dz`)],
+      mid: [sv("sv-blocks", [toInput, toWeights])],
+      right: [inputMaps(A.dA_prev, step, { padded: false, pad: g.pad,
+        title: "dA_prev when every step is done (window shown where it overlaps)" })],
+      eq: `dz = dZ${pos} = ${fmt4(step.dz)}; db[${step.c}] so far = ${fmt4(step.db_running)} (all steps: ${fmt4(A.db[step.c])})`,
+    };
+  },
+  pool_backward(A, g, step) {
+    const row = el("div", "sv-triple");
+    row.append(named("route", plain(step.route), scaleFor(step.route)),
+      el("span", "op", `· ${fmt4(step.da)} =`),
+      named("added", plain(step.added), scaleFor(step.added, { signed: true })));
+    return {
+      left: [outputMap(A.d_out, step.c, { ...step, index: Infinity },
+        `dA[:, :, ${step.c}] (the gradient arriving), this step's da`)],
+      mid: [el("h4", "", "route (the max mask) · da = added"), row],
+      right: [inputMaps(A.dA_prev, step, { padded: false, pad: 0, only: step.c,
+        title: `dA_prev[:, :, ${step.c}] when every step is done` })],
+      eq: `dA_prev[window, ${step.c}] += route · ${fmt4(step.da)}`,
+    };
+  },
+};
+
 export function createStepView(root, { onError, onStep = () => {}, hooks }) {
   const $ = finder(root);
   const [body, eq, scrub, label, playBtn, what] = byIds(root, "step-body", "step-eq",
@@ -76,131 +218,10 @@ export function createStepView(root, { onError, onStep = () => {}, hooks }) {
     onStep(k);
   }
 
-  function outputMap(values, c, step, title) {
-    const n_C = values[0][0].length;
-    const n_W = values[0].length;
-    const map = channel(values, c);
-    const fig = el("figure", "sv-fig");
-    fig.append(el("figcaption", "", title));
-    const cv = el("canvas", "sv-canvas");
-    paintCells(cv, map, scaleFor(values), PX, {
-      blank: (r, q) => (r * n_W + q) * n_C + c > step.index,
-      boxes: [{ r0: step.h, c0: step.w, r1: step.h + 1, c1: step.w + 1 }],
-    });
-    fig.append(cv);
-    return fig;
-  }
-
-  function inputMaps(values, step, { padded, pad, title, only = null }) {
-    const fig = el("figure", "sv-fig");
-    fig.append(el("figcaption", "", title));
-    const wrap = el("div", "sv-channels");
-    const C = values[0][0].length;
-    const rows = values.length;
-    const cols = values[0].length;
-    const px = C > 1 && only === null ? 14 : PX;
-    const scale = scaleFor(values);
-    for (let c = 0; c < C; c += 1) {
-      if (only !== null && c !== only) continue;
-      const cv = el("canvas", "sv-canvas");
-      const off = padded ? 0 : pad;
-      paintCells(cv, channel(values, c), scale, px, {
-        dim: padded ? (r, q) => r < pad || q < pad || r >= rows - pad || q >= cols - pad : null,
-        boxes: [{ r0: step.vert_start - off, c0: step.horiz_start - off,
-          r1: step.vert_end - off, c1: step.horiz_end - off }],
-      });
-      const box = el("div", "sv-ch");
-      box.append(cv, el("span", "hint", C > 1 ? `c_prev ${c}` : ""));
-      wrap.append(box);
-    }
-    fig.append(wrap);
-    return fig;
-  }
-
-  /**
-   * One row per input channel of number grids and operators in turn, e.g. a_slice ⊙ W =
-   * products: parts are [name, (f, f, C) nested list, scale] or an operator string. The
-   * names are written over the first row's grids.
-   */
-  function channelRows(parts, C) {
-    const box = el("div", "sv-triples");
-    for (let ch = 0; ch < C; ch += 1) {
-      const row = el("div", "sv-triple");
-      if (C > 1) row.append(el("span", "sv-ch-label", `c_prev ${ch}`));
-      for (const part of parts) {
-        if (typeof part === "string") {
-          row.append(el("span", "op", part));
-          continue;
-        }
-        const [name, values, scale] = part;
-        row.append(ch === 0 ? named(name, channel(values, ch), scale)
-          : numberGrid(channel(values, ch), scale, { label: name }));
-      }
-      box.append(row);
-    }
-    return box;
-  }
-
   function draw(step) {
-    const A = data.arrays;
-    const g = data.geometry;
-    const kind = data.page.kind;
-    body.replaceChildren();
-    const left = el("div", "sv-col");
-    const mid = el("div", "sv-col sv-mid");
-    const right = el("div", "sv-col");
-    const pos = `[${step.h}, ${step.w}, ${step.c}]`;
-    if (kind === "conv_forward") {
-      const C = step.a_slice[0][0].length;
-      left.append(inputMaps(A.A_prev_pad, step, { padded: true, pad: g.pad,
-        title: `A_prev padded (${A.A_prev_pad.length} × ${A.A_prev_pad[0].length}), window rows ${step.vert_start}:${step.vert_end}, cols ${step.horiz_start}:${step.horiz_end}` }));
-      mid.append(el("h4", "", `a_slice_prev ⊙ W[:, :, :, ${step.c}] = products`));
-      mid.append(channelRows([["a_slice_prev", step.a_slice, scaleFor(step.a_slice)], "⊙",
-        [`W[:, :, :, ${step.c}]`, step.weights, scaleFor(step.weights, { signed: true })], "=",
-        ["products", step.products, scaleFor(step.products, { signed: true })]], C));
-      right.append(outputMap(A.output, step.c, step, `Z[:, :, ${step.c}] filling in`));
-      eq.textContent = `Z${pos} = Σ products + b[${step.c}] = ${fmt4(step.total)} + ${fmt4(step.bias)} = ${fmt4(step.z)}`;
-    } else if (kind === "pool_forward") {
-      left.append(inputMaps(A.A_prev, step, { padded: false, pad: 0, only: step.c,
-        title: `A_prev[:, :, ${step.c}], window rows ${step.vert_start}:${step.vert_end}, cols ${step.horiz_start}:${step.horiz_end}` }));
-      mid.append(el("h4", "", "the window, its maximum marked"));
-      const win = plain(step.window);
-      mid.append(named("a_prev_slice", win, scaleFor(step.window), {
-        mark: (r, q) => (step.mask[r][q] > 0 ? "hit" : "") }));
-      right.append(outputMap(A.output, step.c, step, `A[:, :, ${step.c}] filling in`));
-      eq.textContent = `A${pos} = max(window) = ${fmt4(step.value)} at window cell (${step.argmax.join(", ")})`;
-    } else if (kind === "conv_backward") {
-      const C = step.da_add[0][0].length;
-      left.append(outputMap(A.d_out, step.c, { ...step, index: Infinity },
-        `dZ[:, :, ${step.c}] (the gradient arriving), this step's dz`));
-      const wIn = A.W.map((row) => row.map((cell) => cell.map((f) => f[step.c])));
-      const toInput = el("div");
-      toInput.append(el("h4", "", `dA_prev_pad[window] += W[:, :, :, ${step.c}] · dz`),
-        channelRows([[`W[:, :, :, ${step.c}]`, wIn, scaleFor(wIn, { signed: true })],
-          `· ${fmt4(step.dz)} =`, ["added", step.da_add, scaleFor(step.da_add, { signed: true })]], C));
-      const toWeights = el("div");
-      toWeights.append(el("h4", "", `dW[:, :, :, ${step.c}] += a_slice · dz`),
-        channelRows([["added", step.dw_add, scaleFor(step.dw_add, { signed: true })]], C));
-      const blocks = el("div", "sv-blocks");
-      blocks.append(toInput, toWeights);
-      mid.append(blocks);
-      right.append(inputMaps(A.dA_prev, step, { padded: false, pad: g.pad,
-        title: "dA_prev when every step is done (window shown where it overlaps)" }));
-      eq.textContent = `dz = dZ${pos} = ${fmt4(step.dz)}; db[${step.c}] so far = ${fmt4(step.db_running)} (all steps: ${fmt4(A.db[step.c])})`;
-    } else {
-      left.append(outputMap(A.d_out, step.c, { ...step, index: Infinity },
-        `dA[:, :, ${step.c}] (the gradient arriving), this step's da`));
-      mid.append(el("h4", "", "route (the max mask) · da = added"));
-      const row = el("div", "sv-triple");
-      row.append(named("route", plain(step.route), scaleFor(step.route)),
-        el("span", "op", `· ${fmt4(step.da)} =`),
-        named("added", plain(step.added), scaleFor(step.added, { signed: true })));
-      mid.append(row);
-      right.append(inputMaps(A.dA_prev, step, { padded: false, pad: 0, only: step.c,
-        title: `dA_prev[:, :, ${step.c}] when every step is done` }));
-      eq.textContent = `dA_prev[window, ${step.c}] += route · ${fmt4(step.da)}`;
-    }
-    body.append(left, mid, right);
+    const { left, mid, right, eq: text } = KINDS[data.page.kind](data.arrays, data.geometry, step);
+    body.replaceChildren(sv("sv-col", left), sv("sv-col sv-mid", mid), sv("sv-col", right));
+    eq.textContent = text;
   }
 
   // the player's controls and keys (inside the panel)
