@@ -2,16 +2,19 @@
 // walks one function of the exercise at a time, one step at a time. Opens paused at the
 // step the URL names (step 1 by default); the view, the arithmetic and the code are drawn
 // from the same step record in one render, so the panel never lags the counter.
+// createLearn builds the page's one object `page` (the state, the player, the hooks) and
+// hands it to the named parts below: render, the controls, mistake mode and the checker.
 
 import { el } from "../kit/dom.js";
+import { createDownloadMenu } from "../kit/download.js";
 import { bindPlayerKeys } from "../kit/keyboard.js";
 import { Player, showPlaying } from "../kit/player.js";
 import { learnHooks } from "../kit/testhooks.js";
 import { NUMBER, TEXT, writeProps } from "../kit/urlstate.js";
 import { LESSONS, variantOf } from "./lessons.js";
+import { renderListing } from "./listing.js";
 import { createMistakeMode, firstDifferenceText } from "./mistake.js";
 import { createUploadCheck } from "./upload.js";
-import { createDownloadMenu } from "../kit/download.js";
 
 // The functions with a loop the server animates (GET /api/animation's ops).
 const ANIMATED = ["conv_forward", "conv_backward", "pool_forward", "pool_backward"];
@@ -53,227 +56,206 @@ function createLearn(root) {
     caseName: boot.case ? boot.case.name : open.case,
     run: null,
     extras: { dilation: String(open.dilation), pad_mode: open.pad_mode, tie: open.tie, upstream: open.upstream },
-    speed: "0.5",
   };
-  const hooks = learnHooks($("#main"), $("#upload-field"));
-
-  const player = new Player({ // at a reading pace, the speed menu's (not Explore's sweep)
+  const page = {
+    root,
+    $,
+    boot,
+    lesson,
+    state,
+    hooks: learnHooks($("#main"), $("#upload-field")),
+    // a probe case (mistake mode, a checker's link) replaces the path for its function
+    caseActive: () => Boolean(boot.case && boot.case.fn === state.fn && state.caseName === boot.case.name),
+    data: () => (page.caseActive() ? boot.case.data : variantOf(lesson, state.fn, state)),
+    render: () => render(page),
+  };
+  page.player = new Player({ // at a reading pace, the speed menu's (not Explore's sweep)
     stepsPerSecond: 0.5,
     onStep: (k) => {
       state.k = k;
-      render();
+      page.render();
     },
     onPlayChange: (on) => showPlaying($("#btn-play"), on),
   });
-
-  // a probe case (mistake mode, a checker's link) replaces the path for its function
-  const caseActive = () => Boolean(boot.case && boot.case.fn === state.fn && state.caseName === boot.case.name);
-  const data = () => (caseActive() ? boot.case.data : variantOf(lesson, state.fn, state));
-
-  /** The local step whose record is loop step `step` (the URL's and the checker's count). */
-  function localStep(d, step) {
-    const k = d.steps.findIndex((s) => s.index === step);
-    return k >= 0 ? k : Math.max(0, Math.min(d.steps.length - 1, step - (d.step_offset || 0)));
-  }
-  state.k = localStep(data(), open.step);
-
-  /** Where the first difference is in the walk: a local step, or null (another image). */
-  function diffStep(d, first) {
-    if (!first) return null;
-    if (first.phase === "crop") return d.steps.findIndex((s) => s.kind === "crop");
-    if (first.step !== null && first.step !== undefined) {
-      const k = d.steps.findIndex((s) => s.index === first.step && s.kind !== "crop");
-      return k >= 0 ? k : null;
-    }
-    if (state.fn === "zero_pad" && first.cell && first.cell[0] === 0) return Math.min(first.cell[1], d.steps.length - 1);
-    return d.steps.length - 1; // one call: the output is whole at the last step
-  }
-
-  /** The exercise's code for `fn` as the server derived it (core/learn/source.py): the
-   * path's listing for its extras, or the probe case's (the exercise's own settings). */
-  function codeLines(fn) {
-    return (caseActive() ? boot.case.code : lesson.code)[fn];
-  }
-
-  function renderCode(fn, d, s) {
-    const lesson_ = LESSONS[fn];
-    const { ids, notes } = lesson_.highlight(d, s);
-    const on = new Set(ids);
-    const pre = $("#code");
-    pre.replaceChildren();
-    const mode = d.mode;
-    const run = caseActive() ? state.run : null;
-    // mistake mode: the right lines the variant changes are marked and its buggy lines
-    // shown beneath them (the server's marks, by line id)
-    const marks = run ? run.variant.marks : [];
-    const bugIds = new Set(marks.flatMap((m) => m.lines));
-    const after = new Map(marks.map((m) => [m.lines[m.lines.length - 1], m]));
-    const lines = codeLines(fn);
-    lines.forEach((line) => {
-      const row = el("span", "cl");
-      row.dataset.line = line.id;
-      if (on.has(line.id)) row.classList.add("hl");
-      if (fn.startsWith("pool") && mode && ((mode === "max" && ["ifavg", "mean", "da", "fshape", "addavg"].includes(line.id))
-        || (mode === "average" && ["ifmax", "max", "slice", "mask", "mask2", "addmax"].includes(line.id) && fn === "pool_backward")
-        || (mode === "average" && ["ifmax", "max"].includes(line.id) && fn === "pool_forward"))) {
-        row.classList.add("dim");
-      }
-      if (bugIds.has(line.id)) row.classList.add("bug-right");
-      row.append(document.createTextNode(line.text));
-      if (notes[line.id]) row.append(el("span", "note", `   ${notes[line.id]}`));
-      pre.append(row, "\n");
-      const mark = after.get(line.id);
-      if (mark) { // the mistake's line(s), beneath the right one(s)
-        const where = mark.via ? `, in ${mark.via}` : "";
-        const texts = mark.buggy.length ? mark.buggy : [line.text.match(/^ */)[0]];
-        for (const text of texts) {
-          const bug = el("span", "cl bug", text);
-          bug.append(el("span", "note", mark.buggy.length ? `   # the mistake${where}` : `# the mistake: this line is left out${where}`));
-          bug.dataset.line = "bug";
-          pre.append(bug, "\n");
-        }
-      }
-    });
-    // keep the marked lines in sight inside the code box (it scrolls on its own)
-    const first = pre.querySelector(".cl.hl");
-    if (first && pre.scrollHeight > pre.clientHeight) {
-      const last = [...pre.querySelectorAll(".cl.hl")].pop();
-      const top = first.offsetTop; // pre is the lines' offsetParent (position: relative)
-      const bottom = last.offsetTop + last.offsetHeight;
-      if (top < pre.scrollTop || bottom > pre.scrollTop + pre.clientHeight) {
-        pre.scrollTop = Math.max(0, top - 2 * first.offsetHeight);
-      }
-    }
-  }
-
-  function renderArith(fn, d, s) {
-    const ol = $("#arith");
-    ol.replaceChildren(...LESSONS[fn].arith(d, s).map((line) => {
-      const li = el("li", null);
-      li.dataset.line = line.id;
-      li.append(el("code", null, line.text));
-      return li;
-    }));
-  }
-
+  state.k = localStep(page.data(), open.step);
   const urlPage = {
-    caseActive,
+    caseActive: page.caseActive,
     openedCase: open.case,
     urlStep() {
-      const d = data();
+      const d = page.data();
       const s = d.steps[Math.min(state.k, d.steps.length - 1)];
-      return s && caseActive() ? s.index : state.k;
+      return s && page.caseActive() ? s.index : state.k;
     },
   };
-  const urlFor = () => `/learn?${writeProps(PROPS, state, urlPage)}`;
+  page.urlFor = () => `/learn?${writeProps(PROPS, state, urlPage)}`;
+  page.openFn = (fn) => openFn(page, fn);
+  page.download = createDownloadMenu($("#download"), () => describeAnimation(page));
 
-  function syncUrl() {
-    history.replaceState(null, "", urlFor());
+  bindControls(page);
+  bindPlayerKeys(document, { player: page.player });
+  page.mistakes = bindMistakes(page);
+  page.upload = bindUpload(page);
+  $("#fn-title").tabIndex = -1;
+  page.render();
+  page.mistakes.start().then(() => page.upload.start(page.mistakes.list));
+}
+
+/** The local step whose record is loop step `step` (the URL's and the checker's count). */
+function localStep(d, step) {
+  const k = d.steps.findIndex((s) => s.index === step);
+  return k >= 0 ? k : Math.max(0, Math.min(d.steps.length - 1, step - (d.step_offset || 0)));
+}
+
+/** Where the first difference is in the walk of `fn`: a local step, or null (another image). */
+function diffStep(fn, d, first) {
+  if (!first) return null;
+  if (first.phase === "crop") return d.steps.findIndex((s) => s.kind === "crop");
+  if (first.step !== null && first.step !== undefined) {
+    const k = d.steps.findIndex((s) => s.index === first.step && s.kind !== "crop");
+    return k >= 0 ? k : null;
   }
+  if (fn === "zero_pad" && first.cell && first.cell[0] === 0) return Math.min(first.cell[1], d.steps.length - 1);
+  return d.steps.length - 1; // one call: the output is whole at the last step
+}
 
-  /** "Download animation": this function's loop on this case's geometry, at this step. */
-  function describeAnimation() {
-    if (!ANIMATED.includes(state.fn)) return null;
-    const d = data();
-    // pool_backward's record carries no geometry: its input's and dA's shapes say it
-    const g = d.geometry || { n_H_prev: d.A_prev[0].length, n_W_prev: d.A_prev[0][0].length, n_W: d.dA[0][0].length };
-    const pool = state.fn.startsWith("pool");
-    const params = { op: state.fn, h: g.n_H_prev, w: g.n_W_prev, f: pool ? d.f : g.f, stride: d.stride };
-    if (!pool) Object.assign(params, { pad: d.pad, dilation: d.dilation || 1 });
-    const s = d.steps[Math.min(state.k, d.steps.length - 1)];
-    const frame = s && Number.isInteger(s.h) && Number.isInteger(s.w) ? s.h * g.n_W + s.w : 0;
-    return {
-      params,
-      step: frame,
-      note: `${state.fn}'s loop on this ${g.n_H_prev} × ${g.n_W_prev} input, one frame per window position, in the classic colours (one channel of a fixed example, not this case's numbers).`,
-    };
+/** The step shown: its view, arithmetic, code, label, the case's notes and what comes next. */
+function render(page) {
+  const { $, state, player, lesson } = page;
+  const fn = state.fn;
+  const L = LESSONS[fn];
+  const d = page.data();
+  const n = d.steps.length;
+  if (player.total !== n) player.setTotal(n);
+  state.k = Math.max(0, Math.min(n - 1, state.k));
+  player.k = state.k;
+  const s = d.steps[state.k];
+  const order = lesson.order.indexOf(fn);
+
+  $("#fn-title").textContent = `${order + 1}. ${L.title}`;
+  $("#fn-what").textContent = L.what;
+  $("#callout").textContent = L.callout(d);
+  const label = stepLabel(page, d, s);
+  $("#view").replaceChildren(...L.view(d, s, { lesson, pad: state.pad, mode: state.mode }));
+  page.download.refresh();
+  const arith = L.arith(d, s);
+  $("#arith").replaceChildren(...arith.map((line) => {
+    const li = el("li", null);
+    li.dataset.line = line.id;
+    li.append(el("code", null, line.text));
+    return li;
+  }));
+  // the exercise's code as the server derived it (core/learn/source.py): the path's
+  // listing for its extras, or the probe case's (the exercise's own settings)
+  renderListing($("#code"), { fn, d, s, lines: (page.caseActive() ? page.boot.case.code : lesson.code)[fn],
+    run: page.caseActive() ? state.run : null });
+  $("#live").textContent = `${label}. ${arith.map((l) => l.text).slice(-1)[0]}`;
+
+  for (const a of page.root.querySelectorAll("#fn-list a")) {
+    if (a.dataset.fn === fn) a.setAttribute("aria-current", "step");
+    else a.removeAttribute("aria-current");
   }
-  const download = createDownloadMenu($("#download"), describeAnimation);
+  renderCaseNotes(page, d);
+  renderNext(page, n, order);
+  page.hooks.shown({ fn, step: state.k, steps: n });
+  history.replaceState(null, "", page.urlFor());
+  page.upload.sync();
+}
 
-  function render() {
-    const fn = state.fn;
-    const L = LESSONS[fn];
-    const d = data();
-    const n = d.steps.length;
-    if (player.total !== n) player.setTotal(n);
-    state.k = Math.max(0, Math.min(n - 1, state.k));
-    player.k = state.k;
-    const s = d.steps[state.k];
-    const order = lesson.order.indexOf(fn);
+/** "Download animation": this function's loop on this case's geometry, at this step. */
+function describeAnimation(page) {
+  const { state } = page;
+  if (!ANIMATED.includes(state.fn)) return null;
+  const d = page.data();
+  // pool_backward's record carries no geometry: its input's and dA's shapes say it
+  const g = d.geometry || { n_H_prev: d.A_prev[0].length, n_W_prev: d.A_prev[0][0].length, n_W: d.dA[0][0].length };
+  const pool = state.fn.startsWith("pool");
+  const params = { op: state.fn, h: g.n_H_prev, w: g.n_W_prev, f: pool ? d.f : g.f, stride: d.stride };
+  if (!pool) Object.assign(params, { pad: d.pad, dilation: d.dilation || 1 });
+  const s = d.steps[Math.min(state.k, d.steps.length - 1)];
+  const frame = s && Number.isInteger(s.h) && Number.isInteger(s.w) ? s.h * g.n_W + s.w : 0;
+  return {
+    params,
+    step: frame,
+    note: `${state.fn}'s loop on this ${g.n_H_prev} × ${g.n_W_prev} input, one frame per window position, in the classic colours (one channel of a fixed example, not this case's numbers).`,
+  };
+}
 
-    $("#fn-title").textContent = `${order + 1}. ${L.title}`;
-    $("#fn-what").textContent = L.what;
-    $("#callout").textContent = L.callout(d);
-    const multi = d.m > 1 && s.index !== undefined;
-    const label = multi
-      ? `Step ${Math.min(s.index, d.total_steps - 1) + 1} of ${d.total_steps} (image ${d.image} of ${d.m}): ${L.stepLabel(d, s)}`
-      : `Step ${state.k + 1} of ${n}: ${L.stepLabel(d, s)}`;
-    $("#step-label").textContent = label;
-    const scrub = $("#scrub");
-    scrub.max = String(n - 1);
-    scrub.value = String(state.k);
-    scrub.setAttribute("aria-valuetext", label);
-    $("#btn-prev").disabled = state.k === 0;
-    $("#btn-next").disabled = state.k === n - 1;
-    $("#view").replaceChildren(...L.view(d, s, { lesson, pad: state.pad, mode: state.mode }));
-    download.refresh();
-    renderArith(fn, d, s);
-    renderCode(fn, d, s);
-    $("#live").textContent = `${label}. ${LESSONS[fn].arith(d, s).map((l) => l.text).slice(-1)[0]}`;
+/** "Step k of n: ..." on the label, the scrubber and the buttons; returns the text. */
+function stepLabel(page, d, s) {
+  const { $, state } = page;
+  const L = LESSONS[state.fn];
+  const n = d.steps.length;
+  const multi = d.m > 1 && s.index !== undefined;
+  const label = multi
+    ? `Step ${Math.min(s.index, d.total_steps - 1) + 1} of ${d.total_steps} (image ${d.image} of ${d.m}): ${L.stepLabel(d, s)}`
+    : `Step ${state.k + 1} of ${n}: ${L.stepLabel(d, s)}`;
+  $("#step-label").textContent = label;
+  const scrub = $("#scrub");
+  scrub.max = String(n - 1);
+  scrub.value = String(state.k);
+  scrub.setAttribute("aria-valuetext", label);
+  $("#btn-prev").disabled = state.k === 0;
+  $("#btn-next").disabled = state.k === n - 1;
+  return label;
+}
 
-    for (const a of root.querySelectorAll("#fn-list a")) {
-      if (a.dataset.fn === fn) a.setAttribute("aria-current", "step");
-      else a.removeAttribute("aria-current");
-    }
-    const inCase = caseActive();
-    $("#pad-field").hidden = inCase || L.variant !== "pad";
-    $("#mode-field").hidden = inCase || L.variant !== "mode";
-    const caseLine = $("#case-line");
-    caseLine.hidden = !inCase;
-    caseLine.textContent = inCase ? `On the probe case "${boot.case.name}": ${boot.case.title}.` : "";
-    const first = inCase && state.run ? state.run.first_difference : null;
-    const note = $("#diff-note");
-    const at = first ? diffStep(d, first) : null;
-    note.hidden = !(first && at === state.k);
-    note.textContent = !note.hidden ? `Here the buggy code parts from the right one. ${firstDifferenceText(first)}` : "";
-    hooks.mistake(inCase && state.mistake ? state.mistake : "", at);
-    const next = lesson.order[order + 1];
-    const nf = $("#next-fn");
-    nf.hidden = state.k !== n - 1;
-    if (state.k === n - 1) {
-      nf.replaceChildren(next ? "Last step. Next: " : "Last step of the last function. ");
-      if (next) {
-        const b = el("button", "lbtn primary", `${order + 2}. ${next} →`);
-        b.type = "button";
-        b.addEventListener("click", () => openFn(next));
-        nf.append(b);
-      } else {
-        const a = el("a", null, "Try your own image in Explore");
-        a.href = "/explore";
-        nf.append(a);
-      }
-    }
-    hooks.shown({ fn, step: state.k, steps: n });
-    syncUrl();
-    upload.sync();
+/** On a probe case: which case, and the step where the buggy code parts from the right one. */
+function renderCaseNotes(page, d) {
+  const { $, state } = page;
+  const L = LESSONS[state.fn];
+  const inCase = page.caseActive();
+  $("#pad-field").hidden = inCase || L.variant !== "pad";
+  $("#mode-field").hidden = inCase || L.variant !== "mode";
+  const caseLine = $("#case-line");
+  caseLine.hidden = !inCase;
+  caseLine.textContent = inCase ? `On the probe case "${page.boot.case.name}": ${page.boot.case.title}.` : "";
+  const first = inCase && state.run ? state.run.first_difference : null;
+  const note = $("#diff-note");
+  const at = first ? diffStep(state.fn, d, first) : null;
+  note.hidden = !(first && at === state.k);
+  note.textContent = !note.hidden ? `Here the buggy code parts from the right one. ${firstDifferenceText(first)}` : "";
+  page.hooks.mistake(inCase && state.mistake ? state.mistake : "", at);
+}
+
+/** At the last step: the next function's button (or, after the last, Explore's link). */
+function renderNext(page, n, order) {
+  const { $, state } = page;
+  const next = page.lesson.order[order + 1];
+  const nf = $("#next-fn");
+  nf.hidden = state.k !== n - 1;
+  if (state.k !== n - 1) return;
+  nf.replaceChildren(next ? "Last step. Next: " : "Last step of the last function. ");
+  if (next) {
+    const b = el("button", "lbtn primary", `${order + 2}. ${next} →`);
+    b.type = "button";
+    b.addEventListener("click", () => page.openFn(next));
+    nf.append(b);
+  } else {
+    const a = el("a", null, "Try your own image in Explore");
+    a.href = "/explore";
+    nf.append(a);
   }
+}
 
-  function openFn(fn) {
-    player.pause();
-    if (fn !== state.fn) { // mistake mode and a probe case are about one function
-      state.mistake = null;
-      state.flavour = null;
-      state.run = null;
-      state.caseName = null;
-    }
-    state.fn = fn;
-    state.k = 0;
-    mistakes.fnChanged(fn);
-    render();
-    $("#fn-title").focus({ preventScroll: true });
+function openFn(page, fn) {
+  const { state } = page;
+  page.player.pause();
+  if (fn !== state.fn) { // mistake mode and a probe case are about one function
+    state.mistake = null;
+    state.flavour = null;
+    state.run = null;
+    state.caseName = null;
   }
+  state.fn = fn;
+  state.k = 0;
+  page.mistakes.fnChanged(fn);
+  page.render();
+  page.$("#fn-title").focus({ preventScroll: true });
+}
 
-  // controls
+/** The player's buttons, the functions' list, pad / mode, the "More" settings and the speed. */
+function bindControls(page) {
+  const { $, root, state, player } = page;
   $("#btn-prev").addEventListener("click", () => player.stepBy(-1));
   $("#btn-next").addEventListener("click", () => player.stepBy(1));
   $("#btn-play").addEventListener("click", () => player.toggle());
@@ -282,21 +264,21 @@ function createLearn(root) {
     a.addEventListener("click", (ev) => {
       if (ev.ctrlKey || ev.metaKey || ev.shiftKey || ev.button !== 0) return;
       ev.preventDefault();
-      openFn(a.dataset.fn);
+      page.openFn(a.dataset.fn);
     });
   }
   for (const r of root.querySelectorAll("input[name=pad]")) {
     r.checked = Number(r.value) === state.pad;
     r.addEventListener("change", () => {
       state.pad = Number(r.value);
-      render();
+      page.render();
     });
   }
   for (const r of root.querySelectorAll("input[name=mode]")) {
     r.checked = r.value === state.mode;
     r.addEventListener("change", () => {
       state.mode = r.value;
-      render();
+      page.render();
     });
   }
   for (const [key, id] of EXTRAS) {
@@ -305,7 +287,7 @@ function createLearn(root) {
     sel.addEventListener("change", () => {
       state.extras[key] = sel.value;
       player.pause();
-      window.location.assign(urlFor()); // the server builds the lesson anew
+      window.location.assign(page.urlFor()); // the server builds the lesson anew
     });
   }
   const speed = $("#speed");
@@ -316,12 +298,23 @@ function createLearn(root) {
   if (Object.entries(state.extras).some(([key, v]) => EXTRAS.find((e) => e[0] === key)[2] !== v)) {
     $("#more").open = true;
   }
+}
 
-  bindPlayerKeys(document, { player });
-
-  const mistakes = createMistakeMode(root, {
-    current: () => ({ fn: state.fn, mistake: caseActive() ? state.mistake : null, flavour: state.flavour, caseName: state.caseName }),
-    ranges: () => data().ranges,
+/** Mistake mode (mistake.js): picking a mistake, jumping to where it parts, its run. */
+function bindMistakes(page) {
+  const { state, player } = page;
+  /** This page's URL with `changes` made to its query ({key: value, or null to drop}). */
+  const urlWith = (changes) => {
+    const q = new URLSearchParams(page.urlFor().split("?")[1]);
+    for (const [key, v] of Object.entries(changes)) {
+      if (v === null) q.delete(key);
+      else q.set(key, v);
+    }
+    return `/learn?${q}`;
+  };
+  const mistakes = createMistakeMode(page.root, {
+    current: () => ({ fn: state.fn, mistake: page.caseActive() ? state.mistake : null, flavour: state.flavour, caseName: state.caseName }),
+    ranges: () => page.data().ranges,
     onPick(id, flavour) {
       player.pause();
       if (!id) { // back to the path, no reload: the path is in the boot data
@@ -331,51 +324,44 @@ function createLearn(root) {
         state.caseName = null;
         state.k = 0;
         mistakes.fnChanged(state.fn);
-        render();
+        page.render();
         return;
       }
       state.mistake = id;
       state.flavour = flavour;
-      const q = new URLSearchParams(urlFor().split("?")[1]);
-      q.set("mistake", id);
-      q.set("flavour", flavour);
-      q.set("step", "0");
-      q.delete("case");
-      window.location.assign(`/learn?${q}`); // the server opens the mistake's probe case
+      // the server opens the mistake's probe case
+      window.location.assign(urlWith({ mistake: id, flavour, step: "0", case: null }));
     },
     onJump(first) {
-      const k = diffStep(data(), first);
+      const k = diffStep(state.fn, page.data(), first);
       if (k === null) { // in another image of the case: the server opens that one
-        const q = new URLSearchParams(urlFor().split("?")[1]);
-        q.set("step", String(first.step));
-        q.set("case", state.caseName);
-        window.location.assign(`/learn?${q}`);
+        window.location.assign(urlWith({ step: String(first.step), case: state.caseName }));
         return;
       }
       player.jump(k);
     },
     onRun(run) {
       state.run = run;
-      render();
+      page.render();
     },
   });
+  return mistakes;
+}
 
+/** The checker's upload (upload.js), on the probe case on screen. */
+function bindUpload(page) {
+  const { state, lesson } = page;
   // the probe case on screen (mistake mode, a checker's link, or the path's own case)
   function shownCase() {
-    if (caseActive()) return state.caseName;
+    if (page.caseActive()) return state.caseName;
     const byKey = lesson.cases[state.fn];
     const kind = LESSONS[state.fn].variant;
     return byKey ? byKey[kind === "pad" ? String(state.pad) : state.mode] || null : null;
   }
-
-  const upload = createUploadCheck(root, {
-    hooks,
+  return createUploadCheck(page.root, {
+    hooks: page.hooks,
     current: () => ({ fn: state.fn, caseName: shownCase(), mode: LESSONS[state.fn].variant === "mode" ? state.mode : null }),
   });
-
-  $("#fn-title").tabIndex = -1;
-  render();
-  mistakes.start().then(() => upload.start(mistakes.list));
 }
 
 createLearn(document);
