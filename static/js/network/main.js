@@ -10,7 +10,7 @@
 import { el, finder } from "../kit/dom.js";
 import { bindTabKeys } from "../kit/keyboard.js";
 import { networkHooks } from "../kit/testhooks.js";
-import { heldOutDigits, run as postRun, runPhoto, uploadWeights, weightSet } from "./api.js";
+import { heldOutDigits, networkRun as postRun, networkRunPhoto as runPhoto, uploadWeights, weightSet } from "../kit/api.js";
 import { INK, fmt4, paint, plain, unpaint } from "./maps.js";
 import { createLayers, renderInput, renderProbs } from "./overview.js";
 import { createPad } from "./draw.js";

@@ -7,7 +7,7 @@ import { byIds, el, finder } from "../kit/dom.js";
 import { bindPlayerKeys } from "../kit/keyboard.js";
 import { Player, showPlaying } from "../kit/player.js";
 import { channel, fmt4, numberGrid, paintCells, plain, scaleFor } from "./maps.js";
-import { steps as fetchSteps } from "./api.js";
+import { networkSteps as fetchSteps } from "../kit/api.js";
 
 const PAGE = 64;
 

@@ -7,7 +7,7 @@
 import { byIds, el, finder } from "../kit/dom.js";
 import { paint, scaleFor } from "./maps.js";
 import { controlTraining, deleteTraining, paceTraining, startTraining, trainingProgress,
-  watchTraining } from "./api.js";
+  watchTraining } from "../kit/api.js";
 
 function chart(canvas, series, { xMax, yMax, yLabel, yFmt, empty = "" }) {
   const dpr = window.devicePixelRatio || 1;
