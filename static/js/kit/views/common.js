@@ -1,6 +1,6 @@
 // Pieces every stage view shares: the view skeleton {render, refresh, position, describe},
 // groups of maps with hover and click, map data from server arrays, number tables for the
-// detail panel, and small DOM helpers. Index arithmetic lives in ../geometry.js.
+// detail panel. Index arithmetic lives in ../geometry.js, the DOM helpers in ../dom.js.
 
 import { channelView } from "../arrays.js";
 import { el } from "../dom.js";
