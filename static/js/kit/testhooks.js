@@ -90,6 +90,10 @@ export function networkHooks(el, panel) {
       panel.dataset.step = String(k);
       panel.dataset.kind = kind;
     },
+    /** Whether this tab holds the training job's control token (null: no job). */
+    trainingOwned(owned) {
+      d.trainOwned = owned === null ? "" : String(owned);
+    },
     /** A training job's state, step and points received (null: no job any more). */
     training(job, points) {
       if (!job) {

@@ -97,7 +97,7 @@ export function createTraining(root, { onWeights, onError, hooks }) {
     stopBtn.disabled = !active || !token;
     reset.disabled = !job;
     ownerNote.hidden = !job || Boolean(token);
-    root.dataset.trainOwned = job ? String(Boolean(token)) : "";
+    hooks.trainingOwned(job ? Boolean(token) : null);
   }
 
   function draw() {
