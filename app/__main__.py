@@ -1,7 +1,8 @@
 """python -m app [--host H] [--port P] [--workers N]: serve app.main:app with uvicorn.
 
 Defaults come from CONVSTEP_HOST (127.0.0.1), CONVSTEP_PORT (8000) and CONVSTEP_WORKERS (1);
-flags win over the environment. The limits are read from CONVSTEP_* variables (app.platform.config).
+flags win over the environment (app.platform.config.ServeSettings). The limits are read from
+CONVSTEP_* variables (app.platform.config.Settings).
 BLAS runs one thread per computation unless OPENBLAS_NUM_THREADS (or OMP_/MKL_) is set.
 """
 
@@ -12,26 +13,20 @@ import os
 
 import uvicorn
 
-from app.platform.config import Settings
-
-
-def _env_int(name: str, default: int) -> int:
-    raw = os.environ.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        return int(raw)
-    except ValueError:
-        raise SystemExit(f"{name} must be a whole number, not {raw!r}") from None
+from app.platform.config import ServeSettings, Settings
 
 
 def parse_args(argv: list[str] | None = None, prog: str = "python -m app") -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog=prog, description="Serve convstep.")
-    parser.add_argument("--host", default=os.environ.get("CONVSTEP_HOST", "127.0.0.1"),
+    try:
+        serve = ServeSettings.from_env()
+    except ValueError as exc:  # a bad CONVSTEP_HOST, _PORT or _WORKERS, named
+        parser.error(str(exc))
+    parser.add_argument("--host", default=serve.host,
                         help="interface to bind (env CONVSTEP_HOST, default 127.0.0.1)")
-    parser.add_argument("--port", type=int, default=_env_int("CONVSTEP_PORT", 8000),
+    parser.add_argument("--port", type=int, default=serve.port,
                         help="TCP port (env CONVSTEP_PORT, default 8000)")
-    parser.add_argument("--workers", type=int, default=_env_int("CONVSTEP_WORKERS", 1),
+    parser.add_argument("--workers", type=int, default=serve.workers,
                         help="worker processes (env CONVSTEP_WORKERS, default 1)")
     args = parser.parse_args(argv)
     if not 0 < args.port < 65536:
@@ -52,8 +47,7 @@ def uvicorn_options(environ: dict[str, str] | None = None) -> dict:
     and X-Forwarded-Proto are believed, so that request.client is the learner's address (the
     "client" of the per-client quotas, app/network/store.py). Unset: no header is believed.
     """
-    environ = os.environ if environ is None else environ
-    proxies = environ.get("CONVSTEP_FORWARDED_ALLOW_IPS", "").strip()
+    proxies = ServeSettings.from_env(environ).forwarded_allow_ips.strip()
     options = {"timeout_keep_alive": 5, "proxy_headers": bool(proxies), "server_header": False,
                "http": "app.platform.protocol:HeadTimeoutH11Protocol"}
     if proxies:

@@ -1,8 +1,10 @@
-"""Limits and knobs of the server, read once from the environment.
+"""Limits and knobs of the server, read once from the environment: the only reader of
+CONVSTEP_* variables (network_config.py's NetworkLimits reads through EnvSettings too).
 
 Every field has a default and an environment variable `CONVSTEP_<FIELD NAME IN CAPITALS>`,
 for example `CONVSTEP_MAX_UPLOAD_BYTES=20000000`. Tests override `get_settings` through
-FastAPI's dependency overrides (or pass a Settings to `create_app`).
+FastAPI's dependency overrides (or pass a Settings to `create_app`). ServeSettings: how the
+process serves (python -m app's defaults, uvicorn's protocol and proxy options).
 """
 
 from __future__ import annotations
@@ -155,6 +157,25 @@ class Settings(EnvSettings):
         "image answer to 40 %; higher levels save a few per cent for two to five times the "
         "time (bench/api_bench.py).",
     )
+
+
+class ServeSettings(EnvSettings):
+    """How `python -m app` serves: its flags' defaults and uvicorn's options (read by
+    app/__main__.py and app/platform/protocol.py, in the serving process)."""
+
+    host: str = Field("127.0.0.1", min_length=1, max_length=255,
+                      description="Interface to bind (--host).")
+    port: int = Field(8000, ge=1, le=65535, description="TCP port (--port).")
+    workers: int = Field(1, ge=1, le=256, description="Worker processes (--workers).")
+    header_timeout_s: float = Field(
+        10.0, gt=0.0, le=3600.0,
+        description="Longest time a client may take to send a whole request head (the "
+        "connection is closed after).")
+    forwarded_allow_ips: str = Field(
+        "", max_length=4096,
+        description="Addresses of a reverse proxy whose X-Forwarded-For and "
+        "X-Forwarded-Proto are believed (comma separated, uvicorn's --forwarded-allow-ips); "
+        "empty: none.")
 
 
 @lru_cache

@@ -16,18 +16,17 @@ parse carries the same security headers as every answer of the app.
 from __future__ import annotations
 
 import asyncio
-import os
 
 import h11
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
+from app.platform.config import ServeSettings
 from app.platform.middleware.security_headers import PAGE_CSP, STATIC_HEADERS
 
 _400_HEADERS = [(b"content-type", b"text/plain; charset=utf-8"), (b"connection", b"close"),
                 *((k.lower().encode(), v.encode()) for k, v in STATIC_HEADERS.items()),
                 (b"content-security-policy", PAGE_CSP.encode())]
 
-DEFAULT_HEADER_TIMEOUT_S = 10.0
 # The largest request head (request line and headers). h11 enforces its own bound
 # (uvicorn's h11_max_incomplete_event_size, 16 KiB) only on a head that is still incomplete
 # after a read: a head sent in one write was parsed whatever its size. Counted here.
@@ -35,18 +34,12 @@ MAX_HEAD_BYTES = 16 * 1024
 
 
 def header_timeout() -> float:
-    """Seconds a client has to send a whole request head (CONVSTEP_HEADER_TIMEOUT_S)."""
-    raw = os.environ.get("CONVSTEP_HEADER_TIMEOUT_S", "").strip()
-    if not raw:
-        return DEFAULT_HEADER_TIMEOUT_S
+    """Seconds a client has to send a whole request head (CONVSTEP_HEADER_TIMEOUT_S, read by
+    ServeSettings); a bad value stops the server with its name."""
     try:
-        value = float(raw)
-    except ValueError:
-        raise SystemExit(f"CONVSTEP_HEADER_TIMEOUT_S must be a number of seconds, not "
-                         f"{raw!r}") from None
-    if not 0 < value <= 3600:
-        raise SystemExit(f"CONVSTEP_HEADER_TIMEOUT_S must be in (0, 3600], not {value}")
-    return value
+        return ServeSettings.from_env().header_timeout_s
+    except ValueError as exc:
+        raise SystemExit(str(exc)) from None
 
 
 class HeadTimeoutH11Protocol(H11Protocol):
