@@ -60,6 +60,8 @@ from cli.contract import contract_gap, pitfall_of
 from cli.learner import load_file, quiet, where
 from cli.links import flavour_of, page_link
 from cli.report import describe_difference, format_report, show
+from cli.tracer import LOOPED as TRACED
+from cli.tracer import in_padded, right_window, trace_call, window_at
 from core.mistakes import MISTAKES, Outcome, _difference, diagnose, error_text, outcome_of
 from core.probes import FUNCTIONS, OUTPUTS, arguments, cases_of, get_case
 
@@ -122,6 +124,11 @@ def _serve(path: str, definitions_only: bool, conn) -> None:
             return
         if request is None:
             return
+        if request[0] == "trace":
+            _, function, case_name = request
+            with quiet():
+                conn.send(trace_call(found[function], function, case_name, path))
+            continue
         function, case_name = request
         call = call_on_case(found[function], function, case_name, path)
         conn.send(call._replace(outcome=_portable(call.outcome)))
@@ -210,6 +217,21 @@ class _ChildRunner:
         self.stop()
         return Call(None)
 
+    def trace(self, function: str, case_name: str) -> dict | None:
+        """The learner's function traced on a probe case (cli/tracer.py); None when it does
+        not finish in time or ends the process."""
+        if self.proc is None:
+            self.start()
+        self.conn.send(("trace", function, case_name))
+        if self.conn.poll(self.timeout * 4):  # tracing costs: a few times the plain call
+            try:
+                return self.conn.recv()
+            except EOFError:
+                self.stop()
+                return None
+        self.stop()
+        return None
+
     def stop(self) -> None:
         if self.proc is not None:
             with contextlib.suppress(OSError, ValueError):
@@ -250,6 +272,13 @@ class _LocalRunner:
             signal.setitimer(signal.ITIMER_REAL, 0)
             signal.signal(signal.SIGALRM, old)
 
+    def trace(self, function: str, case_name: str) -> dict | None:
+        try:
+            with quiet():
+                return trace_call(self.functions[function], function, case_name, None)
+        except Exception:  # pragma: no cover - the tracer itself failing is not a verdict
+            return None
+
     def stop(self) -> None:
         pass
 
@@ -285,6 +314,8 @@ def check_function(runner, function: str, options: _Options) -> dict:
     d = diagnose(function, outcomes, pairs=True)
     cases = d["cases"]
     first = d["first_difference"]
+    if first is not None and not d["ok"]:
+        first = {**first, **_windows(runner, function, first)}
     common = {"cases": cases, "contract": contract}
     if d["ok"] and contract:
         return _result(function, options, "contract", **common, message=(
@@ -320,6 +351,30 @@ def check_function(runner, function: str, options: _Options) -> dict:
             f"{first['case']}; expected shape {tuple(first['expected_shape'])}"))
     return _result(function, options, "wrong", first=first, **common,
                    message="differs from the right output; no known mistake matches")
+
+
+def _windows(runner, function: str, first: dict) -> dict:
+    """Where the learner's loop read (or added into) at the first difference, beside the
+    exercise's window there: [[row_start, row_end], [col_start, col_end]] each, None for a
+    function without windows or a step the learner's loop never reached; `yours_code` is the
+    learner's own line of that step, `yours_source` the array it read (or added into) and
+    `yours_read` the window in that array's own coordinates (yours_window is in the padded
+    input's, where the exercise's window is: an unpadded read moves by pad)."""
+    out = {"yours_window": None, "right_window": None, "yours_source": None,
+           "yours_read": None, "yours_code": None, "yours_line": None}
+    position, case = first.get("position"), first.get("case")
+    if function not in TRACED or position is None or case is None:
+        return out
+    out["right_window"] = right_window(function, case, position)
+    trace = runner.trace(function, case)
+    step = window_at(trace, position, backward=function in ("conv_backward",
+                                                            "pool_backward")) if trace else None
+    if step is not None:
+        out.update(yours_window=in_padded(function, case, step), yours_read=step["window"],
+                   yours_source=step["source"],
+                   yours_code=step["window_code"] or step["code"],
+                   yours_line=step["window_line"] or step["line"])
+    return out
 
 
 def _result(function, options, status, *, message, mistakes=(), variants=(), first=None,

@@ -101,6 +101,9 @@ def outline(report: dict) -> tuple[list[tuple[str, str]], list[dict]]:
         if not r["ok"] and r["first_difference"] and r["status"] not in ("timeout", "pitfall"):
             lines.append(("text", "first difference:", describe_difference(
                 r["first_difference"])))
+        looped = _your_loop(r["first_difference"]) if not r["ok"] else None
+        if looped:
+            lines.append(("text", "your loop:", looped))
         if r.get("contract") and r["status"] != "contract":
             lines.append(("text", "also:", f"it {r['contract']}"))
         if r.get("hint"):
@@ -113,6 +116,26 @@ def outline(report: dict) -> tuple[list[tuple[str, str]], list[dict]]:
         blocks.append({"ok": r["ok"], "function": function, "message": r["message"],
                        "lines": lines})
     return head, blocks
+
+
+def _span(window) -> str:
+    (r0, r1), (c0, c1) = window
+    return f"rows {r0}:{r1}, columns {c0}:{c1}"
+
+
+def _your_loop(first: dict | None) -> str | None:
+    """What the learner's traced loop read (or added into) at the first difference, beside
+    the exercise's window (cli/tracer.py)."""
+    if not first or not first.get("yours_window") or not first.get("right_window"):
+        return None
+    mine, right = first["yours_window"], first["right_window"]
+    read = first.get("yours_read") or mine
+    where = "" if read == mine else f" (= {_span(mine)} of the padded input)"
+    said = (f"at that step it used {_span(read)} of {first['yours_source']}{where}"
+            f" (line {first['yours_line']}: `{first['yours_code']}`)")
+    if mine == right:
+        return f"{said}, the right window"
+    return f"{said}; the right window is {_span(right)}"
 
 
 def _code(label: str, text: str) -> list[str]:
