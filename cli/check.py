@@ -4,6 +4,7 @@ function, whether it is right, which classic mistake it makes, and where it firs
     convstep check solution.py                       # a report, one block per function
     convstep check "Convolution_model_Step_by_Step_v1.ipynb"   # a notebook's code cells
     convstep check solution.py --json                # {"functions": {name: {...}}, ...}
+    convstep check solution.py --open                # your loop drawn beside the right one
     convstep check solution.py --base-url http://localhost:9000 --timeout 10
     python -m core.check solution.py                 # the same, from a checkout
 
@@ -37,6 +38,11 @@ and returns the report (a dict) without Jupyter echoing it.
 Exit codes: 0 every function found is right, 1 some are not, 2 the file could not be read,
 holds code that does not parse, or has none of the exercise's functions that could run.
 
+Your own loop: a looped function that differs is run once more under a tracer
+(cli/tracer.py) on the case of its first difference; `first_difference.yours_window` and
+`right_window` say where your loop and the exercise's read there, and --open writes your
+steps to convstep-trace.json and opens the Learn page with them in the link's fragment.
+
 The server never runs learner code: this runs only where the learner runs it.
 """
 
@@ -50,6 +56,7 @@ import os
 import signal
 import sys
 import threading
+import webbrowser
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
@@ -61,7 +68,7 @@ from cli.learner import load_file, quiet, where
 from cli.links import flavour_of, page_link
 from cli.report import describe_difference, format_report, show
 from cli.tracer import LOOPED as TRACED
-from cli.tracer import in_padded, right_window, trace_call, window_at
+from cli.tracer import in_padded, page_trace, right_window, trace_call, trace_fragment, window_at
 from core.mistakes import MISTAKES, Outcome, _difference, diagnose, error_text, outcome_of
 from core.probes import FUNCTIONS, OUTPUTS, arguments, cases_of, get_case
 
@@ -161,6 +168,7 @@ class _ChildRunner:
         self.definitions_only = False
         self.found: list[str] = []
         self.notes: dict = {}
+        self.traces: dict = {}  # function -> the learner's steps for the page (--open)
 
     def start(self) -> None:
         """Start the child; TimeoutError (with what happened) when it does not report what it
@@ -252,6 +260,7 @@ class _LocalRunner:
         self.found = list(self.functions)
         self.timeout = timeout
         self.notes = dict(NO_NOTES)
+        self.traces: dict = {}
 
     def call(self, function: str, case_name: str) -> Call:
         fn = self.functions[function]
@@ -367,6 +376,8 @@ def _windows(runner, function: str, first: dict) -> dict:
         return out
     out["right_window"] = right_window(function, case, position)
     trace = runner.trace(function, case)
+    if trace is not None:
+        runner.traces[function] = page_trace(function, trace, position)
     step = window_at(trace, position, backward=function in ("conv_backward",
                                                             "pool_backward")) if trace else None
     if step is not None:
@@ -421,7 +432,10 @@ def _run(runner, options: _Options, source: str) -> dict:
 
 class Report(dict):
     """The report as the dict that --json prints. Jupyter does not echo it (check() has shown
-    it already); a plain Python prompt echoes one line."""
+    it already); a plain Python prompt echoes one line. `traces`: the learner's traced steps
+    per function with a difference (cli/tracer.py's page_trace), what --open shows."""
+
+    traces: dict = {}  # noqa: RUF012 - replaced per report, never mutated in place
 
     def _ipython_display_(self) -> None:
         pass
@@ -440,7 +454,9 @@ def check_file(path, *, base_url: str = BASE_URL, timeout: float = TIMEOUT_S,
         raise FileNotFoundError(f"no such file: {path}")
     runner = _ChildRunner(path, timeout, import_timeout)
     runner.open()
-    return Report(_run(runner, _Options(base_url, timeout), path))
+    report = Report(_run(runner, _Options(base_url, timeout), path))
+    report.traces = runner.traces
+    return report
 
 
 def check(namespace, *, base_url: str = BASE_URL, timeout: float = TIMEOUT_S,
@@ -470,6 +486,31 @@ def _jsonable(value):
     return value
 
 
+def _open_trace(report: Report, file: str, prog: str) -> str | None:
+    """--open: write the first traced function's steps to convstep-trace.json beside the
+    learner's file and open the Learn page on them. The trace travels in the link's fragment
+    (#trace=..., base64url JSON): a browser never sends a fragment to the server, so the
+    server still never receives learner code or data, and it works offline, with nothing
+    else to run. Returns the link (None when no looped function differs)."""
+    function = next((f for f in report["functions"] if f in report.traces), None)
+    if function is None:
+        print(f"{prog}: --open: no loop of yours differs from the exercise's; nothing to "
+              f"show beside it", file=sys.stderr)
+        return None
+    trace = report.traces[function]
+    out = Path(file).resolve().parent / "convstep-trace.json"
+    text = json.dumps(trace, separators=(",", ":"))
+    try:
+        out.write_text(text, encoding="utf-8")
+        print(f"{prog}: your {function} loop written to {out}", file=sys.stderr)
+    except OSError as exc:
+        print(f"{prog}: --open: could not write {out}: {exc}", file=sys.stderr)
+    link = report["functions"][function]["link"] + "#trace=" + trace_fragment(text)
+    print(f"{prog}: opening {link.split('#')[0]} with your loop", file=sys.stderr)
+    webbrowser.open(link)
+    return link
+
+
 def main(argv=None, prog: str = "convstep check") -> int:
     parser = argparse.ArgumentParser(
         prog=prog,
@@ -480,6 +521,9 @@ def main(argv=None, prog: str = "convstep check") -> int:
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     parser.add_argument("--base-url", default=BASE_URL,
                         help=f"where the convstep page runs (default {BASE_URL})")
+    parser.add_argument("--open", action="store_true",
+                        help="write your traced loop (convstep-trace.json, next to the file) "
+                             "and open the Learn page on it, beside the exercise's")
     parser.add_argument("--timeout", type=float, default=TIMEOUT_S,
                         help=f"seconds per call before it counts as a hang (default "
                              f"{TIMEOUT_S:g})")
@@ -493,6 +537,8 @@ def main(argv=None, prog: str = "convstep check") -> int:
         print(json.dumps(_jsonable(report), indent=2))
     else:
         print(format_report(report))
+    if args.open:
+        _open_trace(report, args.file, prog)
     if report["notes"]["syntax_errors"]:
         for error in report["notes"]["syntax_errors"]:
             print(f"{prog}: cannot check that code: {error}", file=sys.stderr)

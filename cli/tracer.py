@@ -315,9 +315,15 @@ def steps_of(function: str, events: list[dict]) -> list[dict]:
                           and len(x["shape"]) >= 3), None)
             steps.append(_step(events[n], write, events[n].get("value"), events[n:end]))
         return steps
+    # the output is the 4-D array written most often (not a padded copy filled once)
+    counts: dict[str, int] = {}
+    for e in events:
+        if e["kind"] == "write" and _is_output(e, function):
+            counts[e["array"]] = counts.get(e["array"], 0) + 1
+    output = max(counts, key=counts.get) if counts else None
     last = 0
     for n, e in enumerate(events):
-        if e["kind"] != "write" or not _is_output(e, function):
+        if e["kind"] != "write" or e["array"] != output:
             continue
         reads = [x for x in events[last:n] if x["kind"] == "read" and x["array"] != e["array"]
                  and x["array"] not in ("W", "b") and len(x["cells"]) >= 3]
@@ -391,3 +397,28 @@ def in_padded(function: str, case_name: str, step: dict) -> list | None:
     if pad and len(shape) >= 3 and tuple(shape[-3:-1]) == (rows, cols):
         return [[a + pad, b + pad] for a, b in window]
     return window
+
+
+def page_trace(function: str, trace: dict, position) -> dict:
+    """What the Learn page draws beside the exercise's steps: the learner's steps of the
+    image of the first difference (one per output or upstream cell, in their loop's order),
+    each with its position (i, h, w, c), window in padded-input coordinates, the array it
+    was of, the value and the learner's own line. JSON-ready and small (one image)."""
+    i = int(position[0])
+    steps = []
+    for s in trace["steps"]:
+        if s["position"] is None or s["position"][0] != i:
+            continue
+        steps.append({"position": s["position"], "window": in_padded(function, trace["case"], s),
+                      "source": s["source"], "value": s["value"],
+                      "line": s["window_line"] or s["line"],
+                      "code": s["window_code"] or s["code"],
+                      "write_line": s["line"], "write_code": s["code"]})
+    return {"version": 1, "function": function, "case": trace["case"], "image": i,
+            "error": trace["error"], "steps": steps}
+
+
+def trace_fragment(text: str) -> str:
+    """The trace JSON as the Learn link's fragment value (base64url, no padding)."""
+    import base64
+    return base64.urlsafe_b64encode(text.encode("utf-8")).decode("ascii").rstrip("=")

@@ -91,3 +91,28 @@ def test_a_function_without_a_window_has_null_windows():
 def test_in_padded_keeps_a_padded_read():
     step = {"window": [[0, 3], [2, 5]], "source_shape": [1, 7, 9, 1]}
     assert in_padded("conv_forward", "gray_s2_p1", step) == [[0, 3], [2, 5]]
+
+
+def test_open_writes_the_trace_and_opens_the_page_on_it(tmp_path, monkeypatch):
+    import base64
+    import json
+    import shutil
+
+    from cli import check as check_module
+
+    learner = tmp_path / "mine.py"
+    shutil.copy(FILES / "trace_other_names.py", learner)
+    opened = []
+    monkeypatch.setattr(check_module.webbrowser, "open", opened.append)
+    assert check_module.main([str(learner), "--open", "--base-url", "http://x:1"]) == 1
+    written = json.loads((tmp_path / "convstep-trace.json").read_text())
+    link, = opened
+    page, fragment = link.split("#trace=")
+    assert page.startswith("http://x:1/learn?fn=conv_forward&mistake=stride_missing")
+    sent = json.loads(base64.urlsafe_b64decode(fragment + "=" * (-len(fragment) % 4)))
+    assert sent == written
+    assert written["function"] == "conv_forward" and written["case"] == "gray_s2_p1"
+    assert len(written["steps"]) == 24  # one per output cell, not the hand padding's write
+    step = next(s for s in written["steps"] if s["position"] == [0, 1, 2, 1])
+    assert step["window"] == [[1, 4], [2, 5]] and step["source"] == "padded"
+    assert step["code"] == "patch = padded[img, top:top + k, left:left + k, :]"
