@@ -119,3 +119,17 @@ def test_a_long_weights_name_stays_inside_its_panel(make_page, width):
     panel = page.locator(".net-weights").bounding_box()
     assert select["x"] + select["width"] <= panel["x"] + panel["width"] + 0.5
     assert page.evaluate("document.documentElement.scrollWidth") <= width
+
+
+def test_a_photo_that_is_no_digit_says_so(make_page):
+    """A sample photo (coffee.jpg) on the Photo tab: no "9 at 95%", a warning."""
+    from app.platform.samples import SAMPLES_DIR
+
+    page, log = _open(make_page)
+    page.click("#tab-photo")
+    sample = SAMPLES_DIR / "coffee.jpg"
+    page.set_input_files("#photo", str(sample))
+    root = page.locator("#main")
+    expect(root).to_have_attribute("data-digit-like", "false", timeout=20000)
+    assert "does not look like a digit" in page.locator("#verdict").inner_text()
+    assert log.page_errors == []
