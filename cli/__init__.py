@@ -2,7 +2,10 @@
 core's pure layer (no processes, signals or files there).
 
     __main__.py   the `convstep` command (= python -m cli): serve, check, train
-    check.py      the learner's checker: their file in a child process, the report
+    check.py      the learner's checker: their file in a child process, each function judged
+    learner.py    their file or notebook, loaded as far as it runs here
+    contract.py   what the returns must hold besides the numbers; NumPy's pitfalls
+    report.py     the report as text, or as HTML in Jupyter
     links.py      the Learn page's deep link that the checker prints (the server uses it too)
     train.py      retraining the network's shipped weights
 
