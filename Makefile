@@ -19,11 +19,12 @@ test:
 	$(PY) -m pytest
 
 # The developer's loop: core, the commands and the app, without a browser or the slow tests
-# (the wheel install, the worker processes, the memory bombs); make test runs everything.
+# (the wheel install, the command runs); make test runs everything. On both cores, each test
+# file on one of them (pytest-xdist), so a file's module fixtures run once.
 test-fast:
 	./scripts/setup.sh --dev
 	$(PY) -m ruff check .
-	$(PY) -m pytest -q -m "not browser and not slow" tests/core tests/cli tests/app
+	$(PY) -m pytest -q -n 2 --dist loadfile -m "not browser and not slow" tests/core tests/cli tests/app
 
 lint:
 	./scripts/setup.sh --dev
