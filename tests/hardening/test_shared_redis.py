@@ -15,7 +15,7 @@ import pytest
 
 from app.network.store import HEARTBEAT_TTL, REAP_EVERY
 
-pytestmark = pytest.mark.timeout(180)
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(180)]
 
 RUN = {"input": {"kind": "digit", "index": 5}}
 

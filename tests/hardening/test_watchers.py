@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import pytest
 
-pytestmark = pytest.mark.timeout(300)
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 
 WATCHERS = 200
 LIMITS = {"CONVSTEP_NET_JOB_WATCHERS": "300", "CONVSTEP_NET_CLIENT_WATCHERS": "300",
