@@ -213,6 +213,118 @@ const singleStep = {
   },
 };
 
+
+// ---------------------------------------------------------------------------------------
+// Your loop beside the exercise's: the learner's traced steps (`convstep check FILE --open`,
+// cli/tracer.py) drawn over the same arrays. ctx.yours is that trace, only when it was taken
+// on this function, case and image.
+
+/** The learner's step that wrote (forward: the last) or started from (backward: the first)
+ * the cell of step s; null when their loop never did. */
+export function yoursAt(ctx, s, backward = false) {
+  const y = ctx && ctx.yours;
+  if (!y || s.h === undefined || s.kind === "crop") return null;
+  const same = (t) => t.position && t.position[1] === s.h && t.position[2] === s.w && t.position[3] === s.c;
+  return backward ? y.steps.find(same) || null : y.steps.filter(same).pop() || null;
+}
+
+/** Marks of the learner's window: a dashed outline just inside the right window's. */
+function yoursMarks(r, c, t) {
+  if (!t || !t.window) return [];
+  const [[r0, r1], [c0, c1]] = t.window;
+  if (r < r0 || r >= r1 || c < c0 || c >= c1) return [];
+  const out = ["yin"];
+  if (r === r0) out.push("yt");
+  if (r === r1 - 1) out.push("yb");
+  if (c === c0) out.push("yl");
+  if (c === c1 - 1) out.push("yr");
+  return out;
+}
+
+const span = (w) => (w ? `rows ${w[0][0]}:${w[0][1]}, columns ${w[1][0]}:${w[1][1]}` : "no window");
+
+/** The legend under a map that carries both windows. */
+function legend(hasYours) {
+  const p = el("p", "win-legend");
+  const right = el("span", "lg-right", "the right window");
+  p.append(right);
+  if (hasYours) p.append(el("span", "lg-yours", "your window"));
+  return p;
+}
+
+/** The output as the learner's loop fills it: their values, in their loop's order, up to
+ * their step at this position (blank before it). */
+function yoursOutput(ctx, d, s, c, name) {
+  const y = ctx.yours;
+  const rows = channel(d[name][0], c).map((row) => row.map(() => null));
+  const upto = yoursAt(ctx, s);
+  const last = upto ? y.steps.indexOf(upto) : -1;
+  for (let k = 0; k <= last; k += 1) {
+    const t = y.steps[k];
+    if (t.position[3] === c && t.value !== null && rows[t.position[1]] && t.position[2] < rows[0].length) {
+      rows[t.position[1]][t.position[2]] = t.value;
+    }
+  }
+  return rows;
+}
+
+/** "your loop" group: your output filling in, your line, your window and value. */
+function yoursGroup(ctx, d, s, name, right) {
+  const t = yoursAt(ctx, s);
+  const c = s.c;
+  const I = img(d);
+  const mine = yoursOutput(ctx, d, s, c, name);
+  const reachedCell = (r, q) => mine[r][q] !== null;
+  const first = ctx.yoursFirst;
+  const table = arrayTable({
+    name: `your ${name}[${I}, :, :, ${c}]`, values: mine.map((row) => row.map((v) => (v === null ? 0 : v))),
+    scale: scaleFor(d.ranges[name]), field: `yours-${name}`, className: "yours",
+    label: (r, q) => `your ${name}[${I}, ${r}, ${q}, ${c}]`,
+    marks: (r, q) => [reachedCell(r, q) ? null : "unreached", r === s.h && q === s.w ? "current" : null,
+      reachedCell(r, q) && Math.abs(mine[r][q] - channel(d[name][0], c)[r][q]) > 1e-6 * (1 + Math.abs(channel(d[name][0], c)[r][q])) ? "differs" : null],
+  });
+  const lines = el("div", "yours-lines");
+  const say = (tag, text, cls) => {
+    const row = el("div", cls);
+    row.append(el("span", "ld-tag", tag), el("code", null, text));
+    lines.append(row);
+  };
+  if (t) {
+    say(`yours (line ${t.line})`, t.code, "ld-yours");
+    if (t.write_line !== t.line) say(`yours (line ${t.write_line})`, t.write_code, "ld-yours");
+    say("your window", `${span(t.window)}${t.source ? ` (of your ${t.source})` : ""} → ${name}${ix(s.i, s.h, s.w, s.c)} = ${t.value === null ? "?" : num(t.value)}`, "ld-yours");
+  } else {
+    say("yours", `your loop never wrote ${name}${ix(s.i, s.h, s.w, s.c)}`, "ld-yours");
+  }
+  say("right", `${span([[s.vert_start, s.vert_end], [s.horiz_start, s.horiz_end]])} → ${name}${ix(s.i, s.h, s.w, s.c)} = ${num(right)}`, "ld-right");
+  const g = group("your loop, beside the right one", table);
+  g.classList.add("yours-group");
+  g.append(lines);
+  if (first) {
+    const here = first.index === s.index;
+    g.append(el("p", here ? "yours-first here" : "yours-first",
+      `${here ? "Here" : `At step ${first.index + 1}`} your loop first parts from the exercise's: ${first.why}.`));
+  }
+  return g;
+}
+
+/** The first step (in the exercise's order) where the learner's window or value differs. */
+export function yoursFirst(ctx, d, name, value) {
+  if (!ctx.yours) return null;
+  for (const s of d.steps) {
+    const t = yoursAt(ctx, s);
+    const rw = [[s.vert_start, s.vert_end], [s.horiz_start, s.horiz_end]];
+    if (!t) return { index: s.index, why: `your loop never writes ${name}${ix(s.i, s.h, s.w, s.c)}` };
+    if (JSON.stringify(t.window) !== JSON.stringify(rw)) {
+      return { index: s.index, why: `for ${name}${ix(s.i, s.h, s.w, s.c)} it reads ${span(t.window)}, the right window is ${span(rw)}` };
+    }
+    if (t.value === null || Math.abs(t.value - s[value]) > 1e-6 * (1 + Math.abs(s[value]))) {
+      return { index: s.index, why: `${name}${ix(s.i, s.h, s.w, s.c)} is ${t.value === null ? "?" : num(t.value)}, the right value ${num(s[value])}` };
+    }
+  }
+  return null;
+}
+
 // ---------------------------------------------------------------------------------------
 // 3. conv_forward
 
@@ -257,7 +369,8 @@ const convForward = {
       notes: { ...loopNotes(s, { n_H: g.n_H, n_W: g.n_W, n_C: d.W[0][0][0].length }), nH: `# = ${g.n_H}`, nW: `# = ${g.n_W}` },
     };
   },
-  view(d, s) {
+  view(d, s, ctx) {
+    const mine = yoursAt(ctx, s);
     const A = channel(d.A_prev_pad[0], 0);
     const nH = d.A_prev[0].length;
     const nW = d.A_prev[0][0].length;
@@ -270,8 +383,9 @@ const convForward = {
           name: "a_prev_pad[:, :, 0]", values: A, scale: scaleFor(d.ranges.A_prev_pad), field: "a_prev_pad",
           label: (r, c) => `a_prev_pad[${r}, ${c}, 0]`, note: [padNote(d.pad, d.pad_mode), chNote(nCh(d.A_prev), 0)].filter(Boolean).join("; "),
           marks: (r, c) => [padMark(r, c, d.pad, nH, nW),
-            windowMarks(r, c, s, d.dilation)],
+            windowMarks(r, c, s, d.dilation), yoursMarks(r, c, mine)],
         }),
+        ctx && ctx.yours ? legend(true) : null,
         arrayTable({ name: `W[:, :, 0, ${s.c}]`, values: filterSlice(d.W, 0, s.c), scale: scaleFor(d.ranges.W), field: "W",
           label: (r, c) => `W[${r}, ${c}, 0, ${s.c}]` })),
     ];
@@ -286,6 +400,7 @@ const convForward = {
       }));
     }
     figs.push(group("the output, filling in", ...outs));
+    if (ctx && ctx.yours) figs.push(yoursGroup(ctx, d, s, "Z", s.z));
     return figs;
   },
 };
@@ -416,7 +531,8 @@ const poolForward = {
     return { ids: ["vs", "ve", "hs", "he", "slice", d.mode === "max" ? "ifmax" : "ifavg", d.mode === "max" ? "max" : "mean"],
       notes: { ...loopNotes(s, { n_H: g.n_H, n_W: g.n_W, n_C: nCh(d.A) }), nH: `# = ${g.n_H}`, nW: `# = ${g.n_W}` } };
   },
-  view(d, s) {
+  view(d, s, ctx) {
+    const mine = yoursAt(ctx, s);
     const c0 = s.c;
     const I = img(d);
     const A = channel(d.A_prev[0], c0);
@@ -429,15 +545,17 @@ const poolForward = {
           label: (r, c) => `A_prev[${I}, ${r}, ${c}, ${c0}]`,
           marks: (r, c) => {
             const m = windowMarks(r, c, s);
-            return m.length ? [...m, isMax(r - s.vert_start, c - s.horiz_start)] : m;
+            return [...(m.length ? [...m, isMax(r - s.vert_start, c - s.horiz_start)] : m), ...yoursMarks(r, c, mine)];
           } }),
+        ctx && ctx.yours ? legend(true) : null,
         arrayTable({ name: "a_prev_slice", values: win, scale: scaleFor(d.ranges.A_prev), field: "a_prev_slice",
           label: (r, c) => `a_prev_slice[${r}, ${c}]`, marks: (r, c) => [isMax(r, c)] })),
       group("the output, filling in",
         arrayTable({ name: `A[${I}, :, :, ${c0}]`, values: channel(d.A[0], c0), scale: scaleFor(d.ranges.A), field: "A",
           label: (r, c) => `A[${I}, ${r}, ${c}, ${c0}]`,
           marks: (r, c) => [seen.has(`${r},${c}`) ? null : "unreached", r === s.h && c === s.w ? "current" : null] })),
-    ];
+      ctx && ctx.yours ? yoursGroup(ctx, d, s, "A", s.value) : null,
+    ].filter(Boolean);
   },
 };
 

@@ -11,7 +11,7 @@ import { bindPlayerKeys } from "../kit/keyboard.js";
 import { Player, showPlaying } from "../kit/player.js";
 import { learnHooks } from "../kit/testhooks.js";
 import { NUMBER, TEXT, writeProps } from "../kit/urlstate.js";
-import { LESSONS, variantOf } from "./lessons.js";
+import { LESSONS, variantOf, yoursFirst } from "./lessons.js";
 import { renderListing } from "./listing.js";
 import { createMistakeMode, firstDifferenceText } from "./mistake.js";
 import { createUploadCheck } from "./upload.js";
@@ -135,7 +135,8 @@ function render(page) {
   $("#fn-what").textContent = L.what;
   $("#callout").textContent = L.callout(d);
   const label = stepLabel(page, d, s);
-  $("#view").replaceChildren(...L.view(d, s, { lesson, pad: state.pad, mode: state.mode }));
+  const ctx = { lesson, pad: state.pad, mode: state.mode, ...yoursFor(page, d) };
+  $("#view").replaceChildren(...L.view(d, s, ctx));
   page.download.refresh();
   const arith = L.arith(d, s);
   $("#arith").replaceChildren(...arith.map((line) => {
@@ -159,6 +160,39 @@ function render(page) {
   page.hooks.shown({ fn, step: state.k, steps: n });
   history.replaceState(null, "", page.urlFor());
   page.upload.sync();
+}
+
+/**
+ * Your loop, from `convstep check FILE --open` (cli/tracer.py): the checker puts the trace
+ * in the link's fragment (#trace=base64url JSON), which the browser never sends to the
+ * server. Read once; null when absent or unreadable (the page is then as it always was).
+ */
+function readTrace() {
+  const m = /(?:^#|&)trace=([A-Za-z0-9_-]+)/.exec(window.location.hash);
+  if (!m) return null;
+  try {
+    const b64 = m[1].replace(/-/g, "+").replace(/_/g, "/");
+    const bytes = Uint8Array.from(atob(b64 + "=".repeat((4 - (b64.length % 4)) % 4)), (ch) => ch.charCodeAt(0));
+    const t = JSON.parse(new TextDecoder().decode(bytes));
+    return t && t.version === 1 && Array.isArray(t.steps) ? t : null;
+  } catch {
+    return null;
+  }
+}
+
+const TRACE = readTrace();
+const OUTPUT_OF = { conv_forward: ["Z", "z"], pool_forward: ["A", "value"] };
+
+/** The view's `yours` and `yoursFirst` when the trace is of this function, case and image. */
+function yoursFor(page, d) {
+  const { state } = page;
+  const t = TRACE;
+  if (!t || t.function !== state.fn || t.case !== state.caseName || !page.caseActive()
+      || (d.image ?? 0) !== t.image || !OUTPUT_OF[state.fn]) return {};
+  const [name, value] = OUTPUT_OF[state.fn];
+  const ctx = { yours: t };
+  ctx.yoursFirst = yoursFirst(ctx, d, name, value);
+  return ctx;
 }
 
 /** "Download animation": this function's loop on this case's geometry, at this step. */

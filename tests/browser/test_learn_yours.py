@@ -1,0 +1,80 @@
+"""Your loop beside the right one: the Learn page opened by `convstep check FILE --open` draws
+the learner's traced window (cli/tracer.py) beside the exercise's on a_prev_pad, their output
+filling in beside the right one, their own line, and the first step where they part."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+from cli.check import check_file
+from cli.tracer import trace_fragment
+from tests.browser.pagetools import wait_until
+
+FILES = Path(__file__).parents[1] / "cli" / "learner_files"
+# CONVSTEP_SCREENSHOT_DIR=docs/screenshots (as `make screenshots` sets it) refreshes the README's
+SHOTS = Path(os.environ.get("CONVSTEP_SCREENSHOT_DIR")
+             or Path(tempfile.gettempdir()) / "convstep-screenshots")
+
+
+@pytest.fixture(scope="module")
+def traced():
+    """The checker's report of a learner file with names of its own (stride_missing)."""
+    report = check_file(FILES / "trace_other_names.py")
+    r = report["functions"]["conv_forward"]
+    trace = report.traces["conv_forward"]
+    url = urlsplit(r["link"])
+    return {"path": f"{url.path}?{url.query}", "trace": trace, "first": r["first_difference"],
+            "fragment": trace_fragment(json.dumps(trace, separators=(",", ":")))}
+
+
+def cells(page, field: str, cls: str) -> list[tuple[int, int]]:
+    return sorted(tuple(x) for x in page.eval_on_selector_all(
+        f'table[data-field="{field}"] td.{cls}',
+        "els => els.map(e => [e.parentElement.rowIndex - 1, e.cellIndex - 1])"))
+
+
+def box(rows_cols) -> list[tuple[int, int]]:
+    (r0, r1), (c0, c1) = rows_cols
+    return sorted((r, c) for r in range(r0, r1) for c in range(c0, c1))
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_your_window_beside_the_right_one(make_page, traced, width):
+    page, log = make_page(width=width, height=800)
+    page.goto(f"{traced['path']}#trace={traced['fragment']}")
+    wait_until(page, "document.querySelector('#main').dataset.ready === '1'")
+    wait_until(page, "!!document.querySelector('table[data-field=\"yours-Z\"]')")
+    first = traced["first"]
+    # the step the link opens is the first difference: both windows, as the report says
+    assert cells(page, "a_prev_pad", "yin") == box(first["yours_window"])
+    assert cells(page, "a_prev_pad", "inwin") == box(first["right_window"])
+    assert first["yours_window"] != first["right_window"]
+    legend = page.inner_text(".win-legend")
+    assert "the right window" in legend and "your window" in legend
+    lines = page.inner_text(".yours-lines")
+    assert "patch = padded[img, top:top + k, left:left + k, :]" in lines  # the learner's own
+    assert "out[img, r, q, f] = float(" in lines
+    assert "rows 0:3, columns 1:4" in lines and "rows 0:3, columns 2:5" in lines
+    assert page.inner_text(".yours-first.here").startswith("Here your loop first parts")
+    # your output, filled in your loop's order up to this step: the differing cell is marked
+    assert (0, 1) in cells(page, "yours-Z", "differs") or cells(page, "yours-Z", "current")
+    assert not page.evaluate("document.documentElement.scrollWidth > window.innerWidth + 1")
+    assert not log.page_errors and not log.console_errors
+    assert not any("trace" in u.split("#")[0] for u in log.requests)  # never sent anywhere
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.locator("#view").screenshot(path=str(SHOTS / f"learn-yours-{width}.png"))
+
+
+def test_a_trace_of_another_function_changes_nothing(make_page, traced):
+    page, log = make_page(width=1280, height=800)
+    page.goto(f"/learn?fn=pool_forward&step=0#trace={traced['fragment']}")
+    wait_until(page, "document.querySelector('#main').dataset.ready === '1'")
+    assert page.query_selector(".yours-group") is None
+    assert page.query_selector("td.yin") is None
+    assert not log.page_errors
