@@ -54,8 +54,9 @@ export function lazyArrays(raw) {
   };
 }
 
-/** Channel `c` of a (rows, cols, C) array as a 2-D view. */
+/** Channel `c` of a (rows, cols, C) array, or of a nested list as a step answer sends it, as a 2-D view. */
 export function channelView(arr, c) {
+  if (Array.isArray(arr)) return { rows: arr.length, cols: arr[0].length, get: (r, s) => arr[r][s][c] };
   const [rows, cols, C] = arr.shape.length === 3 ? arr.shape : [arr.shape[0], arr.shape[1], 1];
   const d = arr.data;
   return {

@@ -48,11 +48,6 @@ export function css(scale, v) {
   return `rgb(${r}, ${g}, ${b})`;
 }
 
-/** Channel c of a (rows, cols, C) nested list as a (rows, cols) getter. */
-export function channel(hwc, c) {
-  return { rows: hwc.length, cols: hwc[0].length, get: (r, q) => hwc[r][q][c] };
-}
-
 /** A (rows, cols) nested list as a getter. */
 export function plain(rc) {
   return { rows: rc.length, cols: rc[0].length, get: (r, q) => rc[r][q] };

@@ -3,7 +3,8 @@
 // dW and db under the layers that have weights. The probabilities as bars.
 
 import { el } from "../kit/dom.js";
-import { INK, channel, extent, fmt4, paint, plain, scaleFor, unpaint } from "./maps.js";
+import { channelView as channel } from "../kit/arrays.js";
+import { INK, extent, fmt4, paint, plain, scaleFor, unpaint } from "./maps.js";
 import { buildLegend, makeScale } from "../kit/colors.js";
 
 const LAST_STEP = 2 ** 31 - 1; // past any layer's last step: Explore clamps it to that

@@ -1,13 +1,19 @@
 // One conv or pool layer of the network, step by step, on its real input: the step records
 // come from core's traces through POST /api/network/steps (a page of 64 at a time), the
-// arrays with them. The view draws them; every number on it is the server's. The kit's
-// player walks the steps, with the kit's keys (Space, the arrows, Home and End).
+// arrays with them. The view draws them; every number on it is the server's. Forward steps are
+// drawn by the kit's stage-view pieces (kit/views/common.js's maps, conv.js's products and sum,
+// pool.js's window and mask), the code Explore draws its conv and pool stages with; backward
+// steps by the number grids below. The kit's player walks the steps, with the kit's keys.
 
 import { byIds, el, finder } from "../kit/dom.js";
 import { bindPlayerKeys } from "../kit/keyboard.js";
 import { Player, showPlaying } from "../kit/player.js";
-import { channel, fmt4, numberGrid, paintCells, plain, scaleFor } from "./maps.js";
+import { channelView as channel } from "../kit/arrays.js";
 import { networkSteps as fetchSteps } from "../kit/api.js";
+import { channelData, channelMaps, currentCell, cursor, maskMarks, outputMaps } from "../kit/views/common.js";
+import { convProductRows, convSumLine } from "../kit/views/conv.js";
+import { poolStepParts } from "../kit/views/pool.js";
+import { fmt4, numberGrid, paintCells, plain, scaleFor } from "./maps.js";
 
 const PAGE = 64;
 
@@ -95,37 +101,107 @@ function sv(cls, nodes) {
   return col;
 }
 
+/** The step view's three columns (left, mid, right), empty. */
+function columns() {
+  return { left: el("div", "sv-col"), mid: el("div", "sv-col sv-mid"), right: el("div", "sv-col") };
+}
+
 /**
- * What each kind of layer step shows, from the answer's arrays A, its geometry g and the step
- * record: {left, mid, right} (lists of nodes, the columns) and eq (the step's equation).
+ * A forward conv or pool layer drawn by the kit's stage-view pieces, as Explore draws it: the
+ * input's maps with the step's window, the output's maps filling in behind it (a click on an
+ * output cell jumps to its step), and between them the step record written out (conv: a_slice
+ * ⊙ W = products and their sum; pool: the window, its maximum and mask). The maps are built
+ * once per opened layer; show(step) moves the window and returns the step's equation line.
  */
-const KINDS = {
-  conv_forward(A, g, step) {
-    const pos = `[${step.h}, ${step.w}, ${step.c}]`;
-    const C = step.a_slice[0][0].length;
-    return {
-      left: [inputMaps(A.A_prev_pad, step, { padded: true, pad: g.pad,
-        title: `A_prev padded (${A.A_prev_pad.length} × ${A.A_prev_pad[0].length}), window rows ${step.vert_start}:${step.vert_end}, cols ${step.horiz_start}:${step.horiz_end}` })],
-      mid: [el("h4", "", `a_slice_prev ⊙ W[:, :, :, ${step.c}] = products`),
-        channelRows([["a_slice_prev", step.a_slice, scaleFor(step.a_slice)], "⊙",
-          [`W[:, :, :, ${step.c}]`, step.weights, scaleFor(step.weights, { signed: true })], "=",
-          ["products", step.products, scaleFor(step.products, { signed: true })]], C)],
-      right: [outputMap(A.output, step.c, step, `Z[:, :, ${step.c}] filling in`)],
-      eq: `Z${pos} = Σ products + b[${step.c}] = ${fmt4(step.total)} + ${fmt4(step.bias)} = ${fmt4(step.z)}`,
-    };
-  },
-  pool_forward(A, g, step) {
-    const pos = `[${step.h}, ${step.w}, ${step.c}]`;
-    return {
-      left: [inputMaps(A.A_prev, step, { padded: false, pad: 0, only: step.c,
-        title: `A_prev[:, :, ${step.c}], window rows ${step.vert_start}:${step.vert_end}, cols ${step.horiz_start}:${step.horiz_end}` })],
-      mid: [el("h4", "", "the window, its maximum marked"),
-        named("a_prev_slice", plain(step.window), scaleFor(step.window), {
-          mark: (r, q) => (step.mask[r][q] > 0 ? "hit" : "") })],
-      right: [outputMap(A.output, step.c, step, `A[:, :, ${step.c}] filling in`)],
-      eq: `A${pos} = max(window) = ${fmt4(step.value)} at window cell (${step.argmax.join(", ")})`,
-    };
-  },
+function windowFrame(kind, A, g, jump) {
+  const conv = kind === "conv_forward";
+  const input = conv ? A.A_prev_pad : A.A_prev;
+  const out = A.output;
+  const C = input[0][0].length;
+  const pad = conv ? g.pad : 0;
+  const inName = conv ? "A_prev_pad" : "A_prev";
+  const inner = pad > 0 ? { top: pad, left: pad, rows: input.length - 2 * pad, cols: input[0].length - 2 * pad } : null;
+  const inScale = scaleFor(input);
+  const ctx = { cellFmt: fmt4, jump };
+  const pos = cursor([out.length, out[0].length, out[0][0].length]);
+  const size = (n) => ({ maxHeight: 300, maxCell: n > 1 ? 18 : 24 });
+  const inputs = channelMaps(ctx, {
+    title: conv ? `A_prev padded (${input.length} × ${input[0].length}), the window on every channel`
+      : "A_prev, the window on channel c",
+    n: C,
+    name: (c) => `${inName}[:, :, ${c}]`,
+    data: (c) => channelData(input, c, { scale: inScale, name: inName, inner }),
+    ...size(C),
+  });
+  const outputs = outputMaps(ctx, pos, {
+    title: conv ? "Z, one map per filter, filling in (click a cell for its step)"
+      : "A, the pooled maps, filling in (click a cell for its step)",
+    name: conv ? "Z" : "A",
+    arr: out,
+    scale: scaleFor(out),
+    reveal: true,
+    ...size(pos.shape[2]),
+  });
+  const cols = columns();
+  cols.left.classList.add("sv-maps");
+  cols.right.classList.add("sv-maps");
+  cols.mid.classList.add("sv-below");
+  cols.left.append(inputs.el);
+  cols.right.append(outputs.el);
+  const maps = [...inputs.maps, ...outputs.maps];
+  return {
+    ...cols,
+    order: [cols.left, cols.right, cols.mid], // the maps side by side, the step's numbers below
+    destroy: () => maps.forEach((m) => m.destroy()),
+    show(step) {
+      const win = { kind: "window", r0: step.vert_start, c0: step.horiz_start,
+        r1: step.vert_end, c1: step.horiz_end, dilation: 1 };
+      inputs.maps.forEach((m, c) => {
+        const on = conv || c === step.c;
+        m.setOverlays(!on ? [] : conv || !step.mask ? [win] : [win, ...maskMarks(step.mask, win)]);
+        m.el.classList.toggle("current", !conv && C > 1 && c === step.c);
+      });
+      outputs.maps.forEach((m, c) => {
+        m.setStep(step.index);
+        m.setOverlays(currentCell(c, step));
+        m.el.classList.toggle("current", pos.shape[2] > 1 && c === step.c);
+      });
+      const where = `${step.vert_start}:${step.vert_end}, ${step.horiz_start}:${step.horiz_end}`;
+      if (conv) {
+        cols.mid.replaceChildren(el("h4", "", `a_slice_prev ⊙ W[:, :, :, ${step.c}] = products`),
+          convProductRows(step, { fmt: fmt4, aScale: inScale }), convSumLine(step, fmt4));
+        return `Z[${step.h}, ${step.w}, ${step.c}] = Σ (A_prev_pad[${where}, :] ⊙ W[:, :, :, ${step.c}]) + b[${step.c}] = ${fmt4(step.z)}`;
+      }
+      const mode = step.argmax ? "max" : "average"; // core's records: argmax is None for the mean
+      const { row, line } = poolStepParts(step, { fmt: fmt4, scale: scaleFor(step.window), mode, tieRule: "first", f: g.f });
+      cols.mid.replaceChildren(el("h4", "", mode === "max" ? "the window, its maximum marked, and the mask kept for the backward pass" : "the window and its mean"), row, line);
+      return `A[${step.h}, ${step.w}, ${step.c}] = ${mode}(A_prev[${where}, ${step.c}]) = ${fmt4(step.value)}`;
+    },
+  };
+}
+
+/** A backward kind drawn anew at every step from BACKWARD's nodes. */
+function redrawn(kind, A, g) {
+  const cols = columns();
+  return {
+    ...cols,
+    order: [cols.left, cols.mid, cols.right],
+    destroy() {},
+    show(step) {
+      const { left, mid, right, eq } = BACKWARD[kind](A, g, step);
+      cols.left.replaceChildren(...left);
+      cols.mid.replaceChildren(...mid);
+      cols.right.replaceChildren(...right);
+      return eq;
+    },
+  };
+}
+
+/**
+ * What each kind of backward step shows, from the answer's arrays A, its geometry g and the
+ * step record: {left, mid, right} (lists of nodes, the columns) and eq (the step's equation).
+ */
+const BACKWARD = {
   conv_backward(A, g, step) {
     const pos = `[${step.h}, ${step.w}, ${step.c}]`;
     const C = step.da_add[0][0].length;
@@ -218,10 +294,18 @@ export function createStepView(root, { onError, onStep = () => {}, hooks }) {
     onStep(k);
   }
 
+  let frame = null; // the columns drawn for the layer opened (`token`)
   function draw(step) {
-    const { left, mid, right, eq: text } = KINDS[data.page.kind](data.arrays, data.geometry, step);
-    body.replaceChildren(sv("sv-col", left), sv("sv-col sv-mid", mid), sv("sv-col", right));
-    eq.textContent = text;
+    const kind = data.page.kind;
+    if (!frame || frame.token !== token) {
+      if (frame) frame.destroy();
+      frame = kind.endsWith("_forward")
+        ? windowFrame(kind, data.arrays, data.geometry, (i) => player.jump(i))
+        : redrawn(kind, data.arrays, data.geometry);
+      frame.token = token;
+      body.replaceChildren(...frame.order);
+    }
+    eq.textContent = frame.show(step);
   }
 
   // the player's controls and keys (inside the panel)
@@ -266,6 +350,8 @@ export function createStepView(root, { onError, onStep = () => {}, hooks }) {
     },
     close() {
       stop();
+      if (frame) frame.destroy();
+      frame = null;
       root.hidden = true;
       layer = null;
     },

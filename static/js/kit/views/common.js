@@ -13,7 +13,7 @@ export function viewFrame(name, mapsClass = "maps") {
   return { root: el("div", `stage-view ${name}`), maps: el("div", mapsClass) };
 }
 
-/** Map data for channel c of a (rows, cols, C) array with a scale. */
+/** Map data for channel c of a (rows, cols, C) array (or nested list) with a scale. */
 export function channelData(arr, c, { scale, name, cellStep, inner, dropped, describe }) {
   const v = channelView(arr, c);
   return {
@@ -89,12 +89,13 @@ function mapGroup(title, n, make, { className } = {}) {
  * A group of n maps, map c showing data(c) and titled name(c); hovering or clicking a cell
  * calls onHover(cell | null, c) / onClick(cell, c). Returns {el, maps, title}.
  */
-export function channelMaps(ctx, { title, n, name, data, maxHeight, onHover, onClick, className }) {
+export function channelMaps(ctx, { title, n, name, data, maxHeight, maxCell, onHover, onClick, className }) {
   return mapGroup(title, n, (c) => {
     const m = new MapCanvas({
       title: name(c),
       fmt: ctx.cellFmt,
       maxHeight,
+      maxCell,
       onHover: onHover && ((cell) => onHover(cell, c)),
       onClick: onClick && ((cell) => onClick(cell, c)),
     });
@@ -159,7 +160,7 @@ export function stepView({
  * name[:, :, c] drawn from `arr` with `scale`, filling in step by step if `reveal`;
  * hovering calls onHover(cell | null, c), clicking a cell jumps to its step.
  */
-export function outputMaps(ctx, pos, { title, name, arr, scale, reveal = false, maxHeight, onHover }) {
+export function outputMaps(ctx, pos, { title, name, arr, scale, reveal = false, maxHeight, maxCell, onHover }) {
   const [nH, nW, nC] = pos.shape;
   return channelMaps(ctx, {
     title,
@@ -167,6 +168,7 @@ export function outputMaps(ctx, pos, { title, name, arr, scale, reveal = false, 
     name: (c) => `${name}[:, :, ${c}]`,
     data: (c) => channelData(arr, c, { scale, name, cellStep: reveal ? rowMajorSteps(nH, nW, nC, c) : null }),
     maxHeight,
+    maxCell,
     onHover,
     onClick: (cell, c) => ctx.jump(indexOf(cell.r, cell.c, c, nW, nC)),
   });
@@ -280,7 +282,7 @@ export function outputLinks(outs) {
   return outs.map((o) => ({ kind: "link", r: o.h, c: o.w }));
 }
 
-/** The current output cell's outline on channel c's map; none on the other channels. */
+/** The current output cell's outline on channel c's map (cur: {h, w, c}); none on the others. */
 export function currentCell(c, cur) {
   return c === cur.c ? [{ kind: "cell", r: cur.h, c: cur.w }] : [];
 }

@@ -12,6 +12,44 @@ import {
   viewFrame,
 } from "./common.js";
 
+/**
+ * conv_single_step's products for one step record (a_slice, weights, products): one row per
+ * input channel, a_slice ⊙ W = products, as number tables; `aScale` colours the slice.
+ * Explore's and Network's conv step views both write the step out with it.
+ */
+export function convProductRows(rec, { fmt, aScale }) {
+  const cell = rec.a_slice[0][0];
+  const C = Array.isArray(cell) ? cell.length : 1;
+  const wScale = tableScale(rec.weights);
+  const pScale = tableScale(rec.products);
+  const rows = el("div", "eq-rows");
+  for (let ch = 0; ch < C; ch += 1) {
+    const row = el("div", "eq-row");
+    const name = C > 1 ? ` (${channelName(C, ch)})` : "";
+    const t1 = matrixTable(sliceChannel(rec.a_slice, ch), { fmt, scale: aScale, field: "a_slice", caption: `a_slice${name}` });
+    const t2 = matrixTable(sliceChannel(rec.weights, ch), { fmt, scale: wScale, field: "weights", caption: `W${name}` });
+    const t3 = matrixTable(sliceChannel(rec.products, ch), { fmt, scale: pScale, field: "products", caption: `products${name}` });
+    [t1, t2, t3].forEach((t) => (t.dataset.channel = String(ch)));
+    row.append(t1, el("span", "op", "⊙"), t2, el("span", "op", "="), t3);
+    rows.append(row);
+  }
+  return rows;
+}
+
+/** The step's sum line: Σ products = total + b = bias ⇒ Z[h, w, c] = z (the record's numbers). */
+export function convSumLine(rec, fmt) {
+  const sum = el("div", "sum-line");
+  sum.append(
+    el("span", "", "Σ products = "),
+    scalar(rec.total, fmt, "total"),
+    el("span", "", "  + b = "),
+    scalar(rec.bias, fmt, "bias"),
+    el("span", "", `  ⇒  Z[${rec.h}, ${rec.w}, ${rec.c}] = `),
+    scalar(rec.z, fmt, "z", "result"),
+  );
+  return sum;
+}
+
 export function createConvView(ctx) {
   const { arrays, geometry, store } = ctx;
   const stage = "conv_forward";
@@ -20,7 +58,6 @@ export function createConvView(ctx) {
   const g = geometry.conv;
   const { geo, stride, dilation, fEff, nC, pos } = stageSetup(g, Z);
   const { pad } = g;
-  const C = padded.shape[2];
   const links = new Map();
 
   const { root, maps } = viewFrame("conv-view");
@@ -97,28 +134,8 @@ export function createConvView(ctx) {
       `${rec.horiz_start}:${rec.horiz_end}${dilation > 1 ? `:${dilation}` : ""}, :]\n` +
       `Z[0, ${rec.h}, ${rec.w}, ${rec.c}] = conv_single_step(a_slice_prev, W[:, :, :, ${rec.c}], b[:, :, :, ${rec.c}])`;
     const aScale = makeScale("grey", Math.min(0, padded.min), padded.max);
-    const wScale = tableScale(rec.weights);
-    const pScale = tableScale(rec.products);
-    const rows = el("div", "eq-rows");
-    for (let ch = 0; ch < C; ch += 1) {
-      const row = el("div", "eq-row");
-      const name = C > 1 ? ` (${channelName(C, ch)})` : "";
-      const t1 = matrixTable(sliceChannel(rec.a_slice, ch), { fmt, scale: aScale, field: "a_slice", caption: `a_slice${name}` });
-      const t2 = matrixTable(sliceChannel(rec.weights, ch), { fmt, scale: wScale, field: "weights", caption: `W${name}` });
-      const t3 = matrixTable(sliceChannel(rec.products, ch), { fmt, scale: pScale, field: "products", caption: `products${name}` });
-      [t1, t2, t3].forEach((t) => (t.dataset.channel = String(ch)));
-      row.append(t1, el("span", "op", "⊙"), t2, el("span", "op", "="), t3);
-      rows.append(row);
-    }
-    const sum = el("div", "sum-line");
-    sum.append(
-      el("span", "", "Σ products = "),
-      scalar(rec.total, fmt, "total"),
-      el("span", "", "  + b = "),
-      scalar(rec.bias, fmt, "bias"),
-      el("span", "", `  ⇒  Z[${rec.h}, ${rec.w}, ${rec.c}] = `),
-      scalar(rec.z, fmt, "z", "result"),
-    );
+    const rows = convProductRows(rec, { fmt, aScale });
+    const sum = convSumLine(rec, fmt);
     body.replaceChildren(head, code, rows, sum);
   }
 

@@ -16,6 +16,30 @@ const TIE_TEXT = {
   split: "Tie rule \"split\": equal maxima share the gradient equally.",
 };
 
+/**
+ * A pool step record written out: the window as a number table (its maxima outlined) and,
+ * for max pooling, the mask beside it ({row}); the line saying what the output takes ({line}).
+ * Explore's and Network's pool step views both show a step with it.
+ */
+export function poolStepParts(rec, { fmt, scale, mode, tieRule, f }) {
+  const cells = rec.maxima || (rec.argmax ? [rec.argmax] : []);
+  const maxima = mode === "max" ? rec.window.map((r0, r) => r0.map((_, c) => cells.some(([i, j]) => i === r && j === c))) : null;
+  const t = matrixTable(rec.window, { fmt, scale, field: "window", caption: "a_prev_slice", marks: maxima });
+  const line = el("div", "sum-line");
+  if (mode === "max") {
+    line.dataset.field = "max-where";
+    line.append(el("span", "", `max ${maximaText(rec, tieRule)} = `), scalar(rec.value, fmt, "value", "result"));
+  } else {
+    line.append(el("span", "", `mean of the ${f} × ${f} values = `), scalar(rec.value, fmt, "value", "result"));
+  }
+  const row = el("div", "eq-row");
+  row.append(t);
+  if (mode === "max" && rec.mask) {
+    row.append(el("span", "op", "→"), matrixTable(rec.mask, { fmt, field: "mask", caption: maskCaption(tieRule) }));
+  }
+  return { row, line };
+}
+
 export function createPoolView(ctx) {
   const { arrays, geometry, store, settings } = ctx;
   const stage = "pool_forward";
@@ -98,20 +122,7 @@ export function createPoolView(ctx) {
     if (!rec) return;
     const code = el("pre", "code", poolForwardCode(rec, { mode, tieRule }).join("\n"));
     code.dataset.field = "code";
-    const maxima = rec.maxima ? rec.window.map((row, r) => row.map((_, c) => rec.maxima.some(([i, j]) => i === r && j === c))) : null;
-    const t = matrixTable(rec.window, { fmt, scale, field: "window", caption: "a_prev_slice", marks: maxima });
-    const line = el("div", "sum-line");
-    if (mode === "max") {
-      line.dataset.field = "max-where";
-      line.append(el("span", "", `max ${maximaText(rec, tieRule)} = `), scalar(rec.value, fmt, "value", "result"));
-    } else {
-      line.append(el("span", "", `mean of the ${f} × ${f} values = `), scalar(rec.value, fmt, "value", "result"));
-    }
-    const row = el("div", "eq-row");
-    row.append(t);
-    if (mode === "max" && rec.mask) {
-      row.append(el("span", "op", "→"), matrixTable(rec.mask, { fmt, field: "mask", caption: maskCaption(tieRule) }));
-    }
+    const { row, line } = poolStepParts(rec, { fmt, scale, mode, tieRule, f });
     const parts = [head, code, row, line];
     if (mode === "max" && rec.mask) parts.push(el("p", "hint", "The mask is kept for the backward pass: it says where this window's gradient goes."));
     body.replaceChildren(...parts);
