@@ -133,11 +133,17 @@ export function textColorOn(r, g, b) {
   return 0.299 * r + 0.587 * g + 0.114 * b > 140 ? "#111" : "#fff";
 }
 
+/** [r, g, b] of a value under a scale (its lookup table, or its own rgb(v) function). */
+export function rgbOf(scale, v) {
+  if (typeof scale.rgb === "function") return scale.rgb(v);
+  const i = scale.index(v) * 3;
+  return [scale.lut[i], scale.lut[i + 1], scale.lut[i + 2]];
+}
+
 /** CSS colour of a value under a scale (for table cells). */
 export function cssColor(scale, v) {
-  const i = scale.index(v) * 3;
-  const { lut } = scale;
-  return `rgb(${lut[i]}, ${lut[i + 1]}, ${lut[i + 2]})`;
+  const [r, g, b] = rgbOf(scale, v);
+  return `rgb(${r}, ${g}, ${b})`;
 }
 
 /**

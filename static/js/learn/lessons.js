@@ -4,7 +4,8 @@
 // picked by index and written into text.
 
 import { el } from "../kit/dom.js";
-import { arrayTable, channel, filterSlice, num, scaleFor, windowMarks } from "./table.js";
+import { sliceChannel as channel } from "../kit/views/common.js";
+import { arrayTable, filterSlice, num, scaleFor, windowMarks } from "./table.js";
 
 const T = (x) => `(${x.join(", ")})`;
 const ix = (...a) => `[${a.join(", ")}]`;

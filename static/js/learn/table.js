@@ -4,7 +4,7 @@
 // Values are shown as the server sent them: nothing here computes with them.
 
 import { el } from "../kit/dom.js";
-import { cssColor, makeScale } from "../kit/colors.js";
+import { cssColor, makeScale, rgbOf, textColorOn } from "../kit/colors.js";
 import { makeFormatter } from "../kit/arrays.js";
 
 export const fmt = makeFormatter(4);
@@ -20,11 +20,6 @@ export function scaleFor(range, kind) {
   const [lo, hi] = range || [0, 1];
   if (kind === "mask") return makeScale("sequential", 0, 1);
   return makeScale(lo < 0 ? "diverging" : "sequential", lo, hi);
-}
-
-function lum(rgb) {
-  const m = /rgb\((\d+), (\d+), (\d+)\)/.exec(rgb);
-  return m ? 0.299 * m[1] + 0.587 * m[2] + 0.114 * m[3] : 255;
 }
 
 /**
@@ -71,9 +66,8 @@ export function arrayTable(o) {
       const hidden = marks.includes("unreached");
       td.textContent = hidden ? "" : num(v);
       if (!hidden && o.scale && typeof v !== "boolean") {
-        const bg = cssColor(o.scale, v);
-        td.style.backgroundColor = bg;
-        if (lum(bg) < 140) td.classList.add("dark");
+        td.style.backgroundColor = cssColor(o.scale, v);
+        if (textColorOn(...rgbOf(o.scale, v)) === "#fff") td.classList.add("dark");
       }
       const label = o.label ? o.label(r, c) : `[${r}, ${c}]`;
       td.title = hidden ? `${label}: not computed yet` : `${label} = ${typeof v === "boolean" ? num(v) : String(v)}`;
@@ -102,11 +96,6 @@ export function windowMarks(r, c, s, by = 1) {
   if (c === c0) out.push("wl");
   if (c === c1 - 1) out.push("wr");
   return out;
-}
-
-/** Rows of channel ch of a (rows, cols, C) nested list. */
-export function channel(a3, ch) {
-  return a3.map((row) => row.map((cell) => cell[ch]));
 }
 
 /** Slice [:, :, ch, c] of a (f, f, C, n_C) nested list. */

@@ -3,7 +3,7 @@
 // are read from the nested lists the server sent, only their range picks the colours.
 
 import { el } from "../kit/dom.js";
-import { makeScale } from "../kit/colors.js";
+import { cssColor, makeScale, rgbOf, textColorOn } from "../kit/colors.js";
 import { fmtShort } from "../kit/arrays.js";
 
 /** Smallest and largest value of a nested list. */
@@ -36,17 +36,6 @@ export const INK = {
     return [g, g, g];
   },
 };
-
-export function rgbOf(scale, v) {
-  if (scale.rgb) return scale.rgb(v);
-  const i = scale.index(v) * 3;
-  return [scale.lut[i], scale.lut[i + 1], scale.lut[i + 2]];
-}
-
-export function css(scale, v) {
-  const [r, g, b] = rgbOf(scale, v);
-  return `rgb(${r}, ${g}, ${b})`;
-}
 
 /** A (rows, cols) nested list as a getter. */
 export function plain(rc) {
@@ -122,7 +111,7 @@ export function numberGrid(map, scale, { fmt = fmtShort, mark = null, label = ""
       if (v !== null && v !== undefined) {
         const [R, G, B] = rgbOf(scale, v);
         cell.style.background = `rgb(${R}, ${G}, ${B})`;
-        cell.style.color = 0.299 * R + 0.587 * G + 0.114 * B > 140 ? "#111" : "#fff";
+        cell.style.color = textColorOn(R, G, B);
       } else {
         cell.classList.add("empty");
       }
@@ -144,8 +133,8 @@ export function fmt4(v) {
 
 /**
  * Paint a map cell by cell at `px` CSS px per cell (device-pixel sharp), for the step views:
- * o.blank(r, c) -> true for cells not filled yet; o.dim(r, c) -> true for padding;
- * o.boxes: [{r0, c0, r1, c1, color}] outlined (end exclusive); o.dots: [{r, c, color}].
+ * o.dim(r, c) -> true for padding;
+ * o.boxes: [{r0, c0, r1, c1, color}] outlined (end exclusive).
  */
 export function paintCells(canvas, map, scale, px, o = {}) {
   const dpr = window.devicePixelRatio || 1;
@@ -157,11 +146,7 @@ export function paintCells(canvas, map, scale, px, o = {}) {
   ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
   for (let r = 0; r < map.rows; r += 1) {
     for (let c = 0; c < map.cols; c += 1) {
-      if (o.blank && o.blank(r, c)) {
-        ctx.fillStyle = "#eef0f4";
-      } else {
-        ctx.fillStyle = css(scale, map.get(r, c));
-      }
+      ctx.fillStyle = cssColor(scale, map.get(r, c));
       ctx.fillRect(c * px, r * px, px, px);
       if (o.dim && o.dim(r, c)) {
         ctx.fillStyle = "rgba(16, 26, 61, 0.28)";

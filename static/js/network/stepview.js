@@ -26,16 +26,13 @@ function named(name, map, scale, options = {}) {
   return box;
 }
 
-/** Channel c of an output map filling in up to `step`, its cell outlined. */
+/** Channel c of the gradient arriving at the output, the step's cell outlined. */
 function outputMap(values, c, step, title) {
-  const n_C = values[0][0].length;
-  const n_W = values[0].length;
   const map = channel(values, c);
   const fig = el("figure", "sv-fig");
   fig.append(el("figcaption", "", title));
   const cv = el("canvas", "sv-canvas");
   paintCells(cv, map, scaleFor(values), PX, {
-    blank: (r, q) => (r * n_W + q) * n_C + c > step.index,
     boxes: [{ r0: step.h, c0: step.w, r1: step.h + 1, c1: step.w + 1 }],
   });
   fig.append(cv);
@@ -214,7 +211,7 @@ const BACKWARD = {
     toWeights.append(el("h4", "", `dW[:, :, :, ${step.c}] += a_slice · dz`),
       channelRows([["added", step.dw_add, scaleFor(step.dw_add, { signed: true })]], C));
     return {
-      left: [outputMap(A.d_out, step.c, { ...step, index: Infinity },
+      left: [outputMap(A.d_out, step.c, step,
         `dZ[:, :, ${step.c}] (the gradient arriving), this step's dz`)],
       mid: [sv("sv-blocks", [toInput, toWeights])],
       right: [inputMaps(A.dA_prev, step, { padded: false, pad: g.pad,
@@ -228,7 +225,7 @@ const BACKWARD = {
       el("span", "op", `· ${fmt4(step.da)} =`),
       named("added", plain(step.added), scaleFor(step.added, { signed: true })));
     return {
-      left: [outputMap(A.d_out, step.c, { ...step, index: Infinity },
+      left: [outputMap(A.d_out, step.c, step,
         `dA[:, :, ${step.c}] (the gradient arriving), this step's da`)],
       mid: [el("h4", "", "route (the max mask) · da = added"), row],
       right: [inputMaps(A.dA_prev, step, { padded: false, pad: 0, only: step.c,

@@ -4,7 +4,7 @@
 
 import { channelView } from "../arrays.js";
 import { el } from "../dom.js";
-import { channelToRgba, cssColor, makeScale, rgbToRgba, textColorOn } from "../colors.js";
+import { channelToRgba, cssColor, makeScale, rgbOf, rgbToRgba, textColorOn } from "../colors.js";
 import { MapCanvas } from "../grid.js";
 import { indexOf, outputsCovering, positionOf, positionText, rowMajorSteps, stageGeometry, windowOf } from "../geometry.js";
 
@@ -195,10 +195,8 @@ export function matrixTable(rows2d, { fmt, scale, field, caption, marks }) {
       td.dataset.c = String(s);
       td.title = String(v);
       if (scale) {
-        const bg = cssColor(scale, v);
-        td.style.background = bg;
-        const [R, G, B] = bg.slice(4, -1).split(",").map(Number);
-        td.style.color = textColorOn(R, G, B);
+        td.style.background = cssColor(scale, v);
+        td.style.color = textColorOn(...rgbOf(scale, v));
       }
       if (marks && marks[r] && marks[r][s]) td.classList.add("marked");
       tr.append(td);
