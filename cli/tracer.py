@@ -67,6 +67,7 @@ class _Tracer:
         self.names: dict = {}
         self.full = False
         self.top = None  # the traced function's frame
+        self.max_events = MAX_EVENTS
 
     # -- roots and views --------------------------------------------------------------------
     def root_of(self, array: np.ndarray):
@@ -146,8 +147,9 @@ class _Tracer:
             elif v is not None and v.size <= 64:
                 event["values"] = v.tolist()
         self.events.append(event)
-        if len(self.events) >= MAX_EVENTS:
+        if len(self.events) >= self.max_events:
             self.full = True
+            sys.settrace(None)  # the rest runs at full speed
 
     # -- sys.settrace -----------------------------------------------------------------------
     def mine(self, frame) -> bool:
@@ -157,7 +159,8 @@ class _Tracer:
         return name == self.filename or name.startswith(self.filename + ", code cell ")
 
     def __call__(self, frame, event, arg):
-        if not self.mine(frame):
+        if self.full or not self.mine(frame):
+            frame.f_trace = None
             return None
         if self.top is None:
             self.top = frame
@@ -268,10 +271,13 @@ def _watched_arguments(tracer: _Tracer, function: str, case_name: str) -> tuple:
     return tuple(wrap(a) for a in args)
 
 
-def trace_call(fn, function: str, case_name: str, filename: str | None) -> dict:
+def trace_call(fn, function: str, case_name: str, filename: str | None,
+               max_events: int = MAX_EVENTS) -> dict:
     """Run the learner's `fn` on a probe case under the tracer: {"function", "case",
-    "events", "steps", "error", "truncated"} (JSON-ready; steps only for looped functions)."""
+    "events", "steps", "error", "truncated"} (JSON-ready; steps only for looped functions).
+    After `max_events` reads and writes the rest runs untraced ("truncated")."""
     tracer = _Tracer(filename)
+    tracer.max_events = max_events
     args = _watched_arguments(tracer, function, case_name)
     error = None
     old = sys.gettrace()

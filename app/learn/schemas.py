@@ -160,6 +160,13 @@ class MistakeRunOut(BaseModel):
                     "the shapes differ or the buggy code raised.")
     first_difference: FirstDifference | None = Field(
         description="From the loops run side by side; null when this case does not show it.")
+    buggy_steps: dict | None = Field(
+        default=None,
+        description="The buggy code's own steps on this case, traced as the checker traces a "
+                    "learner's loop (cli/tracer.py's page_trace: per step its position "
+                    "[i, h, w, c], window [[row_start, row_end], [col_start, col_end]] on the "
+                    "padded input and value), for the image of the first difference; null "
+                    "for a function without loops.")
 
 
 class DiagnosisOut(BaseModel):

@@ -78,3 +78,31 @@ def test_a_trace_of_another_function_changes_nothing(make_page, traced):
     assert page.query_selector(".yours-group") is None
     assert page.query_selector("td.yin") is None
     assert not log.page_errors
+
+
+def in_view(page, selector: str) -> bool:
+    return page.evaluate(f"""(() => {{
+      const r = document.querySelector({json.dumps(selector)}).getBoundingClientRect();
+      return r.top >= 0 && r.bottom <= window.innerHeight && r.height > 0; }})()""")
+
+
+def test_mistake_mode_draws_the_buggy_window_and_value(make_page):
+    """Without a trace, mistake mode draws the buggy code's own steps beside the right ones."""
+    page, log = make_page(width=1280, height=800)
+    page.goto("/learn?fn=conv_forward&mistake=stride_missing&flavour=stride_missing&step=0"
+              "&case=gray_s2_p1")
+    wait_until(page, "document.querySelector('#main').dataset.ready === '1'")
+    wait_until(page, "!!document.querySelector('#jump-diff')")
+    page.click("#jump-diff")
+    wait_until(page, "!!document.querySelector('.yours-first.here')")
+    assert cells(page, "a_prev_pad", "yin") == box([[0, 3], [1, 4]])  # vert_start = h
+    assert cells(page, "a_prev_pad", "inwin") == box([[0, 3], [2, 5]])  # h * stride
+    lines = page.inner_text(".yours-lines")
+    assert "vert_start = h" in lines and "= 7.5" in lines and "= 5.5" in lines
+    assert "the buggy window" in page.inner_text(".win-legend")
+    assert cells(page, "yours-Z", "differs") == [(0, 1)]  # filled up to this step
+    # after the jump, the stage with both windows and the buggy line are in view (1280 x 800)
+    assert in_view(page, 'table[data-field="a_prev_pad"]')
+    assert in_view(page, ".yours-lines .ld-yours")
+    page.screenshot(path=str(SHOTS / "learn-mistake-buggy-window-1280.png"))
+    assert not log.page_errors and not log.console_errors

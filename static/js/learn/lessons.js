@@ -244,13 +244,19 @@ function yoursMarks(r, c, t) {
 
 const span = (w) => (w ? `rows ${w[0][0]}:${w[0][1]}, columns ${w[1][0]}:${w[1][1]}` : "no window");
 
-/** The legend under a map that carries both windows. */
-function legend(hasYours) {
+/** The legend beside a map that carries both windows. */
+function legend(ctx) {
   const p = el("p", "win-legend");
-  const right = el("span", "lg-right", "the right window");
-  p.append(right);
-  if (hasYours) p.append(el("span", "lg-yours", "your window"));
+  p.append(el("span", "lg-right", "the right window"), el("span", "lg-yours", `${who(ctx).own} window`));
   return p;
+}
+
+/** Whose loop is drawn beside the right one: yours (convstep check --open) or the buggy
+ * code's (mistake mode). */
+function who(ctx) {
+  return ctx.buggyLine !== undefined
+    ? { own: "the buggy", tag: "buggy", loop: "the buggy code's loop", Loop: "The buggy code's loop", table: "buggy" }
+    : { own: "your", tag: "yours", loop: "your loop", Loop: "Your loop", table: "your" };
 }
 
 /** The output as the learner's loop fills it: their values, in their loop's order, up to
@@ -278,9 +284,9 @@ function yoursGroup(ctx, d, s, name, right) {
   const reachedCell = (r, q) => mine[r][q] !== null;
   const first = ctx.yoursFirst;
   const table = arrayTable({
-    name: `your ${name}[${I}, :, :, ${c}]`, values: mine.map((row) => row.map((v) => (v === null ? 0 : v))),
+    name: `${who(ctx).table} ${name}[${I}, :, :, ${c}]`, values: mine.map((row) => row.map((v) => (v === null ? 0 : v))),
     scale: scaleFor(d.ranges[name]), field: `yours-${name}`, className: "yours",
-    label: (r, q) => `your ${name}[${I}, ${r}, ${q}, ${c}]`,
+    label: (r, q) => `${who(ctx).table} ${name}[${I}, ${r}, ${q}, ${c}]`,
     marks: (r, q) => [reachedCell(r, q) ? null : "unreached", r === s.h && q === s.w ? "current" : null,
       reachedCell(r, q) && Math.abs(mine[r][q] - channel(d[name][0], c)[r][q]) > 1e-6 * (1 + Math.abs(channel(d[name][0], c)[r][q])) ? "differs" : null],
   });
@@ -290,23 +296,26 @@ function yoursGroup(ctx, d, s, name, right) {
     row.append(el("span", "ld-tag", tag), el("code", null, text));
     lines.append(row);
   };
-  if (t) {
+  const w = who(ctx);
+  if (t && ctx.buggyLine !== undefined) {
+    say("buggy", ctx.buggyLine, "ld-yours");
+    say("buggy window", `${span(t.window)} → ${name}${ix(s.i, s.h, s.w, s.c)} = ${t.value === null ? "?" : num(t.value)}`, "ld-yours");
+  } else if (t) {
     say(`yours (line ${t.line})`, t.code, "ld-yours");
     if (t.write_line !== t.line) say(`yours (line ${t.write_line})`, t.write_code, "ld-yours");
     say("your window", `${span(t.window)}${t.source ? ` (of your ${t.source})` : ""} → ${name}${ix(s.i, s.h, s.w, s.c)} = ${t.value === null ? "?" : num(t.value)}`, "ld-yours");
   } else {
-    say("yours", `your loop never wrote ${name}${ix(s.i, s.h, s.w, s.c)}`, "ld-yours");
+    say(w.tag, `${w.loop} never wrote ${name}${ix(s.i, s.h, s.w, s.c)}`, "ld-yours");
   }
   say("right", `${span([[s.vert_start, s.vert_end], [s.horiz_start, s.horiz_end]])} → ${name}${ix(s.i, s.h, s.w, s.c)} = ${num(right)}`, "ld-right");
-  const g = group("your loop, beside the right one", table);
-  g.classList.add("yours-group");
-  g.append(lines);
+  const g = el("section", "arr-group yours-group");
+  g.append(el("h3", "arr-group-title", `${w.loop}, beside the right one`), lines);
   if (first) {
     const here = first.index === s.index;
     g.append(el("p", here ? "yours-first here" : "yours-first",
-      `${here ? "Here" : `At step ${first.index + 1}`} your loop first parts from the exercise's: ${first.why}.`));
+      `${here ? "Here" : `At step ${first.index + 1}`} ${w.loop} first parts from the exercise's: ${first.why}.`));
   }
-  return g;
+  return { lines: g, table };
 }
 
 /** The first step (in the exercise's order) where the learner's window or value differs. */
@@ -315,7 +324,7 @@ export function yoursFirst(ctx, d, name, value) {
   for (const s of d.steps) {
     const t = yoursAt(ctx, s);
     const rw = [[s.vert_start, s.vert_end], [s.horiz_start, s.horiz_end]];
-    if (!t) return { index: s.index, why: `your loop never writes ${name}${ix(s.i, s.h, s.w, s.c)}` };
+    if (!t) return { index: s.index, why: `${who(ctx).loop} never writes ${name}${ix(s.i, s.h, s.w, s.c)}` };
     if (JSON.stringify(t.window) !== JSON.stringify(rw)) {
       return { index: s.index, why: `for ${name}${ix(s.i, s.h, s.w, s.c)} it reads ${span(t.window)}, the right window is ${span(rw)}` };
     }
@@ -378,6 +387,7 @@ const convForward = {
     const nC = d.W[0][0][0].length;
     const I = img(d);
     const zscale = scaleFor(d.ranges.Z);
+    const yours = ctx && ctx.yours ? yoursGroup(ctx, d, s, "Z", s.z) : null;
     const figs = [
       group(d.m > 1 ? `the window on the padded input (image i = ${I} of ${d.m})` : "the window on the padded input",
         arrayTable({
@@ -386,7 +396,9 @@ const convForward = {
           marks: (r, c) => [padMark(r, c, d.pad, nH, nW),
             windowMarks(r, c, s, d.dilation), yoursMarks(r, c, mine)],
         }),
-        ctx && ctx.yours ? legend(true) : null,
+        ctx && ctx.yours ? legend(ctx) : null),
+      yours ? yours.lines : null,
+      group(null,
         arrayTable({ name: `W[:, :, 0, ${s.c}]`, values: filterSlice(d.W, 0, s.c), scale: scaleFor(d.ranges.W), field: "W",
           label: (r, c) => `W[${r}, ${c}, 0, ${s.c}]` })),
     ];
@@ -400,9 +412,8 @@ const convForward = {
         marks: (r, q) => [seen.has(`${r},${q}`) ? null : "unreached", c === s.c && r === s.h && q === s.w ? "current" : null],
       }));
     }
-    figs.push(group("the output, filling in", ...outs));
-    if (ctx && ctx.yours) figs.push(yoursGroup(ctx, d, s, "Z", s.z));
-    return figs;
+    figs.push(group("the output, filling in", ...outs, yours ? yours.table : null));
+    return figs.filter(Boolean);
   },
 };
 
@@ -534,6 +545,7 @@ const poolForward = {
   },
   view(d, s, ctx) {
     const mine = yoursAt(ctx, s);
+    const yours = ctx && ctx.yours ? yoursGroup(ctx, d, s, "A", s.value) : null;
     const c0 = s.c;
     const I = img(d);
     const A = channel(d.A_prev[0], c0);
@@ -548,14 +560,15 @@ const poolForward = {
             const m = windowMarks(r, c, s);
             return [...(m.length ? [...m, isMax(r - s.vert_start, c - s.horiz_start)] : m), ...yoursMarks(r, c, mine)];
           } }),
-        ctx && ctx.yours ? legend(true) : null,
+        ctx && ctx.yours ? legend(ctx) : null,
         arrayTable({ name: "a_prev_slice", values: win, scale: scaleFor(d.ranges.A_prev), field: "a_prev_slice",
           label: (r, c) => `a_prev_slice[${r}, ${c}]`, marks: (r, c) => [isMax(r, c)] })),
+      yours ? yours.lines : null,
       group("the output, filling in",
         arrayTable({ name: `A[${I}, :, :, ${c0}]`, values: channel(d.A[0], c0), scale: scaleFor(d.ranges.A), field: "A",
           label: (r, c) => `A[${I}, ${r}, ${c}, ${c0}]`,
-          marks: (r, c) => [seen.has(`${r},${c}`) ? null : "unreached", r === s.h && c === s.w ? "current" : null] })),
-      ctx && ctx.yours ? yoursGroup(ctx, d, s, "A", s.value) : null,
+          marks: (r, c) => [seen.has(`${r},${c}`) ? null : "unreached", r === s.h && c === s.w ? "current" : null] }),
+        yours ? yours.table : null),
     ].filter(Boolean);
   },
 };

@@ -186,11 +186,14 @@ const OUTPUT_OF = { conv_forward: ["Z", "z"], pool_forward: ["A", "value"] };
 /** The view's `yours` and `yoursFirst` when the trace is of this function, case and image. */
 function yoursFor(page, d) {
   const { state } = page;
-  const t = TRACE;
+  // yours when the checker sent it; else, in mistake mode, the buggy code's own steps
+  const run = state.mistake && state.run && state.run.function === state.fn ? state.run : null;
+  const mine = TRACE && TRACE.function === state.fn && TRACE.case === state.caseName;
+  const t = mine ? TRACE : run && run.buggy_steps;
   if (!t || t.function !== state.fn || t.case !== state.caseName || !page.caseActive()
       || (d.image ?? 0) !== t.image || !OUTPUT_OF[state.fn]) return {};
   const [name, value] = OUTPUT_OF[state.fn];
-  const ctx = { yours: t };
+  const ctx = mine ? { yours: t } : { yours: t, buggyLine: run.variant.buggy_line };
   ctx.yoursFirst = yoursFirst(ctx, d, name, value);
   return ctx;
 }
@@ -373,6 +376,9 @@ function bindMistakes(page) {
         return;
       }
       player.jump(k);
+      // the stage (both windows) and the buggy line under it in view, not the panel's top
+      const stage = page.$("#view");
+      if (stage && typeof stage.scrollIntoView === "function") stage.scrollIntoView({ block: "start" });
     },
     onRun(run) {
       state.run = run;
