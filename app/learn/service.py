@@ -15,6 +15,7 @@ from functools import lru_cache
 import numpy as np
 
 from app.platform.errors import ApiError
+from app.platform.npy import shape_problem
 from cli.links import flavour_of, page_link
 from cli.tracer import page_trace, trace_call
 from core.mistakes import (
@@ -152,7 +153,8 @@ def _buggy_steps(function: str, mistake: str, flavour: str, case_name: str,
 def read_npy(data: bytes, what: str, expected: str = "") -> np.ndarray:
     """A .npy upload as an array, refusing (4xx) what np.load should never be asked to read:
     over NPY_MAX_BYTES, not .npy, a pickled (object) dtype, a non-numeric dtype, a header
-    whose shape does not match the bytes that follow. `expected` ends each message (the
+    whose shape NumPy cannot build (app/npy.py: negative or boolean dimensions, 0 times a
+    huge one) or does not match the bytes that follow. `expected` ends each message (the
     shape and dtype the right output has)."""
     if not data:
         raise ApiError(422, "empty_file", f"The upload for {what} is empty: send the .npy file "
@@ -176,6 +178,9 @@ def read_npy(data: bytes, what: str, expected: str = "") -> np.ndarray:
     if dtype.hasobject or dtype.kind not in "biuf":
         raise ApiError(422, "wrong_dtype", f"The upload for {what} has dtype {dtype}; send "
                        "numbers (float64 as the exercise computes, or int/bool)." + expected)
+    if (problem := shape_problem(shape, dtype)) is not None:
+        raise ApiError(422, "not_npy", f"The upload for {what} says {problem}: not an array "
+                       "np.save could have written." + expected)
     expected_bytes = math.prod(shape) * dtype.itemsize
     if len(data) - fp.tell() != expected_bytes:
         raise ApiError(422, "not_npy", f"The upload for {what} says shape {tuple(shape)} of "

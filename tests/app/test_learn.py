@@ -221,6 +221,34 @@ def test_a_header_that_claims_a_huge_array_is_refused(client):
     assert r.status_code == 422 and "truncated" in r.json()["detail"]
 
 
+def _header_only(shape, descr="<f8") -> bytes:
+    buf = io.BytesIO()
+    np.lib.format.write_array_header_1_0(buf, {"descr": descr, "fortran_order": False,
+                                              "shape": shape})
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize("shape, data_bytes, words", [
+    ((-1, -72), 576, "shape (-1, -72) is not an array's shape"),
+    ((-2, -2, 2), 64, "shape (-2, -2, 2) is not"),
+    ((0, 2**62), 0, f"shape (0, {2**62}) of float64 is larger than any array"),
+    ((2**40, 0, 2**40), 0, "is larger than any array NumPy can build"),
+    ((True, 8), 64, "shape (True, 8) is not"),
+    ((True, True), 8, "shape (True, True) is not"),
+], ids=["negative dims", "two negatives", "0 x huge", "huge x 0 x huge", "bool dim",
+        "bool dims"])
+def test_a_header_numpy_cannot_build_is_not_npy_naming_the_shape(client, caplog, shape,
+                                                                 data_bytes, words):
+    """Issue 15's 500 on diagnose: the shape's product matches the bytes, but NumPy cannot
+    build the array. A 422 naming the shape, and nothing in the log above INFO."""
+    data = _header_only(shape) + bytes(data_bytes)
+    r = _upload(client, "conv_forward", "gray_s2_p1", data)
+    assert r.status_code == 422, r.text
+    assert r.json()["code"] == "not_npy"
+    assert words in r.json()["detail"] and "Expected: Z" in r.json()["detail"], r.text
+    assert not [rec for rec in caplog.records if rec.levelname in ("WARNING", "ERROR")]
+
+
 def test_upload_form_refusals(client):
     r = client.post("/api/learn/conv_forward/diagnose?case=gray_s2_p1", content=b"x",
                     headers={"content-type": "application/octet-stream"})
