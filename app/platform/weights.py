@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 import math
 import re
 import struct
@@ -113,6 +114,30 @@ def real_float64(label: str, x: np.ndarray) -> np.ndarray:
 # ---------------------------------------------------------------- reading the two formats
 
 
+# The safetensors dtypes read (real numbers, as NumPy loads them); the rest (BF16, F8_E4M3,
+# F8_E5M2, BOOL, C64, ...) are refused from the header with this list.
+SAFETENSORS_DTYPES = ("F16", "F32", "F64", "I8", "I16", "I32", "I64", "U8", "U16", "U32", "U64")
+
+
+def _check_safetensors_dtypes(header: bytes) -> None:
+    """422 naming the first tensor whose dtype is not in SAFETENSORS_DTYPES. A header that
+    is not the expected JSON is left to safetensors' own reader (its 422 says why)."""
+    try:
+        entries = json.loads(header)
+    except (ValueError, RecursionError):
+        return
+    if not isinstance(entries, dict):
+        return
+    for name, entry in entries.items():
+        dtype = entry.get("dtype") if isinstance(entry, dict) and name != "__metadata__" \
+            else None
+        if isinstance(dtype, str) and dtype not in SAFETENSORS_DTYPES:
+            shown = dtype if len(dtype) <= 32 else dtype[:32] + "..."
+            raise refuse("bad_dtype", f"'{name[:200]}' has dtype {shown}, which is not "
+                         f"supported; supported: {', '.join(SAFETENSORS_DTYPES)} (convert "
+                         "bfloat16 or float8 tensors with .float() before saving).")
+
+
 def _read_safetensors(data: bytes) -> dict[str, np.ndarray]:
     from safetensors.numpy import load
 
@@ -122,6 +147,7 @@ def _read_safetensors(data: bytes) -> dict[str, np.ndarray]:
     if header_len > len(data) - 8:
         raise refuse("broken_weights", f"the .safetensors header says {header_len} bytes, "
                       f"but the file has only {len(data) - 8} after the length.")
+    _check_safetensors_dtypes(data[8:8 + header_len])
     try:
         tensors = load(data)
     except Exception as exc:  # safetensors raises its own SafetensorError (and ValueError)

@@ -1,14 +1,18 @@
-""".npz members on the two routes that read weight files (POST /api/network/weights and
-POST /api/filters): the compressed-member bomb of issue 15 (a 1.7 KB archive whose bzip2
-member declared 200 bytes and inflated to 2 GiB grew the worker by 4 GB) and its deflate
-twin, replayed with real compressed streams, and the members whose .npy header alone says
-they must be refused. Each answer is a 4xx naming the file, the member and the limit, and
-tracemalloc shows that the worker never holds the inflated bytes."""
+"""Weight files on the two routes that read them (POST /api/network/weights and
+POST /api/filters), as issue 15's attacks sent them.
+
+.npz members: the compressed-member bomb (a 1.7 KB archive whose bzip2 member declared 200
+bytes and inflated to 2 GiB grew the worker by 4 GB) and its deflate twin, replayed with real
+compressed streams, and the members whose .npy header alone says they must be refused. Each
+answer is a 4xx naming the file, the member and the limit, and tracemalloc shows that the
+worker never holds the inflated bytes. .safetensors: a dtype that is not read (BF16,
+F8_E4M3) is named with the list of those that are."""
 
 from __future__ import annotations
 
 import bz2
 import io
+import json
 import lzma
 import struct
 import tracemalloc
@@ -175,3 +179,39 @@ def test_a_member_whose_header_or_entry_is_wrong_is_refused_naming_it(client, ro
     for w in words:
         assert w in r.json()["detail"], r.text
     assert peak < READ_BOUND, peak / MIB
+
+
+def _safetensors(dtype: str, itemsize: int, shape=(8, 1, 3, 3)) -> bytes:
+    n = int(np.prod(shape)) * itemsize
+    header = json.dumps({"conv1.weight": {"dtype": dtype, "shape": list(shape),
+                                          "data_offsets": [0, n]}}).encode()
+    return struct.pack("<Q", len(header)) + header + bytes(n)
+
+
+@pytest.mark.parametrize("dtype, itemsize", [("BF16", 2), ("F8_E4M3", 1), ("F8_E5M2", 1),
+                                             ("BOOL", 1), ("C64", 8)])
+@pytest.mark.parametrize("route", ROUTES)
+def test_a_safetensors_dtype_that_is_not_read_is_named_with_the_supported_ones(client, route,
+                                                                            dtype, itemsize):
+    r = _post(client, route, _safetensors(dtype, itemsize))
+    assert r.status_code == 422, r.text
+    assert r.json()["code"] == "bad_dtype"
+    assert r.json()["detail"] == (
+        f"file: 'conv1.weight' has dtype {dtype}, which is not supported; supported: F16, "
+        "F32, F64, I8, I16, I32, I64, U8, U16, U32, U64 (convert bfloat16 or float8 tensors "
+        "with .float() before saving).")
+
+
+def test_every_supported_safetensors_dtype_is_read(client):
+    from safetensors.numpy import save
+
+    from app.services.network_weights import SAFETENSORS_DTYPES
+
+    kinds = {"F": "float", "I": "int", "U": "uint"}
+    for name in SAFETENSORS_DTYPES:
+        dtype = np.dtype(f"{kinds[name[0]]}{name[1:]}")
+        data = save({"conv1.weight": np.ones((8, 1, 3, 3), dtype=dtype)})
+        assert json.loads(data[8:8 + struct.unpack("<Q", data[:8])[0]])["conv1.weight"][
+            "dtype"] == name
+        r = _post(client, ROUTES[0], data)
+        assert r.status_code == 201, (name, r.text)
