@@ -26,9 +26,15 @@ from app.platform.deps import SettingsDep
 from app.platform.errors import ApiError
 from app.platform.network_config import NetworkLimits, get_network_limits
 from app.platform.shared import Shared, call, open_shared, submit
-from app.platform.weights import shipped_params
+from app.platform.weights import (
+    FLOAT64_MAX,
+    backward_arrays,
+    first_overflow,
+    forward_arrays,
+    shipped_params,
+)
 from core.data import load_digits, load_manifold, weights_info
-from core.net import DEFAULT_NET, net_backward, net_forward, scale_pixels
+from core.net import DEFAULT_NET, NetBackward, NetForward, net_backward, net_forward, scale_pixels
 from core.net_input import PEN_SHARE, InkError, digit_from_ink, ink_from_gray, ink_from_strokes
 
 NET = DEFAULT_NET
@@ -74,7 +80,13 @@ async def resolve_weights(weights_id: str, state: NetworkState) -> dict:
     if weights_id == "shipped":
         return shipped_params()
     if weights_id.startswith("job:"):
-        return await call(state.jobs.weights(weights_id[4:]))
+        params = await call(state.jobs.weights(weights_id[4:]))
+        bad = [k for k, v in params.items() if not np.isfinite(v).all()]
+        if bad:  # a training run that diverged: never NaN (null in JSON) in an answer
+            raise ApiError(422, "weights_overflow", f"weights: {weights_id}'s weights hold "
+                           f"NaN or infinity (in {', '.join(bad)}): its training diverged. "
+                           "Start it again with a smaller lr.")
+        return params
     params = await call(state.weights.get(weights_id))
     if params is None:
         raise ApiError(404, "unknown_weights", f"weights: no uploaded set {weights_id!r} "
@@ -199,10 +211,37 @@ def _lists(a: np.ndarray) -> list:
     return np.asarray(a, dtype=np.float64).tolist()
 
 
+def _finite_forward(params: dict, digit: DigitIn) -> NetForward:
+    """The forward pass, or a 422 naming the layer where it passes float64's range. An
+    answer never holds NaN or infinity (JSON would carry them as null): an uploaded set is
+    checked on the held-out digits (network_weights.check_forward), but another input, a
+    backward pass or a training job's weights can still overflow."""
+    with np.errstate(all="ignore"):  # an overflow is answered below, not warned about
+        fwd = net_forward(params, digit.X, NET, checked=True)
+    _refuse_overflow("forward", first_overflow(forward_arrays(fwd)))
+    return fwd
+
+
+def _finite_backward(fwd: NetForward, target: int) -> NetBackward:
+    with np.errstate(all="ignore"):
+        bwd = net_backward(fwd, np.array([target]), NET)
+    _refuse_overflow("backward", first_overflow(backward_arrays(bwd)))
+    return bwd
+
+
+def _refuse_overflow(direction: str, where: str | None) -> None:
+    if where is not None:
+        raise ApiError(422, "weights_overflow", f"weights: with these weights the {direction} "
+                       f"pass on this input overflows at {where}: its values pass float64's "
+                       f"range (+-{FLOAT64_MAX:.4g}), which JSON cannot carry. Use smaller "
+                       "weights" + (" or ask for no backward pass." if direction == "backward"
+                                    else "."))
+
+
 def run(params: dict, digit: DigitIn, target: int | None, backward: bool) -> dict:
     """Forward (every layer's output, probabilities, prediction) and, if asked, backward
     from the loss -log p[target] (every layer's gradients, the saliency map)."""
-    fwd = net_forward(params, digit.X, NET, checked=True)
+    fwd = _finite_forward(params, digit)
     probs = fwd.probs[0]
     prediction = int(np.argmax(probs))
     out = {"input": digit.to_json(), "digit_like": load_manifold().verdict(digit.pixels),
@@ -213,7 +252,7 @@ def run(params: dict, digit: DigitIn, target: int | None, backward: bool) -> dic
     if backward:
         if target is None:
             target = digit.label if digit.label is not None else prediction
-        bwd = net_backward(fwd, np.array([target]), NET)
+        bwd = _finite_backward(fwd, target)
         layers = []
         for layer, rec in zip(NET.layers, bwd.layers, strict=True):
             item = {"name": layer.name, "kind": layer.kind, "d_out": _lists(rec["d_out"][0]),
@@ -231,7 +270,7 @@ def step_page(params: dict, digit: DigitIn, target: int | None, layer_name: str,
               direction: str, offset: int, limit: int, position) -> dict:
     """A page of core's step records of one conv or pool layer on its real input, and the
     arrays the step view draws."""
-    fwd = net_forward(params, digit.X, NET, checked=True)
+    fwd = _finite_forward(params, digit)
     k = NET.index(layer_name)
     layer = NET.layers[k]
     A_prev = fwd.X if k == 0 else fwd.outputs[k - 1]  # (1, n_H_prev, n_W_prev, n_C_prev)
@@ -245,7 +284,7 @@ def step_page(params: dict, digit: DigitIn, target: int | None, layer_name: str,
     else:
         if target is None:
             target = digit.label if digit.label is not None else int(np.argmax(fwd.probs[0]))
-        rec = net_backward(fwd, np.array([target]), NET).layers[k]
+        rec = _finite_backward(fwd, target).layers[k]
         arrays.update(d_out=rec["d_out"][0], dA_prev=rec["dA_prev"][0],
                       **layer.backward_arrays(rec))
         page = layer.backward_trace(rec["d_out"], fwd.caches[k], **where)

@@ -48,8 +48,16 @@ import numpy as np
 
 from app.platform.errors import ApiError
 from app.platform.npy import shape_problem
-from core.data import load_weights
-from core.net import DEFAULT_NET, ParamError, check_params
+from core.data import load_digits, load_weights
+from core.net import (
+    DEFAULT_NET,
+    NetBackward,
+    NetForward,
+    ParamError,
+    check_params,
+    net_forward,
+    scale_pixels,
+)
 
 MAX_TENSORS = 64
 MAX_TENSOR_ELEMENTS = 100_000  # the largest of ours has 1152
@@ -421,6 +429,7 @@ def weight_set(data: bytes, base: dict, source: str) -> WeightSet:
         params = check_params(params)
     except ParamError as exc:  # unreachable after to_layout, but never a 500
         raise refuse("bad_weights", str(exc)) from None
+    check_forward(params)
     digest = hashlib.blake2b(digest_size=12)
     for name in PARAM_NAMES:
         digest.update(name.encode())
@@ -429,6 +438,47 @@ def weight_set(data: bytes, base: dict, source: str) -> WeightSet:
     kept = tuple(n for n in PARAM_NAMES if n not in {r["name"] for r in replaced})
     return WeightSet("u" + digest.hexdigest(), params, f"{source} ({kind})", tuple(replaced),
                      kept)
+
+
+# ---------------------------------------------------------------- values past float64
+
+
+FLOAT64_MAX = float(np.finfo(np.float64).max)  # about 1.8e308
+
+
+def forward_arrays(fwd: NetForward) -> list[tuple[str, np.ndarray]]:
+    """(layer name, its output) in the order the forward pass makes them, then the softmax."""
+    return [*((layer.name, out) for layer, out in zip(DEFAULT_NET.layers, fwd.outputs,
+                                                      strict=True)), ("softmax", fwd.probs)]
+
+
+def backward_arrays(bwd: NetBackward) -> list[tuple[str, np.ndarray]]:
+    """(layer name, each gradient it holds) in the order the backward pass makes them."""
+    return [(layer.name, a) for layer, rec in zip(reversed(DEFAULT_NET.layers),
+                                                   reversed(bwd.layers), strict=True)
+            for a in rec.values()] + [("the loss", np.asarray(bwd.loss))]
+
+
+def first_overflow(named: list[tuple[str, np.ndarray]]) -> str | None:
+    """The name of the first array holding a value past float64's range (inf, or the NaN
+    that inf - inf makes), or None when all are finite."""
+    return next((name for name, a in named if not np.isfinite(a).all()), None)
+
+
+def check_forward(params: dict) -> None:
+    """422 naming the layer where the forward pass on the held-out digits (the reference
+    inputs the upload's accuracy is measured on) first passes float64's range: finite but
+    huge weights (1e308) would otherwise give every probability, logit and map as NaN."""
+    images, _ = load_digits().split("test")
+    with np.errstate(all="ignore"):  # the overflow is what is looked for
+        fwd = net_forward(params, scale_pixels(images), checked=True)
+    where = first_overflow(forward_arrays(fwd))
+    if where is not None:
+        name = max(params, key=lambda k: float(np.abs(params[k]).max()))
+        raise refuse("weights_overflow", f"with these weights the forward pass overflows at "
+                     f"{where} on the {len(images)} held-out digits: its values pass "
+                     f"float64's range (+-{FLOAT64_MAX:.4g}). The largest weight is "
+                     f"{float(np.abs(params[name]).max()):.4g} (in {name}).")
 
 
 @lru_cache(maxsize=1)

@@ -130,10 +130,16 @@ os.register_at_fork(after_in_child=_forget_pool)
 
 
 def _as_part(task: Callable[[], None]) -> Callable[[], None]:
+    """The task as a part: run inline if it calls `run`, and under the caller's np.errstate
+    (thread-local in NumPy, so a pool thread would otherwise warn where the caller asked
+    for silence, as a pass in one thread would not)."""
+    errors = np.geterr()
+
     def part():
         _inside.active = True
         try:
-            task()
+            with np.errstate(**errors):
+                task()
         finally:
             _inside.active = False
     return part

@@ -205,7 +205,7 @@ def test_a_safetensors_dtype_that_is_not_read_is_named_with_the_supported_ones(c
 def test_every_supported_safetensors_dtype_is_read(client):
     from safetensors.numpy import save
 
-    from app.services.network_weights import SAFETENSORS_DTYPES
+    from app.platform.weights import SAFETENSORS_DTYPES
 
     kinds = {"F": "float", "I": "int", "U": "uint"}
     for name in SAFETENSORS_DTYPES:

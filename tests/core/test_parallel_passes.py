@@ -213,6 +213,24 @@ def test_run_runs_every_task_nested_ones_inline_and_raises_their_errors():
         assert 2 in seen
 
 
+def test_parts_on_pool_threads_run_under_the_callers_errstate():
+    """np.errstate is per thread: a part on a pool thread keeps the caller's, so an overflow
+    the caller silenced (the network's weights check) does not warn from another thread,
+    and one the caller raises on still raises."""
+    seen = []
+
+    def part():
+        seen.append((threading.get_ident(), np.geterr()["over"]))
+        np.float64(1e308) * np.float64(10.0)  # overflows
+
+    with _parallel.threads(2):
+        with np.errstate(over="ignore"):
+            _parallel.run([part, part])
+        assert len({t for t, _ in seen}) == 2 and {o for _, o in seen} == {"ignore"}
+        with np.errstate(over="raise"), pytest.raises(FloatingPointError):
+            _parallel.run([part, part])
+
+
 @pytest.mark.skipif(_parallel._set_blas_threads is None, reason="OpenBLAS not found")
 def test_thread_count_follows_blas_and_blas_gets_its_threads_back():
     before = _parallel._get_blas_threads()
