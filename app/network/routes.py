@@ -38,7 +38,7 @@ from app.platform.deps import NetLimitsDep, SettingsDep
 from app.platform.errors import UPLOAD_ERRORS as ERRORS
 from app.platform.errors import ApiError
 from app.platform.heavy import heavy, release_when_done
-from app.platform.json_body import JSONBodyRoute
+from app.platform.json_body import StrictJSONBodyRoute
 from app.platform.multipart import file_body, form_file
 from app.platform.nav import nav
 from app.platform.schemas.common import ErrorOut
@@ -49,7 +49,7 @@ from core.train import TrainConfig, evaluate
 
 # JSON bodies (a drawing may be 512 x 512 numbers) parsed off the event loop at a cost
 router = APIRouter(prefix="/api/network", tags=["network: a whole small CNN"],
-                   route_class=JSONBodyRoute)
+                   route_class=StrictJSONBodyRoute)
 page_router = APIRouter()
 
 StateDep = Annotated[service.NetworkState, Depends(service.network_state)]
@@ -149,7 +149,7 @@ async def run_photo(request: Request, limits: SettingsDep, net_limits: NetLimits
     data, _, parts = await form_file(request, limits.max_upload_bytes, limits,
                                       {"file", "settings"})
     try:
-        s = NetPhotoSettings.model_validate_json(bytes(parts["settings"].data)) \
+        s = NetPhotoSettings.model_validate_json(bytes(parts["settings"].data), strict=True) \
             if "settings" in parts else NetPhotoSettings()
     except ValidationError as exc:
         raise RequestValidationError([{**e, "loc": ("body", "settings", *e["loc"]),
