@@ -7,6 +7,7 @@ end in a 5xx: every path that reads client input raises one of these.
 
 from __future__ import annotations
 
+import logging
 import math
 from typing import Any
 
@@ -15,6 +16,8 @@ from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
+from starlette.responses import Response
 
 from app.platform.middleware.security_headers import PAGE_CSP, STATIC_HEADERS
 from app.platform.schemas.common import ErrorOut
@@ -90,10 +93,26 @@ def json_problem(cause: BaseException | None) -> str:
     return "JSON decode error: the body is not UTF-8 text; send JSON as UTF-8."
 
 
-async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+# The server's own log (uvicorn's, at info level): one line per client that hung up.
+SERVER_LOG = logging.getLogger("uvicorn.error")
+
+
+async def _client_disconnect(request: Request, _exc: Exception) -> Response:
+    """A client that hung up before its request body arrived (starlette's ClientDisconnect,
+    from any route that reads a body): one line at info level, no traceback. The answer
+    is never sent; the connection is gone."""
+    SERVER_LOG.info("%s %s: the client disconnected before its request body arrived.",
+                    request.method, request.url.path)
+    return Response(status_code=400)
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
     """A JSON body FastAPI cannot parse (not UTF-8, nested too deeply, an integer too long
-    for Python) is a 422 like any other invalid JSON, saying which; the rest as FastAPI."""
+    for Python) is a 422 like any other invalid JSON, saying which; the rest as FastAPI.
+    A body FastAPI could not read because the client hung up is a disconnect."""
     assert isinstance(exc, StarletteHTTPException)
+    if isinstance(exc.__cause__, ClientDisconnect):
+        return await _client_disconnect(request, exc.__cause__)
     if exc.status_code == 400 and exc.detail == _UNPARSABLE_BODY:
         return JSONResponse({"detail": [{
             "loc": ["body"], "type": "json_invalid", "msg": json_problem(exc.__cause__)}]},
@@ -114,6 +133,7 @@ def install(app: FastAPI) -> None:
     """Register the handlers on `app`."""
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(ApiError, _api_error)
+    app.add_exception_handler(ClientDisconnect, _client_disconnect)
     app.add_exception_handler(GeometryError, _geometry_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(Exception, _internal_error)
