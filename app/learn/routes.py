@@ -20,7 +20,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
-from python_multipart.multipart import parse_options_header
 from starlette.concurrency import run_in_threadpool
 
 from app.learn import service as service
@@ -33,8 +32,7 @@ from app.learn.schemas import (
     MistakeListOut,
     MistakeRunOut,
 )
-from app.platform.errors import ApiError
-from app.platform.multipart import parse, read_body
+from app.platform.multipart import read_upload
 from app.platform.nav import nav
 from app.platform.schemas.common import ErrorOut
 
@@ -117,17 +115,7 @@ async def diagnose(request: Request, function: FunctionPath,
     `file_too_large`; 415 not multipart; 422 `not_npy`, `wrong_dtype`, `not_finite`,
     `wrong_shape` (naming the expected shape), `unknown_case`, `unknown_output`,
     `bad_multipart`, `no_file`."""
-    kind, params = parse_options_header(request.headers.get("content-type") or "")
-    if kind != b"multipart/form-data" or not params.get(b"boundary"):
-        raise ApiError(415, "unsupported_media_type", "Send multipart/form-data with one "
-                       "'file' field: your output saved with np.save.")
-    body = await read_body(request, service.NPY_MAX_BYTES + 4096, "an .npy upload")
-    parts = parse(body, params[b"boundary"])
-    if set(parts) - {"file"}:
-        raise ApiError(422, "bad_multipart", f"Unknown form field(s) "
-                       f"{sorted(set(parts) - {'file'})}: send only 'file'.")
-    if "file" not in parts:
-        raise ApiError(422, "no_file", "Send your output as the form field 'file' (.npy).")
+    parts = await read_upload(request, service.NPY_LIMIT, {"file": True})
     answer = await run_in_threadpool(service.diagnose_upload, function, case, output,
                                      bytes(parts["file"].data))
     return DiagnosisOut(**answer)

@@ -15,6 +15,7 @@ from functools import lru_cache
 import numpy as np
 
 from app.platform.errors import ApiError
+from app.platform.multipart import FileLimit
 from app.platform.npy import shape_problem
 from cli.links import flavour_of, page_link
 from cli.tracer import page_trace, trace_call
@@ -37,8 +38,10 @@ from core.mistakes import (
 from core.probes import FUNCTIONS, OUTPUTS, ProbeCase, cases_of, get_case
 
 # The largest right output of any probe case is 960 float64 values (7.7 KB); an upload of a
-# probe output is far below this.
+# probe output is far below this (the diagnosis route reads at most this file: read_upload).
 NPY_MAX_BYTES = 64 * 1024
+NPY_LIMIT = FileLimit(NPY_MAX_BYTES, f"{NPY_MAX_BYTES} bytes, the most a probe output's .npy "
+                      "needs (the largest is 7.7 KB)")
 
 
 def _array(a) -> dict:
@@ -151,17 +154,14 @@ def _buggy_steps(function: str, mistake: str, flavour: str, case_name: str,
 
 
 def read_npy(data: bytes, what: str, expected: str = "") -> np.ndarray:
-    """A .npy upload as an array, refusing (4xx) what np.load should never be asked to read:
-    over NPY_MAX_BYTES, not .npy, a pickled (object) dtype, a non-numeric dtype, a header
-    whose shape NumPy cannot build (app/npy.py: negative or boolean dimensions, 0 times a
-    huge one) or does not match the bytes that follow. `expected` ends each message (the
-    shape and dtype the right output has)."""
+    """A .npy upload (at most NPY_MAX_BYTES: the route's read_upload) as an array, refusing
+    (4xx) what np.load should never be asked to read: not .npy, a pickled (object) dtype, a
+    non-numeric dtype, a header whose shape NumPy cannot build (app/platform/npy.py:
+    negative or boolean dimensions, 0 times a huge one) or does not match the bytes that
+    follow. `expected` ends each message (the shape and dtype the right output has)."""
     if not data:
         raise ApiError(422, "empty_file", f"The upload for {what} is empty: send the .npy file "
                        "that np.save wrote." + expected)
-    if len(data) > NPY_MAX_BYTES:
-        raise ApiError(413, "file_too_large", f"The upload for {what} is {len(data)} bytes; "
-                       f"a probe output's .npy is at most {NPY_MAX_BYTES} bytes." + expected)
     fp = io.BytesIO(data)
     fmt = np.lib.format
     try:

@@ -39,7 +39,7 @@ from app.platform.errors import UPLOAD_ERRORS as ERRORS
 from app.platform.errors import ApiError
 from app.platform.heavy import heavy, release_when_done
 from app.platform.json_body import StrictJSONBodyRoute
-from app.platform.multipart import file_body, form_file
+from app.platform.multipart import file_body, read_upload, upload_limit, weights_limit
 from app.platform.nav import nav
 from app.platform.schemas.common import ErrorOut
 from app.platform.shared import call
@@ -97,8 +97,8 @@ async def upload_weights(request: Request, limits: SettingsDep, net_limits: NetL
     the (c, h, w) flatten, or an nn.Sequential's <index>.weight. Tensors the file does not
     hold keep the shipped values. The answer's `id` goes in `weights` of /run and /steps;
     nothing changes for anyone else."""
-    data, filename, _ = await form_file(request, net_limits.max_weights_bytes, limits,
-                                         {"file"})
+    upload = (await read_upload(request, weights_limit(net_limits), {"file": True}))["file"]
+    data, filename = bytes(upload.data), upload.filename or "upload"
 
     def work():
         ws = weight_set(data, service.shipped_params(), filename)
@@ -146,8 +146,8 @@ async def run_photo(request: Request, limits: SettingsDep, net_limits: NetLimits
     """multipart/form-data: `file`, and optionally `settings` (JSON: target, weights,
     backward). The answer's input.pixels is the preprocessed 8 x 8 digit, input.preprocess
     where the ink was found."""
-    data, _, parts = await form_file(request, limits.max_upload_bytes, limits,
-                                      {"file", "settings"})
+    parts = await read_upload(request, upload_limit(limits), {"file": True, "settings": False})
+    data = bytes(parts["file"].data)
     try:
         s = NetPhotoSettings.model_validate_json(bytes(parts["settings"].data), strict=True) \
             if "settings" in parts else NetPhotoSettings()

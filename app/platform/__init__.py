@@ -6,7 +6,8 @@ imports no wing):
 - deps.py: the Annotated dependencies and parameter types routes share (SettingsDep, ...);
 - errors.py: ApiError and the handlers that make every client mistake a 4xx JSON;
 - middleware/: body limits, gzip, security headers around every request;
-- multipart.py: multipart/form-data read in memory within a limit (form_file for uploads);
+- multipart.py: multipart/form-data read in memory (read_upload: every route that takes a
+  file, within that route's limit, named in its 413s);
 - json_body.py: JSON bodies parsed off the event loop, within the memory budget;
 - imaging.py: uploads decoded into working images (Pillow), within the decode budget;
 - heavy.py: admission by cost (503 beyond the queue); bounds.py: the limits checked before

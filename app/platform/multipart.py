@@ -1,13 +1,17 @@
 """multipart/form-data read fully in memory, within a byte limit (nothing is spooled to disk).
 
 Starlette's form parser spools file parts over 1 MiB to a temporary file; an upload must
-never touch the disk, so the image route reads its body itself (bounded by
-BodyLimitMiddleware and again here) and splits it with python-multipart's parser.
+never touch the disk, so every route that takes a file reads its body with `read_upload`:
+the route's own file limit (a FileLimit: its bytes and the words naming it) refuses a
+declared Content-Length at once and a streamed body as soon as it passes, and the parts are
+split with python-multipart's parser. (BodyLimitMiddleware bounds every multipart body by
+the largest file limit first.)
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from fastapi import Request
@@ -18,6 +22,8 @@ from python_multipart.multipart import MultipartParser, MultipartState, parse_op
 from app.platform.errors import ApiError
 
 MAX_PARTS = 4
+# The multipart envelope and the settings JSON travel next to the uploaded file.
+MULTIPART_OVERHEAD = 64 * 1024
 # python-multipart refuses longer boundaries (RFC 2046 itself allows 1 to 70 characters).
 MAX_BOUNDARY = 256
 # Nothing from an upload is logged: the parser's own warnings are dropped (the client gets
@@ -47,16 +53,28 @@ async def read_body(request: Request, limit: int, what: str) -> bytes:
     return bytes(chunks)
 
 
-def boundary_of(content_type: str | None) -> bytes:
-    """The boundary of a multipart/form-data Content-Type: 415 for another type, 422 for a
-    boundary longer than MAX_BOUNDARY characters."""
+def is_multipart(content_type: str | None) -> bool:
+    return parse_options_header(content_type or "")[0] == b"multipart/form-data"
+
+
+def _fields_wanted(fields: Mapping[str, bool]) -> str:
+    """"a 'file' field and an optional 'settings' field (JSON text)" for {file: True, ...}."""
+    return " and ".join(f"{'a' if required else 'an optional'} '{name}' field"
+                        + (" (JSON text)" if name == "settings" else "")
+                        for name, required in fields.items())
+
+
+def boundary_of(content_type: str | None, fields: Mapping[str, bool]) -> bytes:
+    """The boundary of a multipart/form-data Content-Type: 415 for another type (naming the
+    `fields` the route reads, name -> required), 422 for a boundary longer than
+    MAX_BOUNDARY characters."""
     kind, params = parse_options_header(content_type or "")
     if kind != b"multipart/form-data" or not params.get(b"boundary"):
         shown = content_type if content_type is None or len(content_type) <= 120 else (
             content_type[:120] + "...")
         raise ApiError(415, "unsupported_media_type",
-                       "Send multipart/form-data with an optional 'settings' field (JSON text) "
-                       f"and an optional 'file' field; got Content-Type {shown or 'none'!r}.")
+                       f"Send multipart/form-data with {_fields_wanted(fields)}; got "
+                       f"Content-Type {shown or 'none'!r}.")
     boundary = params[b"boundary"]
     if len(boundary) > MAX_BOUNDARY:
         raise ApiError(422, "bad_multipart",
@@ -135,7 +153,7 @@ def parse(body: bytes, boundary: bytes) -> dict[str, Part]:
 
 def file_body(description: str, settings: type[BaseModel] | None = None) -> dict:
     """The OpenAPI requestBody of a multipart route reading a `file` (and a JSON `settings`
-    part, the model `settings`), for routes that read their body with form_file instead of
+    part, the model `settings`), for routes that read their body with read_upload instead of
     FastAPI's form parameters. The model goes in app/platform/openapi.py's FORM_MODELS of
     the app (a test resolves every $ref of /openapi.json)."""
     props = {"file": {"type": "string", "format": "binary", "description": description}}
@@ -146,19 +164,57 @@ def file_body(description: str, settings: type[BaseModel] | None = None) -> dict
         "encoding": {"settings": {"contentType": "application/json"}}}}}
 
 
-async def form_file(request: Request, max_bytes: int, limits, fields: set[str]):
-    """(file bytes, file name, other parts) of a multipart body, the file within max_bytes."""
-    boundary = boundary_of(request.headers.get("content-type"))
-    parts = parse(await read_body(request, limits.max_json_bytes, "a network upload "
-                                  f"(max_json_bytes = {limits.max_json_bytes})"), boundary)
-    unknown = sorted(set(parts) - fields)
+@dataclass(frozen=True)
+class FileLimit:
+    """The largest file a route reads, and the words naming it in its 413s, e.g.
+    FileLimit(10485760, "max_upload_bytes = 10485760 (CONVSTEP_MAX_UPLOAD_BYTES)")."""
+
+    bytes: int
+    name: str
+
+    @property
+    def body_bytes(self) -> int:
+        """The largest body: the file and the form around it."""
+        return self.bytes + MULTIPART_OVERHEAD
+
+
+def upload_limit(settings) -> FileLimit:
+    """Images and photos: Settings.max_upload_bytes."""
+    n = settings.max_upload_bytes
+    return FileLimit(n, f"max_upload_bytes = {n} (CONVSTEP_MAX_UPLOAD_BYTES)")
+
+
+def weights_limit(net_limits) -> FileLimit:
+    """Weight files: NetworkLimits.max_weights_bytes."""
+    n = net_limits.max_weights_bytes
+    return FileLimit(n, f"max_weights_bytes = {n} (CONVSTEP_NET_MAX_WEIGHTS_BYTES)")
+
+
+async def read_upload(request: Request, limit: FileLimit,
+                      fields: Mapping[str, bool]) -> dict[str, Part]:
+    """The parts of a multipart upload by field name, every route's one way to read a file:
+    415 not multipart, 413 `body_too_large` for a body over limit.body_bytes (a declared
+    Content-Length before reading anything, a streamed body as soon as it passes), 422 for a
+    field not in `fields` (name -> required) or a required one missing, 413
+    `file_too_large` for a file part over limit.bytes. Every 413 names the route's limit."""
+    boundary = boundary_of(request.headers.get("content-type"), fields)
+    most = limit.body_bytes
+    what = f"a file of at most {limit.name} plus {MULTIPART_OVERHEAD} bytes for the form"
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > most:
+        raise ApiError(413, "body_too_large", f"The request body is {int(declared)} bytes; "
+                       f"the limit is {most} bytes, {what}.")
+    parts = parse(await read_body(request, most, what), boundary)
+    unknown = sorted(set(parts) - set(fields))
     if unknown:
         raise ApiError(422, "bad_multipart", f"Unknown form field(s) {unknown}: send "
-                       f"{' and '.join(sorted(fields))}.")
+                       f"{_fields_wanted(fields)}.")
+    for name, required in fields.items():
+        if required and name not in parts:
+            raise ApiError(422, "no_file" if name == "file" else "bad_multipart",
+                           f"{name}: the form has no '{name}' part.")
     upload = parts.get("file")
-    if upload is None:
-        raise ApiError(422, "no_file", "file: the form has no 'file' part.")
-    if len(upload.data) > max_bytes:
+    if upload is not None and len(upload.data) > limit.bytes:
         raise ApiError(413, "file_too_large", f"file is {len(upload.data)} bytes; the limit "
-                       f"is {max_bytes}.")
-    return bytes(upload.data), upload.filename or "upload", parts
+                       f"is {limit.name}.")
+    return parts

@@ -214,9 +214,13 @@ def test_a_bias_of_the_wrong_length_names_it_and_the_expected_shape(client):
 
 
 def test_an_oversize_file_is_413_with_the_limit(client):
+    data = save({"conv1.weight": np.zeros((8, 1, 3, 3)), "pad": np.zeros(131_000)})
+    assert 1024 * 1024 < len(data) < 1024 * 1024 + 60_000  # the form fits its 64 KiB
+    _refused(client, data, 413, "file_too_large", f"file is {len(data)} bytes",
+             "max_weights_bytes = 1048576 (CONVSTEP_NET_MAX_WEIGHTS_BYTES)")
     data = save({"conv1.weight": np.zeros((8, 1, 3, 3)), "pad": np.zeros(140_000)})
-    assert len(data) > 1024 * 1024
-    _refused(client, data, 413, "file_too_large", f"{len(data)} bytes", "1048576")
+    _refused(client, data, 413, "body_too_large", "a file of at most max_weights_bytes = "
+             "1048576 (CONVSTEP_NET_MAX_WEIGHTS_BYTES) plus 65536 bytes for the form")
 
 
 def test_a_huge_declared_npz_tensor_is_refused_before_reading(client):

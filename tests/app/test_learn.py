@@ -197,8 +197,10 @@ def test_a_shape_from_a_known_mistake_is_diagnosed(client):
     (b"not an npy file at all", 422, "not_npy", "np.save"),
     (_npy(np.zeros((1, 3, 4, 2)))[:-8], 422, "not_npy", "truncated"),
     (b"", 422, "empty_file", "empty"),
-    (b"\x93NUMPY" + b"\x00" * 70_000, 413, "body_too_large", "an .npy upload"),
-    (b"\x93NUMPY" + b"\x00" * 66_000, 413, "file_too_large", "at most 65536 bytes"),
+    (b"\x93NUMPY" + b"\x00" * 140_000, 413, "body_too_large",
+     "a file of at most 65536 bytes, the most a probe output's .npy needs"),
+    (b"\x93NUMPY" + b"\x00" * 66_000, 413, "file_too_large",
+     "file is 66006 bytes; the limit is 65536 bytes, the most a probe output's .npy needs"),
 ])
 def test_upload_refusals(client, data, status, code, words):
     r = _upload(client, "conv_forward", "gray_s2_p1", data)

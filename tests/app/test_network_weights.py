@@ -138,7 +138,7 @@ BAD = [
     (lambda: b"\x10\0\0\0\0\0\0\0{broken", 422, "header says 16 bytes"),
     (lambda: b"\x08\0\0\0\0\0\0\0{\"a\": 1}", 422, "cannot be read"),
     (lambda: save({"conv1.W": np.zeros((3, 3, 1, 8))}) + b"\0" * (1024 * 1024), 413,
-     "limit is 1048576"),
+     "the limit is max_weights_bytes = 1048576 (CONVSTEP_NET_MAX_WEIGHTS_BYTES)"),
 ]
 
 

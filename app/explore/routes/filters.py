@@ -11,7 +11,7 @@ from app.explore.services import filters as service
 from app.platform.deps import NetLimitsDep, SettingsDep
 from app.platform.errors import UPLOAD_ERRORS as ERRORS
 from app.platform.heavy import heavy
-from app.platform.multipart import file_body, form_file
+from app.platform.multipart import file_body, read_upload, weights_limit
 
 router = APIRouter(tags=["filters: conv weights for Explore"])
 
@@ -31,7 +31,7 @@ async def upload_filters(request: Request, limits: SettingsDep,
     '<stem>.bias' / '<stem>.b' (or b1 for W1), shape (n_C,) or (1, 1, 1, n_C). Each entry
     says whether Explore can use it (`fits`, `reasons`) and gives its filters in Explore's
     settings form, float64. Nothing is kept on the server."""
-    data, filename, _ = await form_file(request, net_limits.max_weights_bytes, limits,
-                                         {"file"})
+    upload = (await read_upload(request, weights_limit(net_limits), {"file": True}))["file"]
+    data, filename = bytes(upload.data), upload.filename or "upload"
     return await heavy(request, service.filters_of_file, data, filename,
                        service.limits_for(limits))

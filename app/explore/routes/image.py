@@ -18,8 +18,7 @@ from app.platform.config import Settings
 from app.platform.deps import ArraysQuery, EncodingQuery, SettingsDep
 from app.platform.errors import ApiError
 from app.platform.json_body import JSONBodyRoute
-from app.platform.middleware.body_limit import body_limit
-from app.platform.multipart import boundary_of, parse, read_body
+from app.platform.multipart import read_upload, upload_limit
 from app.platform.responses import JSONChunks, accepts_gzip
 from app.platform.samples import SAMPLE_NAMES, sample_bytes
 from app.platform.schemas.common import ErrorOut
@@ -84,22 +83,12 @@ def parse_settings(raw: bytes | str) -> ImageSettings:
 async def read_form(request: Request, limits: Settings) -> tuple[ImageSettings, str, bytes]:
     """(settings within the limits, source key, image bytes) from the multipart body: the
     uploaded `file`, or else the sample that `settings.sample` names."""
-    boundary = boundary_of(request.headers.get("content-type"))
-    limit, what = body_limit(limits, request.url.path)
-    parts = parse(await read_body(request, limit, what), boundary)
-    unknown = sorted(set(parts) - {"settings", "file"})
-    if unknown:
-        raise ApiError(422, "bad_multipart", f"Unknown form field(s) {unknown}: send 'settings' "
-                       "(JSON text) and optionally 'file'.")
+    parts = await read_upload(request, upload_limit(limits), {"settings": False, "file": False})
     # Every setting has a default: without the field, the defaults are the settings.
     raw = bytes(parts["settings"].data) if "settings" in parts else b"{}"
     s = check_settings(parse_settings(raw), limits)
     upload = parts.get("file")
     if upload is not None and (upload.data or upload.filename):
-        if len(upload.data) > limits.max_upload_bytes:
-            raise ApiError(413, "file_too_large", f"file is {len(upload.data)} bytes; the limit "
-                           f"is max_upload_bytes = {limits.max_upload_bytes} "
-                           "(CONVSTEP_MAX_UPLOAD_BYTES).")
         data = bytes(upload.data)
         return s.model_copy(update={"sample": None}), "upload:" + imaging.source_digest(data), data
     if s.sample is not None:

@@ -2,9 +2,10 @@
 
 `BodyLimitMiddleware` refuses a body over the limit with 413 before reading it when the
 client declares a Content-Length, and counts the bytes as they stream in otherwise, so no
-request ever holds more than the limit in memory. A body that takes longer than
-`body_timeout_s` to arrive gets 408. (How many computations run at once is
-app/platform/heavy.py's business.)
+request ever holds more than the limit in memory: max_json_bytes, or for a multipart upload
+the largest file any route reads plus its form (each route's read_upload then holds the body
+to its own limit). A body that takes longer than `body_timeout_s` to arrive gets 408. (How
+many computations run at once is app/platform/heavy.py's business.)
 """
 
 from __future__ import annotations
@@ -19,10 +20,13 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from app.platform.config import Settings
 from app.platform.errors import ApiError
 from app.platform.middleware.base import HttpMiddleware
-
-# The multipart envelope and the settings JSON travel next to the uploaded file.
-MULTIPART_OVERHEAD = 64 * 1024
-UPLOAD_PATHS = ("/api/image",)
+from app.platform.multipart import (
+    MULTIPART_OVERHEAD,
+    is_multipart,
+    upload_limit,
+    weights_limit,
+)
+from app.platform.network_config import get_network_limits
 
 
 class BodyTooLargeError(ApiError):
@@ -41,12 +45,16 @@ class BodyTimeoutError(ApiError):
                          f"body_timeout_s = {timeout} s (CONVSTEP_BODY_TIMEOUT_S).")
 
 
-def body_limit(settings: Settings, path: str) -> tuple[int, str]:
-    """(limit in bytes, the words naming it) for a request path."""
-    if path in UPLOAD_PATHS:
-        return (settings.max_upload_bytes + MULTIPART_OVERHEAD,
-                f"an upload (max_upload_bytes = {settings.max_upload_bytes} plus "
-                f"{MULTIPART_OVERHEAD} for the form; CONVSTEP_MAX_UPLOAD_BYTES)")
+def body_limit(settings: Settings, content_type: str | None) -> tuple[int, str]:
+    """(limit in bytes, the words naming it) for a request body: a multipart upload is
+    bounded by the largest file any route reads (each route's read_upload then holds it to
+    its own limit, in its own words), any other body by max_json_bytes."""
+    if is_multipart(content_type):
+        uploads = (upload_limit(settings), weights_limit(get_network_limits()))
+        most = max(uploads, key=lambda limit: limit.bytes)
+        return (most.body_bytes, "an upload (a file of at most "
+                f"{' or '.join(limit.name for limit in uploads)}, whichever the route reads, "
+                f"plus {MULTIPART_OVERHEAD} bytes for the form)")
     return (settings.max_json_bytes,
             f"a JSON body (max_json_bytes = {settings.max_json_bytes}; "
             "CONVSTEP_MAX_JSON_BYTES)")
@@ -69,11 +77,13 @@ class BodyLimitMiddleware(HttpMiddleware):
         self.settings = settings
 
     async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
-        limit, what = body_limit(self.settings(), scope["path"])
-        declared = None
+        declared = content_type = None
         for key, value in scope["headers"]:
             if key == b"content-length":
                 declared = value
+            elif key == b"content-type":
+                content_type = value.decode("latin-1")
+        limit, what = body_limit(self.settings(), content_type)
         if declared is not None:
             if not declared.isdigit():
                 await _send_json(send, 400, {"detail": "Content-Length must be a whole number "
