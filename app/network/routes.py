@@ -89,7 +89,7 @@ async def weights(state: StateDep, weights: Annotated[WeightsId, Query()] = "shi
                  "A .safetensors file or an .npz archive of the network's tensors (any "
                  "subset): exercise layout or PyTorch's, see the route's description.")},
              summary="Upload weights (.safetensors or .npz; never a pickle)")
-async def upload_weights(request: Request, limits: SettingsDep, net_limits: NetLimitsDep,
+async def upload_weights(request: Request, net_limits: NetLimitsDep,
                          state: StateDep) -> NetUploadOut:
     """multipart/form-data with a `file`. Names: conv1.W, conv1.b, conv2.W, conv2.b,
     dense.W, dense.b (exercise layout: W (f, f, n_C_prev, n_C), dense W (64, 10) over the
