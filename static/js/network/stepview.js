@@ -1,9 +1,11 @@
 // One conv or pool layer of the network, step by step, on its real input: the step records
 // come from core's traces through POST /api/network/steps (a page of 64 at a time), the
-// arrays with them. The view draws them; every number on it is the server's. Forward steps are
-// drawn by the kit's stage-view pieces (kit/views/common.js's maps, conv.js's products and sum,
-// pool.js's window and mask), the code Explore draws its conv and pool stages with; backward
-// steps by the number grids below. The kit's player walks the steps, with the kit's keys.
+// arrays with them. The view draws them; every number on it is the server's. The maps, the
+// window and the output filling in are the kit's stage-view pieces (kit/views/common.js), and so
+// is the step written out (conv.js's products and sum, pool.js's window and mask,
+// pool_backward.js's route × da): the code Explore draws its stages with. Only conv_backward's
+// W · dz and dW rows are drawn here, as number grids: Explore's version of them also shows the
+// input slice, which this step answer does not carry. The kit's player walks the steps.
 
 import { byIds, el, finder } from "../kit/dom.js";
 import { bindPlayerKeys } from "../kit/keyboard.js";
@@ -13,63 +15,22 @@ import { networkSteps as fetchSteps } from "../kit/api.js";
 import { channelData, channelMaps, currentCell, cursor, maskMarks, outputMaps } from "../kit/views/common.js";
 import { convProductRows, convSumLine } from "../kit/views/conv.js";
 import { poolStepParts } from "../kit/views/pool.js";
-import { fmt4, numberGrid, paintCells, plain, scaleFor } from "./maps.js";
+import { poolBackwardRow } from "../kit/views/pool_backward.js";
+import { fmt4, numberGrid, scaleFor } from "./maps.js";
 
 const PAGE = 64;
 
-const PX = 18; // CSS px per cell of a map shown alone (14 when its channels are side by side)
-
 /** A number grid with its name written over it. */
-function named(name, map, scale, options = {}) {
+function named(name, map, scale) {
   const box = el("div", "sv-grid");
-  box.append(el("span", "", name), numberGrid(map, scale, { ...options, label: name }));
+  box.append(el("span", "", name), numberGrid(map, scale, { label: name }));
   return box;
 }
 
-/** Channel c of the gradient arriving at the output, the step's cell outlined. */
-function outputMap(values, c, step, title) {
-  const map = channel(values, c);
-  const fig = el("figure", "sv-fig");
-  fig.append(el("figcaption", "", title));
-  const cv = el("canvas", "sv-canvas");
-  paintCells(cv, map, scaleFor(values), PX, {
-    boxes: [{ r0: step.h, c0: step.w, r1: step.h + 1, c1: step.w + 1 }],
-  });
-  fig.append(cv);
-  return fig;
-}
-
-/** An input's channels (or channel `only`) with the step's window outlined; padding dimmed. */
-function inputMaps(values, step, { padded, pad, title, only = null }) {
-  const fig = el("figure", "sv-fig");
-  fig.append(el("figcaption", "", title));
-  const wrap = el("div", "sv-channels");
-  const C = values[0][0].length;
-  const rows = values.length;
-  const cols = values[0].length;
-  const px = C > 1 && only === null ? 14 : PX;
-  const scale = scaleFor(values);
-  for (let c = 0; c < C; c += 1) {
-    if (only !== null && c !== only) continue;
-    const cv = el("canvas", "sv-canvas");
-    const off = padded ? 0 : pad;
-    paintCells(cv, channel(values, c), scale, px, {
-      dim: padded ? (r, q) => r < pad || q < pad || r >= rows - pad || q >= cols - pad : null,
-      boxes: [{ r0: step.vert_start - off, c0: step.horiz_start - off,
-        r1: step.vert_end - off, c1: step.horiz_end - off }],
-    });
-    const box = el("div", "sv-ch");
-    box.append(cv, el("span", "hint", C > 1 ? `c_prev ${c}` : ""));
-    wrap.append(box);
-  }
-  fig.append(wrap);
-  return fig;
-}
-
 /**
- * One row per input channel of number grids and operators in turn, e.g. a_slice ⊙ W =
- * products: parts are [name, (f, f, C) nested list, scale] or an operator string. The
- * names are written over the first row's grids.
+ * One row per input channel of number grids and operators in turn, e.g. W · dz = added:
+ * parts are [name, (f, f, C) nested list, scale] or an operator string. The names are
+ * written over the first row's grids.
  */
 function channelRows(parts, C) {
   const box = el("div", "sv-triples");
@@ -90,150 +51,134 @@ function channelRows(parts, C) {
   return box;
 }
 
-
-/** A step view's column: a div of class `cls` holding `nodes`. */
-function sv(cls, nodes) {
-  const col = el("div", cls);
-  col.append(...nodes);
-  return col;
-}
-
-/** The step view's three columns (left, mid, right), empty. */
-function columns() {
-  return { left: el("div", "sv-col"), mid: el("div", "sv-col sv-mid"), right: el("div", "sv-col") };
+/**
+ * conv_backward's step written out: W[:, :, :, c] · dz added into dA_prev_pad's window, and
+ * what is added into dW (the record carries da_add and dw_add, not the input slice).
+ */
+function convBackwardParts(A, step) {
+  const C = step.da_add[0][0].length;
+  const wIn = A.W.map((row) => row.map((cell) => cell.map((f) => f[step.c])));
+  const toInput = el("div");
+  toInput.append(el("h4", "", `dA_prev_pad[window] += W[:, :, :, ${step.c}] · dz`),
+    channelRows([[`W[:, :, :, ${step.c}]`, wIn, scaleFor(wIn, { signed: true })],
+      `· ${fmt4(step.dz)} =`, ["added", step.da_add, scaleFor(step.da_add, { signed: true })]], C));
+  const toWeights = el("div");
+  toWeights.append(el("h4", "", `dW[:, :, :, ${step.c}] += a_slice · dz`),
+    channelRows([["added", step.dw_add, scaleFor(step.dw_add, { signed: true })]], C));
+  const blocks = el("div", "sv-blocks");
+  blocks.append(toInput, toWeights);
+  return [blocks];
 }
 
 /**
- * A forward conv or pool layer drawn by the kit's stage-view pieces, as Explore draws it: the
- * input's maps with the step's window, the output's maps filling in behind it (a click on an
- * output cell jumps to its step), and between them the step record written out (conv: a_slice
- * ⊙ W = products and their sum; pool: the window, its maximum and mask). The maps are built
- * once per opened layer; show(step) moves the window and returns the step's equation line.
+ * What each kind of step shows: the map beside the window (`win`: its name, the array of the
+ * answer, the title, whether every channel shows the window, the pad its coordinates are
+ * offset by), the map at the output (`at`: name, array, title, whether it fills in), the step
+ * written out (`parts`, nodes) and the step's equation line (`eq`).
  */
-function windowFrame(kind, A, g, jump) {
-  const conv = kind === "conv_forward";
-  const input = conv ? A.A_prev_pad : A.A_prev;
-  const out = A.output;
-  const C = input[0][0].length;
-  const pad = conv ? g.pad : 0;
-  const inName = conv ? "A_prev_pad" : "A_prev";
-  const inner = pad > 0 ? { top: pad, left: pad, rows: input.length - 2 * pad, cols: input[0].length - 2 * pad } : null;
-  const inScale = scaleFor(input);
+const KINDS = {
+  conv_forward: {
+    win: (A, g) => ({ name: "A_prev_pad", arr: A.A_prev_pad, every: true, pad: g.pad, inner: g.pad,
+      title: `A_prev padded (${A.A_prev_pad.length} × ${A.A_prev_pad[0].length}), the window on every channel` }),
+    at: (A) => ({ name: "Z", arr: A.output, reveal: true,
+      title: "Z, one map per filter, filling in (click a cell for its step)" }),
+    parts: (A, g, step) => [el("h4", "", `a_slice_prev ⊙ W[:, :, :, ${step.c}] = products`),
+      convProductRows(step, { fmt: fmt4, aScale: scaleFor(A.A_prev_pad) }), convSumLine(step, fmt4)],
+    eq: (A, step, where) => `Z${at(step)} = Σ (A_prev_pad[${where}, :] ⊙ W[:, :, :, ${step.c}]) + b[${step.c}] = ${fmt4(step.z)}`,
+  },
+  pool_forward: {
+    win: (A) => ({ name: "A_prev", arr: A.A_prev, every: false, pad: 0, title: "A_prev, the window on channel c" }),
+    at: (A) => ({ name: "A", arr: A.output, reveal: true,
+      title: "A, the pooled maps, filling in (click a cell for its step)" }),
+    parts(A, g, step) {
+      const mode = modeOf(step);
+      const { row, line } = poolStepParts(step, { fmt: fmt4, scale: scaleFor(step.window), mode, tieRule: "first", f: g.f });
+      return [el("h4", "", mode === "max" ? "the window, its maximum marked, and the mask kept for the backward pass" : "the window and its mean"), row, line];
+    },
+    eq: (A, step, where) => `A${at(step)} = ${modeOf(step)}(A_prev[${where}, ${step.c}]) = ${fmt4(step.value)}`,
+  },
+  conv_backward: {
+    win: (A, g) => ({ name: "dA_prev", arr: A.dA_prev, every: true, pad: g.pad,
+      title: "dA_prev when every step is done (the window where it overlaps)" }),
+    at: (A) => ({ name: "dZ", arr: A.d_out, reveal: false,
+      title: "dZ, the gradient arriving, this step's dz outlined (click a cell for its step)" }),
+    parts: (A, g, step) => convBackwardParts(A, step),
+    eq: (A, step) => `dz = dZ${at(step)} = ${fmt4(step.dz)}; db[${step.c}] so far = ${fmt4(step.db_running)} (all steps: ${fmt4(A.db[step.c])})`,
+  },
+  pool_backward: {
+    win: (A) => ({ name: "dA_prev", arr: A.dA_prev, every: false, pad: 0,
+      title: "dA_prev when every step is done, the window on channel c" }),
+    at: (A) => ({ name: "dA", arr: A.d_out, reveal: false,
+      title: "dA, the gradient arriving, this step's da outlined (click a cell for its step)" }),
+    parts: (A, g, step) => [el("h4", "", "route (where the window's gradient goes) × da = added"),
+      poolBackwardRow(step, { fmt: fmt4, mode: "max", tieRule: "first" })], // the network's pools are max pools (core/net.py)
+    eq: (A, step) => `dA_prev[window, ${step.c}] += route · ${fmt4(step.da)}`,
+  },
+};
+
+const at = (step) => `[${step.h}, ${step.w}, ${step.c}]`;
+const modeOf = (step) => (step.argmax ? "max" : "average"); // core's records: argmax is None for the mean
+
+/**
+ * A layer's steps drawn by the kit's stage-view pieces, as Explore draws its stages: the maps
+ * beside the window (every channel, or channel c) with the step's window, the maps at the
+ * output (filling in behind the window going forward; the gradient arriving going back), a
+ * click on an output cell jumping to its step, and below them the step record written out.
+ * The maps are built once per opened layer; show(step) moves the window and returns the
+ * step's equation line.
+ */
+function stepFrame(kind, A, g, jump) {
+  const spec = KINDS[kind];
+  const w = spec.win(A, g);
+  const o = spec.at(A);
+  const C = w.arr[0][0].length;
+  const rows = w.arr.length;
+  const cols = w.arr[0].length;
+  const inner = w.inner ? { top: w.inner, left: w.inner, rows: rows - 2 * w.inner, cols: cols - 2 * w.inner } : null;
   const ctx = { cellFmt: fmt4, jump };
-  const pos = cursor([out.length, out[0].length, out[0][0].length]);
-  const size = (n) => ({ maxHeight: 300, maxCell: n > 1 ? 18 : 24 });
-  const inputs = channelMaps(ctx, {
-    title: conv ? `A_prev padded (${input.length} × ${input[0].length}), the window on every channel`
-      : "A_prev, the window on channel c",
+  const pos = cursor([o.arr.length, o.arr[0].length, o.arr[0][0].length]);
+  // cells of at least 18 CSS px (24 for a map alone), and small maps at least 7.5rem wide, so
+  // the kit's legend under each map has room for its numbers
+  const size = (n, cols) => ({ maxHeight: 300, maxCell: Math.max(n > 1 ? 18 : 24, Math.ceil(120 / cols)) });
+  const wScale = scaleFor(w.arr);
+  const beside = channelMaps(ctx, {
+    title: w.title,
     n: C,
-    name: (c) => `${inName}[:, :, ${c}]`,
-    data: (c) => channelData(input, c, { scale: inScale, name: inName, inner }),
-    ...size(C),
+    name: (c) => `${w.name}[:, :, ${c}]`,
+    data: (c) => channelData(w.arr, c, { scale: wScale, name: w.name, inner }),
+    ...size(C, cols),
   });
-  const outputs = outputMaps(ctx, pos, {
-    title: conv ? "Z, one map per filter, filling in (click a cell for its step)"
-      : "A, the pooled maps, filling in (click a cell for its step)",
-    name: conv ? "Z" : "A",
-    arr: out,
-    scale: scaleFor(out),
-    reveal: true,
-    ...size(pos.shape[2]),
-  });
-  const cols = columns();
-  cols.left.classList.add("sv-maps");
-  cols.right.classList.add("sv-maps");
-  cols.mid.classList.add("sv-below");
-  cols.left.append(inputs.el);
-  cols.right.append(outputs.el);
-  const maps = [...inputs.maps, ...outputs.maps];
+  const output = outputMaps(ctx, pos, { title: o.title, name: o.name, arr: o.arr, scale: scaleFor(o.arr),
+    reveal: o.reveal, ...size(pos.shape[2], o.arr[0].length) });
+  const left = el("div", "sv-col sv-maps");
+  const right = el("div", "sv-col sv-maps");
+  const below = el("div", "sv-col sv-mid sv-below");
+  const forward = kind.endsWith("_forward");
+  (forward ? left : right).append(beside.el);
+  (forward ? right : left).append(output.el);
+  const maps = [...beside.maps, ...output.maps];
   return {
-    ...cols,
-    order: [cols.left, cols.right, cols.mid], // the maps side by side, the step's numbers below
+    nodes: [left, right, below],
     destroy: () => maps.forEach((m) => m.destroy()),
     show(step) {
-      const win = { kind: "window", r0: step.vert_start, c0: step.horiz_start,
-        r1: step.vert_end, c1: step.horiz_end, dilation: 1 };
-      inputs.maps.forEach((m, c) => {
-        const on = conv || c === step.c;
-        m.setOverlays(!on ? [] : conv || !step.mask ? [win] : [win, ...maskMarks(step.mask, win)]);
-        m.el.classList.toggle("current", !conv && C > 1 && c === step.c);
+      const win = { kind: "window", r0: step.vert_start - w.pad, c0: step.horiz_start - w.pad,
+        r1: step.vert_end - w.pad, c1: step.horiz_end - w.pad, dilation: 1 };
+      const mask = step.mask || step.route;
+      beside.maps.forEach((m, c) => {
+        const on = w.every || c === step.c;
+        m.setOverlays(!on ? [] : w.every || !mask ? [win] : [win, ...maskMarks(mask, win)]);
+        m.el.classList.toggle("current", !w.every && C > 1 && c === step.c);
       });
-      outputs.maps.forEach((m, c) => {
-        m.setStep(step.index);
+      output.maps.forEach((m, c) => {
+        if (o.reveal) m.setStep(step.index);
         m.setOverlays(currentCell(c, step));
         m.el.classList.toggle("current", pos.shape[2] > 1 && c === step.c);
       });
-      const where = `${step.vert_start}:${step.vert_end}, ${step.horiz_start}:${step.horiz_end}`;
-      if (conv) {
-        cols.mid.replaceChildren(el("h4", "", `a_slice_prev ⊙ W[:, :, :, ${step.c}] = products`),
-          convProductRows(step, { fmt: fmt4, aScale: inScale }), convSumLine(step, fmt4));
-        return `Z[${step.h}, ${step.w}, ${step.c}] = Σ (A_prev_pad[${where}, :] ⊙ W[:, :, :, ${step.c}]) + b[${step.c}] = ${fmt4(step.z)}`;
-      }
-      const mode = step.argmax ? "max" : "average"; // core's records: argmax is None for the mean
-      const { row, line } = poolStepParts(step, { fmt: fmt4, scale: scaleFor(step.window), mode, tieRule: "first", f: g.f });
-      cols.mid.replaceChildren(el("h4", "", mode === "max" ? "the window, its maximum marked, and the mask kept for the backward pass" : "the window and its mean"), row, line);
-      return `A[${step.h}, ${step.w}, ${step.c}] = ${mode}(A_prev[${where}, ${step.c}]) = ${fmt4(step.value)}`;
+      below.replaceChildren(...spec.parts(A, g, step));
+      return spec.eq(A, step, `${step.vert_start}:${step.vert_end}, ${step.horiz_start}:${step.horiz_end}`);
     },
   };
 }
-
-/** A backward kind drawn anew at every step from BACKWARD's nodes. */
-function redrawn(kind, A, g) {
-  const cols = columns();
-  return {
-    ...cols,
-    order: [cols.left, cols.mid, cols.right],
-    destroy() {},
-    show(step) {
-      const { left, mid, right, eq } = BACKWARD[kind](A, g, step);
-      cols.left.replaceChildren(...left);
-      cols.mid.replaceChildren(...mid);
-      cols.right.replaceChildren(...right);
-      return eq;
-    },
-  };
-}
-
-/**
- * What each kind of backward step shows, from the answer's arrays A, its geometry g and the
- * step record: {left, mid, right} (lists of nodes, the columns) and eq (the step's equation).
- */
-const BACKWARD = {
-  conv_backward(A, g, step) {
-    const pos = `[${step.h}, ${step.w}, ${step.c}]`;
-    const C = step.da_add[0][0].length;
-    const wIn = A.W.map((row) => row.map((cell) => cell.map((f) => f[step.c])));
-    const toInput = el("div");
-    toInput.append(el("h4", "", `dA_prev_pad[window] += W[:, :, :, ${step.c}] · dz`),
-      channelRows([[`W[:, :, :, ${step.c}]`, wIn, scaleFor(wIn, { signed: true })],
-        `· ${fmt4(step.dz)} =`, ["added", step.da_add, scaleFor(step.da_add, { signed: true })]], C));
-    const toWeights = el("div");
-    toWeights.append(el("h4", "", `dW[:, :, :, ${step.c}] += a_slice · dz`),
-      channelRows([["added", step.dw_add, scaleFor(step.dw_add, { signed: true })]], C));
-    return {
-      left: [outputMap(A.d_out, step.c, step,
-        `dZ[:, :, ${step.c}] (the gradient arriving), this step's dz`)],
-      mid: [sv("sv-blocks", [toInput, toWeights])],
-      right: [inputMaps(A.dA_prev, step, { padded: false, pad: g.pad,
-        title: "dA_prev when every step is done (window shown where it overlaps)" })],
-      eq: `dz = dZ${pos} = ${fmt4(step.dz)}; db[${step.c}] so far = ${fmt4(step.db_running)} (all steps: ${fmt4(A.db[step.c])})`,
-    };
-  },
-  pool_backward(A, g, step) {
-    const row = el("div", "sv-triple");
-    row.append(named("route", plain(step.route), scaleFor(step.route)),
-      el("span", "op", `· ${fmt4(step.da)} =`),
-      named("added", plain(step.added), scaleFor(step.added, { signed: true })));
-    return {
-      left: [outputMap(A.d_out, step.c, step,
-        `dA[:, :, ${step.c}] (the gradient arriving), this step's da`)],
-      mid: [el("h4", "", "route (the max mask) · da = added"), row],
-      right: [inputMaps(A.dA_prev, step, { padded: false, pad: 0, only: step.c,
-        title: `dA_prev[:, :, ${step.c}] when every step is done` })],
-      eq: `dA_prev[window, ${step.c}] += route · ${fmt4(step.da)}`,
-    };
-  },
-};
 
 export function createStepView(root, { onError, onStep = () => {}, hooks }) {
   const $ = finder(root);
@@ -296,11 +241,9 @@ export function createStepView(root, { onError, onStep = () => {}, hooks }) {
     const kind = data.page.kind;
     if (!frame || frame.token !== token) {
       if (frame) frame.destroy();
-      frame = kind.endsWith("_forward")
-        ? windowFrame(kind, data.arrays, data.geometry, (i) => player.jump(i))
-        : redrawn(kind, data.arrays, data.geometry);
+      frame = stepFrame(kind, data.arrays, data.geometry, (i) => player.jump(i));
       frame.token = token;
-      body.replaceChildren(...frame.order);
+      body.replaceChildren(...frame.nodes);
     }
     eq.textContent = frame.show(step);
   }

@@ -16,6 +16,23 @@ import { restingTotals, revealTitle } from "./running.js";
 import { maskCaption, maximaText, poolBackwardCode } from "./poolcode.js";
 import { termsBox } from "./terms.js";
 
+/**
+ * A pool backward step record written out: route × da = added, as number tables (route: the
+ * mask the tie rule makes, or the equal shares of average pooling). Explore's and Network's
+ * pool backward step views both show a step with it.
+ */
+export function poolBackwardRow(rec, { fmt, mode, tieRule }) {
+  const row = el("div", "eq-row");
+  row.append(
+    matrixTable(rec.route, { fmt, scale: tableScale(rec.route), field: "route", caption: mode === "max" ? maskCaption(tieRule) : "shares" }),
+    el("span", "op", "×"),
+    scalar(rec.da, fmt, "da"),
+    el("span", "op", "="),
+    matrixTable(rec.added, { fmt, scale: tableScale(rec.added), field: "added", caption: "added" }),
+  );
+  return row;
+}
+
 export function createPoolBackwardView(ctx) {
   const { arrays, geometry, store, settings } = ctx;
   const stage = "pool_backward";
@@ -127,15 +144,7 @@ export function createPoolBackwardView(ctx) {
     } else if ((rec.maxima || []).length > 1) {
       parts.push(el("p", "hint", `The maximum is ${maximaText(rec, tieRule)}.`));
     }
-    const row = el("div", "eq-row");
-    row.append(
-      matrixTable(rec.route, { fmt, scale: tableScale(rec.route), field: "route", caption: mode === "max" ? maskCaption(tieRule) : "shares" }),
-      el("span", "op", "×"),
-      scalar(rec.da, fmt, "da"),
-      el("span", "op", "="),
-      matrixTable(rec.added, { fmt, scale: tableScale(rec.added), field: "added", caption: "added" }),
-    );
-    body.replaceChildren(...parts, row);
+    body.replaceChildren(...parts, poolBackwardRow(rec, { fmt, mode, tieRule }));
     draw();
   }
 
