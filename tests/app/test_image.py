@@ -16,7 +16,7 @@ from app.platform import imaging
 from app.platform.samples import sample_bytes
 
 FULL = ["input", "padded", "W", "b", "Z", "A", "pooled", "pool_mask", "dA", "dA_pool", "dZ",
-        "dA_prev", "dW", "db"]
+        "dA_prev", "dW", "db", "dZ_up"]
 
 
 def _core_run(image_u8: np.ndarray, settings: dict):
@@ -38,9 +38,9 @@ def test_sample_answer_has_every_array_and_matches_core(client):
     body = r.json()
     assert sorted(body["arrays"]) == sorted(FULL)
     assert body["stages"] == ["pad", "conv_forward", "relu", "pool_forward", "pool_backward",
-                              "conv_backward"]
+                              "conv_backward", "backward_transpose"]
     assert set(body["steps"]) == {"conv_forward", "pool_forward", "pool_backward",
-                                  "conv_backward"}
+                                  "conv_backward", "backward_transpose"}
     assert body["settings"]["sample"] == "chelsea" and body["settings"]["size"] == 48
     assert set(body["timing_ms"]) == {"decode", "compute"}
 
@@ -128,7 +128,9 @@ def test_without_pool_and_relu(client):
     assert r.status_code == 200, r.text
     body = r.json()
     assert body["stages"] == ["pad", "conv_forward", "conv_backward"]
-    assert sorted(body["arrays"]) == sorted(set(FULL) - {"pooled", "pool_mask", "dA_pool"})
+    # pad_mode edge folds the pad's gradient back: no backward_transpose stage, no dZ_up
+    assert sorted(body["arrays"]) == sorted(set(FULL) - {"pooled", "pool_mask", "dA_pool",
+                                                         "dZ_up"})
     assert set(body["steps"]) == {"conv_forward", "conv_backward"}
     assert body["geometry"]["pool"] is None
     Z = decode_arr(body["arrays"]["Z"])

@@ -9,6 +9,7 @@ records carry full float64 precision.
 
 from __future__ import annotations
 
+import typing
 from typing import Annotated, Any, Literal
 
 import annotated_types
@@ -35,14 +36,16 @@ FILTERS_CEILING = 64
 FIRST_PAGE = 64
 
 Weight = Annotated[float, Field(ge=-WEIGHT_ABS, le=WEIGHT_ABS, allow_inf_nan=False)]
-Stage = Literal["conv_forward", "pool_forward", "pool_backward", "conv_backward"]
-# Every stage of the layer in order; the four of Stage have step records.
+Stage = Literal["conv_forward", "pool_forward", "pool_backward", "conv_backward",
+                "backward_transpose"]
+# Every stage of the layer in order; the five of Stage have step records.
+# backward_transpose: dA_prev again, as the stride-1 convolution of dZ_up (dZ with stride - 1
+# zeros inserted and a border) with the flipped kernel (app/explore/services/layer.py).
 StageName = Literal["pad", "conv_forward", "relu", "pool_forward", "pool_backward",
-                    "conv_backward"]
+                    "conv_backward", "backward_transpose"]
 ArrayName = Literal["input", "padded", "W", "b", "Z", "A", "pooled", "pool_mask", "dA",
-                    "dA_pool", "dZ", "dA_prev", "dW", "db"]
-STAGES_WITH_STEPS: tuple[str, ...] = ("conv_forward", "pool_forward", "pool_backward",
-                                      "conv_backward")
+                    "dA_pool", "dZ", "dA_prev", "dW", "db", "dZ_up"]
+STAGES_WITH_STEPS: tuple[str, ...] = typing.get_args(Stage)
 
 
 class FilterSpec(Strict):
@@ -182,12 +185,40 @@ def _shape(nested: Any) -> tuple[int, ...] | str:
         return "ragged (rows of different lengths)"
 
 
+class TransposeStageGeometry(BaseModel):
+    """dA_prev as a transposed convolution of dZ, drawn as a plain convolution: dZ_up is dZ
+    with stride - 1 zeros between neighbouring cells and a border of `border` =
+    dilation*(f - 1) - pad cells on the top and left (border + output_padding on the bottom
+    and right; a negative border crops instead), so dZ[h, w] sits at dZ_up[border +
+    h*stride, border + w*stride]; the flipped kernel slides over it with stride 1."""
+
+    conv: Geometry = Field(description="The stride-1, pad-0 convolution over dZ_up (its "
+                           "n_H_prev x n_W_prev) that gives dA_prev (its n_H x n_W).")
+    stride: int = Field(description="The layer's stride: dZ's cells are this far apart in "
+                        "dZ_up.")
+    border: int = Field(description="dilation*(f - 1) - pad: zeros on the top and left.")
+    output_padding: Annotated[list[int], Field(min_length=2, max_length=2)] = Field(
+        description="[rows, columns] added at the bottom and right: the rows and columns "
+        "the forward floor dropped, (n_H_prev + 2*pad - f_eff) mod stride.")
+    n_H_dZ: int = Field(description="dZ's rows.")
+    n_W_dZ: int = Field(description="dZ's columns.")
+    n_C: int = Field(description="dA_prev's channels (the image's): the stage has n_H x "
+                     "n_W x n_C steps, n_H x n_W being conv's.")
+    dZ_rows: list[int] = Field(description="The rows of dZ_up that hold a row of dZ (the "
+                               "others are inserted zeros or the border).")
+    dZ_cols: list[int] = Field(description="The columns of dZ_up that hold a column of dZ.")
+    formula: str = Field(description="The transposed convolution's size, filled in.")
+
+
 class GeometriesOut(BaseModel):
     """The layer's two geometries: core's Geometry, as core.Geometry.to_dict() writes it."""
 
     conv: Geometry = Field(description="The convolution: input, padded and output sizes.")
     pool: Geometry | None = Field(description="The pooling (pad 0, dilation 1), or null "
                                   "without pooling.")
+    transpose: TransposeStageGeometry | None = Field(
+        None, description="The backward_transpose stage, or null when it is not offered "
+        "(a pad_mode other than constant folds the padding's gradient back into dA_prev).")
 
 
 class ImageOut(BaseModel):
@@ -200,12 +231,14 @@ class ImageOut(BaseModel):
                                     "with an upload.")
     arrays: dict[ArrayName, AnyArrayOut] = Field(
         description="All of input, padded, W, b, Z, A, pooled, pool_mask, dA, dA_pool, dZ, "
-        "dA_prev, dW, db that exist for the settings (no pooled, pool_mask, dA_pool without "
-        "pooling), or those named in ?arrays=. Display ARRs with ?encoding=display (all but "
+        "dA_prev, dW, db, dZ_up that exist for the settings (no pooled, pool_mask, dA_pool "
+        "without pooling; no dZ_up without the backward_transpose stage), or those named in "
+        "?arrays=. Display ARRs with ?encoding=display (all but "
         "W, b, dW, db); the batch axis is dropped.")
     geometry: GeometriesOut
     stages: list[StageName] = Field(description="The layer's stages in order (relu and the "
-                                    "pool stages only when on).")
+                                    "pool stages only when on, backward_transpose only "
+                                    "with pad_mode constant).")
     steps: dict[Stage, ImageStepPageOut] = Field(
         description="The first page (at most 64 steps, or max_steps_per_page) of every "
         "stage in `stages` that has steps; /api/steps pages on.")
@@ -248,7 +281,8 @@ class StepsIn(ImageRef):
 class ArraysIn(ImageRef):
     """Arrays of an /api/image answer, by name, for an image the server still holds."""
 
-    names: Annotated[list[ArrayName], Field(min_length=1, max_length=14)] = Field(
+    names: Annotated[list[ArrayName],
+                     Field(min_length=1, max_length=len(typing.get_args(ArrayName)))] = Field(
         description="Which arrays (ARR each, as in /api/image).")
 
     model_config = ConfigDict(json_schema_extra={"examples": [

@@ -68,10 +68,18 @@ def layer_cost(shape: tuple[int, int, int], s: ImageSettings, *, first_pages: in
         p = pool_geometry(g.n_H, g.n_W, s.pool.f, stride=s.pool.stride)
         kept += 2 * out + 2 * p.n_H * p.n_W * n_C  # pool_mask, dA_pool, pooled, dA
     kept += 2 * s.f * s.f * C * n_C + 2 * n_C
+    if s.pad_mode == "constant":  # backward_transpose: dZ_up, built in a buffer at most
+        # (n_H - 1)*stride + 1 + 2*|border| + output_padding a side, and W_flip
+        border = abs(g.f_eff - 1 - s.pad)
+        up_H = (g.n_H - 1) * s.stride + 1 + 2 * border + s.stride
+        up_W = (g.n_W - 1) * s.stride + 1 + 2 * border + s.stride
+        kept += 2 * up_H * up_W * n_C + s.f * s.f * C * n_C
     pages = 0
     if first_pages:
         per_step = step_numbers("conv", s.f, C)
         pages = 2 * page_cost(FIRST_PAGE, per_step)
+        if s.pad_mode == "constant":
+            pages += page_cost(FIRST_PAGE, step_numbers("conv", s.f, n_C))
         if s.pool is not None:
             pages += 2 * page_cost(FIRST_PAGE, step_numbers("pool", s.pool.f, 1))
     # float64 while computing + float32 kept (12 bytes), JSON text and gzip (12 bytes)

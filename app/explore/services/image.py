@@ -189,6 +189,8 @@ def stage_step_numbers(s: ImageSettings, stage: str) -> int:
     """Numbers one step record of `stage` carries under these settings."""
     if stage.startswith("pool") and s.pool is not None:
         return step_numbers("pool", s.pool.f, 1)
+    if stage == "backward_transpose":  # windows of dZ_up: one number per filter
+        return step_numbers("conv", s.f, len(s.filters))
     return step_numbers("conv", s.f, s.channels)
 
 
@@ -209,6 +211,10 @@ async def steps_answer(request: Request, body: StepsIn, limit: int, limits: Sett
     if body.stage.startswith("pool") and s.pool is None:
         raise ApiError(422, "no_such_stage", f"stage '{body.stage}' needs pooling, but "
                        "settings.pool is null.")
+    if body.stage == "backward_transpose" and s.pad_mode != "constant":
+        raise ApiError(422, "no_such_stage", "stage 'backward_transpose' exists for "
+                       f"settings.pad_mode 'constant', not '{s.pad_mode}' (that mode folds "
+                       "the padding's gradient back into dA_prev).")
     if body.totals_at is not None and not body.stage.endswith("backward"):
         raise ApiError(422, "no_totals", "totals_at: running totals exist for the backward "
                        f"stages (conv_backward, pool_backward), not for '{body.stage}'.")

@@ -9,6 +9,10 @@
     dZ             = dA_pool * (Z > 0)   (ReLU lets the gradient through where Z > 0; at
                                           Z == 0 exactly it counts as off, gradient 0)
     dA_prev, dW, db = conv_backward(dZ, conv_cache)
+    dZ_up, W_flip   = transpose_as_convolution(dZ, W, hp, output_padding=r, dilation)
+                      (the backward_transpose stage, pad_mode constant only: then
+                       dA_prev == conv_forward(dZ_up, W_flip, 0, stride 1, pad 0, dilation);
+                       r = the rows and columns the forward floor dropped)
 
 No arithmetic of the layer lives here beyond ReLU and the upstream choice: every conv and
 pool number comes from core. The step records of a stage are read from the kept
@@ -25,6 +29,7 @@ import numpy as np
 
 import core
 from app.explore.schemas.image import ArrayName, ImageSettings
+from core.transpose import transpose_as_convolution, transposed_counterpart
 
 PoolCache = tuple[np.ndarray, dict]
 
@@ -42,14 +47,16 @@ class TraceInputs:
     # row, computed once with the backward pass so that a conv_backward page anywhere costs
     # O(page), not a sum over every dZ before it.
     db_prefix: np.ndarray | None = None
+    # backward_transpose: dZ_up (1, n_up_H, n_up_W, n_C) and W_flip (f, f, n_C, C), None
+    # without the stage
+    dZ_up: np.ndarray | None = None
+    W_flip: np.ndarray | None = None
 
     @property
     def nbytes(self) -> int:
         arrays = [*self.conv_cache[:3], self.dOut, self.dZ]
-        if self.db_prefix is not None:
-            arrays.append(self.db_prefix)
-        if self.A is not None:
-            arrays.append(self.A)
+        arrays += [a for a in (self.db_prefix, self.A, self.dZ_up, self.W_flip)
+                   if a is not None]
         return sum(a.nbytes for a in arrays) + 4096
 
 
@@ -109,6 +116,36 @@ def upstream(settings: ImageSettings, out: np.ndarray) -> np.ndarray:
     return np.random.default_rng(settings.upstream.seed).standard_normal(out.shape)
 
 
+def backward_transpose(dZ: np.ndarray, W: np.ndarray,
+                       conv_g: core.Geometry) -> tuple[np.ndarray, np.ndarray, dict]:
+    """(dZ_up, W_flip, geometry) of dA_prev seen as the transposed convolution of dZ with W,
+    drawn as a stride-1 convolution (core.transpose.transpose_as_convolution): the
+    transposed convolution with the layer's f, stride, pad and dilation and output_padding
+    the rows and columns the forward floor dropped (core.transpose.transposed_counterpart)
+    gives back the input's size, so conv_forward(dZ_up, W_flip, 0, {stride 1, pad 0},
+    dilation) == dA_prev. Only for pad_mode constant: the other modes fold the gradient of
+    the pad cells back into dA_prev, which a transposed convolution does not."""
+    back = transposed_counterpart(conv_g.n_H_prev, conv_g.n_W_prev, conv_g.f,
+                                  stride=conv_g.stride, pad=conv_g.pad,
+                                  dilation=conv_g.dilation)
+    hp = {"stride": conv_g.stride, "pad": conv_g.pad}
+    dZ_up, W_flip, inserted = transpose_as_convolution(dZ, W, hp, dilation=conv_g.dilation,
+                                                output_padding=back["output_padding"])
+    up_g = core.conv_geometry(dZ_up.shape[1], dZ_up.shape[2], conv_g.f, stride=1, pad=0,
+                              dilation=conv_g.dilation)
+    t_g = core.transpose_geometry(dZ.shape[1], dZ.shape[2], conv_g.f, stride=conv_g.stride,
+                                  pad=conv_g.pad, dilation=conv_g.dilation,
+                                  output_padding=back["output_padding"])
+    geometry = {"conv": up_g.to_dict(), "stride": conv_g.stride,
+                "border": conv_g.f_eff - 1 - conv_g.pad,
+                "output_padding": list(back["output_padding"]),
+                "n_H_dZ": dZ.shape[1], "n_W_dZ": dZ.shape[2], "n_C": W.shape[2],
+                "dZ_rows": np.flatnonzero((~inserted).any(axis=1)).tolist(),
+                "dZ_cols": np.flatnonzero((~inserted).any(axis=0)).tolist(),
+                "formula": f"{t_g.formula_H}; {t_g.formula_W}"}
+    return dZ_up, W_flip, geometry
+
+
 def run(image: np.ndarray, settings: ImageSettings) -> LayerResult:
     """Forward and backward through the layer for a (H, W, C) uint8 working image."""
     X = image[None].astype(np.float64) / 255.0  # (1, H, W, C)
@@ -148,9 +185,15 @@ def run(image: np.ndarray, settings: ImageSettings) -> LayerResult:
     dA_prev, dW, db = core.conv_backward(dZ, conv_cache)
     arrays.update(dZ=dZ[0], dA_prev=dA_prev[0], dW=dW, db=db.reshape(-1))
     stages.append("conv_backward")
-    geometry = {"conv": conv_g.to_dict(), "pool": pool_g.to_dict() if pool_g else None}
+    geometry = {"conv": conv_g.to_dict(), "pool": pool_g.to_dict() if pool_g else None,
+                "transpose": None}
+    dZ_up = W_flip = None
+    if settings.pad_mode == "constant":  # other modes fold the pad's gradient into dA_prev
+        dZ_up, W_flip, geometry["transpose"] = backward_transpose(dZ, W, conv_g)
+        arrays["dZ_up"] = dZ_up[0]
+        stages.append("backward_transpose")
     trace = TraceInputs(conv_cache, A if pool is not None else None, pool_cache, dOut, dZ,
-                        db_prefix=core.conv_backward_row_sums(dZ))
+                        db_prefix=core.conv_backward_row_sums(dZ), dZ_up=dZ_up, W_flip=W_flip)
     ordered = [n for n in ARRAY_NAMES if n in arrays]
     return LayerResult(
         arrays={n: np.ascontiguousarray(arrays[n], dtype="<f4") for n in ordered},

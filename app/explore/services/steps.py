@@ -27,6 +27,15 @@ def step_page(trace: TraceInputs, settings: ImageSettings, stage: str, *, offset
     elif stage == "conv_backward":
         page = core.conv_backward_trace(trace.dZ, trace.conv_cache, db_prefix=trace.db_prefix,
                                         **where)
+    elif stage == "backward_transpose":
+        if trace.dZ_up is None:
+            raise ValueError(f"stage {stage} needs pad_mode constant")
+        # conv_single_step over dZ_up with the flipped kernel: step (h, w, c) sums to
+        # dA_prev[h, w, c] (bias 0)
+        page = core.conv_forward_trace(trace.dZ_up, trace.W_flip,
+                                       np.zeros((1, 1, 1, trace.W_flip.shape[3])),
+                                       {"stride": 1, "pad": 0},
+                                       dilation=settings.dilation, **where)
     elif pool is None:
         raise ValueError(f"stage {stage} needs pooling")
     elif stage == "pool_forward":
@@ -36,6 +45,8 @@ def step_page(trace: TraceInputs, settings: ImageSettings, stage: str, *, offset
         page = core.pool_backward_trace(trace.dOut, trace.pool_cache, mode=pool.mode,
                                         tie_rule=pool.tie_rule, **where)
     out = page.to_dict()
+    if stage == "backward_transpose":  # core's conv_forward records, under the stage's name
+        out["kind"] = stage
     if stage.startswith("pool") and pool.mode == "max":
         for s in out["steps"]:  # every tied maximum, whatever the tie rule keeps
             s["maxima"] = _maxima(trace.A[s["i"], s["vert_start"]:s["vert_end"],

@@ -1,10 +1,11 @@
 """Step records as the API sends them (core's StepPage.to_dict()), typed per stage kind.
 
 A page is {"kind", "total", "offset", "steps"}; `kind` (conv_forward, conv_backward,
-pool_forward, pool_backward) says which record every step is, and is the discriminator of
-the StepPageOut union, so /docs shows each kind of step with its fields. The step models
-are built from the fields of core's step dataclasses (core/trace.py), in their order: a
-field core adds or renames fails here, at import, until STEP_FIELDS below names its type.
+pool_forward, pool_backward, conv_transpose; Explore's backward_transpose) says which
+record every step is, and is the discriminator of the StepPageOut union, so /docs shows
+each kind of step with its fields. The step models are built from the fields of core's
+step dataclasses (core/trace.py), in their order: a field core adds or renames fails here,
+at import, until STEP_FIELDS below names its type.
 Every number carries full float64 precision; window arrays are nested lists.
 """
 
@@ -117,6 +118,10 @@ ConvBackwardPage = _page_model("conv_backward", _step_model(ConvBackwardStep))
 PoolForwardPage = _page_model("pool_forward", _step_model(PoolForwardStep))
 PoolBackwardPage = _page_model("pool_backward", _step_model(PoolBackwardStep))
 ConvTransposePage = _page_model("conv_transpose", _step_model(ConvTransposeStep))
+# Explore's backward_transpose stage: conv_single_step over dZ_up (dZ with zeros inserted)
+# with the flipped kernel, each z a cell of dA_prev (app/explore/services/steps.py)
+BackwardTransposePage = _page_model("backward_transpose",
+                                    _step_model(ConvForwardStep, (), "BackwardTranspose"))
 # the image API's max-pool pages: core's records plus `maxima` (app/explore/services/steps.py)
 ImagePoolForwardPage = _page_model("pool_forward",
                                    _step_model(PoolForwardStep, ("maxima",), "Image"))
@@ -127,7 +132,7 @@ StepPageOut = Annotated[ConvForwardPage | ConvBackwardPage | PoolForwardPage | P
                         Field(discriminator="kind", title="StepPageOut")]
 # /api/image's first pages: the max-pool records with `maxima`
 ImageStepPageOut = Annotated[ConvForwardPage | ConvBackwardPage | ImagePoolForwardPage
-                             | ImagePoolBackwardPage,
+                             | ImagePoolBackwardPage | BackwardTransposePage,
                              Field(discriminator="kind", title="ImageStepPageOut")]
 
 
@@ -162,5 +167,6 @@ def _steps_answer(page: type[BaseModel], totals: type[BaseModel] | None) -> type
 StepsOut = Annotated[
     _steps_answer(ConvForwardPage, None) | _steps_answer(ConvBackwardPage, ConvBackwardTotals)
     | _steps_answer(ImagePoolForwardPage, None)
-    | _steps_answer(ImagePoolBackwardPage, PoolBackwardTotals),
+    | _steps_answer(ImagePoolBackwardPage, PoolBackwardTotals)
+    | _steps_answer(BackwardTransposePage, None),
     Field(discriminator="kind", title="StepsOut")]

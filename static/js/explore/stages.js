@@ -7,6 +7,7 @@ import { createReluView } from "../kit/views/relu.js";
 import { createPoolView } from "../kit/views/pool.js";
 import { createPoolBackwardView } from "../kit/views/pool_backward.js";
 import { createConvBackwardView } from "../kit/views/conv_backward.js";
+import { createBackwardTransposeView } from "../kit/views/backward_transpose.js";
 import { indexOf, positionOf } from "../kit/geometry.js";
 
 // `uses`: the arrays each view reads (arrays.get); the first /api/image asks only for
@@ -20,11 +21,12 @@ const STAGES = {
   conv_backward: {
     label: "Conv backward", make: createConvBackwardView, uses: ["dZ", "padded", "W", "dA_prev", "dW", "db"],
   },
+  backward_transpose: { label: "As transposed conv", make: createBackwardTransposeView, uses: ["dZ_up", "dA_prev"] },
 };
 // W: the filter form shows it, and its shape gives the channel counts for the shapes panel
 const ALWAYS = ["W"];
 // every array the server may answer with (docs/CONTRACT.md), fetched after the first draw
-export const ALL_ARRAYS = ["input", "padded", "W", "b", "Z", "A", "pooled", "pool_mask", "dA", "dA_pool", "dZ", "dA_prev", "dW", "db"];
+export const ALL_ARRAYS = ["input", "padded", "W", "b", "Z", "A", "pooled", "pool_mask", "dA", "dA_pool", "dZ", "dA_prev", "dW", "db", "dZ_up"];
 
 /** The arrays the first /api/image asks for when `stage` is to be opened. */
 export function firstArrays(stage) {
@@ -43,6 +45,7 @@ export function stageShape(raw, stage) {
   if (stage === "pad") return [g.conv.n_H_pad, 1, 1];
   if (stage === "conv_forward" || stage === "relu" || stage === "conv_backward") return [g.conv.n_H, g.conv.n_W, nC];
   if ((stage === "pool_forward" || stage === "pool_backward") && g.pool) return [g.pool.n_H, g.pool.n_W, nC];
+  if (stage === "backward_transpose" && g.transpose) return [g.transpose.conv.n_H, g.transpose.conv.n_W, g.transpose.n_C];
   return null;
 }
 

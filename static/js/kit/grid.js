@@ -100,6 +100,9 @@ export class MapCanvas {
   /**
    * d = {rows, cols, rgba, value(r, c), label(r, c), scale, inner?: {top, left, rows, cols},
    *      dropped?: {rows: [], cols: []}, discard?: true (the outside of `inner` greyed out),
+   *      holding?: {rows: [], cols: []} (only the cells in these rows and columns hold the
+   *      values of the array drawn; every other cell, inserted zeros and the border, is
+   *      tinted like padding),
    *      cellStep?: Int32Array (reveal step of each cell),
    *      describe?(r, c) -> extra tooltip text}
    */
@@ -228,6 +231,7 @@ export class MapCanvas {
     }
     if (d.inner) this.drawPadding(ctx);
     if (d.dropped) this.drawDropped(ctx);
+    if (d.holding) this.drawInserted(ctx);
     if (this.cssCell >= MIN_NUMBER_CELL) {
       for (let r = r0; r < r0 + rows; r += 1) {
         for (let c = c0; c < c0 + cols; c += 1) if (this.revealed(r * d.cols + c)) this.drawNumber(ctx, r, c);
@@ -320,6 +324,22 @@ export class MapCanvas {
     ctx.lineWidth = Math.max(1, Math.min(3, px / 4));
     ctx.setLineDash([Math.max(3, px / 2), Math.max(2, px / 3)]);
     ctx.strokeRect(x0, y0, w, h);
+    ctx.restore();
+  }
+
+  drawInserted(ctx) {
+    const { holding } = this.data;
+    const { r0, c0, rows, cols } = this.view;
+    const px = this.cellPx;
+    const rowsIn = new Set(holding.rows);
+    const colsOut = [];
+    for (let c = c0; c < c0 + cols; c += 1) if (!holding.cols.includes(c)) colsOut.push(c);
+    ctx.save();
+    ctx.fillStyle = "rgba(20, 30, 70, 0.45)"; // the padding's tint: zeros that are not the data
+    for (let r = r0; r < r0 + rows; r += 1) {
+      if (!rowsIn.has(r)) ctx.fillRect(0, (r - r0) * px, cols * px, px);
+      else for (const c of colsOut) ctx.fillRect((c - c0) * px, (r - r0) * px, px, px);
+    }
     ctx.restore();
   }
 
