@@ -54,7 +54,7 @@ def test_sample_is_drawn_within_a_second(page_and_log):
     assert padded["colors"] > 200  # the cat, not a blank canvas
     z = canvas_stats(page, "#view .map-group figure.map canvas.map-base")
     assert z["colors"] > 20  # the feature map has filled in up to step 3000
-    assert page.locator("#stage-tabs [role=tab]").count() == 6
+    assert page.locator("#stage-tabs [role=tab]").count() == 7  # the six, As transposed conv
     assert pressed_sample(page) == "chelsea"
     assert log.console_errors == [] and log.page_errors == []
 

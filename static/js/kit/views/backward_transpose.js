@@ -56,8 +56,9 @@ export function createBackwardTransposeView(ctx) {
   const code = el("pre", "code");
   code.textContent =
     `# conv_backward(dZ, cache) gives dA_prev; the same numbers, as a transposed convolution:\n` +
-    `dZ_up, W_flip, _ = transpose_as_convolution(dZ, W, {"stride": ${conv.stride}, "pad": ${conv.pad}},\n` +
-    `                                            output_padding=(${op[0]}, ${op[1]})${dilation > 1 ? `, dilation=${dilation}` : ""})\n` +
+    `hparameters = {"stride": ${conv.stride}, "pad": ${conv.pad}}\n` +
+    `dZ_up, W_flip, _ = transpose_as_convolution(\n` +
+    `    dZ, W, hparameters, output_padding=(${op[0]}, ${op[1]})${dilation > 1 ? `, dilation=${dilation}` : ""})\n` +
     `dA_prev = conv_forward(dZ_up, W_flip, 0, {"stride": 1, "pad": 0}${dilation > 1 ? `, dilation=${dilation}` : ""})[0]`;
   function introBox() {
     const box = el("div", "intro");
