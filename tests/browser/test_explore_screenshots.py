@@ -28,6 +28,9 @@ SHOTS = [
     ("5-pool-backward", BACKWARD + "&stage=pool_backward&step=1201", "da"),
     ("6-conv-backward", BACKWARD + "&stage=conv_backward&step=5001", "db_running"),
     ("6b-conv-backward-numbers", BACKWARD + "&stage=conv_backward&step=5001", "db_running"),
+    # stride 2: one zero inserted between dZ's cells; dA_prev[30, 40, 0]
+    ("8-transposed-conv", BACKWARD.replace("stride=1", "stride=2")
+     + "&stage=backward_transpose&step=8760", "z"),
 ]
 
 

@@ -5,11 +5,12 @@
 // backward stage collects window by window. Every number is the server's (core's
 // transpose_as_convolution and conv_forward_trace); the page only draws them.
 
+import { el } from "../dom.js";
 import { signedScale } from "../colors.js";
 import { at } from "../arrays.js";
 import { windowOf } from "../geometry.js";
 import {
-  channelData, channelMaps, channelName, currentCell, detailPanel, el, linkTables, matrixTable, outputMaps, scalar,
+  channelData, channelMaps, channelName, currentCell, detailPanel, linkTables, matrixTable, outputMaps, scalar,
   sliceChannel, stageSetup, stepDetail, stepView, tableScale, viewFrame,
 } from "./common.js";
 
