@@ -32,6 +32,7 @@ CASES = [
     ("pool_backward", 17, ["da"], 1e-12),
     ("conv_backward", 29, ["dz", "da_add", "dw_add"], 1e-12),
     ("pad", 3, ["pad_row"], 1e-6),
+    ("backward_transpose", 53, ["z", "a_slice", "weights", "products"], 1e-12),
 ]
 
 

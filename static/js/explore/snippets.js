@@ -118,6 +118,20 @@ function stepLines(st, at) {
       'print(f"dZ[0, {h}, {w}, {c}] =", float(dZ[0, h, w, c]))',
       'print("W[:, :, :, c] * dZ (added to dA_prev_pad) =", (W[:, :, :, c] * dZ[0, h, w, c]).tolist())',
       'print("a_slice_prev * dZ (added to dW) =", (a_slice_prev * dZ[0, h, w, c]).tolist())');
+  } else if (at.stage === "backward_transpose") {
+    const fEff = st.dilation * (st.f - 1) + 1;
+    const step = st.dilation > 1 ? `:${st.dilation}` : "";
+    const [opH, opW] = at.outputPadding;
+    out.push(
+      "from core.transpose import transpose_as_convolution",
+      `dZ_up, W_flip, _ = transpose_as_convolution(dZ, W, hparameters, output_padding=(${opH}, ${opW})${st.dilation > 1 ? `, dilation=${st.dilation}` : ""})`,
+      hwc,
+      `window = dZ_up[0, h:h + ${fEff}${step}, w:w + ${fEff}${step}, :]  # stride 1 over dZ_up`,
+      'print("dZ_up window =", window.tolist())',
+      'print("W_flip[:, :, :, c] =", W_flip[:, :, :, c].tolist())',
+      'print("products =", (window * W_flip[:, :, :, c]).tolist())',
+      'print("sum of products =", float(np.sum(window * W_flip[:, :, :, c])))',
+      'print(f"dA_prev[0, {h}, {w}, {c}] from conv_backward =", float(dA_prev[0, h, w, c]))');
   }
   return out;
 }
@@ -157,7 +171,7 @@ function cleanSettings(st) {
   return { ...JSON.parse(JSON.stringify(st)), filters: cleanFilters(st.filters) };
 }
 
-const STEP_STAGES = ["conv_forward", "pool_forward", "pool_backward", "conv_backward"];
+const STEP_STAGES = ["conv_forward", "pool_forward", "pool_backward", "conv_backward", "backward_transpose"];
 
 /** A shell word in single quotes. */
 function shq(text) {

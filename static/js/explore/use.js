@@ -12,14 +12,18 @@ export function createUsePanel(app) {
   const tabs = [...root.querySelectorAll("#snippet-tabs [role=tab]")];
   let kind = "python";
 
-  /** The step the page shows, {stage, step, h, w, c, nWPad}, when it shows these settings. */
+  /**
+   * The step the page shows, {stage, step, h, w, c, nWPad, outputPadding}, when it shows these
+   * settings (outputPadding: the backward_transpose stage's [rows, columns], else null).
+   */
   function shown() {
     const cur = app.current;
     if (!cur || JSON.stringify(cur.image.requestSettings) !== JSON.stringify(state.settings)) return null;
     const shape = stageShape(cur.raw, state.ui.stage);
     if (!shape) return null;
     const step = Math.max(0, Math.min(state.ui.step, shape[0] * shape[1] * shape[2] - 1));
-    return { stage: state.ui.stage, step, ...positionOf(step, ...shape), nWPad: cur.raw.geometry.conv.n_W_pad };
+    return { stage: state.ui.stage, step, ...positionOf(step, ...shape), nWPad: cur.raw.geometry.conv.n_W_pad,
+      outputPadding: cur.raw.geometry.transpose ? cur.raw.geometry.transpose.output_padding : null };
   }
 
   function render() {
