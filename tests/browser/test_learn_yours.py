@@ -106,3 +106,21 @@ def test_mistake_mode_draws_the_buggy_window_and_value(make_page):
     assert in_view(page, ".yours-lines .ld-yours")
     page.screenshot(path=str(SHOTS / "learn-mistake-buggy-window-1280.png"))
     assert not log.page_errors and not log.console_errors
+
+
+@pytest.mark.parametrize(("fn", "mistake", "buggy", "right"), [
+    ("conv_backward", "stride_missing", [[0, 3], [1, 4]], [[0, 3], [2, 5]]),
+    ("pool_backward", "stride_missing", [[0, 3], [1, 4]], [[0, 3], [2, 5]]),
+])
+def test_mistake_mode_draws_the_buggy_window_backward(make_page, fn, mistake, buggy, right):
+    page, log = make_page(width=1280, height=800)
+    page.goto(f"/learn?fn={fn}&mistake={mistake}&flavour={mistake}&step=0")
+    wait_until(page, "document.querySelector('#main').dataset.ready === '1'")
+    wait_until(page, "!!document.querySelector('#jump-diff')")
+    page.click("#jump-diff")
+    wait_until(page, "!!document.querySelector('.yours-first.here')")
+    field = "da_prev_pad" if fn == "conv_backward" else "dA_prev"
+    assert cells(page, field, "yin") == box(buggy)
+    assert cells(page, field, "inwin") == box(right)
+    assert "vert_start = h" in page.inner_text(".yours-lines")
+    assert not log.page_errors and not log.console_errors

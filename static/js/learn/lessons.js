@@ -277,6 +277,7 @@ function yoursOutput(ctx, d, s, c, name) {
 
 /** "your loop" group: your output filling in, your line, your window and value. */
 function yoursGroup(ctx, d, s, name, right) {
+  if (ctx.backward) return { lines: backwardLines(ctx, s, name), table: null };
   const t = yoursAt(ctx, s);
   const c = s.c;
   const I = img(d);
@@ -318,17 +319,47 @@ function yoursGroup(ctx, d, s, name, right) {
   return { lines: g, table };
 }
 
+/** Backward: where your (or the buggy) step adds its gradient, beside the right window. */
+function backwardLines(ctx, s, name) {
+  const w = who(ctx);
+  const t = yoursAt(ctx, s, true);
+  const lines = el("div", "yours-lines");
+  const say = (tag, text, cls) => {
+    const row = el("div", cls);
+    row.append(el("span", "ld-tag", tag), el("code", null, text));
+    lines.append(row);
+  };
+  const at = `output (i, h, w, c) = (${s.i}, ${s.h}, ${s.w}, ${s.c})`;
+  if (t && ctx.buggyLine !== undefined) say("buggy", ctx.buggyLine, "ld-yours");
+  else if (t) say(`yours (line ${t.line})`, t.code, "ld-yours");
+  say(`${w.tag === "yours" ? "your" : "buggy"} window`, t ? `adds the gradient of ${at} into ${span(t.window)} of ${name}` : `${w.loop} never reads ${at}`, "ld-yours");
+  say("right", `adds it into ${span([[s.vert_start, s.vert_end], [s.horiz_start, s.horiz_end]])} of ${name}`, "ld-right");
+  const g = el("section", "arr-group yours-group");
+  g.append(el("h3", "arr-group-title", `${w.loop}, beside the right one`), lines);
+  const first = ctx.yoursFirst;
+  if (first) {
+    const here = first.index === s.index;
+    g.append(el("p", here ? "yours-first here" : "yours-first",
+      `${here ? "Here" : `At step ${first.index + 1}`} ${w.loop} first parts from the exercise's: ${first.why}.`));
+  }
+  return g;
+}
+
 /** The first step (in the exercise's order) where the learner's window or value differs. */
 export function yoursFirst(ctx, d, name, value) {
   if (!ctx.yours) return null;
   for (const s of d.steps) {
-    const t = yoursAt(ctx, s);
+    if (s.kind === "crop" || s.h === undefined) continue;
+    const t = yoursAt(ctx, s, ctx.backward);
     const rw = [[s.vert_start, s.vert_end], [s.horiz_start, s.horiz_end]];
     if (!t) return { index: s.index, why: `${who(ctx).loop} never writes ${name}${ix(s.i, s.h, s.w, s.c)}` };
+    if (JSON.stringify(t.window) !== JSON.stringify(rw) && ctx.backward) {
+      return { index: s.index, why: `the gradient of output (i, h, w, c) = (${s.i}, ${s.h}, ${s.w}, ${s.c}) goes into ${span(t.window)} of ${name}, the right window is ${span(rw)}` };
+    }
     if (JSON.stringify(t.window) !== JSON.stringify(rw)) {
       return { index: s.index, why: `for ${name}${ix(s.i, s.h, s.w, s.c)} it reads ${span(t.window)}, the right window is ${span(rw)}` };
     }
-    if (t.value === null || Math.abs(t.value - s[value]) > 1e-6 * (1 + Math.abs(s[value]))) {
+    if (!ctx.backward && (t.value === null || Math.abs(t.value - s[value]) > 1e-6 * (1 + Math.abs(s[value])))) {
       return { index: s.index, why: `${name}${ix(s.i, s.h, s.w, s.c)} is ${t.value === null ? "?" : num(t.value)}, the right value ${num(s[value])}` };
     }
   }
@@ -459,7 +490,7 @@ const convBackward = {
     return { ids: ["vs", "ve", "hs", "he", "slice", "da", "dw", "db"],
       notes: loopNotes(s, { n_H: g.n_H, n_W: g.n_W, n_C: d.W[0][0][0].length }) };
   },
-  view(d, s) {
+  view(d, s, ctx) {
     const g = d.geometry;
     const nH = g.n_H_prev;
     const nW = g.n_W_prev;
@@ -470,6 +501,8 @@ const convBackward = {
     const win = (r, q) => (s.kind !== "crop" ? windowMarks(r, q, s, d.dilation) : []);
     const I = img(d);
     const nC = d.W[0][0][0].length;
+    const mine = s.kind !== "crop" ? yoursAt(ctx, s, true) : null;
+    const yours = ctx && ctx.yours && s.kind !== "crop" ? yoursGroup(ctx, d, s, "da_prev_pad", null) : null;
     const upNote = { ones: "dZ = ones", output: "dZ = Z (as the exercise's test calls conv_backward(Z, cache))",
       probe: "dZ: small integers (the checker's probe case)" }[d.upstream] || "";
     const figs = [
@@ -499,7 +532,9 @@ const convBackward = {
         label: (r, q) => `W[${r}, ${q}, 0, ${c}] * dZ` }),
       arrayTable({ name: "da_prev_pad[:, :, 0]", values: channel(s.dA_prev_pad[0], 0), scale: scaleFor(d.ranges.dA_prev_pad), field: "da_prev_pad",
         label: (r, q) => `da_prev_pad[${r}, ${q}, 0]`, note: `after ${s.index + 1} of ${d.total_steps || d.steps.length - 1} steps; ${padNote(d.pad, d.pad_mode)}`,
-        marks: (r, q) => [padMark(r, q, d.pad, nH, nW), win(r, q)] })));
+        marks: (r, q) => [padMark(r, q, d.pad, nH, nW), win(r, q), yoursMarks(r, q, mine)] }),
+      yours ? legend(ctx) : null));
+    if (yours) figs.push(yours.lines);
     figs.push(group(`into dW and db: a_slice * dZ`,
       arrayTable({ name: `a_slice[:, :, 0] * ${num(s.dz)}`, values: channel(s.dw_add, 0), scale: scaleFor(d.ranges.dw_add), field: "dw_add",
         label: (r, q) => `a_slice[${r}, ${q}, 0] * dZ` }),
@@ -688,11 +723,13 @@ const poolBackward = {
     else ids.push("ifavg", "da", "fshape", "addavg");
     return { ids, notes: loopNotes(s, { n_H: d.dA[0].length, n_W: d.dA[0][0].length, n_C: 1 }) };
   },
-  view(d, s) {
+  view(d, s, ctx) {
     const c0 = s.c;
     const I = img(d);
     const seen = reached(d.steps, s.index, c0);
     const inWin = (r, c) => windowMarks(r, c, s).length > 0;
+    const mine = yoursAt(ctx, s, true);
+    const yours = ctx && ctx.yours ? yoursGroup(ctx, d, s, "dA_prev", null) : null;
     return [
       group(d.m > 1 ? `the upstream gradient and the window (image i = ${I} of ${d.m})` : "the upstream gradient and the window",
         arrayTable({ name: `dA[${I}, :, :, ${c0}]`, values: channel(d.dA[0], c0), scale: scaleFor(d.ranges.dA), field: "dA",
@@ -716,8 +753,10 @@ const poolBackward = {
         ]),
         arrayTable({ name: `dA_prev[${I}, :, :, ${c0}]`, values: channel(s.dA_prev[0], c0), scale: scaleFor(d.ranges.dA_prev), field: "dA_prev",
           label: (r, c) => `dA_prev[${I}, ${r}, ${c}, ${c0}]`, note: `after ${s.index + 1} of ${d.total_steps || d.steps.length} steps`,
-          marks: (r, c) => windowMarks(r, c, s) })),
-    ];
+          marks: (r, c) => [...windowMarks(r, c, s), ...yoursMarks(r, c, mine)] }),
+        yours ? legend(ctx) : null),
+      yours ? yours.lines : null,
+    ].filter(Boolean);
   },
 };
 

@@ -181,7 +181,9 @@ function readTrace() {
 }
 
 const TRACE = readTrace();
-const OUTPUT_OF = { conv_forward: ["Z", "z"], pool_forward: ["A", "value"] };
+// the output a step writes and its value's field (backward: the array windows add into; no value)
+const OUTPUT_OF = { conv_forward: ["Z", "z"], pool_forward: ["A", "value"],
+  conv_backward: ["da_prev_pad", null], pool_backward: ["dA_prev", null] };
 
 /** The view's `yours` and `yoursFirst` when the trace is of this function, case and image. */
 function yoursFor(page, d) {
@@ -194,6 +196,7 @@ function yoursFor(page, d) {
       || (d.image ?? 0) !== t.image || !OUTPUT_OF[state.fn]) return {};
   const [name, value] = OUTPUT_OF[state.fn];
   const ctx = mine ? { yours: t } : { yours: t, buggyLine: run.variant.buggy_line };
+  ctx.backward = value === null;
   ctx.yoursFirst = yoursFirst(ctx, d, name, value);
   return ctx;
 }
