@@ -416,7 +416,7 @@ def page_trace(function: str, trace: dict, position) -> dict:
         if s["position"] is None or s["position"][0] != i:
             continue
         steps.append({"position": s["position"], "window": in_padded(function, trace["case"], s),
-                      "source": s["source"], "value": s["value"],
+                      "source": s["source"], "value": s["value"], "a_slice": s["a_slice"],
                       "line": s["window_line"] or s["line"],
                       "code": s["window_code"] or s["code"],
                       "write_line": s["line"], "write_code": s["code"]})

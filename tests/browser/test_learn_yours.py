@@ -62,6 +62,19 @@ def test_your_window_beside_the_right_one(make_page, traced, width):
     assert "out[img, r, q, f] = float(" in lines
     assert "rows 0:3, columns 1:4" in lines and "rows 0:3, columns 2:5" in lines
     assert page.inner_text(".yours-first.here").startswith("Here your loop first parts")
+    # the values your loop read, beside the right slice: a_prev_pad's cells in each window
+    def grid(field, rows_cols):
+        (r0, r1), (c0, c1) = rows_cols
+        texts = page.eval_on_selector_all(f'table[data-field="{field}"] td',
+                                          "els => els.map(e => e.textContent.trim())")
+        pad = page.eval_on_selector_all('table[data-field="a_prev_pad"] tr',
+                                        "rs => rs.slice(1).map(r => [...r.querySelectorAll('td')]"
+                                        ".map(e => e.textContent.trim()))")
+        return texts, [pad[r][c] for r in range(r0, r1) for c in range(c0, c1)]
+    mine, expected = grid("yours-slice", first["yours_window"])
+    assert mine == expected
+    right, expected = grid("right-slice", first["right_window"])
+    assert right == expected
     # your output, filled in your loop's order up to this step: the differing cell is marked
     assert (0, 1) in cells(page, "yours-Z", "differs") or cells(page, "yours-Z", "current")
     assert not page.evaluate("document.documentElement.scrollWidth > window.innerWidth + 1")

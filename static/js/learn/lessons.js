@@ -311,12 +311,29 @@ function yoursGroup(ctx, d, s, name, right) {
   say("right", `${span([[s.vert_start, s.vert_end], [s.horiz_start, s.horiz_end]])} → ${name}${ix(s.i, s.h, s.w, s.c)} = ${num(right)}`, "ld-right");
   const g = el("section", "arr-group yours-group");
   g.append(el("h3", "arr-group-title", `${w.loop}, beside the right one`), lines);
+  const read = t && Array.isArray(t.a_slice) ? sliceRows(t.a_slice) : null;
+  if (read) { // the values it really read, beside the right slice
+    const rightRead = sliceRows(s.a_slice || s.window);
+    const row = el("div", "arr-row");
+    const sc = scaleFor(d.ranges.A_prev_pad || d.ranges.A_prev);
+    row.append(arrayTable({ name: `${w.table} slice (channel 0)`, values: read, scale: sc, field: "yours-slice",
+      label: (r, q) => `${w.table} slice [${r}, ${q}]` }));
+    if (rightRead) row.append(arrayTable({ name: "right slice (channel 0)", values: rightRead, scale: sc, field: "right-slice",
+      label: (r, q) => `right slice [${r}, ${q}]` }));
+    g.append(row);
+  }
   if (first) {
     const here = first.index === s.index;
     g.append(el("p", here ? "yours-first here" : "yours-first",
       `${here ? "Here" : `At step ${first.index + 1}`} ${w.loop} first parts from the exercise's: ${first.why}.`));
   }
   return { lines: g, table };
+}
+
+/** A read window as rows of numbers: (f, f, C) -> channel 0; (f, f) as it is. */
+function sliceRows(a) {
+  if (!Array.isArray(a) || !Array.isArray(a[0])) return null;
+  return Array.isArray(a[0][0]) ? a.map((row) => row.map((cell) => cell[0])) : a;
 }
 
 /** Backward: where your (or the buggy) step adds its gradient, beside the right window. */
