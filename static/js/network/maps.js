@@ -1,10 +1,8 @@
 // Drawing the server's numbers: cell maps on canvases (crisp, one canvas pixel per cell),
-// grids of numbers, colour scales from ../colors.js. Nothing here computes a layer: values
-// are read from the nested lists the server sent, only their range picks the colours.
+// colour scales from the kit's colors.js. Nothing here computes a layer: values are read from
+// the nested lists the server sent, only their range picks the colours.
 
-import { el } from "../kit/dom.js";
-import { cssColor, makeScale, rgbOf, textColorOn } from "../kit/colors.js";
-import { fmtShort } from "../kit/arrays.js";
+import { makeScale, rgbOf } from "../kit/colors.js";
 
 /** Smallest and largest value of a nested list. */
 export function extent(nested) {
@@ -93,34 +91,6 @@ export function unpaint(canvas) {
   canvas.onpointermove = null;
   canvas.onpointerleave = null;
   canvas.onclick = null;
-}
-
-/**
- * A grid of numbers (HTML, for reading): map (rows, cols) getter, coloured by `scale`.
- * mark(r, c) -> class name or "" for highlighted cells.
- */
-export function numberGrid(map, scale, { fmt = fmtShort, mark = null, label = "" } = {}) {
-  const grid = el("div", "ngrid");
-  grid.style.gridTemplateColumns = `repeat(${map.cols}, minmax(2.6em, auto))`;
-  if (label) grid.setAttribute("aria-label", label);
-  grid.setAttribute("role", "table");
-  for (let r = 0; r < map.rows; r += 1) {
-    for (let c = 0; c < map.cols; c += 1) {
-      const v = map.get(r, c);
-      const cell = el("span", "ncell", v === null || v === undefined ? "" : fmt(v));
-      if (v !== null && v !== undefined) {
-        const [R, G, B] = rgbOf(scale, v);
-        cell.style.background = `rgb(${R}, ${G}, ${B})`;
-        cell.style.color = textColorOn(R, G, B);
-      } else {
-        cell.classList.add("empty");
-      }
-      const m = mark && mark(r, c);
-      if (m) cell.classList.add(m);
-      grid.append(cell);
-    }
-  }
-  return grid;
 }
 
 /** Value formatter with 4 significant digits (tooltips and readouts). */

@@ -3,68 +3,51 @@
 // arrays with them. The view draws them; every number on it is the server's. The maps, the
 // window and the output filling in are the kit's stage-view pieces (kit/views/common.js), and so
 // is the step written out (conv.js's products and sum, pool.js's window and mask,
-// pool_backward.js's route × da): the code Explore draws its stages with. Only conv_backward's
-// W · dz and dW rows are drawn here, as number grids: Explore's version of them also shows the
-// input slice, which this step answer does not carry. The kit's player walks the steps.
+// pool_backward.js's route × da, common.js's number tables): the code Explore draws its stages
+// with. conv_backward's W × dz and dW rows are put together here from the kit's tables:
+// Explore's version of them also shows the input slice, which this step answer does not carry.
+// The kit's player walks the steps.
 
 import { byIds, el, finder } from "../kit/dom.js";
 import { bindPlayerKeys } from "../kit/keyboard.js";
 import { Player, showPlaying } from "../kit/player.js";
-import { channelView as channel } from "../kit/arrays.js";
 import { networkSteps as fetchSteps } from "../kit/api.js";
-import { channelData, channelMaps, currentCell, cursor, maskMarks, outputMaps } from "../kit/views/common.js";
+import {
+  channelData, channelMaps, channelName, currentCell, cursor, maskMarks, matrixTable, outputMaps, scalar,
+  sliceChannel, tableScale,
+} from "../kit/views/common.js";
 import { convProductRows, convSumLine } from "../kit/views/conv.js";
 import { poolStepParts } from "../kit/views/pool.js";
 import { poolBackwardRow } from "../kit/views/pool_backward.js";
-import { fmt4, numberGrid, scaleFor } from "./maps.js";
+import { fmt4, scaleFor } from "./maps.js";
 
 const PAGE = 64;
 
-/** A number grid with its name written over it. */
-function named(name, map, scale) {
-  const box = el("div", "sv-grid");
-  box.append(el("span", "", name), numberGrid(map, scale, { label: name }));
-  return box;
-}
-
 /**
- * One row per input channel of number grids and operators in turn, e.g. W · dz = added:
- * parts are [name, (f, f, C) nested list, scale] or an operator string. The names are
- * written over the first row's grids.
- */
-function channelRows(parts, C) {
-  const box = el("div", "sv-triples");
-  for (let ch = 0; ch < C; ch += 1) {
-    const row = el("div", "sv-triple");
-    if (C > 1) row.append(el("span", "sv-ch-label", `c_prev ${ch}`));
-    for (const part of parts) {
-      if (typeof part === "string") {
-        row.append(el("span", "op", part));
-        continue;
-      }
-      const [name, values, scale] = part;
-      row.append(ch === 0 ? named(name, channel(values, ch), scale)
-        : numberGrid(channel(values, ch), scale, { label: name }));
-    }
-    box.append(row);
-  }
-  return box;
-}
-
-/**
- * conv_backward's step written out: W[:, :, :, c] · dz added into dA_prev_pad's window, and
- * what is added into dW (the record carries da_add and dw_add, not the input slice).
+ * conv_backward's step written out with the kit's number tables, one row per input channel:
+ * W[:, :, ch, c] × dz = what is added into dA_prev_pad's window, and what is added into dW
+ * (the record carries da_add and dw_add; Explore's version also shows the input slice, which
+ * this answer does not carry).
  */
 function convBackwardParts(A, step) {
   const C = step.da_add[0][0].length;
   const wIn = A.W.map((row) => row.map((cell) => cell.map((f) => f[step.c])));
-  const toInput = el("div");
-  toInput.append(el("h4", "", `dA_prev_pad[window] += W[:, :, :, ${step.c}] · dz`),
-    channelRows([[`W[:, :, :, ${step.c}]`, wIn, scaleFor(wIn, { signed: true })],
-      `· ${fmt4(step.dz)} =`, ["added", step.da_add, scaleFor(step.da_add, { signed: true })]], C));
-  const toWeights = el("div");
-  toWeights.append(el("h4", "", `dW[:, :, :, ${step.c}] += a_slice · dz`),
-    channelRows([["added", step.dw_add, scaleFor(step.dw_add, { signed: true })]], C));
+  const name = (ch) => (C > 1 ? ` (${channelName(C, ch)})` : "");
+  const [wSc, aSc, dwSc] = [tableScale(wIn), tableScale(step.da_add), tableScale(step.dw_add)];
+  const toInput = el("div", "eq-rows");
+  toInput.append(el("h4", "", `dA_prev_pad[window] += W[:, :, :, ${step.c}] × dz`));
+  const toWeights = el("div", "eq-rows");
+  toWeights.append(el("h4", "", `dW[:, :, :, ${step.c}] += a_slice × dz`));
+  for (let ch = 0; ch < C; ch += 1) {
+    const row = el("div", "eq-row");
+    row.append(matrixTable(sliceChannel(wIn, ch), { fmt: fmt4, scale: wSc, field: "W", caption: `W${name(ch)}` }),
+      el("span", "op", "×"), scalar(step.dz, fmt4, null), el("span", "op", "="),
+      matrixTable(sliceChannel(step.da_add, ch), { fmt: fmt4, scale: aSc, field: "da_add", caption: `added to dA${name(ch)}` }));
+    toInput.append(row);
+    const added = el("div", "eq-row");
+    added.append(matrixTable(sliceChannel(step.dw_add, ch), { fmt: fmt4, scale: dwSc, field: "dw_add", caption: `added to dW${name(ch)}` }));
+    toWeights.append(added);
+  }
   const blocks = el("div", "sv-blocks");
   blocks.append(toInput, toWeights);
   return [blocks];
