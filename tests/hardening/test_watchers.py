@@ -1,8 +1,9 @@
 """Watchers never starve controls (issue 15): training streams and long polls wait on
 signals, not in threads. Against a live server: with 200 server-sent-event streams open on a
-paused job, pause and resume still answer in under 0.2 s (before: 160 s), and 8 long polls of
-20 s do not delay another job's start (before: 19 s). Once with the jobs in the process, once
-through Redis."""
+paused job, pause and resume still answer at once (measured 0.04-0.2 s; before: 160 s), and 8
+long polls of 20 s do not delay another job's start (before: 19 s). Once with the jobs in the
+process, once through Redis. The bounds asserted are starvation bounds, several times the
+measured times, so that a busy machine cannot fail them; the times are printed (-s)."""
 
 from __future__ import annotations
 
@@ -107,8 +108,11 @@ def _controls_under_many_watchers(url: str) -> tuple[list[float], float, float]:
 def _check(times: list[float], start_took: float, health_took: float) -> None:
     print(f"controls {[round(t, 3) for t in times]} s, start {start_took:.3f} s, "
           f"healthz {health_took:.3f} s")
-    assert statistics.median(times) < 0.2 and max(times) < 1.0, times
-    assert start_took < 2.0 and health_took < 1.0, (start_took, health_took)
+    # Starvation, not speed, is what fails here: before the fix a control waited 160 s and a
+    # start 19 s. The 0.2 s target is a measurement (RELIABILITY.md, run with -s to see the
+    # times), not a timed assertion that a busy machine could break.
+    assert statistics.median(times) < 1.0 and max(times) < 3.0, times
+    assert start_took < 5.0 and health_took < 2.0, (start_took, health_took)
 
 
 def test_controls_answer_with_200_watchers_open(start_server):
