@@ -19,6 +19,11 @@ from core.mistakes import MISTAKES
 from core.probes import FUNCTIONS
 
 
+def failed(error: str) -> str:
+    """What a call that did not give an output did: "raises ValueError: ..." for an
+    exception, the outcome's own words ("returned a tuple of 3 ...") for a wrong return."""
+    return error if error.startswith("returned") else f"raises {error}"
+
 def _fmt(x) -> str:
     return "None" if x is None else f"{x:.6g}"
 
@@ -40,7 +45,7 @@ def describe_difference(d: dict | None) -> str:
         if d.get("phase") == "crop":
             at += ", at the crop after that image's loop"
     if d["kind"] == "error":
-        return f"{case}{at}: raises {d['error']}"
+        return f"{case}{at}: {failed(d['error'])}"
     if d["kind"] == "shape":
         return (f"{case}{at}: {d['output']} has shape {tuple(d['got_shape'])}, expected "
                 f"{tuple(d['expected_shape'])}")
@@ -110,7 +115,7 @@ def outline(report: dict) -> tuple[list[tuple[str, str]], list[dict]]:
             lines.append(("text", "hint:", r["hint"]))
         if r["errors"] and r["status"] == "mistake":
             e = r["errors"][0]
-            lines.append(("text", "", f"raises on case {e['case']}: {e['error']}{e['where']}"))
+            lines.append(("text", "", f"on case {e['case']} it {failed(e['error'])}{e['where']}"))
         if r["link"]:
             lines.append(("link", "see it:", r["link"]))
         blocks.append({"ok": r["ok"], "function": function, "message": r["message"],

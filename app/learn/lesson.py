@@ -446,6 +446,26 @@ def _case_of(query: LearnQuery) -> str | None:
     return query.case
 
 
+def _num(x: float) -> str:
+    """0.5 -> "0.5", -1.0 -> "-1" (a hint's number as a learner writes it)."""
+    return f"{float(x):g}"
+
+
+@lru_cache(maxsize=1)
+def settings_hints() -> dict[str, str]:
+    """The settings' one-line hints, read from the path's probe cases (never retyped):
+    {"pad": "stride 2, f 3, two filters, b = (0.5, -1)", "mode": "f 3, stride 1 ..."}."""
+    conv = get_case("conv_forward", PATH_CASES["conv_forward"]["1"]).inputs
+    W, b = np.asarray(conv["W"]), np.asarray(conv["b"]).reshape(-1)
+    n_C = W.shape[3]
+    filters = {1: "one filter", 2: "two filters", 3: "three filters"}.get(n_C, f"{n_C} filters")
+    bias = f"b = ({', '.join(_num(x) for x in b)})" if n_C > 1 else f"b = {_num(b[0])}"
+    pool = get_case("pool_forward", PATH_CASES["pool_forward"]["max"]).inputs["hparameters"]
+    overlap = " (overlapping windows)" if pool["stride"] < pool["f"] else ""
+    return {"pad": f"stride {conv['hparameters']['stride']}, f {W.shape[0]}, {filters}, {bias}",
+            "mode": f"f {pool['f']}, stride {pool['stride']}{overlap}"}
+
+
 def learn_boot(query: LearnQuery) -> dict:
     """The page's boot data: the path for the query's extras, where to open, and (mistake
     mode, a checker's link) the one function's lesson on its probe case."""

@@ -23,7 +23,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from app.learn import service as service
-from app.learn.lesson import LearnQuery, LessonError, learn_boot
+from app.learn.lesson import LearnQuery, LessonError, learn_boot, settings_hints
 from app.learn.schemas import (
     CasesOut,
     DiagnosisOut,
@@ -32,6 +32,7 @@ from app.learn.schemas import (
     MistakeListOut,
     MistakeRunOut,
 )
+from app.platform.errors import error_page, wants_html
 from app.platform.multipart import read_upload
 from app.platform.nav import nav
 from app.platform.schemas.common import ErrorOut
@@ -129,10 +130,14 @@ def learn_page(request: Request, query: LearnQuery) -> Response:
     try:
         boot = learn_boot(query)
     except LessonError as exc:
+        if wants_html(request):
+            return error_page(request, 422, "A value in the address is not one the page knows:",
+                              [f"{exc.field}: {exc}"])
         return JSONResponse({"detail": [{"loc": ["query", exc.field], "msg": str(exc),
                                          "type": "value_error"}]}, status_code=422)
     return request.app.state.templates.TemplateResponse(
-        request, "learn.html", {"boot": boot, "nav": nav(request, "learn")})
+        request, "learn.html", {"boot": boot, "nav": nav(request, "learn"),
+                                  "hints": settings_hints()})
 
 
 @page_router.get("/learn", response_class=HTMLResponse, include_in_schema=False)

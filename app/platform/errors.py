@@ -20,6 +20,7 @@ from starlette.requests import ClientDisconnect
 from starlette.responses import Response
 
 from app.platform.middleware.security_headers import PAGE_CSP, STATIC_HEADERS
+from app.platform.nav import nav
 from app.platform.schemas.common import ErrorOut
 from core import GeometryError
 
@@ -43,8 +44,47 @@ def error_body(code: str, detail: str) -> dict[str, str]:
     return {"detail": detail, "code": code}
 
 
-async def _api_error(_request: Request, exc: Exception) -> JSONResponse:
+def wants_html(request: Request) -> bool:
+    """A browser asking for a page: a GET or HEAD whose Accept names text/html, outside
+    /api/, /static/ and /openapi.json (those answer JSON whatever the Accept says)."""
+    path = request.url.path
+    return (request.method in ("GET", "HEAD")
+            and "text/html" in request.headers.get("accept", "")
+            and not path.startswith(("/api/", "/static/", "/openapi.json")))
+
+
+_PAGE_TITLES = {404: "No page at this address", 405: "No page at this address",
+                422: "This address asks for something the page does not have"}
+
+
+def error_page(request: Request, status: int, reason: str,
+               details: list[str] | None = None) -> Response:
+    """The HTML error page (templates/error.html: the site nav, the reason, a link home)."""
+    links = nav(request, "")
+    home = links[0]["href"] if links else "/"
+    title = _PAGE_TITLES.get(status, "This page could not be shown")
+    return request.app.state.templates.TemplateResponse(
+        request, "error.html", {"nav": links, "title": title, "reason": reason,
+                                "details": details or [], "home": home},
+        status_code=status)
+
+
+def _validation_lines(errors: list[dict]) -> list[str]:
+    """One line per invalid query value: `fn = 'nonsense': Input should be ...`."""
+    lines = []
+    for e in errors:
+        loc = [str(x) for x in e.get("loc", ()) if x not in ("query", "path", "body")]
+        given = e.get("input")
+        small = isinstance(given, str | int | float) and _small_input(given)
+        shown = f" = {given!r}" if small else ""
+        lines.append(f"{'.'.join(loc) or 'the address'}{shown}: {e.get('msg', '')}")
+    return lines
+
+
+async def _api_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ApiError)
+    if wants_html(request) and 400 <= exc.status < 500:
+        return error_page(request, exc.status, exc.detail)
     return JSONResponse(error_body(exc.code, exc.detail), status_code=exc.status,
                         headers=exc.headers)
 
@@ -58,9 +98,13 @@ def _small_input(value: Any) -> bool:
     return isinstance(value, str) and len(value) <= 200
 
 
-async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
-    """FastAPI's `{"detail": [{"loc", "msg", "type", ...}]}`, made safe to serialise."""
+async def _validation_error(request: Request, exc: Exception) -> Response:
+    """FastAPI's `{"detail": [{"loc", "msg", "type", ...}]}`, made safe to serialise (a
+    browser asking for a page gets the same lines on the HTML error page)."""
     assert isinstance(exc, RequestValidationError)
+    if wants_html(request):
+        return error_page(request, 422, "A value in the address is not one the page knows:",
+                          _validation_lines(list(exc.errors())))
     detail = []
     for e in exc.errors():
         item = {"loc": list(e.get("loc", ())), "msg": str(e.get("msg", "")),
@@ -108,11 +152,15 @@ async def _client_disconnect(request: Request, _exc: Exception) -> Response:
 
 async def _http_error(request: Request, exc: Exception) -> Response:
     """A JSON body FastAPI cannot parse (not UTF-8, nested too deeply, an integer too long
-    for Python) is a 422 like any other invalid JSON, saying which; the rest as FastAPI.
-    A body FastAPI could not read because the client hung up is a disconnect."""
+    for Python) is a 422 like any other invalid JSON, saying which; a browser asking for a
+    page that does not exist gets the HTML error page; the rest as FastAPI. A body FastAPI
+    could not read because the client hung up is a disconnect."""
     assert isinstance(exc, StarletteHTTPException)
     if isinstance(exc.__cause__, ClientDisconnect):
         return await _client_disconnect(request, exc.__cause__)
+    if exc.status_code in (404, 405) and wants_html(request):
+        return error_page(request, exc.status_code,
+                          f"convstep has no page at {request.url.path}.")
     if exc.status_code == 400 and exc.detail == _UNPARSABLE_BODY:
         return JSONResponse({"detail": [{
             "loc": ["body"], "type": "json_invalid", "msg": json_problem(exc.__cause__)}]},

@@ -227,7 +227,7 @@ function stepLabel(page, d, s) {
   const n = d.steps.length;
   const multi = d.m > 1 && s.index !== undefined;
   const label = multi
-    ? `Step ${Math.min(s.index, d.total_steps - 1) + 1} of ${d.total_steps} (image ${d.image} of ${d.m}): ${L.stepLabel(d, s)}`
+    ? `Step ${Math.min(s.index, d.total_steps - 1) + 1} of ${d.total_steps} (image ${d.image + 1} of ${d.m}): ${L.stepLabel(d, s)}`
     : `Step ${state.k + 1} of ${n}: ${L.stepLabel(d, s)}`;
   $("#step-label").textContent = label;
   const scrub = $("#scrub");

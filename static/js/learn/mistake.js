@@ -63,12 +63,15 @@ const BUGGY = { code: "The buggy code", output: (o) => `The buggy ${o}`, one: "t
 export function firstDifferenceText(first, who = BUGGY) {
   if (!first) return `On this case ${who.code.toLowerCase()} gives the right numbers.`;
   const where = first.position ? ` after step ${first.step + 1} of ${first.total_steps} (i, h, w, c = ${first.position.join(", ")})` : "";
-  if (first.kind === "error") return `${who.code} raises${where}: ${first.error}`;
+  if (first.kind === "error") {
+    // a wrong return ("returned a tuple of ...") is said as is; an exception after "raises"
+    return /^returned\b/.test(first.error) ? `${who.code} ${first.error}${where}.` : `${who.code} raises${where}: ${first.error}`;
+  }
   if (first.kind === "timeout") return `${who.code} does not finish in time.`;
   if (first.kind === "shape") {
     return `${who.output(first.output || "output")} has shape ${T(first.got_shape)} instead of ${T(first.expected_shape)}${where}.`;
   }
-  const cell = first.cell ? `${first.output}[${first.cell.join(", ")}]` : first.output;
+  const cell = first.cell && first.cell.length ? `${first.output}[${first.cell.join(", ")}]` : first.output;
   const crop = first.phase === "crop" ? " (at the crop)" : "";
   return `They first differ${where}${crop}: ${cell} is ${num(first.expected)} in the right code and ${num(first.got)} in ${who.one}.`;
 }
@@ -111,7 +114,12 @@ export function outputPair(name, run, first, ranges, theirs = "buggy") {
   g.append(row);
   if (dmask) {
     const n = dmask.flat().filter(Boolean).length;
-    g.append(el("p", "arr-note", n ? `${n} differing ${n === 1 ? "cell" : "cells"} marked ≠ in this slice` : "this slice agrees; the difference is elsewhere"));
+    const total = [differs.values].flat(Infinity).filter(Boolean).length;
+    const cells = (k) => `${k} ${k === 1 ? "cell" : "cells"}`;
+    const note = n ? `${cells(n)} differing, marked ≠ in this slice`
+      : total ? `this slice agrees; ${cells(total)} differ in other slices`
+        : "every cell agrees";
+    g.append(el("p", "arr-note", note));
   }
   return g;
 }
@@ -146,8 +154,9 @@ export function createMistakeMode(root, page) {
     const match = [...select.options].find((o) => o.value === key)
       || [...select.options].find((o) => cur.mistake && o.value.startsWith(`${cur.mistake}|`));
     select.value = match ? match.value : "";
-    $("#mistake-note").textContent = select.options.length > 1
-      ? `${select.options.length - 1} classic mistakes change ${fn}.`
+    const count = select.options.length - 1;
+    $("#mistake-note").textContent = count
+      ? `${count} classic ${count === 1 ? "mistake changes" : "mistakes change"} ${fn}.`
       : `No classic mistake changes ${fn}.`;
     field.hidden = false;
   }
