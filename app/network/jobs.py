@@ -8,10 +8,12 @@ point, the held-out loss and accuracy, and conv1's filters. Controls: pause (the
 waits between two minibatches), resume, stop (it ends; its weights stay usable), and the
 pace (steps_per_second, changeable while it runs), which spreads the minibatches out so that
 a person can watch the filters change: unpaced, 30 epochs take a few seconds. Bounds, all in
-NetworkLimits: at most `max_job_epochs` epochs, at most `max_job_seconds` of running time per
-job (training and the waits of its pace; it then stops with reason "time_limit"), and a
-paused job stops after `max_pause_seconds` (reason "pause_limit"). How many jobs run at
-once, and whose, is app/network/store.py's.
+NetworkLimits: at most `max_job_epochs` epochs, at most `max_job_seconds` of compute per job
+(its minibatches and points, not the waits of its pace, so the slowest pace can finish; it
+then stops with reason "time_limit"), a paused job stops after `max_pause_seconds` (reason
+"pause_limit"), and every job ends `max_job_wall_seconds` after it started, whatever it
+was doing (running, paced or paused: reason "wall_limit"), so that no job holds a slot
+for longer. How many jobs run at once, and whose, is app/network/store.py's.
 
 After every point and every change of state the thread calls `poke` (from its own thread):
 the store then reads `published()` (a snapshot and the weights as of that moment, copied by
@@ -39,8 +41,9 @@ SHOW_EVERY = 0.1  # seconds: between two points, the step and weights are publis
 @dataclass(frozen=True)
 class JobLimits:
     max_job_epochs: int
-    max_job_seconds: float
+    max_job_seconds: float  # compute (minibatches and points), not the pace's waits
     max_pause_seconds: float
+    max_job_wall_seconds: float  # the job's whole life: running, paced waits and pauses
 
 
 def params_bytes(params: dict, names: tuple[str, ...]) -> bytes:
@@ -71,7 +74,8 @@ class TrainingJob:
         self.weights = params_bytes(self.trainer.params, names)
         self.step = 0
         self.train_seconds = 0.0
-        self.run_seconds = 0.0  # training and paced waits: what max_job_seconds bounds
+        self.run_seconds = 0.0  # compute without the paced waits: what max_job_seconds bounds
+        self._born = time.monotonic()  # max_job_wall_seconds counts from here
         self._want: str | None = None  # "pause", "stop"
         self._paused_at: float | None = None
         self._losses: list[float] = []
@@ -131,15 +135,18 @@ class TrainingJob:
                         if time.monotonic() - self._paused_at > self.limits.max_pause_seconds:
                             self._want, self.reason = "stop", "pause_limit"
                             break
+                        if self._past_wall():
+                            self._want, self.reason = "stop", "wall_limit"
+                            break
                         self.cond.wait(timeout=0.5)
                     want = self._want
             if want == "stop":
                 break
             if self.state == "paused":
                 self._set_state("running")
-            if self.run_seconds >= self.limits.max_job_seconds:
+            if self.run_seconds >= self.limits.max_job_seconds or self._past_wall():
                 self._copy_weights()
-                self._end("stopped", "time_limit")
+                self._end("stopped", "wall_limit" if self._past_wall() else "time_limit")
                 return
             start = time.perf_counter()
             self._losses.append(t.step())
@@ -149,12 +156,13 @@ class TrainingJob:
             elif time.perf_counter() - self._shown > SHOW_EVERY:  # the step count moves on
                 self._copy_weights()
                 self.poke()
+            self.run_seconds += time.perf_counter() - start  # compute only: before the wait
             with self.cond:  # paced: wait out the rest of the step's 1 / steps_per_second
                 pace = self.steps_per_second
                 rest = 1.0 / pace - (time.perf_counter() - start) if pace else 0.0
+                rest = min(rest, self._wall_left())
                 if rest > 0 and self._want is None and t.step_count < t.total_steps:
                     self.cond.wait(timeout=rest)  # a control or a new pace wakes it early
-            self.run_seconds += time.perf_counter() - start
             time.sleep(0)  # let request threads in between two minibatches
         if t.step_count >= t.total_steps:
             self._end("done", None)
@@ -163,6 +171,13 @@ class TrainingJob:
                 self._record()
             self._copy_weights()
             self._end("stopped", self.reason or "stopped")
+
+    def _wall_left(self) -> float:
+        """Seconds until max_job_wall_seconds since the start (negative past it)."""
+        return self.limits.max_job_wall_seconds - (time.monotonic() - self._born)
+
+    def _past_wall(self) -> bool:
+        return self._wall_left() <= 0
 
     def _end(self, state: str, reason: str | None) -> None:
         with self.cond:

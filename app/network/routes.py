@@ -284,7 +284,7 @@ def _progress_event(snap: dict, since: int) -> str:
 async def train_events(job_id: JobId, state: StateDep, limits: NetLimitsDep, request: Request,
                        since: Annotated[int, Query(ge=0, le=10**6)] = 0) -> StreamingResponse:
     await call(state.jobs.snapshot(job_id))  # 404 before the stream's head
-    deadline = time.monotonic() + limits.max_job_seconds + limits.max_pause_seconds + 30
+    deadline = time.monotonic() + limits.max_job_wall_seconds + 30  # a job's longest life
     place = watcher(state.jobs, job_id, client_of(request), limits)
     refresh = await place.__aenter__()  # 503 before the stream's head
 

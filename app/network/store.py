@@ -454,7 +454,8 @@ def unknown_job(job_id: str) -> ApiError:
 
 
 def job_limits(limits: NetworkLimits) -> JobLimits:
-    return JobLimits(limits.max_job_epochs, limits.max_job_seconds, limits.max_pause_seconds)
+    return JobLimits(limits.max_job_epochs, limits.max_job_seconds, limits.max_pause_seconds,
+                     limits.max_job_wall_seconds)
 
 
 def make_job(job_id: str, config: TrainConfig, limits: NetworkLimits,

@@ -24,9 +24,13 @@ class NetworkLimits(EnvSettings):
                              "running or paused (a paused job counts until it ends).")
     max_job_epochs: int = Field(30, ge=1, le=1000, description="Most epochs one job may ask "
                                 "for (an epoch is 1437 digits, about 0.2 s of one core).")
-    max_job_seconds: float = Field(120.0, gt=0, le=86400, description="Most running time "
-                                   "of one job (training and its paced waits), pauses not "
-                                   "counted; it then stops.")
+    max_job_seconds: float = Field(120.0, gt=0, le=86400, description="Most compute time "
+                                   "of one job (its minibatches and points; the waits of its "
+                                   "pace and its pauses not counted); it then stops.")
+    max_job_wall_seconds: float = Field(900.0, gt=0, le=7 * 86400, description="Longest life "
+                                        "of one job from its start, running, paced or paused "
+                                        "(30 epochs at the slowest pace, 5 steps/s, take about "
+                                        "280 s); it then stops, freeing its slot.")
     max_pause_seconds: float = Field(120.0, gt=0, le=86400, description="A job paused for "
                                      "longer stops (it holds its owner's job slot while "
                                      "paused).")

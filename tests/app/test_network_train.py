@@ -159,3 +159,26 @@ def test_unknown_jobs_are_404(jobs_client):
                         ("DELETE", "/api/network/train/9-abc")):
         r = client.request(method, url)
         assert r.status_code == 404 and r.json()["code"] == "unknown_job", (method, url)
+
+
+def test_the_pace_waits_do_not_count_against_the_time_limit(jobs_client):
+    # 4 steps a second for 1.5 s is about 6 waits of 0.25 s: over max_job_seconds = 0.5 if
+    # they counted, far under it in compute (a minibatch of 16 takes a few milliseconds)
+    client = jobs_client(max_job_seconds=0.5)
+    j = _start(client, epochs=30, steps_per_second=5)
+    time.sleep(1.5)
+    now = client.get(f"/api/network/train/{j['id']}").json()
+    assert now["state"] == "running" and now["reason"] is None and now["step"] >= 3
+
+
+def test_a_job_ends_at_its_wall_clock_bound_running_or_paused(jobs_client):
+    client = jobs_client(max_job_wall_seconds=1.0, max_pause_seconds=60)
+    paced = _start(client, epochs=30, steps_per_second=5)
+    end = _until(client, paced["id"], lambda s: s["state"] != "running", timeout=20)
+    assert end["state"] == "stopped" and end["reason"] == "wall_limit"
+    assert 0 < end["step"] < end["total_steps"]
+    paused = _start(client, epochs=30, steps_per_second=5)
+    client.post(f"/api/network/train/{paused['id']}/pause",
+                headers={"X-Control-Token": paused["control_token"]})
+    end = _until(client, paused["id"], lambda s: s["state"] == "stopped", timeout=20)
+    assert end["reason"] == "wall_limit"  # long before the pause limit of 60 s
