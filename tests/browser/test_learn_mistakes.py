@@ -175,3 +175,19 @@ def test_mistake_mode_on_a_phone(make_page):
                ("#player", "#compare", ".explain", ".lsettings")}
         assert top["#player"] < top["#compare"] < top[".explain"] < top[".lsettings"], query
     assert not log.console_errors and not log.page_errors
+
+
+@pytest.mark.parametrize("mistake", ["stride_missing", "crop_minus_pad"])
+def test_the_callout_gives_the_open_mistakes_tip_not_the_general_one(make_page, mistake):
+    page, _log = make_page()
+    fn = next(v.function for v in MISTAKES[mistake].variants
+              if v.function in ("conv_forward", "conv_backward"))
+    open_learn(page, f"fn={fn}&mistake={mistake}")
+    wait_compare(page)
+    run = api_run(page, fn, mistake)
+    callout = page.locator("#callout").inner_text()
+    assert callout.startswith("Look here: ") and run["variant"]["what_goes_wrong"] in callout
+    first_right = run["variant"]["right_line"].strip().split("\n")[0].strip()
+    assert first_right in callout
+    open_learn(page, f"fn={fn}")  # no mistake: the function's own tip
+    assert run["variant"]["what_goes_wrong"] not in page.locator("#callout").inner_text()

@@ -180,7 +180,7 @@ def test_ties_under_the_exercise_rule(make_page):
     ("fn=pool_backward&step=14&mode=average", "pool_backward", 14, "Step 15 of 15"),
     ("fn=conv_backward&step=999", "conv_backward", 24, "Step 25 of 25"),
     ("fn=conv_backward&step=700&case=exercise", "conv_backward", 60,
-     "Step 701 of 1280 (image 5 of 10)"),
+     "Step 701 of 1280 (image 6 of 10)"),
 ])
 def test_deep_link_opens_the_function_at_the_step(make_page, query, fn, step, label):
     page, _ = make_page()

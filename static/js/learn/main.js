@@ -133,7 +133,13 @@ function render(page) {
 
   $("#fn-title").textContent = `${order + 1}. ${L.title}`;
   $("#fn-what").textContent = L.what;
-  $("#callout").textContent = L.callout(d);
+  // in mistake mode the tip is the open mistake's (its right line and what goes wrong),
+  // never the function's general one
+  const open = state.mistake && state.run && state.run.function === fn ? state.run : null;
+  const oneLine = (code) => code.trim().split("\n").map((x) => x.trim()).join("; ");
+  $("#callout").textContent = open
+    ? `Look here: ${oneLine(open.variant.right_line)} (right), not ${oneLine(open.variant.buggy_line)}. ${open.variant.what_goes_wrong}`
+    : L.callout(d);
   const label = stepLabel(page, d, s);
   const ctx = { lesson, pad: state.pad, mode: state.mode, ...yoursFor(page, d) };
   $("#view").replaceChildren(...L.view(d, s, ctx));
