@@ -117,7 +117,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     # the JSON `settings` parts of /api/image and /api/network/run/photo (multipart bodies
     # the routes read themselves, described by $ref)
-    register_models(app, (ImageSettings, NetPhotoSettings))
+    register_models(app, (ImageSettings, NetPhotoSettings), current)
 
     @app.get("/docs", include_in_schema=False)
     async def docs() -> HTMLResponse:

@@ -36,6 +36,7 @@ from app.platform.errors import error_page, wants_html
 from app.platform.multipart import read_upload
 from app.platform.nav import nav
 from app.platform.schemas.common import ErrorOut
+from core.probes import FUNCTIONS, OUTPUTS, cases_of
 
 router = APIRouter(prefix="/api/learn", tags=["learn: mistakes and the learner's output"],
                    responses={422: {"description": "A field is invalid (FastAPI's list), or "
@@ -48,14 +49,19 @@ CaseQuery = Annotated[str | None, Query(
     description="A probe case name (GET /api/learn/mistakes lists them per function). "
                 "Default: the first case that shows the mistake.")]
 
+# Every probe case's and output's name (which of them a function has depends on the path's
+# function, a rule the schema cannot say: the description names the route that lists them).
+CASE_NAMES = sorted({c.name for f in FUNCTIONS for c in cases_of(f)})
+OUTPUT_NAMES = sorted({o for names in OUTPUTS.values() for o in names})
+
 NPY_BODY = {
     "required": True,
-    "content": {"multipart/form-data": {
-        "schema": {"type": "object", "required": ["file"], "properties": {
-            "file": {"type": "string", "format": "binary",
-                     "description": "The output your code computed on the probe case, "
-                                    "saved with np.save (.npy, numbers, at most "
-                                    f"{service.NPY_MAX_BYTES} bytes)."}}}}},
+    "content": {"multipart/form-data": {"schema": {
+        "type": "object", "required": ["file"], "additionalProperties": False,
+        "properties": {"file": {
+            "type": "string", "format": "binary",
+            "description": "The output your code computed on the probe case, saved with "
+                           f"np.save (.npy, numbers, at most {service.NPY_MAX_BYTES} bytes)."}}}}},
 }
 
 
@@ -101,12 +107,17 @@ def mistake_run(function: FunctionPath, mistake: Annotated[MistakeId, Path()],
              responses={413: {"model": ErrorOut, "description": "The upload is too large."},
                         415: {"model": ErrorOut, "description": "Not multipart/form-data."}})
 async def diagnose(request: Request, function: FunctionPath,
-                   case: Annotated[str, Query(max_length=64, pattern=r"^[a-z0-9_]+$",
-                                              description="The probe case your code ran on.")],
+                   case: Annotated[str, Query(
+                       max_length=64, pattern=r"^[a-z0-9_]+$",
+                       json_schema_extra={"enum": CASE_NAMES},
+                       description="The probe case your code ran on: one of the function's "
+                                   "cases (GET /api/learn/{function}/cases lists them).")],
                    output: Annotated[str | None, Query(
                        max_length=16, pattern=r"^[A-Za-z_]+$",
-                       description="Which output the file holds (conv_backward: dA_prev, "
-                                   "dW or db); default the function's first.")] = None,
+                       json_schema_extra={"enum": OUTPUT_NAMES},
+                       description="Which output the file holds, one of the function's "
+                                   "(conv_backward: dA_prev, dW or db); default its first.")
+                   ] = None,
                    ) -> DiagnosisOut:
     """multipart/form-data with one `file`: the array your code returned on the probe case,
     saved with np.save. Read with np.load(allow_pickle=False) after its header is checked;

@@ -9,7 +9,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 
 from fastapi import Depends, Query
 
@@ -17,6 +17,7 @@ from app.platform.config import Settings, get_settings
 from app.platform.heavy import heavy_slot
 from app.platform.network_config import NetworkLimits, get_network_limits
 from app.platform.samples import SAMPLE_NAMES
+from app.platform.schemas.common import ArrayName
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 NetLimitsDep = Annotated[NetworkLimits, Depends(get_network_limits)]
@@ -26,8 +27,9 @@ NetLimitsDep = Annotated[NetworkLimits, Depends(get_network_limits)]
 HeavySlot = Annotated[None, Depends(heavy_slot)]
 SampleName = Literal[SAMPLE_NAMES]  # type: ignore[valid-type]
 
+_ARRAY = "(" + "|".join(get_args(ArrayName)) + ")"
 ArraysQuery = Annotated[str | None, Query(
-    max_length=200, pattern=r"^[A-Za-z_]+(,[A-Za-z_]+)*$",
+    max_length=200, pattern=f"^{_ARRAY}(,{_ARRAY})*$",
     description="Only these arrays, comma-separated (default: all of them), e.g. "
                 "`input,padded,W,b,Z`. The others can be fetched later from /api/arrays.",
     examples=["input,padded,W,b,Z,A"])]

@@ -160,7 +160,8 @@ def file_body(description: str, settings: type[BaseModel] | None = None) -> dict
     if settings is not None:
         props["settings"] = {"$ref": f"#/components/schemas/{settings.__name__}"}
     return {"required": True, "content": {"multipart/form-data": {
-        "schema": {"type": "object", "required": ["file"], "properties": props},
+        "schema": {"type": "object", "required": ["file"], "properties": props,
+                   "additionalProperties": False},
         "encoding": {"settings": {"contentType": "application/json"}}}}}
 
 

@@ -70,3 +70,15 @@ def test_dangling_refs_are_found():
         "#/paths//x/get/parameters/1/schema: #/components/schemas/Missing",
         "#/paths//x/get/parameters/3/schema: #/paths/~1x/get/parameters/7",
     ]
+
+
+def test_the_schema_states_this_servers_limits(make_client):
+    """The maxima the server enforces from its settings are the schema's (not only the
+    models' hard ceilings), so a generated client stays within them."""
+    document = make_client(max_size=40, max_filters=3, max_steps_per_page=50).get(
+        "/openapi.json").json()
+    schemas = document["components"]["schemas"]
+    assert schemas["ImageSettings"]["properties"]["size"]["maximum"] == 40
+    assert schemas["ImageSettings"]["properties"]["filters"]["maxItems"] == 3
+    assert schemas["StepsIn"]["properties"]["limit"]["maximum"] == 50
+    assert schemas["StepsQuery"]["properties"]["limit"]["maximum"] == 50

@@ -34,10 +34,17 @@ IMAGE_BODY = {
     "content": {"multipart/form-data": {
         "schema": {
             "type": "object",
+            "additionalProperties": False,
+            # an image to run on: the uploaded file, or else the sample the settings name
+            "anyOf": [{"required": ["file"]},
+                      {"required": ["settings"],
+                       "properties": {"settings": {"type": "object",
+                                                  "required": ["sample"]}}}],
             "properties": {
                 "settings": {"$ref": "#/components/schemas/ImageSettings",
-                             "description": "Optional: the layer's settings as JSON text; "
-                                            "every one has a default."},
+                             "description": "The layer's settings as JSON text; every one "
+                                            "has a default. Without a file, `sample` is "
+                                            "required."},
                 "file": {"type": "string", "format": "binary",
                          "description": f"Optional image: {imaging.ACCEPTED}, at most "
                                         "max_upload_bytes. Without it, settings.sample is used."},

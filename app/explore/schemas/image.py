@@ -22,6 +22,7 @@ from app.platform.samples import DEFAULT_SAMPLE
 from app.platform.schemas.common import (
     STEP_LIMIT_CEILING,
     AnyArrayOut,
+    ArrayName,
     PadMode,
     PoolMode,
     Strict,
@@ -43,9 +44,21 @@ Stage = Literal["conv_forward", "pool_forward", "pool_backward", "conv_backward"
 # zeros inserted and a border) with the flipped kernel (app/explore/services/layer.py).
 StageName = Literal["pad", "conv_forward", "relu", "pool_forward", "pool_backward",
                     "conv_backward", "backward_transpose"]
-ArrayName = Literal["input", "padded", "W", "b", "Z", "A", "pooled", "pool_mask", "dA",
-                    "dA_pool", "dZ", "dA_prev", "dW", "db", "dZ_up"]
 STAGES_WITH_STEPS: tuple[str, ...] = typing.get_args(Stage)
+
+
+def _one_of(schema: dict[str, Any], names: tuple[str, ...]) -> None:
+    """A model's JSON schema requiring exactly one of the optional fields `names`, each
+    given as a value (its null alternative dropped: leave the field out instead)."""
+    for name in names:
+        prop = schema["properties"][name]
+        options = [o for o in prop.pop("anyOf", []) if o.get("type") != "null"]
+        if len(options) == 1:
+            prop.update(options[0])
+        elif options:
+            prop["anyOf"] = options
+        prop.pop("default", None)
+    schema["oneOf"] = [{"required": [name]} for name in names]
 
 
 class FilterSpec(Strict):
@@ -63,6 +76,10 @@ class FilterSpec(Strict):
         | None
     ) = Field(None, description="Explicit weights, (f, f) or (f, f, C).")
     bias: Weight = 0.0
+
+    # exactly one of preset and weights, said in the schema too (not null: left out)
+    model_config = ConfigDict(json_schema_extra=lambda schema: _one_of(schema,
+                                                                       ("preset", "weights")))
 
     @model_validator(mode="after")
     def _one_source(self) -> FilterSpec:
@@ -89,7 +106,13 @@ class UpstreamSpec(Strict):
 
 
 class ImageSettings(Strict):
-    """Everything about the layer that the page lets a person choose."""
+    """Everything about the layer that the page lets a person choose.
+
+    Rules across fields, checked on arrival (a JSON Schema cannot say them): the window's
+    span (f - 1) * dilation + 1 fits the padded image (its sides at size + 2 * pad), and
+    pool.f the convolution's output; explicit weights are (f, f) or (f, f, C); presets
+    with a centre cell need an odd f of at least 3. The schema's size and filters maxima
+    are this server's max_size and max_filters."""
 
     sample: SampleName | None = Field(  # type: ignore[valid-type]
         None, description="A built-in sample to use when no file is uploaded.")

@@ -17,6 +17,10 @@ MAX_ABS = 1e6
 AXIS_MAX = 4096
 STEP_LIMIT_CEILING = 100_000
 
+# The arrays of an Explore answer (ARR each), by the exercise's names
+ArrayName = Literal["input", "padded", "W", "b", "Z", "A", "pooled", "pool_mask", "dA",
+                    "dA_pool", "dZ", "dA_prev", "dW", "db", "dZ_up"]
+
 Number = Annotated[float, Field(ge=-MAX_ABS, le=MAX_ABS, allow_inf_nan=False)]
 Axis = Annotated[int, Field(ge=1, le=AXIS_MAX)]
 
