@@ -28,8 +28,10 @@ HeavySlot = Annotated[None, Depends(heavy_slot)]
 SampleName = Literal[SAMPLE_NAMES]  # type: ignore[valid-type]
 
 _ARRAY = "(" + "|".join(get_args(ArrayName)) + ")"
+# The schema names the arrays; the route's own check answers an unknown one with the list
 ArraysQuery = Annotated[str | None, Query(
-    max_length=200, pattern=f"^{_ARRAY}(,{_ARRAY})*$",
+    max_length=200, pattern=r"^[A-Za-z_]+(,[A-Za-z_]+)*$",
+    json_schema_extra={"pattern": f"^{_ARRAY}(,{_ARRAY})*$"},
     description="Only these arrays, comma-separated (default: all of them), e.g. "
                 "`input,padded,W,b,Z`. The others can be fetched later from /api/arrays.",
     examples=["input,padded,W,b,Z,A"])]
