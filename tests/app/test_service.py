@@ -81,7 +81,7 @@ def test_openapi_describes_every_route_with_examples_and_bounds(client):
     conv = schemas["ConvHparameters"]["properties"]
     assert conv["stride"]["minimum"] == 1 and conv["stride"]["maximum"] == 64
     size = schemas["ImageSettings"]["properties"]["size"]
-    assert size["minimum"] == 1 and size["maximum"] == 4096
+    assert size["minimum"] == 1 and size["maximum"] == Settings().max_size  # this server's
     image_body = paths["/api/image"]["post"]["requestBody"]["content"]["multipart/form-data"]
     assert image_body["schema"]["properties"]["settings"]["$ref"].endswith("/ImageSettings")
     assert "404" in paths["/api/steps"]["post"]["responses"]

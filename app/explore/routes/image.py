@@ -38,8 +38,9 @@ IMAGE_BODY = {
             # an image to run on: the uploaded file, or else the sample the settings name
             "anyOf": [{"required": ["file"]},
                       {"required": ["settings"],
-                       "properties": {"settings": {"type": "object",
-                                                  "required": ["sample"]}}}],
+                       "properties": {"settings": {
+                           "type": "object", "required": ["sample"],
+                           "properties": {"sample": {"enum": list(SAMPLE_NAMES)}}}}}],
             "properties": {
                 "settings": {"$ref": "#/components/schemas/ImageSettings",
                              "description": "The layer's settings as JSON text; every one "
