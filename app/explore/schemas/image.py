@@ -48,17 +48,10 @@ STAGES_WITH_STEPS: tuple[str, ...] = typing.get_args(Stage)
 
 
 def _one_of(schema: dict[str, Any], names: tuple[str, ...]) -> None:
-    """A model's JSON schema requiring exactly one of the optional fields `names`, each
-    given as a value (its null alternative dropped: leave the field out instead)."""
-    for name in names:
-        prop = schema["properties"][name]
-        options = [o for o in prop.pop("anyOf", []) if o.get("type") != "null"]
-        if len(options) == 1:
-            prop.update(options[0])
-        elif options:
-            prop["anyOf"] = options
-        prop.pop("default", None)
-    schema["oneOf"] = [{"required": [name]} for name in names]
+    """A model's JSON schema requiring exactly one of the optional fields `names` to be
+    given a value (not null)."""
+    schema["oneOf"] = [{"required": [name], "properties": {name: {"not": {"type": "null"}}}}
+                       for name in names]
 
 
 class FilterSpec(Strict):
@@ -77,7 +70,7 @@ class FilterSpec(Strict):
     ) = Field(None, description="Explicit weights, (f, f) or (f, f, C).")
     bias: Weight = 0.0
 
-    # exactly one of preset and weights, said in the schema too (not null: left out)
+    # exactly one of preset and weights, said in the schema too
     model_config = ConfigDict(json_schema_extra=lambda schema: _one_of(schema,
                                                                        ("preset", "weights")))
 
