@@ -1,12 +1,10 @@
 """The network routes (/api/network...): the architecture and weights, a forward and backward
-pass on a digit, layer step pages, training jobs and weight uploads. HTTP only: the work is
-app/network/service.py's and jobs.py's, the maths core's."""
+pass on a digit, layer step pages, training jobs and weight uploads. HTTP only (parse, call,
+return): the work is app/network/service.py's, training.py's (the training jobs' start,
+progress, events and control) and jobs.py's, the maths core's."""
 
 from __future__ import annotations
 
-import json
-import time
-from collections import OrderedDict
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
@@ -16,7 +14,7 @@ from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from app.network import service as service
-from app.network.jobs import ACTIVE
+from app.network import training
 from app.network.schemas import (
     NetDigitsOut,
     NetJobOut,
@@ -33,11 +31,10 @@ from app.network.schemas import (
     NetworkOut,
     WeightsId,
 )
-from app.network.store import TOKEN_HEADER, client_of, make_job, watcher
+from app.network.store import TOKEN_HEADER, client_of
 from app.platform.deps import NetLimitsDep, SettingsDep
 from app.platform.errors import UPLOAD_ERRORS as ERRORS
-from app.platform.errors import ApiError
-from app.platform.heavy import heavy, release_when_done
+from app.platform.heavy import heavy
 from app.platform.json_body import StrictJSONBodyRoute
 from app.platform.multipart import file_body, read_upload, upload_limit, weights_limit
 from app.platform.nav import nav
@@ -45,7 +42,7 @@ from app.platform.schemas.common import ErrorOut
 from app.platform.shared import call
 from app.platform.weights import weight_set
 from core.data import load_digits
-from core.train import TrainConfig, evaluate
+from core.train import evaluate
 
 # JSON bodies (a drawing may be 512 x 512 numbers) parsed off the event loop at a cost
 router = APIRouter(prefix="/api/network", tags=["network: a whole small CNN"],
@@ -198,50 +195,10 @@ TokenDep = Annotated[str | None, Header(alias=TOKEN_HEADER, max_length=200, desc
     summary="Start a training job from random weights (503 past max_jobs or client_jobs)")
 async def train_start(body: NetTrainIn, request: Request, limits: NetLimitsDep,
                       state: StateDep) -> NetJobStartOut:
-    """The job holds its bytes (service.job_cost) of the memory budget while it runs or is
-    paused: 503 when they do not fit beside the work in flight. It runs in this worker."""
-    if body.epochs > limits.max_job_epochs:
-        raise ApiError(422, "over_limit", f"epochs is {body.epochs}; the limit is "
-                       f"max_job_epochs = {limits.max_job_epochs} (CONVSTEP_NET_MAX_JOB_EPOCHS).")
-    config = TrainConfig(epochs=body.epochs, batch_size=body.batch_size, lr=body.lr,
-                         lr_final=body.lr_final, seed=body.seed, shift=body.shift)
-    client = client_of(request)
-    release = request.app.state.limiter.hold(service.job_cost(body.batch_size),
-                                             "a training job")
-    try:
-        job_id, token = await call(state.jobs.reserve(config, client, limits))
-        make = make_job(job_id, config, limits, body.steps_per_second)
-        snap, thread = await call(state.jobs.launch(job_id, client, make))
-    except BaseException:
-        release()
-        raise
-    release_when_done(thread, release)
-    return {**_since(snap, 0), "control_token": token}  # type: ignore[return-value]
-
-
-def _since(snap: dict, since: int) -> dict:
-    """A snapshot with the points from `since` on."""
-    points = snap["points"]
-    return {**snap, "points_total": len(points), "points_from": min(since, len(points)),
-            "points": points[since:]}
-
-
-async def _progress(state, job_id: str, since: int, wait: float,
-                    last_state: str | None = None) -> dict:
-    """The snapshot; with `wait`, once it has points past `since` or a state other than
-    `last_state` (default: the state it has now), or after `wait` seconds. Waiting holds no
-    thread: it is a future that the job's signal resolves."""
-    sig = state.shared.signals.get(job_id)
-    deadline = time.monotonic() + wait
-    while True:
-        seen = sig.version
-        snap = await call(state.jobs.snapshot(job_id))
-        last_state = last_state or snap["state"]
-        left = deadline - time.monotonic()
-        if (left <= 0 or len(snap["points"]) > since or snap["state"] != last_state
-                or snap["state"] not in ACTIVE):
-            return snap
-        await sig.wait(seen, left)
+    """The job holds its bytes of the memory budget while it runs or is paused: 503 when
+    they do not fit beside the work in flight. It runs in this worker."""
+    return await training.start(state, body, client_of(request), request.app.state.limiter,
+                                limits)
 
 
 @router.get("/train/{job_id}", responses=ERRORS,
@@ -253,27 +210,7 @@ async def train_progress(job_id: JobId, state: StateDep, request: Request,
                          wait: Annotated[float, Query(ge=0, le=20, description=
                                          "Long poll: wait up to this many seconds for a "
                                          "new point or a change of state.")] = 0) -> NetJobOut:
-    if not wait:
-        return _since(await call(state.jobs.snapshot(job_id)), since)  # type: ignore[return-value]
-    await call(state.jobs.snapshot(job_id))  # 404 before taking a watcher's place
-    async with watcher(state.jobs, job_id, client_of(request), limits):
-        return _since(await _progress(state, job_id, since, wait), since)  # type: ignore[return-value]
-
-
-_EVENTS: OrderedDict[tuple, str] = OrderedDict()  # (snapshot, since) -> its event, encoded
-
-
-def _progress_event(snap: dict, since: int) -> str:
-    """A `progress` event, encoded once for every stream at the same place of one snapshot
-    (200 streams on one job: one json.dumps, not 200)."""
-    key = (id(snap), snap["state"], snap["step"], len(snap["points"]), since)
-    text = _EVENTS.get(key)
-    if text is None:
-        text = f"event: progress\ndata: {json.dumps(_since(snap, since))}\n\n"
-        _EVENTS[key] = text
-        while len(_EVENTS) > 64:
-            _EVENTS.popitem(last=False)
-    return text
+    return await training.progress(state, job_id, since, wait, client_of(request), limits)
 
 
 @router.get("/train/{job_id}/events", responses={
@@ -283,32 +220,8 @@ def _progress_event(snap: dict, since: int) -> str:
     response_class=StreamingResponse, summary="A training job's progress as server-sent events")
 async def train_events(job_id: JobId, state: StateDep, limits: NetLimitsDep, request: Request,
                        since: Annotated[int, Query(ge=0, le=10**6)] = 0) -> StreamingResponse:
-    await call(state.jobs.snapshot(job_id))  # 404 before the stream's head
-    deadline = time.monotonic() + limits.max_job_wall_seconds + 30  # a job's longest life
-    place = watcher(state.jobs, job_id, client_of(request), limits)
-    refresh = await place.__aenter__()  # 503 before the stream's head
-
-    async def events():
-        try:
-            seen, last_state = since, None
-            while time.monotonic() < deadline:
-                snap = await _progress(state, job_id, seen, 5.0 if last_state else 0,
-                                       last_state)
-                if len(snap["points"]) > seen or snap["state"] != last_state:
-                    yield _progress_event(snap, seen)
-                    seen, last_state = len(snap["points"]), snap["state"]
-                else:
-                    yield ": keep-alive\n\n"  # a comment: keeps proxies from closing it
-                    await refresh()
-                if snap["state"] not in ACTIVE:
-                    yield f"event: end\ndata: {json.dumps({'state': snap['state']})}\n\n"
-                    return
-        except ApiError:  # the job was deleted meanwhile
-            yield f"event: end\ndata: {json.dumps({'state': 'deleted'})}\n\n"
-        finally:
-            await place.__aexit__(None, None, None)
-
-    return StreamingResponse(events(), media_type="text/event-stream",
+    stream = await training.events(state, job_id, since, client_of(request), limits)
+    return StreamingResponse(stream, media_type="text/event-stream",
                              headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
 
 
@@ -319,9 +232,7 @@ async def train_events(job_id: JobId, state: StateDep, limits: NetLimitsDep, req
             "starter only: X-Control-Token)")
 async def train_pace(job_id: JobId, body: NetPaceIn, state: StateDep,
                      token: TokenDep = None) -> NetJobOut:
-    pace = body.steps_per_second
-    return await _controlled(state, job_id, f"pace {pace}", token,  # type: ignore[return-value]
-                             lambda s: s["steps_per_second"] == pace or s["state"] not in ACTIVE)
+    return await training.pace(state, job_id, body.steps_per_second, token)
 
 
 @router.post("/train/{job_id}/{action}", responses={**ERRORS, 403: {
@@ -330,32 +241,14 @@ async def train_pace(job_id: JobId, body: NetPaceIn, state: StateDep,
     summary="Pause, resume or stop a training job (its starter only: X-Control-Token)")
 async def train_control(job_id: JobId, action: Literal["pause", "resume", "stop"],
                         state: StateDep, token: TokenDep = None) -> NetJobOut:
-    want = {"pause": "paused", "resume": "running", "stop": None}[action]
-    return await _controlled(state, job_id, action, token,  # type: ignore[return-value]
-                             lambda s: s["state"] == want if want else s["state"] not in ACTIVE)
-
-
-async def _controlled(state, job_id: str, action: str, token: str | None, arrived) -> dict:
-    """Send `action` to the worker running the job (with the owner's token), then answer the
-    snapshot once `arrived(snapshot)` (the thread acts between two minibatches: a few ms),
-    or after 2 s."""
-    sig = state.shared.signals.get(job_id)
-    await call(state.jobs.control(job_id, action, token))
-    deadline = time.monotonic() + 2.0
-    while True:
-        seen = sig.version
-        snap = await call(state.jobs.snapshot(job_id))
-        left = deadline - time.monotonic()
-        if arrived(snap) or left <= 0:
-            return _since(snap, 0)
-        await sig.wait(seen, left, first=True)
+    return await training.control(state, job_id, action, token)
 
 
 @router.delete("/train/{job_id}", status_code=204, responses={**ERRORS, 403: {
     "model": ErrorOut, "description": "No X-Control-Token, or not this job's (not_owner)."}},
     summary="Stop and forget a training job (the page's reset; its starter only)")
 async def train_delete(job_id: JobId, state: StateDep, token: TokenDep = None) -> Response:
-    await call(state.jobs.delete(job_id, token))
+    await training.delete(state, job_id, token)
     return Response(status_code=204)
 
 
