@@ -147,7 +147,7 @@ def test_upload_cost_counts_an_archive_at_its_declared_unpacked_size():
 @pytest.mark.parametrize("batch_size", [32, 512])
 def test_job_cost_bounds_a_whole_training_job(batch_size):
     load_digits()
-    limits = JobLimits(2, 60.0, 60.0)
+    limits = JobLimits(2, 60.0, 60.0, 120.0)
 
     def work():
         job = TrainingJob("t", TrainConfig(epochs=1, batch_size=batch_size, seed=1), limits,
