@@ -21,6 +21,7 @@ local fire.
 
 from __future__ import annotations
 
+import abc
 import asyncio
 import contextlib
 import threading
@@ -145,8 +146,9 @@ class Signals:
 # ---------------------------------------------------------------- the interface
 
 
-class Shared:
-    """Keys with optional time to live, sorted sets, a lock, publish/subscribe.
+class Shared(abc.ABC):
+    """Keys with optional time to live, sorted sets, a lock, publish/subscribe: the interface
+    of MemoryShared (one process, the default) and RedisShared (CONVSTEP_REDIS_URL).
 
     Every coroutine method runs on the store loop (call them through `call`/`submit`).
     Values are bytes; sorted-set members are str.
@@ -159,24 +161,43 @@ class Shared:
         # messages on the "ctl" channel: (job id, action) for the worker running that job
         self.on_control: Callable[[str], Awaitable[None]] | None = None
 
-    async def get(self, key: str) -> bytes | None: raise NotImplementedError
-    async def set(self, key: str, value: bytes, ttl: float | None = None) -> None:
-        raise NotImplementedError
-    async def delete(self, *keys: str) -> None: raise NotImplementedError
-    async def exists(self, key: str) -> bool: raise NotImplementedError
-    async def expire(self, key: str, ttl: float) -> None: raise NotImplementedError
-    async def zadd(self, key: str, member: str, score: float) -> None:
-        raise NotImplementedError
-    async def zrem(self, key: str, *members: str) -> None: raise NotImplementedError
+    @abc.abstractmethod
+    async def get(self, key: str) -> bytes | None: ...
+
+    @abc.abstractmethod
+    async def set(self, key: str, value: bytes, ttl: float | None = None) -> None: ...
+
+    @abc.abstractmethod
+    async def delete(self, *keys: str) -> None: ...
+
+    @abc.abstractmethod
+    async def exists(self, key: str) -> bool: ...
+
+    @abc.abstractmethod
+    async def expire(self, key: str, ttl: float) -> None: ...
+
+    @abc.abstractmethod
+    async def zadd(self, key: str, member: str, score: float) -> None: ...
+
+    @abc.abstractmethod
+    async def zrem(self, key: str, *members: str) -> None: ...
+
+    @abc.abstractmethod
     async def zrange(self, key: str) -> list[tuple[str, float]]:
         """(member, score) pairs, lowest score first."""
-        raise NotImplementedError
+
+    @abc.abstractmethod
     async def zdrop_below(self, key: str, score: float) -> None:
         """Remove the members whose score is below `score`."""
-        raise NotImplementedError
-    def lock(self, name: str) -> contextlib.AbstractAsyncContextManager: raise NotImplementedError
-    async def publish(self, channel: str, message: str = "") -> None: raise NotImplementedError
-    async def close(self) -> None: ...
+
+    @abc.abstractmethod
+    def lock(self, name: str) -> contextlib.AbstractAsyncContextManager: ...
+
+    @abc.abstractmethod
+    async def publish(self, channel: str, message: str = "") -> None: ...
+
+    async def close(self) -> None:  # noqa: B027 (nothing to close in memory; Redis overrides)
+        """Release the connection, if any."""
 
     async def zcount_live(self, key: str, now: float) -> int:
         """Members whose score (an expiry time) is still ahead of `now`, the others dropped."""
