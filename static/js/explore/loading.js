@@ -76,6 +76,13 @@ export function createLoader(app) {
       if (refused) {
         inflight = null;
         setBusy(false);
+        if (!fromUpload && app.dropped.fallback(refused)) {
+          // the address's settings do not fit (nothing drawn yet): valid ones instead
+          app.form.render();
+          app.url.sync();
+          compute();
+          return;
+        }
         if (fromUpload) errors.showError({ messages: [refused.message] }, true);
         else errors.showRefusal(refused);
         return;

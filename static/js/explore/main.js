@@ -16,10 +16,12 @@ import { bindFilterFile } from "./filterfile.js";
 import { createUsePanel } from "./use.js";
 import { createExploreDownload } from "./download.js";
 import { createTransposePanel } from "./transpose.js";
+import { createDroppedNote, droppedWords } from "./dropped.js";
 
 function createExplorePage(root, boot) {
   const defaults = { ...boot.default_settings, filters: cleanFilters(boot.default_settings.filters) };
-  const state = stateFromUrl(defaults, window.location.search, boot.limits);
+  const dropped = [];
+  const state = stateFromUrl(defaults, window.location.search, boot.limits, dropped);
   if (!boot.samples.some((s) => s.name === state.settings.sample)) state.settings.sample = defaults.sample;
   const app = {
     root,
@@ -36,6 +38,8 @@ function createExplorePage(root, boot) {
     lastGood: null, // {settings, file} that the server accepted
     uploadChosenAt: 0,
   };
+  app.dropped = createDroppedNote(app, defaults);
+  app.dropped.add(dropped.map(droppedWords));
   app.bar = createPlayerBar(app);
   app.stages = createStages(app);
   app.loader = createLoader(app);
@@ -71,6 +75,7 @@ function createExplorePage(root, boot) {
   });
   app.filterFile = bindFilterFile(app);
   app.form.render();
+  if (dropped.length) app.url.sync(); // the address without what was dropped
   if (!app.filterFile.loadFromUrl()) app.loader.compute(); // else once the filters are in
   return app;
 }

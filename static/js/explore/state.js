@@ -2,7 +2,7 @@
 // same view: the layer's settings, the stage, the step, and the display choices. Its keys
 // are the rows of PROPS, read and written by the kit's URL-state table (../kit/urlstate.js).
 
-import { BOOL, NUMBER, TEXT, oneOf, readProps, urlSync, writeProps } from "../kit/urlstate.js";
+import { BOOL, NUMBER, TEXT, oneOf, readProps, urlSync, withinLimits, writeProps } from "../kit/urlstate.js";
 
 const UI_DEFAULTS = { stage: "conv_forward", step: 0, zoom: 1, digits: "4", speed: 0.7 };
 const POOL_DEFAULTS = { mode: "max", f: 2, stride: 2, tie_rule: "first" };
@@ -94,22 +94,22 @@ const pooled = (st) => Boolean(st.settings.pool);
 /** One row per URL key, in the order of the query string (../kit/urlstate.js says how). */
 const PROPS = [
   { key: "sample", path: ["settings", "sample"], type: TEXT },
-  { key: "size", path: ["settings", "size"], type: NUMBER },
+  { key: "size", path: ["settings", "size"], type: NUMBER, check: withinLimits("size") },
   { key: "color", path: ["settings", "color"], type: oneOf("gray", "rgb") },
-  { key: "f", path: ["settings", "f"], type: NUMBER },
-  { key: "stride", path: ["settings", "stride"], type: NUMBER },
-  { key: "pad", path: ["settings", "pad"], type: NUMBER },
+  { key: "f", path: ["settings", "f"], type: NUMBER, check: withinLimits("f") },
+  { key: "stride", path: ["settings", "stride"], type: NUMBER, check: withinLimits("stride") },
+  { key: "pad", path: ["settings", "pad"], type: NUMBER, check: withinLimits("pad") },
   { key: "pad_mode", path: ["settings", "pad_mode"], type: TEXT },
   { key: "pad_value", path: ["settings", "pad_value"], type: NUMBER, when: (st) => st.settings.pad_mode === "constant" },
-  { key: "dilation", path: ["settings", "dilation"], type: NUMBER },
+  { key: "dilation", path: ["settings", "dilation"], type: NUMBER, check: withinLimits("dilation") },
   { key: "filters", ...FILTERS },
   { key: "relu", path: ["settings", "relu"], type: BOOL },
   { key: "pool", type: POOL, get: POOL.get, set: POOL.set },
-  { key: "pool_f", path: ["settings", "pool", "f"], type: NUMBER, when: pooled },
-  { key: "pool_stride", path: ["settings", "pool", "stride"], type: NUMBER, when: pooled },
+  { key: "pool_f", path: ["settings", "pool", "f"], type: NUMBER, when: pooled, check: withinLimits("pool_f") },
+  { key: "pool_stride", path: ["settings", "pool", "stride"], type: NUMBER, when: pooled, check: withinLimits("pool_stride") },
   { key: "tie", path: ["settings", "pool", "tie_rule"], type: TEXT, when: (st) => pooled(st) && st.settings.pool.mode === "max" },
   { key: "up", path: ["settings", "upstream", "kind"], type: TEXT },
-  { key: "seed", path: ["settings", "upstream", "seed"], type: NUMBER, when: (st) => st.settings.upstream.kind === "random" },
+  { key: "seed", path: ["settings", "upstream", "seed"], type: NUMBER, check: withinLimits("seed"), when: (st) => st.settings.upstream.kind === "random" },
   { key: "stage", path: ["ui", "stage"], type: TEXT },
   { key: "step", path: ["ui", "step"], type: NUMBER, clean: (v) => Math.max(0, Math.floor(v)) },
   { key: "zoom", path: ["ui", "zoom"], type: NUMBER, default: UI_DEFAULTS.zoom },
@@ -119,12 +119,13 @@ const PROPS = [
 
 /**
  * Query string -> state (unknown or malformed values fall back to the defaults).
- * limits: the server's boot limits (max_filters bounds the filter list).
+ * limits: the server's boot limits (max_filters bounds the filter list, {min, max} of each
+ * number its row's check). `dropped` gets {key, value, why} of every value refused.
  */
-export function stateFromUrl(defaults, search, limits) {
+export function stateFromUrl(defaults, search, limits, dropped = []) {
   const st = createState(defaults);
   if (![...new URLSearchParams(search).keys()].length) return st;
-  return readProps(PROPS, search, st, limits);
+  return readProps(PROPS, search, st, limits, dropped);
 }
 
 /** The address bar kept in line with `st` (../kit/urlstate.js urlSync: sync() and flush()). */
