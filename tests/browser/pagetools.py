@@ -119,3 +119,13 @@ def scalar_value(page, field: str) -> float:
 
 def flat_channel(a3: list, ch: int) -> list[float]:
     return [row[s][ch] for row in a3 for s in range(len(row))]
+
+
+def download(page, menu, kind: str, tmp_path) -> tuple[str, bytes]:
+    """Click the download menu's `kind` link (gif, apng, png, svg): (file name, bytes)."""
+    with page.expect_download() as info:
+        menu.locator(f'a[data-kind="{kind}"]').click()
+    d = info.value
+    path = tmp_path / d.suggested_filename
+    d.save_as(path)
+    return d.suggested_filename, path.read_bytes()

@@ -7,17 +7,9 @@ from __future__ import annotations
 import io
 import re
 
+from pagetools import download as _download
 from PIL import Image
 from playwright.sync_api import expect
-
-
-def _download(page, menu, kind, tmp_path):
-    with page.expect_download() as info:
-        menu.locator(f'a[data-kind="{kind}"]').click()
-    d = info.value
-    path = tmp_path / d.suggested_filename
-    d.save_as(path)
-    return d.suggested_filename, path.read_bytes()
 
 
 def test_learn_exports_the_function_shown_at_its_step(page_and_log, tmp_path):
