@@ -281,3 +281,19 @@ def test_average_pool_backward_adds_distribute_value_as_the_code_writes_it(make_
                for t in page.eval_on_selector_all("#view .arr-note, #view p",
                                                   "ns => ns.map(n => n.textContent)"))
     assert any("+= distribute_value(da, shape)" in line for line in arith(page))
+
+
+def test_zero_pad_marks_the_row_copied_and_the_row_written_as_the_maps_do(make_page):
+    """Learn's grids are the kit's number tables with a map's overlay items: the row of X
+    that row 2 of X_pad copies and row 2 itself outlined as windows, the padding as a map's
+    `inner` (the border cells), the rows below not written yet."""
+    page, log = make_page()
+    open_learn(page, "fn=zero_pad&step=2")
+    assert marked(page, "X", "inwin") == [(1, c) for c in range(7)]
+    assert marked(page, "X_pad", "inwin") == [(2, c) for c in range(9)]
+    pad = set(marked(page, "X_pad", "pad"))
+    assert {(0, 0), (2, 0), (2, 8), (6, 4)} <= pad and (2, 1) not in pad
+    assert len(pad) == 7 * 9 - 5 * 7
+    assert {r for r, _ in marked(page, "X_pad", "unreached")} == {3, 4, 5, 6}
+    np.testing.assert_array_equal(table(page, "X_pad")[:3], core.zero_pad(A_PREV, 1)[0, :3, :, 0])
+    assert not log.console_errors and not log.page_errors

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
 import pytest
 from playwright.sync_api import expect
 
@@ -46,12 +47,36 @@ def test_backward_view_and_layer_steps(browser, server_url):
     page.click("#show-backward")
     page.wait_for_selector("#target-row:not([hidden])")
     assert "dZ" in page.locator("[data-layer=conv1] .layer-shape").first.inner_text()
-    page.click("[data-layer=conv2] .open-steps")
+    with page.expect_response(lambda r: "/api/network/steps" in r.url) as info:
+        page.click("[data-layer=conv2] .open-steps")
+    answer = info.value.json()
     expect(page.locator("#steps-panel")).to_have_attribute("data-kind", "conv_backward",
                                                           timeout=20000)
     page.click("#st-next")
     expect(page.locator("#steps-panel")).to_have_attribute("data-step", "1", timeout=20000)
     assert "dz = dZ" in page.locator("#step-eq").inner_text()
+    # the step written out is the kit's (Explore's conv_backward lines): the code, and per
+    # input channel W x dz and the input slice a_slice x dz, with the server's numbers
+    step = answer["page"]["steps"][1]
+    code = page.locator("#step-body pre.code").inner_text()
+    win = f"da_prev_pad[{step['vert_start']}:{step['vert_end']}, {step['horiz_start']}:"
+    assert code.startswith(win) and "dW[:, :, :, " in code and "db[:, :, :, " in code
+    pad = np.array(answer["arrays"]["A_prev_pad"])
+    C = pad.shape[2]
+    assert page.locator("#step-body table[data-field=a_slice]").count() == C
+
+    def cells(field: str, ch: int) -> np.ndarray:
+        return np.array(page.eval_on_selector(
+            f'#step-body table[data-field="{field}"][data-channel="{ch}"]',
+            "t => [...t.tBodies[0].rows].map(r => [...r.cells].map(c => Number(c.dataset.v)))"))
+
+    rows = slice(step["vert_start"], step["vert_end"])
+    cols = slice(step["horiz_start"], step["horiz_end"])
+    W = np.array(answer["arrays"]["W"])
+    for ch in (0, C - 1):
+        np.testing.assert_array_equal(cells("a_slice", ch), pad[rows, cols, ch])
+        np.testing.assert_array_equal(cells("da_add", ch), np.array(step["da_add"])[:, :, ch])
+        np.testing.assert_array_equal(cells("W", ch), W[:, :, ch, step["c"]])
     assert errors == []
     context.close()
 

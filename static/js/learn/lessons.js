@@ -4,8 +4,8 @@
 // picked by index and written into text.
 
 import { el } from "../kit/dom.js";
-import { sliceChannel as channel } from "../kit/views/common.js";
-import { arrayTable, filterSlice, num, scaleFor, windowMarks } from "./table.js";
+import { maskMarks, sliceChannel as channel } from "../kit/views/common.js";
+import { arrayTable, filterSlice, num, scaleFor, windowItem } from "./table.js";
 
 const T = (x) => `(${x.join(", ")})`;
 const ix = (...a) => `[${a.join(", ")}]`;
@@ -61,9 +61,13 @@ function chNote(C, ch) {
 const nCh = (a4) => a4[0][0][0].length; // the last axis of a (1, H, W, C) nested list
 const img = (d) => d.image ?? 0;
 
-function padMark(r, c, pad, nH, nW) {
-  return r < pad || c < pad || r >= pad + nH || c >= pad + nW ? "pad" : null;
+/** The unpadded part of a padded array (a map's `inner`): the cells outside it are the pad. */
+function inner(pad, nH, nW) {
+  return { top: pad, left: pad, rows: nH, cols: nW };
 }
+
+/** Cell (r, c) as a map's overlay item ("cell": the current one). */
+const cellItem = (r, c) => ({ kind: "cell", r, c });
 
 function group(title, ...figs) {
   const g = el("section", "arr-group");
@@ -125,14 +129,15 @@ const zeroPad = {
         arrayTable({
           name: "X[0, :, :, 0]", values: X, scale, field: "X",
           label: (r, c) => `X[0, ${r}, ${c}, 0]`, note: [d.X_shape[0] > 1 ? `image 0 of ${d.X_shape[0]}` : "", chNote(d.X_shape[3], 0)].filter(Boolean).join(", "),
-          marks: (r) => [r === s.source_row ? "source" : null],
+          // the row of X this row of X_pad copies, outlined as the row written is
+          overlays: Number.isInteger(s.source_row) ? [{ kind: "window", r0: s.source_row, r1: s.source_row + 1, c0: 0, c1: nW }] : [],
         }),
         arrayTable({
           name: "X_pad[0, :, :, 0]", values: P, scale, field: "X_pad",
           label: (r, c) => `X_pad[0, ${r}, ${c}, 0]`,
           note: padNote(d.pad, d.pad_mode),
-          marks: (r, c) => [padMark(r, c, d.pad, nH, nW), r === s.row ? "current-row" : null,
-            r > s.row ? "unreached" : null],
+          inner: inner(d.pad, nH, nW), reached: (r) => r <= s.row,
+          overlays: [{ kind: "window", r0: s.row, r1: s.row + 1, c0: 0, c1: P[0].length }], // the row written
         })),
     ];
   },
@@ -179,8 +184,8 @@ const singleStep = {
     const Wc = channel(d.W, ch);
     const prods = channel(d.products, ch);
     const k = s.index;
-    const cur = (r, c) => (s.kind === "product" && s.r === r && s.s === c ? "current" : null);
-    const done = (r, c) => (s.kind === "product" && (r * F + c) * C + ch > k ? "unreached" : null);
+    const cur = s.kind === "product" ? [cellItem(s.r, s.s)] : [];
+    const done = (r, c) => !(s.kind === "product" && (r * F + c) * C + ch > k);
     const figs = [];
     const w = d.window;
     const fw = w && ctx.lesson ? ctx.lesson.functions.conv_forward[String(ctx.pad)] : null;
@@ -191,16 +196,16 @@ const singleStep = {
         arrayTable({
           name: "a_prev_pad[:, :, 0]", values: channel(fw.A_prev_pad[0], 0), scale: scaleFor(fw.ranges.A_prev_pad), field: "a_prev_pad",
           label: (r, c) => `a_prev_pad[${r}, ${c}, 0]`, note: padNote(fw.pad, fw.pad_mode),
-          marks: (r, c) => [padMark(r, c, fw.pad, nH, nW), windowMarks(r, c, w, fw.dilation)],
+          inner: inner(fw.pad, nH, nW), overlays: [windowItem(w, fw.dilation)],
         })));
     }
     figs.push(group("s = np.multiply(a_slice_prev, W)",
       arrayTable({ name: `a_slice_prev[:, :, ${ch}]`, values: a, scale: scaleFor(d.ranges.a_slice_prev), field: "a_slice_prev",
-        label: (r, c) => `a_slice_prev[${r}, ${c}, ${ch}]`, marks: (r, c) => [cur(r, c)], note: chNote(C, ch) }),
+        label: (r, c) => `a_slice_prev[${r}, ${c}, ${ch}]`, overlays: cur, note: chNote(C, ch) }),
       arrayTable({ name: `W[:, :, ${ch}]`, values: Wc, scale: scaleFor(d.ranges.W), field: "W",
-        label: (r, c) => `W[${r}, ${c}, ${ch}]`, marks: (r, c) => [cur(r, c)] }),
+        label: (r, c) => `W[${r}, ${c}, ${ch}]`, overlays: cur }),
       arrayTable({ name: `s[:, :, ${ch}]`, values: prods, scale: scaleFor(d.ranges.products), field: "s",
-        label: (r, c) => `s[${r}, ${c}, ${ch}]`, marks: (r, c) => [cur(r, c), done(r, c)] })));
+        label: (r, c) => `s[${r}, ${c}, ${ch}]`, overlays: cur, reached: done })));
     if (s.kind !== "product") {
       const out = el("p", "scalar");
       out.append(el("span", null, s.kind === "sum" ? "Z = np.sum(s) = " : "Z = np.sum(s) + b.item() = "));
@@ -229,17 +234,12 @@ export function yoursAt(ctx, s, backward = false) {
   return backward ? y.steps.find(same) || null : y.steps.filter(same).pop() || null;
 }
 
-/** Marks of the learner's window: a dashed outline just inside the right window's. */
-function yoursMarks(r, c, t) {
+/** The learner's window as a map's link overlay: a dashed outline just inside the right
+ * window's; none when their loop has no window here. */
+function yoursItems(t) {
   if (!t || !t.window) return [];
   const [[r0, r1], [c0, c1]] = t.window;
-  if (r < r0 || r >= r1 || c < c0 || c >= c1) return [];
-  const out = ["yin"];
-  if (r === r0) out.push("yt");
-  if (r === r1 - 1) out.push("yb");
-  if (c === c0) out.push("yl");
-  if (c === c1 - 1) out.push("yr");
-  return out;
+  return [{ kind: "link", r0, r1, c0, c1 }];
 }
 
 const span = (w) => (w ? `rows ${w[0][0]}:${w[0][1]}, columns ${w[1][0]}:${w[1][1]}` : "no window");
@@ -288,8 +288,8 @@ function yoursGroup(ctx, d, s, name, right) {
     name: `${who(ctx).table} ${name}[${I}, :, :, ${c}]`, values: mine.map((row) => row.map((v) => (v === null ? 0 : v))),
     scale: scaleFor(d.ranges[name]), field: `yours-${name}`, className: "yours",
     label: (r, q) => `${who(ctx).table} ${name}[${I}, ${r}, ${q}, ${c}]`,
-    marks: (r, q) => [reachedCell(r, q) ? null : "unreached", r === s.h && q === s.w ? "current" : null,
-      reachedCell(r, q) && Math.abs(mine[r][q] - channel(d[name][0], c)[r][q]) > 1e-6 * (1 + Math.abs(channel(d[name][0], c)[r][q])) ? "differs" : null],
+    reached: reachedCell, overlays: [cellItem(s.h, s.w)],
+    marks: (r, q) => [reachedCell(r, q) && Math.abs(mine[r][q] - channel(d[name][0], c)[r][q]) > 1e-6 * (1 + Math.abs(channel(d[name][0], c)[r][q])) ? "differs" : null],
   });
   const lines = el("div", "yours-lines");
   const say = (tag, text, cls) => {
@@ -441,8 +441,7 @@ const convForward = {
         arrayTable({
           name: "a_prev_pad[:, :, 0]", values: A, scale: scaleFor(d.ranges.A_prev_pad), field: "a_prev_pad",
           label: (r, c) => `a_prev_pad[${r}, ${c}, 0]`, note: [padNote(d.pad, d.pad_mode), chNote(nCh(d.A_prev), 0)].filter(Boolean).join("; "),
-          marks: (r, c) => [padMark(r, c, d.pad, nH, nW),
-            windowMarks(r, c, s, d.dilation), yoursMarks(r, c, mine)],
+          inner: inner(d.pad, nH, nW), overlays: [windowItem(s, d.dilation), ...yoursItems(mine)],
         }),
         ctx && ctx.yours ? legend(ctx) : null),
       yours ? yours.lines : null,
@@ -457,7 +456,7 @@ const convForward = {
         name: `Z[${I}, :, :, ${c}]`, values: channel(d.Z[0], c), scale: zscale, field: `Z${c}`,
         className: c === s.c ? "active" : null,
         label: (r, q) => `Z[${I}, ${r}, ${q}, ${c}]`,
-        marks: (r, q) => [seen.has(`${r},${q}`) ? null : "unreached", c === s.c && r === s.h && q === s.w ? "current" : null],
+        reached: (r, q) => seen.has(`${r},${q}`), overlays: c === s.c ? [cellItem(s.h, s.w)] : [],
       }));
     }
     figs.push(group("the output, filling in", ...outs, yours ? yours.table : null));
@@ -515,7 +514,7 @@ const convBackward = {
     const cur = s.kind === "crop" ? last : s;
     const c = cur.c;
     const seen = reached(d.steps, s.kind === "crop" ? d.steps.length : s.index, c);
-    const win = (r, q) => (s.kind !== "crop" ? windowMarks(r, q, s, d.dilation) : []);
+    const win = s.kind !== "crop" ? [windowItem(s, d.dilation)] : [];
     const I = img(d);
     const nC = d.W[0][0][0].length;
     const mine = s.kind !== "crop" ? yoursAt(ctx, s, true) : null;
@@ -527,13 +526,13 @@ const convBackward = {
         arrayTable({ name: `dZ[${I}, :, :, ${c}]`, values: channel(d.dZ[0], c), scale: scaleFor(d.ranges.dZ), field: "dZ",
           label: (r, q) => `dZ[${I}, ${r}, ${q}, ${c}]`,
           note: upNote,
-          marks: (r, q) => [s.kind !== "crop" && r === s.h && q === s.w ? "current" : null, seen.has(`${r},${q}`) ? "done" : null] })),
+          overlays: s.kind !== "crop" ? [cellItem(s.h, s.w)] : [], marks: (r, q) => [seen.has(`${r},${q}`) ? "done" : null] })),
     ];
     if (s.kind === "crop") {
       figs.push(group("the crop",
         arrayTable({ name: "da_prev_pad[:, :, 0]", values: channel(s.dA_prev_pad[0], 0), scale: scaleFor(d.ranges.dA_prev_pad), field: "da_prev_pad",
           label: (r, q) => `da_prev_pad[${r}, ${q}, 0]`, note: d.pad > 0 ? "greyed: the border the crop drops" : "pad 0: nothing to drop",
-          marks: (r, q) => [padMark(r, q, d.pad, nH, nW) ? "crop-out" : null] }),
+          inner: inner(d.pad, nH, nW), discard: true }),
         arrayTable({ name: `dA_prev[${I}, :, :, 0]`, values: channel(s.dA_prev[0], 0), scale: scaleFor(d.ranges.dA_prev), field: "dA_prev",
           label: (r, q) => `dA_prev[${I}, ${r}, ${q}, 0]`, note: chNote(nCh(d.A_prev), 0) })));
       const dws = [];
@@ -549,7 +548,7 @@ const convBackward = {
         label: (r, q) => `W[${r}, ${q}, 0, ${c}] * dZ` }),
       arrayTable({ name: "da_prev_pad[:, :, 0]", values: channel(s.dA_prev_pad[0], 0), scale: scaleFor(d.ranges.dA_prev_pad), field: "da_prev_pad",
         label: (r, q) => `da_prev_pad[${r}, ${q}, 0]`, note: `after ${s.index + 1} of ${d.total_steps || d.steps.length - 1} steps; ${padNote(d.pad, d.pad_mode)}`,
-        marks: (r, q) => [padMark(r, q, d.pad, nH, nW), win(r, q), yoursMarks(r, q, mine)] }),
+        inner: inner(d.pad, nH, nW), overlays: [...win, ...yoursItems(mine)] }),
       yours ? legend(ctx) : null));
     if (yours) figs.push(yours.lines);
     figs.push(group(`into dW and db: a_slice * dZ`,
@@ -558,7 +557,7 @@ const convBackward = {
       arrayTable({ name: `dW[:, :, 0, ${c}]`, values: filterSlice(s.dW, 0, c), scale: scaleFor(d.ranges.dW), field: "dW",
         label: (r, q) => `dW[${r}, ${q}, 0, ${c}]` }),
       arrayTable({ name: "db[0, 0, 0, :]", values: [s.db[0][0][0]], scale: scaleFor(d.ranges.db), field: "db",
-        label: (r, q) => `db[0, 0, 0, ${q}]`, marks: (r, q) => [q === c ? "current" : null] })));
+        label: (r, q) => `db[0, 0, 0, ${q}]`, overlays: [cellItem(0, c)] })));
     return figs;
   },
 };
@@ -603,23 +602,21 @@ const poolForward = {
     const A = channel(d.A_prev[0], c0);
     const seen = reached(d.steps, s.index, c0);
     const win = s.window;
-    const isMax = (r, c) => (d.mode === "max" && s.is_max[r][c] ? "max" : null);
+    // the window's maxima as a map's marks, the window's corner at `at`
+    const maxes = (at) => (d.mode === "max" ? maskMarks(s.is_max, at) : []);
     return [
       group("the window on the input",
         arrayTable({ name: `A_prev[${I}, :, :, ${c0}]`, values: A, scale: scaleFor(d.ranges.A_prev), field: "A_prev",
           label: (r, c) => `A_prev[${I}, ${r}, ${c}, ${c0}]`,
-          marks: (r, c) => {
-            const m = windowMarks(r, c, s);
-            return [...(m.length ? [...m, isMax(r - s.vert_start, c - s.horiz_start)] : m), ...yoursMarks(r, c, mine)];
-          } }),
+          overlays: [windowItem(s), ...maxes({ r0: s.vert_start, c0: s.horiz_start }), ...yoursItems(mine)] }),
         ctx && ctx.yours ? legend(ctx) : null,
         arrayTable({ name: "a_prev_slice", values: win, scale: scaleFor(d.ranges.A_prev), field: "a_prev_slice",
-          label: (r, c) => `a_prev_slice[${r}, ${c}]`, marks: (r, c) => [isMax(r, c)] })),
+          label: (r, c) => `a_prev_slice[${r}, ${c}]`, overlays: maxes({ r0: 0, c0: 0 }) })),
       yours ? yours.lines : null,
       group("the output, filling in",
         arrayTable({ name: `A[${I}, :, :, ${c0}]`, values: channel(d.A[0], c0), scale: scaleFor(d.ranges.A), field: "A",
           label: (r, c) => `A[${I}, ${r}, ${c}, ${c0}]`,
-          marks: (r, c) => [seen.has(`${r},${c}`) ? null : "unreached", r === s.h && c === s.w ? "current" : null] }),
+          reached: (r, c) => seen.has(`${r},${c}`), overlays: [cellItem(s.h, s.w)] }),
         yours ? yours.table : null),
     ].filter(Boolean);
   },
@@ -649,17 +646,16 @@ const createMask = {
   },
   highlight: () => ({ ids: ["mask"], notes: {} }),
   view(d, s) {
-    const inWin = (r, c) => windowMarks(r, c, s).length > 0;
     const tables = [];
     if (d.A_prev) {
       tables.push(arrayTable({ name: `A_prev[${img(d)}, :, :, ${s.c}]`, values: channel(d.A_prev[0], s.c), scale: scaleFor(d.ranges.A_prev), field: "A_prev",
         label: (r, c) => `A_prev[${img(d)}, ${r}, ${c}, ${s.c}]`,
-        marks: (r, c) => [windowMarks(r, c, s), inWin(r, c) && s.mask[r - s.vert_start][c - s.horiz_start] ? "max" : null] }));
+        overlays: [windowItem(s), ...maskMarks(s.mask, { r0: s.vert_start, c0: s.horiz_start })] }));
     }
     return [
       group("the window", ...tables,
         arrayTable({ name: "x", values: s.x, scale: scaleFor(d.ranges.x), field: "x", label: (r, c) => `x[${r}, ${c}]`,
-          marks: (r, c) => [s.mask[r][c] ? "max" : null] }),
+          overlays: maskMarks(s.mask, { r0: 0, c0: 0 }) }),
         arrayTable({ name: "mask", values: s.mask, scale: null, field: "mask", label: (r, c) => `mask[${r}, ${c}]`,
           marks: (r, c) => [s.mask[r][c] ? "on" : "off"] })),
     ];
@@ -694,7 +690,7 @@ const distribute = {
     if (d.dA) {
       tables.push(arrayTable({ name: `dA[${img(d)}, :, :, 0]`, values: channel(d.dA[0], 0), scale: scaleFor(d.ranges.dA), field: "dA",
         label: (r, c) => `dA[${img(d)}, ${r}, ${c}, 0]`,
-        marks: (r, c) => [r === s.h && c === s.w ? "current" : null, seen.has(`${r},${c}`) ? "done" : null] }));
+        overlays: [cellItem(s.h, s.w)], marks: (r, c) => [seen.has(`${r},${c}`) ? "done" : null] }));
     }
     return [
       group(d.dA ? "the gradient of each window, spread evenly" : "dz spread evenly", ...tables,
@@ -744,17 +740,16 @@ const poolBackward = {
     const c0 = s.c;
     const I = img(d);
     const seen = reached(d.steps, s.index, c0);
-    const inWin = (r, c) => windowMarks(r, c, s).length > 0;
     const mine = yoursAt(ctx, s, true);
     const yours = ctx && ctx.yours ? yoursGroup(ctx, d, s, "dA_prev", null) : null;
     return [
       group(d.m > 1 ? `the upstream gradient and the window (image i = ${I} of ${d.m})` : "the upstream gradient and the window",
         arrayTable({ name: `dA[${I}, :, :, ${c0}]`, values: channel(d.dA[0], c0), scale: scaleFor(d.ranges.dA), field: "dA",
           label: (r, c) => `dA[${I}, ${r}, ${c}, ${c0}]`,
-          marks: (r, c) => [r === s.h && c === s.w ? "current" : null, seen.has(`${r},${c}`) ? "done" : null] }),
+          overlays: [cellItem(s.h, s.w)], marks: (r, c) => [seen.has(`${r},${c}`) ? "done" : null] }),
         arrayTable({ name: `A_prev[${I}, :, :, ${c0}]`, values: channel(d.A_prev[0], c0), scale: scaleFor(d.ranges.A_prev), field: "A_prev",
           label: (r, c) => `A_prev[${I}, ${r}, ${c}, ${c0}]`,
-          marks: (r, c) => [windowMarks(r, c, s), d.mode === "max" && inWin(r, c) && s.route[r - s.vert_start][c - s.horiz_start] > 0 ? "max" : null] })),
+          overlays: [windowItem(s), ...(d.mode === "max" ? maskMarks(s.route, { r0: s.vert_start, c0: s.horiz_start }) : [])] })),
       group("added into dA_prev",
         // max: the mask, then mask * da; average: distribute_value(da, shape) is da already
         // shared over the window (the code's line), so it is the one grid that is added
@@ -770,7 +765,7 @@ const poolBackward = {
         ]),
         arrayTable({ name: `dA_prev[${I}, :, :, ${c0}]`, values: channel(s.dA_prev[0], c0), scale: scaleFor(d.ranges.dA_prev), field: "dA_prev",
           label: (r, c) => `dA_prev[${I}, ${r}, ${c}, ${c0}]`, note: `after ${s.index + 1} of ${d.total_steps || d.steps.length} steps`,
-          marks: (r, c) => [...windowMarks(r, c, s), ...yoursMarks(r, c, mine)] }),
+          overlays: [windowItem(s), ...yoursItems(mine)] }),
         yours ? legend(ctx) : null),
       yours ? yours.lines : null,
     ].filter(Boolean);

@@ -3,20 +3,16 @@
 // arrays with them. The view draws them; every number on it is the server's. The maps, the
 // window and the output filling in are the kit's stage-view pieces (kit/views/common.js), and so
 // is the step written out (conv.js's products and sum, pool.js's window and mask,
-// pool_backward.js's route × da, common.js's number tables): the code Explore draws its stages
-// with. conv_backward's W × dz and dW rows are put together here from the kit's tables:
-// Explore's version of them also shows the input slice, which this step answer does not carry.
-// The kit's player walks the steps.
+// pool_backward.js's route × da, conv_backward.js's W × dz, a_slice × dz and db lines): the
+// code Explore draws its stages with. The kit's player walks the steps.
 
 import { byIds, el, finder } from "../kit/dom.js";
 import { bindPlayerKeys } from "../kit/keyboard.js";
 import { Player, showPlaying } from "../kit/player.js";
 import { networkSteps as fetchSteps } from "../kit/api.js";
-import {
-  channelData, channelMaps, channelName, currentCell, cursor, maskMarks, matrixTable, outputMaps, scalar,
-  sliceChannel, tableScale,
-} from "../kit/views/common.js";
+import { channelData, channelMaps, currentCell, cursor, maskMarks, outputMaps } from "../kit/views/common.js";
 import { convProductRows, convSumLine } from "../kit/views/conv.js";
+import { convBackwardStepLines } from "../kit/views/conv_backward.js";
 import { poolStepParts } from "../kit/views/pool.js";
 import { poolBackwardRow } from "../kit/views/pool_backward.js";
 import { fmt4, scaleFor } from "./maps.js";
@@ -24,33 +20,21 @@ import { fmt4, scaleFor } from "./maps.js";
 const PAGE = 64;
 
 /**
- * conv_backward's step written out with the kit's number tables, one row per input channel:
- * W[:, :, ch, c] × dz = what is added into dA_prev_pad's window, and what is added into dW
- * (the record carries da_add and dw_add; Explore's version also shows the input slice, which
- * this answer does not carry).
+ * conv_backward's step written out by the kit's helper, the lines Explore's stage draws (W × dz
+ * into dA_prev_pad, a_slice × dz into dW, db's running sum): the answer carries the layer's
+ * W and A_prev_pad, the slice is read off A_prev_pad at the step's window.
  */
 function convBackwardParts(A, step) {
   const C = step.da_add[0][0].length;
-  const wIn = A.W.map((row) => row.map((cell) => cell.map((f) => f[step.c])));
-  const name = (ch) => (C > 1 ? ` (${channelName(C, ch)})` : "");
-  const [wSc, aSc, dwSc] = [tableScale(wIn), tableScale(step.da_add), tableScale(step.dw_add)];
-  const toInput = el("div", "eq-rows");
-  toInput.append(el("h4", "", `dA_prev_pad[window] += W[:, :, :, ${step.c}] × dz`));
-  const toWeights = el("div", "eq-rows");
-  toWeights.append(el("h4", "", `dW[:, :, :, ${step.c}] += a_slice × dz`));
-  for (let ch = 0; ch < C; ch += 1) {
-    const row = el("div", "eq-row");
-    row.append(matrixTable(sliceChannel(wIn, ch), { fmt: fmt4, scale: wSc, field: "W", caption: `W${name(ch)}` }),
-      el("span", "op", "×"), scalar(step.dz, fmt4, null), el("span", "op", "="),
-      matrixTable(sliceChannel(step.da_add, ch), { fmt: fmt4, scale: aSc, field: "da_add", caption: `added to dA${name(ch)}` }));
-    toInput.append(row);
-    const added = el("div", "eq-row");
-    added.append(matrixTable(sliceChannel(step.dw_add, ch), { fmt: fmt4, scale: dwSc, field: "dw_add", caption: `added to dW${name(ch)}` }));
-    toWeights.append(added);
-  }
-  const blocks = el("div", "sv-blocks");
-  blocks.append(toInput, toWeights);
-  return [blocks];
+  const f = step.da_add.length;
+  const win = { r0: step.vert_start, r1: step.vert_end, c0: step.horiz_start, c1: step.horiz_end };
+  const rowsOf = (get) => Array.from({ length: f }, (_, r) => Array.from({ length: f }, (__, s) => get(r, s)));
+  return convBackwardStepLines({
+    pos: step, rec: step, win, C, fmt: fmt4,
+    weight: (ch) => rowsOf((r, s) => A.W[r][s][ch][step.c]),
+    slice: (ch) => rowsOf((r, s) => A.A_prev_pad[win.r0 + r][win.c0 + s][ch]),
+    aScale: scaleFor(A.A_prev_pad),
+  });
 }
 
 /**

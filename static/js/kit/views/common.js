@@ -175,36 +175,122 @@ export function outputMaps(ctx, pos, { title, name, arr, scale, reveal = false, 
 }
 
 /**
- * A numbers table for a 2-D nested list (from a step record), each cell coloured by the
- * scale and carrying its exact value in data-v. `marks` (same shape, truthy) are outlined.
+ * A numbers table for a 2-D nested list (from a step record, or a whole small array), each
+ * cell coloured by the scale and carrying its exact value in data-v (booleans as 1 / 0) and
+ * its position in data-r / data-c. `marks` (same shape, truthy) are outlined ("marked").
+ * A whole array drawn as numbers (Learn's grids) also gives what a MapCanvas gets:
+ * `overlays`, the map's overlay items (window with its dilation taps, cell, mark, link),
+ * drawn as cell classes (overlayClasses); `inner` {top, left, rows, cols} and `discard`, the
+ * padding ("pad") or the border a crop drops ("crop-out"); `reached(r, c)`, false for a cell
+ * no step has written yet ("unreached": blank and uncoloured, as a map's cellStep). And:
+ * `index` (row and column numbers in headers), `label(r, c)` (a cell's name for its title),
+ * `classes(r, c)` (more classes), `className` (the table's, "mat" by default), `ariaLabel`.
  */
-export function matrixTable(rows2d, { fmt, scale, field, caption, marks }) {
-  const t = el("table", "mat");
+export function matrixTable(rows2d, {
+  fmt, scale, field, caption, marks, overlays, inner, discard, reached, index, label, classes, className, ariaLabel,
+}) {
+  const t = el("table", className || "mat");
   if (field) t.dataset.field = field;
+  if (ariaLabel) t.setAttribute("aria-label", ariaLabel);
   if (caption) {
     const cap = el("caption", "", caption);
     t.append(cap);
   }
+  const cols = rows2d.length ? rows2d[0].length : 0;
+  if (index) {
+    const head = el("tr", "mat-idx");
+    head.append(el("th", "mat-corner"));
+    for (let c = 0; c < cols; c += 1) head.append(el("th", null, String(c)));
+    const thead = el("thead");
+    thead.append(head);
+    t.append(thead);
+  }
+  const onCell = overlays ? overlayClasses(overlays) : null;
   const body = el("tbody");
   rows2d.forEach((row, r) => {
     const tr = el("tr");
+    if (index) tr.append(el("th", null, String(r)));
     row.forEach((v, s) => {
-      const td = el("td", "", fmt(v));
-      td.dataset.v = String(v);
+      const bool = typeof v === "boolean";
+      const shown = !reached || reached(r, s);
+      const td = el("td", "", shown ? fmt(v) : "");
+      td.dataset.v = bool ? (v ? "1" : "0") : String(v);
       td.dataset.r = String(r);
       td.dataset.c = String(s);
-      td.title = String(v);
-      if (scale) {
-        td.style.background = cssColor(scale, v);
+      const name = label ? label(r, s) : null;
+      td.title = !name ? String(v) : shown ? `${name} = ${bool ? fmt(v) : String(v)}` : `${name}: not computed yet`;
+      if (scale && shown && !bool) {
+        td.style.backgroundColor = cssColor(scale, v); // a padding hatch (background-image) stays
         td.style.color = textColorOn(...rgbOf(scale, v));
       }
-      if (marks && marks[r] && marks[r][s]) td.classList.add("marked");
+      const cls = [
+        marks && marks[r] && marks[r][s] ? "marked" : null,
+        shown ? null : "unreached",
+        inner ? borderClass(r, s, inner, discard) : null,
+        ...(onCell ? onCell(r, s) : []),
+        ...(classes ? classes(r, s).flat() : []),
+      ];
+      for (const c of cls) if (c) td.classList.add(c);
       tr.append(td);
     });
     body.append(tr);
   });
   t.append(body);
   return t;
+}
+
+/** "pad" (or "crop-out" when the border is discarded) for a cell outside `inner`. */
+function borderClass(r, c, inner, discard) {
+  const out = r < inner.top || c < inner.left || r >= inner.top + inner.rows || c >= inner.left + inner.cols;
+  return out ? (discard ? "crop-out" : "pad") : null;
+}
+
+/**
+ * A MapCanvas's overlay items as the classes of a number table's cell (r, c): a window
+ * {r0, r1, c0, c1, dilation} gives "inwin" inside it, "window" on its taps (every dilation-th
+ * cell) and "wt", "wb", "wl", "wr" on its edges; a cell "current"; a mark "max"; a link
+ * (the map's dashed outline) "yin" inside and "yt", "yb", "yl", "yr" on its edges.
+ */
+export function overlayClasses(items) {
+  return (r, c) => {
+    const out = [];
+    for (const it of items) {
+      const r0 = it.r0 ?? it.r;
+      const c0 = it.c0 ?? it.c;
+      const r1 = it.r1 ?? r0 + 1;
+      const c1 = it.c1 ?? c0 + 1;
+      if (r < r0 || r >= r1 || c < c0 || c >= c1) continue;
+      if (it.kind === "cell") out.push("current");
+      else if (it.kind === "mark") out.push("max");
+      else if (it.kind === "window" || it.kind === "link") {
+        const [inside, t, b, l, rt] = it.kind === "window" ? ["inwin", "wt", "wb", "wl", "wr"] : ["yin", "yt", "yb", "yl", "yr"];
+        const by = it.dilation || 1;
+        out.push(inside);
+        if (it.kind === "window" && (r - r0) % by === 0 && (c - c0) % by === 0) out.push("window");
+        if (r === r0) out.push(t);
+        if (r === r1 - 1) out.push(b);
+        if (c === c0) out.push(l);
+        if (c === c1 - 1) out.push(rt);
+      }
+    }
+    return out;
+  };
+}
+
+/**
+ * A number table in a figure, as a MapCanvas is: its caption (the array's name and shape),
+ * the table (scrolled sideways when wider than the column) and a note under it.
+ */
+export function tableFigure(table, { name, shape, note, className }) {
+  const fig = el("figure", "arr");
+  if (className) fig.classList.add(className);
+  const cap = el("figcaption");
+  cap.append(el("code", "arr-name", name), el("span", "arr-shape", shape));
+  const wrap = el("div", "arr-wrap");
+  wrap.append(table);
+  fig.append(cap, wrap);
+  if (note) fig.append(el("p", "arr-note", note));
+  return fig;
 }
 
 /** Channel ch of an (f, f, C) nested list as an (f, f) nested list (indexing only). */

@@ -449,12 +449,33 @@ function square(f, get) {
   return Array.from({ length: f }, (_, r) => Array.from({ length: f }, (__, s) => get(r, s)));
 }
 
-/**
- * The step's arithmetic from its record `rec` at window `win`: the three code lines, dZ,
- * W × dZ added into dA_prev and a_slice × dZ into dW (one row per channel), db's running sum.
- */
+/** The step's arithmetic from its record `rec` at window `win` (Explore's stage). */
 function stepLines(v, rec, win, fmt) {
-  const { pos, dilation, f, C, padded } = v;
+  const { pos, dilation, f, padded } = v;
+  return convBackwardStepLines({
+    pos, rec, win, fmt, dilation, C: v.C,
+    weight: (ch) => {
+      const wv = weightsView(v.Warr, ch, pos.c);
+      return square(f, (r, s) => wv.get(r, s));
+    },
+    slice: (ch) => {
+      const pv = channelView(padded, ch);
+      return square(f, (r, s) => pv.get(win.r0 + r * dilation, win.c0 + s * dilation));
+    },
+    aScale: makeScale("grey", Math.min(0, padded.min), padded.max),
+  });
+}
+
+/**
+ * conv_backward's step written out, the same on every page that shows one (Explore's stage,
+ * Network's step view): the three code lines, dZ, W x dZ added into dA_prev and a_slice x dZ
+ * into dW (one row per input channel), db's running sum. From the step record `rec` (dz,
+ * da_add and dw_add (f, f, C), db_running) at output position pos {h, w, c} and window
+ * win {r0, r1, c0, c1} of the padded input (taps `dilation` apart); weight(ch) and slice(ch)
+ * give W[:, :, ch, c] and a_slice[:, :, ch] as (f, f) nested lists, aScale the slice's scale.
+ * Returns the nodes, in order.
+ */
+export function convBackwardStepLines({ pos, rec, win, C, dilation = 1, weight, slice, aScale, fmt }) {
   const sl = dilation > 1 ? `:${dilation}` : "";
   const code = el("pre", "code");
   code.textContent =
@@ -469,22 +490,18 @@ function stepLines(v, rec, win, fmt) {
   blockW.append(el("h4", "", "dW_c += a_slice × dZ_hw"));
   const wSc = tableScale(rec.da_add);
   const dwSc = tableScale(rec.dw_add);
-  const aScale = makeScale("grey", Math.min(0, padded.min), padded.max);
   for (let ch = 0; ch < C; ch += 1) {
     const name = C > 1 ? ` (${channelName(C, ch)})` : "";
-    const wv = weightsView(v.Warr, ch, pos.c);
-    const wl = square(f, (r, s) => wv.get(r, s));
+    const wl = weight(ch);
     const rowA = el("div", "eq-row");
     rowA.append(
       matrixTable(wl, { fmt, scale: tableScale(wl), field: "W", caption: `W${name}` }),
       el("span", "op", "×"), scalar(rec.dz, fmt, null), el("span", "op", "="),
       matrixTable(sliceChannel(rec.da_add, ch), { fmt, scale: wSc, field: "da_add", caption: `added to dA${name}` }),
     );
-    const pv = channelView(padded, ch);
-    const sliceL = square(f, (r, s) => pv.get(win.r0 + r * dilation, win.c0 + s * dilation));
     const rowW = el("div", "eq-row");
     rowW.append(
-      matrixTable(sliceL, { fmt, scale: aScale, field: "a_slice", caption: `a_slice${name}` }),
+      matrixTable(slice(ch), { fmt, scale: aScale, field: "a_slice", caption: `a_slice${name}` }),
       el("span", "op", "×"), scalar(rec.dz, fmt, null), el("span", "op", "="),
       matrixTable(sliceChannel(rec.dw_add, ch), { fmt, scale: dwSc, field: "dw_add", caption: `added to dW${name}` }),
     );
