@@ -23,7 +23,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
 from app import site
-from app.explore.routes import arrays, filters, geometry, image, page
+from app.explore.routes import arrays, filters, geometry, image, page, transpose
 from app.explore.schemas.image import ImageSettings
 from app.gallery import routes as gallery
 from app.learn import routes as learn
@@ -107,6 +107,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(arrays.router)
     app.include_router(image.router)
     app.include_router(geometry.router)
+    app.include_router(transpose.router)
     app.include_router(learn.router)
     app.include_router(network.router)
     app.include_router(network.page_router)

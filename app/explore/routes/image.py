@@ -4,9 +4,11 @@ draws), POST /api/steps (more step records of any stage, by range or position) a
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 from fastapi import APIRouter, Request, Response
 from fastapi.exceptions import RequestValidationError
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from app.explore.schemas.image import ArraysIn, ArraysOut, ImageOut, ImageSettings, StepsIn
 from app.explore.services import image as service
@@ -62,6 +64,8 @@ IMAGE_ERRORS = {
 }
 
 
+M = TypeVar("M", bound=BaseModel)
+
 UNKNOWN_IMAGE = {404: {"model": ErrorOut, "description": "code 'unknown_image': the id is not "
                        "in this server's cache (evicted, restarted, another worker); send the "
                        "image to /api/image again."}}
@@ -79,11 +83,11 @@ def _settings_error(exc: ValidationError) -> RequestValidationError:
     return RequestValidationError(errors)
 
 
-def parse_settings(raw: bytes | str) -> ImageSettings:
-    """The form's `settings` JSON text as ImageSettings (422 with FastAPI's list shape, each
-    error located under body.settings)."""
+def parse_settings(raw: bytes | str, model: type[M] = ImageSettings) -> M:
+    """The form's `settings` JSON text as `model` (ImageSettings, or the transposed op's;
+    422 with FastAPI's list shape, each error located under body.settings)."""
     try:
-        return ImageSettings.model_validate_json(raw)
+        return model.model_validate_json(raw)
     except ValidationError as exc:
         raise _settings_error(exc) from None
 
