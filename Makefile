@@ -40,4 +40,5 @@ screenshots:
 	CONVSTEP_SCREENSHOT_DIR=docs/screenshots $(PY) -m pytest tests/browser/test_explore_screenshots.py \
 		tests/browser/test_learn_screenshots.py tests/browser/test_network_screenshots.py \
 		tests/browser/test_explore_filters.py::test_screenshots_of_eight_loaded_filters \
-		tests/browser/test_learn_upload.py::test_upload_screenshots tests/browser/test_learn_yours.py -q
+		tests/browser/test_learn_upload.py::test_upload_screenshots tests/browser/test_learn_yours.py \
+		tests/browser/test_widget.py -q

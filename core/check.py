@@ -4,6 +4,7 @@ names where learners and the course notes find them:
 
     python -m core.check solution.py [--json]        # = convstep check solution.py
     from core.check import check; check(globals())
+    from core.check import show; show(conv_forward)  # your loop beside the exercise's (Jupyter)
 """
 
 from cli.check import (
@@ -17,9 +18,10 @@ from cli.check import (
     main,
 )
 from cli.links import flavour_of, page_link
+from cli.notebook import show
 
 __all__ = ["BASE_URL", "TIMEOUT_S", "check", "check_file", "describe_difference",
-           "flavour_of", "format_report", "load_file", "main", "page_link"]
+           "flavour_of", "format_report", "load_file", "main", "page_link", "show"]
 
 if __name__ == "__main__":
     raise SystemExit(main(prog="python -m core.check"))

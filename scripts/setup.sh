@@ -3,7 +3,9 @@
 # command needs, and Debian's chromium when the browser tests or benchmark need it.
 #
 #   ./scripts/setup.sh            the runtime packages only: what `make serve` needs
-#   ./scripts/setup.sh --dev      also the test and lint tools (pyproject's `dev` extra), and
+#   ./scripts/setup.sh --dev      also the test and lint tools (pyproject's `dev` extra, which
+#                                 holds the `notebook` extra's anywidget and a Jupyter kernel
+#                                 for the notebook tests), and
 #                                 Debian's redis-server when it is missing (the shared-state
 #                                 tests start their own, on a free loopback port)
 #   ./scripts/setup.sh --browser  --dev, and Debian's chromium when it is missing

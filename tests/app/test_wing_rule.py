@@ -14,7 +14,7 @@ import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-JS_WINGS = ("explore", "learn", "network", "gallery")
+JS_WINGS = ("explore", "learn", "network", "gallery", "notebook")
 
 # import ... from "x", export ... from "x", import "x", import("x")
 _JS_IMPORT = re.compile(

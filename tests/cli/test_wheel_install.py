@@ -190,3 +190,19 @@ def test_the_installed_check_and_train_commands(installed, tmp_path):
                            text=True, timeout=120)
     assert train.returncode == 0, train.stderr
     assert "held-out accuracy" in train.stdout and out.stat().st_size > 1000
+
+
+def test_the_installed_notebook_widget_module(installed, tmp_path):
+    """show()'s front end from the installed files (app/static in the package): the same
+    one module as the checkout's (cli/esm.py inlines the widget and the kit)."""
+    from cli.notebook import widget_css, widget_esm
+
+    run = subprocess.run([str(installed / "python"), "-c",
+                          "from cli.notebook import _static_dir, widget_css, widget_esm; "
+                          "print(_static_dir()); print(len(widget_css())); "
+                          "print(widget_esm(), end='')"],
+                         cwd=tmp_path, env=_env(), capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    where, css, esm = run.stdout.split("\n", 2)
+    assert where.endswith("/site-packages/app/static")
+    assert int(css) == len(widget_css()) and esm == widget_esm()
