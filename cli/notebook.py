@@ -196,9 +196,13 @@ def _loop_state(function: str, fn, result: dict, filename: str | None) -> dict:
         rows.append(row)
     out["steps"] = rows
     out["yours"] = mine
-    at = next((k for k, r in enumerate(rows) if r["index"] == first.get("step")), None)
-    if at is None:  # the checker's step is not one of this image's (a crop, a shape)
-        at = next((k for k, r in enumerate(rows) if r["differs"]), None) if first else None
+    # the step the checker found first differing; a difference at the crop after the loop
+    # (conv_backward's dA_prev) is no step's: the steps are then shown without a mark
+    at = None
+    if first and first.get("phase") != "crop":
+        at = next((k for k, r in enumerate(rows) if r["index"] == first.get("step")), None)
+        if at is None:  # a step of another image, or no step (a shape): the first that differs
+            at = next((k for k, r in enumerate(rows) if r["differs"]), None)
     out["first"] = at
     out["start"] = at or 0
     return out

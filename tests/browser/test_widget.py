@@ -219,3 +219,38 @@ def test_windowless_widget(browser, harness):
     page.locator(".convstep-widget").screenshot(path=str(SHOTS / "widget-zero-pad-1280.png"))
     assert errors == []
     ctx.close()
+
+
+@pytest.mark.parametrize(("file", "function", "cell", "shot"), [
+    ("assign_not_accumulate", "conv_backward", "dZ", "widget-conv-backward-1280.png"),
+    ("mask_not_max", "pool_backward", "dA", "widget-pool-backward-1280.png"),
+    ("crop_minus_pad", "conv_backward", "dZ", None),
+])
+def test_backward_widget(browser, harness, file, function, cell, shot):
+    """A backward step adds into a window: the running gradient after the step, with the
+    right window and the learner's; a difference after the loop (the crop) marks no step."""
+    widget = widget_of(learner(file)[function])
+    data = widget["state"]["data"]
+    ctx, page, errors = open_widget(browser, harness(widget), 1280)
+    k = step_of(page)
+    row = data["steps"][k]
+    assert page.inner_text(".cw-label").startswith(f"Step {k + 1} of {len(data['steps'])}: "
+                                                   f"{cell}[")
+    assert page.inner_text(".map-title") == row["grid"]["name"]
+    assert page.inner_text(".map-title").endswith("after this step")
+    page.wait_for_function(
+        "document.querySelector('.convstep-widget .map-overlay').width > 0")
+    colours = overlay_colours(page)
+    assert colours["amber"] > 50 and colours["blue"] > 50, colours
+    if data["first"] is None:  # the crop: every step's window is right
+        assert "after that image's loop" in page.inner_text(".cw-first")
+        assert page.locator(".cw-jump").count() == 0
+    else:
+        assert k == data["first"] and page.locator(".cw-first.here").count() == 1
+        page.focus(".convstep-widget")
+        page.keyboard.press("End")
+        assert step_of(page) == len(data["steps"]) - 1
+    if shot:
+        page.locator(".convstep-widget").screenshot(path=str(SHOTS / shot))
+    assert errors == []
+    ctx.close()

@@ -194,9 +194,11 @@ function renderLoop(d, root) {
       yours.append(yt);
     }
     first.className = here ? "cw-first here" : "cw-first";
-    first.textContent = d.first === null
-      ? (d.trace_error ? `Your function raised: ${d.trace_error}` : "Your loop matches the exercise's at every step.")
-      : `${here ? "Here" : `At step ${d.first + 1}`} your loop first parts from the exercise's.`;
+    let note;
+    if (d.first !== null) note = `${here ? "Here" : `At step ${d.first + 1}`} your loop first parts from the exercise's.`;
+    else if (d.ok || !d.difference) note = "Your loop matches the exercise's at every step.";
+    else note = `Your loop's steps match the exercise's here; the first difference: ${d.difference}.`;
+    first.textContent = d.trace_error ? `${note} Your function raised: ${d.trace_error}` : note;
   }
 
   $.prev.addEventListener("click", () => player.stepBy(-1));
