@@ -63,6 +63,12 @@ class TrainConfig:
 SHIPPED = TrainConfig(epochs=30, warp=0.5, synthetic=2000)
 
 
+class DivergedError(ArithmeticError):
+    """A minibatch whose loss or gradients are not finite numbers (NaN or infinity): the run
+    diverged. Trainer.step raises it before the update, so the weights stay the last finite
+    ones."""
+
+
 @dataclass
 class Adam:
     """Adam's moment estimates for every parameter, updated in place by step()."""
@@ -145,7 +151,8 @@ class Trainer:
         return c.lr + (c.lr_final - c.lr) * done
 
     def step(self) -> float:
-        """One minibatch: forward, backward, Adam. Returns the minibatch's loss."""
+        """One minibatch: forward, backward, Adam. Returns the minibatch's loss; raises
+        DivergedError (and leaves the weights as they were) when it is not finite."""
         k = self.step_count % self.steps_per_epoch
         if k == 0:  # a new epoch: new order, new shifts
             self._order = self.rng.permutation(len(self.y))
@@ -158,9 +165,23 @@ class Trainer:
                 X[pick] = scale_pixels(warp_digits(self.images[pick], self.rng))
             self._X_epoch = shift_images(X, self.rng, self.config.shift)
         batch = self._order[k * self.config.batch_size:(k + 1) * self.config.batch_size]
-        fwd = net_forward(self.params, self._X_epoch[batch], self.net, checked=True)
-        bwd = net_backward(fwd, self.y[batch], self.net)
-        self.adam.step(self.params, bwd.grads, self.learning_rate())
+        with np.errstate(over="ignore", invalid="ignore"):  # an overflow is raised below
+            fwd = net_forward(self.params, self._X_epoch[batch], self.net, checked=True)
+            bwd = net_backward(fwd, self.y[batch], self.net)
+        kept = [{k: a.copy() for k, a in d.items()}  # 1898 weights and their moments
+                for d in (self.params, self.adam.m, self.adam.v)] + [self.adam.t]
+        with np.errstate(over="ignore", invalid="ignore"):
+            self.adam.step(self.params, bwd.grads, self.learning_rate())
+        bad = [name for name, w in self.params.items()  # the weights or Adam's moments
+               if not (np.isfinite(w).all() and np.isfinite(self.adam.v.get(name, 0.0)).all())]
+        if not np.isfinite(bwd.loss) or bad:
+            self.params, self.adam.m, self.adam.v, self.adam.t = kept
+            raise DivergedError(
+                f"The training diverged at step {self.step_count}: the minibatch's loss is "
+                f"{bwd.loss:.4g}" + (f" and the update takes {', '.join(bad)} past float64's "
+                                     "range" if bad else "") +
+                f". The learning rate ({self.learning_rate():.4g}) is too large for this run; "
+                "start again with a smaller lr.")
         self.step_count += 1
         return bwd.loss
 

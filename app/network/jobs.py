@@ -13,7 +13,9 @@ NetworkLimits: at most `max_job_epochs` epochs, at most `max_job_seconds` of com
 then stops with reason "time_limit"), a paused job stops after `max_pause_seconds` (reason
 "pause_limit"), and every job ends `max_job_wall_seconds` after it started, whatever it
 was doing (running, paced or paused: reason "wall_limit"), so that no job holds a slot
-for longer. How many jobs run at once, and whose, is app/network/store.py's.
+for longer. A run whose loss becomes NaN or infinite (too large a learning rate) ends at
+once in state "diverged", its reason saying so, its curves and weights those of its last
+finite step. How many jobs run at once, and whose, is app/network/store.py's.
 
 After every point and every change of state the thread calls `poke` (from its own thread):
 the store then reads `published()` (a snapshot and the weights as of that moment, copied by
@@ -31,7 +33,7 @@ import numpy as np
 
 from app.platform.errors import ApiError
 from core.data import load_digits
-from core.train import TrainConfig, Trainer, evaluate
+from core.train import DivergedError, TrainConfig, Trainer, evaluate
 
 ACTIVE = ("running", "paused")
 RECORDS_PER_EPOCH = 5
@@ -95,7 +97,12 @@ class TrainingJob:
 
     def _record(self) -> None:
         """A point of the curves (called by the thread between two minibatches)."""
-        test_loss, test_acc = evaluate(self.trainer.params, *self.test)
+        with np.errstate(over="ignore", invalid="ignore"):
+            test_loss, test_acc = evaluate(self.trainer.params, *self.test)
+        if not np.isfinite(test_loss):  # finite weights, but too large for the digits
+            raise DivergedError(f"The training diverged at step {self.trainer.step_count}: "
+                                f"the held-out loss is {test_loss:.4g}. The learning rate is "
+                                "too large for this run; start again with a smaller lr.")
         train_loss = float(np.mean(self._losses)) if self._losses else None
         self._losses = []
         point = {"step": self.trainer.step_count, "epoch": round(self.trainer.epoch, 4),
@@ -149,11 +156,17 @@ class TrainingJob:
                 self._end("stopped", "wall_limit" if self._past_wall() else "time_limit")
                 return
             start = time.perf_counter()
-            self._losses.append(t.step())
-            self.train_seconds += time.perf_counter() - start
-            if t.step_count % self.record_every == 0 or t.step_count == t.total_steps:
-                self._record()
-            elif time.perf_counter() - self._shown > SHOW_EVERY:  # the step count moves on
+            try:
+                self._losses.append(t.step())
+                self.train_seconds += time.perf_counter() - start
+                point = t.step_count % self.record_every == 0 or t.step_count == t.total_steps
+                if point:
+                    self._record()
+            except DivergedError as exc:  # NaN or infinity: no such point on the curves
+                self._copy_weights()  # the last finite ones: step() updated nothing
+                self._end("diverged", str(exc))
+                return
+            if not point and time.perf_counter() - self._shown > SHOW_EVERY:  # the step moves
                 self._copy_weights()
                 self.poke()
             self.run_seconds += time.perf_counter() - start  # compute only: before the wait

@@ -347,7 +347,9 @@ class NetTrainPoint(BaseModel):
 
 class NetJobOut(BaseModel):
     id: str
-    state: Literal["running", "paused", "stopped", "done", "failed"]
+    state: Literal["running", "paused", "stopped", "done", "failed", "diverged"] = Field(
+        description="diverged: the loss became NaN or infinite (too large an lr); the job "
+        "ended there, its curves and weights those of its last finite step.")
     reason: str | None
     config: dict[str, Any]
     step: int

@@ -182,3 +182,28 @@ def test_a_job_ends_at_its_wall_clock_bound_running_or_paused(jobs_client):
                 headers={"X-Control-Token": paused["control_token"]})
     end = _until(client, paused["id"], lambda s: s["state"] == "stopped", timeout=20)
     assert end["reason"] == "wall_limit"  # long before the pause limit of 60 s
+
+
+def test_a_diverging_run_ends_diverged_without_nan_in_its_curves(jobs_client, monkeypatch):
+    """A learning rate far too large (1e300 from step 12 on: what an unbounded lr would do)
+    throws the weights past float64's range; the job ends "diverged" at the next step, says
+    why, and its points and weights are those of its last finite step."""
+    from app.network import jobs
+    from core.train import Trainer
+
+    class Huge(Trainer):
+        def learning_rate(self) -> float:
+            return 1e300 if self.step_count >= 12 else super().learning_rate()
+
+    monkeypatch.setattr(jobs, "Trainer", Huge)
+    client = jobs_client()
+    j = _start(client, epochs=1, seed=3)
+    end = _until(client, j["id"], lambda s: s["state"] not in ("running", "paused"))
+    assert end["state"] == "diverged", end
+    assert "diverged at step 13" in end["reason"] and "smaller lr" in end["reason"]
+    assert end["step"] == 13  # the step that overflowed was not taken
+    losses = [p["train_loss"] for p in end["points"][1:]] + [p["test_loss"] for p in end["points"]]
+    assert losses and all(isinstance(x, float) and np.isfinite(x) for x in losses)
+    r = client.post(f"/api/network/train/{j['id']}/pause",
+                    headers={"X-Control-Token": j["control_token"]})
+    assert r.status_code == 409 and "has ended (diverged)" in r.json()["detail"]

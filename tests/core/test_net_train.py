@@ -13,7 +13,7 @@ from core.data import (
     weights_info,
 )
 from core.net import DEFAULT_NET, ParamError, init_params, net_forward, scale_pixels
-from core.train import Adam, TrainConfig, Trainer, evaluate, shift_images
+from core.train import Adam, DivergedError, TrainConfig, Trainer, evaluate, shift_images
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -107,3 +107,18 @@ def test_scaled_pixels_are_what_the_network_reads():
     X = scale_pixels(load_digits().images[:2])
     assert X.shape == (2, 8, 8, 1) and X.max() <= 1.0
     assert net_forward(load_weights(), X, DEFAULT_NET).probs.shape == (2, 10)
+
+
+def test_a_diverging_step_raises_and_leaves_the_weights():
+    """Weights past float64's range after a huge step: the next minibatch's loss is not
+    finite, so step() raises DivergedError (no warning) and updates nothing."""
+    images, labels = load_digits().split("train")
+    t = Trainer(images[:64], labels[:64], TrainConfig(epochs=1, batch_size=16))
+    t.step()
+    t.params["conv2.W"] *= 1e200
+    before = {k: v.copy() for k, v in t.params.items()}
+    with pytest.raises(DivergedError, match=r"diverged at step 1: .* smaller lr"):
+        t.step()
+    assert t.step_count == 1
+    for k, v in before.items():
+        np.testing.assert_array_equal(t.params[k], v)

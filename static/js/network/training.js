@@ -132,7 +132,7 @@ export function createTraining(root, { onWeights, onError, hooks }) {
     }
     const last = points[points.length - 1];
     const acc = last ? `${(last.test_accuracy * 100).toFixed(1)}% held out` : "";
-    const words = { running: "training", paused: "paused", done: "done", stopped: "stopped", failed: "failed" };
+    const words = { running: "training", paused: "paused", done: "done", stopped: "stopped", failed: "failed", diverged: "diverged" };
     const pace = job.state === "running" && job.steps_per_second ? ` · ${job.steps_per_second} steps/s` : "";
     stateEl.textContent = `${words[job.state]}${pace} · epoch ${job.epoch.toFixed(2)} of ${job.config.epochs} · step ${job.step} of ${job.total_steps} · ${acc}${job.reason && job.state !== "done" ? ` (${job.reason.replace("_", " ")})` : ""}`;
     hooks.training(job, points.length);
