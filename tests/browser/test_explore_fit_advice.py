@@ -4,6 +4,8 @@ request it knows will be refused, so the console stays free of "Failed to load r
 
 from __future__ import annotations
 
+import re
+
 from pagetools import open_page, renders, wait_ready
 
 QUERY = ("sample=chelsea&size=24&color=gray&f=3&stride=1&pad=1&pad_mode=constant&dilation=1"
@@ -69,8 +71,11 @@ def test_invalid_settings_log_no_console_error(page_and_log):
     page.select_option("#filter-0-preset", "sobel_x")  # sobel needs an odd f
     page.locator("#settings-error-text", has_text="odd").wait_for()
     assert "cannot be computed" in page.locator("#geo-out").inner_text()
-    # a reload of a link with settings that do not fit: checked before anything is sent
+    # a reload of a link with settings that do not fit: checked before anything is sent,
+    # then the setting is dropped for the default and the page says why
     page.goto("/explore?" + QUERY.replace("f=3", "f=25"))
-    page.locator("#settings-error").wait_for(state="visible")
-    assert "do not fit" in page.locator("#geo-out").inner_text()
+    page.locator("#url-dropped").wait_for(state="visible")
+    assert re.search(r"f 25 dropped: at most \d+ for this image",
+                     page.locator("#url-dropped").inner_text())
+    assert page.locator("#f").input_value() == "3"
     assert log.console_errors == [] and log.page_errors == []
