@@ -40,7 +40,7 @@ from cli.check import BASE_URL, TIMEOUT_S, _LocalRunner, _Options, check_functio
 from cli.esm import inline_modules
 from cli.learner import quiet
 from cli.report import describe_difference, in_jupyter
-from cli.tracer import LOOPED, page_trace, trace_call
+from cli.tracer import LOOPED, UPSTREAM, page_trace, trace_call
 from core.mistakes import Outcome, close, outcome_of, right_outcome
 from core.probes import FUNCTIONS, OUTPUTS, arguments, cases_of, get_case
 
@@ -139,6 +139,49 @@ def _right_lines(function: str, d: dict, s: dict) -> list[str]:
 # ---------------------------------------------------------------------------------------------
 # The state the front end draws.
 
+def _replayed(trace: dict, function: str, image: int) -> list[tuple[str, np.ndarray] | None]:
+    """A backward loop's own running gradient: per learner step of `image` (page_trace's
+    order), (the array its window adds into, that array after the step), from the writes
+    the tracer recorded (replayed, not recomputed). A cell the loop has not written yet is
+    NaN; None from a write the tracer kept no values of (a large or fancy-indexed one)."""
+    steps, events = trace["steps"], trace["events"]
+    upstream = UPSTREAM[function]
+    arrays: dict[str, np.ndarray] = {}
+    broken: set[str] = set()
+    out: list = []
+    k = -1
+
+    def close_step():
+        if k >= 0 and steps[k]["position"] is not None and steps[k]["position"][0] == image:
+            name = steps[k]["source"]
+            ok = name in arrays and name not in broken
+            out.append((name, arrays[name].copy()) if ok else None)
+
+    for e in events:
+        nxt = steps[k + 1] if k + 1 < len(steps) else None
+        if (nxt is not None and e["kind"] == "read" and e["array"] == upstream
+                and e["cells"] == nxt["cells"]):  # where the tracer's next step begins
+            close_step()
+            k += 1
+        if e["kind"] != "write":
+            continue
+        name = e["array"]
+        a = arrays.setdefault(name, np.full(e["shape"], np.nan))
+        box = tuple(slice(lo, hi) for lo, hi in e["cells"])
+        values = e.get("values", e.get("value"))
+        size = int(np.prod([hi - lo for lo, hi in e["cells"]]))
+        if values is None or np.size(values) != size:
+            broken.add(name)
+            continue
+        a[box] = np.reshape(values, a[box].shape)
+    close_step()
+    return out
+
+
+def _plane(a: np.ndarray, image: int, channel: int) -> np.ndarray:
+    """(m, H, W, C) or (H, W, C) -> the (H, W) map of that image and channel."""
+    return a[image, :, :, channel] if a.ndim == 4 else a[:, :, min(channel, a.shape[-1] - 1)]
+
 def _loop_state(function: str, fn, result: dict, filename: str | None) -> dict:
     first = result.get("first_difference") or {}
     case = first.get("case") or _default_case(function)
@@ -175,6 +218,7 @@ def _loop_state(function: str, fn, result: dict, filename: str | None) -> dict:
             t["value"] is None or p[1] >= right_out.shape[0] or p[2] >= right_out.shape[1]
             or p[3] >= right_out.shape[2]
             or not close(right_out[p[1], p[2], p[3]], t["value"]).all()))
+    replay = _replayed(trace, function, i) if backward else []
     rows = []
     for s in steps:
         pos = [s["i"], s["h"], s["w"], s["c"]]
@@ -189,6 +233,8 @@ def _loop_state(function: str, fn, result: dict, filename: str | None) -> dict:
             total = np.asarray(s[GRID[function]])[0, :, :, c]
             row["grid"] = {"name": f"{GRID[function]}[{i}, :, :, {c}] after this step",
                            "values": _l(total)}
+            row["yours_grid"] = _your_grid(replay[yours] if yours is not None else None,
+                                           i, c, total)
         else:
             row["value"] = float(s[OUTPUT[function][1]])
         t = mine[yours] if yours is not None else None
@@ -206,6 +252,22 @@ def _loop_state(function: str, fn, result: dict, filename: str | None) -> dict:
     out["first"] = at
     out["start"] = at or 0
     return out
+
+
+def _your_grid(replayed, image: int, channel: int, right: np.ndarray) -> dict | None:
+    """The learner's running gradient after their step, as the front end draws it: values
+    (None where not written yet) and the written cells that differ from the right one."""
+    if replayed is None:
+        return None
+    name, a = replayed
+    plane = _plane(a, image, channel)
+    written = ~np.isnan(plane)
+    differs = (written & ~close(right, np.nan_to_num(plane)) if plane.shape == right.shape
+               else np.zeros(plane.shape, dtype=bool))
+    index = f"[{image}, :, :, {channel}]" if a.ndim == 4 else f"[:, :, {channel}]"
+    return {"name": f"your {name}{index} after your step",
+            "values": [[None if np.isnan(v) else float(v) for v in row] for row in plane],
+            "differs": _l(differs)}
 
 
 def _arrays_state(function: str, fn, result: dict) -> dict:

@@ -221,14 +221,16 @@ def test_windowless_widget(browser, harness):
     ctx.close()
 
 
-@pytest.mark.parametrize(("file", "function", "cell", "shot"), [
-    ("assign_not_accumulate", "conv_backward", "dZ", "widget-conv-backward-1280.png"),
-    ("mask_not_max", "pool_backward", "dA", "widget-pool-backward-1280.png"),
-    ("crop_minus_pad", "conv_backward", "dZ", None),
+@pytest.mark.parametrize(("file", "function", "cell", "differing", "shot"), [
+    # = instead of +=: at the first difference 6 cells already written hold other values
+    ("assign_not_accumulate", "conv_backward", "dZ", 6, "widget-conv-backward-1280.png"),
+    ("mask_not_max", "pool_backward", "dA", 3, "widget-pool-backward-1280.png"),
+    ("crop_minus_pad", "conv_backward", "dZ", 0, None),
 ])
-def test_backward_widget(browser, harness, file, function, cell, shot):
+def test_backward_widget(browser, harness, file, function, cell, differing, shot):
     """A backward step adds into a window: the running gradient after the step, with the
-    right window and the learner's; a difference after the loop (the crop) marks no step."""
+    right window and the learner's, and the learner's own running gradient (replayed from
+    their loop's writes); a difference after the loop (the crop) marks no step."""
     widget = widget_of(learner(file)[function])
     data = widget["state"]["data"]
     ctx, page, errors = open_widget(browser, harness(widget), 1280)
@@ -242,6 +244,16 @@ def test_backward_widget(browser, harness, file, function, cell, shot):
         "document.querySelector('.convstep-widget .map-overlay').width > 0")
     colours = overlay_colours(page)
     assert colours["amber"] > 50 and colours["blue"] > 50, colours
+    # your running gradient beside it, as your loop's writes left it: cells not written yet
+    # blank, written cells that differ marked
+    mine = row["yours_grid"]
+    table = page.locator('table[data-field="yours-grid"]')
+    assert table.locator("caption").inner_text() == mine["name"]
+    written = sum(v is not None for line in mine["values"] for v in line)
+    assert table.locator("td:not(.unreached)").count() == written > 0
+    assert table.locator("td.differs").count() == sum(map(sum, mine["differs"])) == differing
+    if shot:
+        page.locator(".convstep-widget").screenshot(path=str(SHOTS / shot))
     if data["first"] is None:  # the crop: every step's window is right
         assert "after that image's loop" in page.inner_text(".cw-first")
         assert page.locator(".cw-jump").count() == 0
@@ -250,7 +262,5 @@ def test_backward_widget(browser, harness, file, function, cell, shot):
         page.focus(".convstep-widget")
         page.keyboard.press("End")
         assert step_of(page) == len(data["steps"]) - 1
-    if shot:
-        page.locator(".convstep-widget").screenshot(path=str(SHOTS / shot))
     assert errors == []
     ctx.close()

@@ -124,6 +124,11 @@ def test_state_of_right_loops(learner):
     assert b["ok"] and b["backward"] and b["first"] is None and b["link"] is None
     assert all(r["grid"]["values"] for r in b["steps"])  # the running dA_prev per step
     assert all(b["yours"][r["yours"]]["window"] == r["window"] for r in b["steps"])
+    # its running dA_prev replayed from its writes is the exercise's after every step
+    assert not any(np.any(r["yours_grid"]["differs"]) for r in b["steps"])
+    last = b["steps"][-1]
+    assert np.array_equal(np.array(last["yours_grid"]["values"], dtype=float),
+                          np.array(last["grid"]["values"]))
     z = widget_state(learner["zero_pad"])
     assert z["kind"] == "arrays" and z["ok"] and not np.any(z["differs"])
 

@@ -192,6 +192,13 @@ function renderLoop(d, root) {
       const [rt, yt] = outputTables(k, s);
       right.append(rt);
       yours.append(yt);
+    } else if (s.yours_grid) { // backward: your running gradient, as your writes left it
+      const g = s.yours_grid;
+      yours.append(numbers(g.name, g.values.length, g.values[0].length, (r, q) => ({
+        v: g.values[r][q],
+        shown: g.values[r][q] !== null,
+        marks: g.differs[r][q] ? ["differs"] : [],
+      }), gridScale, "yours-grid"));
     }
     first.className = here ? "cw-first here" : "cw-first";
     let note;
