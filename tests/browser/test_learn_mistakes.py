@@ -191,3 +191,40 @@ def test_the_callout_gives_the_open_mistakes_tip_not_the_general_one(make_page, 
     assert first_right in callout
     open_learn(page, f"fn={fn}")  # no mistake: the function's own tip
     assert run["variant"]["what_goes_wrong"] not in page.locator("#callout").inner_text()
+
+
+def box_of(page, selector: str) -> dict:
+    b = page.locator(selector).first.bounding_box()
+    assert b and b["height"] > 0, selector
+    return b
+
+
+@pytest.mark.parametrize(("fn", "flavour"), [
+    ("conv_forward", "stride_missing"),
+    ("conv_forward", "height_width_swapped"),
+    ("conv_backward", "assign_not_accumulate/dW"),
+    ("conv_backward", "unpadded_slice"),
+    ("pool_forward", "stride_missing"),
+    ("pool_backward", "stride_missing"),
+    ("pool_backward", "mask_not_max/min"),
+    ("pool_backward", "distribute_without_dz/no_dz"),
+])
+def test_after_the_jump_the_stage_and_the_buggy_line_are_on_screen(make_page, fn, flavour):
+    """At 1280 x 800, after "Jump to step N": the grid with the window (both windows), the
+    buggy code's line under it and the buggy line in the exercise's code, all inside the
+    window's height (bounding boxes), without another scroll."""
+    page, log = make_page(width=1280, height=800)
+    mistake = flavour.split("/")[0]
+    open_learn(page, f"fn={fn}&mistake={mistake}&flavour={flavour}")
+    wait_compare(page)
+    page.click("#jump-diff")
+    wait_until(page, "!document.querySelector('#diff-note').hidden")
+    page.wait_for_timeout(100)  # the smooth scroll, if any, has settled
+    stage = box_of(page, "#view table:has(td.inwin)")
+    bug = box_of(page, "#code .cl.bug")
+    boxes = {"stage": stage, "code's buggy line": bug}
+    if page.locator(".yours-lines .ld-yours").count():
+        boxes["the buggy loop's line"] = box_of(page, ".yours-lines .ld-yours")
+    for what, b in boxes.items():
+        assert b["y"] >= 0 and b["y"] + b["height"] <= 800, (fn, flavour, what, b)
+    assert not log.console_errors and not log.page_errors

@@ -297,3 +297,28 @@ def test_zero_pad_marks_the_row_copied_and_the_row_written_as_the_maps_do(make_p
     assert {r for r, _ in marked(page, "X_pad", "unreached")} == {3, 4, 5, 6}
     np.testing.assert_array_equal(table(page, "X_pad")[:3], core.zero_pad(A_PREV, 1)[0, :3, :, 0])
     assert not log.console_errors and not log.page_errors
+
+
+@pytest.mark.parametrize(("width", "height"), [(1280, 800), (390, 844)])
+def test_mistake_picker_and_next_function_on_the_first_screen(make_page, width, height):
+    """Issue 17 §4: the mistake picker is beside the function's title (it was about 900 px
+    down, under the settings) and, at a function's last step, the next function's button is
+    in the player, both on the first screen without scrolling."""
+    page, log = make_page(width=width, height=height)
+    for n, fn in enumerate(FUNCTIONS):
+        open_learn(page, f"fn={fn}")
+        wait_until(page, "!document.querySelector('#mistake-field').hidden")
+        assert page.evaluate("window.scrollY") == 0
+        pick = page.locator("#mistake").bounding_box()
+        assert pick["y"] + pick["height"] <= height, (fn, pick)
+        assert page.locator("#next-fn").is_hidden()
+        press(page, "End")
+        assert page.evaluate("window.scrollY") == 0
+        button = page.locator("#next-fn button, #next-fn a").first
+        b = button.bounding_box()
+        assert b["y"] >= 0 and b["y"] + b["height"] <= height, (fn, b)
+        if n + 1 < len(FUNCTIONS):
+            assert FUNCTIONS[n + 1] in button.inner_text()
+        else:
+            assert button.get_attribute("href") == "/explore"
+    assert not log.console_errors and not log.page_errors

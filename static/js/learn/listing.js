@@ -48,16 +48,22 @@ export function renderListing(pre, { fn, d, s, lines, run }) {
   keepInSight(pre);
 }
 
-/** Keep the marked lines in sight inside the code box (it scrolls on its own). */
+/**
+ * Keep the marked lines in sight inside the code box (it scrolls on its own): in mistake
+ * mode the right line the mistake changes and its buggy line beneath it, else the lines this
+ * step runs.
+ */
 function keepInSight(pre) {
-  const first = pre.querySelector(".cl.hl");
-  if (first && pre.scrollHeight > pre.clientHeight) {
-    const last = [...pre.querySelectorAll(".cl.hl")].pop();
+  const bug = pre.querySelector(".cl.bug-right");
+  const marked = [...pre.querySelectorAll(bug ? ".cl.bug-right, .cl.bug" : ".cl.hl")];
+  if (marked.length && pre.scrollHeight > pre.clientHeight) {
+    const [first, last] = [marked[0], marked[marked.length - 1]];
     const top = first.offsetTop; // pre is the lines' offsetParent (position: relative)
     const bottom = last.offsetTop + last.offsetHeight;
-    if (top < pre.scrollTop || bottom > pre.scrollTop + pre.clientHeight) {
+    // the mistake's lines at the box's top, so that they are on screen with the stage
+    // (the box can reach below the window's edge); the step's lines wherever they fit
+    if (bug || top < pre.scrollTop || bottom > pre.scrollTop + pre.clientHeight) {
       pre.scrollTop = Math.max(0, top - 2 * first.offsetHeight);
     }
   }
 }
-

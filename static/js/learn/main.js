@@ -136,6 +136,7 @@ function render(page) {
   // in mistake mode the tip is the open mistake's (its right line and what goes wrong),
   // never the function's general one
   const open = state.mistake && state.run && state.run.function === fn ? state.run : null;
+  page.root.querySelector(".explain").classList.toggle("mistake-open", Boolean(open));
   const oneLine = (code) => code.trim().split("\n").map((x) => x.trim()).join("; ");
   $("#callout").textContent = open
     ? `Look here: ${oneLine(open.variant.right_line)} (right), not ${oneLine(open.variant.buggy_line)}. ${open.variant.what_goes_wrong}`
