@@ -184,10 +184,15 @@ def test_conv_forward_widget(browser, harness):
             assert step_of(page) == 3
             page.click("text=◀ Prev")
             page.focus(root)
+            # the player's keys stay the widget's: the notebook around it does not see them
+            page.evaluate("window.leaked = [];"
+                          "document.addEventListener('keydown', (e) => leaked.push(e.key))")
             page.keyboard.press("ArrowRight")
             assert step_of(page) == 3
             page.keyboard.press("End")
             assert step_of(page) == 23
+            page.keyboard.press("a")
+            assert page.evaluate("window.leaked") == ["a"]
             assert page.get_attribute(root, "data-right-window") == "4:7,6:9"
             page.fill(".cw-player input[type=range]", "0")
             assert step_of(page) == 0

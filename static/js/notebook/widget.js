@@ -214,6 +214,10 @@ function renderLoop(d, root) {
   $.scrub.addEventListener("input", () => player.jump(Number($.scrub.value)));
   if ($.jump) $.jump.addEventListener("click", () => player.jump(d.first));
   bindPlayerKeys(root, { player });
+  // the keys the player used stay the widget's (the notebook has its own for arrows, Space)
+  root.addEventListener("keydown", (ev) => {
+    if (ev.defaultPrevented) ev.stopPropagation();
+  });
   player.jump(d.start);
   return () => {
     player.pause();
