@@ -189,8 +189,12 @@ def _loop_state(function: str, fn, result: dict, filename: str | None) -> dict:
     d = _lesson(function, case, step)
     steps = [s for s in d["steps"] if s.get("kind", "step") == "step"]
     i = d["image"]
-    with quiet():
-        trace = trace_call(fn, function, case, filename)
+    if result["status"] == "timeout":  # run once more it would hang: no trace of it
+        trace = {"function": function, "case": case, "error": result["message"],
+                 "steps": [], "events": []}
+    else:  # it returned within the time limit on this case: traced, it returns too
+        with quiet():
+            trace = trace_call(fn, function, case, filename)
     mine = page_trace(function, trace, (i, 0, 0, 0))["steps"]
     backward = function in BACKWARD
     if backward:
@@ -200,7 +204,9 @@ def _loop_state(function: str, fn, result: dict, filename: str | None) -> dict:
                     f"{GRID[function]}[{i}, :, :, 0]"
     grid = np.asarray(d[GRID[function]] if not backward else d["steps"][0][GRID[function]])
     out = {"kind": "loop", "backward": backward, "image": i, "total_steps": d["total_steps"],
-           "trace_error": trace["error"]}
+           "trace_note": (None if trace["error"] is None else
+                          f"Your function {trace['error']}." if result["status"] == "timeout"
+                          else f"Your function raised {trace['error']}.")}
     right_out = None
     if not backward:
         name = OUTPUT[function][0]
@@ -275,11 +281,14 @@ def _arrays_state(function: str, fn, result: dict) -> dict:
     case = first.get("case") or _default_case(function)
     name = OUTPUTS[function][0]
     right = right_outcome(function, case).arrays[name]
-    with quiet():
-        try:
-            got: Outcome = outcome_of(function, fn(*arguments(get_case(function, case))))
-        except Exception as exc:  # the learner's error is what their function did
-            got = Outcome(error=f"{type(exc).__name__}: {exc}")
+    if result["status"] == "timeout":  # run once more it would hang
+        got = Outcome(error=result["message"])
+    else:
+        with quiet():
+            try:
+                got = outcome_of(function, fn(*arguments(get_case(function, case))))
+            except Exception as exc:  # the learner's error is what their function did
+                got = Outcome(error=f"{type(exc).__name__}: {exc}")
     mine = got.arrays.get(name) if got.arrays else None
     out = {"kind": "arrays", "output": name}
 

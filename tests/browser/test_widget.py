@@ -269,3 +269,17 @@ def test_backward_widget(browser, harness, file, function, cell, differing, shot
         assert step_of(page) == len(data["steps"]) - 1
     assert errors == []
     ctx.close()
+
+
+def test_a_function_that_raises(browser, harness):
+    """No step of the learner's: each step says their loop never wrote it, and the error."""
+    widget = widget_of(learner("raises")["conv_forward"])
+    ctx, page, errors = open_widget(browser, harness(widget), 390)
+    assert page.get_attribute(".convstep-widget", "data-yours-window") == ""
+    assert "your loop never writes Z[0, 0, 0, 0]" in page.inner_text(".cw-yours")
+    assert "Your function raised NameError" in page.inner_text(".cw-first")
+    assert page.locator('table[data-field="yours-Z"] td:not(.unreached)').count() == 0
+    page.screenshot(path=str(Path(tempfile.gettempdir()) / "convstep-widget-raises-390.png"),
+                    full_page=True)
+    assert errors == []
+    ctx.close()

@@ -139,6 +139,15 @@ def test_state_of_a_windowless_mistake(learner):
     assert "shape" in s["note"] and s["yours"]["shape"] != s["right"]["shape"]
 
 
+def test_a_hanging_function_is_not_run_again():
+    """A loop that never ends is stopped by the check's time limit, and not traced after."""
+    ns = load_file(str(FILES / "loops_forever.py"), False)[0]
+    s = widget_state(ns["pool_forward"], timeout=0.5)
+    assert s["status"] == "timeout" and s["yours"] == []
+    assert s["trace_note"].startswith("Your function did not return within 0.5 s")
+    assert all(r["yours"] is None and r["differs"] for r in s["steps"])
+
+
 def test_show_takes_only_the_exercises_functions():
     with pytest.raises(ValueError, match="one of the exercise's functions"):
         widget_state(print)

@@ -205,7 +205,7 @@ function renderLoop(d, root) {
     if (d.first !== null) note = `${here ? "Here" : `At step ${d.first + 1}`} your loop first parts from the exercise's.`;
     else if (d.ok || !d.difference) note = "Your loop matches the exercise's at every step.";
     else note = `Your loop's steps match the exercise's here; the first difference: ${d.difference}.`;
-    first.textContent = d.trace_error ? `${note} Your function raised: ${d.trace_error}` : note;
+    first.textContent = d.trace_note ? `${note} ${d.trace_note}` : note;
   }
 
   $.prev.addEventListener("click", () => player.stepBy(-1));
