@@ -27,11 +27,14 @@ TIE_RULES = ("first", "all", "split")
 class GeometryError(ValueError):
     """A shape, size or option that cannot work; the message names every number involved.
 
-    `advice`: when a window does not fit, the Limit of each setting that would make it fit
-    with the other settings kept (fit_limits); empty for other errors.
+    `advice`: the Limits the message advises, as data: when a window does not fit, the
+    Limit of each setting that would make it fit with the other settings kept (fit_limits);
+    for reflect padding wider than the input, "pad <= n - 1" (pad_limit_check); empty for
+    other errors.
     `problem`: the message without its advice sentence ("Use f <= 7 or ..."), for a caller
     that words the advice for its own settings (the server's /api/geometry); the whole
-    message when it gives no advice.
+    message when it gives no advice or when its sentence offers more than the Limits
+    (pad_limit_check also names the other pad modes), so that a caller keeps it.
     """
 
     def __init__(self, message: str, advice: tuple[Limit, ...] = (),
@@ -387,12 +390,12 @@ def pad_limit_check(n_H_prev: int, n_W_prev: int, pad: int, pad_mode: str) -> No
         return
     for word, n in (("height n_H_prev", n_H_prev), ("width n_W_prev", n_W_prev)):
         if pad >= n:
-            raise GeometryError(
+            raise GeometryError(  # the sentence also offers other modes: problem is all of it
                 f"Reflect padding mirrors the input without repeating its edge, so pad must "
                 f"be smaller than the input's {word}: pad = {pad} but {word} = {n} "
                 f"(a mirror of {n} cells has only {n - 1} cells beyond the edge). "
-                f"Use pad <= {n - 1}, or pad_mode 'edge' or 'constant'."
-            )
+                f"Use pad <= {n - 1}, or pad_mode 'edge' or 'constant'.",
+                (Limit("pad", "<=", n - 1),))
 
 
 def prod(shape) -> int:

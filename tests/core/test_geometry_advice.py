@@ -174,3 +174,14 @@ def test_geometry_error_carries_its_problem_apart_from_its_advice():
     with pytest.raises(GeometryError) as plain:
         conv_geometry(5, 5, 0, stride=1, pad=0)
     assert not plain.value.advice and plain.value.problem == str(plain.value)
+
+
+def test_reflect_pad_error_carries_its_limit_and_keeps_its_sentence():
+    """pad_limit_check's advice is data too (pad <= n - 1); its sentence also offers the
+    other pad modes, so `problem` is the whole message (a caller keeps it)."""
+    with pytest.raises(GeometryError) as info:
+        pad_limit_check(9, 4, 5, "reflect")
+    exc = info.value
+    assert exc.advice == (Limit("pad", "<=", 3),)
+    assert str(exc).endswith("Use pad <= 3, or pad_mode 'edge' or 'constant'.")
+    assert exc.problem == str(exc)

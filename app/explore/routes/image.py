@@ -13,7 +13,7 @@ from pydantic import BaseModel, ValidationError
 from app.explore.schemas.image import ArraysIn, ArraysOut, ImageOut, ImageSettings, StepsIn
 from app.explore.services import image as service
 from app.explore.services import steps as steps_service
-from app.explore.services.bounds import check_settings
+from app.explore.services.plan import check_settings
 from app.platform import imaging
 from app.platform.bounds import page_limit
 from app.platform.config import Settings

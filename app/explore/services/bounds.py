@@ -10,25 +10,11 @@ from app.platform.bounds import (
     FIXED_BYTES,
     check_conv_work,
     check_pool_work,
-    over_limit,
     page_cost,
     step_numbers,
 )
 from app.platform.config import Settings
 from core import conv_geometry, pool_geometry, workspace
-
-
-def check_settings(s: ImageSettings, limits: Settings) -> ImageSettings:
-    """The settings within the server's limits: a default size is capped at max_size; a
-    size or a number of filters the client chose beyond a limit is a 422."""
-    if "size" not in s.model_fields_set and s.size > limits.max_size:
-        s = s.model_copy(update={"size": limits.max_size})
-    if s.size > limits.max_size:
-        raise over_limit(f"settings.size is {s.size}", limits, "max_size")
-    if len(s.filters) > limits.max_filters:
-        raise over_limit(f"settings.filters has {len(s.filters)} filters", limits,
-                         "max_filters")
-    return s
 
 
 def check_layer_work(image: np.ndarray | tuple[int, int, int], s: ImageSettings,

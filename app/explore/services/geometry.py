@@ -2,29 +2,24 @@
 if not, why (the 4xx it would answer) and what would fit (core.geometry.fit_limits).
 
 The page asks this before /api/image, so a setting that does not fit is never sent (a
-browser logs every 4xx answer as a console error); the numbers and the advice are core's.
+browser logs every 4xx answer as a console error). It runs /api/image's own checks, in its
+order, on the image's shape: check_settings, make_plan (the LayerPlan of
+app/explore/services/plan.py) and the plan's check_work; the numbers and the advice are
+the plan's, worded here with the page's names (a working size instead of the input's side).
 """
 
 from __future__ import annotations
 
-import numpy as np
 from pydantic import ValidationError
 
 from app.explore.schemas.geometry import GeometryCheckIn, GeometryCheckOut, LimitOut
 from app.explore.schemas.image import ImageSettings
-from app.explore.services.bounds import check_layer_work, check_settings
+from app.explore.services.plan import LayerGeometryError, check_settings, make_plan
 from app.platform.config import Settings
 from app.platform.errors import ApiError
 from app.platform.imaging import working_size
 from app.platform.samples import sample_info
-from core.geometry import (
-    GeometryError,
-    Limit,
-    conv_geometry,
-    fit_limits,
-    pad_limit_check,
-    pool_geometry,
-)
+from core.geometry import Limit
 
 PAGE_NAMES = {"pool_f": "pool f"}
 
@@ -71,15 +66,13 @@ def _size_limit(lim: Limit, source: tuple[int, int], max_size: int) -> LimitOut 
     return None
 
 
-def _advice(shape: tuple[int, int], source: tuple[int, int], s: ImageSettings,
-            limits: Settings) -> list[LimitOut]:
-    """The Limits the settings break, in the page's names."""
-    H, W = shape
+def _advice(exc: LayerGeometryError, s: ImageSettings, n_prev: int,
+            source: tuple[int, int], limits: Settings) -> list[LimitOut]:
+    """The layer's Limits that the settings break, in the page's names."""
     current = {"f": s.f, "pad": s.pad, "dilation": s.dilation, "stride": s.stride,
-               "pool_f": s.pool.f if s.pool else None, "n_prev": min(H, W)}
+               "pool_f": s.pool.f if s.pool else None, "n_prev": n_prev}
     out = []
-    for lim in fit_limits(H, W, s.f, stride=s.stride, pad=s.pad, dilation=s.dilation,
-                          pool_f=s.pool.f if s.pool else None, pad_mode=s.pad_mode):
+    for lim in exc.advice:
         if lim.allows(current[lim.setting]):
             continue
         if lim.setting == "n_prev":
@@ -101,6 +94,17 @@ def _advice_sentence(advice: list[LimitOut]) -> str:
                      + texts[-1]) + "."
 
 
+def _message(exc: LayerGeometryError, advice: list[LimitOut]) -> str:
+    """/api/image's message with the layer's advice: core's "Use ..." names one function's
+    settings, so it is worded again for the layer's; reflect's stays, with the Limits it
+    does not name added."""
+    if exc.rewordable:
+        return f"{exc.problem} {_advice_sentence(advice)}".strip()
+    said = {(lim.setting, lim.op, lim.value) for lim in exc.said}
+    missing = [a.text for a in advice if (a.setting, a.op, a.value) not in said]
+    return str(exc) + (f" Or use {' or '.join(missing)}." if missing else "")
+
+
 def check(body: GeometryCheckIn, limits: Settings) -> GeometryCheckOut:
     """What /api/image would say about these settings on this image, without doing its work."""
     try:
@@ -114,25 +118,11 @@ def check(body: GeometryCheckIn, limits: Settings) -> GeometryCheckOut:
         return _refusal(422, "no_image", "settings.sample: name a built-in sample, or give the "
                         "uploaded image's `source` size.")
     H, W = shape
-    where = ""
     try:
-        pad_limit_check(H, W, s.pad, s.pad_mode)
-        g = conv_geometry(H, W, s.f, stride=s.stride, pad=s.pad, dilation=s.dilation)
-        if s.pool is not None:
-            where = f"Pooling over Z ({g.n_H} x {g.n_W}): "
-            pool_geometry(g.n_H, g.n_W, s.pool.f, stride=s.pool.stride)
-        # the work bound reads only the image's shape: a broadcast view, no pixels
-        check_layer_work(np.broadcast_to(np.uint8(0), (H, W, s.channels)), s, limits)
-    except GeometryError as exc:
-        advice = _advice(shape, source, s, limits)
-        message = str(exc)
-        if exc.advice:  # core's "Use ..." names one function's settings: the layer's instead
-            message = f"{where}{exc.problem} {_advice_sentence(advice)}".strip()
-        else:
-            missing = [a.text for a in advice if a.text not in message]
-            if missing:
-                message += f" Or use {' or '.join(missing)}."
-        return _refusal(422, "geometry", message, advice, shape)
+        make_plan(s, (H, W, s.channels)).check_work(limits)
+    except LayerGeometryError as exc:
+        advice = _advice(exc, s, min(H, W), source, limits)
+        return _refusal(422, "geometry", _message(exc, advice), advice, shape)
     except ApiError as exc:
         return _refusal(exc.status, exc.code, exc.detail, None, shape)
     return GeometryCheckOut(fits=True, message=None, status=None, code=None, advice=[],
