@@ -41,4 +41,4 @@ screenshots:
 		tests/browser/test_learn_screenshots.py tests/browser/test_network_screenshots.py \
 		tests/browser/test_explore_filters.py::test_screenshots_of_eight_loaded_filters \
 		tests/browser/test_learn_upload.py::test_upload_screenshots tests/browser/test_learn_yours.py \
-		tests/browser/test_widget.py -q
+		tests/browser/test_widget.py tests/browser/test_explore_transpose_screenshots.py -q

@@ -126,7 +126,7 @@ BASE = {"sample": "chelsea", "size": 12}
     ({"size": 0}, "size"), ({"size": 5000}, "size"), ({"color": "cmyk"}, "color"),
     ({"sample": "nope"}, "sample"), ({"kernel": "sobel_x"}, "kernel"),
     ({"stride": 0}, "stride"), ({"stride": 17}, "stride"), ({"pad": -1}, "pad"),
-    ({"pad": 33}, "pad"), ({"output_padding": -1}, "output_padding"),
+    ({"pad": 17}, "pad"), ({"output_padding": -1}, "output_padding"),
     ({"output_padding": 16}, "output_padding"), ({"dilation": 0}, "dilation"),
     ({"dilation": 9}, "dilation"), ({"bias": 1e6}, "bias"), ({"f": 0}, "f"),
     ({"f": 17}, "f"), ({"kernel": None, "weights": [[1e6]]}, "weights"),

@@ -26,6 +26,7 @@ from core.upsampling import UPSAMPLING
 # conv presets that spread a cell without a sign (the edge detectors would only add noise)
 TRANSPOSE_PRESETS = (*UPSAMPLING, "identity", "box_blur", "gaussian_blur")
 F_CEILING = 16
+PRESET_F = 3  # the f the page gives a preset that takes one (identity, box_blur, gaussian_blur)
 
 Row = Annotated[list[Weight], Field(min_length=1, max_length=F_CEILING)]
 
@@ -51,7 +52,7 @@ class TransposeOpSettings(Strict):
                           "box_blur and gaussian_blur; null for bilinear and nearest.")
     stride: int = Field(2, ge=1, le=F_CEILING, description="How far apart the input cells' "
                         "windows start in the output (the upsampling factor).")
-    pad: int = Field(1, ge=0, le=2 * F_CEILING, description="Rows and columns cropped from "
+    pad: int = Field(1, ge=0, le=F_CEILING, description="Rows and columns cropped from "
                      "every side of the output.")
     output_padding: int = Field(0, ge=0, le=F_CEILING - 1, description="Rows and columns "
                                 "added at the bottom and right; below max(stride, dilation).")

@@ -5,7 +5,8 @@
 // with the same settings, and the note says so. Pad and ReLU have no loop of their own:
 // they export the convolution's. "As transposed conv" exports the transposed convolution
 // of dZ drawn as that stage draws it, a stride-1 convolution over dZ with zeros inserted
-// (op conv_transpose_direct, one frame per cell of dA_prev), with the stage's geometry.
+// (op conv_transpose_direct, one frame per cell of dA_prev), with the stage's geometry; the
+// transposed-convolution op says its own (./transpose_op.js describeDownload).
 
 import { createDownloadMenu } from "../kit/download.js";
 
@@ -46,6 +47,7 @@ function transposeParams(cur, step) {
 
 export function createExploreDownload(app) {
   function describe() {
+    if (app.op.on()) return app.op.describeDownload();
     const cur = app.current;
     const stage = app.state.ui.stage;
     const op = OPS[stage];

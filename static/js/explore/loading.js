@@ -62,6 +62,7 @@ export function createLoader(app) {
 
   async function compute({ fromUpload = false, retries = 0 } = {}) {
     clearTimeout(pendingTimer);
+    if (app.op.on()) return app.op.compute(); // the transposed-convolution op asks for itself
     if (inflight) inflight.abort();
     const ac = new AbortController();
     inflight = ac;

@@ -17,11 +17,12 @@ import { createUsePanel } from "./use.js";
 import { createExploreDownload } from "./download.js";
 import { createTransposePanel } from "./transpose.js";
 import { createDroppedNote, droppedWords } from "./dropped.js";
+import { createTransposeOp } from "./transpose_op.js";
 
 function createExplorePage(root, boot) {
   const defaults = { ...boot.default_settings, filters: cleanFilters(boot.default_settings.filters) };
   const dropped = [];
-  const state = stateFromUrl(defaults, window.location.search, boot.limits, dropped);
+  const state = stateFromUrl(defaults, window.location.search, boot.limits, boot.transpose, dropped);
   if (!boot.samples.some((s) => s.name === state.settings.sample)) state.settings.sample = defaults.sample;
   const app = {
     root,
@@ -46,6 +47,7 @@ function createExplorePage(root, boot) {
   app.use = createUsePanel(app);
   app.download = createExploreDownload(app);
   app.transpose = createTransposePanel(app);
+  app.op = createTransposeOp(app);
   app.form = createSettingsForm({
     root: app.$("#settings"),
     boot,
@@ -75,6 +77,7 @@ function createExplorePage(root, boot) {
   });
   app.filterFile = bindFilterFile(app);
   app.form.render();
+  app.op.render();
   if (dropped.length) app.url.sync(); // the address without what was dropped
   if (!app.filterFile.loadFromUrl()) app.loader.compute(); // else once the filters are in
   return app;

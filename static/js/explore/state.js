@@ -4,7 +4,7 @@
 
 import { BOOL, NUMBER, TEXT, oneOf, readProps, urlSync, withinLimits, writeProps } from "../kit/urlstate.js";
 
-const UI_DEFAULTS = { stage: "conv_forward", step: 0, zoom: 1, digits: "4", speed: 0.7 };
+const UI_DEFAULTS = { mode: "conv", stage: "conv_forward", step: 0, zoom: 1, digits: "4", speed: 0.7 };
 const POOL_DEFAULTS = { mode: "max", f: 2, stride: 2, tie_rule: "first" };
 
 function clone(x) {
@@ -16,10 +16,15 @@ export function cleanFilters(filters) {
   return filters.map((fl) => (fl.preset ? { preset: fl.preset, bias: fl.bias || 0 } : { weights: fl.weights, bias: fl.bias || 0 }));
 }
 
-/** The page state: `settings` (sent to the server as is), `ui`, and the uploaded file. */
-function createState(defaults) {
+/**
+ * The page state: `settings` (the conv layer's, sent to /api/image as is), `transpose` (the
+ * transposed-convolution op's own settings; the image's are settings.sample, size, color),
+ * `ui` (mode "conv" or "transpose", the stage, the step...), and the uploaded file.
+ */
+function createState(defaults, transpose) {
   return {
     settings: clone(defaults),
+    transpose: { weights: null, ...clone(transpose) },
     ui: { ...UI_DEFAULTS },
     file: null, // a Blob when the user uploaded or pasted an image
   };
@@ -91,6 +96,38 @@ const POOL = {
 
 const pooled = (st) => Boolean(st.settings.pool);
 
+/**
+ * The transposed op's kernel: t_kernel=<preset> or t_kernel=w:<f*f numbers, row-major>
+ * (its own numbers). A preset the server does not list, or numbers that are not a square
+ * within the weight bounds, are dropped (ctx.transposeKernels: the server's list).
+ */
+const T_KERNEL = {
+  read(q, st, ctx, dropped) {
+    const text = q.get("t_kernel");
+    if (text === null || st.ui.mode !== "transpose") return;
+    const t = st.transpose;
+    if (!text.startsWith("w:")) {
+      if (ctx.transposeKernels.includes(text)) Object.assign(t, { kernel: text, weights: null });
+      else dropped.push({ key: "t_kernel", value: text, why: `not one of ${ctx.transposeKernels.join(", ")}` });
+      return;
+    }
+    const vals = text.slice(2).split(",").map(NUMBER.parse);
+    const f = Math.round(Math.sqrt(vals.length));
+    const w = ctx.weight;
+    if (f * f !== vals.length || f > ctx.t_f.max || vals.some((v) => v === undefined || v < w.min || v > w.max)) {
+      dropped.push({ key: "t_kernel", value: text, why: `not f × f numbers (f at most ${ctx.t_f.max}) from ${w.min} to ${w.max}` });
+      return;
+    }
+    t.weights = Array.from({ length: f }, (_, r) => vals.slice(r * f, (r + 1) * f));
+  },
+  write(q, st) {
+    if (st.ui.mode !== "transpose") return;
+    const t = st.transpose;
+    q.set("t_kernel", t.weights ? `w:${t.weights.flat().join(",")}` : t.kernel);
+  },
+};
+const transposing = (st) => st.ui.mode === "transpose";
+
 /** One row per URL key, in the order of the query string (../kit/urlstate.js says how). */
 const PROPS = [
   { key: "sample", path: ["settings", "sample"], type: TEXT },
@@ -110,6 +147,14 @@ const PROPS = [
   { key: "tie", path: ["settings", "pool", "tie_rule"], type: TEXT, when: (st) => pooled(st) && st.settings.pool.mode === "max" },
   { key: "up", path: ["settings", "upstream", "kind"], type: TEXT },
   { key: "seed", path: ["settings", "upstream", "seed"], type: NUMBER, check: withinLimits("seed"), when: (st) => st.settings.upstream.kind === "random" },
+  { key: "op", path: ["ui", "mode"], type: oneOf("conv", "transpose"), default: "conv" },
+  { key: "t_kernel", ...T_KERNEL },
+  { key: "t_f", path: ["transpose", "f"], type: NUMBER, check: withinLimits("t_f"), when: transposing },
+  { key: "t_stride", path: ["transpose", "stride"], type: NUMBER, check: withinLimits("t_stride"), when: transposing },
+  { key: "t_pad", path: ["transpose", "pad"], type: NUMBER, check: withinLimits("t_pad"), when: transposing },
+  { key: "t_op", path: ["transpose", "output_padding"], type: NUMBER, check: withinLimits("t_output_padding"), when: transposing },
+  { key: "t_dilation", path: ["transpose", "dilation"], type: NUMBER, check: withinLimits("t_dilation"), when: transposing },
+  { key: "t_bias", path: ["transpose", "bias"], type: NUMBER, when: transposing },
   { key: "stage", path: ["ui", "stage"], type: TEXT },
   { key: "step", path: ["ui", "step"], type: NUMBER, clean: (v) => Math.max(0, Math.floor(v)) },
   { key: "zoom", path: ["ui", "zoom"], type: NUMBER, default: UI_DEFAULTS.zoom },
@@ -120,12 +165,13 @@ const PROPS = [
 /**
  * Query string -> state (unknown or malformed values fall back to the defaults).
  * limits: the server's boot limits (max_filters bounds the filter list, {min, max} of each
- * number its row's check). `dropped` gets {key, value, why} of every value refused.
+ * number its row's check). transpose: the server's {defaults, kernels} of the transposed
+ * op. `dropped` gets {key, value, why} of every value refused.
  */
-export function stateFromUrl(defaults, search, limits, dropped = []) {
-  const st = createState(defaults);
+export function stateFromUrl(defaults, search, limits, transpose, dropped = []) {
+  const st = createState(defaults, transpose.defaults);
   if (![...new URLSearchParams(search).keys()].length) return st;
-  return readProps(PROPS, search, st, limits, dropped);
+  return readProps(PROPS, search, st, { ...limits, transposeKernels: transpose.kernels }, dropped);
 }
 
 /** The address bar kept in line with `st` (../kit/urlstate.js urlSync: sync() and flush()). */

@@ -83,6 +83,16 @@ export async function postImage(settings, file, { signal, display = true, arrays
   return res.json();
 }
 
+/** POST /api/explore/transpose: Explore's transposed-convolution op on `file` or settings.sample. */
+export async function postTranspose(settings, file, { signal } = {}) {
+  const form = new FormData();
+  form.append("settings", JSON.stringify(settings));
+  if (file) form.append("file", file, file.name || "upload");
+  const res = await fetch("/api/explore/transpose", { method: "POST", body: form, signal });
+  if (!res.ok) throw await readError(res);
+  return res.json();
+}
+
 // Re-sends: behind a balancer that alternates requests between workers a re-sent image
 // can land on one worker and the retried request on another, so try a few times.
 const RESENDS = 3;
@@ -234,6 +244,10 @@ function post(url, body, signal) {
     body: JSON.stringify(body), signal,
   });
 }
+
+/** POST /api/explore/transpose/steps: a page ({offset, limit}) of the op's steps for `image` = {id, settings}. */
+export const fetchTransposeSteps = (image, { offset, limit }, { signal } = {}) =>
+  post("/api/explore/transpose/steps", { id: image.id, settings: image.settings, offset, limit }, signal);
 
 export const heldOutDigits = () => json("/api/network/digits");
 

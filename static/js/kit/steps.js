@@ -7,9 +7,13 @@ import { fetchSteps } from "./api.js";
 const MAX_RECORDS = 20000;
 
 export class StepStore {
-  /** image = {id, settings, file, requestSettings}; onArrive(stage) is called as pages land. */
-  constructor(image, { pageSize = 64, onArrive = () => {}, onError = () => {} } = {}) {
+  /**
+   * image = {id, settings, file, requestSettings}; onArrive(stage) is called as pages land.
+   * fetch(image, {stage, offset, limit, totals_at?}) asks for a page (/api/steps by default).
+   */
+  constructor(image, { pageSize = 64, onArrive = () => {}, onError = () => {}, fetch = fetchSteps } = {}) {
     this.image = image;
+    this.fetch = fetch;
     this.pageSize = pageSize;
     this.onArrive = onArrive;
     this.onError = onError;
@@ -72,7 +76,7 @@ export class StepStore {
       return;
     }
     this.inflight.set(stage, offset);
-    fetchSteps(this.image, { stage, offset, limit: this.pageSize })
+    this.fetch(this.image, { stage, offset, limit: this.pageSize })
       .then((page) => {
         if (this.closed) return;
         this.totalsByStage.set(stage, page.total);
@@ -99,7 +103,7 @@ export class StepStore {
       if (run && k === run.offset + run.limit && run.limit < this.pageSize) run.limit += 1;
       else runs.push({ offset: k, limit: 1 });
     }
-    const pages = await Promise.all(runs.map((run) => fetchSteps(this.image, { stage, ...run })));
+    const pages = await Promise.all(runs.map((run) => this.fetch(this.image, { stage, ...run })));
     const got = new Map(ks.map((k) => [k, this.get(stage, k)]));
     for (const page of pages) {
       this.add(stage, page.steps);
@@ -112,7 +116,7 @@ export class StepStore {
   async totals(stage, k) {
     const key = `${stage}:${k}`;
     if (this.totalsCache.has(key)) return this.totalsCache.get(key);
-    const page = await fetchSteps(this.image, { stage, offset: k, limit: 1, totals_at: k });
+    const page = await this.fetch(this.image, { stage, offset: k, limit: 1, totals_at: k });
     this.add(stage, page.steps);
     if (this.totalsCache.size > 16) this.totalsCache.delete(this.totalsCache.keys().next().value);
     this.totalsCache.set(key, page.totals);
