@@ -182,7 +182,8 @@ def _plane(a: np.ndarray, image: int, channel: int) -> np.ndarray:
     """(m, H, W, C) or (H, W, C) -> the (H, W) map of that image and channel."""
     return a[image, :, :, channel] if a.ndim == 4 else a[:, :, min(channel, a.shape[-1] - 1)]
 
-def _loop_state(function: str, fn, result: dict, filename: str | None) -> dict:
+def _loop_state(function: str, fn, result: dict, filename: str | None,
+                traced: dict) -> dict:
     first = result.get("first_difference") or {}
     case = first.get("case") or _default_case(function)
     step = first.get("step") if first.get("step") is not None else 0
@@ -192,6 +193,8 @@ def _loop_state(function: str, fn, result: dict, filename: str | None) -> dict:
     if result["status"] == "timeout":  # run once more it would hang: no trace of it
         trace = {"function": function, "case": case, "error": result["message"],
                  "steps": [], "events": []}
+    elif (function, case) in traced:  # the check traced it already
+        trace = traced[function, case]
     else:  # it returned within the time limit on this case: traced, it returns too
         with quiet():
             trace = trace_call(fn, function, case, filename)
@@ -319,18 +322,33 @@ def _arrays_state(function: str, fn, result: dict) -> dict:
     return out
 
 
+class _Runner(_LocalRunner):
+    """The checker's runner in this process, keeping the traces it takes (the check traces a
+    looped function that differs; the widget draws that same trace: traced once, not twice)."""
+
+    def __init__(self, ns: dict, timeout: float):
+        super().__init__(ns, timeout)
+        self.raw: dict[tuple[str, str], dict] = {}
+
+    def trace(self, function: str, case_name: str) -> dict | None:
+        trace = super().trace(function, case_name)
+        if trace is not None:
+            self.raw[function, case_name] = trace
+        return trace
+
+
 def widget_state(fn, name: str | None = None, *, base_url: str = BASE_URL,
                  timeout: float = TIMEOUT_S, filename: str | None = None) -> dict:
     """What the widget draws for the learner's `fn` (JSON-ready): the check's verdict, the
     probe case, and the exercise's and the learner's steps (looped functions) or outputs."""
     function = _name_of(fn, name)
-    runner = _LocalRunner({function: fn}, timeout)
+    runner = _Runner({function: fn}, timeout)
     result = check_function(runner, function, _Options(base_url, timeout))
     first = result.get("first_difference")
     state = {"version": 1, "function": function, "status": result["status"],
              "ok": result["ok"], "message": result["message"], "link": result["link"],
              "difference": describe_difference(first) if first else None}
-    body = (_loop_state(function, fn, result, filename) if function in LOOPED
+    body = (_loop_state(function, fn, result, filename, runner.raw) if function in LOOPED
             else _arrays_state(function, fn, result))
     case = get_case(function, body.get("case") or (first or {}).get("case")
                     or _default_case(function))
