@@ -177,11 +177,12 @@ def test_mistake_mode_on_a_phone(make_page):
     assert not log.console_errors and not log.page_errors
 
 
-@pytest.mark.parametrize("mistake", ["stride_missing", "crop_minus_pad"])
+@pytest.mark.parametrize("mistake", list(MISTAKES))
 def test_the_callout_gives_the_open_mistakes_tip_not_the_general_one(make_page, mistake):
+    """Every mistake's callout is its own tip (its right line and what goes wrong), never the
+    function's general one (the stride tip was shown in every mistake: issue 17 §4)."""
     page, _log = make_page()
-    fn = next(v.function for v in MISTAKES[mistake].variants
-              if v.function in ("conv_forward", "conv_backward"))
+    fn = MISTAKES[mistake].variants[-1].function
     open_learn(page, f"fn={fn}&mistake={mistake}")
     wait_compare(page)
     run = api_run(page, fn, mistake)
@@ -190,7 +191,8 @@ def test_the_callout_gives_the_open_mistakes_tip_not_the_general_one(make_page, 
     first_right = run["variant"]["right_line"].strip().split("\n")[0].strip()
     assert first_right in callout
     open_learn(page, f"fn={fn}")  # no mistake: the function's own tip
-    assert run["variant"]["what_goes_wrong"] not in page.locator("#callout").inner_text()
+    general = page.locator("#callout").inner_text()
+    assert run["variant"]["what_goes_wrong"] not in general and general != callout
 
 
 def box_of(page, selector: str) -> dict:
@@ -227,4 +229,40 @@ def test_after_the_jump_the_stage_and_the_buggy_line_are_on_screen(make_page, fn
         boxes["the buggy loop's line"] = box_of(page, ".yours-lines .ld-yours")
     for what, b in boxes.items():
         assert b["y"] >= 0 and b["y"] + b["height"] <= 800, (fn, flavour, what, b)
+    assert not log.console_errors and not log.page_errors
+
+
+def test_small_words_one_mistake_a_scalar_and_a_wrong_return(make_page):
+    """Issue 17 §4's small things: "1 classic mistake changes" (not "mistakes"), a scalar
+    output named without "[]", and a wrong return said as "returned ...", never "raises
+    returned ..." (an exception still "raises")."""
+    page, log = make_page()
+    open_learn(page, "fn=zero_pad")
+    wait_until(page, "!document.querySelector('#mistake-field').hidden")
+    n = sum(v.function == "zero_pad" for m in MISTAKES.values() for v in m.variants)
+    assert n == 1
+    assert page.locator("#mistake-note").inner_text() == "1 classic mistake changes zero_pad."
+    open_learn(page, "fn=conv_single_step&mistake=bias_per_element")
+    wait_compare(page)
+    text = page.locator("#compare").inner_text()
+    assert "Z[]" not in text and "right Z" in text
+    assert ": Z is " in page.locator("#first-diff-text").inner_text()
+    said = page.evaluate("""async ([tuple, raised]) => {
+      const m = await import('/static/js/learn/mistake.js');
+      const at = { step: 2, total_steps: 24, position: [0, 0, 1, 0], kind: 'error' };
+      return [
+        m.firstDifferenceText({ error: tuple, ...at }),
+        m.firstDifferenceText({ error: raised, ...at }),
+        m.errorSentence('The buggy code', 'returned None for dW (a missing return?)'),
+        m.errorSentence('The buggy code', 'IndexError: index 7 is out of bounds'),
+      ];
+    }""", ["returned a tuple of 2 arrays; expected a tuple (dA_prev, dW, db)",
+           "ValueError: operands could not be broadcast"])
+    assert said[0] == ("The buggy code returned a tuple of 2 arrays; expected a tuple (dA_prev, dW,"
+                       " db) after step 3 of 24 (i, h, w, c = 0, 0, 1, 0).")
+    assert said[1].startswith("The buggy code raises after step 3 of 24")
+    assert said[1].endswith(": ValueError: operands could not be broadcast")
+    assert said[2] == "The buggy code returned None for dW (a missing return?)."
+    assert said[3] == "The buggy code raises IndexError: index 7 is out of bounds"
+    assert not any("raises returned" in s for s in said)
     assert not log.console_errors and not log.page_errors

@@ -322,3 +322,25 @@ def test_mistake_picker_and_next_function_on_the_first_screen(make_page, width, 
         else:
             assert button.get_attribute("href") == "/explore"
     assert not log.console_errors and not log.page_errors
+
+
+def test_images_are_counted_from_one_beside_the_steps_and_the_hint_is_the_cases(make_page):
+    """Beside "Step 701 of 1280 (image 6 of 10)" the arrays say image 6 too (with i = 5), not
+    "image 0 of 10" or "image i = 5 of 10"; the pad setting's hint gives the biases the page
+    adds (b = (0.5, -1), read from the case, issue 17 §4)."""
+    page, log = make_page()
+    open_learn(page, "fn=conv_backward&step=700&case=exercise")
+    assert "(image 6 of 10)" in page.locator("#step-label").inner_text()
+    view = page.locator("#view").inner_text()
+    assert "the upstream gradient (image 6 of 10, i = 5)" in view
+    assert " of 10)" not in view.replace("(image 6 of 10, i = 5)", "")
+    open_learn(page, "fn=conv_forward")
+    hint = page.locator("#pad-hint").inner_text()
+    biases = [float(x) for x in hint.split("b = (")[1].rstrip(")").split(", ")]
+    assert biases == [float(x) for x in B.reshape(-1)] == [0.5, -1.0]
+    for c, bias in enumerate(biases):  # step c is Z[0, 0, 0, c]: its line adds b[c]
+        page.fill("#scrub", str(c))
+        b_text = f"({bias:g})" if bias < 0 else f"{bias:g}"
+        assert any(f"+ b[0, 0, 0, {c}] = " in line and f" + {b_text} = " in line
+                   for line in arith(page)), arith(page)
+    assert not log.console_errors and not log.page_errors

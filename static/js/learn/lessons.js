@@ -58,6 +58,11 @@ function chNote(C, ch) {
   return C > 1 ? `channel ${ch} of ${C} shown` : "";
 }
 
+/** "image 6 of 10, i = 5": which image of m is drawn, counted from 1 as the steps are, with
+ * its index; "" for a single image. inImage: the same in brackets after a title. */
+const imageOf = (i, m) => (m > 1 ? `image ${i + 1} of ${m}, i = ${i}` : "");
+const inImage = (i, m) => (m > 1 ? ` (${imageOf(i, m)})` : "");
+
 const nCh = (a4) => a4[0][0][0].length; // the last axis of a (1, H, W, C) nested list
 const img = (d) => d.image ?? 0;
 
@@ -128,7 +133,7 @@ const zeroPad = {
       group("the input and the padded input",
         arrayTable({
           name: "X[0, :, :, 0]", values: X, scale, field: "X",
-          label: (r, c) => `X[0, ${r}, ${c}, 0]`, note: [d.X_shape[0] > 1 ? `image 0 of ${d.X_shape[0]}` : "", chNote(d.X_shape[3], 0)].filter(Boolean).join(", "),
+          label: (r, c) => `X[0, ${r}, ${c}, 0]`, note: [imageOf(0, d.X_shape[0]), chNote(d.X_shape[3], 0)].filter(Boolean).join(", "),
           // the row of X this row of X_pad copies, outlined as the row written is
           overlays: Number.isInteger(s.source_row) ? [{ kind: "window", r0: s.source_row, r1: s.source_row + 1, c0: 0, c1: nW }] : [],
         }),
@@ -437,7 +442,7 @@ const convForward = {
     const zscale = scaleFor(d.ranges.Z);
     const yours = ctx && ctx.yours ? yoursGroup(ctx, d, s, "Z", s.z) : null;
     const figs = [
-      group(d.m > 1 ? `the window on the padded input (image i = ${I} of ${d.m})` : "the window on the padded input",
+      group(`the window on the padded input${inImage(I, d.m)}`,
         arrayTable({
           name: "a_prev_pad[:, :, 0]", values: A, scale: scaleFor(d.ranges.A_prev_pad), field: "a_prev_pad",
           label: (r, c) => `a_prev_pad[${r}, ${c}, 0]`, note: [padNote(d.pad, d.pad_mode), chNote(nCh(d.A_prev), 0)].filter(Boolean).join("; "),
@@ -520,9 +525,9 @@ const convBackward = {
     const mine = s.kind !== "crop" ? yoursAt(ctx, s, true) : null;
     const yours = ctx && ctx.yours && s.kind !== "crop" ? yoursGroup(ctx, d, s, "da_prev_pad", null) : null;
     const upNote = { ones: "dZ = ones", output: "dZ = Z (as the exercise's test calls conv_backward(Z, cache))",
-      probe: "dZ: small integers (the checker's probe case)" }[d.upstream] || "";
+      probe: "dZ: the probe case's own, as the checker passes it" }[d.upstream] || "";
     const figs = [
-      group(d.m > 1 ? `the upstream gradient (image i = ${I} of ${d.m})` : "the upstream gradient",
+      group(`the upstream gradient${inImage(I, d.m)}`,
         arrayTable({ name: `dZ[${I}, :, :, ${c}]`, values: channel(d.dZ[0], c), scale: scaleFor(d.ranges.dZ), field: "dZ",
           label: (r, q) => `dZ[${I}, ${r}, ${q}, ${c}]`,
           note: upNote,
@@ -743,7 +748,7 @@ const poolBackward = {
     const mine = yoursAt(ctx, s, true);
     const yours = ctx && ctx.yours ? yoursGroup(ctx, d, s, "dA_prev", null) : null;
     return [
-      group(d.m > 1 ? `the upstream gradient and the window (image i = ${I} of ${d.m})` : "the upstream gradient and the window",
+      group(`the upstream gradient and the window${inImage(I, d.m)}`,
         arrayTable({ name: `dA[${I}, :, :, ${c0}]`, values: channel(d.dA[0], c0), scale: scaleFor(d.ranges.dA), field: "dA",
           label: (r, c) => `dA[${I}, ${r}, ${c}, ${c0}]`,
           overlays: [cellItem(s.h, s.w)], marks: (r, c) => [seen.has(`${r},${c}`) ? "done" : null] }),

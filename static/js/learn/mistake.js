@@ -63,10 +63,7 @@ const BUGGY = { code: "The buggy code", output: (o) => `The buggy ${o}`, one: "t
 export function firstDifferenceText(first, who = BUGGY) {
   if (!first) return `On this case ${who.code.toLowerCase()} gives the right numbers.`;
   const where = first.position ? ` after step ${first.step + 1} of ${first.total_steps} (i, h, w, c = ${first.position.join(", ")})` : "";
-  if (first.kind === "error") {
-    // a wrong return ("returned a tuple of ...") is said as is; an exception after "raises"
-    return /^returned\b/.test(first.error) ? `${who.code} ${first.error}${where}.` : `${who.code} raises${where}: ${first.error}`;
-  }
+  if (first.kind === "error") return errorSentence(who.code, first.error, where);
   if (first.kind === "timeout") return `${who.code} does not finish in time.`;
   if (first.kind === "shape") {
     return `${who.output(first.output || "output")} has shape ${T(first.got_shape)} instead of ${T(first.expected_shape)}${where}.`;
@@ -74,6 +71,20 @@ export function firstDifferenceText(first, who = BUGGY) {
   const cell = first.cell && first.cell.length ? `${first.output}[${first.cell.join(", ")}]` : first.output;
   const crop = first.phase === "crop" ? " (at the crop)" : "";
   return `They first differ${where}${crop}: ${cell} is ${num(first.expected)} in the right code and ${num(first.got)} in ${who.one}.`;
+}
+
+// core's error texts (core/learn/outcomes.py): an exception is "ValueError: ..."; a wrong
+// return is said in words ("returned a tuple of 3 ...", "dW is not an array: ...")
+const EXCEPTION = /^[A-Za-z_][\w.]*(Error|Exception|Exit|Interrupt|Warning)\b/;
+
+/**
+ * "The buggy code raises ValueError: ...", "The buggy code returned None for dW ...": an
+ * error of `whoCode` as one sentence, `where` (", after step 3 of 24 ...") before its text.
+ */
+export function errorSentence(whoCode, error, where = "") {
+  if (/^returned\b/.test(error)) return `${whoCode} ${error}${where}.`;
+  if (EXCEPTION.test(error)) return where ? `${whoCode} raises${where}: ${error}` : `${whoCode} raises ${error}`;
+  return `${whoCode} gives what cannot be checked${where}: ${error}`;
 }
 
 /** The variant's buggy line beneath the right one. */
@@ -192,7 +203,7 @@ export function createMistakeMode(root, page) {
     }
     panel.append(fd);
     if (run.buggy.error) {
-      const e = el("p", "error", `The buggy code raises ${run.buggy.error}; the right code returns:`);
+      const e = el("p", "error", `${errorSentence(BUGGY.code, run.buggy.error).replace(/\.?$/, ".")} The right code returns:`);
       e.id = "buggy-error";
       panel.append(e);
     }
