@@ -5,11 +5,17 @@ and a 4xx naming the field and the limit for every kind of bad input."""
 from __future__ import annotations
 
 import json
+import tracemalloc
 
 import numpy as np
 import pytest
 from apptools import decode_arr, encode_image, gradient_rgb
 
+from app.explore.services import transpose as service
+from app.platform.bounds import FIXED_BYTES
+from app.platform.cache import LruCache
+from app.platform.config import Settings
+from app.platform.samples import sample_bytes
 from core import conv_transpose, preset_kernel
 from core.upsampling import upsampling_kernel
 
@@ -175,7 +181,7 @@ def test_an_output_over_the_limit_is_413_before_decoding(make_client):
     assert r.status_code == 413, r.text
     detail = r.json()["detail"]
     assert "the output before the crop" in detail and "40 x 60 x 3" in detail
-    assert "max_array_elements = 5000" in detail
+    assert "max_array_elements = 5000" in detail and "Use a smaller working size" in detail
 
 
 def test_a_size_over_the_servers_limit_is_a_422_naming_it(make_client):
@@ -197,3 +203,31 @@ def test_steps_of_an_unknown_image_or_past_the_end(client):
     assert r.status_code == 422 and "288 steps" in r.json()["detail"]
     r = client.post(URL + "/steps", json={"id": body["id"], "settings": s, "limit": 0})
     assert r.status_code == 422 and r.json()["detail"][0]["loc"][-1] == "limit"
+
+
+@pytest.mark.parametrize("settings", [
+    {"size": 96, "kernel": "bilinear", "stride": 2, "pad": 1},
+    {"size": 64, "kernel": "nearest", "stride": 4, "pad": 0},
+    {"size": 48, "kernel": "gaussian_blur", "f": 7, "stride": 3, "pad": 0, "dilation": 2,
+     "output_padding": 2},
+])
+def test_the_admitted_cost_bounds_the_runs_peak(settings):
+    """tracemalloc's peak (NumPy reports its arrays to it) of one run, the image decoded
+    first: at most the cost the route admits, and that cost not more than 4x it plus the
+    fixed part (measured: 1.84-1.87x)."""
+    limits = Settings()
+    s = service.check_op_settings(
+        service.TransposeOpSettings(sample="chelsea", **settings), limits)
+    cache = LruCache(lambda: limits)
+    data = sample_bytes("chelsea")
+    service._run(cache, "sample:chelsea", data, s, limits)  # warm: the image is cached
+    cost = service._cost(cache, "sample:chelsea", data, s, limits)
+    tracemalloc.start()
+    try:
+        base = tracemalloc.get_traced_memory()[0]
+        tracemalloc.reset_peak()
+        service._run(cache, "sample:chelsea", data, s, limits)
+        peak = tracemalloc.get_traced_memory()[1] - base
+    finally:
+        tracemalloc.stop()
+    assert peak <= cost <= 4 * peak + FIXED_BYTES, (peak, cost)

@@ -40,6 +40,7 @@ from app.platform.bounds import (
 from app.platform.cache import LruCache
 from app.platform.config import Settings
 from app.platform.encoding import encode
+from app.platform.errors import ApiError
 from app.platform.heavy import heavy
 from core.transpose import conv_transpose_totals, conv_transpose_trace
 from core.upsampling import UPSAMPLING, conv_transpose_windows, upsampling_kernel
@@ -78,9 +79,13 @@ def check_op_work(shape: tuple[int, int, int], s: TransposeOpSettings, kernel: n
     H, W, C = shape
     g = core.transpose_geometry(H, W, kernel.shape[0], stride=s.stride, pad=s.pad,
                                 dilation=s.dilation, output_padding=s.output_padding)
-    check_elements(f"the output before the crop (n_H_full x n_W_full x C = {g.n_H_full} x "
-                   f"{g.n_W_full} x {C}; n_H = {g.n_H}, n_W = {g.n_W})",
-                   g.n_H_full * g.n_W_full * C, limits)
+    try:
+        check_elements(f"the output before the crop (n_H_full x n_W_full x C = {g.n_H_full} x "
+                       f"{g.n_W_full} x {C}; n_H = {g.n_H}, n_W = {g.n_W})",
+                       g.n_H_full * g.n_W_full * C, limits)
+    except ApiError as exc:
+        raise ApiError(exc.status, exc.code, f"{exc.detail} Use a smaller working size, "
+                       "stride, f or dilation, or gray.") from None
     check_conv_work("settings", 1, H, W, g.f, C * C, limits)  # each cell spreads f*f*C*C
     return g
 

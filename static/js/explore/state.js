@@ -107,7 +107,9 @@ const T_KERNEL = {
     if (text === null || st.ui.mode !== "transpose") return;
     const t = st.transpose;
     if (!text.startsWith("w:")) {
-      if (ctx.transposeKernels.includes(text)) Object.assign(t, { kernel: text, weights: null });
+      // a preset that takes an f starts from the server's preset_f until t_f says
+      const f = ctx.transposeUpsampling.includes(text) ? t.f : t.f ?? ctx.transposePresetF;
+      if (ctx.transposeKernels.includes(text)) Object.assign(t, { kernel: text, weights: null, f });
       else dropped.push({ key: "t_kernel", value: text, why: `not one of ${ctx.transposeKernels.join(", ")}` });
       return;
     }
@@ -171,7 +173,10 @@ const PROPS = [
 export function stateFromUrl(defaults, search, limits, transpose, dropped = []) {
   const st = createState(defaults, transpose.defaults);
   if (![...new URLSearchParams(search).keys()].length) return st;
-  return readProps(PROPS, search, st, { ...limits, transposeKernels: transpose.kernels }, dropped);
+  const ctx = {
+    ...limits, transposeKernels: transpose.kernels, transposeUpsampling: transpose.upsampling, transposePresetF: transpose.preset_f,
+  };
+  return readProps(PROPS, search, st, ctx, dropped);
 }
 
 /** The address bar kept in line with `st` (../kit/urlstate.js urlSync: sync() and flush()). */
