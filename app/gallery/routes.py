@@ -9,10 +9,10 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from app.gallery import service
-from app.gallery.schemas import AnimationPlanOut
+from app.gallery.schemas import ANIMATION_RULES, STEP_EXISTS, AnimationPlanOut
 from app.platform.deps import SettingsDep
 from app.platform.nav import nav
-from app.platform.schemas.common import ErrorOut
+from app.platform.schemas.common import ErrorOut, rules, rules_text
 from core.animation import OPS
 
 router = APIRouter(prefix="/api", tags=["animations: pictures to take away"])
@@ -45,7 +45,9 @@ def _bounded(name: str, **kwargs) -> Any:
 
 
 def animation_query(
-    op: Annotated[Op, Query(description="Which op's loop to animate.")],
+    op: Annotated[Op, Query(description="Which op's loop to animate. "
+                            + rules_text(*ANIMATION_RULES),
+                            json_schema_extra=rules(*ANIMATION_RULES))],
     h: Annotated[int, _bounded("h", description="Input height n_H_prev.")] = 5,
     w: Annotated[int, _bounded("w", description="Input width n_W_prev.")] = 5,
     f: Annotated[int, _bounded("f", description="Window size.")] = 3,
@@ -100,8 +102,10 @@ FRAME_MEDIA = {"png": "image/png", "svg": "image/svg+xml"}
     summary="One frame of a step animation, as PNG or SVG")
 async def animation_frame(request: Request, limits: SettingsDep, q: AnimationQueryDep,
                           ext: Literal["png", "svg"],
-                          step: Annotated[int, Query(ge=0, le=1_000_000, description="The "
-                                                     "step shown, from 0.")] = 0) -> Response:
+                          step: Annotated[int, Query(
+                              ge=0, le=1_000_000, json_schema_extra=rules(STEP_EXISTS),
+                              description="The step shown, from 0. " + STEP_EXISTS.says)] = 0
+                          ) -> Response:
     """Frame `step` of /api/animation's animation for the same query (`format` and
     `delay_ms` do not matter here): PNG, or SVG (vector shapes and text)."""
     data = await service.frame(request, q, step, ext, limits)

@@ -6,6 +6,27 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from app.platform.schemas.common import Rule
+
+# What the animation routes check across the query's fields (app/gallery/service.py)
+POOL_NO_PAD = Rule("pool_no_pad", "Pooling ops (pool_forward, pool_backward) take no pad "
+                   "and no dilation: leave them out.", 422, "value_error",
+                   r"^query\.(pad|dilation): pool_\w+ has no")
+OUTPUT_PADDING_OP = Rule("output_padding_op", "output_padding is conv_transpose's only, and "
+                         "below max(stride, dilation).", 422, "value_error|geometry",
+                         r"output_padding")
+WINDOW_FITS = Rule("window_fits", "The window fits the padded input: dilation*(f - 1) + 1 "
+                   "<= h + 2*pad and <= w + 2*pad (conv_transpose: its output is not empty).",
+                   422, "geometry", r"window does not fit|output would be empty")
+FRAMES = Rule("frames", "The animation has at most max_animation_frames frames (one per "
+              "step: per output cell, per input cell for conv_transpose) and at most "
+              "max_animation_pixels frame pixels in all.", 413,
+              "too_many_frames|animation_too_large",
+              settings=("max_animation_frames", "max_animation_pixels"))
+STEP_EXISTS = Rule("step_exists", "step is below the animation's number of frames.", 422,
+                   "value_error", r"^query\.step: step \d+ does not exist")
+ANIMATION_RULES = (POOL_NO_PAD, OUTPUT_PADDING_OP, WINDOW_FITS, FRAMES)
+
 
 class GridOut(BaseModel):
     name: str = Field(description="A_prev, Z, A, dZ, dA or dA_prev.")

@@ -25,6 +25,10 @@ from starlette.concurrency import run_in_threadpool
 from app.learn import service as service
 from app.learn.lesson import LearnQuery, LessonError, learn_boot, settings_hints
 from app.learn.schemas import (
+    CASE_OF,
+    FLAVOUR_OF,
+    MISTAKE_IN_FUNCTION,
+    OUTPUT_OF,
     CasesOut,
     DiagnosisOut,
     FunctionName,
@@ -35,7 +39,7 @@ from app.learn.schemas import (
 from app.platform.errors import error_page, wants_html
 from app.platform.multipart import read_upload
 from app.platform.nav import nav
-from app.platform.schemas.common import ErrorOut
+from app.platform.schemas.common import ErrorOut, rules
 from core.probes import FUNCTIONS, OUTPUTS, cases_of
 
 router = APIRouter(prefix="/api/learn", tags=["learn: mistakes and the learner's output"],
@@ -45,9 +49,9 @@ page_router = APIRouter()
 
 FunctionPath = Annotated[FunctionName, Path(description="A seed function, e.g. conv_forward.")]
 CaseQuery = Annotated[str | None, Query(
-    max_length=64, pattern=r"^[a-z0-9_]+$",
+    max_length=64, pattern=r"^[a-z0-9_]+$", json_schema_extra=rules(CASE_OF),
     description="A probe case name (GET /api/learn/mistakes lists them per function). "
-                "Default: the first case that shows the mistake.")]
+                "Default: the first case that shows the mistake. " + CASE_OF.says)]
 
 # Every probe case's and output's name (which of them a function has depends on the path's
 # function, a rule the schema cannot say: the description names the route that lists them).
@@ -59,7 +63,7 @@ NPY_BODY = {
     "content": {"multipart/form-data": {"schema": {
         "type": "object", "required": ["file"], "additionalProperties": False,
         "properties": {"file": {
-            "type": "string", "format": "binary",
+            "type": "string", "format": "binary", "maxLength": service.NPY_MAX_BYTES,
             "description": "The output your code computed on the probe case, saved with "
                            f"np.save (.npy, numbers, at most {service.NPY_MAX_BYTES} bytes)."}}}}},
 }
@@ -86,10 +90,13 @@ def cases(function: FunctionPath) -> CasesOut:
 
 @router.get("/{function}/mistakes/{mistake}",
             summary="A mistake on a probe case beside the right code, and where they part")
-def mistake_run(function: FunctionPath, mistake: Annotated[MistakeId, Path()],
+def mistake_run(function: FunctionPath,
+                mistake: Annotated[MistakeId, Path(description=MISTAKE_IN_FUNCTION.says,
+                                                   json_schema_extra=rules(MISTAKE_IN_FUNCTION))],
                 case: CaseQuery = None,
                 flavour: Annotated[str | None, Query(
                     max_length=64, pattern=r"^[A-Za-z_/]+$",
+                    json_schema_extra=rules(FLAVOUR_OF),
                     description="One of the mistake's flavours in this function (e.g. "
                                 "assign_not_accumulate/dW); default its first.")] = None,
                 ) -> MistakeRunOut:
@@ -109,12 +116,12 @@ def mistake_run(function: FunctionPath, mistake: Annotated[MistakeId, Path()],
 async def diagnose(request: Request, function: FunctionPath,
                    case: Annotated[str, Query(
                        max_length=64, pattern=r"^[a-z0-9_]+$",
-                       json_schema_extra={"enum": CASE_NAMES},
+                       json_schema_extra={"enum": CASE_NAMES, **rules(CASE_OF)},
                        description="The probe case your code ran on: one of the function's "
                                    "cases (GET /api/learn/{function}/cases lists them).")],
                    output: Annotated[str | None, Query(
                        max_length=16, pattern=r"^[A-Za-z_]+$",
-                       json_schema_extra={"enum": OUTPUT_NAMES},
+                       json_schema_extra={"enum": OUTPUT_NAMES, **rules(OUTPUT_OF)},
                        description="Which output the file holds, one of the function's "
                                    "(conv_backward: dA_prev, dW or db); default its first.")
                    ] = None,

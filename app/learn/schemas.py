@@ -12,11 +12,24 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from app.platform.schemas.common import Rule
 from core.mistakes import MISTAKE_IDS
 from core.probes import FUNCTIONS
 
 FunctionName = Literal[FUNCTIONS]  # type: ignore[valid-type]
 MistakeId = Literal[MISTAKE_IDS]  # type: ignore[valid-type]
+
+# Which cases, outputs, mistakes and flavours a function has depends on the path's function:
+# rules across parameters (GET /api/learn/mistakes lists them all)
+MISTAKE_IN_FUNCTION = Rule("mistake_in_function", "The mistake changes the path's function "
+                           "(GET /api/learn/mistakes lists the functions of each).", 422,
+                           "mistake_not_in_function")
+FLAVOUR_OF = Rule("flavour_of", "flavour is one of the mistake's flavours in this function.",
+                  422, "unknown_flavour")
+CASE_OF = Rule("case_of", "case is one of the path's function's probe cases (GET "
+               "/api/learn/{function}/cases lists them).", 422, "unknown_case")
+OUTPUT_OF = Rule("output_of", "output is one of the path's function's outputs.", 422,
+                 "unknown_output")
 
 
 class LearnArray(BaseModel):

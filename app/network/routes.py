@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, StreamingResponse
 from pydantic import ValidationError
@@ -16,6 +16,7 @@ from starlette.concurrency import run_in_threadpool
 from app.network import service as service
 from app.network import training
 from app.network.schemas import (
+    JobId,
     NetDigitsOut,
     NetJobOut,
     NetJobStartOut,
@@ -50,7 +51,6 @@ router = APIRouter(prefix="/api/network", tags=["network: a whole small CNN"],
 page_router = APIRouter()
 
 StateDep = Annotated[service.NetworkState, Depends(service.network_state)]
-JobId = Annotated[str, Path(min_length=1, max_length=40, pattern=r"^[0-9a-f-]+$")]
 
 def _held(request: Request) -> int:
     """What the parsed JSON body holds while the work runs (json_body's parse cost)."""
@@ -84,7 +84,8 @@ async def weights(state: StateDep, weights: Annotated[WeightsId, Query()] = "shi
 @router.post("/weights", status_code=201, responses=ERRORS,
              openapi_extra={"requestBody": file_body(
                  "A .safetensors file or an .npz archive of the network's tensors (any "
-                 "subset): exercise layout or PyTorch's, see the route's description.")},
+                 "subset): exercise layout or PyTorch's, see the route's description.",
+                 limit="max_weights_bytes")},
              summary="Upload weights (.safetensors or .npz; never a pickle)")
 async def upload_weights(request: Request, net_limits: NetLimitsDep,
                          state: StateDep) -> NetUploadOut:
@@ -135,7 +136,7 @@ async def run(body: NetRunIn, request: Request, limits: NetLimitsDep, state: Sta
 @router.post("/run/photo", responses=ERRORS, response_model=NetRunOut,
              openapi_extra={"requestBody": file_body(
                  "A photo or scan of one digit (PNG, JPEG, GIF, WebP, BMP or TIFF).",
-                 NetPhotoSettings)},
+                 NetPhotoSettings, limit="max_upload_bytes")},
              summary="Forward and backward pass of an uploaded photo of a digit (gray, "
                      "cropped to the ink, scaled to 8 x 8 like the data)")
 async def run_photo(request: Request, limits: SettingsDep, net_limits: NetLimitsDep,

@@ -12,12 +12,13 @@ import base64
 import binascii
 from typing import Annotated, Any, Literal
 
+from fastapi import Path
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from app.platform.schemas.common import Strict
+from app.platform.schemas.common import Rule, Strict, rules, server_limit
 from app.platform.schemas.steps import StepPageOut
 from core.net import DEFAULT_NET
-from core.net_input import MAX_POINTS
+from core.net_input import MAX_LENGTH, MAX_POINTS
 
 N_CLASSES = 10
 HELD_OUT = 360
@@ -26,14 +27,28 @@ MAX_STROKES = 256
 MIN_PACE, MAX_PACE = 5, 1000  # a paced job's minibatches a second (30 epochs: 4.5 min at 5)
 # base64 of a CANVAS_CEILING x CANVAS_CEILING drawing, one byte a pixel
 INK_BASE64_MAX = -(-CANVAS_CEILING * CANVAS_CEILING // 3) * 4
+# standard padded base64: groups of 4, the last one padded with = (what b64decode validates)
+BASE64 = r"^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$"
 
+CANVAS_SIDE = server_limit(maxItems="max_canvas")  # a drawing's rows, and each row's pixels
+UNKNOWN_JOB = Rule("known_job", "A job id is one this server started and still keeps "
+                   "(keep_seconds after it ends).", 404, "unknown_job",
+                   settings=("keep_seconds",))
+UNKNOWN_WEIGHTS = Rule("known_weights", "An uploaded set's id is one this server answered "
+                       "and still keeps (weights_ttl_seconds after its upload).", 404,
+                       "unknown_weights", settings=("weights_ttl_seconds",))
 Class = Annotated[int, Field(ge=0, le=N_CLASSES - 1)]
 Pixel = Annotated[float, Field(ge=0, le=16, allow_inf_nan=False)]
 Ink = Annotated[int, Field(ge=0, le=255)]
 WeightsId = Annotated[str, Field(min_length=1, max_length=40, pattern=r"^(shipped|u[0-9a-f]+|"
                                  r"job:[0-9a-f-]+)$", description="Which weights: 'shipped' "
                                  "(the default), an uploaded set's id, or 'job:<id>' for a "
-                                 "training job's current weights.")]
+                                 "training job's current weights. "
+                                 + UNKNOWN_WEIGHTS.says + " " + UNKNOWN_JOB.says,
+                                 json_schema_extra=rules(UNKNOWN_WEIGHTS, UNKNOWN_JOB))]
+JobId = Annotated[str, Path(min_length=1, max_length=40, pattern=r"^[0-9a-f-]+$",
+                            description=UNKNOWN_JOB.says,
+                            json_schema_extra=rules(UNKNOWN_JOB))]
 Nested = list[Any]  # a nested list of numbers in the shape that the field names
 # The network's layer names, and those with a window (the step view), from the network itself
 LayerName = Literal[tuple(layer.name for layer in DEFAULT_NET.layers)]  # type: ignore[valid-type]
@@ -49,6 +64,19 @@ class NetPixelsInput(Strict):
                       Field(min_length=8, max_length=8)]
 
 
+ONE_FORM = Rule("one_form", "A drawing is sent as exactly one of ink (nested rows, no shape) "
+                "or ink_base64 with shape, whose bytes number shape[0] x shape[1].", 422,
+                "value_error", r"exactly one of ink|shape goes with ink_base64|ink_base64 "
+                r"needs shape|ink_base64 holds \d+ bytes", fields=("ink", "ink_base64"))
+RECTANGULAR_INK = Rule("rectangular", "ink's rows are all of one length.", 422,
+                       "ragged_array", fields=("ink",))
+A_DIGIT = Rule("a_digit", "The drawing holds some ink; strokes are at most "
+               f"{MAX_LENGTH} times as long as the drawing is large (a digit's are 1 to 6).",
+               422, "no_digit")
+ALL_POINTS = Rule("all_points", f"The strokes hold at most {MAX_POINTS} points in all.", 422,
+                  "value_error", "points in all", fields=("strokes",))
+
+
 class NetCanvasInput(Strict):
     """A drawing: ink 0..255 per pixel (0 = paper, 255 = full ink, the canvas's alpha), at
     most max_canvas on a side, sent one of two ways: `ink`, its rows as nested lists, or
@@ -57,15 +85,22 @@ class NetCanvasInput(Strict):
     bytes for a 168 x 168 pad, and no lists to read). Both give the same answer. The server
     crops it to the ink and scales it to 8 x 8 as the data was made (core/net_input.py)."""
 
+    model_config = ConfigDict(extra="forbid",
+                              json_schema_extra=rules(ONE_FORM, RECTANGULAR_INK, A_DIGIT))
+
     kind: Literal["canvas"]
-    ink: Annotated[list[Annotated[list[Ink], Field(min_length=1, max_length=CANVAS_CEILING)]],
-                   Field(min_length=1, max_length=CANVAS_CEILING)] | None = Field(
+    ink: Annotated[list[Annotated[list[Ink], Field(min_length=1, max_length=CANVAS_CEILING,
+                                                   json_schema_extra=CANVAS_SIDE)]],
+                   Field(min_length=1, max_length=CANVAS_CEILING,
+                         json_schema_extra=CANVAS_SIDE)] | None = Field(
         None, description="Rows of ink 0..255, all of one length (or send ink_base64).")
     ink_base64: Annotated[str, Field(min_length=4, max_length=INK_BASE64_MAX,
-                                     pattern=r"^[A-Za-z0-9+/]*={0,2}$")] | None = Field(
+                                     pattern=BASE64)] | None = Field(
         None, description="The ink as bytes (uint8, row-major, shape[0] x shape[1] of them), "
                           "standard base64 with its padding; needs `shape`.")
-    shape: Annotated[list[Annotated[int, Field(ge=1, le=CANVAS_CEILING)]],
+    shape: Annotated[list[Annotated[int, Field(ge=1, le=CANVAS_CEILING,
+                                               json_schema_extra=server_limit(
+                                                   maximum="max_canvas"))]],
                      Field(min_length=2, max_length=2)] | None = Field(
         None, description="(rows, columns) of ink_base64's pixels.")
 
@@ -113,6 +148,8 @@ class NetStrokesInput(Strict):
     pen-up (any units, y down; the page sends its pad's pixels). The server draws them with a
     pen 0.17 of the digit's size (the data's amount of ink at any size), then crops and
     scales as for a canvas (core/net_input.py's ink_from_strokes)."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra=rules(ALL_POINTS, A_DIGIT))
 
     kind: Literal["strokes"]
     strokes: Annotated[list[Annotated[list[Point], Field(min_length=1, max_length=MAX_POINTS)]],
@@ -278,12 +315,22 @@ class NetDigitsOut(BaseModel):
     labels: list[int]
 
 
+POSITION_INSIDE = Rule("position_inside", "position (h, w, c) is inside the layer's output "
+                       "(NetLayerInfo.output_shape).", 422, "geometry",
+                       r"^position .* is outside", fields=("position",))
+CLIENT_JOBS = Rule("client_jobs", "A client has at most client_jobs jobs running or paused "
+                   "(503 with Retry-After until one ends).", 503, "client_jobs",
+                   settings=("client_jobs",))
+MAX_JOBS = Rule("max_jobs", "The server runs at most max_jobs jobs at once (503 with "
+                "Retry-After until one ends).", 503, "too_many_jobs", settings=("max_jobs",))
+
+
 class NetStepsIn(Strict):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+    model_config = ConfigDict(extra="forbid", json_schema_extra=rules(POSITION_INSIDE, examples=[
         {"input": {"kind": "digit", "index": 0}, "layer": "conv1", "direction": "forward",
          "offset": 0, "limit": 8},
         {"input": {"kind": "digit", "index": 0}, "layer": "pool2", "direction": "backward",
-         "target": 0, "position": [1, 1, 5], "limit": 1}]})
+         "target": 0, "position": [1, 1, 5], "limit": 1}]))
 
     input: NetRunInput
     weights: WeightsId = "shipped"
@@ -311,10 +358,12 @@ class NetStepsOut(BaseModel):
 
 
 class NetTrainIn(Strict):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
-        {"epochs": 10}, {"epochs": 3, "batch_size": 64, "lr": 0.005, "seed": 7}]})
+    model_config = ConfigDict(extra="forbid", json_schema_extra=rules(
+        CLIENT_JOBS, MAX_JOBS,
+        examples=[{"epochs": 10}, {"epochs": 3, "batch_size": 64, "lr": 0.005, "seed": 7}]))
 
-    epochs: int = Field(10, ge=1, le=1000, description="At most max_job_epochs.")
+    epochs: int = Field(10, ge=1, le=1000, description="At most max_job_epochs.",
+                        json_schema_extra=server_limit(maximum="max_job_epochs"))
     batch_size: int = Field(32, ge=1, le=512)
     lr: float = Field(1e-2, gt=0, le=1.0)
     lr_final: float = Field(5e-4, gt=0, le=1.0)

@@ -20,6 +20,7 @@ from python_multipart.exceptions import FormParserError, MultipartParseError
 from python_multipart.multipart import MultipartParser, MultipartState, parse_options_header
 
 from app.platform.errors import ApiError
+from app.platform.schemas.common import server_limit
 
 MAX_PARTS = 4
 # The multipart envelope and the settings JSON travel next to the uploaded file.
@@ -151,12 +152,16 @@ def parse(body: bytes, boundary: bytes) -> dict[str, Part]:
     return by_name
 
 
-def file_body(description: str, settings: type[BaseModel] | None = None) -> dict:
-    """The OpenAPI requestBody of a multipart route reading a `file` (and a JSON `settings`
-    part, the model `settings`), for routes that read their body with read_upload instead of
-    FastAPI's form parameters. The model goes in app/platform/openapi.py's FORM_MODELS of
-    the app (a test resolves every $ref of /openapi.json)."""
-    props = {"file": {"type": "string", "format": "binary", "description": description}}
+def file_body(description: str, settings: type[BaseModel] | None = None, *,
+              limit: str) -> dict:
+    """The OpenAPI requestBody of a multipart route reading a `file` of at most the server
+    setting `limit` bytes (its maxLength, app/platform/openapi.py fills in the value) and a
+    JSON `settings` part, the model `settings`, for routes that read their body with
+    read_upload instead of FastAPI's form parameters. The model goes in the models that
+    app/main.py registers (a test resolves every $ref of /openapi.json)."""
+    props = {"file": {"type": "string", "format": "binary",
+                      "description": f"{description} At most {limit} bytes (maxLength).",
+                      **server_limit(maxLength=limit)}}
     if settings is not None:
         props["settings"] = {"$ref": f"#/components/schemas/{settings.__name__}"}
     return {"required": True, "content": {"multipart/form-data": {

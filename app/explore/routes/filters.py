@@ -19,7 +19,7 @@ router = APIRouter(tags=["filters: conv weights for Explore"])
 @router.post("/api/filters", responses=ERRORS, openapi_extra={"requestBody": file_body(
                  "A .safetensors file or an .npz archive holding conv weight tensors "
                  "(exercise layout (f, f, n_C_prev, n_C) or PyTorch's (n_C, n_C_prev, k, k)) "
-                 "and optionally their biases.", None)},
+                 "and optionally their biases.", limit="max_weights_bytes")},
              response_model=FiltersOut,
              summary="Read a weight file's conv tensors as Explore's filters (never a pickle)")
 async def upload_filters(request: Request, limits: SettingsDep,

@@ -23,7 +23,7 @@ from app.platform.json_body import JSONBodyRoute
 from app.platform.multipart import read_upload, upload_limit
 from app.platform.responses import JSONChunks, accepts_gzip
 from app.platform.samples import SAMPLE_NAMES, sample_bytes
-from app.platform.schemas.common import ErrorOut
+from app.platform.schemas.common import ErrorOut, server_limit
 from app.platform.schemas.steps import StepsOut
 
 # JSON bodies (/api/steps, /api/arrays) parsed off the event loop within the memory budget
@@ -50,7 +50,9 @@ IMAGE_BODY = {
                                             "required."},
                 "file": {"type": "string", "format": "binary",
                          "description": f"Optional image: {imaging.ACCEPTED}, at most "
-                                        "max_upload_bytes. Without it, settings.sample is used."},
+                                        "max_upload_bytes bytes (maxLength). Without it, "
+                                        "settings.sample is used.",
+                         **server_limit(maxLength="max_upload_bytes")},
             },
         },
         "encoding": {"settings": {"contentType": "application/json"}},

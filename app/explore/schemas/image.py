@@ -20,16 +20,24 @@ from app.platform.config import Settings
 from app.platform.deps import SampleName
 from app.platform.samples import DEFAULT_SAMPLE
 from app.platform.schemas.common import (
+    ELEMENTS,
+    MEMORY,
+    PAGE_NUMBERS,
     STEP_LIMIT_CEILING,
+    WORK,
     AnyArrayOut,
     ArrayName,
     PadMode,
     PoolMode,
+    Rule,
     Strict,
     TieRule,
+    rules,
+    server_limit,
 )
 from app.platform.schemas.steps import ImageStepPageOut
 from core import PRESETS, Geometry, GeometryError, preset_kernel
+from core.kernels import ANY_F
 
 WEIGHT_ABS = 1000.0
 SIZE_CEILING = 4096
@@ -52,6 +60,30 @@ def _one_of(schema: dict[str, Any], names: tuple[str, ...]) -> None:
     given a value (not null)."""
     schema["oneOf"] = [{"required": [name], "properties": {name: {"not": {"type": "null"}}}}
                        for name in names]
+
+
+# What ImageSettings' validator and the layer's checks refuse across fields
+WEIGHTS_SHAPE = Rule("weights_shape", "Explicit weights are (f, f) or (f, f, C), C being 3 "
+                     "for color 'rgb' and 1 for 'gray'.", 422, "value_error",
+                     r"weights must have shape", fields=("filters",))
+PRESET_CENTRE = Rule("preset_centre", f"A preset other than {' and '.join(ANY_F)} has a "
+                     "centre cell: it needs an odd f of at least 3.", 422, "value_error",
+                     r"needs a centre cell", fields=("filters",))
+IMAGE_WINDOW = Rule("window_fits", "The window's span dilation*(f - 1) + 1 fits the padded "
+                    "image (its sides at size + 2*pad), and pool.f the convolution's output.",
+                    422, "geometry", "^The window does not fit", fields=("f", "pool"))
+IMAGE_REFLECT = Rule("reflect_pad", "pad_mode 'reflect' needs pad below the image's height "
+                     "and width.", 422, "geometry", "^Reflect padding", fields=("pad_mode",))
+UNKNOWN_IMAGE = Rule("known_image", "id is one this server answered for these settings' "
+                     "size and color and still holds (else 404: send the image to /api/image "
+                     "again).", 404, "unknown_image", fields=("id",))
+STEP_EXISTS = Rule("step_exists", "offset is below the stage's number of steps.", 422,
+                   "geometry", r"^step \d+ does not exist", fields=("offset",))
+POSITION_INSIDE = Rule("position_inside", "position [h, w, c] is inside the stage's output.",
+                       422, "geometry", r"^position .* is outside", fields=("position",))
+TOTALS_BACKWARD = Rule("totals_backward", "totals_at goes with a backward stage "
+                       "(conv_backward, pool_backward) and is below its number of steps.",
+                       422, "no_totals", fields=("totals_at",))
 
 
 class FilterSpec(Strict):
@@ -101,16 +133,15 @@ class UpstreamSpec(Strict):
 class ImageSettings(Strict):
     """Everything about the layer that the page lets a person choose.
 
-    Rules across fields, checked on arrival (a JSON Schema cannot say them): the window's
-    span (f - 1) * dilation + 1 fits the padded image (its sides at size + 2 * pad), and
-    pool.f the convolution's output; explicit weights are (f, f) or (f, f, C); presets
-    with a centre cell need an odd f of at least 3. The schema's size and filters maxima
-    are this server's max_size and max_filters."""
+    Rules across fields, checked on arrival (a JSON Schema cannot say them), are its
+    x-convstep-rules, said in the fields' descriptions too. The schema's size and filters
+    maxima are this server's max_size and max_filters."""
 
     sample: SampleName | None = Field(  # type: ignore[valid-type]
         None, description="A built-in sample to use when no file is uploaded.")
     size: int = Field(96, ge=1, le=SIZE_CEILING, description="Longest side of the working "
-                      "image in pixels (at most the server's max_size).")
+                      "image in pixels (at most the server's max_size).",
+                      json_schema_extra=server_limit(maximum="max_size"))
     color: Literal["gray", "rgb"] = "rgb"
     f: int = Field(3, ge=1, le=31, description="Filter size (f x f).")
     stride: int = Field(1, ge=1, le=64)
@@ -120,19 +151,22 @@ class ImageSettings(Strict):
     dilation: int = Field(1, ge=1, le=16)
     filters: Annotated[list[FilterSpec], Field(min_length=1, max_length=FILTERS_CEILING)] = Field(
         default_factory=lambda: [FilterSpec(preset="sobel_x"), FilterSpec(preset="sobel_y")],
-        description="1 to max_filters filters.")
+        description="1 to max_filters filters.",
+        json_schema_extra=server_limit(maxItems="max_filters"))
     relu: bool = True
     pool: PoolSpec | None = Field(default_factory=PoolSpec)
     upstream: UpstreamSpec = Field(default_factory=UpstreamSpec)
 
-    model_config = ConfigDict(json_schema_extra={"examples": [{
+    model_config = ConfigDict(json_schema_extra=rules(
+        WEIGHTS_SHAPE, PRESET_CENTRE, IMAGE_WINDOW, IMAGE_REFLECT, WORK, ELEMENTS, MEMORY,
+        examples=[{
         "sample": DEFAULT_SAMPLE, "size": 96, "color": "rgb", "f": 3, "stride": 1, "pad": 1,
         "pad_mode": "constant", "pad_value": 0.0, "dilation": 1,
         "filters": [{"preset": "sobel_x", "bias": 0.0},
                     {"weights": [[0, 0, 0], [0, 1, 0], [0, 0, 0]], "bias": 0.1}],
         "relu": True, "pool": {"mode": "max", "f": 2, "stride": 2, "tie_rule": "first"},
         "upstream": {"kind": "ones", "seed": 0},
-    }]})
+    }]))
 
     @property
     def channels(self) -> int:
@@ -278,7 +312,8 @@ class StepsIn(ImageRef):
     stage: Stage
     offset: int = Field(0, ge=0, le=10**9, description="First step index (0-based).")
     limit: int = Field(FIRST_PAGE, ge=1, le=STEP_LIMIT_CEILING,
-                       description="How many steps; at most the server's max_steps_per_page.")
+                       description="How many steps; at most the server's max_steps_per_page.",
+                       json_schema_extra=server_limit(maximum="max_steps_per_page"))
     position: Annotated[list[Annotated[int, Field(ge=0, le=10**6)]],
                         Field(min_length=3, max_length=3)] | None = Field(
         None, description="[h, w, c] of the output: the page starts at that step.")
@@ -286,12 +321,13 @@ class StepsIn(ImageRef):
         None, ge=0, le=10**9, description="For conv_backward and pool_backward: add the "
         "running totals after steps 0..totals_at.")
 
-    model_config = ConfigDict(json_schema_extra={"examples": [
+    model_config = ConfigDict(json_schema_extra=rules(
+        UNKNOWN_IMAGE, STEP_EXISTS, POSITION_INSIDE, TOTALS_BACKWARD, PAGE_NUMBERS, examples=[
         {"id": "0123456789abcdef0123456789abcdef", "settings": {"sample": "chelsea"},
          "stage": "conv_forward", "offset": 64, "limit": 64},
         {"id": "0123456789abcdef0123456789abcdef", "settings": {"sample": "chelsea"},
          "stage": "conv_backward", "position": [10, 20, 1], "limit": 1, "totals_at": 100},
-    ]})
+    ]))
 
 
 class ArraysIn(ImageRef):
@@ -301,10 +337,10 @@ class ArraysIn(ImageRef):
                      Field(min_length=1, max_length=len(typing.get_args(ArrayName)))] = Field(
         description="Which arrays (ARR each, as in /api/image).")
 
-    model_config = ConfigDict(json_schema_extra={"examples": [
+    model_config = ConfigDict(json_schema_extra=rules(UNKNOWN_IMAGE, examples=[
         {"id": "0123456789abcdef0123456789abcdef", "settings": {"sample": "chelsea"},
          "names": ["dZ", "dA_prev", "dW", "db"]},
-    ]})
+    ]))
 
 
 class ArraysOut(BaseModel):
