@@ -8,12 +8,10 @@ the batch axis dropped (one image): a conv layer's Z is (n_H, n_W, n_C), its W
 
 from __future__ import annotations
 
-import base64
-import binascii
 from typing import Annotated, Any, Literal
 
 from fastapi import Path
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from app.platform.schemas.common import Rule, Strict, rules, server_limit
 from app.platform.schemas.steps import StepPageOut
@@ -103,16 +101,6 @@ class NetCanvasInput(Strict):
                                                    maximum="max_canvas"))]],
                      Field(min_length=2, max_length=2)] | None = Field(
         None, description="(rows, columns) of ink_base64's pixels.")
-
-    @field_validator("ink_base64")
-    @classmethod
-    def _decodes(cls, v: str | None) -> str | None:
-        if v is not None:
-            try:
-                base64.b64decode(v, validate=True)
-            except binascii.Error as exc:
-                raise ValueError(f"ink_base64 is not standard padded base64 ({exc}).") from None
-        return v
 
     @model_validator(mode="after")
     def _one_form(self) -> NetCanvasInput:

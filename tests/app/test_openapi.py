@@ -1,9 +1,17 @@
 """The API's own description: every `$ref` of /openapi.json resolves, so schema tools and
-generated clients can read every route (the photo route's settings among them)."""
+generated clients can read every route (the photo route's settings among them), and the
+limits it states are this server's."""
 
 from __future__ import annotations
 
 from typing import Any
+
+from apptools import Client
+
+from app.learn.service import NPY_MAX_BYTES
+from app.main import create_app
+from app.platform.config import Settings
+from app.platform.network_config import NetworkLimits, get_network_limits
 
 
 def refs_of(node: Any, where: str = "#") -> list[tuple[str, str]]:
@@ -75,10 +83,61 @@ def test_dangling_refs_are_found():
 def test_the_schema_states_this_servers_limits(make_client):
     """The maxima the server enforces from its settings are the schema's (not only the
     models' hard ceilings), so a generated client stays within them."""
-    document = make_client(max_size=40, max_filters=3, max_steps_per_page=50).get(
-        "/openapi.json").json()
+    app = create_app(Settings(max_size=40, max_filters=3, max_steps_per_page=50,
+                              max_upload_bytes=5000))
+    app.dependency_overrides[get_network_limits] = lambda: NetworkLimits(
+        max_job_epochs=7, max_canvas=100, max_weights_bytes=2048)
+    document = Client(app).get("/openapi.json").json()
     schemas = document["components"]["schemas"]
     assert schemas["ImageSettings"]["properties"]["size"]["maximum"] == 40
+    assert schemas["ImageSettings"]["properties"]["size"]["default"] == 40  # the cap
     assert schemas["ImageSettings"]["properties"]["filters"]["maxItems"] == 3
     assert schemas["StepsIn"]["properties"]["limit"]["maximum"] == 50
     assert schemas["StepsQuery"]["properties"]["limit"]["maximum"] == 50
+    assert schemas["NetTrainIn"]["properties"]["epochs"]["maximum"] == 7
+    ink = schemas["NetCanvasInput"]["properties"]["ink"]["anyOf"][0]
+    assert ink["maxItems"] == ink["items"]["maxItems"] == 100
+    shape = schemas["NetCanvasInput"]["properties"]["shape"]["anyOf"][0]
+    assert shape["items"]["maximum"] == 100
+    # the uploads' size, in bytes, as the file field's maxLength
+    paths = document["paths"]
+    files = {path: paths[path]["post"]["requestBody"]["content"]["multipart/form-data"][
+        "schema"]["properties"]["file"]["maxLength"] for path in (
+        "/api/image", "/api/network/run/photo", "/api/network/weights", "/api/filters",
+        "/api/learn/{function}/diagnose")}
+    assert files == {"/api/image": 5000, "/api/network/run/photo": 5000,
+                     "/api/network/weights": 2048, "/api/filters": 2048,
+                     "/api/learn/{function}/diagnose": NPY_MAX_BYTES}
+
+
+def test_integer_bounds_are_integers_and_rules_are_said(client):
+    """FastAPI writes `"maximum": 64.0`; an integer's bounds are written back as integers.
+    Every x-convstep-rules entry is said in the descriptions of the fields it names, and
+    gives the values of the settings it depends on."""
+    document = client.get("/openapi.json").json()
+    stride = document["components"]["schemas"]["PoolHparameters"]["properties"]["stride"]
+    assert (stride["minimum"], stride["maximum"]) == (1, 64)
+    assert all(type(node[k]) is int for node in nodes(document) if node.get("type") == "integer"
+               for k in ("minimum", "maximum") if k in node)
+    said = 0
+    for node in nodes(document):
+        for rule in node.get("x-convstep-rules", ()):
+            assert isinstance(rule["settings"], dict)
+            assert all(isinstance(v, int | float) for v in rule["settings"].values())
+            for name in rule["fields"]:
+                assert rule["says"] in node["properties"][name]["description"]
+                said += 1
+    assert said > 20
+    backward = document["components"]["schemas"]["ConvBackwardIn"]
+    assert "dZ_shape" in [r["name"] for r in backward["x-convstep-rules"]]
+    assert backward["properties"]["b"]["items"]["maxItems"] == 1  # b is (1, 1, 1, n_C)
+
+
+def nodes(node: Any):
+    if isinstance(node, dict):
+        yield node
+        for value in node.values():
+            yield from nodes(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from nodes(value)

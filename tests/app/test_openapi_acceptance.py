@@ -138,22 +138,22 @@ BEFORE: dict[str, Callable[[Any], None]] = {
 AFTER: dict[str, Callable[[Any], None]] = {"/api/network/train": _stop_job}
 
 # (method, path): the share of generated requests asserted to be accepted, for the
-# operations whose limits used to be checked in code only (issue 16); each is below 1 by the
-# rules named beside it (their x-convstep-rules).
+# operations whose limits used to be checked in code only (issue 16), a little under the
+# share measured (EXAMPLES = 20, the whole file); each is below 1 by the rules named beside
+# it. /api/conv_backward has no share: dZ's shape must be the forward output's, W square,
+# its channels A_prev's, b's n_C W's (1/20 accepted), each refusal a documented rule.
 SHARES = {
-    # the layer's geometry (f, dilation, pad, stride, pooling against the size) must fit,
-    # explicit weights be (f, f) or (f, f, C), a preset's f be odd
+    # explicit weights (f, f) or (f, f, C); the geometry (f, dilation, pad, stride,
+    # pooling against the size) must fit; a preset's f odd (measured 17/20)
     ("POST", "/api/image"): 0.6,
-    # and the step asked for must exist, totals only for backward stages
-    ("POST", "/api/steps"): 0.3,
-    ("POST", "/api/arrays"): 0.6,
-    # dZ's shape must be the forward output's, W square, its channels A_prev's, b's n_C W's
-    ("POST", "/api/conv_backward"): 0.0,
-    ("POST", "/api/network/weights"): 0.9,
+    # and the step asked for must exist, totals only for backward stages (11/20)
+    ("POST", "/api/steps"): 0.4,
+    ("POST", "/api/arrays"): 0.3,  # (8/20)
+    ("POST", "/api/network/weights"): 0.9,  # (20/20)
     # a photo's settings name weights by id: only "shipped" exists until one is uploaded
-    # or trained (server state)
-    ("POST", "/api/network/run/photo"): 0.7,
-    # the case and output must be the path's function's (GET .../cases lists them)
+    # or trained (server state) (19/20)
+    ("POST", "/api/network/run/photo"): 0.8,
+    # the case and output must be the path's function's (GET .../cases lists them) (10/20)
     ("POST", "/api/learn/{function}/diagnose"): 0.4,
 }
 
@@ -251,7 +251,8 @@ def _operations() -> list[tuple[str, str]]:
 OPERATIONS = _operations()
 
 
-@pytest.mark.timeout(120)
+@pytest.mark.slow  # 31 operations: about 60 s on a quiet machine, minutes on a busy one
+@pytest.mark.timeout(300)
 @pytest.mark.parametrize(("method", "path"), OPERATIONS,
                          ids=[f"{m} {p}" for m, p in OPERATIONS])
 def test_requests_built_from_the_schema_are_accepted_or_refused_by_a_documented_rule(
