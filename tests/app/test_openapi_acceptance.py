@@ -127,7 +127,9 @@ def _nothing(case) -> None:
 # The client's part of an operation (before sending, and after the answer), when it has one
 BEFORE: dict[str, Callable[[Any], None]] = {
     "/api/image": lambda case: _with_file(case, IMAGE),
+    "/api/explore/transpose": lambda case: _with_file(case, IMAGE),
     "/api/steps": _with_id,
+    "/api/explore/transpose/steps": _with_id,
     "/api/arrays": _with_id,
     "/api/network/weights": lambda case: _with_file(case, NPZ),
     "/api/filters": lambda case: _with_file(case, NPZ),

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 
-from app.explore.routes.image import IMAGE_ERRORS, UNKNOWN_IMAGE, parse_settings
+from app.explore.routes.image import IMAGE_BODY, IMAGE_ERRORS, UNKNOWN_IMAGE, parse_settings
 from app.explore.schemas.transpose import TransposeOpOut, TransposeOpSettings, TransposeStepsIn
 from app.explore.services import transpose as service
 from app.platform import imaging
@@ -16,6 +16,7 @@ from app.platform.errors import ApiError
 from app.platform.json_body import JSONBodyRoute
 from app.platform.multipart import read_upload, upload_limit
 from app.platform.samples import SAMPLE_NAMES, sample_bytes
+from app.platform.schemas.common import server_limit
 
 router = APIRouter(prefix="/api/explore", tags=["image: what the page runs on"],
                    route_class=JSONBodyRoute)
@@ -25,7 +26,11 @@ BODY = {"required": True, "content": {"multipart/form-data": {
         "settings": {"$ref": "#/components/schemas/TransposeOpSettings",
                      "description": "The op's settings as JSON text; every one has a "
                                     "default. Without a file, `sample` is required."},
-        "file": {"type": "string", "format": "binary", "description": "Optional image."}}},
+        "file": {"type": "string", "format": "binary", "description": "Optional image, at "
+                 "most max_upload_bytes bytes (maxLength).",
+                 **server_limit(maxLength="max_upload_bytes")}},
+        # an image to run on: the uploaded file, or else the sample the settings name
+        "anyOf": IMAGE_BODY["content"]["multipart/form-data"]["schema"]["anyOf"]},
     "encoding": {"settings": {"contentType": "application/json"}}}}}
 
 

@@ -12,14 +12,33 @@ Z[:, :, c] is channel c of the image spread by the kernel:
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from app.explore.schemas.image import FIRST_PAGE, SIZE_CEILING, Weight
+from app.explore.schemas.arrays import T_NOT_EMPTY, T_OUTPUT_PADDING
+from app.explore.schemas.image import (
+    FIRST_PAGE,
+    SIZE_CEILING,
+    STEP_EXISTS,
+    UNKNOWN_IMAGE,
+    Weight,
+)
 from app.platform.deps import SampleName
 from app.platform.samples import DEFAULT_SAMPLE
-from app.platform.schemas.common import STEP_LIMIT_CEILING, AnyArrayOut, Strict
+from app.platform.schemas.common import (
+    ELEMENTS,
+    MEMORY,
+    PAGE_NUMBERS,
+    STEP_LIMIT_CEILING,
+    WORK,
+    AnyArrayOut,
+    Rule,
+    Strict,
+    rules,
+    server_limit,
+)
 from core.upsampling import UPSAMPLING
 
 # the presets a transposed convolution is shown with: the upsampling kernels, and the
@@ -29,6 +48,19 @@ F_CEILING = 16
 PRESET_F = 3  # the f the page gives a preset that takes one (identity, box_blur, gaussian_blur)
 
 Row = Annotated[list[Weight], Field(min_length=1, max_length=F_CEILING)]
+
+
+# _kernel_fits' rules (422 value_error, its words), stated in the schema
+ONE_KERNEL = Rule("one_kernel", "Exactly one of kernel and weights is given (the other "
+                  "null).", 422, "value_error", "exactly one of 'kernel'",
+                  fields=("kernel", "weights"))
+SQUARE_WEIGHTS = Rule("square_weights", "weights is square (f x f), and f, when given, is "
+                      "its side.", 422, "value_error", r"weights must be square|f is \d+, "
+                      "but weights", fields=("weights",))
+NOT_EMPTY = dataclasses.replace(T_NOT_EMPTY, fields=("pad",))
+F_OF_KERNEL = Rule("f_of_kernel", "f is null for bilinear and nearest (their size comes "
+                   "from the stride) and given for the other presets.", 422, "value_error",
+                   r"f must be left out|f: give the kernel's size", fields=("f",))
 
 
 class TransposeOpSettings(Strict):
@@ -42,7 +74,8 @@ class TransposeOpSettings(Strict):
     sample: SampleName | None = Field(  # type: ignore[valid-type]
         None, description="A built-in sample to use when no file is uploaded.")
     size: int = Field(96, ge=1, le=SIZE_CEILING, description="Longest side of the working "
-                      "image (the input) in pixels, at most the server's max_size.")
+                      "image (the input) in pixels, at most the server's max_size.",
+                      json_schema_extra=server_limit(maximum="max_size"))
     color: Literal["gray", "rgb"] = "rgb"
     kernel: Literal[TRANSPOSE_PRESETS] | None = Field(  # type: ignore[valid-type]
         "bilinear", description="A preset kernel; null with `weights`.")
@@ -59,12 +92,14 @@ class TransposeOpSettings(Strict):
     dilation: int = Field(1, ge=1, le=8, description="Spacing of the kernel's cells.")
     bias: Weight = 0.0
 
-    model_config = ConfigDict(json_schema_extra={"examples": [
+    model_config = ConfigDict(json_schema_extra=rules(
+        ONE_KERNEL, SQUARE_WEIGHTS, F_OF_KERNEL, T_OUTPUT_PADDING, NOT_EMPTY, ELEMENTS, WORK,
+        MEMORY, examples=[
         {"sample": DEFAULT_SAMPLE, "size": 32, "color": "rgb", "kernel": "bilinear",
          "stride": 2, "pad": 1, "output_padding": 0, "dilation": 1, "bias": 0.0},
         {"sample": DEFAULT_SAMPLE, "size": 16, "color": "gray", "kernel": None,
          "weights": [[1, 2], [3, 4]], "stride": 2, "pad": 0},
-    ]})
+    ]))
 
     @model_validator(mode="after")
     def _kernel_fits(self) -> TransposeOpSettings:
@@ -131,7 +166,10 @@ class TransposeOpOut(BaseModel):
 class TransposeStepsIn(Strict):
     """A page of the op's steps for an image the server holds."""
 
+    model_config = ConfigDict(json_schema_extra=rules(UNKNOWN_IMAGE, STEP_EXISTS, PAGE_NUMBERS))
+
     id: str = Field(min_length=1, max_length=64, pattern=r"^[0-9a-f]+$")
     settings: TransposeOpSettings
     offset: int = Field(0, ge=0, le=10**9)
-    limit: int = Field(FIRST_PAGE, ge=1, le=STEP_LIMIT_CEILING)
+    limit: int = Field(FIRST_PAGE, ge=1, le=STEP_LIMIT_CEILING,
+                       json_schema_extra=server_limit(maximum="max_steps_per_page"))
