@@ -78,7 +78,7 @@ UNKNOWN_IMAGE = Rule("known_image", "id is one this server answered for these se
                      "size and color and still holds (else 404: send the image to /api/image "
                      "again).", 404, "unknown_image", fields=("id",))
 STEP_EXISTS = Rule("step_exists", "offset is below the stage's number of steps.", 422,
-                   "geometry", r"^step \d+ does not exist", fields=("offset",))
+                   "geometry", r"step \d+ does not exist", fields=("offset",))
 POSITION_INSIDE = Rule("position_inside", "position [h, w, c] is inside the stage's output.",
                        422, "geometry", r"^position .* is outside", fields=("position",))
 TOTALS_BACKWARD = Rule("totals_backward", "totals_at goes with a backward stage "
