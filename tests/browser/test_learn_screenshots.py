@@ -42,6 +42,7 @@ def test_learn_screenshot(make_page, name, query, size, selector):
     wait_until(page, "document.querySelector('#main').dataset.ready === '1'")
     wait_until(page, f"!!document.querySelector('{selector}')")
     wait_until(page, "document.fonts.status === 'loaded'")
+    wait_until(page, "!document.querySelector('#mistake-field').hidden")  # the list is in
     if name == "learn-mistake":
         page.evaluate("document.querySelector('#fn-title').scrollIntoView()")
     box = page.locator(selector).first.bounding_box()
