@@ -23,6 +23,7 @@ import numpy as np
 
 from .net_input import (
     digit_from_ink,
+    digit_from_pixels,
     ink_from_strokes,
     render_segments,
     resample_polyline,
@@ -30,6 +31,7 @@ from .net_input import (
 )
 
 PAD = 168  # the page's pad, in canvas pixels
+PAD_PEN = 0.085  # the pen the pad shows, a share of its side (static/js/network/draw.js' PEN)
 SIZES = (0.8, 0.5, 0.33, 0.25, 0.2)  # the drawn set's digit heights, as shares of the pad
 DRAWN_SEED = 2026  # the drawn set's seed (training's drawings and the OOD calibration's differ)
 
@@ -171,31 +173,76 @@ def drawn_set(per_form: int = 6, sizes=SIZES, seed: int = DRAWN_SEED,
     return DrawnSet(strokes, np.array(labels), tuple(forms), np.array(at))
 
 
-def drawn_pixels(strokes: list, *, pad_pen: float | None = None, pad: int = PAD) -> np.ndarray:
+def drawn_pixels(strokes: list, *, pad_pen: float | None = None,
+                 digit_pen: float | None = None, redraw: bool = False,
+                 pad: int = PAD) -> np.ndarray:
     """The 8 x 8 inputs (n, 8, 8) uint8 of drawings, made as the page's input path makes them:
     ink_from_strokes (the pen a share of the digit's size), then digit_from_ink.
 
-    pad_pen = 0.085 instead renders the pad as the page did before (a pen 0.085 of the pad's
-    side, whatever the digit's size) and reads that ink: the "before" of the README's table.
+    With a pen, each drawing is first rendered as pixels on the pad, as a client sending its
+    canvas would: pad_pen a share of the pad's side (0.085: the page before it sent strokes),
+    or digit_pen a share of the digit's size (its strokes' box's longer side). Those pixels
+    are read as the server reads a drawing sent as pixels or a photo: redraw=True thins them
+    and redraws them with the strokes' pen (digit_from_pixels), redraw=False reads them as
+    they are (digit_from_ink: the path before it; "before" in the README's tables).
     """
     out = np.zeros((len(strokes), 8, 8), dtype=np.uint8)
     for i, s in enumerate(strokes):
-        if pad_pen is None:
-            ink = ink_from_strokes(s)
+        if pad_pen is None and digit_pen is None:
+            out[i] = digit_from_ink(ink_from_strokes(s)).pixels
+            continue
+        if pad_pen is not None:
+            width = pad_pen * pad
         else:
-            ink = render_segments(*segments_of(s), (pad, pad), pad_pen * pad)
-        out[i] = digit_from_ink(ink).pixels
+            pts = np.concatenate(s)
+            width = digit_pen * float((pts.max(axis=0) - pts.min(axis=0)).max())
+        ink = render_segments(*segments_of(s), (pad, pad), width)
+        out[i] = digit_from_pixels(ink)[0].pixels if redraw else digit_from_ink(ink).pixels
     return out
 
 
-def accuracy_by_size(params, drawn: DrawnSet | None = None, *, pad_pen: float | None = None,
-                     net=None) -> dict[float, float]:
+def accuracy_by_size(params, drawn: DrawnSet | None = None, *, net=None,
+                     **how) -> dict[float, float]:
     """The network's accuracy on a drawn set (default: drawn_set()) at each size, and over
-    all of it (key 0.0)."""
+    all of it (key 0.0); `how`: drawn_pixels' pen and reading."""
     from .net import DEFAULT_NET, predict, scale_pixels
 
     drawn = drawn if drawn is not None else drawn_set()
-    pixels = drawn_pixels(drawn.strokes, pad_pen=pad_pen)
+    pixels = drawn_pixels(drawn.strokes, **how)
     right = predict(params, scale_pixels(pixels), net or DEFAULT_NET).argmax(axis=1) == drawn.labels
     out = {float(s): float(right[drawn.sizes == s].mean()) for s in np.unique(drawn.sizes)}
     return {0.0: float(right.mean()), **dict(sorted(out.items(), reverse=True))}
+
+
+# a hairline, the strokes' pen and a felt tip (shares of the digit's size), and the page's pen
+# (a share of the pad): the pens of the README's table of drawings sent as pixels
+PIXEL_PENS = (("digit_pen", 0.05), ("digit_pen", 0.17), ("digit_pen", 0.35),
+              ("pad_pen", PAD_PEN))
+
+
+def pixels_table(params, manifold, drawn: DrawnSet | None = None) -> str:
+    """The README's table of drawings sent as pixels: for each of PIXEL_PENS, the accuracy at
+    each size read as they are and redrawn, and how many of the redrawn ones the manifold
+    (core/ood.py) calls no digit. `python -m core.drawn` prints it (about 3 minutes)."""
+    from .net import DEFAULT_NET, predict, scale_pixels
+
+    drawn = drawn if drawn is not None else drawn_set()
+    sizes = sorted(set(drawn.sizes.tolist()), reverse=True)
+    lines = ["| pen | read | " + " | ".join(f"{s:g}" for s in sizes) + " | all | flagged |",
+             "|---|---|" + "---|" * (len(sizes) + 2)]
+    for key, pen in PIXEL_PENS:
+        name = f"{pen:g} of the {'digit' if key == 'digit_pen' else 'pad'}"
+        for redraw in (False, True):
+            pixels = drawn_pixels(drawn.strokes, redraw=redraw, **{key: pen})
+            right = predict(params, scale_pixels(pixels), DEFAULT_NET).argmax(1) == drawn.labels
+            flagged = int((manifold.distance(pixels) > manifold.threshold).sum())
+            cells = [right[drawn.sizes == s].mean() for s in sizes] + [right.mean()]
+            lines.append(f"| {name} | {'redrawn' if redraw else 'as it is'} | " + " | ".join(
+                f"{c:.1%}".replace(".0%", "%") for c in cells) + f" | {flagged} |")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    from .data import load_manifold, load_weights
+
+    print(pixels_table(load_weights(), load_manifold()))

@@ -25,11 +25,12 @@ Pure NumPy; the server decodes image files and hands over gray arrays.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from .net import PIXEL_MAX
+from .thinning import depth, thin
 
 SIZE = 8
 # The pen's width as a share of the digit's size (its box's longer side, the pen's centre
@@ -67,11 +68,11 @@ def _as_ink(ink) -> np.ndarray:
     return np.clip(ink, 0.0, None)
 
 
-def _overlap(n_src: int, start: float, step: float) -> np.ndarray:
-    """(SIZE, n_src): how much of output cell r the source cell i covers, i spanning
+def _overlap(n_src: int, start: float, step: float, n_out: int = SIZE) -> np.ndarray:
+    """(n_out, n_src): how much of output cell r the source cell i covers, i spanning
     [start + i*step, start + (i + 1)*step) in output units."""
     lo = start + np.arange(n_src) * step  # (n_src,)
-    cells = np.arange(SIZE)[:, None]  # (SIZE, 1)
+    cells = np.arange(n_out)[:, None]  # (n_out, 1)
     return np.clip(np.minimum(cells + 1, lo + step) - np.maximum(cells, lo), 0.0, None)
 
 
@@ -224,15 +225,157 @@ def ink_from_strokes(strokes, *, pen: float = PEN_SHARE,
     """
     strokes = _as_strokes(strokes)
     pts = np.concatenate(strokes)
-    lo, hi = pts.min(axis=0), pts.max(axis=0)
-    size = float((hi - lo).max())
-    if size <= 0:  # a single dot: a disk
-        size = 1.0
-    scale = (resolution - 2) / (size * (1 + pen))  # pixels per unit
-    centre = (lo + hi) / 2
+    size, to_pixels = _frame(pts.min(axis=0), pts.max(axis=0), pen, resolution)
     length = sum(float(np.sqrt((np.diff(s, axis=0) ** 2).sum(axis=1)).sum()) for s in strokes)
     if length > MAX_LENGTH * size:
         raise InkError(f"The strokes are {length / size:.0f} times as long as the drawing is "
                        f"large; the limit is {MAX_LENGTH} (a digit's are 1 to 6).")
-    px = [resample_polyline((s - centre) * scale + resolution / 2, 1.0) for s in strokes]
-    return render_segments(*segments_of(px), (resolution, resolution), pen * size * scale)
+    px = [resample_polyline(to_pixels(s), 1.0) for s in strokes]
+    return render_segments(*segments_of(px), (resolution, resolution), to_pixels.pen)
+
+
+@dataclass(frozen=True)
+class _Frame:
+    """Positions (n, 2) in a drawing's units to pixels of the square it is redrawn in;
+    `pen`: the pen's width in those pixels."""
+
+    centre: np.ndarray
+    scale: float
+    resolution: int
+    pen: float
+
+    def __call__(self, points) -> np.ndarray:
+        return (np.asarray(points, dtype=np.float64) - self.centre) * self.scale \
+            + self.resolution / 2
+
+
+def _frame(lo, hi, pen: float, resolution: int) -> tuple[float, _Frame]:
+    """(D, frame) of a path whose positions span lo..hi (x, y): D = the longer side of that box
+    (1 for a single dot, drawn as a disk), scaled so that D + pen * D (its ink) spans
+    resolution - 2 pixels, centred; the pen pen * D wide."""
+    size = float(np.max(np.asarray(hi, np.float64) - lo))
+    if size <= 0:  # a single dot: a disk
+        size = 1.0
+    scale = (resolution - 2) / (size * (1 + pen))  # pixels per unit
+    centre = (np.asarray(lo, np.float64) + hi) / 2
+    return size, _Frame(centre, scale, resolution, pen * size * scale)
+
+
+# ---------------------------------------------------------------- drawings sent as pixels
+
+INK_LEVEL = 0.5  # a pixel of a drawing or photo is ink from this share of its strongest on
+WORK = 96  # the longer side, in pixels, at which a drawing's centre line is found
+# A centre line shorter than this share of its ink's box has collapsed (measured: 0.7 to 0.9
+# for pens up to 0.43 of a digit's size; 0.3 for a small 8 whose loops a thick pen filled).
+COLLAPSED = 0.6
+# render_segments' pieces at a time when redrawing: a centre line can have thousands (noise),
+# and 128 keeps the redrawing's peak near 1 MiB (app/network/service.py's REDRAW_BYTES)
+REDRAW_CHUNK = 128
+
+
+@dataclass(frozen=True)
+class Redrawn:
+    """A drawing or photo redrawn like strokes: ink (resolution, resolution) in 0..1; box =
+    (top, left, bottom, right) of its ink in the source (bottom, right exclusive); size = D,
+    the longer side of its centre line's box, and stroke = its strokes' width measured (2 d - 1,
+    d the median depth of its centre line's pixels), both in source pixels; redrawn False:
+    read as it is (its centre line collapsed, see redraw_ink)."""
+
+    ink: np.ndarray
+    box: tuple[int, int, int, int]
+    size: float
+    stroke: float
+    redrawn: bool = True
+
+
+def centre_line(ink, *, level: float = INK_LEVEL, work: int = WORK):
+    """(mask (h, w) bool, skeleton (h, w) bool, box, step) of a drawing (H, W), 0 = paper:
+    the pixels at least `level` of its strongest ink, cropped to their box (top, left,
+    bottom, right), resampled so that the box's longer side is `work` pixels (step = work
+    pixels per source pixel; a work pixel is ink if ink covers any of it: a hairline stays
+    whole at any scale): the mask; and the mask thinned (core/thinning.py): the skeleton."""
+    return _centre_line(_as_ink(ink), level, work)
+
+
+def _centre_line(ink: np.ndarray, level: float, work: int):
+    peak = float(ink.max())
+    if peak <= 0:
+        raise InkError("The drawing is blank: there is no ink to read.")
+    mask = ink >= level * peak  # (H, W)
+    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    top, bottom, left, right = int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
+    crop = mask[top:bottom, left:right].astype(np.float32)  # (h, w); 0 and 1 are exact
+    h, w = crop.shape
+    step = work / max(h, w)
+    n_h, n_w = max(1, round(h * step)), max(1, round(w * step))
+    covered = (_overlap(h, 0.0, step, n_h).astype(np.float32) @ crop  # (n_h, w)
+               @ _overlap(w, 0.0, step, n_w).T.astype(np.float32))  # (n_h, n_w)
+    mask = covered > 0.01
+    return mask, thin(mask), (top, left, bottom, right), step
+
+
+def skeleton_segments(skeleton) -> tuple[np.ndarray, np.ndarray]:
+    """(starts (S, 2), ends (S, 2)) in (x, y), pixel centres at i + 0.5: a piece from every
+    pixel of a centre line to each of its neighbours right, below, below-right and
+    below-left, and a dot for a pixel with no neighbour."""
+    skeleton = np.asarray(skeleton, dtype=bool)
+    padded = np.pad(skeleton, 1)  # (h + 2, w + 2)
+    h, w = skeleton.shape
+    starts, ends = [], []
+    alone = skeleton.copy()
+    for dr, dc in ((0, 1), (1, 0), (1, 1), (1, -1)):
+        both = skeleton & padded[1 + dr:1 + dr + h, 1 + dc:1 + dc + w]  # (h, w)
+        alone &= ~both & ~padded[1 - dr:1 - dr + h, 1 - dc:1 - dc + w]
+        r, c = np.nonzero(both)
+        starts.append(np.stack([c, r], axis=1))
+        ends.append(np.stack([c + dc, r + dr], axis=1))
+    r, c = np.nonzero(alone)
+    starts.append(np.stack([c, r], axis=1))
+    ends.append(np.stack([c, r], axis=1))
+    return np.concatenate(starts) + 0.5, np.concatenate(ends) + 0.5
+
+
+def redraw_ink(ink, *, pen: float = PEN_SHARE, resolution: int = RESOLUTION,
+               level: float = INK_LEVEL, work: int = WORK) -> Redrawn:
+    """A drawing or photo (H, W) as ink (0 = paper) redrawn the way strokes are, into a square
+    of `resolution` pixels (ink_from_strokes' frame): its centre line (centre_line) followed
+    by a round pen `pen` times its size D, and, where the drawing is wider than that pen, what
+    is left of it once thinned to the pen's width. A hairline and a felt-tip digit both come
+    out with the data's amount of ink, and a loop that a thick pen filled stays a blob (its
+    centre line alone would be a line through it: an 8 read as a 1).
+
+    The width: strokes w = 2 d - 1 wide (d the median depth, core/thinning.py, of the centre
+    line's pixels) thinned to t = pen * D keep the pixels deeper than (w - t) / 2.
+    A drawing whose centre line spans less than COLLAPSED of its ink's box (a small digit
+    written with a thick pen, its loops filled in: an 8 thins to a short line) is read as it
+    is: its ink, cropped (redrawn False).
+    Example: a bar 100 rows high and 30 columns wide (a thick 1) has a centre line about
+    100 - 30 = 70 long (thinning stops half a width short of each end), so the pen is
+    0.17 * 70 = 12 source pixels wide, and the bar is thinned to a 12-pixel bar.
+    """
+    ink = _as_ink(ink)
+    mask, skeleton, box, step = _centre_line(ink, level, work)
+    starts, ends = skeleton_segments(skeleton)
+    pts = np.concatenate([starts, ends])
+    d = depth(mask)  # (h, w)
+    stroke = 2 * float(np.median(d[skeleton])) - 1
+    if np.ptp(pts, axis=0).max() < COLLAPSED * max(mask.shape):
+        top, left, bottom, right = box  # loops filled in: its ink as it is, cropped
+        return Redrawn(ink[top:bottom, left:right] / ink.max(), box,
+                       max(mask.shape) / step - stroke / step, stroke / step, redrawn=False)
+    size, to_pixels = _frame(pts.min(axis=0), pts.max(axis=0), pen, resolution)
+    drawn = render_segments(to_pixels(starts), to_pixels(ends), (resolution, resolution),
+                            to_pixels.pen, chunk=REDRAW_CHUNK)
+    kept = (mask & (d > (stroke - pen * size) / 2)).astype(np.float64)  # (h, w)
+    y0, x0 = to_pixels(np.zeros(2))[::-1]  # where the work image's corner lands
+    scale = to_pixels.scale
+    left = _overlap(kept.shape[0], y0, scale, resolution) @ kept \
+        @ _overlap(kept.shape[1], x0, scale, resolution).T  # (resolution, resolution)
+    return Redrawn(np.maximum(drawn, np.minimum(left, 1.0)), box, size / step, stroke / step)
+
+
+def digit_from_pixels(ink, **redraw) -> tuple[Preprocessed, Redrawn]:
+    """The 8 x 8 input of a drawing or photo sent as pixels (redraw_ink, then digit_from_ink;
+    its box and source_shape the source's), and the redrawing."""
+    r = redraw_ink(ink, **redraw)
+    return replace(digit_from_ink(r.ink), box=r.box, source_shape=np.shape(ink)), r

@@ -194,10 +194,18 @@ class NetPreprocessOut(BaseModel):
     inverted: bool | None = Field(None, description="Photos: True when the paper was light "
                                   "(dark ink), so gray was turned into ink as 1 - gray.")
     strokes: int | None = Field(None, description="Strokes: how many.")
-    size: float | None = Field(None, description="Strokes: the digit's size, the longer side "
-                               "of its pen positions' box, in the strokes' units.")
-    pen: float | None = Field(None, description="Strokes: the pen's width it was drawn with, "
-                              "in the strokes' units (pen_share * size).")
+    size: float | None = Field(None, description="The digit's size: the longer side of the "
+                               "box of its pen positions (strokes, in their units) or of its "
+                               "centre line (a drawing or photo, in its pixels).")
+    pen: float | None = Field(None, description="The pen's width it was drawn with, in the "
+                              "same units (pen_share * size): strokes are drawn with it, a "
+                              "drawing or photo is thinned to its centre line and redrawn.")
+    stroke: float | None = Field(None, description="A drawing or photo: its strokes' width "
+                                 "as measured before the redrawing, in its pixels.")
+    redrawn: bool | None = Field(None, description="A drawing or photo: True when it was "
+                                 "thinned and redrawn with the pen; False when it was read as "
+                                 "it is (its loops filled in by a thick pen, its centre line "
+                                 "would be a line through it).")
 
 
 class NetDigitLikeOut(BaseModel):

@@ -35,7 +35,15 @@ from app.platform.weights import (
 )
 from core.data import load_digits, load_manifold, weights_info
 from core.net import DEFAULT_NET, NetBackward, NetForward, net_backward, net_forward, scale_pixels
-from core.net_input import PEN_SHARE, InkError, digit_from_ink, ink_from_gray, ink_from_strokes
+from core.net_input import (
+    PEN_SHARE,
+    InkError,
+    Preprocessed,
+    digit_from_ink,
+    digit_from_pixels,
+    ink_from_gray,
+    ink_from_strokes,
+)
 
 NET = DEFAULT_NET
 
@@ -118,25 +126,31 @@ class DigitIn:
                 "index": self.index, "preprocess": self.preprocess}
 
 
-def _from_ink(ink: np.ndarray, inverted: bool | None = None, **more) -> DigitIn:
-    try:
-        p = digit_from_ink(ink)
-    except InkError as exc:
-        raise ApiError(422, "no_digit", f"input: {exc}") from None
+def _digit(p: Preprocessed, **more) -> DigitIn:
     return DigitIn(p.pixels, preprocess={"source_shape": list(p.source_shape),
-                                         "box": list(p.box), "placed": list(p.placed),
-                                         "inverted": inverted, **more})
+                                         "box": list(p.box), "placed": list(p.placed), **more})
+
+
+def _from_pixels(ink: np.ndarray, field: str, inverted: bool | None = None) -> DigitIn:
+    """A drawing sent as pixels, or a photo's ink: thinned to its centre line and redrawn
+    with the strokes' pen (a share of its size), then as ink (core/net_input.py)."""
+    try:
+        p, redrawn = digit_from_pixels(ink)
+    except InkError as exc:
+        raise ApiError(422, "no_digit", f"{field}: {exc}") from None
+    return _digit(p, inverted=inverted, size=redrawn.size, pen=PEN_SHARE * redrawn.size,
+                  stroke=redrawn.stroke, redrawn=redrawn.redrawn)
 
 
 def _from_strokes(strokes: list) -> DigitIn:
     """A drawing sent as strokes: drawn with the pen a share of its size, then as ink."""
     try:
-        ink = ink_from_strokes(strokes)
+        p = digit_from_ink(ink_from_strokes(strokes))
     except InkError as exc:
         raise ApiError(422, "no_digit", f"input.strokes: {exc}") from None
     pts = np.concatenate([np.asarray(s, dtype=np.float64) for s in strokes])
     size = float(np.ptp(pts, axis=0).max())
-    return _from_ink(ink, strokes=len(strokes), size=size, pen=PEN_SHARE * size)
+    return _digit(p, strokes=len(strokes), size=size, pen=PEN_SHARE * size)
 
 
 def canvas_shape(inp, limits: NetworkLimits) -> tuple[int, int]:
@@ -177,7 +191,7 @@ def digit_input(inp, limits: NetworkLimits) -> DigitIn:
     if inp.kind == "strokes":
         return _from_strokes(inp.strokes)
     canvas_shape(inp, limits)
-    return _from_ink(canvas_ink(inp) / 255.0)
+    return _from_pixels(canvas_ink(inp) / 255.0, "input")
 
 
 def _photo_size(data: bytes, most: int) -> int:
@@ -192,7 +206,8 @@ def _photo_size(data: bytes, most: int) -> int:
 def photo_input(data: bytes, limits: NetworkLimits, max_pixels: int,
                 max_decode_bytes: int = imaging.MAX_DECODE_BYTES) -> DigitIn:
     """An uploaded photo or scan: decoded gray (app/platform/imaging.py, at most max_canvas on a
-    side), the paper found by its border, the ink cropped and scaled like a drawing."""
+    side), the paper found by its border, the ink redrawn, cropped and scaled like a
+    drawing."""
     gray = imaging.decode(data, size=_photo_size(data, limits.max_canvas), color="gray",
                           max_pixels=max_pixels, max_decode_bytes=max_decode_bytes)
     g = gray[:, :, 0].astype(np.float64) / 255.0
@@ -201,7 +216,7 @@ def photo_input(data: bytes, limits: NetworkLimits, max_pixels: int,
     except InkError as exc:
         raise ApiError(422, "no_digit", f"file: {exc}") from None
     border = np.concatenate([g[0], g[-1], g[:, 0], g[:, -1]])
-    return _from_ink(ink, inverted=bool(np.median(border) >= 0.5))
+    return _from_pixels(ink, "file", inverted=bool(np.median(border) >= 0.5))
 
 
 # ---------------------------------------------------------------- forward and backward
@@ -347,6 +362,13 @@ INK_BYTES_PER_PIXEL = 32
 # 40 times the digit's size, drawn 512 one-pixel pieces at a time (5.2 MiB peak measured on
 # the worst case, a 4096-point zigzag of 39 times its size).
 STROKES_BYTES = 8 * MIB
+# A drawing or photo sent as pixels is redrawn (core/net_input.py's redraw_ink): a copy of
+# its ink, the mask, the box as float32 (or, read as it is, float64), and at 96 pixels its
+# centre line drawn 128 pieces at a time. Measured with the ink's own arrays: 8.2 MiB for a
+# 512 x 512 drawing full of ink or of noise (cost 14.8), 2.2 MiB for 168 x 168 of noise, whose
+# centre line is thousands of dots (tests/app/test_network_cost.py).
+REDRAW_BYTES_PER_PIXEL = 16
+REDRAW_BYTES = 7 * MIB // 4
 # A photo's working gray image (at most max_canvas on a side): uint8, float64, the ink
 # (core/net_input.py's ink_from_gray: border, difference, clip, stretch), then the drawing's.
 PHOTO_BYTES_PER_PIXEL = 80
@@ -373,12 +395,13 @@ def input_cost(inp, limits: NetworkLimits) -> int:
     if inp.kind != "canvas":
         return 0
     h, w = canvas_shape(inp, limits)
-    return INK_BYTES_PER_PIXEL * h * w
+    return (INK_BYTES_PER_PIXEL + REDRAW_BYTES_PER_PIXEL) * h * w + REDRAW_BYTES
 
 
 def run_cost(inp, limits: NetworkLimits) -> int:
     """/run: the input's digit, forward and backward, the answer (about 1 MiB for an 8 x 8
-    digit or the page's 168 x 168 drawing: light; a 512 x 512 drawing is heavy)."""
+    digit or the page's 168 x 168 drawing sent as pixels: light; strokes and a 512 x 512
+    drawing are heavy)."""
     return RUN_BYTES + input_cost(inp, limits)
 
 
@@ -408,8 +431,8 @@ def photo_cost(data: bytes, limits: NetworkLimits, max_pixels: int,
                                            max_pixels=max_pixels,
                                            max_decode_bytes=max_decode_bytes)
     w, h = imaging.working_size(width, height, size)
-    return (decoded + TILE_BYTES + PHOTO_BYTES_PER_PIXEL * w * h + RUN_BYTES
-            + HELD_COPIES * len(data))
+    return (decoded + TILE_BYTES + (PHOTO_BYTES_PER_PIXEL + REDRAW_BYTES_PER_PIXEL) * w * h
+            + REDRAW_BYTES + RUN_BYTES + HELD_COPIES * len(data))
 
 
 def upload_cost(data: bytes) -> int:

@@ -11,7 +11,7 @@ from PIL import Image
 
 from core.data import load_digits, load_weights, weights_info
 from core.net import DEFAULT_NET, net_backward, net_forward, scale_pixels
-from core.net_input import digit_from_ink
+from core.net_input import digit_from_pixels
 from core.trace import conv_backward_trace, conv_forward_trace, pool_forward_trace
 
 
@@ -105,7 +105,7 @@ def _seven(h=120, w=90) -> np.ndarray:
 def test_canvas_input_is_preprocessed_as_the_data(client):
     ink = _seven()
     j = _run(client, input={"kind": "canvas", "ink": ink.tolist()})
-    p = digit_from_ink(ink / 255.0)
+    p, _ = digit_from_pixels(ink / 255.0)
     np.testing.assert_array_equal(j["input"]["pixels"], p.pixels)
     assert j["input"]["preprocess"]["box"] == list(p.box)
     assert j["input"]["preprocess"]["source_shape"] == [120, 90]
@@ -125,7 +125,7 @@ def test_base64_ink_gives_the_nested_forms_answer(client, backward):
     nested = _run(client, input={"kind": "canvas", "ink": ink.tolist()}, backward=backward)
     compact = _run(client, input=_b64(ink), backward=backward)
     assert compact == nested
-    p = digit_from_ink(ink / 255.0)
+    p, _ = digit_from_pixels(ink / 255.0)
     np.testing.assert_array_equal(compact["input"]["pixels"], p.pixels)
     assert compact["input"]["preprocess"]["source_shape"] == [117, 131]
     fwd = net_forward(load_weights(), scale_pixels(p.pixels[None]), DEFAULT_NET)
@@ -188,7 +188,7 @@ def test_photo_upload_is_gray_cropped_scaled(client, dark_ink):
     assert r.status_code == 200, r.text
     j = r.json()
     assert j["input"]["preprocess"]["inverted"] is dark_ink
-    p = digit_from_ink(ink / 255.0)
+    p, _ = digit_from_pixels(ink / 255.0)
     assert j["input"]["preprocess"]["box"] == [x + 40 for x in p.box]  # the 40-pixel margin
     assert j["input"]["preprocess"]["source_shape"] == [200, 170]
     np.testing.assert_array_equal(j["input"]["pixels"], p.pixels)

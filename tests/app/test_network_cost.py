@@ -74,6 +74,8 @@ RUNS = {
     "pixels": {"input": {"kind": "pixels", "pixels": np.full((8, 8), 8.0).tolist()},
                "backward": False},
     "canvas 168 (the page's)": {"input": {"kind": "canvas", "ink": _ink(168)}},
+    "canvas 168 of noise (redrawn: thousands of dots)": {"input": {"kind": "canvas", "ink": (
+        np.random.default_rng(0).integers(0, 2, (168, 168)) * 255).tolist()}},
     "canvas 512 (max_canvas)": {"input": {"kind": "canvas", "ink": _ink(512)}},
     "canvas 512 as base64": {"input": {"kind": "canvas", "shape": [512, 512], "ink_base64":
                                        base64.b64encode(np.array(_ink(512), dtype=np.uint8)
