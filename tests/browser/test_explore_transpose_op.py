@@ -154,3 +154,18 @@ def test_the_op_downloads_its_loop(page_and_log, tmp_path):
     name, data = download(page, menu, "gif", tmp_path)
     assert Image.open(io.BytesIO(data)).n_frames == 24
     assert log.console_errors == [] and log.page_errors == []
+
+
+def test_a_link_whose_settings_are_refused_opens_on_the_defaults(make_page):
+    page, log = make_page(width=390)
+    open_page(page, OP_QUERY + "&t_op=2")  # stride 2: output_padding at most 1
+    note = page.locator("#url-dropped")
+    expect(note).to_contain_text("the address's transposed-convolution settings were dropped "
+                                 "for the defaults: output_padding must be smaller than "
+                                 "stride or dilation")
+    expect(page.locator("#t-op")).to_have_value("0")
+    expect(page.locator("#convt-shapes")).to_contain_text("Z 32 × 48 × 3")
+    expect(page.locator("#convt-error")).to_be_hidden()
+    assert page.locator("#view .convt-op-view canvas").count() >= 2
+    expect(page).to_have_url(re.compile(r"t_op=0"))
+    assert log.page_errors == []

@@ -37,6 +37,7 @@ export function createTransposeOp(app) {
   let controller = null;
   let timer = 0;
   let shown = null; // {answer, store}
+  let fellBack = false; // the address's settings were dropped once for the defaults
 
   const on = () => state.ui.mode === "transpose";
   const upsampling = () => info.upsampling.includes(state.transpose.kernel);
@@ -137,6 +138,7 @@ export function createTransposeOp(app) {
 
   function showError(messages) {
     $("#convt-error-text").textContent = messages.join(" ");
+    $("#convt-stale").hidden = !shown;
     errorBox.hidden = false;
     $("#convt-formula").classList.add("stale");
   }
@@ -154,8 +156,20 @@ export function createTransposeOp(app) {
       answer = await postTranspose(sent, state.file, { signal: ac.signal });
     } catch (err) {
       if (err.name === "AbortError") return;
-      showError(err.messages || [String(err.message || err)]);
+      const messages = err.messages || [String(err.message || err)];
       app.$("#status").textContent = "";
+      if (!shown && !fellBack && err.status < 500) {
+        // the address's settings were refused before anything was drawn: the defaults
+        // instead, and the line above the output says what went and why
+        fellBack = true;
+        state.transpose = { weights: null, ...clone(info.defaults) };
+        app.dropped.add([`the address's transposed-convolution settings were dropped for the defaults: ${messages.join(" ")}`]);
+        render();
+        app.url.sync();
+        compute();
+        return;
+      }
+      showError(messages);
       return;
     }
     if (controller !== ac || !on()) return;
