@@ -1,5 +1,6 @@
 """The server's limits checked before any work: array sizes, window reads, page lengths,
-and what a request costs in bytes (the layer's own checks and cost: app/explore/services/bounds.py).
+and what a request costs in bytes (the Explore layer's own checks and cost: the LayerPlan of
+app/explore/services/plan.py).
 
 Each check raises ApiError (413 over a size or work limit, 422 over a field's server limit)
 whose message names the field, the numbers, the limit and its CONVSTEP_* variable.

@@ -80,3 +80,17 @@ def test_work_check_is_the_plans():
     with pytest.raises(ApiError) as info:
         plan.check_work(Settings(max_work_elements=2000))
     assert info.value.status == 413 and "1*38*38*5*5*3" in info.value.detail
+
+
+def test_api_image_says_what_api_geometry_says(client):
+    """Reflect pad wider than the image and a window that does not fit either: one plan,
+    one order of checks, so both routes name the reflect error (before the plan /api/image
+    named the window), and /api/image refuses it before any work."""
+    settings = {"sample": "text", "size": 5, "color": "gray", "f": 7, "dilation": 2,
+                "pad": 5, "pad_mode": "reflect", "stride": 2, "pool": None,
+                "filters": [{"preset": "sobel_x"}]}
+    r = client.image(settings)
+    g = client.post("/api/geometry", json={"settings": settings}).json()
+    assert r.status_code == 422 == g["status"] and r.json()["code"] == g["code"] == "geometry"
+    detail = r.json()["detail"]
+    assert detail.startswith("Reflect padding") and g["message"].startswith(detail)

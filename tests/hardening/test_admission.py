@@ -51,7 +51,7 @@ if kind == "image":
     s = ImageSettings(**payload)
     cache = LruCache(lambda: settings)
     data = sample_bytes(s.sample)
-    cost = image_service.image_cost(cache, "sample:" + s.sample, data, s, settings)
+    cost = image_service.image_cost(cache, "sample:" + s.sample, data, s, settings)[0]
     run = lambda: image_service._image_answer(cache, "sample:" + s.sample, data, s, None,
                                                settings, "float32", True)
 else:

@@ -15,7 +15,6 @@ from app.explore.services import image as service
 from app.explore.services import steps as steps_service
 from app.explore.services.plan import check_settings
 from app.platform import imaging
-from app.platform.bounds import page_limit
 from app.platform.config import Settings
 from app.platform.deps import ArraysQuery, EncodingQuery, SettingsDep
 from app.platform.errors import ApiError
@@ -144,10 +143,7 @@ async def steps(body: StepsIn, request: Request, limits: SettingsDep) -> dict:
     stages), the running totals after steps 0..totals_at. The answer is the page of that
     stage's kind (`kind` says which record the steps are) plus `id`, `stage` and `totals`.
     """
-    limit = page_limit("limit", body.limit, "limit" in body.model_fields_set, limits,
-                       service.stage_step_numbers(body.settings, body.stage))
-    body = body.model_copy(update={"settings": check_settings(body.settings, limits)})
-    return await service.steps_answer(request, body, limit, limits)
+    return await service.steps_answer(request, body, limits)
 
 
 @router.post("/arrays", responses={**IMAGE_ERRORS, **UNKNOWN_IMAGE}, response_model=ArraysOut,
@@ -156,7 +152,6 @@ async def arrays(body: ArraysIn, request: Request, limits: SettingsDep,
                  encoding: EncodingQuery = "float32") -> Response:
     """The ARRs named in `names` for the image `id` under `settings` (arrays that do not
     exist for these settings, such as `pooled` without pooling, are left out)."""
-    body = body.model_copy(update={"settings": check_settings(body.settings, limits)})
     answer, content_encoding = await service.arrays_answer(request, body, limits, encoding,
                                                            _gzip(request))
     return JSONChunks(answer, content_encoding=content_encoding)

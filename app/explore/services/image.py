@@ -21,15 +21,20 @@ from starlette.concurrency import run_in_threadpool
 
 from app.explore.schemas.image import (
     FIRST_PAGE,
-    STAGES_WITH_STEPS,
     ArraysIn,
     ImageSettings,
     StepsIn,
 )
 from app.explore.services import layer, steps
-from app.explore.services.bounds import check_layer_work, layer_cost
+from app.explore.services.plan import (
+    LayerPlan,
+    check_settings,
+    has_transpose,
+    make_plan,
+    stage_step_numbers,
+)
 from app.platform import imaging
-from app.platform.bounds import page_cost, page_limit, step_numbers
+from app.platform.bounds import page_limit
 from app.platform.cache import LruCache
 from app.platform.config import Settings
 from app.platform.encoding import arrays_json
@@ -70,15 +75,23 @@ def working_image(cache: LruCache, source: str, data: bytes, s: ImageSettings,
     return image_id, image
 
 
-def get_result(cache: LruCache, image_id: str, image: np.ndarray, s: ImageSettings,
-               limits: Settings) -> layer.LayerResult:
-    """The layer's result for this image and these settings: from the cache, or computed
-    (geometry and work bound checked first) and cached next to its image."""
-    key = ("result", image_id, s.layer_key())
+def admitted_plan(s: ImageSettings, shape: tuple[int, int, int],
+                  limits: Settings) -> LayerPlan:
+    """The layer's plan on an image of `shape`, its geometry (core's 422) and its window
+    reads (413) checked: what every route admits work by."""
+    plan = make_plan(s, shape)
+    plan.check_work(limits)
+    return plan
+
+
+def get_result(cache: LruCache, image_id: str, image: np.ndarray,
+               plan: LayerPlan) -> layer.LayerResult:
+    """The layer's result for this image and this (admitted) plan: from the cache, or
+    computed and cached next to its image."""
+    key = ("result", image_id, plan.settings.layer_key())
     result = cache.get(key)
     if result is None:
-        check_layer_work(image, s, limits)
-        result = layer.run(image, s)
+        result = layer.run(image, plan.settings)
         cache.put(key, result, result.nbytes, keep=(("image", image_id),))
     return result
 
@@ -101,14 +114,18 @@ def find_image(cache: LruCache, image_id: str, s: ImageSettings) -> np.ndarray:
 
 def _image_answer(cache: LruCache, source: str, data: bytes, s: ImageSettings,
                   names: tuple[str, ...] | None, limits: Settings, encoding: str,
-                  gzip: bool) -> Answer:
+                  gzip: bool, plans: tuple[LayerPlan, ...] = ()) -> Answer:
     t0 = time.perf_counter()
     image_id, image = working_image(cache, source, data, s, limits)
     t1 = time.perf_counter()
-    result = get_result(cache, image_id, image, s, limits)
+    # the plan admitted for this shape (image_cost's), or made now
+    plan = next((p for p in plans if p.shape == image.shape), None)
+    if plan is None:
+        plan = admitted_plan(s, image.shape, limits)
+    result = get_result(cache, image_id, image, plan)
     pages = {stage: steps.step_page(result.trace, s, stage, limit=page_limit(
-                 "limit", FIRST_PAGE, False, limits, stage_step_numbers(s, stage)))
-             for stage in STAGES_WITH_STEPS if stage in result.stages}
+                 "limit", FIRST_PAGE, False, limits, plan.step_numbers(stage)))
+             for stage in plan.step_stages}
     arrays = arrays_json(result.arrays, result.ranges, names, encoding)
     t2 = time.perf_counter()
     rest = json.dumps({
@@ -122,10 +139,11 @@ def _image_answer(cache: LruCache, source: str, data: bytes, s: ImageSettings,
 
 
 def image_cost(cache: LruCache, source: str, data: bytes, s: ImageSettings,
-               limits: Settings) -> int:
-    """Upper bound of the bytes /api/image holds for this source and these settings: the
-    decoded image (from its header, when it is not cached yet) and the layer with its
-    answer (app/explore/services/bounds.py's layer_cost), before anything is decoded."""
+               limits: Settings) -> tuple[int, tuple[LayerPlan, ...]]:
+    """(Upper bound of the bytes /api/image holds for this source and these settings, the
+    plans admitted): the decoded image (from its header, when it is not cached yet) and the
+    layer with its answer (LayerPlan.cost) on each shape the image may have, before
+    anything is decoded."""
     alias = cache.get(("alias", source, s.size, s.color))
     image = None if alias is None else cache.get(("image", alias))
     if image is not None:
@@ -137,11 +155,8 @@ def image_cost(cache: LruCache, source: str, data: bytes, s: ImageSettings,
         w, h = imaging.working_size(width, height, s.size)
         w2, h2 = imaging.working_size(height, width, s.size)  # EXIF may turn it
         shapes = [(h, w, s.channels), (h2, w2, s.channels)]
-    costs = []
-    for shape in shapes:
-        check_layer_work(shape, s, limits)  # geometry (core's 422) and window reads first
-        costs.append(layer_cost(shape, s, first_pages=1))
-    return decoded + max(costs)
+    plans = tuple(admitted_plan(s, shape, limits) for shape in shapes)
+    return decoded + max(p.cost(first_pages=1) for p in plans), plans
 
 
 async def image_answer(request: Request, source: str, data: bytes, s: ImageSettings,
@@ -151,47 +166,30 @@ async def image_answer(request: Request, source: str, data: bytes, s: ImageSetti
     its content encoding: the image `source` (bytes `data`) decoded, the layer run, the
     first page of every stage's steps. Admitted by its cost (image_cost) first."""
     cache = request.app.state.cache
-    cost = await run_in_threadpool(image_cost, cache, source, data, s, limits)
+    cost, plans = await run_in_threadpool(image_cost, cache, source, data, s, limits)
     return await heavy(request, _image_answer, cache, source, data, s, names, limits,
-                       encoding, gzip, cost=cost, what="this image request")
+                       encoding, gzip, plans, cost=cost, what="this image request")
 
 
 async def _with_result(request: Request, fn: Callable[..., T], image_id: str,
-                       s: ImageSettings, limits: Settings, cost: int, *args: Any) -> T:
-    """fn(result, *args) in the thread pool, admitted with its own `cost` when the result is
-    cached (a page costs only its own steps: light, it passes heavy work that waits), else
-    with the layer's cost too, computing it first. 404 when the image is no longer held."""
+                       s: ImageSettings, limits: Settings, cost_of: Callable[[LayerPlan], int],
+                       *args: Any) -> T:
+    """fn(result, *args) in the thread pool, admitted with its own cost (`cost_of` the
+    layer's plan on the held image) when the result is cached (a page costs only its own
+    steps: light, it passes heavy work that waits), else with the layer's cost too,
+    computing it first. 404 when the image is no longer held."""
     cache: LruCache = request.app.state.cache
     image = find_image(cache, image_id, s)
     result = cache.get(("result", image_id, s.layer_key()))
-    if result is not None:
-        return await heavy(request, fn, result, *args, cost=cost)
+    if result is not None:  # its plan was admitted when it was computed
+        return await heavy(request, fn, result, *args, cost=cost_of(make_plan(s, image.shape)))
+    plan = admitted_plan(s, image.shape, limits)
 
     def compute_then():
-        return fn(get_result(cache, image_id, image, s, limits), *args)
+        return fn(get_result(cache, image_id, image, plan), *args)
 
-    check_layer_work(image, s, limits)
-    return await heavy(request, compute_then, cost=cost + layer_cost(image.shape, s),
+    return await heavy(request, compute_then, cost=cost_of(plan) + plan.cost(),
                        what="computing this layer")
-
-
-def steps_cost(s: ImageSettings, stage: str, limit: int, totals: bool) -> int:
-    """Bytes of a /api/steps answer: its page, and the running totals' ARRs."""
-    per_step = stage_step_numbers(s, stage)
-    cost = page_cost(limit, per_step)
-    if totals:  # dA_prev_pad or dA_prev, dW, db as float64, float32 and base64
-        cost += 24 * ((s.size + 2 * s.pad) ** 2 * s.channels + s.f * s.f * s.channels
-                      * len(s.filters) + len(s.filters))
-    return cost
-
-
-def stage_step_numbers(s: ImageSettings, stage: str) -> int:
-    """Numbers one step record of `stage` carries under these settings."""
-    if stage.startswith("pool") and s.pool is not None:
-        return step_numbers("pool", s.pool.f, 1)
-    if stage == "backward_transpose":  # windows of dZ_up: one number per filter
-        return step_numbers("conv", s.f, len(s.filters))
-    return step_numbers("conv", s.f, s.channels)
 
 
 def _steps_answer(result: layer.LayerResult, body: StepsIn, limit: int) -> dict:
@@ -205,21 +203,27 @@ def _steps_answer(result: layer.LayerResult, body: StepsIn, limit: int) -> dict:
     return out
 
 
-async def steps_answer(request: Request, body: StepsIn, limit: int, limits: Settings) -> dict:
-    """The /api/steps answer (StepsOut) for settings already within the limits."""
+async def steps_answer(request: Request, body: StepsIn, limits: Settings) -> dict:
+    """The /api/steps answer (StepsOut): the page's `limit` within the limits (the
+    default capped by them), the settings within the limits, the stage one they have."""
+    limit = page_limit("limit", body.limit, "limit" in body.model_fields_set, limits,
+                       stage_step_numbers(body.settings, body.stage))
+    body = body.model_copy(update={"settings": check_settings(body.settings, limits)})
     s = body.settings
     if body.stage.startswith("pool") and s.pool is None:
         raise ApiError(422, "no_such_stage", f"stage '{body.stage}' needs pooling, but "
                        "settings.pool is null.")
-    if body.stage == "backward_transpose" and s.pad_mode != "constant":
+    if body.stage == "backward_transpose" and not has_transpose(s):
         raise ApiError(422, "no_such_stage", "stage 'backward_transpose' exists for "
                        f"settings.pad_mode 'constant', not '{s.pad_mode}' (that mode folds "
                        "the padding's gradient back into dA_prev).")
     if body.totals_at is not None and not body.stage.endswith("backward"):
         raise ApiError(422, "no_totals", "totals_at: running totals exist for the backward "
                        f"stages (conv_backward, pool_backward), not for '{body.stage}'.")
-    cost = steps_cost(s, body.stage, limit, body.totals_at is not None)
-    return await _with_result(request, _steps_answer, body.id, s, limits, cost, body, limit)
+    totals = body.totals_at is not None
+    return await _with_result(request, _steps_answer, body.id, s, limits,
+                              lambda plan: plan.steps_cost(body.stage, limit, totals),
+                              body, limit)
 
 
 def _arrays_answer(result: layer.LayerResult, body: ArraysIn, encoding: str, gzip: bool,
@@ -231,9 +235,8 @@ def _arrays_answer(result: layer.LayerResult, body: ArraysIn, encoding: str, gzi
 
 async def arrays_answer(request: Request, body: ArraysIn, limits: Settings, encoding: str,
                         gzip: bool) -> Answer:
-    """The /api/arrays answer (ArraysOut) as byte chunks, for settings within the limits."""
-    s = body.settings
-    # every array at most the padded image's size per filter: float32 text and its gzip
-    n = len(body.names) * (s.size + 2 * s.pad) ** 2 * max(s.channels, len(s.filters))
-    return await _with_result(request, _arrays_answer, body.id, s, limits, 12 * n + 65536,
+    """The /api/arrays answer (ArraysOut) as byte chunks, the settings within the limits."""
+    body = body.model_copy(update={"settings": check_settings(body.settings, limits)})
+    return await _with_result(request, _arrays_answer, body.id, body.settings, limits,
+                              lambda plan: plan.arrays_cost(len(body.names)),
                               body, encoding, gzip, limits.gzip_level)
