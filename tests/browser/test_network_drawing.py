@@ -1,6 +1,6 @@
 """The network page as a newcomer draws on it: no "blank" flash when a stroke starts, Clear
 empties every view, a small digit is read, a scribble is called no digit, a long weights name
-stays in its panel."""
+stays in its panel, a photo of a thick digit is redrawn and read."""
 
 from __future__ import annotations
 
@@ -132,4 +132,32 @@ def test_a_photo_that_is_no_digit_says_so(make_page):
     root = page.locator("#main")
     expect(root).to_have_attribute("data-digit-like", "false", timeout=20000)
     assert "does not look like a digit" in page.locator("#verdict").inner_text()
+    assert log.page_errors == []
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_a_photo_of_a_felt_tip_digit_is_read(make_page, tmp_path, width):
+    """A photo of a 4 written with a felt tip (a pen 0.15 of the pad, gray on white): the page
+    shows it thinned and redrawn as the network reads it, and reads a 4."""
+    import numpy as np
+    from PIL import Image
+
+    from core.drawn import PAD
+    from core.net_input import render_segments, segments_of
+
+    strokes = [np.array([[50, 20], [45, 100], [130, 100]], float),
+               np.array([[110, 30], [110, 155]], float)]
+    ink = render_segments(*segments_of(strokes), (PAD, PAD), 0.15 * PAD)
+    photo = tmp_path / "four.png"
+    Image.fromarray((255 - 200 * np.pad(ink, 40)).astype(np.uint8)).save(photo)
+    page, log = _open(make_page, width)
+    page.click("#tab-photo")
+    page.set_input_files("#photo", str(photo))
+    root = page.locator("#main")
+    expect(root).to_have_attribute("data-prediction", "4", timeout=20000)
+    expect(root).to_have_attribute("data-digit-like", "true")
+    note = page.locator("#input-note").inner_text()
+    assert re.search(r"strokes \d+ px wide, thinned and redrawn with a \d+ px pen", note), note
+    page.locator("#input-note").scroll_into_view_if_needed()
+    page.screenshot(path=tmp_path / f"network-photo-felt-tip-{width}.png")  # looked at
     assert log.page_errors == []

@@ -64,6 +64,15 @@ function createNetworkPage(root, boot) {
 
 // ---------------------------------------------------------------- running the network
 
+/** How a photo or a drawing sent as pixels was redrawn (core/net_input.py's redraw_ink). */
+function redrawn(pre) {
+  if (pre.stroke == null) return "";
+  const width = `strokes ${Math.round(pre.stroke)} px wide`;
+  return pre.redrawn
+    ? `${width}, thinned and redrawn with a ${Math.round(pre.pen)} px pen (its size × ${fmt4(pre.pen / pre.size)}), `
+    : `${width}, read as they are (a thick pen filled its loops in), `;
+}
+
 /**
  * Asking the server and drawing its answer: refresh({live}) runs the network on the input
  * shown, draw() draws the last answer, request() / photoRequest() are the step view's input.
@@ -180,7 +189,7 @@ function createRunner(page) {
     const cells = pre && `scaled into ${fmt4(pre.placed[2])} × ${fmt4(pre.placed[3])} cells`;
     $("input-note").textContent = pre && pre.strokes
       ? `${pre.strokes} stroke${pre.strokes > 1 ? "s" : ""}, ${Math.round(pre.size)} px of the ${$("pad").width} px pad, redrawn with a ${pre.pen.toFixed(1)} px pen (its size × ${fmt4(pre.pen / pre.size)}), ${cells}`
-      : pre ? `ink box ${pre.box[2] - pre.box[0]} × ${pre.box[3] - pre.box[1]} px of ${pre.source_shape.join(" × ")}, ${cells}`
+      : pre ? `ink box ${pre.box[2] - pre.box[0]} × ${pre.box[3] - pre.box[1]} px of ${pre.source_shape.join(" × ")}, ${redrawn(pre)}${cells}`
         : r.input.label !== null ? `held-out digit #${r.input.index}, label ${r.input.label}` : "";
     const b = r.backward;
     $("saliency-note").textContent = b ? `loss of class ${b.target}: −log p = ${fmt4(b.loss)}` : "";
