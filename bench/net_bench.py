@@ -13,6 +13,7 @@
 - draw to prediction in the browser: strokes drawn with the mouse on the network page's pad;
   the page's own `data-draw-ms` and, measured here, the time from the mouse-up to the first
   animation frame after the last prediction is drawn. Target: at most 100 ms.
+  `python -m bench.net_bench --draw` measures this part alone.
 """
 
 from __future__ import annotations
@@ -416,14 +417,18 @@ def _fetch_parts(nb: dict) -> dict:
 
 def server_alone(url: str, calls: int) -> dict[str, tuple[float, int]]:
     """(median ms, body bytes) of POST /api/network/run from Python (gzip accepted, as a
-    browser does) with a 168 x 168 pad's ink holding a drawn 1, as nested rows and as
-    ink_base64 (the page's form): the server's share without the browser."""
+    browser does) with a drawn 1: as strokes (the page's form: STROKES' 1 on the 168-pixel
+    pad, a point every pixel) and as a 168 x 168 pad's ink, nested rows and ink_base64: the
+    server's share without the browser."""
     import base64
     import urllib.request
 
     ink = np.zeros((168, 168), dtype=int)
     ink[20:150, 77:91] = 255
-    forms = {"nested rows": {"kind": "canvas", "ink": ink.tolist()},
+    (top, bottom), = STROKES["1"]
+    one = np.linspace(np.multiply(top, 168), np.multiply(bottom, 168), 128).round(1)
+    forms = {"strokes": {"kind": "strokes", "strokes": [one.tolist()]},
+             "nested rows": {"kind": "canvas", "ink": ink.tolist()},
              "ink_base64": {"kind": "canvas", "shape": [168, 168], "ink_base64":
                             base64.b64encode(ink.astype(np.uint8).tobytes()).decode()}}
     out = {}
@@ -529,10 +534,55 @@ def profile_table(plains: dict[int, dict]) -> str:
     return "\n".join(lines)
 
 
-def run(quick: bool) -> str:
+def draw_section(quick: bool) -> list[str]:
+    """The draw-to-prediction part: its heading, how it was measured, the load averages at its
+    start and end, and its table (`python -m bench.net_bench --draw` runs this part alone)."""
     from bench.api_bench import Server
     from bench.browser_bench import CHROMIUM, CHROMIUM_ARGS
 
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    parts = ["### Draw to prediction in the browser"]
+    trials = 6 if quick else 20
+    try:
+        from playwright.sync_api import sync_playwright
+
+        with Server() as server, sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            try:
+                records = draw_trials(browser, server.url, trials)
+            finally:
+                browser.close()
+            alone = server_alone(server.url, 5 if quick else 20)
+    except (ImportError, RuntimeError, OSError) as error:
+        return [*parts, f"Not measured: {error}"]
+    seen = ", ".join(f"{rec['digit']}->{rec['prediction']}" for rec in records[:6])
+    end = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    return [*parts,
+        f"Load average (1, 5, 15 min) when this part started: {load}; when it ended: {end}. "
+        f"Debian's chromium ({CHROMIUM}) headless through Playwright on /network, the app "
+        "served by `python -m app` on loopback (api_bench's Server: one uvicorn worker, "
+        "one BLAS thread, as browser_bench serves too; not `uvicorn --fd`, which wraps the "
+        "socket as AF_UNIX, so asyncio never sets TCP_NODELAY and an answer written head "
+        "then body waits for the client's delayed ACK, about 40 ms), viewport 1280 x 900. "
+        f"{trials} digits after a warm-up, "
+        f"back to back: clear the pad, draw a 1, a 0 or a 7 with the mouse "
+        f"({MOVES_PER_SEGMENT} moves a segment; while drawing the page redraws live, a run "
+        "with the strokes as they are 50 ms after each answer; a new stroke sends nothing at "
+        "its start; at the mouse-up it aborts a run under way for older strokes and sends "
+        "the whole drawing as `kind: strokes`, which the server draws again with a pen a "
+        "share of the digit's size), release. The page records `data-draw-ms` "
+        "(from the start of its last request to the prediction drawn); a MutationObserver "
+        "installed here records the mouse-up, the last prediction drawn after it and the "
+        "animation frame after that; the lines marked — split that time with the last "
+        f"request's resource timing. Drawn -> predicted: {seen}, ...",
+        draw_table(records),
+        "The server alone: POST /api/network/run from Python with a drawn 1 (gzip "
+        "accepted), after the browser closed, median: " + "; ".join(
+            f"{name} ({size / 1000:.1f} kB of JSON) {ms:.1f} ms"
+            for name, (ms, size) in alone.items()) + "."]
+
+
+def run(quick: bool) -> str:
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     parts = ["## The network (bench/net_bench.py)"]
     plains, failures = {}, []
@@ -576,45 +626,12 @@ def run(quick: bool) -> str:
                   "`layer_backward` of core/net.py, the loss, Adam's update of the 1898 "
                   "parameters, and the epoch's shuffle and shift, which runs once per 45 "
                   "steps)."]
-    parts.append("### Draw to prediction in the browser")
-    trials = 6 if quick else 20
-    try:
-        from playwright.sync_api import sync_playwright
-
-        with Server() as server, sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-            try:
-                records = draw_trials(browser, server.url, trials)
-            finally:
-                browser.close()
-            alone = server_alone(server.url, 5 if quick else 20)
-    except (ImportError, RuntimeError, OSError) as error:
-        parts.append(f"Not measured: {error}")
-        return "\n\n".join(parts) + "\n"
-    seen = ", ".join(f"{rec['digit']}->{rec['prediction']}" for rec in records[:6])
-    parts += [
-        f"Debian's chromium ({CHROMIUM}) headless through Playwright on /network, the app "
-        "served by `python -m app` on loopback (api_bench's Server: one uvicorn worker, "
-        "one BLAS thread, as browser_bench serves too; not `uvicorn --fd`, which wraps the "
-        "socket as AF_UNIX, so asyncio never sets TCP_NODELAY and an answer written head "
-        "then body waits for the client's delayed ACK, about 40 ms), viewport 1280 x 900. "
-        f"{trials} digits after a warm-up, "
-        f"back to back: clear the pad, draw a 1, a 0 or a 7 with the mouse "
-        f"({MOVES_PER_SEGMENT} moves a segment; while drawing the page redraws live: a run "
-        "at the stroke's start, then one with the ink as it is 50 ms after each answer; at "
-        "the mouse-up it aborts a run under way for older ink and sends the final ink as "
-        "ink_base64), release. The page records `data-draw-ms` "
-        "(from the start of its last request to the prediction drawn); a MutationObserver "
-        "installed here records the mouse-up, the last prediction drawn after it and the "
-        "animation frame after that; the lines marked — split that time with the last "
-        f"request's resource timing. Drawn -> predicted: {seen}, ...",
-        draw_table(records),
-        "The server alone: POST /api/network/run from Python with a 168 x 168 pad's ink (a "
-        "drawn 1; gzip accepted), after the browser closed, median: " + "; ".join(
-            f"{name} ({size / 1000:.0f} kB of JSON) {ms:.1f} ms"
-            for name, (ms, size) in alone.items()) + "."]
+    parts += draw_section(quick)
     return "\n\n".join(parts) + "\n"
 
 
 if __name__ == "__main__":
-    print(run("--quick" in sys.argv))
+    if "--draw" in sys.argv:
+        print("\n\n".join(draw_section("--quick" in sys.argv)))
+    else:
+        print(run("--quick" in sys.argv))
