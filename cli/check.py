@@ -64,12 +64,22 @@ from typing import NamedTuple
 import numpy as np
 
 from cli.contract import contract_gap, pitfall_of
-from cli.learner import load_file, quiet, where
+from cli.learner import closest_lines, function_source, load_file, quiet, where
 from cli.links import flavour_of, page_link
 from cli.report import describe_difference, format_report, show
 from cli.tracer import LOOPED as TRACED
 from cli.tracer import in_padded, page_trace, right_window, trace_call, trace_fragment, window_at
-from core.mistakes import MISTAKES, Outcome, _difference, diagnose, error_text, outcome_of
+from core.learn.variants import Part
+from core.mistakes import (
+    MISTAKES,
+    Outcome,
+    Variant,
+    _difference,
+    diagnose,
+    error_text,
+    outcome_of,
+    variant,
+)
 from core.probes import FUNCTIONS, OUTPUTS, arguments, cases_of, get_case
 
 __all__ = ["BASE_URL", "TIMEOUT_S", "Report", "check", "check_file", "describe_difference",
@@ -131,6 +141,9 @@ def _serve(path: str, definitions_only: bool, conn) -> None:
             return
         if request is None:
             return
+        if request[0] == "source":
+            conn.send(function_source(found[request[1]]))
+            continue
         if request[0] == "trace":
             _, function, case_name = request
             with quiet():
@@ -240,6 +253,17 @@ class _ChildRunner:
         self.stop()
         return None
 
+    def source(self, function: str) -> dict | None:
+        """The learner's function's text (cli/learner.py's function_source), or None."""
+        if self.proc is None:
+            self.start()
+        self.conn.send(("source", function))
+        if self.conn.poll(self.timeout):
+            with contextlib.suppress(EOFError):
+                return self.conn.recv()
+        self.stop()
+        return None
+
     def stop(self) -> None:
         if self.proc is not None:
             with contextlib.suppress(OSError, ValueError):
@@ -288,6 +312,9 @@ class _LocalRunner:
         except Exception:  # pragma: no cover - the tracer itself failing is not a verdict
             return None
 
+    def source(self, function: str) -> dict | None:
+        return function_source(self.functions[function])
+
     def stop(self) -> None:
         pass
 
@@ -335,9 +362,20 @@ def check_function(runner, function: str, options: _Options) -> dict:
                        message=f"correct on all {len(outcomes)} probe cases")
     if d["mistakes"]:
         titles = "; ".join(f"{m}: {MISTAKES[m].title}" for m in d["mistakes"])
+        shown = [_variant_of(function, m, d["variants"]) for m in d["mistakes"]]
         return _result(function, options, "mistake", mistakes=d["mistakes"],
                        variants=d["variants"], first=first, errors=errors, **common,
-                       message=f"matches {titles}")
+                       message=f"matches {titles}",
+                       lines=[_lines(runner, function, v) for v in shown])
+    if d["nearest"]:
+        n = d["nearest"]
+        v = variant(function, n["mistake"], n["flavour"])
+        shown = Part(v, tuple(n["lines"])) if n["lines"] else v
+        return _result(function, options, "partial", variants=[v.flavour], first=first,
+                       errors=errors, nearest=n, **common, lines=[_lines(runner, function,
+                                                                         shown)],
+                       message=f"matches {v.mistake} {n['evidence']} (the nearest known "
+                               f"mistake: {MISTAKES[v.mistake].title})")
     if errors:
         e = errors[0]
         pitfall = pitfall_of(e["error"], e["line"])
@@ -360,6 +398,25 @@ def check_function(runner, function: str, options: _Options) -> dict:
             f"{first['case']}; expected shape {tuple(first['expected_shape'])}"))
     return _result(function, options, "wrong", first=first, **common,
                    message="differs from the right output; no known mistake matches")
+
+
+def _variant_of(function: str, mistake: str, flavours) -> Variant:
+    """The variant of `mistake` that matched (its flavour among `flavours`)."""
+    return next((v for v in MISTAKES[mistake].variants_of(function) if v.flavour in flavours),
+                MISTAKES[mistake].variants_of(function)[0])
+
+
+def _lines(runner, function: str, shown) -> dict:
+    """A matched mistake's lines (a Variant, or a Part of one): what goes wrong, the
+    learner's own lines that make it ("yours": [{"place", "code"}], found in their function
+    and the helper the mistake lives in; None when no line of theirs is alike), the lines as
+    the exercise writes the mistake ("mistake") and the right ones ("right")."""
+    v = shown.variant if isinstance(shown, Part) else shown
+    sources = [runner.source(name) for name in dict.fromkeys((v.shown_in, function))
+               if name in runner.found]
+    return {"mistake_id": v.mistake, "flavour": v.flavour, "what": v.what_goes_wrong,
+            "yours": closest_lines([x for x in sources if x], shown.buggy_line),
+            "mistake": shown.buggy_line, "right": shown.right_line}
 
 
 def _windows(runner, function: str, first: dict) -> dict:
@@ -389,18 +446,20 @@ def _windows(runner, function: str, first: dict) -> dict:
 
 
 def _result(function, options, status, *, message, mistakes=(), variants=(), first=None,
-            cases=None, errors=(), contract=None, pitfall=None) -> dict:
+            cases=None, errors=(), contract=None, pitfall=None, nearest=None,
+            lines=()) -> dict:
     step = first.get("step") if first else None
     link = None
     if status not in ("correct", "contract"):
-        mistake = mistakes[0] if mistakes else None
+        mistake = mistakes[0] if mistakes else nearest["mistake"] if nearest else None
         link = page_link(options.base_url, function, mistake, step,
                          first.get("case") if first else None,
                          flavour_of(function, mistake, variants))
     return {"ok": status == "correct", "status": status, "mistakes": list(mistakes),
             "variants": list(variants), "pitfall": pitfall, "contract": contract,
             "message": message, "first_difference": first, "link": link,
-            "cases": cases or {}, "errors": list(errors)}
+            "cases": cases or {}, "errors": list(errors), "nearest": nearest,
+            "lines": list(lines)}
 
 
 # The helpers each function calls in the exercise's code: a wrong helper explains a caller

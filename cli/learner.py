@@ -25,10 +25,13 @@ from __future__ import annotations
 import ast
 import builtins
 import contextlib
+import difflib
+import inspect
 import io
 import json
 import linecache
 import sys
+import textwrap
 import traceback
 import types
 import warnings
@@ -257,3 +260,68 @@ def where(exc: BaseException, filename: str | None) -> Where | None:
     f = frames[-1]
     return Where(f"{Path(f.filename).name}, line {f.lineno}", f.name,
                  (f.line or "").strip())
+
+
+def function_source(fn) -> dict | None:
+    """A learner's function as its file holds it: {"file" (its name, with the notebook
+    cell), "start" (its first line's number), "lines" (its text, one per line)}; None when
+    Python does not have its text (a function typed at a prompt)."""
+    try:
+        lines, start = inspect.getsourcelines(fn)
+        filename = inspect.getsourcefile(fn) or fn.__code__.co_filename
+    except (OSError, TypeError):
+        return None
+    name = Path(filename.split(", code cell ")[0]).name
+    cell = filename.split(", ", 1)[1] if ", code cell " in filename else ""
+    return {"file": ", ".join(p for p in (name, cell) if p), "start": start,
+            "lines": [line.rstrip("\n") for line in lines]}
+
+
+def _squeezed(text: str) -> str:
+    return "".join(text.split())
+
+
+def _statement_end(lines: list[str], k: int) -> int:
+    """Index after line k and the lines that continue its statement (open brackets)."""
+    depth = 0
+    for j in range(k, len(lines)):
+        code = lines[j].split("#")[0]
+        depth += sum(code.count(o) for o in "([{") - sum(code.count(c) for c in ")]}")
+        if depth <= 0:
+            return j + 1
+    return len(lines)
+
+
+def closest_lines(sources: list[dict], text: str, least: float = 0.5) -> list[dict] | None:
+    """The learner's own lines nearest to each line of `text` (a mistake's buggy lines as
+    the exercise writes them): [{"place": "solution.py, line 12", "code"}] in the order of
+    `text`, a statement that runs over several lines given whole; None when one of them has
+    no line of the learner's at least `least` alike (difflib's ratio, spaces ignored)."""
+    found: list[dict] = []
+    taken: set = set()
+    rows, targets, k = text.split("\n"), [], 0
+    while k < len(rows):  # one target per statement (np.pad(...) may run over two lines)
+        end = _statement_end(rows, k)
+        targets.append(" ".join(rows[k:end]))
+        k = end
+    for target in targets:
+        want = _squeezed(target)
+        best = None
+        for source in sources:
+            lines = source["lines"]
+            for k, line in enumerate(lines[1:], start=1):  # not the def line
+                code = line.strip()
+                if not code or code.startswith("#") or (source["file"], k) in taken:
+                    continue
+                end = _statement_end(lines, k)
+                whole = " ".join(x.strip() for x in lines[k:end])
+                ratio = difflib.SequenceMatcher(None, _squeezed(whole), want).ratio()
+                if best is None or ratio > best[0]:
+                    best = (ratio, source, k, end)
+        if best is None or best[0] < least:
+            return None
+        _, source, k, end = best
+        taken.add((source["file"], k))
+        found.append({"place": f"{source['file']}, line {source['start'] + k}",
+                      "code": textwrap.dedent("\n".join(source["lines"][k:end])).strip()})
+    return found

@@ -15,7 +15,6 @@ import sys
 import textwrap
 
 from cli.contract import PITFALLS
-from core.mistakes import MISTAKES
 from core.probes import FUNCTIONS
 
 
@@ -91,12 +90,16 @@ def outline(report: dict) -> tuple[list[tuple[str, str]], list[dict]]:
     blocks = []
     for function, r in found.items():
         lines = []
-        for m in r["mistakes"]:
-            variant = next((v for v in MISTAKES[m].variants_of(function)
-                            if v.flavour in r["variants"]), MISTAKES[m].variants_of(function)[0])
-            lines.append(("wrap", "", variant.what_goes_wrong))
-            lines.append(("code", "yours:", variant.buggy_line))
-            lines.append(("code", "right:", variant.right_line))
+        for said in r.get("lines") or ():
+            lines.append(("wrap", "", said["what"]))
+            if said["yours"]:  # the learner's own lines, as their file has them
+                lines.append(("code", "yours:", "\n".join(x["code"] for x in said["yours"])))
+            else:  # none of theirs is alike: the mistake as the exercise would write it
+                lines.append(("code", "like:", said["mistake"]))
+            lines.append(("code", "right:", said["right"]))
+            if said["yours"]:
+                places = "; ".join(x["place"] for x in said["yours"])
+                lines.append(("text", "", f"(yours: {places})"))
         pitfall = next((p for p in PITFALLS if p.id == r.get("pitfall")), None)
         if pitfall:
             line = r["errors"][0]["line"]
@@ -113,7 +116,7 @@ def outline(report: dict) -> tuple[list[tuple[str, str]], list[dict]]:
             lines.append(("text", "also:", f"it {r['contract']}"))
         if r.get("hint"):
             lines.append(("text", "hint:", r["hint"]))
-        if r["errors"] and r["status"] == "mistake":
+        if r["errors"] and r["status"] in ("mistake", "partial"):
             e = r["errors"][0]
             lines.append(("text", "", f"on case {e['case']} it {failed(e['error'])}{e['where']}"))
         if r["link"]:

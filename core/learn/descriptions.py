@@ -78,6 +78,13 @@ FLAVOUR_WHAT = {
     "distribute_without_dz/sum": (
         "dz is divided by n_H + n_W instead of n_H * n_W (no difference for a 2 x 2 window, "
         "where both are 4)."),
+    "height_width_swapped/size": (
+        "The output's size is computed with height and width swapped (n_H from n_W_prev, "
+        "n_W from n_H_prev): on a non-square input the output has the wrong shape and its "
+        "windows run past one edge (NumPy cuts them short)."),
+    "mask_not_max/positive": (
+        "The mask marks every positive cell (x > 0) instead of the maximum: the gradient "
+        "goes to each of them."),
     "mask_not_max/min": "The mask marks the minimum: the gradient goes to the wrong cell.",
     "mask_not_max/scalar": (
         "The 'mask' is the maximum itself, one number: times dA it sends max(x) * dA to "

@@ -115,10 +115,21 @@ def right_outcome(function: str, case_name: str) -> Outcome:
 @cache
 def exercise_outcome(function: str, case_name: str, bugs: frozenset = frozenset()) -> Outcome:
     """What the exercise's code with `bugs` gives on a probe case (cached, read-only)."""
+    return _run_outcome(Exercise(bugs), function, case_name)
+
+
+@cache
+def edits_outcome(function: str, case_name: str, edits: tuple) -> Outcome:
+    """What the exercise's code with these edits of named lines gives on a probe case (a
+    part of a variant: some of its edits; cached, read-only)."""
+    return _run_outcome(Exercise(edits=edits), function, case_name)
+
+
+def _run_outcome(exercise: Exercise, function: str, case_name: str) -> Outcome:
     case = get_case(function, case_name)
     with np.errstate(all="ignore"):
         try:
-            result = Exercise(bugs).function(function)(*arguments(case))
+            result = exercise.function(function)(*arguments(case))
         except Exception as exc:  # the bug's own failure is its outcome
             return Outcome(error=error_text(exc))
     return _frozen(outcome_of(function, result))

@@ -34,12 +34,14 @@ from .exercise import LOOPED, Exercise
 from .listing import FUNCTIONS_SOURCE, Edit, EditError, Line, as_edits, edited, shown_text
 
 _CONV = ("conv_forward", "conv_backward")
+_SIZED = ("conv_forward", "pool_forward")  # the functions that compute n_H, n_W themselves
 _PAD_TUPLE = "((0, 0), (pad, pad), (pad, pad), (0, 0))"
 _MASKS = {
     "mask_not_max/min": ("np.max(x)", "np.min(x)"),
     "mask_not_max/scalar": (None, "mask = np.max(x)"),
     "mask_not_max/argmax": (None, "mask = np.zeros(x.shape, dtype=bool)\n"
                                   "mask[np.unravel_index(np.argmax(x), x.shape)] = True"),
+    "mask_not_max/positive": ("x == np.max(x)", "x > 0"),
 }
 
 FLAVOUR_EDITS: dict[str, tuple[Edit, ...]] = {key: as_edits(edits) for key, edits in {
@@ -49,6 +51,8 @@ FLAVOUR_EDITS: dict[str, tuple[Edit, ...]] = {key: as_edits(edits) for key, edit
                          ("conv_single_step", "bias", None, None)],
     "height_width_swapped": [e for fn in LOOPED for e in ((fn, "vs", "h * stride", "w * stride"),
                                                            (fn, "hs", "w * stride", "h * stride"))],
+    "height_width_swapped/size": [e for fn in _SIZED for e in (
+        (fn, "nH", "n_H_prev", "n_W_prev"), (fn, "nW", "n_W_prev", "n_H_prev"))],
     "pad_all_axes": [("zero_pad", "pad", _PAD_TUPLE,
                       "((pad, pad), (pad, pad), (pad, pad), (pad, pad))")],
     "unpadded_slice": [(fn, "apad", "A_prev_pad[i]", "A_prev[i]") for fn in _CONV],
@@ -73,7 +77,8 @@ _VARIANTS: dict[str, list[tuple[str, str, str | None]]] = {
     "stride_missing": [(fn, "stride_missing", None) for fn in LOOPED],
     "bias_per_element": [("conv_single_step", "bias_per_element", None),
                          ("conv_forward", "bias_per_element", "conv_single_step")],
-    "height_width_swapped": [(fn, "height_width_swapped", None) for fn in LOOPED],
+    "height_width_swapped": [*((fn, "height_width_swapped", None) for fn in LOOPED),
+                             *((fn, "height_width_swapped/size", None) for fn in _SIZED)],
     "pad_all_axes": [("zero_pad", "pad_all_axes", None),
                      ("conv_forward", "pad_all_axes", "zero_pad")],
     "unpadded_slice": [(fn, "unpadded_slice", None) for fn in _CONV],
@@ -237,6 +242,62 @@ MISTAKES: dict[str, Mistake] = {
     id: Mistake(id, tuple(Variant(id, fn, flavour, via) for fn, flavour, via in variants))
     for id, variants in _VARIANTS.items()}
 MISTAKE_IDS: tuple[str, ...] = tuple(MISTAKES)
+
+
+# What a variant's edit of one line covers, when the mistake can be made in that line alone:
+# a learner's code may carry a mistake in one branch or one axis only (a part of a variant).
+PART_WORDS = {"vs": "on the rows", "hs": "on the columns",
+              "nH": "in n_H", "nW": "in n_W",
+              "addmax": "in max mode", "addavg": "in average mode"}
+
+
+@dataclass(frozen=True)
+class Part:
+    """Some of a variant's edited lines (the others left right): `lines` are the ids kept.
+    `where` says what the part covers ("on the rows"), `not_where` what it leaves right."""
+
+    variant: Variant
+    lines: tuple[str, ...]
+
+    @property
+    def edits(self) -> tuple[Edit, ...]:
+        return tuple(e for e in FLAVOUR_EDITS[self.variant.flavour] if e.line in self.lines)
+
+    @property
+    def where(self) -> str:
+        return " and ".join(PART_WORDS[x] for x in self.lines)
+
+    @property
+    def not_where(self) -> str:
+        rest = _part_lines(self.variant)
+        return " and ".join(PART_WORDS[x] for x in rest if x not in self.lines)
+
+    def _pairs(self) -> list:
+        return [(r, b) for r, b in self.variant._pairs if r[0].id in self.lines]
+
+    @property
+    def right_line(self) -> str:
+        return "\n".join(shown_text(r) for r, _ in self._pairs())
+
+    @property
+    def buggy_line(self) -> str:
+        return "\n".join(shown_text(b) for _, b in self._pairs() if b)
+
+
+def _part_lines(v: Variant) -> tuple[str, ...]:
+    """The ids of the lines a variant edits in the function it changes (source order)."""
+    fn = v.shown_in
+    ids = {e.line for e in FLAVOUR_EDITS[v.flavour] if e.function == fn}
+    return tuple(x.id for x in FUNCTIONS_SOURCE[fn] if x.id in ids)
+
+
+def parts_of(v: Variant) -> tuple[Part, ...]:
+    """A variant's parts: each of its edited lines alone, when it edits two or more lines
+    that PART_WORDS names (stride_missing: the rows only, the columns only)."""
+    lines = _part_lines(v)
+    if len(lines) < 2 or any(x not in PART_WORDS for x in lines):
+        return ()
+    return tuple(Part(v, (x,)) for x in lines)
 
 
 def check_function(function: str) -> None:

@@ -4,6 +4,7 @@ file, files that raise, loop forever or return a wrong shape, the --json output 
 check(globals())."""
 
 import difflib
+import html
 import json
 import subprocess
 import sys
@@ -16,6 +17,7 @@ import pytest
 
 from cli.check import check, check_file, describe_difference, format_report, load_file
 from cli.links import flavour_of, page_link
+from cli.report import format_html
 from core.mistakes import MISTAKE_IDS, default_case, variant
 from core.probes import FUNCTIONS, cases_of
 
@@ -326,3 +328,113 @@ def test_a_top_level_that_ends_the_process_is_said_and_the_functions_still_check
         "the file's top-level code ended the process (exit code 3); its functions were checked "
         "without it (its imports, definitions and constants only)")
     assert report["functions"]["zero_pad"]["ok"]
+
+
+# A mistake in any of its forms (issue 17 §3): in one branch, one axis, one channel loop or
+# one vectorised line, the output's size swapped, another mask rule. Each learner file has
+# that one form; every function not named is right (the checker never gives a false
+# verdict). function -> (status, mistake, flavour, the part's lines, the verdict's words).
+FORMS = {
+    "assign_max_branch_only": {"pool_backward": (
+        "partial", "assign_not_accumulate", "assign_not_accumulate/pool", ["addmax"],
+        "matches assign_not_accumulate in max mode, not in average mode (the nearest known "
+        "mistake: = instead of +=)")},
+    "assign_average_vectorised": {"pool_backward": (
+        "partial", "assign_not_accumulate", "assign_not_accumulate/pool", ["addavg"],
+        "matches assign_not_accumulate in average mode, not in max mode (the nearest known "
+        "mistake: = instead of +=)")},
+    "stride_rows_only": {fn: (
+        "partial", "stride_missing", "stride_missing", ["vs"],
+        "matches stride_missing on the rows, not on the columns (the nearest known mistake: "
+        "Window corners without the stride)")
+        for fn in ("conv_forward", "conv_backward", "pool_forward", "pool_backward")},
+    "stride_max_channel_loop": {"pool_backward": (
+        "partial", "stride_missing", "stride_missing", None,
+        "matches stride_missing in max mode (gray_f3_s2_max, gray_f2_s2_max), not in average "
+        "mode (gray_f2_s2_average) (the nearest known mistake: Window corners without the "
+        "stride)")},
+    "size_swapped": {fn: (
+        "mistake", "height_width_swapped", "height_width_swapped/size", None,
+        "matches height_width_swapped: Height and width swapped")
+        for fn in ("conv_forward", "pool_forward")},
+    "mask_positive": {fn: (
+        "mistake", "mask_not_max", "mask_not_max/positive", None,
+        "matches mask_not_max: A mask that is not x == max(x)")
+        for fn in ("create_mask_from_window", "pool_backward")},
+    "pad_int": {fn: ("mistake", "pad_all_axes", "pad_all_axes", None,
+                     "matches pad_all_axes: Padding the batch and channel axes")
+                for fn in ("zero_pad", "conv_forward")},
+}
+
+
+@pytest.fixture(scope="module")
+def form_reports():
+    with ThreadPoolExecutor(3) as pool:
+        done = pool.map(lambda n: check_file(FILES / f"{n}.py", timeout=3), FORMS)
+        return dict(zip(FORMS, done, strict=True))
+
+
+@pytest.mark.parametrize("name", FORMS)
+def test_a_mistake_in_any_of_its_forms_is_named_with_its_evidence(form_reports, name):
+    report = form_reports[name]
+    for function, r in report["functions"].items():
+        if function not in FORMS[name]:
+            # pad_int's conv_backward raises on its every-axis zero_pad (see pad_all_axes)
+            assert r["ok"] or (name, function) == ("pad_int", "conv_backward"), (
+                function, r["message"])
+            continue
+        status, mistake, flavour, lines, message = FORMS[name][function]
+        assert (r["ok"], r["status"], r["message"]) == (False, status, message), function
+        assert r["variants"] == [flavour]
+        query = parse_qs(urlsplit(r["link"]).query)
+        assert (query["mistake"], query["flavour"]) == ([mistake], [flavour])
+        if status == "partial":  # no whole match: the nearest, with its evidence
+            assert r["mistakes"] == []
+            n = r["nearest"]
+            assert (n["mistake"], n["flavour"], n["lines"]) == (mistake, flavour, lines)
+            assert n["cases"] and n["not_cases"] and n["evidence"] in message
+            assert set(n["cases"]) | set(n["not_cases"]) <= set(r["cases"])
+        else:
+            assert (r["mistakes"], r["nearest"]) == ([mistake], None)
+        assert [x["mistake_id"] for x in r["lines"]] == [mistake]
+
+
+def test_the_nearest_mistake_shows_the_learners_line_and_the_parts_right_line(form_reports):
+    text = format_report(form_reports["stride_rows_only"])
+    assert ("FAIL conv_forward: matches stride_missing on the rows, not on the columns "
+            "(the nearest known mistake: Window corners without the stride)") in text
+    assert "     yours: vert_start = h\n     right: vert_start = h * stride\n" in text
+    assert "(yours: stride_rows_only.py, line 37)" in text
+    assert "horiz_start = w\n" not in text  # the columns are right: not shown as wrong
+
+
+YOURS_PAD = "X_pad = np.pad(X, pad, mode='constant',\n               constant_values=0)"
+STANDARD_PAD = "X_pad = np.pad(X, ((pad, pad), (pad, pad), (pad, pad), (pad, pad)),"
+
+
+def test_yours_quotes_the_learners_own_line_in_json_text_and_html():
+    done = _cli(FILES / "pad_int.py", "--json")
+    report = json.loads(done.stdout)
+    for function in ("zero_pad", "conv_forward"):  # conv_forward: in its helper zero_pad
+        (said,) = report["functions"][function]["lines"]
+        assert said["yours"] == [{"place": "pad_int.py, line 12", "code": YOURS_PAD}]
+        assert said["mistake"].startswith(STANDARD_PAD)  # the exercise's form, kept apart
+        assert said["right"].startswith("X_pad = np.pad(X, ((0, 0), (pad, pad), (pad, pad)")
+    text = _cli(FILES / "pad_int.py").stdout
+    assert ("     yours: X_pad = np.pad(X, pad, mode='constant',\n"
+            "                           constant_values=0)\n") in text
+    assert STANDARD_PAD not in text
+    assert "(yours: pad_int.py, line 12)" in text
+    page = format_html(report)
+    assert html.escape(YOURS_PAD.split("\n")[0]) in page
+    assert html.escape(STANDARD_PAD) not in page
+
+
+def test_without_a_line_alike_the_mistake_is_shown_as_the_exercise_writes_it(form_reports):
+    r = form_reports["assign_average_vectorised"]["functions"]["pool_backward"]
+    (said,) = r["lines"]
+    assert said["yours"] is None  # its vectorised line is not alike enough to quote
+    text = format_report(form_reports["assign_average_vectorised"])
+    assert ("     like:  dA_prev[i, vert_start:vert_end, horiz_start:horiz_end, c] = "
+            "distribute_value(da, shape)") in text
+    assert "yours:" not in text

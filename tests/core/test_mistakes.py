@@ -11,6 +11,8 @@ from core import (
     pool_backward_totals,
     pool_forward_trace,
 )
+from core.learn.outcomes import edits_outcome
+from core.learn.variants import parts_of
 from core.mistakes import (
     MISTAKE_IDS,
     MISTAKES,
@@ -75,6 +77,8 @@ TABLE = [
      ["gray_s1_p1", "one_window"]),
     ("conv_forward", "bias_per_element", None, ["gray_s2_p1", "exercise"], ["gray_zero_bias"]),
     ("conv_forward", "height_width_swapped", None, ["gray_s2_p1", "exercise"], ["one_window"]),
+    ("conv_forward", "height_width_swapped", "height_width_swapped/size",
+     ["gray_s2_p1", "gray_s2_p0", "exercise"], ["one_window"]),
     ("conv_forward", "pad_all_axes", None, ["gray_s2_p1", "gray_s1_p1"], ["gray_s2_p0"]),
     ("conv_forward", "unpadded_slice", None, ["gray_s2_p1", "exercise"],
      ["gray_s2_p0", "one_window"]),
@@ -95,7 +99,11 @@ TABLE = [
      ["gray_f3_s1_max", "exercise_max", "exercise_average"]),
     ("pool_forward", "height_width_swapped", None, ["gray_f3_s2_max", "gray_f3_s1_max"],
      ["exercise_max", "exercise_average"]),
+    ("pool_forward", "height_width_swapped", "height_width_swapped/size",
+     ["gray_f3_s2_max", "gray_f3_s2_average"], ["exercise_max", "exercise_average"]),
     ("create_mask_from_window", "mask_not_max", "mask_not_max/min", ["exercise", "ties"], []),
+    ("create_mask_from_window", "mask_not_max", "mask_not_max/positive",
+     ["exercise", "ties", "no_ties"], []),
     ("create_mask_from_window", "mask_not_max", "mask_not_max/scalar", ["exercise"], []),
     ("create_mask_from_window", "mask_not_max", "mask_not_max/argmax", ["ties"],
      ["exercise", "no_ties"]),
@@ -116,6 +124,8 @@ TABLE = [
      ["gray_f3_s1_average"]),
     ("pool_backward", "mask_not_max", "mask_not_max/scalar", ["gray_f3_s1_max"],
      ["gray_f2_s2_average"]),
+    ("pool_backward", "mask_not_max", "mask_not_max/positive",
+     ["gray_f3_s1_max", "exercise_max"], ["gray_f3_s1_average", "exercise_average"]),
     ("pool_backward", "mask_not_max", "mask_not_max/argmax", ["gray_f3_s1_max"],
      ["exercise_max", "gray_f3_s1_average"]),
 ]
@@ -188,7 +198,7 @@ def test_diagnose_names_exactly_the_variants_mistake(function, mistake, flavour)
 def test_diagnose_says_right_for_the_right_outputs(function):
     outcomes = {c.name: right_outcome(function, c.name) for c in cases_of(function)}
     assert diagnose(function, outcomes) == {
-        "ok": True, "mistakes": [], "variants": [], "first_difference": None,
+        "ok": True, "mistakes": [], "variants": [], "first_difference": None, "nearest": None,
         "cases": {c.name: {"ok": True, "error": None} for c in cases_of(function)}}
 
 
@@ -283,6 +293,10 @@ def test_forward_first_difference_is_the_trace_step(function, mistake, flavour):
     case_name = default_case(function, mistake, flavour)
     d = first_step_difference(function, case_name, {flavour})
     args = arguments(get_case(function, case_name))
+    if d["kind"] == "shape":  # the output's size swapped: it differs before any step
+        assert (d["step"], d["position"]) == (0, [0, 0, 0, 0])
+        assert d["got_shape"] == [d["expected_shape"][k] for k in (0, 2, 1, 3)]
+        return
     if function == "conv_forward":
         step = conv_forward_trace(*args, offset=d["step"], limit=1).steps[0]
         right = step.z
@@ -291,3 +305,45 @@ def test_forward_first_difference_is_the_trace_step(function, mistake, flavour):
         right = step.value
     assert [step.i, step.h, step.w, step.c] == d["position"] == d["cell"]
     assert d["expected"] == pytest.approx(right)
+
+
+ALL_PARTS = [(fn, v.flavour, part.lines) for fn in FUNCTIONS for v in variants_of(fn)
+             for part in parts_of(v)]
+
+
+def test_the_parts_are_the_rows_the_columns_the_sizes_and_the_modes():
+    assert {lines for _, _, lines in ALL_PARTS} == {("vs",), ("hs",), ("nH",), ("nW",),
+                                                    ("addmax",), ("addavg",)}
+    assert ("pool_backward", "assign_not_accumulate/pool", ("addmax",)) in ALL_PARTS
+
+
+@pytest.mark.parametrize("function, flavour, lines", ALL_PARTS)
+def test_a_mistake_in_one_line_only_is_the_nearest_with_its_evidence(function, flavour, lines):
+    v = next(x for x in variants_of(function) if x.flavour == flavour)
+    part = next(p for p in parts_of(v) if p.lines == lines)
+    outcomes = {c.name: edits_outcome(function, c.name, part.edits) for c in cases_of(function)}
+    d = diagnose(function, outcomes, pairs=True)
+    assert (d["ok"], d["mistakes"]) == (False, [])  # not the whole mistake: no false verdict
+    n = d["nearest"]
+    assert (n["mistake"], n["lines"]) == (v.mistake, list(lines))
+    assert n["evidence"] == f"{part.where}, not {part.not_where}"
+    assert n["cases"] and n["not_cases"]  # where it shows, and where the whole one would
+
+
+def test_a_mistake_in_one_mode_is_matched_per_case():
+    # pool_backward: the max cases as stride_missing gives them, the average cases right
+    v = variant("pool_backward", "stride_missing")
+    outcomes = {c.name: (variant_outcome(v, c.name) if c.inputs["mode"] == "max"
+                         else right_outcome("pool_backward", c.name))
+                for c in cases_of("pool_backward")}
+    n = diagnose("pool_backward", outcomes)["nearest"]
+    assert (n["mistake"], n["lines"]) == ("stride_missing", None)
+    assert n["evidence"] == ("in max mode (gray_f3_s2_max, gray_f2_s2_max), not in average "
+                             "mode (gray_f2_s2_average)")
+
+
+def test_errors_are_no_evidence_of_a_nearest_mistake():
+    # crop_minus_pad raises ValueError at pad 0; a learner raising ValueError everywhere is
+    # not near it (nor any other mistake)
+    outcomes = {c.name: Outcome(error="ValueError: no") for c in cases_of("conv_backward")}
+    assert diagnose("conv_backward", outcomes)["nearest"] is None
