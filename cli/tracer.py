@@ -32,12 +32,15 @@ learner's machine: the server never runs learner code.
 from __future__ import annotations
 
 import linecache
+import math
 import sys
 from pathlib import Path
 
 import numpy as np
 
+from core.learn.differences import loop_shape
 from core.probes import arguments, get_case
+from core.trace import conv_forward_trace, pool_forward_trace
 
 EXERCISE_NAMES = ("i", "h", "w", "c", "vert_start", "vert_end", "horiz_start", "horiz_end")
 LOOPED = ("conv_forward", "conv_backward", "pool_forward", "pool_backward")
@@ -355,10 +358,13 @@ def _step(at: dict, window: dict | None, value, events: list[dict]) -> dict:
     w = window or {}
     weights = next((x for x in reversed(events) if x["array"] == "W" and x["kind"] == "read"),
                    None)
+    bias = next((x for x in reversed(events) if x["array"] == "b" and x["kind"] == "read"),
+                None)
     return {"position": position, "cells": cell, "value": value,
             "window": _spatial(w["cells"]) if w else None,
             "source": w.get("array"), "source_shape": w.get("shape"), "a_slice": w.get("values"),
             "weights": weights.get("values") if weights else None,
+            "bias": bias.get("value") if bias else None,
             "names": at["names"], "line": at["line"], "code": at["code"],
             "function": at["function"],
             "window_code": w.get("code"), "window_line": w.get("line")}
@@ -409,19 +415,122 @@ def page_trace(function: str, trace: dict, position) -> dict:
     """What the Learn page draws beside the exercise's steps: the learner's steps of the
     image of the first difference (one per output or upstream cell, in their loop's order),
     each with its position (i, h, w, c), window in padded-input coordinates, the array it
-    was of, the value and the learner's own line. JSON-ready and small (one image)."""
+    was of, the value and the learner's own line; conv_forward's and pool_forward's steps
+    also carry their arithmetic beside the right step's (`arithmetic`, see step_arithmetic).
+    JSON-ready and small (one image)."""
     i = int(position[0])
+    right = _right_steps(function, trace["case"], i)
     steps = []
     for s in trace["steps"]:
         if s["position"] is None or s["position"][0] != i:
             continue
-        steps.append({"position": s["position"], "window": in_padded(function, trace["case"], s),
-                      "source": s["source"], "value": s["value"], "a_slice": s["a_slice"],
-                      "line": s["window_line"] or s["line"],
-                      "code": s["window_code"] or s["code"],
-                      "write_line": s["line"], "write_code": s["code"]})
+        step = {"position": s["position"], "window": in_padded(function, trace["case"], s),
+                "source": s["source"], "value": s["value"], "a_slice": s["a_slice"],
+                "line": s["window_line"] or s["line"],
+                "code": s["window_code"] or s["code"],
+                "write_line": s["line"], "write_code": s["code"]}
+        if right is not None:
+            step["arithmetic"] = step_arithmetic(function, trace["case"], s,
+                                                 right.get(tuple(s["position"])))
+        steps.append(step)
     return {"version": 1, "function": function, "case": trace["case"], "image": i,
             "error": trace["error"], "steps": steps}
+
+
+def _right_steps(function: str, case_name: str, image: int) -> dict | None:
+    """core's step records of one image of a probe case by position (i, h, w, c), for the
+    forward functions (None for the others): what the right step computed."""
+    if function not in ("conv_forward", "pool_forward"):
+        return None
+    args = arguments(get_case(function, case_name))
+    shape = loop_shape(function, case_name)
+    per = math.prod(shape[1:])
+    if function == "conv_forward":
+        page = conv_forward_trace(*args, offset=image * per, limit=per)
+    else:  # the exercise's tie rule: every tied maximum (x == np.max(x))
+        page = pool_forward_trace(*args, tie_rule="all", offset=image * per, limit=per)
+    return {(s.i, s.h, s.w, s.c): s for s in page.steps}
+
+
+def _numbers(values) -> np.ndarray | None:
+    """Recorded values as finite floats (None when not recorded or not all finite: JSON
+    has no NaN)."""
+    if values is None:
+        return None
+    try:
+        out = np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError):
+        return None
+    return out if out.size and np.all(np.isfinite(out)) else None
+
+
+TERMS_MAX = 27  # a step's terms listed up to 3 x 3 x 3 (the link's fragment stays small)
+
+
+def _short(x: float) -> float:
+    """6 significant digits: what the page shows, and a small fragment."""
+    return float(f"{x:.6g}")
+
+
+def _conv_side(a: np.ndarray, w: np.ndarray, total: float, bias, value) -> dict:
+    listed = a.size <= TERMS_MAX
+    return {"kind": "conv", "count": int(a.size),
+            "terms": [[_short(x), _short(y)] for x, y in zip(a.ravel(), w.ravel(),
+                                                              strict=True)] if listed else None,
+            "total": _short(total), "bias": None if bias is None else _short(bias),
+            "value": None if value is None else _short(value),
+            "adds_up": value is not None and bool(np.isclose(total + (bias or 0.0), value,
+                                                             rtol=1e-5, atol=1e-6))}
+
+
+def _pool_side(op: str, window: np.ndarray, value) -> dict:
+    listed = window.size <= TERMS_MAX
+    return {"kind": "pool", "op": op, "count": int(window.size),
+            "terms": [_short(x) for x in window.ravel()] if listed else None,
+            "value": None if value is None else _short(value)}
+
+
+def step_arithmetic(function: str, case_name: str, step: dict, right) -> dict:
+    """A forward step's arithmetic as the learner's code did it, beside the right step's.
+
+    conv_forward: {"yours": {"kind": "conv", "count": the number of products, "terms":
+    [[a, w], ...] (the window's values and the weights the learner's code read, C order over
+    (f, f, n_C_prev), broadcast as NumPy broadcasts them; null past TERMS_MAX), "total":
+    the sum of a*w, "bias": the b it read, "value": what it wrote, "adds_up": whether total
+    + bias is that value (not so with a bias added to every product)}, "right": the same
+    from core's step record, "differs": per term, whether yours and the right one differ
+    (null when not both listed with one count)}. pool_forward: "kind" "pool", "op" "max" or
+    "mean", "terms" the window's values, "value". Numbers to 6 significant digits. A side is
+    null when it is not known (a read too large to record, a step the right loop has not).
+    """
+    mode = get_case(function, case_name).inputs.get("mode")
+    yours = right_side = None
+    if function == "conv_forward":
+        a, w = _numbers(step.get("a_slice")), _numbers(step.get("weights"))
+        if a is not None and w is not None:
+            try:
+                a, w = np.broadcast_arrays(a, w)
+            except ValueError:  # shapes NumPy cannot multiply: the learner's code raised
+                a = None
+        if a is not None and w is not None:
+            yours = _conv_side(a, w, float((a * w).sum()), step.get("bias"), step.get("value"))
+        if right is not None:
+            right_side = _conv_side(right.a_slice, right.weights, float(right.total),
+                                    float(right.bias), float(right.z))
+    else:
+        op = "max" if mode == "max" else "mean"
+        a = _numbers(step.get("a_slice"))
+        if a is not None:
+            yours = _pool_side(op, a, step.get("value"))
+        if right is not None:
+            right_side = _pool_side(op, right.window, float(right.value))
+    differs = None
+    if (yours and right_side and yours["terms"] is not None and right_side["terms"] is not None
+            and yours["count"] == right_side["count"]):
+        apart = ~np.isclose(np.asarray(yours["terms"]), np.asarray(right_side["terms"]),
+                            rtol=1e-5, atol=1e-6)
+        differs = (apart.any(axis=1) if apart.ndim == 2 else apart).tolist()
+    return {"yours": yours, "right": right_side, "differs": differs}
 
 
 def trace_fragment(text: str) -> str:

@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from cli.check import check_file
+from cli.check import check_file, describe_difference
 from cli.tracer import trace_fragment
 from tests.browser.pagetools import wait_until
 
@@ -137,3 +137,83 @@ def test_mistake_mode_draws_the_buggy_window_backward(make_page, fn, mistake, bu
     assert cells(page, field, "inwin") == box(right)
     assert "vert_start = h" in page.inner_text(".yours-lines")
     assert not log.page_errors and not log.console_errors
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_your_arithmetic_beside_the_right_one(make_page, traced, width):
+    """The step's arithmetic as the learner's loop did it (read through the tracer), beside
+    the right step's (core's), the differing terms marked: numbers the checker computed."""
+    page, log = make_page(width=width, height=900)
+    page.goto(f"{traced['path']}#trace={traced['fragment']}")
+    wait_until(page, "document.querySelector('#main').dataset.ready === '1'")
+    wait_until(page, "!!document.querySelector('.ar-row')")
+    first = traced["first"]
+    step = next(s for s in traced["trace"]["steps"] if s["position"] == first["position"])
+    arithmetic = step["arithmetic"]
+    yours = page.inner_text('.ar-row[data-side="yours"]')
+    right = page.inner_text('.ar-row[data-side="right"]')
+    assert yours.lower().startswith("your σ")
+    assert right.lower().startswith("right σ")
+    assert yours.endswith(" = 7 + 0.5 = 7.5") and right.endswith(" = 5 + 0.5 = 5.5")
+    assert arithmetic["yours"]["value"] == first["got"] == 7.5
+    assert arithmetic["right"]["value"] == first["expected"] == 5.5
+    assert "1·2 + 3·1" in yours and "3·2 + 2·1" in right  # a·w as each loop read them
+    assert "0·(-1)" in yours or "0·(−1)" in yours  # negatives in brackets
+    marked = page.eval_on_selector_all('.ar-row[data-side="yours"] mark.ar-diff',
+                                       "els => els.map(e => e.textContent)")
+    assert len(marked) == sum(arithmetic["differs"]) > 0
+    assert page.eval_on_selector_all('.ar-row[data-side="right"] mark.ar-diff',
+                                     "els => els.length") == len(marked)
+    assert not page.evaluate("document.documentElement.scrollWidth > window.innerWidth + 1")
+    assert not log.page_errors and not log.console_errors
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.locator("#view").screenshot(path=str(SHOTS / f"learn-yours-arith-{width}.png"))
+
+
+def test_a_pool_steps_arithmetic_is_the_window_and_its_max_or_mean(make_page):
+    """Mistake mode (no trace): the buggy code's step, traced by the server, has its window's
+    values and their mean beside the right ones."""
+    page, log = make_page(width=1280, height=900)
+    page.goto("/learn?fn=pool_forward&mistake=stride_missing&flavour=stride_missing&step=0"
+              "&case=gray_f3_s2_average")
+    wait_until(page, "document.querySelector('#main').dataset.ready === '1'")
+    wait_until(page, "!!document.querySelector('#jump-diff')")
+    page.click("#jump-diff")
+    wait_until(page, "!!document.querySelector('.ar-row')")
+    buggy = page.inner_text('.ar-row[data-side="yours"]')
+    right = page.inner_text('.ar-row[data-side="right"]')
+    assert buggy.lower().startswith("buggy mean") and "mean(" in buggy
+    assert right.lower().startswith("right mean") and "mean(" in right
+    assert page.query_selector('.ar-row[data-side="yours"] mark.ar-diff') is not None
+    assert not log.page_errors and not log.console_errors
+
+
+def test_step_numbers_agree_between_the_report_its_link_and_the_page(make_page, traced):
+    """The report says step k of N counted from 1, the link's step= is the page's own URL
+    value (from 0), and the page labels that step 'Step k of N'."""
+    first = traced["first"]
+    report_step = f"step {first['step'] + 1} of {first['total_steps']}"
+    assert report_step in describe_difference(first)
+    assert f"&step={first['step']}&" in traced["path"]
+    page, log = make_page(width=1280, height=800)
+    page.goto(traced["path"])
+    wait_until(page, "document.querySelector('#main').dataset.ready === '1'")
+    assert page.inner_text("#step-label").startswith(f"S{report_step[1:]}:")
+    assert not log.page_errors
+
+
+def test_step_numbers_agree_on_a_case_of_several_images(make_page):
+    # height_width_swapped's conv_backward shows only on the exercise's case (10 images)
+    report = check_file(FILES / "height_width_swapped.py")
+    r = report["functions"]["conv_backward"]
+    first = r["first_difference"]
+    assert first["case"] == "exercise" and first["position"][0] >= 0
+    url = urlsplit(r["link"])
+    page, log = make_page(width=1280, height=800)
+    page.goto(f"{url.path}?{url.query}")
+    wait_until(page, "document.querySelector('#main').dataset.ready === '1'")
+    label = page.inner_text("#step-label")
+    assert label.startswith(f"Step {first['step'] + 1} of {first['total_steps']} (image "
+                            f"{first['position'][0] + 1} of 10)"), label
+    assert f"step {first['step'] + 1} of {first['total_steps']}" in describe_difference(first)
+    assert not log.page_errors

@@ -4,12 +4,14 @@ its names or style; and the --json report carries yours_window beside right_wind
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from cli.check import check_file
 from cli.learner import load_file
-from cli.tracer import in_padded, trace_call, window_at
-from core.probes import cases_of
+from cli.tracer import in_padded, page_trace, trace_call, window_at
+from core.probes import arguments, cases_of, get_case
+from core.trace import conv_forward_trace
 
 FILES = Path(__file__).parent / "learner_files"
 
@@ -116,3 +118,60 @@ def test_open_writes_the_trace_and_opens_the_page_on_it(tmp_path, monkeypatch):
     step = next(s for s in written["steps"] if s["position"] == [0, 1, 2, 1])
     assert step["window"] == [[1, 4], [2, 5]] and step["source"] == "padded"
     assert step["code"] == "patch = padded[img, top:top + k, left:left + k, :]"
+
+
+def _page(name, function, case, position=(0, 0, 0, 0)):
+    path = str(FILES / name)
+    ns, _ = load_file(path)
+    return page_trace(function, trace_call(ns[function], function, case, path), list(position))
+
+
+def test_a_conv_steps_arithmetic_is_what_the_loop_read_beside_cores():
+    page = _page("stride_missing.py", "conv_forward", "gray_s2_p1")
+    case = get_case("conv_forward", "gray_s2_p1")
+    right = conv_forward_trace(*arguments(case), limit=24).steps
+    for step, rec in zip(page["steps"], right, strict=True):
+        a = step["arithmetic"]
+        assert a["right"]["value"] == pytest.approx(rec.z)
+        assert a["right"]["terms"] == np.stack([rec.a_slice.ravel(), rec.weights.ravel()],
+                                               1).tolist()
+        # yours: the window the loop read (its a_slice, channel 0 of a gray image) and W[..., c]
+        read = np.asarray(step["a_slice"]).ravel()
+        assert [t[0] for t in a["yours"]["terms"]] == read.tolist()
+        assert [t[1] for t in a["yours"]["terms"]] == case.inputs["W"][..., rec.c].ravel().tolist()
+        assert a["yours"]["value"] == step["value"] and a["yours"]["adds_up"]
+        assert a["yours"]["total"] + a["yours"]["bias"] == pytest.approx(step["value"])
+        assert a["differs"] == [x != y for x, y in zip(a["yours"]["terms"],
+                                                       a["right"]["terms"], strict=True)]
+    assert any(any(s["arithmetic"]["differs"]) for s in page["steps"])
+
+
+def test_a_bias_added_to_every_product_does_not_add_up():
+    page = _page("bias_per_element.py", "conv_forward", "gray_s2_p1")
+    a = page["steps"][0]["arithmetic"]
+    assert a["differs"] == [False] * 9  # the same window and weights ...
+    assert not a["yours"]["adds_up"] and a["right"]["adds_up"]  # ... but b on each product
+    assert a["yours"]["value"] == pytest.approx(a["yours"]["total"] + 9 * a["yours"]["bias"])
+
+
+def test_a_pool_steps_arithmetic_is_its_window_and_the_mean():
+    page = _page("stride_missing.py", "pool_forward", "gray_f3_s2_average")
+    step = next(s for s in page["steps"] if s["position"] == [0, 0, 1, 0])
+    a = step["arithmetic"]
+    assert (a["yours"]["op"], a["right"]["op"]) == ("mean", "mean")
+    assert a["yours"]["value"] == pytest.approx(np.mean(a["yours"]["terms"]), rel=1e-5)
+    assert a["right"]["value"] == pytest.approx(np.mean(a["right"]["terms"]), rel=1e-5)
+    assert a["yours"]["terms"] == np.asarray(step["a_slice"]).ravel().tolist()
+    assert any(a["differs"])
+
+
+def test_backward_steps_and_the_trace_calls_fields_stay_as_they_were():
+    page = _page("correct.py", "conv_backward", "gray_s2_p1")
+    assert "arithmetic" not in page["steps"][0]  # only the forward steps carry it
+    path = str(FILES / "correct.py")
+    ns, _ = load_file(path)
+    trace = trace_call(ns["conv_forward"], "conv_forward", "gray_s2_p1", path)
+    assert set(trace) == {"function", "case", "error", "truncated", "events", "steps"}
+    assert {"position", "cells", "value", "window", "source", "a_slice", "weights", "names",
+            "line", "code", "window_code", "window_line"} <= set(trace["steps"][0])
+    assert trace["steps"][0]["bias"] == 0.5  # the b[:, :, :, 0] it read

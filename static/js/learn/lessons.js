@@ -6,6 +6,7 @@
 import { el } from "../kit/dom.js";
 import { maskMarks, sliceChannel as channel } from "../kit/views/common.js";
 import { arrayTable, filterSlice, num, scaleFor, windowItem } from "./table.js";
+import { arithmeticRows } from "./upload.js";
 
 const T = (x) => `(${x.join(", ")})`;
 const ix = (...a) => `[${a.join(", ")}]`;
@@ -314,6 +315,7 @@ function yoursGroup(ctx, d, s, name, right) {
     say(w.tag, `${w.loop} never wrote ${name}${ix(s.i, s.h, s.w, s.c)}`, "ld-yours");
   }
   say("right", `${span([[s.vert_start, s.vert_end], [s.horiz_start, s.horiz_end]])} → ${name}${ix(s.i, s.h, s.w, s.c)} = ${num(right)}`, "ld-right");
+  if (t && t.arithmetic) lines.append(...arithmeticRows(t.arithmetic, ctx.buggyLine !== undefined ? "buggy" : "your"));
   const g = el("section", "arr-group yours-group");
   g.append(el("h3", "arr-group-title", `${w.loop}, beside the right one`), lines);
   const read = t && Array.isArray(t.a_slice) ? sliceRows(t.a_slice) : null;

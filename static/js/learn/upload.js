@@ -7,6 +7,7 @@
 import { el } from "../kit/dom.js";
 import { postDiagnosis } from "../kit/api.js";
 import { firstDifferenceText, linePair, outputPair } from "./mistake.js";
+import { num } from "./table.js";
 
 // What each function returns, as the exercise's code names it (the saved output among them).
 const RETURNS = {
@@ -221,4 +222,55 @@ export function createUploadCheck(root, page) {
       fill();
     },
   };
+}
+
+// ---------------------------------------------------------------------------------------
+// A step's arithmetic as the learner's code did it, beside the right step's: the numbers
+// come from the checker's trace (cli/tracer.py step_arithmetic, which read them through the
+// tracer and took the right ones from core); here they are only written out.
+
+const term = (v) => (v < 0 ? `(${num(v)})` : num(v));
+
+/** One side ("yours", "buggy" or "right") as a code element: its terms (a·w, or the
+ * window's values), those that differ from the other side's in <mark class="ar-diff">. */
+function arithmeticCode(side, differs) {
+  const code = el("code");
+  const parts = [];
+  if (side.terms) {
+    side.terms.forEach((t, k) => {
+      const text = side.kind === "conv" ? `${term(t[0])}·${term(t[1])}` : num(t);
+      parts.push(differs && differs[k] ? el("mark", "ar-diff", text) : text);
+    });
+  }
+  const joined = [];
+  const sep = side.kind === "conv" ? " + " : ", ";
+  parts.forEach((p, k) => joined.push(...(k ? [sep, p] : [p])));
+  if (side.kind === "pool") {
+    const list = side.terms ? joined : [`the ${side.count} values of the window`];
+    code.append(`${side.op}(`, ...list, `) = ${side.value === null ? "?" : num(side.value)}`);
+    return code;
+  }
+  const sum = side.terms ? joined : [`Σ of ${side.count} products a·w`];
+  const bias = side.bias === null ? "" : ` + ${term(side.bias)}`;
+  const value = side.value === null ? "?" : num(side.value);
+  const tail = side.adds_up ? ` = ${num(side.total)}${bias} = ${value}`
+    : ` = ${num(side.total)}${bias}, but the code wrote ${value}`;
+  code.append(...sum, tail);
+  return code;
+}
+
+/** The rows "your Σ: 1·0.5 + 2·(−1) + … = −1.5" and "right Σ: … = −0.5" (pool: "your max:
+ * max(…) = 4") of a traced step's `arithmetic` ({yours, right, differs}); `who` names the
+ * learner's side ("your", or "buggy" in mistake mode). */
+export function arithmeticRows(arithmetic, who) {
+  const rows = [];
+  const { yours, right, differs } = arithmetic || {};
+  for (const [side, name, cls] of [[yours, who, "ld-yours"], [right, "right", "ld-right"]]) {
+    if (!side) continue;
+    const row = el("div", `${cls} ar-row`);
+    row.dataset.side = cls === "ld-right" ? "right" : "yours";
+    row.append(el("span", "ld-tag", `${name} ${side.kind === "pool" ? side.op : "Σ"}`), arithmeticCode(side, differs));
+    rows.push(row);
+  }
+  return rows;
 }
