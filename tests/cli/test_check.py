@@ -361,6 +361,17 @@ FORMS = {
         "mistake", "mask_not_max", "mask_not_max/positive", None,
         "matches mask_not_max: A mask that is not x == max(x)")
         for fn in ("create_mask_from_window", "pool_backward")},
+    "size_swapped_own_names": {fn: (
+        "mistake", "height_width_swapped", "height_width_swapped/size", None,
+        "matches height_width_swapped: Height and width swapped")
+        for fn in ("conv_forward", "pool_forward")},
+    "stride_columns_vectorised": {"pool_forward": (
+        "partial", "stride_missing", "stride_missing", ["hs"],
+        "matches stride_missing on the columns, not on the rows (the nearest known mistake: "
+        "Window corners without the stride)")},
+    "mask_positive_vectorised": {"pool_backward": (
+        "mistake", "mask_not_max", "mask_not_max/positive", None,
+        "matches mask_not_max: A mask that is not x == max(x)")},
     "pad_int": {fn: ("mistake", "pad_all_axes", "pad_all_axes", None,
                      "matches pad_all_axes: Padding the batch and channel axes")
                 for fn in ("zero_pad", "conv_forward")},

@@ -20,6 +20,9 @@ STYLES = [  # (file, function): the exercise's names, names of its own, vectoris
     ("trace_other_names.py", "conv_forward"),
     ("trace_other_names.py", "pool_forward"),
     ("trace_vectorised.py", "conv_forward"),
+    ("size_swapped_own_names.py", "conv_forward"),  # windows past the edge, cut short
+    ("size_swapped_own_names.py", "pool_forward"),  # every channel at once
+    ("stride_columns_vectorised.py", "pool_forward"),
 ]
 
 
@@ -30,8 +33,11 @@ def test_traced_window_is_what_the_loop_read(name, function):
     for case in cases_of(function)[:3]:
         ns["READS"].clear()
         trace = trace_call(ns[function], function, case.name, path)
-        assert trace["error"] is None and not trace["truncated"]
+        assert not trace["truncated"]
         reads = list(ns["READS"])
+        if trace["error"] is not None:  # a window cut too short to multiply by W raised:
+            assert name == "size_swapped_own_names.py" and "broadcast" in trace["error"]
+            reads = reads[:-1]  # that step wrote nothing (the exercise's code raises too)
         assert reads, "the file logged no reads"
         for position, read in reads:
             step = window_at(trace, position, backward=False)
