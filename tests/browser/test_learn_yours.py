@@ -186,6 +186,8 @@ def test_a_pool_steps_arithmetic_is_the_window_and_its_max_or_mean(make_page):
     assert right.lower().startswith("right mean") and "mean(" in right
     assert page.query_selector('.ar-row[data-side="yours"] mark.ar-diff') is not None
     assert not log.page_errors and not log.console_errors
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.locator("#view").screenshot(path=str(SHOTS / "learn-pool-arith-1280.png"))
 
 
 def test_step_numbers_agree_between_the_report_its_link_and_the_page(make_page, traced):
