@@ -278,8 +278,8 @@ class Redrawn:
     """A drawing or photo redrawn like strokes: ink (resolution, resolution) in 0..1; box =
     (top, left, bottom, right) of its ink in the source (bottom, right exclusive); size = D,
     the longer side of its centre line's box, and stroke = its strokes' width measured (2 d - 1,
-    d the median depth of its centre line's pixels), both in source pixels; redrawn False:
-    read as it is (its centre line collapsed, see redraw_ink)."""
+    d the median depth of its centre line's pixels, at least one work pixel: 1 / step), both in
+    source pixels; redrawn False: read as it is (its centre line collapsed, see redraw_ink)."""
 
     ink: np.ndarray
     box: tuple[int, int, int, int]

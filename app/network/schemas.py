@@ -201,7 +201,8 @@ class NetPreprocessOut(BaseModel):
                               "same units (pen_share * size): strokes are drawn with it, a "
                               "drawing or photo is thinned to its centre line and redrawn.")
     stroke: float | None = Field(None, description="A drawing or photo: its strokes' width "
-                                 "as measured before the redrawing, in its pixels.")
+                                 "as measured before the redrawing, in its pixels (measured "
+                                 "with the box resampled to 96 pixels: at least box / 96).")
     redrawn: bool | None = Field(None, description="A drawing or photo: True when it was "
                                  "thinned and redrawn with the pen; False when it was read as "
                                  "it is (its loops filled in by a thick pen, its centre line "
