@@ -8,7 +8,12 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 
 from app.explore.routes.image import IMAGE_BODY, IMAGE_ERRORS, UNKNOWN_IMAGE, parse_settings
-from app.explore.schemas.transpose import TransposeOpOut, TransposeOpSettings, TransposeStepsIn
+from app.explore.schemas.transpose import (
+    TransposeOpOut,
+    TransposeOpSettings,
+    TransposeStepsIn,
+    TransposeStepsOut,
+)
 from app.explore.services import transpose as service
 from app.platform import imaging
 from app.platform.deps import SettingsDep
@@ -61,6 +66,7 @@ async def transpose(request: Request, limits: SettingsDep) -> dict:
 
 
 @router.post("/transpose/steps", responses={**IMAGE_ERRORS, **UNKNOWN_IMAGE},
+             response_model=TransposeStepsOut,
              summary="More steps of the transposed-convolution op, one per input cell and "
                      "channel")
 async def transpose_steps(body: TransposeStepsIn, request: Request,

@@ -146,6 +146,47 @@ class TransposeOpGeometry(BaseModel):
     formula_W: str
 
 
+Window = list[list[list[float]]]  # (f, f, n_C), float64
+
+
+class TransposeOpStep(BaseModel):
+    """One step: input cell (h, w) of channel c spreads a * W[:, :, :, c] into the canvas
+    window rows vert_start:vert_end, columns horiz_start:horiz_end (every dilation-th cell;
+    canvas coordinates, before the crop of pad). core.transpose.ConvTransposeStep's record
+    plus the window's running totals (core.upsampling.conv_transpose_windows)."""
+
+    index: int = Field(description="Loop-order step index: (h*n_W_prev + w)*C + c.")
+    i: int
+    h: int
+    w: int
+    c: int
+    vert_start: int
+    vert_end: int
+    horiz_start: int
+    horiz_end: int
+    a: float = Field(description="A_prev[h, w, c], the value spread.")
+    weights: Window = Field(description="W[:, :, :, c]: the kernel in output channel c, "
+                            "zero in the others.")
+    spread: Window = Field(description="a * weights: what this step adds.")
+    before: Window = Field(description="The canvas window (all channels) before the step.")
+    after: Window = Field(description="The canvas window after the step: before + spread.")
+
+
+class TransposeOpPage(BaseModel):
+    """A page of the op's steps."""
+
+    kind: Literal["conv_transpose"]
+    total: int = Field(description="Steps in all: n_H_prev * n_W_prev * C.")
+    offset: int
+    steps: list[TransposeOpStep]
+
+
+class TransposeStepsOut(TransposeOpPage):
+    """A page of steps of /api/explore/transpose/steps, for the image `id`."""
+
+    id: str
+
+
 class TransposeOpOut(BaseModel):
     """The op on one image: its arrays, kernel, geometry and first page of steps."""
 
@@ -157,9 +198,9 @@ class TransposeOpOut(BaseModel):
     arrays: dict[Literal["input", "Z_full"], AnyArrayOut] = Field(
         description="input (n_H_prev, n_W_prev, C) / 255; Z_full (n_H_full, n_W_full, C): "
         "the canvas plus b, whose inner n_H x n_W (from pad, pad) is the output Z.")
-    steps: dict = Field(description="The first page of steps (conv_transpose records, each "
-                        "with `before` and `after`: the window of the canvas, channel c, "
-                        "before and after the step adds a * W).")
+    steps: TransposeOpPage = Field(description="The first page of steps (at most 64, or "
+                                   "max_steps_per_page); /api/explore/transpose/steps pages "
+                                   "on.")
     timing_ms: dict[Literal["decode", "compute"], float]
 
 
