@@ -372,6 +372,12 @@ FORMS = {
     "mask_positive_vectorised": {"pool_backward": (
         "mistake", "mask_not_max", "mask_not_max/positive", None,
         "matches mask_not_max: A mask that is not x == max(x)")},
+    "assign_dW_channel_loop": {"conv_backward": (
+        "mistake", "assign_not_accumulate", "assign_not_accumulate/dW", None,
+        "matches assign_not_accumulate: = instead of +=")},
+    "mask_min_vectorised": {"pool_backward": (
+        "mistake", "mask_not_max", "mask_not_max/min", None,
+        "matches mask_not_max: A mask that is not x == max(x)")},
     "pad_int": {fn: ("mistake", "pad_all_axes", "pad_all_axes", None,
                      "matches pad_all_axes: Padding the batch and channel axes")
                 for fn in ("zero_pad", "conv_forward")},
@@ -408,6 +414,12 @@ def test_a_mistake_in_any_of_its_forms_is_named_with_its_evidence(form_reports, 
         else:
             assert (r["mistakes"], r["nearest"]) == ([mistake], None)
         assert [x["mistake_id"] for x in r["lines"]] == [mistake]
+
+
+def test_a_vectorised_learners_own_line_in_a_channel_loop_is_quoted(form_reports):
+    r = form_reports["assign_dW_channel_loop"]["functions"]["conv_backward"]
+    assert r["lines"][0]["yours"] == [{"place": "assign_dW_channel_loop.py, line 24",
+                                       "code": "dW[:, :, :, c] = patch * dZ[img, r, q, c]"}]
 
 
 def test_the_nearest_mistake_shows_the_learners_line_and_the_parts_right_line(form_reports):
