@@ -83,8 +83,14 @@ class NetCanvasInput(Strict):
     bytes for a 168 x 168 pad, and no lists to read). Both give the same answer. The server
     crops it to the ink and scales it to 8 x 8 as the data was made (core/net_input.py)."""
 
-    model_config = ConfigDict(extra="forbid",
-                              json_schema_extra=rules(ONE_FORM, RECTANGULAR_INK, A_DIGIT))
+    model_config = ConfigDict(extra="forbid", json_schema_extra=rules(
+        ONE_FORM, RECTANGULAR_INK, A_DIGIT, oneOf=[  # the two forms, as JSON Schema says them
+            {"required": ["ink"], "properties": {"ink": {"not": {"type": "null"}},
+                                                 "ink_base64": {"type": "null"},
+                                                 "shape": {"type": "null"}}},
+            {"required": ["ink_base64", "shape"],
+             "properties": {"ink": {"type": "null"}, "ink_base64": {"not": {"type": "null"}},
+                            "shape": {"not": {"type": "null"}}}}]))
 
     kind: Literal["canvas"]
     ink: Annotated[list[Annotated[list[Ink], Field(min_length=1, max_length=CANVAS_CEILING,

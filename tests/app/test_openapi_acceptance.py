@@ -214,8 +214,9 @@ def rule_named(rules: list[dict], status: int, code: str, message: str) -> str |
 
 
 def measure(method: str, path: str, examples: int = EXAMPLES) -> Counter:
-    """Outcome counts of `examples` generated requests: "2xx", ("rule", name) or
-    ("undocumented", status, code, message)."""
+    """Outcome counts of `examples` generated requests: "2xx", or per refusal each rule it
+    is by, ("rule", name), and each of its errors by no rule, ("undocumented", status,
+    code, message), once (a refusal may list several errors)."""
     operation = schema[path][method]
     rules = rules_of(schema.raw_schema, schema.raw_schema["paths"][path][method.lower()])
     before, after = BEFORE.get(path, _nothing), AFTER.get(path, _nothing)
@@ -231,10 +232,12 @@ def measure(method: str, path: str, examples: int = EXAMPLES) -> Counter:
         if response.status_code < 300:
             outcomes["2xx"] += 1
             return
+        found = set()
         for status, code, message in refusals(response):
             name = rule_named(rules, status, code, message)
-            outcomes[("rule", name) if name else
-                     ("undocumented", status, code, message[:160])] += 1
+            found.add(("rule", name) if name else
+                      ("undocumented", status, code, message[:160]))
+        outcomes.update(found)
 
     run()
     return outcomes

@@ -69,6 +69,13 @@ WEIGHTS_SHAPE = Rule("weights_shape", "Explicit weights are (f, f) or (f, f, C),
 PRESET_CENTRE = Rule("preset_centre", f"A preset other than {' and '.join(ANY_F)} has a "
                      "centre cell: it needs an odd f of at least 3.", 422, "value_error",
                      r"needs a centre cell", fields=("filters",))
+# ... as JSON Schema says it: no filter is a preset with a centre cell, or f is odd and at
+# least 3 (f's default, 3, is)
+CENTRE_SCHEMA = {"anyOf": [
+    {"properties": {"filters": {"items": {"not": {
+        "required": ["preset"],
+        "properties": {"preset": {"enum": [p for p in PRESETS if p not in ANY_F]}}}}}}},
+    {"properties": {"f": {"minimum": 3, "not": {"multipleOf": 2}}}}]}
 IMAGE_WINDOW = Rule("window_fits", "The window's span dilation*(f - 1) + 1 fits the padded "
                     "image (its sides at size + 2*pad), and pool.f the convolution's output.",
                     422, "geometry", "^The window does not fit", fields=("f", "pool"))
@@ -81,9 +88,31 @@ STEP_EXISTS = Rule("step_exists", "offset is below the stage's number of steps."
                    "geometry", r"step \d+ does not exist", fields=("offset",))
 POSITION_INSIDE = Rule("position_inside", "position [h, w, c] is inside the stage's output.",
                        422, "geometry", r"^position .* is outside", fields=("position",))
-TOTALS_BACKWARD = Rule("totals_backward", "totals_at goes with a backward stage "
-                       "(conv_backward, pool_backward) and is below its number of steps.",
-                       422, "no_totals", fields=("totals_at",))
+BACKWARD = tuple(s for s in STAGES_WITH_STEPS if s.endswith("backward"))
+POOL_STAGES = tuple(s for s in STAGES_WITH_STEPS if s.startswith("pool"))
+TOTALS_BACKWARD = Rule("totals_backward", f"totals_at goes with a backward stage "
+                       f"({', '.join(BACKWARD)}): null or left out for the others.", 422,
+                       "no_totals", fields=("totals_at",))
+STAGE_EXISTS = Rule("stage_exists", f"The stage exists for the settings: "
+                    f"{' and '.join(POOL_STAGES)} need settings.pool (not null), "
+                    "backward_transpose needs settings.pad_mode 'constant'.", 422,
+                    "no_such_stage", fields=("stage",))
+
+
+def _when_stage(stages: tuple[str, ...], then: dict[str, Any]) -> dict[str, Any]:
+    """JSON Schema: when `stage` is one of `stages`, the body also matches `then`."""
+    return {"if": {"required": ["stage"], "properties": {"stage": {"enum": list(stages)}}},
+            "then": {"properties": then}}
+
+
+# The stage rules as JSON Schema can say them (the rules above stay: they name the refusal)
+STAGE_SCHEMA = {"allOf": [
+    _when_stage(tuple(s for s in STAGES_WITH_STEPS if s not in BACKWARD),
+                {"totals_at": {"type": "null"}}),
+    _when_stage(POOL_STAGES, {"settings": {"properties": {"pool": {"not": {"type": "null"}}}}}),
+    _when_stage(("backward_transpose",),
+                {"settings": {"properties": {"pad_mode": {"const": "constant"}}}}),
+]}
 
 
 class FilterSpec(Strict):
@@ -159,7 +188,7 @@ class ImageSettings(Strict):
 
     model_config = ConfigDict(json_schema_extra=rules(
         WEIGHTS_SHAPE, PRESET_CENTRE, IMAGE_WINDOW, IMAGE_REFLECT, WORK, ELEMENTS, MEMORY,
-        examples=[{
+        **CENTRE_SCHEMA, examples=[{
         "sample": DEFAULT_SAMPLE, "size": 96, "color": "rgb", "f": 3, "stride": 1, "pad": 1,
         "pad_mode": "constant", "pad_value": 0.0, "dilation": 1,
         "filters": [{"preset": "sobel_x", "bias": 0.0},
@@ -322,7 +351,8 @@ class StepsIn(ImageRef):
         "running totals after steps 0..totals_at.")
 
     model_config = ConfigDict(json_schema_extra=rules(
-        UNKNOWN_IMAGE, STEP_EXISTS, POSITION_INSIDE, TOTALS_BACKWARD, PAGE_NUMBERS, examples=[
+        UNKNOWN_IMAGE, STEP_EXISTS, POSITION_INSIDE, TOTALS_BACKWARD, STAGE_EXISTS, PAGE_NUMBERS,
+        **STAGE_SCHEMA, examples=[
         {"id": "0123456789abcdef0123456789abcdef", "settings": {"sample": "chelsea"},
          "stage": "conv_forward", "offset": 64, "limit": 64},
         {"id": "0123456789abcdef0123456789abcdef", "settings": {"sample": "chelsea"},
