@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from app.explore.schemas.arrays import T_NOT_EMPTY, T_OUTPUT_PADDING
 from app.explore.schemas.image import (
     FIRST_PAGE,
+    PRESET_CENTRE,
     SIZE_CEILING,
     STEP_EXISTS,
     UNKNOWN_IMAGE,
@@ -39,6 +40,7 @@ from app.platform.schemas.common import (
     rules,
     server_limit,
 )
+from core.kernels import ANY_F
 from core.upsampling import UPSAMPLING
 
 # the presets a transposed convolution is shown with: the upsampling kernels, and the
@@ -57,10 +59,28 @@ ONE_KERNEL = Rule("one_kernel", "Exactly one of kernel and weights is given (the
 SQUARE_WEIGHTS = Rule("square_weights", "weights is square (f x f), and f, when given, is "
                       "its side.", 422, "value_error", r"weights must be square|f is \d+, "
                       "but weights", fields=("weights",))
+CENTRED = tuple(k for k in TRANSPOSE_PRESETS if k not in (*UPSAMPLING, *ANY_F))
+
+
+def _preset(kernels: tuple[str, ...], f: dict) -> dict:
+    return {"required": ["kernel", "f"], "properties": {
+        "kernel": {"enum": list(kernels)}, "f": f, "weights": {"type": "null"}}}
+
+
+# ... as JSON Schema says them: an upsampling kernel (the default) without f and weights, a
+# preset with f (odd, at least 3, for one with a centre cell), or weights with kernel null
+KERNEL_SCHEMA = {"anyOf": [
+    {"properties": {"kernel": {"enum": list(UPSAMPLING)}, "f": {"type": "null"},
+                    "weights": {"type": "null"}}},
+    _preset(tuple(k for k in TRANSPOSE_PRESETS if k in ANY_F), {"type": "integer"}),
+    _preset(CENTRED, {"type": "integer", "minimum": 3, "not": {"multipleOf": 2}}),
+    {"required": ["kernel", "weights"],
+     "properties": {"kernel": {"type": "null"}, "weights": {"type": "array"}}}]}
 NOT_EMPTY = dataclasses.replace(T_NOT_EMPTY, fields=("pad",))
 F_OF_KERNEL = Rule("f_of_kernel", "f is null for bilinear and nearest (their size comes "
                    "from the stride) and given for the other presets.", 422, "value_error",
                    r"f must be left out|f: give the kernel's size", fields=("f",))
+CENTRE = dataclasses.replace(PRESET_CENTRE, code="geometry", fields=("f",))
 
 
 class TransposeOpSettings(Strict):
@@ -93,8 +113,9 @@ class TransposeOpSettings(Strict):
     bias: Weight = 0.0
 
     model_config = ConfigDict(json_schema_extra=rules(
-        ONE_KERNEL, SQUARE_WEIGHTS, F_OF_KERNEL, T_OUTPUT_PADDING, NOT_EMPTY, ELEMENTS, WORK,
-        MEMORY, examples=[
+        ONE_KERNEL, SQUARE_WEIGHTS, F_OF_KERNEL, CENTRE, T_OUTPUT_PADDING, NOT_EMPTY, ELEMENTS,
+        WORK,
+        MEMORY, **KERNEL_SCHEMA, examples=[
         {"sample": DEFAULT_SAMPLE, "size": 32, "color": "rgb", "kernel": "bilinear",
          "stride": 2, "pad": 1, "output_padding": 0, "dilation": 1, "bias": 0.0},
         {"sample": DEFAULT_SAMPLE, "size": 16, "color": "gray", "kernel": None,
