@@ -479,8 +479,8 @@ def _conv_side(a: np.ndarray, w: np.ndarray, total: float, bias, value) -> dict:
                                                               strict=True)] if listed else None,
             "total": _short(total), "bias": None if bias is None else _short(bias),
             "value": None if value is None else _short(value),
-            "adds_up": value is not None and bool(np.isclose(total + (bias or 0.0), value,
-                                                             rtol=1e-5, atol=1e-6))}
+            "adds_up": None if value is None or bias is None else bool(
+                np.isclose(total + bias, value, rtol=1e-5, atol=1e-6))}
 
 
 def _pool_side(op: str, window: np.ndarray, value) -> dict:
@@ -496,8 +496,9 @@ def step_arithmetic(function: str, case_name: str, step: dict, right) -> dict:
     conv_forward: {"yours": {"kind": "conv", "count": the number of products, "terms":
     [[a, w], ...] (the window's values and the weights the learner's code read, C order over
     (f, f, n_C_prev), broadcast as NumPy broadcasts them; null past TERMS_MAX), "total":
-    the sum of a*w, "bias": the b it read, "value": what it wrote, "adds_up": whether total
-    + bias is that value (not so with a bias added to every product)}, "right": the same
+    the sum of a*w, "bias": the b it read (null when it read none through the tracer),
+    "value": what it wrote, "adds_up": whether total + bias is that value (not so with a
+    bias added to every product; null without a bias or a value)}, "right": the same
     from core's step record, "differs": per term, whether yours and the right one differ
     (null when not both listed with one count)}. pool_forward: "kind" "pool", "op" "max" or
     "mean", "terms" the window's values, "value". Numbers to 6 significant digits. A side is

@@ -181,3 +181,19 @@ def test_backward_steps_and_the_trace_calls_fields_stay_as_they_were():
     assert {"position", "cells", "value", "window", "source", "a_slice", "weights", "names",
             "line", "code", "window_code", "window_line"} <= set(trace["steps"][0])
     assert trace["steps"][0]["bias"] == 0.5  # the b[:, :, :, 0] it read
+
+
+def test_a_bias_read_past_the_tracer_is_not_said_to_be_missing(tmp_path):
+    # np.asarray(b) is a plain array: the tracer does not see that read, so the step's
+    # arithmetic has no bias and does not claim the sum fails to add up
+    text = (FILES / "correct.py").read_text().replace(
+        "Z[i, h, w, c] = conv_single_step(a_slice_prev, W[:, :, :, c], b[:, :, :, c])",
+        "Z[i, h, w, c] = np.sum(a_slice_prev * W[:, :, :, c]) + np.asarray(b).ravel()[c]")
+    assert "np.asarray(b)" in text
+    path = tmp_path / "learner.py"
+    path.write_text(text)
+    ns, _ = load_file(path)
+    trace = trace_call(ns["conv_forward"], "conv_forward", "gray_s2_p1", str(path))
+    a = page_trace("conv_forward", trace, [0, 0, 0, 0])["steps"][0]["arithmetic"]
+    assert a["yours"]["bias"] is None and a["yours"]["adds_up"] is None
+    assert a["yours"]["value"] == a["right"]["value"] and a["differs"] == [False] * 9

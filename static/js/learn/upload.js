@@ -253,8 +253,9 @@ function arithmeticCode(side, differs) {
   const sum = side.terms ? joined : [`Σ of ${side.count} products a·w`];
   const bias = side.bias === null ? "" : ` + ${term(side.bias)}`;
   const value = side.value === null ? "?" : num(side.value);
-  const tail = side.adds_up ? ` = ${num(side.total)}${bias} = ${value}`
-    : ` = ${num(side.total)}${bias}, but the code wrote ${value}`;
+  let tail = ` = ${num(side.total)}${bias} = ${value}`;
+  if (side.bias === null) tail = ` = ${num(side.total)}; with b the code wrote ${value}`;
+  else if (side.adds_up === false) tail = ` = ${num(side.total)}${bias}, but the code wrote ${value}`;
   code.append(...sum, tail);
   return code;
 }
