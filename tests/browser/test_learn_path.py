@@ -344,3 +344,18 @@ def test_images_are_counted_from_one_beside_the_steps_and_the_hint_is_the_cases(
         assert any(f"+ b[0, 0, 0, {c}] = " in line and f" + {b_text} = " in line
                    for line in arith(page)), arith(page)
     assert not log.console_errors and not log.page_errors
+
+
+def test_the_lines_a_step_runs_are_on_the_first_screen(make_page):
+    """At 1280 x 800 the explanation column ends inside the window (its code box scrolls on
+    its own), so the code's marked lines are on screen: for the loops they were at 790-990 px."""
+    page, log = make_page(width=1280, height=800)
+    for fn in FUNCTIONS:
+        open_learn(page, f"fn={fn}&step=3")
+        marked_lines = page.locator("#code .cl.hl")
+        top = marked_lines.first.bounding_box()
+        bottom = marked_lines.last.bounding_box()
+        assert top["y"] >= 0 and bottom["y"] + bottom["height"] <= 800, (fn, top, bottom)
+        explain = page.locator(".explain").bounding_box()
+        assert explain["y"] + explain["height"] <= 800, (fn, explain)
+    assert not log.console_errors and not log.page_errors

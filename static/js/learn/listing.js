@@ -14,6 +14,7 @@ export function renderListing(pre, { fn, d, s, lines, run }) {
   const { ids, notes } = LESSONS[fn].highlight(d, s);
   const on = new Set(ids);
   pre.replaceChildren();
+  pre.classList.toggle("long", lines.length > 8); // a loop: the box keeps 7 lines at least
   const mode = d.mode;
   // mistake mode: the right lines the variant changes are marked and its buggy lines
   // shown beneath them (the server's marks, by line id)
@@ -53,7 +54,7 @@ export function renderListing(pre, { fn, d, s, lines, run }) {
  * mode the right line the mistake changes and its buggy line beneath it, else the lines this
  * step runs.
  */
-function keepInSight(pre) {
+export function keepInSight(pre) {
   const bug = pre.querySelector(".cl.bug-right");
   const marked = [...pre.querySelectorAll(bug ? ".cl.bug-right, .cl.bug" : ".cl.hl")];
   if (marked.length && pre.scrollHeight > pre.clientHeight) {

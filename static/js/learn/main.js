@@ -12,7 +12,7 @@ import { Player, showPlaying } from "../kit/player.js";
 import { learnHooks } from "../kit/testhooks.js";
 import { NUMBER, TEXT, writeProps } from "../kit/urlstate.js";
 import { LESSONS, variantOf, yoursFirst } from "./lessons.js";
-import { renderListing } from "./listing.js";
+import { keepInSight, renderListing } from "./listing.js";
 import { createMistakeMode, firstDifferenceText } from "./mistake.js";
 import { createUploadCheck } from "./upload.js";
 
@@ -96,6 +96,7 @@ function createLearn(root) {
   page.mistakes = bindMistakes(page);
   page.upload = bindUpload(page);
   $("#fn-title").tabIndex = -1;
+  bindExplainFit(page);
   page.render();
   page.mistakes.start().then(() => page.upload.start(page.mistakes.list));
 }
@@ -396,6 +397,39 @@ function bindMistakes(page) {
     },
   });
   return mistakes;
+}
+
+/**
+ * On a wide screen the explanation column sticks beside the stage: its height is kept to
+ * the window's (from its top, or from the sticky 0.5rem once the page scrolls), so its code
+ * box, which scrolls on its own, keeps the marked lines on screen. Narrow: no cap.
+ */
+function bindExplainFit(page) {
+  const box = page.root.querySelector(".explain");
+  const wide = window.matchMedia("(min-width: 1000px)");
+  let queued = false;
+  const fit = () => {
+    queued = false;
+    if (!wide.matches) {
+      box.style.maxHeight = "";
+      return;
+    }
+    const top = Math.max(8, box.getBoundingClientRect().top);
+    const cap = `${Math.max(240, window.innerHeight - top - 8)}px`;
+    if (box.style.maxHeight !== cap) {
+      box.style.maxHeight = cap;
+      keepInSight(page.$("#code"));
+    }
+  };
+  const later = () => {
+    if (!queued) {
+      queued = true;
+      requestAnimationFrame(fit);
+    }
+  };
+  window.addEventListener("scroll", later, { passive: true });
+  window.addEventListener("resize", later);
+  fit();
 }
 
 /** The checker's upload (upload.js), on the probe case on screen. */
