@@ -8,6 +8,7 @@ import io
 import numpy as np
 import pytest
 
+from core.learn.outcomes import close
 from core.mistakes import MISTAKE_IDS, default_case, right_outcome, variant, variant_outcome
 from core.probes import FUNCTIONS, OUTPUTS, cases_of
 
@@ -135,9 +136,12 @@ def test_every_variants_output_uploaded_is_diagnosed_as_its_mistake(client, func
         if not outcome.ok:
             continue  # crop_minus_pad raises: there is no output to upload
         for output in OUTPUTS[function]:
-            if np.array_equal(outcome.arrays[output],
-                              right_outcome(function, case).arrays[output]):
-                continue  # this output does not show it (e.g. db for dW_without_slice)
+            right = right_outcome(function, case).arrays[output]
+            if np.shape(outcome.arrays[output]) == np.shape(right) and np.all(
+                    close(right, outcome.arrays[output])):
+                # this output does not show it (db for dW_without_slice), or only by rounding
+                # (height_width_swapped's db sums dZ in another order): equal to the checker
+                continue
             r = _upload(client, function, case, _npy(outcome.arrays[output]), output)
             assert r.status_code == 200, r.text
             body = r.json()
