@@ -465,6 +465,7 @@ def scratch_pool_json(quick: bool) -> None:
     Run in a child process with SERVER_ENV, the server's one BLAS thread."""
     from app.explore.schemas.image import ImageSettings
     from app.explore.services import layer
+    from app.explore.services.plan import make_plan
     from core._fast import scratch as _scratch
 
     kept = _scratch.MAX_ARRAY_BYTES
@@ -474,17 +475,18 @@ def scratch_pool_json(quick: bool) -> None:
         image = rng.integers(0, 256, (size, size, 3), dtype=np.uint8)
         settings = ImageSettings(size=size, filters=[{"preset": "sobel_x"},
                                                      {"preset": "sobel_y"}] * 4)
+        plan = make_plan(settings, image.shape)
         times: dict[str, list[float]] = {"pool": [], "fresh": []}
         faults: dict[str, list[int]] = {"pool": [], "fresh": []}
         for r in range(1 + (3 if quick else 12)):
             for mode in ("pool", "fresh") if r % 2 else ("fresh", "pool"):
                 _scratch.MAX_ARRAY_BYTES = kept if mode == "pool" else -1
                 _scratch.clear()
-                layer.run(image, settings)  # the pool's first call fills it (not counted)
+                layer.run(image, plan)  # the pool's first call fills it (not counted)
                 for _ in range(3):
                     f0 = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
                     t0 = time.perf_counter()
-                    layer.run(image, settings)
+                    layer.run(image, plan)
                     if r:
                         times[mode].append(time.perf_counter() - t0)
                         faults[mode].append(resource.getrusage(resource.RUSAGE_SELF).ru_minflt

@@ -12,6 +12,7 @@ from apptools import decode_arr
 import core
 from app.explore.schemas.image import ImageSettings
 from app.explore.services import layer
+from app.explore.services.plan import make_plan
 from app.platform import imaging
 from app.platform.samples import sample_bytes
 from core.transpose import transpose_as_convolution
@@ -60,7 +61,7 @@ def test_every_step_sums_to_dA_prev(client, geometry):
     # the exact float64 dA_prev from core, on the same working image
     s = ImageSettings.model_validate(settings)
     image = imaging.decode(sample_bytes("camera"), size=12, color=s.color, max_pixels=10**8)
-    result = layer.run(image, s)
+    result = layer.run(image, make_plan(s, image.shape))
     dA_prev = core.conv_backward(result.trace.dZ, result.trace.conv_cache)[0][0]
     z = np.array([st["z"] for st in steps]).reshape(n_H, n_W, C)
     np.testing.assert_allclose(z, dA_prev, rtol=0, atol=1e-12)

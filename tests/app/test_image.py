@@ -12,6 +12,7 @@ from apptools import decode_arr, encode_image, gradient_rgb
 import core
 from app.explore.schemas.image import ImageSettings
 from app.explore.services import layer
+from app.explore.services.plan import make_plan
 from app.platform import imaging
 from app.platform.samples import sample_bytes
 
@@ -24,7 +25,7 @@ def _core_run(image_u8: np.ndarray, settings: dict):
     describe it."""
     s = ImageSettings.model_validate(settings)
     X = image_u8[None].astype(np.float64) / 255
-    W, b = layer.build_filters(s)
+    W, b = layer.build_filters(make_plan(s, image_u8.shape))
     hp = {"stride": s.stride, "pad": s.pad}
     Z, cache = core.conv_forward(X, W, b, hp, pad_mode=s.pad_mode, pad_value=s.pad_value,
                                  dilation=s.dilation)

@@ -91,7 +91,7 @@ def get_result(cache: LruCache, image_id: str, image: np.ndarray,
     key = ("result", image_id, plan.settings.layer_key())
     result = cache.get(key)
     if result is None:
-        result = layer.run(image, plan.settings)
+        result = layer.run(image, plan)
         cache.put(key, result, result.nbytes, keep=(("image", image_id),))
     return result
 
@@ -123,14 +123,14 @@ def _image_answer(cache: LruCache, source: str, data: bytes, s: ImageSettings,
     if plan is None:
         plan = admitted_plan(s, image.shape, limits)
     result = get_result(cache, image_id, image, plan)
-    pages = {stage: steps.step_page(result.trace, s, stage, limit=page_limit(
+    pages = {stage: steps.step_page(result, stage, limit=page_limit(
                  "limit", FIRST_PAGE, False, limits, plan.step_numbers(stage)))
              for stage in plan.step_stages}
     arrays = arrays_json(result.arrays, result.ranges, names, encoding)
     t2 = time.perf_counter()
     rest = json.dumps({
         "id": image_id, "settings": s.model_dump(mode="json"), "geometry": result.geometry,
-        "stages": result.stages, "steps": pages,
+        "stages": plan.stages, "steps": pages,
         "timing_ms": {"decode": round((t1 - t0) * 1000, 3),
                       "compute": round((t2 - t1) * 1000, 3)}})
     chunks = [rest[:-1].encode() + b', "arrays": ', *arrays, b"}"]
@@ -193,13 +193,12 @@ async def _with_result(request: Request, fn: Callable[..., T], image_id: str,
 
 
 def _steps_answer(result: layer.LayerResult, body: StepsIn, limit: int) -> dict:
-    s = body.settings
     position = None if body.position is None else tuple(body.position)
-    page = steps.step_page(result.trace, s, body.stage, offset=body.offset, limit=limit,
+    page = steps.step_page(result, body.stage, offset=body.offset, limit=limit,
                            position=position)
     out = {**page, "id": body.id, "stage": body.stage}
     if body.totals_at is not None:
-        out["totals"] = steps.totals(result.trace, s, body.stage, body.totals_at)
+        out["totals"] = steps.totals(result, body.stage, body.totals_at)
     return out
 
 

@@ -1,7 +1,8 @@
 """The step records of one stage of the layer: a page of them, and running totals.
 
 Each stage's records come from core's trace functions, fed from the TraceInputs that
-app/explore/services/layer.py keeps with a result; a page costs time in proportion to its length.
+app/explore/services/layer.py keeps with a result and called with the options of the
+result's LayerPlan; a page costs time in proportion to its length.
 """
 
 from __future__ import annotations
@@ -10,20 +11,21 @@ import numpy as np
 
 import core
 from app.explore.schemas.arrays import EXAMPLE_A_PREV, EXAMPLE_W
-from app.explore.schemas.image import FIRST_PAGE, ImageSettings
-from app.explore.services.layer import TraceInputs, conv_kwargs
+from app.explore.schemas.image import FIRST_PAGE
+from app.explore.services.layer import LayerResult
 from app.platform.encoding import encode
 
 
-def step_page(trace: TraceInputs, settings: ImageSettings, stage: str, *, offset: int = 0,
-              limit: int = FIRST_PAGE, position: tuple[int, ...] | None = None) -> dict:
+def step_page(result: LayerResult, stage: str, *, offset: int = 0, limit: int = FIRST_PAGE,
+              position: tuple[int, ...] | None = None) -> dict:
     """core's StepPage for `stage` as a dict (batch index 0); position is (h, w, c)."""
     where = {"offset": offset, "limit": limit,
              "position": None if position is None else (0, *position)}
+    trace, plan = result.trace, result.plan
     X, W, b, hp = trace.conv_cache
-    pool = settings.pool
+    pool = plan.settings.pool
     if stage == "conv_forward":
-        page = core.conv_forward_trace(X, W, b, hp, **conv_kwargs(settings), **where)
+        page = core.conv_forward_trace(X, W, b, hp, **plan.conv_kwargs, **where)
     elif stage == "conv_backward":
         page = core.conv_backward_trace(trace.dZ, trace.conv_cache, db_prefix=trace.db_prefix,
                                         **where)
@@ -35,7 +37,7 @@ def step_page(trace: TraceInputs, settings: ImageSettings, stage: str, *, offset
         page = core.conv_forward_trace(trace.dZ_up, trace.W_flip,
                                        np.zeros((1, 1, 1, trace.W_flip.shape[3])),
                                        {"stride": 1, "pad": 0},
-                                       dilation=settings.dilation, **where)
+                                       dilation=plan.conv.dilation, **where)
     elif pool is None:
         raise ValueError(f"stage {stage} needs pooling")
     elif stage == "pool_forward":
@@ -59,13 +61,14 @@ def _maxima(window) -> list[list[int]]:
     return np.argwhere(core.create_mask_from_window(window)).tolist()
 
 
-def totals(trace: TraceInputs, settings: ImageSettings, stage: str, k: int) -> dict:
+def totals(result: LayerResult, stage: str, k: int) -> dict:
     """Running totals after steps 0..k of a backward stage (ARRs, batch axis dropped)."""
+    trace = result.trace
     if stage == "conv_backward":
         dA_prev_pad, dW, db = core.conv_backward_totals(trace.dZ, trace.conv_cache, k)
         return {"index": k, "dA_prev_pad": encode(dA_prev_pad[0]), "dW": encode(dW),
                 "db": encode(db.reshape(-1))}
-    pool = settings.pool
+    pool = result.plan.settings.pool
     dA_prev = core.pool_backward_totals(trace.dOut, trace.pool_cache, k, mode=pool.mode,
                                         tie_rule=pool.tie_rule)
     return {"index": k, "dA_prev": encode(dA_prev[0])}
