@@ -16,4 +16,4 @@ router = APIRouter()
 async def index(request: Request, limits: SettingsDep) -> HTMLResponse:
     templates = request.app.state.templates
     return templates.TemplateResponse(request, "explore.html", {
-        "boot": boot_data(limits), "nav": nav(request, "explore"), "nav_brand": False})
+        "boot": boot_data(limits), "nav": nav(request, "explore")})
