@@ -4,8 +4,10 @@ module pytest loaded first."""
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
+from concurrent.futures import ThreadPoolExecutor
 
 import anyio
 import httpx
@@ -25,7 +27,14 @@ class Client:
             async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:
                 return await c.request(method, url, **kwargs)
 
-        return anyio.run(go)
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return anyio.run(go)
+        # a loop already runs in this thread (Playwright's, when browser tests ran first in
+        # this process): the request gets a thread of its own, so test order does not matter
+        with ThreadPoolExecutor(1) as pool:
+            return pool.submit(anyio.run, go).result()
 
     def get(self, url: str, **kwargs) -> httpx.Response:
         return self.request("GET", url, **kwargs)
