@@ -8,9 +8,7 @@ site; a wing never imports another (tests/app/test_wing_rule.py).
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
-
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from app.explore.routes.page import index
@@ -19,20 +17,14 @@ from app.explore.services import filters
 from app.learn.lesson import LearnQuery
 from app.learn.routes import learn_page
 from app.network import service as network_service
-from app.network.routes import StateDep
-from app.network.schemas import WeightsId
+from app.network.deps import ConvLayerQuery, StateDep, WeightsQuery
 from app.platform.deps import SampleName, SettingsDep
 from app.platform.errors import UPLOAD_ERRORS
 from app.platform.samples import SAMPLE_NAMES, SAMPLES, sample_bytes, sample_info
 from app.platform.schemas.site import Health, SampleOut
-from core.net import DEFAULT_NET
 
 router = APIRouter()
 bridge = APIRouter(tags=["filters: conv weights for Explore"])
-
-CONV_LAYERS = tuple(name[:-2] for name, shape in DEFAULT_NET.param_shapes.items()
-                    if name.endswith(".W") and len(shape) == 4)  # conv1, conv2
-ConvLayer = Literal[CONV_LAYERS]  # type: ignore[valid-type]
 
 
 @router.get("/", response_class=HTMLResponse, include_in_schema=False)
@@ -57,7 +49,7 @@ async def samples() -> list[SampleOut]:
             responses={200: {"content": {"image/png": {}, "image/jpeg": {}},
                              "description": "The sample's file."}},
             summary="A sample's image file (for the picker's thumbnails)")
-async def sample_file(name: SampleName) -> Response:  # type: ignore[valid-type]
+async def sample_file(name: SampleName) -> Response:
     s = SAMPLES[name]
     return Response(sample_bytes(name), media_type=s.media_type,
                     headers={"Cache-Control": "public, max-age=86400"})
@@ -66,8 +58,8 @@ async def sample_file(name: SampleName) -> Response:  # type: ignore[valid-type]
 @bridge.get("/api/network/filters", responses=UPLOAD_ERRORS, response_model=FiltersOut,
             summary="A conv layer of the network's weights as Explore's filters")
 async def network_filters(state: StateDep, limits: SettingsDep,
-                          weights: Annotated[WeightsId, Query()] = "shipped",
-                          layer: Annotated[ConvLayer, Query()] = "conv1") -> dict:
+                          weights: WeightsQuery = "shipped",
+                          layer: ConvLayerQuery = "conv1") -> dict:
     """The same answer as POST /api/filters, with one entry: the layer's W (exercise layout)
     and b of the shipped weights, an uploaded set (its id) or a training job's current
     weights ('job:<id>')."""

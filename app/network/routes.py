@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, StreamingResponse
 from pydantic import ValidationError
@@ -15,6 +15,7 @@ from starlette.concurrency import run_in_threadpool
 
 from app.network import service as service
 from app.network import training
+from app.network.deps import SinceQuery, StateDep, TokenDep, WeightsQuery
 from app.network.schemas import (
     JobId,
     NetDigitsOut,
@@ -30,9 +31,8 @@ from app.network.schemas import (
     NetUploadOut,
     NetWeightsOut,
     NetworkOut,
-    WeightsId,
 )
-from app.network.store import TOKEN_HEADER, client_of
+from app.network.store import client_of
 from app.platform.deps import NetLimitsDep, SettingsDep
 from app.platform.errors import UPLOAD_ERRORS as ERRORS
 from app.platform.heavy import heavy
@@ -50,7 +50,6 @@ router = APIRouter(prefix="/api/network", tags=["network: a whole small CNN"],
                    route_class=StrictJSONBodyRoute)
 page_router = APIRouter()
 
-StateDep = Annotated[service.NetworkState, Depends(service.network_state)]
 
 def _held(request: Request) -> int:
     """What the parsed JSON body holds while the work runs (json_body's parse cost)."""
@@ -75,7 +74,7 @@ async def digits() -> NetDigitsOut:
 
 
 @router.get("/weights", responses=ERRORS, summary="Every parameter of a weight set")
-async def weights(state: StateDep, weights: Annotated[WeightsId, Query()] = "shipped"
+async def weights(state: StateDep, weights: WeightsQuery = "shipped"
                   ) -> NetWeightsOut:
     params = await service.resolve_weights(weights, state)
     return NetWeightsOut(id=weights, params={k: v.tolist() for k, v in params.items()})
@@ -186,10 +185,6 @@ async def steps(body: NetStepsIn, request: Request, limits: NetLimitsDep,
 # ---------------------------------------------------------------- training jobs
 
 
-TokenDep = Annotated[str | None, Header(alias=TOKEN_HEADER, max_length=200, description=
-                    "The control_token that POST /train answered (only its starter has it).")]
-
-
 @router.post("/train", status_code=201, responses={**ERRORS, 201: {"description": (
     "The job, and its `control_token`: send it as X-Control-Token to pause, resume, stop "
     "or delete the job. Watching needs only the id.")}},
@@ -207,7 +202,7 @@ async def train_start(body: NetTrainIn, request: Request, limits: NetLimitsDep,
                     "filters")
 async def train_progress(job_id: JobId, state: StateDep, request: Request,
                          limits: NetLimitsDep,
-                         since: Annotated[int, Query(ge=0, le=10**6)] = 0,
+                         since: SinceQuery = 0,
                          wait: Annotated[float, Query(ge=0, le=20, description=
                                          "Long poll: wait up to this many seconds for a "
                                          "new point or a change of state.")] = 0) -> NetJobOut:
@@ -220,7 +215,7 @@ async def train_progress(job_id: JobId, state: StateDep, request: Request,
                     "point or change of state, then `end` when the job has ended."}},
     response_class=StreamingResponse, summary="A training job's progress as server-sent events")
 async def train_events(job_id: JobId, state: StateDep, limits: NetLimitsDep, request: Request,
-                       since: Annotated[int, Query(ge=0, le=10**6)] = 0) -> StreamingResponse:
+                       since: SinceQuery = 0) -> StreamingResponse:
     stream = await training.events(state, job_id, since, client_of(request), limits)
     return StreamingResponse(stream, media_type="text/event-stream",
                              headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})

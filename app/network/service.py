@@ -13,18 +13,17 @@ import io
 import threading
 import zipfile
 from dataclasses import dataclass
-from typing import Annotated
 
 import numpy as np
-from fastapi import Depends, Request
+from fastapi import Request
 from PIL import Image
 
 from app.network.store import Jobs, WeightSets
 from app.platform import imaging
 from app.platform.bounds import nested_list_bytes
-from app.platform.deps import SettingsDep
+from app.platform.deps import NetLimitsDep, SettingsDep
 from app.platform.errors import ApiError
-from app.platform.network_config import NetworkLimits, get_network_limits
+from app.platform.network_config import NetworkLimits
 from app.platform.shared import Shared, call, open_shared, submit
 from app.platform.weights import (
     FLOAT64_MAX,
@@ -62,8 +61,7 @@ _state_lock = threading.Lock()
 
 
 async def network_state(request: Request, settings: SettingsDep,
-                        limits: Annotated[NetworkLimits, Depends(get_network_limits)]
-                        ) -> NetworkState:
+                        limits: NetLimitsDep) -> NetworkState:
     """The app's NetworkState, made on first use (once: under a lock, whatever the loop)."""
     state = getattr(request.app.state, "network", None)
     if state is None:

@@ -133,6 +133,13 @@ def test_py_wing_rule():
     assert py_wing_violations(ROOT) == []
 
 
+def write_tree(root: Path, files: dict[str, str]) -> None:
+    """Each file of `files` ({path: text}) written under `root`."""
+    for name, text in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text)
+
+
 def test_py_wing_rule_sees_a_crossing(tmp_path):
     """The scan reports a wing importing another (absolute, relative and inside a function),
     the platform importing a wing, a module importing an assembler, and a stray module."""
@@ -150,9 +157,7 @@ def test_py_wing_rule_sees_a_crossing(tmp_path):
         "app/learn/__init__.py": "",
         "app/network/__init__.py": "",
     }
-    for name, text in files.items():
-        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
-        (tmp_path / name).write_text(text)
+    write_tree(tmp_path, files)
     assert py_wing_violations(tmp_path) == [
         "app.explore.routes imports app.learn: crosses from explore into another wing",
         "app.explore.service imports app.network: crosses from explore into another wing",
@@ -160,4 +165,46 @@ def test_py_wing_rule_sees_a_crossing(tmp_path):
         "app.platform.deps imports app.network.service: crosses from platform into another wing",
         "app.stray: lives outside app/platform and the wings ('explore', 'gallery', 'learn', "
         "'network')",
+    ]
+
+
+# --- routes stay thin: their dependencies live in deps modules -------------------------------
+
+
+def _route_modules(root: Path) -> list[Path]:
+    """app/site.py and every wing's routes.py or routes/*.py."""
+    app = root / "app"
+    return sorted([app / "site.py", *app.glob("*/routes.py"), *app.glob("*/routes/*.py")])
+
+
+def route_violations(root: Path) -> list[str]:
+    """A routes module that calls Depends (an `Annotated[..., Depends(...)]` alias belongs in
+    app/platform/deps.py or its wing's deps.py, defined once) or silences a type check."""
+    found = []
+    for path in _route_modules(root):
+        if not path.is_file():
+            continue
+        name = path.relative_to(root).as_posix()
+        text = path.read_text(encoding="utf-8")
+        for node in ast.walk(ast.parse(text)):
+            if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "Depends":
+                found.append(f"{name}:{node.lineno}: Depends in a routes module")
+        for n, line in enumerate(text.splitlines(), 1):
+            if "type: ignore" in line:
+                found.append(f"{name}:{n}: type: ignore in a routes module")
+    return found
+
+
+def test_routes_take_their_dependencies_from_deps_modules():
+    assert route_violations(ROOT) == []
+
+
+def test_route_rule_sees_a_dependency_and_an_ignore(tmp_path):
+    files = {"app/site.py": "X = Annotated[int, Depends(f)]\n",
+             "app/network/routes.py": "Op = Literal[OPS]  # type: ignore[valid-type]\n",
+             "app/network/deps.py": "StateDep = Annotated[S, Depends(state)]\n"}
+    write_tree(tmp_path, files)
+    assert route_violations(tmp_path) == [
+        "app/network/routes.py:1: type: ignore in a routes module",
+        "app/site.py:1: Depends in a routes module",
     ]
