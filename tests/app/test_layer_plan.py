@@ -94,3 +94,15 @@ def test_api_image_says_what_api_geometry_says(client):
     assert r.status_code == 422 == g["status"] and r.json()["code"] == g["code"] == "geometry"
     detail = r.json()["detail"]
     assert detail.startswith("Reflect padding") and g["message"].startswith(detail)
+
+
+def test_broken_limits_are_those_the_settings_break():
+    """Reflect bounds pad on both sides: the window needs pad >= 2 (broken at pad 1), the
+    mirror allows pad <= 4 (kept), so only the first is what to change."""
+    s = ImageSettings(f=9, pad=1, pad_mode="reflect", pool=None,
+                      filters=[{"preset": "box_blur"}])
+    with pytest.raises(LayerGeometryError) as info:
+        make_plan(s, (5, 9, 3))
+    exc = info.value
+    assert Limit("pad", "<=", 4) in exc.advice and Limit("pad", "<=", 4) not in exc.broken
+    assert Limit("pad", ">=", 2) in exc.broken

@@ -66,15 +66,11 @@ def _size_limit(lim: Limit, source: tuple[int, int], max_size: int) -> LimitOut 
     return None
 
 
-def _advice(exc: LayerGeometryError, s: ImageSettings, n_prev: int,
-            source: tuple[int, int], limits: Settings) -> list[LimitOut]:
+def _advice(exc: LayerGeometryError, source: tuple[int, int],
+            limits: Settings) -> list[LimitOut]:
     """The layer's Limits that the settings break, in the page's names."""
-    current = {"f": s.f, "pad": s.pad, "dilation": s.dilation, "stride": s.stride,
-               "pool_f": s.pool.f if s.pool else None, "n_prev": n_prev}
     out = []
-    for lim in exc.advice:
-        if lim.allows(current[lim.setting]):
-            continue
+    for lim in exc.broken:
         if lim.setting == "n_prev":
             size = _size_limit(lim, source, limits.max_size)
             if size is not None:
@@ -121,7 +117,7 @@ def check(body: GeometryCheckIn, limits: Settings) -> GeometryCheckOut:
     try:
         make_plan(s, (H, W, s.channels)).check_work(limits)
     except LayerGeometryError as exc:
-        advice = _advice(exc, s, min(H, W), source, limits)
+        advice = _advice(exc, source, limits)
         return _refusal(422, "geometry", _message(exc, advice), advice, shape)
     except ApiError as exc:
         return _refusal(exc.status, exc.code, exc.detail, None, shape)

@@ -3,9 +3,10 @@ answers of /api/image, /api/steps and /api/arrays.
 
 A working image is decoded once per (source, size, colour) and kept under its content id;
 a layer result is computed once per (image id, layer settings) and kept next to its image
-(app/platform/cache.py). Computing runs in a heavy slot in the thread pool
-(app/platform/heavy.py); a page of steps from a result already cached runs at once, since
-it costs only its own steps.
+(app/platform/cache.py). Every request checks, admits and runs by the layer's LayerPlan
+(app/explore/services/plan.py), made from its settings and the image's shape. Computing
+runs in a heavy slot in the thread pool (app/platform/heavy.py); a page of steps from a
+result already cached runs at once, since it costs only its own steps.
 """
 
 from __future__ import annotations

@@ -87,15 +87,18 @@ class LayerGeometryError(GeometryError):
 
     `where`: the part, "" for the convolution or "Pooling over Z (n_H x n_W): ".
     `advice`: core.geometry.fit_limits over the layer's settings (each setting's range that
-    alone makes the whole layer fit); `problem`: `where` and core's problem.
+    alone makes the whole layer fit); `broken`: those the current settings break (what to
+    change); `problem`: `where` and core's problem.
     `said`: the Limits core's own message names; `rewordable`: True when core's advice
     sentence names the raising function's settings (a pooling's f, min(n_H_prev, n_W_prev))
     and is worded again for the layer's, False when it stays true as it is (reflect's
     "pad <= n - 1, or pad_mode ...", which the layer's other Limits are added to).
     """
 
-    def __init__(self, exc: GeometryError, where: str, advice: tuple[Limit, ...]) -> None:
+    def __init__(self, exc: GeometryError, where: str, advice: tuple[Limit, ...],
+                 current: dict[str, int | None]) -> None:
         super().__init__(str(exc), advice, where + exc.problem)
+        self.broken = tuple(lim for lim in advice if not lim.allows(current[lim.setting]))
         self.where = where
         self.said = exc.advice
         self.rewordable = exc.problem != str(exc)
@@ -235,9 +238,12 @@ def make_plan(s: ImageSettings, shape: tuple[int, int, int]) -> LayerPlan:
             where = f"Pooling over Z ({conv.n_H} x {conv.n_W}): "
             pool = pool_geometry(conv.n_H, conv.n_W, s.pool.f, stride=s.pool.stride)
     except GeometryError as exc:
+        pool_f = s.pool.f if s.pool else None
         advice = fit_limits(H, W, s.f, stride=s.stride, pad=s.pad, dilation=s.dilation,
-                            pool_f=s.pool.f if s.pool else None, pad_mode=s.pad_mode)
-        raise LayerGeometryError(exc, where, advice) from None
+                            pool_f=pool_f, pad_mode=s.pad_mode)
+        current = {"f": s.f, "pad": s.pad, "dilation": s.dilation, "stride": s.stride,
+                   "pool_f": pool_f, "n_prev": min(H, W)}  # each Limit's setting
+        raise LayerGeometryError(exc, where, advice, current) from None
     return LayerPlan(s, H, W, C, len(s.filters), conv, pool,
                      _transpose(conv) if has_transpose(s) else None)
 
