@@ -1,7 +1,8 @@
 """The network routes (/api/network...): the architecture and weights, a forward and backward
 pass on a digit, layer step pages, training jobs and weight uploads. HTTP only (parse, call,
-return): the work is app/network/service.py's, training.py's (the training jobs' start,
-progress, events and control) and jobs.py's, the maths core's."""
+return): the work is app/network/answers.py's (each heavy answer priced and admitted),
+service.py's, training.py's (the training jobs' start, progress, events and control) and
+jobs.py's, the maths core's."""
 
 from __future__ import annotations
 
@@ -11,10 +12,8 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, StreamingResponse
 from pydantic import ValidationError
-from starlette.concurrency import run_in_threadpool
 
-from app.network import service as service
-from app.network import training
+from app.network import answers, service, training
 from app.network.deps import SinceQuery, StateDep, TokenDep, WeightsQuery
 from app.network.schemas import (
     JobId,
@@ -35,31 +34,15 @@ from app.network.schemas import (
 from app.network.store import client_of
 from app.platform.deps import NetLimitsDep, SettingsDep
 from app.platform.errors import UPLOAD_ERRORS as ERRORS
-from app.platform.heavy import heavy
 from app.platform.json_body import StrictJSONBodyRoute
 from app.platform.multipart import file_body, read_upload, upload_limit, weights_limit
 from app.platform.nav import nav
 from app.platform.schemas.common import ErrorOut
-from app.platform.shared import call
-from app.platform.weights import weight_set
-from core.data import load_digits
-from core.train import evaluate
 
 # JSON bodies (a drawing may be 512 x 512 numbers) parsed off the event loop at a cost
 router = APIRouter(prefix="/api/network", tags=["network: a whole small CNN"],
                    route_class=StrictJSONBodyRoute)
 page_router = APIRouter()
-
-
-def _held(request: Request) -> int:
-    """What the parsed JSON body holds while the work runs (json_body's parse cost)."""
-    return getattr(request.state, "body_cost", 0)
-
-
-def _json(model, answer: dict) -> Response:
-    """The answer validated and written as JSON in the worker thread, within its cost."""
-    return Response(model.model_validate(answer).model_dump_json(),
-                    media_type="application/json")
 
 
 @router.get("", summary="The architecture: layers, shapes, parameters, the shipped weights' "
@@ -95,18 +78,8 @@ async def upload_weights(request: Request, net_limits: NetLimitsDep,
     hold keep the shipped values. The answer's `id` goes in `weights` of /run and /steps;
     nothing changes for anyone else."""
     upload = (await read_upload(request, weights_limit(net_limits), {"file": True}))["file"]
-    data, filename = bytes(upload.data), upload.filename or "upload"
-
-    def work():
-        ws = weight_set(data, service.shipped_params(), filename)
-        _, accuracy = evaluate(ws.params, *load_digits().split("test"))
-        return ws, accuracy
-
-    ws, accuracy = await heavy(request, work, cost=service.upload_cost(data),
-                               what="this weight upload")
-    await call(state.weights.put(ws, accuracy, client_of(request), net_limits))
-    return NetUploadOut(id=ws.id, source=ws.source, replaced=list(ws.replaced),
-                        kept=list(ws.kept), test_accuracy=accuracy)
+    return await answers.upload(request, bytes(upload.data), upload.filename or "upload",
+                                net_limits, state)
 
 
 @router.post("/run", responses=ERRORS, response_model=NetRunOut,
@@ -121,15 +94,7 @@ async def run(body: NetRunIn, request: Request, limits: NetLimitsDep, state: Sta
     The backward pass starts from the loss -log p[target] (default: the true label of a
     held-out digit, else the prediction). `digit_like` says whether the input looks like a
     digit at all (its distance to the digits; over the threshold the answer means little)."""
-    params = await service.resolve_weights(body.weights, state)
-    cost = _held(request) + service.run_cost(body.input, limits)
-
-    def work():
-        digit = service.digit_input(body.input, limits)
-        return _json(NetRunOut, {"weights": body.weights, **service.run(
-            params, digit, body.target, body.backward)})
-
-    return await heavy(request, work, cost=cost, what="this run")
+    return await answers.run(request, body, limits, state)
 
 
 @router.post("/run/photo", responses=ERRORS, response_model=NetRunOut,
@@ -152,17 +117,7 @@ async def run_photo(request: Request, limits: SettingsDep, net_limits: NetLimits
         raise RequestValidationError([{**e, "loc": ("body", "settings", *e["loc"]),
                                        "ctx": {k: str(v) for k, v in e.get("ctx", {}).items()}}
                                       for e in exc.errors(include_url=False)]) from None
-    params = await service.resolve_weights(s.weights, state)
-    cost = await run_in_threadpool(service.photo_cost, data, net_limits, limits.max_pixels,
-                                   limits.max_decode_bytes)
-
-    def work():
-        digit = service.photo_input(data, net_limits, limits.max_pixels,
-                                    limits.max_decode_bytes)
-        return _json(NetRunOut, {"weights": s.weights, **service.run(
-            params, digit, s.target, s.backward)})
-
-    return await heavy(request, work, cost=cost, what="this photo")
+    return await answers.run_photo(request, data, s, limits, net_limits, state)
 
 
 @router.post("/steps", responses=ERRORS, response_model=NetStepsOut,
@@ -170,16 +125,7 @@ async def run_photo(request: Request, limits: SettingsDep, net_limits: NetLimits
                      "backward, with the layer's arrays")
 async def steps(body: NetStepsIn, request: Request, limits: NetLimitsDep,
                 state: StateDep) -> Response:
-    params = await service.resolve_weights(body.weights, state)
-    cost = _held(request) + service.steps_cost(body.input, body.layer, body.limit, limits)
-
-    def work():
-        digit = service.digit_input(body.input, limits)
-        return _json(NetStepsOut, service.step_page(
-            params, digit, body.target, body.layer, body.direction, body.offset, body.limit,
-            body.position))
-
-    return await heavy(request, work, cost=cost, what="this step page")
+    return await answers.steps(request, body, limits, state)
 
 
 # ---------------------------------------------------------------- training jobs
