@@ -4,6 +4,7 @@ draws), POST /api/steps (more step records of any stage, by range or position) a
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TypeVar
 
 from fastapi import APIRouter, Request, Response
@@ -93,13 +94,15 @@ def parse_settings(raw: bytes | str, model: type[M] = ImageSettings) -> M:
         raise _settings_error(exc) from None
 
 
-async def read_form(request: Request, limits: Settings) -> tuple[ImageSettings, str, bytes]:
+async def read_form(request: Request, limits: Settings, model: type[M] = ImageSettings,
+                    check: Callable[[M, Settings], M] = check_settings) -> tuple[M, str, bytes]:
     """(settings within the limits, source key, image bytes) from the multipart body: the
-    uploaded `file`, or else the sample that `settings.sample` names."""
+    uploaded `file`, or else the sample that `settings.sample` names. `model` and `check`
+    are the layer's (ImageSettings) or the transposed op's."""
     parts = await read_upload(request, upload_limit(limits), {"settings": False, "file": False})
     # Every setting has a default: without the field, the defaults are the settings.
     raw = bytes(parts["settings"].data) if "settings" in parts else b"{}"
-    s = check_settings(parse_settings(raw), limits)
+    s = check(parse_settings(raw, model), limits)
     upload = parts.get("file")
     if upload is not None and (upload.data or upload.filename):
         data = bytes(upload.data)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 
-from app.explore.routes.image import IMAGE_BODY, IMAGE_ERRORS, UNKNOWN_IMAGE, parse_settings
+from app.explore.routes.image import IMAGE_BODY, IMAGE_ERRORS, UNKNOWN_IMAGE, read_form
 from app.explore.schemas.transpose import (
     TransposeOpOut,
     TransposeOpSettings,
@@ -15,12 +15,8 @@ from app.explore.schemas.transpose import (
     TransposeStepsOut,
 )
 from app.explore.services import transpose as service
-from app.platform import imaging
 from app.platform.deps import SettingsDep
-from app.platform.errors import ApiError
 from app.platform.json_body import JSONBodyRoute
-from app.platform.multipart import read_upload, upload_limit
-from app.platform.samples import SAMPLE_NAMES, sample_bytes
 from app.platform.schemas.common import server_limit
 
 router = APIRouter(prefix="/api/explore", tags=["image: what the page runs on"],
@@ -49,19 +45,8 @@ async def transpose(request: Request, limits: SettingsDep) -> dict:
     from the image's header before anything is decoded or allocated (413 naming them); a
     geometry that cannot work is core's 422 (output_padding >= max(stride, dilation), an
     empty output)."""
-    parts = await read_upload(request, upload_limit(limits), {"settings": False, "file": False})
-    raw = bytes(parts["settings"].data) if "settings" in parts else b"{}"
-    s = service.check_op_settings(parse_settings(raw, TransposeOpSettings), limits)
-    upload = parts.get("file")
-    if upload is not None and (upload.data or upload.filename):
-        data = bytes(upload.data)
-        source = "upload:" + imaging.source_digest(data)
-        s = s.model_copy(update={"sample": None})
-    elif s.sample is not None:
-        data, source = sample_bytes(s.sample), "sample:" + s.sample
-    else:
-        raise ApiError(422, "no_image", "settings.sample: name a built-in sample ("
-                       f"{', '.join(SAMPLE_NAMES)}) or upload a 'file'.")
+    s, source, data = await read_form(request, limits, TransposeOpSettings,
+                                      service.check_op_settings)
     return await service.run(request, source, data, s, limits)
 
 

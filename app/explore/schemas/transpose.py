@@ -67,13 +67,16 @@ def _preset(kernels: tuple[str, ...], f: dict) -> dict:
         "kernel": {"enum": list(kernels)}, "f": f, "weights": {"type": "null"}}}
 
 
-# ... as JSON Schema says them: an upsampling kernel (the default) without f and weights, a
+# ... as JSON Schema says them (each branch repeats f's bounds: a generator may draw a
+# branch alone): an upsampling kernel (the default) without f and weights, a
 # preset with f (odd, at least 3, for one with a centre cell), or weights with kernel null
 KERNEL_SCHEMA = {"anyOf": [
     {"properties": {"kernel": {"enum": list(UPSAMPLING)}, "f": {"type": "null"},
                     "weights": {"type": "null"}}},
-    _preset(tuple(k for k in TRANSPOSE_PRESETS if k in ANY_F), {"type": "integer"}),
-    _preset(CENTRED, {"type": "integer", "minimum": 3, "not": {"multipleOf": 2}}),
+    _preset(tuple(k for k in TRANSPOSE_PRESETS if k in ANY_F),
+            {"type": "integer", "minimum": 1, "maximum": F_CEILING}),
+    _preset(CENTRED, {"type": "integer", "minimum": 3, "maximum": F_CEILING,
+                      "not": {"multipleOf": 2}}),
     {"required": ["kernel", "weights"],
      "properties": {"kernel": {"type": "null"}, "weights": {"type": "array"}}}]}
 NOT_EMPTY = dataclasses.replace(T_NOT_EMPTY, fields=("pad",))

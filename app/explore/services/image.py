@@ -139,23 +139,31 @@ def _image_answer(cache: LruCache, source: str, data: bytes, s: ImageSettings,
     return maybe_gzip(chunks, gzip, limits.gzip_level)
 
 
+def possible_shapes(cache: LruCache, source: str, data: bytes, size: int, color: str,
+                    channels: int, limits: Settings) -> tuple[list[tuple[int, int, int]], int]:
+    """(The working shapes the image `source` may have at this size and colour, the bytes its
+    decoding will hold), before anything is decoded: the cached image's own shape (0 bytes),
+    else both turns of the shape its header gives (EXIF may turn it), checked against the
+    pixel and decode limits (imaging.probe's 413/415)."""
+    alias = cache.get(("alias", source, size, color))
+    image = None if alias is None else cache.get(("image", alias))
+    if image is not None:
+        return [image.shape], 0
+    width, height, decoded = imaging.probe(
+        data, size=size, color=color, max_pixels=limits.max_pixels,
+        max_decode_bytes=limits.max_decode_bytes)
+    w, h = imaging.working_size(width, height, size)
+    w2, h2 = imaging.working_size(height, width, size)
+    return [(h, w, channels), (h2, w2, channels)], decoded
+
+
 def image_cost(cache: LruCache, source: str, data: bytes, s: ImageSettings,
                limits: Settings) -> tuple[int, tuple[LayerPlan, ...]]:
     """(Upper bound of the bytes /api/image holds for this source and these settings, the
     plans admitted): the decoded image (from its header, when it is not cached yet) and the
     layer with its answer (LayerPlan.cost) on each shape the image may have, before
     anything is decoded."""
-    alias = cache.get(("alias", source, s.size, s.color))
-    image = None if alias is None else cache.get(("image", alias))
-    if image is not None:
-        shapes, decoded = [image.shape], 0
-    else:
-        width, height, decoded = imaging.probe(
-            data, size=s.size, color=s.color, max_pixels=limits.max_pixels,
-            max_decode_bytes=limits.max_decode_bytes)
-        w, h = imaging.working_size(width, height, s.size)
-        w2, h2 = imaging.working_size(height, width, s.size)  # EXIF may turn it
-        shapes = [(h, w, s.channels), (h2, w2, s.channels)]
+    shapes, decoded = possible_shapes(cache, source, data, s.size, s.color, s.channels, limits)
     plans = tuple(admitted_plan(s, shape, limits) for shape in shapes)
     return decoded + max(p.cost(first_pages=1) for p in plans), plans
 

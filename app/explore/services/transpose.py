@@ -27,8 +27,7 @@ from starlette.concurrency import run_in_threadpool
 import core
 from app.explore.schemas.image import FIRST_PAGE, ImageSettings
 from app.explore.schemas.transpose import TransposeOpSettings, TransposeStepsIn
-from app.explore.services.image import find_image, working_image
-from app.platform import imaging
+from app.explore.services.image import find_image, possible_shapes, working_image
 from app.platform.bounds import (
     FIXED_BYTES,
     check_conv_work,
@@ -157,17 +156,8 @@ def _cost(cache: LruCache, source: str, data: bytes, s: TransposeOpSettings,
           limits: Settings) -> int:
     """Bytes of one run, from the image's header (or the cached image) before decoding:
     every shape the image may have (EXIF may turn it) checked and costed."""
-    alias = cache.get(("alias", source, s.size, s.color))
-    image = None if alias is None else cache.get(("image", alias))
     kernel = kernel_of(s)
-    if image is not None:
-        shapes, decoded = [image.shape], 0
-    else:
-        width, height, decoded = imaging.probe(
-            data, size=s.size, color=s.color, max_pixels=limits.max_pixels,
-            max_decode_bytes=limits.max_decode_bytes)
-        w, h = imaging.working_size(width, height, s.size)
-        shapes = [(h, w, s.channels), (w, h, s.channels)]
+    shapes, decoded = possible_shapes(cache, source, data, s.size, s.color, s.channels, limits)
     return decoded + max(op_cost(shape, check_op_work(shape, s, kernel, limits))
                          for shape in shapes)
 
