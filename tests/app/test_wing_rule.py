@@ -208,3 +208,18 @@ def test_route_rule_sees_a_dependency_and_an_ignore(tmp_path):
         "app/network/routes.py:1: type: ignore in a routes module",
         "app/site.py:1: Depends in a routes module",
     ]
+
+
+def test_no_two_test_files_share_a_name():
+    """pytest imports test files by their base name (no packages under tests/), so two
+    test_x.py in two folders stop the whole run at collection: found here, in the quick loop,
+    instead of in CI's full run."""
+    seen: dict[str, Path] = {}
+    clashes = []
+    for path in sorted((ROOT / "tests").rglob("test_*.py")):
+        if "learner_files" in path.parts:
+            continue  # the checker's input, never collected
+        if path.name in seen:
+            clashes.append(f"{seen[path.name].relative_to(ROOT)} and {path.relative_to(ROOT)}")
+        seen.setdefault(path.name, path)
+    assert not clashes, clashes

@@ -180,6 +180,7 @@ def test_network_matches_loop_twins(rng, net):
     assert bwd.dX.shape == X.shape
 
 
+@pytest.mark.slow  # in make test; make test-fast skips it (finite differences: 12 s)
 @pytest.mark.parametrize("net", NETS)
 def test_network_gradients_match_finite_differences(rng, numeric_grad, net):
     """Every parameter's gradient and the input gradient (the saliency map) against centred

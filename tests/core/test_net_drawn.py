@@ -46,6 +46,7 @@ def as_pixels():
 PENS = tuple(p for p in PIXEL_PENS if p != ("digit_pen", PEN_SHARE))
 
 
+@pytest.mark.slow  # in make test; make test-fast skips it (3,900 drawings redrawn: 14 s)
 @pytest.mark.parametrize("size", SIZES)
 @pytest.mark.parametrize("key, pen", PENS)
 def test_drawings_sent_as_pixels_are_read_at_every_size(as_pixels, key, pen, size):
