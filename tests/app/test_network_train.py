@@ -161,6 +161,7 @@ def test_unknown_jobs_are_404(jobs_client):
         assert r.status_code == 404 and r.json()["code"] == "unknown_job", (method, url)
 
 
+@pytest.mark.slow  # waits on the clock
 def test_the_pace_waits_do_not_count_against_the_time_limit(jobs_client):
     # 4 steps a second for 1.5 s is about 6 waits of 0.25 s: over max_job_seconds = 0.5 if
     # they counted, far under it in compute (a minibatch of 16 takes a few milliseconds)
@@ -171,6 +172,7 @@ def test_the_pace_waits_do_not_count_against_the_time_limit(jobs_client):
     assert now["state"] == "running" and now["reason"] is None and now["step"] >= 3
 
 
+@pytest.mark.slow  # waits on the clock
 def test_a_job_ends_at_its_wall_clock_bound_running_or_paused(jobs_client):
     client = jobs_client(max_job_wall_seconds=1.0, max_pause_seconds=60)
     paced = _start(client, epochs=30, steps_per_second=5)

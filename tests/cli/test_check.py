@@ -61,6 +61,7 @@ def test_there_is_one_learner_file_per_mistake():
         assert 1 <= len(changed) <= 16, mistake  # the exercise's code with the one bug
 
 
+@pytest.mark.slow  # the learner files checked in child processes: 9 s
 @pytest.mark.parametrize("mistake", MISTAKE_IDS)
 def test_the_checker_names_the_mistake_of_each_learner_file(reports, mistake):
     report = reports[mistake]
@@ -87,6 +88,7 @@ def test_the_checker_names_the_mistake_of_each_learner_file(reports, mistake):
             assert r["ok"] and r["status"] == "correct", (function, r["message"])
 
 
+@pytest.mark.slow  # the learner files checked in child processes: 9 s
 def test_a_correct_file_is_correct_everywhere(reports):
     report = reports["correct"]
     assert all(r["ok"] and r["status"] == "correct" for r in report["functions"].values())
@@ -95,6 +97,7 @@ def test_a_correct_file_is_correct_everywhere(reports):
     assert report["notes"]["import_error"] is None
 
 
+@pytest.mark.slow  # the learner files checked in child processes: 9 s
 def test_a_file_that_raises_gets_its_line(reports):
     report = reports["raises"]
     r = report["functions"]["conv_single_step"]
@@ -115,6 +118,7 @@ def test_a_file_that_raises_gets_its_line(reports):
     assert report["functions"]["conv_backward"]["ok"]
 
 
+@pytest.mark.slow  # the learner files checked in child processes: 9 s
 def test_a_file_that_loops_forever_gets_its_line_and_the_rest_is_checked(reports):
     report = reports["loops_forever"]
     r = report["functions"]["pool_forward"]
@@ -127,6 +131,7 @@ def test_a_file_that_loops_forever_gets_its_line_and_the_rest_is_checked(reports
     assert report["functions"]["pool_backward"]["ok"]
 
 
+@pytest.mark.slow  # the learner files checked in child processes: 9 s
 def test_a_wrong_shape_gets_a_line_naming_the_expected_shape(reports):
     r = reports["wrong_shape"]["functions"]["zero_pad"]
     assert r["status"] == "shape"
@@ -134,6 +139,7 @@ def test_a_wrong_shape_gets_a_line_naming_the_expected_shape(reports):
                             "shape (4, 7, 7, 2)")
 
 
+@pytest.mark.slow  # the learner files checked in child processes: 9 s
 def test_the_text_report_of_a_mistake(reports):
     text = format_report(reports["stride_missing"])
     assert "FAIL conv_forward: matches stride_missing: Window corners without the stride" in text
@@ -391,6 +397,7 @@ def form_reports():
         return dict(zip(FORMS, done, strict=True))
 
 
+@pytest.mark.slow  # twelve learner files checked: 4 s
 @pytest.mark.parametrize("name", FORMS)
 def test_a_mistake_in_any_of_its_forms_is_named_with_its_evidence(form_reports, name):
     report = form_reports[name]
@@ -416,12 +423,14 @@ def test_a_mistake_in_any_of_its_forms_is_named_with_its_evidence(form_reports, 
         assert [x["mistake_id"] for x in r["lines"]] == [mistake]
 
 
+@pytest.mark.slow  # twelve learner files checked: 4 s
 def test_a_vectorised_learners_own_line_in_a_channel_loop_is_quoted(form_reports):
     r = form_reports["assign_dW_channel_loop"]["functions"]["conv_backward"]
     assert r["lines"][0]["yours"] == [{"place": "assign_dW_channel_loop.py, line 24",
                                        "code": "dW[:, :, :, c] = patch * dZ[img, r, q, c]"}]
 
 
+@pytest.mark.slow  # twelve learner files checked: 4 s
 def test_the_nearest_mistake_shows_the_learners_line_and_the_parts_right_line(form_reports):
     text = format_report(form_reports["stride_rows_only"])
     assert ("FAIL conv_forward: matches stride_missing on the rows, not on the columns "
@@ -453,6 +462,7 @@ def test_yours_quotes_the_learners_own_line_in_json_text_and_html():
     assert html.escape(STANDARD_PAD) not in page
 
 
+@pytest.mark.slow  # twelve learner files checked: 4 s
 def test_without_a_line_alike_the_mistake_is_shown_as_the_exercise_writes_it(form_reports):
     r = form_reports["assign_average_vectorised"]["functions"]["pool_backward"]
     (said,) = r["lines"]
