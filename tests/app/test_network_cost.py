@@ -146,6 +146,7 @@ def test_upload_cost_counts_an_archive_at_its_declared_unpacked_size():
     assert service.upload_cost(data) >= 3 * 1_000_000
 
 
+@pytest.mark.slow  # measures real peaks of whole runs
 @pytest.mark.parametrize("batch_size", [32, 512])
 def test_job_cost_bounds_a_whole_training_job(batch_size):
     load_digits()
@@ -203,6 +204,7 @@ PHOTOS = {
 }
 
 
+@pytest.mark.slow  # measures real peaks of whole runs
 @pytest.mark.timeout(300)
 @pytest.mark.parametrize("name", list(PHOTOS))
 def test_photo_cost_bounds_the_real_peak(name):

@@ -171,6 +171,7 @@ def test_ended_jobs_of_others_survive_a_start_stop_flood(app_with):
         [404] * 4 + [200] * 2
 
 
+@pytest.mark.slow  # opens and waits on many watchers
 def test_watchers_are_bounded_per_job_and_per_client(app_with):
     app = app_with(job_watchers=3, client_watchers=2, max_jobs=2, client_jobs=2)
     alice, bob, carol = As(app, "10.0.0.1"), As(app, "10.0.0.2"), As(app, "10.0.0.3")

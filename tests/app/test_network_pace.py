@@ -21,6 +21,7 @@ def client(make_client):
         submit(state.jobs.stop_all()).result()
 
 
+@pytest.mark.slow  # waits on the clock
 def test_a_paced_job_goes_no_faster_than_its_pace(client):
     r = client.post("/api/network/train", json={"epochs": 30, "steps_per_second": 10})
     assert r.status_code == 201, r.text
@@ -34,6 +35,7 @@ def test_a_paced_job_goes_no_faster_than_its_pace(client):
     assert j["state"] == "running" and j["step"] <= 10 * elapsed + 2
 
 
+@pytest.mark.slow  # waits on the clock
 def test_the_pace_changes_while_the_job_runs(client):
     job = client.post("/api/network/train", json={"epochs": 1, "batch_size": 64,
                                                   "steps_per_second": 5}).json()

@@ -48,6 +48,7 @@ def test_verdict_matches_api_image(client, change):
             assert got["message"] == detail
 
 
+@pytest.mark.slow  # runs every advised change
 @pytest.mark.parametrize("change", [c for c in CASES[1:7] if c])
 def test_each_advised_limit_makes_it_fit(client, change):
     settings = {**BASE, **change}

@@ -179,6 +179,7 @@ def test_cli_exit_codes_and_a_missing_file(tmp_path):
     assert done.returncode == 2 and "no such file" in done.stderr
 
 
+@pytest.mark.slow  # waits out a hanging top level
 def test_a_subset_of_functions_with_magics_stubs_and_a_hanging_top_level(tmp_path):
     source = (FILES / "correct.py").read_text().split("def conv_forward")[0]
     path = tmp_path / "notebook_export.py"
@@ -444,6 +445,7 @@ YOURS_PAD = "X_pad = np.pad(X, pad, mode='constant',\n               constant_va
 STANDARD_PAD = "X_pad = np.pad(X, ((pad, pad), (pad, pad), (pad, pad), (pad, pad)),"
 
 
+@pytest.mark.slow  # the checker in a child process, three reports
 def test_yours_quotes_the_learners_own_line_in_json_text_and_html():
     done = _cli(FILES / "pad_int.py", "--json")
     report = json.loads(done.stdout)

@@ -67,6 +67,7 @@ def test_float_of_b_is_named_explained_and_fixed_on_the_learners_line():
     assert caller["hint"] == "it calls your conv_single_step, which is wrong: fix that first"
 
 
+@pytest.mark.slow  # the checker in a child process
 def test_a_forward_function_without_its_cache_is_not_right():
     report = check_file(FILES / "no_cache.py", timeout=5)
     conv, pool = report["functions"]["conv_forward"], report["functions"]["pool_forward"]
@@ -91,6 +92,7 @@ def test_a_cache_of_the_padded_input_is_named():
     assert report["functions"]["conv_backward"]["ok"]  # it reads the probe's own cache
 
 
+@pytest.mark.slow  # the checker in a child process
 def test_a_syntax_error_fails_loudly_with_file_and_line():
     done = _cli(FILES / "syntax_error.py")
     assert done.returncode == 2
