@@ -14,7 +14,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
-from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.openapi.docs import get_swagger_ui_html
@@ -38,15 +37,7 @@ from app.platform.middleware.body_limit import BodyLimitMiddleware
 from app.platform.middleware.gzip import GzipMiddleware
 from app.platform.middleware.security_headers import DOCS_CSP, SecurityHeadersMiddleware
 from app.platform.openapi import register_models
-
-
-def shipped_dir(name: str) -> Path:
-    """static/ or templates/: inside the app package when installed (setup.py puts them
-    there), else at the repository's top level, where they live in a checkout."""
-    package = Path(__file__).resolve().parent  # app/
-    inside = package / name
-    return inside if inside.is_dir() else package.parent / name
-
+from app.platform.paths import shipped_dir
 
 TEMPLATES_DIR = shipped_dir("templates")
 STATIC_DIR = shipped_dir("static")

@@ -32,10 +32,10 @@ from __future__ import annotations
 
 import functools
 import sys
-from pathlib import Path
 
 import numpy as np
 
+from app.platform.paths import shipped_dir
 from cli.check import BASE_URL, TIMEOUT_S, _LocalRunner, _Options, check_function
 from cli.esm import inline_modules
 from cli.learner import quiet
@@ -359,14 +359,6 @@ def widget_state(fn, name: str | None = None, *, base_url: str = BASE_URL,
 # ---------------------------------------------------------------------------------------------
 # The front end and the widget.
 
-def _static_dir() -> Path:
-    """static/: inside the app package when installed (setup.py), else the checkout's."""
-    import app
-
-    inside = Path(app.__file__).resolve().parent / "static"
-    return inside if inside.is_dir() else Path(app.__file__).resolve().parent.parent / "static"
-
-
 WIDGET_JS = ("js", "notebook", "widget.js")
 WIDGET_CSS = ("css", "notebook.css")
 
@@ -375,12 +367,12 @@ WIDGET_CSS = ("css", "notebook.css")
 def widget_esm() -> str:
     """The widget's front end as one ES module (static/js/notebook/widget.js with the kit
     modules it imports inlined: a blob URL resolves no relative import)."""
-    return inline_modules(_static_dir().joinpath(*WIDGET_JS))
+    return inline_modules(shipped_dir("static").joinpath(*WIDGET_JS))
 
 
 @functools.cache
 def widget_css() -> str:
-    return _static_dir().joinpath(*WIDGET_CSS).read_text(encoding="utf-8")
+    return shipped_dir("static").joinpath(*WIDGET_CSS).read_text(encoding="utf-8")
 
 
 @functools.cache

@@ -21,6 +21,7 @@ imports no wing):
 - samples.py: the built-in sample images (samples/); weights.py: weight files (.safetensors,
   .npz, never a pickle) and the network's weight sets; npy.py: .npy headers, the shapes
   NumPy can build, from the header alone;
+- paths.py: where static/ and templates/ are (installed or in a checkout);
 - nav.py: the site nav; schemas/: the models several wings share (common: bounded numbers,
   ARR, ErrorOut; steps: the step records; site: health and samples).
 """

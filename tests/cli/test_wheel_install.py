@@ -198,8 +198,9 @@ def test_the_installed_notebook_widget_module(installed, tmp_path):
     from cli.notebook import widget_css, widget_esm
 
     run = subprocess.run([str(installed / "python"), "-c",
-                          "from cli.notebook import _static_dir, widget_css, widget_esm; "
-                          "print(_static_dir()); print(len(widget_css())); "
+                          "from app.platform.paths import shipped_dir; "
+                          "from cli.notebook import widget_css, widget_esm; "
+                          "print(shipped_dir(\"static\")); print(len(widget_css())); "
                           "print(widget_esm(), end='')"],
                          cwd=tmp_path, env=_env(), capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stderr
